@@ -1,0 +1,46 @@
+// `npm run bench [-- --quick] [-- --only name,name]`: runs every benchmark module in one process,
+// prints one table, writes bench/results.json (and bench/results.md, the README's table).
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { advantage, type BenchModule, type BenchSection } from './types.js';
+
+const here = new URL('.', import.meta.url).pathname;
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const only = values.only ? new Set(values.only.split(',')) : undefined;
+
+const modules = readdirSync(here)
+  .filter((f) => f.endsWith('.bench.ts'))
+  .map((f) => f.replace(/\.bench\.ts$/, ''))
+  .filter((name) => !only || only.has(name))
+  .sort();
+
+const fmt = (n: number | null | undefined): string =>
+  n == null ? '—' : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
+
+const sections: BenchSection[] = [];
+for (const name of modules) {
+  const mod = (await import(join(here, `${name}.bench.ts`))) as BenchModule;
+  process.stderr.write(`bench: ${name} ...\n`);
+  try {
+    sections.push(...(await mod.run({ quick: values.quick })));
+  } catch (err) {
+    sections.push({ title: `${name} (failed)`, rows: [{ name: String(err instanceof Error ? err.message : err), unit: '', ours: null }] });
+  }
+}
+
+const lines: string[] = [];
+for (const s of sections) {
+  lines.push(`### ${s.title}`, '', '| measure | ours | reference | advantage |', '|---|---:|---:|---:|');
+  for (const r of s.rows) {
+    const ref = r.reference === undefined ? '' : `${fmt(r.reference)} ${r.unit}${r.referenceName ? ` (${r.referenceName})` : ''}`;
+    const adv = advantage(r);
+    lines.push(`| ${r.name}${r.note ? ` — ${r.note}` : ''} | ${fmt(r.ours)} ${r.unit} | ${ref} | ${adv == null ? '' : `${adv.toFixed(1)}×`} |`);
+  }
+  lines.push('');
+}
+const table = lines.join('\n');
+console.log(table);
+const meta = { date: new Date().toISOString(), node: process.version, quick: values.quick };
+writeFileSync(join(here, 'results.json'), JSON.stringify({ ...meta, sections }, null, 2) + '\n');
+writeFileSync(join(here, 'results.md'), `<!-- written by npm run bench on ${meta.date} -->\n\n${table}`);

@@ -1,0 +1,18 @@
+// The contract between the control socket server and the parts that offer commands.
+// The daemon renders every output itself, so the client only ferries bytes (see native/).
+
+export interface CtlResult {
+  /** Process exit code for the client: 0 on success, non-zero on every failure (SPEC §5). */
+  readonly code: number;
+  /** Exactly what the client prints (including trailing newline). */
+  readonly output: string;
+}
+
+export interface CtlCommand {
+  /** First word: `cluster`, `admins`, `conf`, `status`, ... */
+  readonly name: string;
+  /** Usage lines for `ctl help`, as EMQX prints them: [`cluster join <Node>`, `Join the cluster`]. */
+  readonly usage: ReadonlyArray<readonly [syntax: string, description: string]>;
+  /** `args` excludes the command name itself. */
+  run(args: readonly string[]): Promise<CtlResult> | CtlResult;
+}
