@@ -1,0 +1,67 @@
+// Names and magic numbers of the files in a store directory, and the small fs helpers every
+// writer shares (directory fsync, whole-file atomic replacement).
+import { open, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const MANIFEST_FILE = 'MANIFEST';
+export const LOCK_FILE = 'LOCK';
+
+/** Every store file starts with 8 bytes saying what it is and which format version. */
+export const MAGIC = {
+  log: Buffer.from('EMQXLOG1'),
+  snapshot: Buffer.from('EMQXSNP1'),
+  manifest: Buffer.from('EMQXMAN1'),
+  state: Buffer.from('EMQXSTA1'),
+} as const;
+export const MAGIC_BYTES = 8;
+
+const pad = (n: number): string => String(n).padStart(6, '0');
+export const logName = (n: number): string => `log-${pad(n)}.wal`;
+export const snapshotName = (n: number): string => `snap-${pad(n)}.snap`;
+export const stateName = (name: string): string => `${name}.state`;
+
+const LOG_RE = /^log-(\d{6,})\.wal$/;
+const SNAPSHOT_RE = /^snap-(\d{6,})\.snap$/;
+export const STATE_NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+
+export function parseLogName(file: string): number | undefined {
+  const m = LOG_RE.exec(file);
+  return m ? Number(m[1]) : undefined;
+}
+
+export function parseSnapshotName(file: string): number | undefined {
+  const m = SNAPSHOT_RE.exec(file);
+  return m ? Number(m[1]) : undefined;
+}
+
+export const isTempName = (file: string): boolean => file.endsWith('.tmp');
+
+/** Makes renames, creations and deletions in `dir` durable. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Replaces `dir/name` with `data` so that a crash at any point leaves either the old or the new
+ * content: temp file, fsync, rename, directory fsync.
+ */
+export async function writeFileAtomic(dir: string, name: string, data: Uint8Array, tmpSuffix = ''): Promise<void> {
+  const tmp = join(dir, `${name}${tmpSuffix}.tmp`);
+  const fh = await open(tmp, 'w', 0o600);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fh.close();
+  await rename(tmp, join(dir, name));
+  await fsyncDir(dir);
+}
