@@ -9,7 +9,9 @@ export type LinkRefusal =
   | 'name_mismatch'
   | 'protocol_mismatch'
   | 'unreachable'
-  | 'timeout';
+  | 'timeout'
+  /** The peer belongs to another cluster (cluster.name differs). */
+  | 'cluster_mismatch';
 
 export class LinkError extends Error {
   constructor(

@@ -1,0 +1,425 @@
+// The link layer of one node: listener, dials, the single link per peer, reconnects, gossip.
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Server, Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { distPort, parseNodeName } from '../node/name.js';
+import { familyOf, formatAddress, isTls, ownsName, resolveHost, resolveNode } from './address.js';
+import { backoffDelay } from './backoff.js';
+import { HandshakeRefusal } from './handshake.js';
+import { acceptorHandshake, dialerHandshake, type AcceptDecision, type HandshakeResult } from './handshake-io.js';
+import { Link, type LinkSettings } from './link.js';
+import { resolveOptions, type DistOptions, type ResolvedDistOptions } from './options.js';
+import { createListener, dialSocket, listen, rejectTlsOnPlainSocket } from './transport.js';
+import {
+  LinkError, type ChannelHandler, type Dist, type DistEvents, type LinkInfo, type LinkRefusal, type NodeDownReason,
+} from './types.js';
+
+interface Dial {
+  readonly promise: Promise<void>;
+  /** Our dial lost a simultaneous-dial tie-break: drop its socket, wait for the other link. */
+  supersede(): void;
+}
+
+interface Reconnect {
+  attempt: number;
+  timer?: NodeJS.Timeout;
+}
+
+export class DistNode extends EventEmitter<DistEvents> implements Dist {
+  readonly self: string;
+  private readonly o: ResolvedDistOptions;
+  private readonly log: Logger;
+  private readonly instance = randomBytes(8).toString('hex');
+  private readonly family: 4 | 6;
+  private readonly transport: LinkInfo['transport'];
+  private readonly settings: LinkSettings;
+  private server: Server | undefined;
+  private selfAddress = '';
+  private stopping = false;
+  private readonly links = new Map<string, Link>();
+  private readonly dials = new Map<string, Dial>();
+  private peers = new Set<string>();
+  private readonly reconnects = new Map<string, Reconnect>();
+  private readonly handlers = new Map<string, ChannelHandler>();
+  private readonly upWaiters = new Map<string, Set<() => void>>();
+  private readonly pending = new Set<Socket>();
+
+  constructor(opts: DistOptions) {
+    super();
+    this.o = resolveOptions(opts);
+    parseNodeName(opts.self);
+    this.self = opts.self;
+    this.log = opts.logger.child({ component: 'dist' });
+    this.family = familyOf(opts.protoDist);
+    const tls = isTls(opts.protoDist);
+    if (tls && !opts.tls) throw new Error(`cluster.proto_dist = ${opts.protoDist} needs TLS options (ssl_dist.conf)`);
+    this.transport = `${tls ? 'tls' : 'tcp'}${this.family === 6 ? '6' : ''}` as LinkInfo['transport'];
+    // A tick every quarter of the ticktime: a peer must miss four in a row to be declared down.
+    this.settings = {
+      tickMs: Math.max(50, Math.floor(this.o.netTicktimeMs / 4)),
+      ticktimeMs: this.o.netTicktimeMs,
+      maxFrameBytes: this.o.maxFrameBytes,
+      maxQueueBytes: this.o.maxQueueBytes,
+    };
+  }
+
+  private get tls(): boolean {
+    return isTls(this.o.protoDist);
+  }
+
+  async start(): Promise<void> {
+    const { host } = parseNodeName(this.self);
+    try {
+      this.selfAddress = await resolveHost(host, this.family);
+    } catch (e) {
+      throw new Error(`cannot resolve this node's host ${host} for ${this.o.protoDist}: ${(e as Error).message}`, { cause: e });
+    }
+    for (const w of this.o.tls?.warnings ?? []) this.log.warn(`ssl_dist.conf: ${w}`);
+    const port = distPort(this.self, this.o.basePort);
+    const server = createListener(this.tls ? this.o.tls : undefined, this.o.handshakeTimeoutMs, {
+      onSocket: (s) => this.accept(s),
+      onTlsError: (addr, p, detail) => this.refused(undefined, formatAddress(addr, p), 'tls_handshake_failed', detail),
+    });
+    await listen(server, this.selfAddress, port);
+    this.server = server;
+    this.stopping = false;
+    this.log.info({ address: formatAddress(this.selfAddress, port), transport: this.transport }, 'listening for links');
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const r of this.reconnects.values()) clearTimeout(r.timer);
+    this.reconnects.clear();
+    for (const d of this.dials.values()) d.supersede();
+    for (const s of this.pending) s.destroy();
+    for (const link of [...this.links.values()]) link.close('stopped', 'this node is stopping');
+    const server = this.server;
+    this.server = undefined;
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  connect(node: string, opts: { timeoutMs?: number } = {}): Promise<void> {
+    parseNodeName(node);
+    if (node === this.self) return Promise.reject(new Error(`cannot link ${node} to itself`));
+    if (this.stopping || !this.server) return Promise.reject(new LinkError('unreachable', node, `${this.self} is not started`));
+    if (this.isUp(node)) return Promise.resolve();
+    const existing = this.dials.get(node);
+    if (existing) return existing.promise;
+    const timeoutMs = opts.timeoutMs ?? this.o.handshakeTimeoutMs + 2000;
+    return this.dial(node, timeoutMs);
+  }
+
+  disconnect(node: string): void {
+    const r = this.reconnects.get(node);
+    if (r) clearTimeout(r.timer);
+    this.reconnects.delete(node);
+    this.dials.get(node)?.supersede();
+    this.links.get(node)?.close('disconnect', 'disconnected by this node');
+  }
+
+  setPeers(nodes: Iterable<string>): void {
+    const next = new Set<string>();
+    for (const n of nodes) {
+      if (n === this.self) continue;
+      parseNodeName(n);
+      next.add(n);
+    }
+    for (const n of this.peers) {
+      if (!next.has(n)) {
+        const r = this.reconnects.get(n);
+        if (r) clearTimeout(r.timer);
+        this.reconnects.delete(n);
+      }
+    }
+    this.peers = next;
+    for (const n of next) this.scheduleReconnect(n);
+  }
+
+  isUp(node: string): boolean {
+    const l = this.links.get(node);
+    return l !== undefined && !l.isClosed;
+  }
+
+  nodes(): string[] {
+    return [...this.links.keys()].filter((n) => this.isUp(n)).sort();
+  }
+
+  linkInfo(node: string): LinkInfo | undefined {
+    return this.links.get(node)?.linkInfo();
+  }
+
+  send(node: string, channel: string, payload: unknown): boolean {
+    const l = this.links.get(node);
+    return l !== undefined && l.send(channel, payload);
+  }
+
+  call(node: string, channel: string, payload: unknown, timeoutMs?: number): Promise<unknown> {
+    const l = this.links.get(node);
+    if (!l || l.isClosed) return Promise.reject(new Error(`nodedown: no link to ${node}`));
+    return l.call(channel, payload, timeoutMs ?? this.o.callTimeoutMs);
+  }
+
+  broadcast(channel: string, payload: unknown): void {
+    for (const l of this.links.values()) l.send(channel, payload);
+  }
+
+  handle(channel: string, handler: ChannelHandler): void {
+    this.handlers.set(channel, handler);
+  }
+
+  /** Output-queue drops per linked node (back-pressure accounting). */
+  droppedSends(): Record<string, number> {
+    return Object.fromEntries([...this.links].map(([n, l]) => [n, l.dropped]));
+  }
+
+  // ---- dialing ----------------------------------------------------------------------------
+
+  private dial(node: string, timeoutMs: number): Promise<void> {
+    let socket: Socket | undefined;
+    let superseded = false;
+    let timedOut = false;
+    const deadline = Date.now() + timeoutMs;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      socket?.destroy();
+    }, timeoutMs);
+    const attempt = async (): Promise<void> => {
+      let address = '?';
+      try {
+        let host: string;
+        try {
+          host = await resolveNode(node, this.family);
+        } catch (e) {
+          throw new HandshakeRefusal('unreachable', `cannot resolve ${node}: ${(e as Error).message}`);
+        }
+        const port = distPort(node, this.o.basePort);
+        address = formatAddress(host, port);
+        const d = dialSocket(host, port, this.selfAddress, this.tls ? this.o.tls : undefined);
+        socket = d.socket;
+        socket.on('error', () => undefined);
+        if (superseded || timedOut) socket.destroy();
+        await d.ready;
+        const res = await dialerHandshake(socket, { ...this.common(), dialed: node });
+        if (superseded) throw new HandshakeRefusal('duplicate', 'superseded by the peer\'s link');
+        this.linkUp(socket, res, address, 'out');
+      } catch (e) {
+        socket?.destroy();
+        if (superseded || (e instanceof HandshakeRefusal && e.reason === 'duplicate')) {
+          await this.waitUp(node, deadline - Date.now());
+          return;
+        }
+        const err = timedOut
+          ? new HandshakeRefusal('timeout', `no link to ${node} within ${timeoutMs} ms`)
+          : e instanceof HandshakeRefusal ? e : new HandshakeRefusal('unreachable', (e as Error).message);
+        this.refused(node, address, err.reason as LinkRefusal, err.detail);
+        throw new LinkError(err.reason as LinkRefusal, node, `cannot link to ${node}: ${err.reason}: ${err.detail}`);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const promise = attempt().finally(() => {
+      if (this.dials.get(node) === dial) this.dials.delete(node);
+    });
+    const dial: Dial = {
+      promise,
+      supersede: () => {
+        superseded = true;
+        socket?.destroy();
+      },
+    };
+    this.dials.set(node, dial);
+    return promise;
+  }
+
+  private waitUp(node: string, ms: number): Promise<void> {
+    if (this.isUp(node)) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const set = this.upWaiters.get(node) ?? new Set();
+      this.upWaiters.set(node, set);
+      const done = (): void => {
+        clearTimeout(timer);
+        set.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        set.delete(done);
+        reject(new LinkError('timeout', node, `cannot link to ${node}: timeout: the other link of a simultaneous dial did not come up`));
+      }, Math.max(0, ms));
+      set.add(done);
+    });
+  }
+
+  private scheduleReconnect(node: string): void {
+    if (this.stopping || !this.server || !this.peers.has(node) || this.isUp(node)) return;
+    const r = this.reconnects.get(node) ?? { attempt: 0 };
+    this.reconnects.set(node, r);
+    if (r.timer) return;
+    const delay = r.attempt === 0 ? 0 : backoffDelay(r.attempt - 1, this.o.reconnectMinMs, this.o.reconnectMaxMs);
+    r.timer = setTimeout(() => {
+      r.timer = undefined;
+      if (this.stopping || !this.peers.has(node) || this.isUp(node)) return;
+      this.connect(node).then(
+        () => {
+          r.attempt = 0;
+        },
+        (e: unknown) => {
+          r.attempt++;
+          this.log.debug({ node, attempt: r.attempt, err: (e as Error).message }, 'reconnect failed');
+          this.scheduleReconnect(node);
+        },
+      );
+    }, delay);
+    r.timer.unref();
+  }
+
+  // ---- accepting --------------------------------------------------------------------------
+
+  private accept(socket: Socket): void {
+    const address = formatAddress(socket.remoteAddress, socket.remotePort);
+    socket.on('error', () => undefined);
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    this.pending.add(socket);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      socket.destroy();
+    }, this.o.handshakeTimeoutMs);
+    const source = socket.remoteAddress ?? '';
+    const run = async (): Promise<void> => {
+      if (!this.tls) {
+        // A TLS dialer on a plaintext port gets a TLS alert rather than silence.
+        const first = await new Promise<Buffer | undefined>((resolve) => {
+          socket.once('readable', () => {
+            const chunk = socket.read() as Buffer | null;
+            if (chunk) socket.unshift(chunk);
+            resolve(chunk ?? undefined);
+          });
+          socket.once('close', () => resolve(undefined));
+        });
+        if (first && rejectTlsOnPlainSocket(socket, first)) {
+          throw new HandshakeRefusal('tls_handshake_failed', 'peer spoke TLS on a plaintext port (is it inet_tls?)');
+        }
+      }
+      const res = await acceptorHandshake(socket, this.common(), {
+        ownsName: (claimed) => ownsName(claimed, source),
+        decide: (peer, instance) => this.decide(peer, instance),
+      });
+      this.linkUp(socket, res, address, 'in');
+    };
+    run()
+      .catch((e: unknown) => {
+        socket.destroy();
+        const peer = (e as { peer?: string }).peer;
+        if (e instanceof HandshakeRefusal && e.reason === 'duplicate') return;
+        if (timedOut) {
+          this.refused(peer, address, 'timeout', `no complete handshake within ${this.o.handshakeTimeoutMs} ms`);
+        } else if (e instanceof HandshakeRefusal) {
+          this.refused(peer, address, e.reason as LinkRefusal, e.detail);
+        } else if (!this.stopping) {
+          this.log.debug({ peer: address, err: (e as Error).message }, 'incoming connection dropped');
+        }
+      })
+      .finally(() => {
+        clearTimeout(timer);
+        this.pending.delete(socket);
+      });
+  }
+
+  /**
+   * Exactly one link per pair: when both nodes dial at once, the link dialed by the node with
+   * the smaller name wins on both sides. A link from a restarted peer (new instance) replaces
+   * the stale one.
+   */
+  private decide(peer: string, instance: string): AcceptDecision {
+    const ourDialWins = this.self < peer;
+    const up = this.links.get(peer);
+    if (up && !up.isClosed && up.instance === instance && up.info.direction === 'out' && ourDialWins) return 'duplicate';
+    const dial = this.dials.get(peer);
+    if (dial) {
+      if (ourDialWins) return 'duplicate';
+      dial.supersede();
+    }
+    return 'accept';
+  }
+
+  // ---- links ------------------------------------------------------------------------------
+
+  private common(): { self: string; cookie: string; cluster: string; instance: string; tls: boolean } {
+    return { self: this.self, cookie: this.o.cookie, cluster: this.o.clusterName, instance: this.instance, tls: this.tls };
+  }
+
+  private linkUp(socket: Socket, res: HandshakeResult, address: string, direction: 'in' | 'out'): void {
+    if (this.stopping) {
+      socket.destroy();
+      return;
+    }
+    const node = res.peer;
+    const old = this.links.get(node);
+    if (old && !old.isClosed) old.close('connection_closed', 'replaced by a new link from the same node', false);
+    const link = new Link(socket, res.decoder, { node, address, transport: this.transport, direction }, res.instance, this.settings);
+    this.links.set(node, link);
+    link.start({
+      onSend: (channel, payload) => this.dispatchSend(node, channel, payload),
+      onCall: (channel, payload) => this.dispatchCall(node, channel, payload),
+      onPeers: (nodes) => this.onPeers(nodes),
+      onDown: (reason, detail) => this.linkDown(link, reason, detail),
+    });
+    const r = this.reconnects.get(node);
+    if (r) r.attempt = 0;
+    this.log.info({ node, address, direction, transport: this.transport }, 'link up');
+    this.emit('nodeup', node, link.linkInfo());
+    for (const w of [...(this.upWaiters.get(node) ?? [])]) w();
+    this.upWaiters.delete(node);
+    if (this.o.meshGossip) link.sendPeers(this.nodes().filter((n) => n !== node));
+  }
+
+  private linkDown(link: Link, reason: NodeDownReason, detail: string): void {
+    const node = link.info.node;
+    if (this.links.get(node) === link) this.links.delete(node);
+    this.log.warn({ node, address: link.info.address, reason, detail }, 'link down');
+    this.emit('nodedown', node, reason);
+    if (!this.stopping) this.scheduleReconnect(node);
+  }
+
+  private onPeers(nodes: string[]): void {
+    if (!this.o.meshGossip || this.stopping) return;
+    for (const n of nodes) {
+      if (n === this.self || this.isUp(n) || this.dials.has(n)) continue;
+      try {
+        parseNodeName(n);
+      } catch {
+        continue;
+      }
+      this.connect(n).catch((e: unknown) => this.log.debug({ node: n, err: (e as Error).message }, 'mesh link failed'));
+    }
+  }
+
+  private dispatchSend(from: string, channel: string, payload: unknown): void {
+    const h = this.handlers.get(channel);
+    if (!h) {
+      this.log.debug({ from, channel }, 'message on a channel without handler dropped');
+      return;
+    }
+    try {
+      const r = h(from, payload);
+      if (r instanceof Promise) r.catch((e: unknown) => this.log.warn({ from, channel, err: (e as Error).message }, 'handler failed'));
+    } catch (e) {
+      this.log.warn({ from, channel, err: (e as Error).message }, 'handler failed');
+    }
+  }
+
+  private async dispatchCall(from: string, channel: string, payload: unknown): Promise<unknown> {
+    const h = this.handlers.get(channel);
+    if (!h) throw new Error(`no handler for channel ${channel} on ${this.self}`);
+    return h(from, payload);
+  }
+
+  private refused(node: string | undefined, address: string, reason: LinkRefusal, detail: string): void {
+    this.log.warn({ node, peer: address, reason, detail }, 'link refused');
+    this.emit('refused', node, reason, detail);
+  }
+}

@@ -1,0 +1,279 @@
+// One authenticated link: frames in and out, heartbeats, calls in flight, output back-pressure.
+import type { Socket } from 'node:net';
+import { deserialize, serialize } from 'node:v8';
+import { FrameTooLargeError, frameHeader, type FrameDecoder } from './framing.js';
+import { Kind } from './protocol.js';
+import type { LinkInfo, NodeDownReason } from './types.js';
+
+export interface LinkHandlers {
+  onSend(channel: string, payload: unknown): void;
+  onCall(channel: string, payload: unknown): Promise<unknown>;
+  onPeers(nodes: string[]): void;
+  onDown(reason: NodeDownReason, detail: string): void;
+}
+
+export interface LinkSettings {
+  readonly tickMs: number;
+  readonly ticktimeMs: number;
+  readonly maxFrameBytes: number;
+  readonly maxQueueBytes: number;
+}
+
+/** Small buffers are merged before writing; big ones go out as they are (no copy). */
+const MERGE_BELOW = 16 * 1024;
+
+export class Link {
+  readonly since = Date.now();
+  lastSeen = Date.now();
+  /** send() calls dropped because the output queue was full. */
+  dropped = 0;
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private flushScheduled = false;
+  private fullSince = 0;
+  private nextCallId = 1;
+  private calls = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  private timer: NodeJS.Timeout;
+  private closed = false;
+  private handlers: LinkHandlers | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly decoder: FrameDecoder,
+    readonly info: Omit<LinkInfo, 'since' | 'lastSeen'>,
+    readonly instance: string,
+    private readonly settings: LinkSettings,
+  ) {
+    decoder.maxFrame = settings.maxFrameBytes;
+    socket.setNoDelay(true);
+    this.timer = setInterval(() => this.onTimer(), settings.tickMs);
+    this.timer.unref();
+  }
+
+  /** Starts reading; frames that arrived with the end of the handshake are processed now. */
+  start(handlers: LinkHandlers): void {
+    this.handlers = handlers;
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('close', () => this.down('connection_closed', 'socket closed'));
+    this.socket.on('error', (err) => this.down('connection_closed', err.message));
+    this.onData(Buffer.alloc(0));
+    this.socket.resume();
+  }
+
+  linkInfo(): LinkInfo {
+    return { ...this.info, since: this.since, lastSeen: this.lastSeen };
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Bytes waiting to be written (ours and the socket's). */
+  get queuedBytes(): number {
+    return this.outBytes + this.socket.writableLength;
+  }
+
+  send(channel: string, payload: unknown): boolean {
+    if (this.closed || this.queuedBytes > this.settings.maxQueueBytes) {
+      this.dropped++;
+      return false;
+    }
+    return this.writeMsg(Kind.Send, serialize([channel, payload]));
+  }
+
+  call(channel: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    if (this.closed) return Promise.reject(new Error(`no link to ${this.info.node}`));
+    if (this.queuedBytes > this.settings.maxQueueBytes) {
+      return Promise.reject(new Error(`overload: the link to ${this.info.node} has a full output queue`));
+    }
+    const id = this.nextCallId++;
+    const body = serialize([id, channel, payload]);
+    if (body.length + 1 > this.settings.maxFrameBytes) {
+      return Promise.reject(new Error(`message of ${body.length + 1} bytes exceeds the frame limit of ${this.settings.maxFrameBytes} bytes`));
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.calls.delete(id);
+        reject(new Error(`timeout: ${this.info.node} did not answer on channel ${channel} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.calls.set(id, { resolve, reject, timer });
+      this.writeMsg(Kind.Call, body);
+    });
+  }
+
+  sendPeers(nodes: string[]): void {
+    this.writeMsg(Kind.Peers, serialize(nodes));
+  }
+
+  /** Ends the link, telling the peer why first when the socket still works. */
+  close(reason: NodeDownReason, detail: string, tellPeer = true): void {
+    if (this.closed) return;
+    if (tellPeer && !this.socket.destroyed) {
+      this.writeMsg(Kind.Bye, serialize(reason));
+      this.flush();
+      this.socket.end();
+      // A peer that does not close its side within a second is cut off.
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    } else {
+      this.socket.destroy();
+    }
+    this.down(reason, detail);
+  }
+
+  private writeMsg(kind: number, body: Buffer): boolean {
+    if (body.length + 1 > this.settings.maxFrameBytes) {
+      this.dropped++;
+      return false;
+    }
+    this.out.push(frameHeader(kind, body.length), body);
+    this.outBytes += body.length + 5;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // Everything sent in one tick leaves in one writev.
+      process.nextTick(() => this.flush());
+    }
+    return true;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    if (this.out.length === 0 || this.socket.destroyed) {
+      this.out = [];
+      this.outBytes = 0;
+      return;
+    }
+    const out = this.out;
+    this.out = [];
+    this.outBytes = 0;
+    this.socket.cork();
+    let run: Buffer[] = [];
+    let runBytes = 0;
+    const flushRun = (): void => {
+      if (run.length === 1) this.socket.write(run[0]!);
+      else if (run.length > 1) this.socket.write(Buffer.concat(run, runBytes));
+      run = [];
+      runBytes = 0;
+    };
+    for (const b of out) {
+      if (b.length >= MERGE_BELOW) {
+        flushRun();
+        this.socket.write(b);
+      } else {
+        run.push(b);
+        runBytes += b.length;
+      }
+    }
+    flushRun();
+    this.socket.uncork();
+  }
+
+  private onTimer(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    if (now - this.lastSeen > this.settings.ticktimeMs) {
+      // The timer phase runs before sockets are read: give pending input one turn of the event
+      // loop, so a process that was itself stopped does not blame a peer whose ticks are queued.
+      setImmediate(() => {
+        if (!this.closed && Date.now() - this.lastSeen > this.settings.ticktimeMs) {
+          this.close('heartbeat_timeout', `nothing heard for ${Date.now() - this.lastSeen} ms`, false);
+        }
+      });
+      return;
+    }
+    if (this.queuedBytes > this.settings.maxQueueBytes) {
+      if (this.fullSince === 0) this.fullSince = now;
+      else if (now - this.fullSince > this.settings.ticktimeMs) {
+        this.close('overload', `peer has not drained ${this.queuedBytes} queued bytes for ${now - this.fullSince} ms`, false);
+        return;
+      }
+    } else {
+      this.fullSince = 0;
+    }
+    this.writeMsg(Kind.Tick, Buffer.alloc(0));
+  }
+
+  private onData(chunk: Buffer): void {
+    this.lastSeen = Date.now();
+    try {
+      this.decoder.push(chunk, (body) => this.onFrame(body));
+    } catch (err) {
+      const detail = err instanceof FrameTooLargeError ? err.message : `bad frame: ${(err as Error).message}`;
+      this.close('protocol_error', detail, false);
+    }
+  }
+
+  private onFrame(body: Buffer): void {
+    if (this.closed) return;
+    const h = this.handlers!;
+    const kind = body[0];
+    const rest = body.subarray(1);
+    switch (kind) {
+      case Kind.Tick:
+        return;
+      case Kind.Send: {
+        const [channel, payload] = deserialize(rest) as [string, unknown];
+        h.onSend(channel, payload);
+        return;
+      }
+      case Kind.Call: {
+        const [id, channel, payload] = deserialize(rest) as [number, string, unknown];
+        h.onCall(channel, payload).then(
+          (v) => {
+            if (!this.closed) this.writeReply(id, v);
+          },
+          (e: unknown) => {
+            if (!this.closed) this.writeMsg(Kind.Error, serialize([id, e instanceof Error ? e.message : String(e)]));
+          },
+        );
+        return;
+      }
+      case Kind.Reply:
+      case Kind.Error: {
+        const [id, value] = deserialize(rest) as [number, unknown];
+        const c = this.calls.get(id);
+        if (!c) return;
+        this.calls.delete(id);
+        clearTimeout(c.timer);
+        if (kind === Kind.Reply) c.resolve(value);
+        else c.reject(new Error(`${this.info.node}: ${String(value)}`));
+        return;
+      }
+      case Kind.Peers:
+        h.onPeers((deserialize(rest) as unknown[]).filter((n): n is string => typeof n === 'string'));
+        return;
+      case Kind.Bye: {
+        const r = deserialize(rest) as NodeDownReason;
+        this.socket.destroy();
+        this.down(r === 'stopped' ? 'stopped' : 'disconnect', `peer closed the link (${String(r)})`);
+        return;
+      }
+      default:
+        this.close('protocol_error', `unknown message kind ${String(kind)}`, false);
+    }
+  }
+
+  private writeReply(id: number, v: unknown): void {
+    let body: Buffer;
+    try {
+      body = serialize([id, v]);
+    } catch (e) {
+      this.writeMsg(Kind.Error, serialize([id, `reply cannot be serialized: ${(e as Error).message}`]));
+      return;
+    }
+    if (!this.writeMsg(Kind.Reply, body)) {
+      this.writeMsg(Kind.Error, serialize([id, `reply of ${body.length} bytes exceeds the frame limit`]));
+    }
+  }
+
+  private down(reason: NodeDownReason, detail: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const c of this.calls.values()) {
+      clearTimeout(c.timer);
+      c.reject(new Error(`nodedown: link to ${this.info.node} went down (${reason})`));
+    }
+    this.calls.clear();
+    this.handlers?.onDown(reason, detail);
+  }
+}

@@ -1,0 +1,55 @@
+// What createDist needs; the daemon builds it from Config (node.*, cluster.*, ssl_dist.conf).
+import type { Logger } from 'pino';
+import type { DistTlsOptions, ProtoDist } from '../config/types.js';
+
+export interface DistOptions {
+  /** This node's name, `name@host`. */
+  readonly self: string;
+  /** Secret shared by the cluster; never sent, only proven (HMAC). */
+  readonly cookie: string;
+  /** Part of the authenticated handshake: a peer of another cluster is refused. */
+  readonly clusterName: string;
+  readonly protoDist: ProtoDist;
+  /** Required for inet_tls / inet6_tls. */
+  readonly tls?: DistTlsOptions;
+  readonly basePort: number;
+  /** A peer silent for this long is declared down (heartbeat_timeout). */
+  readonly netTicktimeMs: number;
+  readonly logger: Logger;
+  /** On link up, exchange peer sets and link to the ones we lack (default true). */
+  readonly meshGossip?: boolean;
+  /** Whole-handshake deadline, TLS included (default 5000 ms). */
+  readonly handshakeTimeoutMs?: number;
+  /** Largest frame accepted after authentication (default 64 MiB). */
+  readonly maxFrameBytes?: number;
+  /** Per-link output queue bound; beyond it send() returns false and call() rejects (default 64 MiB). */
+  readonly maxQueueBytes?: number;
+  /** Reconnect backoff: first delay and cap (defaults 100 ms and 3000 ms). */
+  readonly reconnectMinMs?: number;
+  readonly reconnectMaxMs?: number;
+  /** Default call() timeout (default 15000 ms). */
+  readonly callTimeoutMs?: number;
+}
+
+export interface ResolvedDistOptions extends Required<Omit<DistOptions, 'tls'>> {
+  readonly tls?: DistTlsOptions;
+}
+
+export const PRE_AUTH_MAX_FRAME = 512;
+
+export function resolveOptions(o: DistOptions): ResolvedDistOptions {
+  return {
+    meshGossip: true,
+    handshakeTimeoutMs: 5000,
+    maxFrameBytes: 64 * 1024 * 1024,
+    maxQueueBytes: 64 * 1024 * 1024,
+    reconnectMinMs: 100,
+    reconnectMaxMs: 3000,
+    callTimeoutMs: 15_000,
+    ...stripUndefined(o),
+  } as ResolvedDistOptions;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

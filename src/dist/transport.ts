@@ -1,0 +1,119 @@
+// Sockets for links: the listener and outgoing connections, plain TCP or mutual TLS.
+import { createServer as createTcpServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import type { DistTlsOptions } from '../config/types.js';
+import { HandshakeRefusal } from './handshake.js';
+import { looksLikeTls, tlsFailureDetail } from './tls-errors.js';
+
+/** A fatal TLS alert record (unexpected_message), so a TLS dialer on our plaintext port fails fast. */
+const TLS_ALERT_UNEXPECTED_MESSAGE = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a]);
+
+export interface ListenerHooks {
+  onSocket(socket: Socket): void;
+  onTlsError(address: string | undefined, port: number | undefined, detail: string): void;
+}
+
+export function createListener(tls: DistTlsOptions | undefined, handshakeTimeoutMs: number, hooks: ListenerHooks): Server {
+  if (!tls) return createTcpServer({ noDelay: true }, (s) => hooks.onSocket(s));
+  const server = createTlsServer(
+    {
+      // Strict by default; ssl_dist.conf may relax verification (and then warns at start).
+      requestCert: true,
+      rejectUnauthorized: true,
+      minVersion: 'TLSv1.2',
+      ...tls.server,
+      handshakeTimeout: handshakeTimeoutMs,
+      noDelay: true,
+    },
+    (s: TLSSocket) => hooks.onSocket(s),
+  );
+  server.on('tlsClientError', (err, s) => {
+    hooks.onTlsError(s.remoteAddress, s.remotePort, tlsFailureDetail(err));
+    s.destroy();
+  });
+  return server;
+}
+
+/** Refuses a TLS ClientHello on a plaintext listener in TLS's own terms. */
+export function rejectTlsOnPlainSocket(socket: Socket, first: Buffer): boolean {
+  if (!looksLikeTls(first)) return false;
+  socket.end(TLS_ALERT_UNEXPECTED_MESSAGE);
+  return true;
+}
+
+export function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      server.off('listening', onListening);
+      if (err.code === 'EADDRINUSE') reject(new Error(`port ${port} is in use`));
+      else if (err.code === 'EADDRNOTAVAIL') reject(new Error(`cannot listen on ${host} port ${port}: the address is not on this machine`));
+      else reject(new Error(`cannot listen on ${host} port ${port}: ${err.message}`));
+    };
+    const onListening = (): void => {
+      server.off('error', onError);
+      resolve();
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ host, port, exclusive: true });
+  });
+}
+
+const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ECONNRESET', 'EPIPE']);
+
+/** Connects (and for TLS completes the TLS handshake); failures are HandshakeRefusals. */
+export function dialSocket(
+  host: string,
+  port: number,
+  localAddress: string,
+  tls: DistTlsOptions | undefined,
+): { socket: Socket; ready: Promise<Socket> } {
+  const socket: Socket = tls
+    ? tlsConnect({
+        minVersion: 'TLSv1.2',
+        ...tls.client,
+        host,
+        port,
+        // Forwarded to the TCP connect; missing from the ConnectionOptions type only.
+        ...({ localAddress } as ConnectionOptions),
+      })
+    : tcpConnect({ host, port, localAddress, noDelay: true });
+  socket.setNoDelay(true);
+  const ready = new Promise<Socket>((resolve, reject) => {
+    let connected = false;
+    const onError = (err: NodeJS.ErrnoException): void => {
+      cleanup();
+      if (!connected && err.code && UNREACHABLE.has(err.code) && !(tls && err.code === 'ECONNRESET')) {
+        reject(new HandshakeRefusal('unreachable', `cannot connect to ${host} port ${port}: ${err.code}`));
+      } else if (tls) {
+        reject(new HandshakeRefusal('tls_handshake_failed', tlsFailureDetail(err)));
+      } else {
+        reject(new HandshakeRefusal('unreachable', `cannot connect to ${host} port ${port}: ${err.message}`));
+      }
+    };
+    const onClose = (): void => {
+      cleanup();
+      reject(tls
+        ? new HandshakeRefusal('tls_handshake_failed', 'peer closed during the TLS handshake (does it expect plaintext, inet_tcp?)')
+        : new HandshakeRefusal('unreachable', `connection to ${host} port ${port} closed`));
+    };
+    const onConnect = (): void => {
+      connected = true;
+    };
+    const onReady = (): void => {
+      cleanup();
+      resolve(socket);
+    };
+    const cleanup = (): void => {
+      socket.off('error', onError);
+      socket.off('close', onClose);
+      socket.off('connect', onConnect);
+      socket.off(tls ? 'secureConnect' : 'connect', onReady);
+    };
+    socket.on('error', onError);
+    socket.on('close', onClose);
+    socket.on('connect', onConnect);
+    socket.on(tls ? 'secureConnect' : 'connect', onReady);
+  });
+  return { socket, ready };
+}
