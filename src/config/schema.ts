@@ -1,0 +1,350 @@
+// Turns the merged configuration tree (defaults < file < environment) into the typed, frozen
+// Config, collecting every problem rather than stopping at the first. Pure: no files, no sockets.
+import { isAbsolute, resolve } from 'node:path';
+import { isIP } from 'node:net';
+import type { Config, ConfigProblem, Paths } from './types.js';
+import { parseNodeName } from '../node/name.js';
+import { parseDuration, formatDuration } from './duration.js';
+import { suggest } from './suggest.js';
+import { ROOT_FIELDS, NODE_FIELDS, CLUSTER_FIELDS } from './schema/fields.js';
+import type { Field, FieldType } from './schema/fields.js';
+
+export { DEFAULT_DIST_NET_TICKTIME_MS, DEFAULT_K8S_TOKEN_FILE, DEFAULT_K8S_CACERT_FILE, isKnownKey, fieldsAt } from './schema/fields.js';
+
+/** Where a key's value came from: a position in a file, or an environment variable. */
+export type Origin = Pick<ConfigProblem, 'file' | 'line' | 'column' | 'env'>;
+
+export interface ValidateOptions {
+  readonly paths: Paths;
+  /** For `${VAR}` at the start of file paths (EMQX expands those). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Where the value at `path` came from; undefined when unknown (e.g. a default). */
+  readonly originOf?: (path: readonly string[]) => Origin | undefined;
+}
+
+export interface ValidationResult {
+  /** Present when there are no problems. Frozen. */
+  readonly config?: Config;
+  readonly problems: ConfigProblem[];
+  /** Roots other than node and cluster (listeners, dashboard, ...): accepted, not used. */
+  readonly ignoredRoots: string[];
+}
+
+type Converted = { ok: true; value: unknown } | { ok: false; reason: string };
+
+/** How a value is named in messages: strings quoted as EMQX operators write them. */
+export function showValue(v: unknown): string {
+  if (typeof v === 'string') return `'${v}'`;
+  if (Array.isArray(v)) return `[${v.map(showValue).join(', ')}]`;
+  if (v !== null && typeof v === 'object') return 'an object';
+  return String(v);
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+function listOf(v: unknown): string[] | undefined {
+  if (typeof v === 'string') {
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '');
+  }
+  if (Array.isArray(v) && v.every((x) => typeof x === 'string')) return v.map((s) => s.trim());
+  return undefined;
+}
+
+function checkUrl(u: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(u);
+  } catch {
+    return `${showValue(u)} is not a URL (expected e.g. http://127.0.0.1:2379)`;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    return `${showValue(u)} must be an http:// or https:// URL`;
+  }
+  return undefined;
+}
+
+/** A leading `${VAR}` or `$VAR` in a path, expanded as EMQX does for certificate files. */
+function expandLeadingVar(
+  value: string,
+  env: ValidateOptions['env'],
+  paths: Paths,
+): { ok: true; value: string } | { ok: false; reason: string } {
+  const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/.exec(value);
+  if (!m) return { ok: true, value };
+  const name = (m[1] ?? m[2])!;
+  const known: Record<string, string> = { EMQX_ETC_DIR: paths.etc_dir, EMQX_LOG_DIR: paths.log_dir };
+  const replacement = env[name] ?? known[name];
+  if (replacement === undefined) {
+    return { ok: false, reason: `${showValue(value)} refers to the environment variable ${name}, which is not set` };
+  }
+  return { ok: true, value: replacement + value.slice(m[0].length) };
+}
+
+function convert(type: FieldType, v: unknown, opts: ValidateOptions): Converted {
+  const bad = (expected: string): Converted => ({ ok: false, reason: `${showValue(v)} is not ${expected}` });
+  switch (type.kind) {
+    case 'string':
+      if (typeof v === 'string') return { ok: true, value: v };
+      // HOCON reads `cookie = 123456` as a number; EMQX takes it as the string it looks like.
+      if (typeof v === 'number') return { ok: true, value: String(v) };
+      return bad('a string');
+    case 'enum': {
+      const s = typeof v === 'number' ? String(v) : v;
+      if (typeof s === 'string' && type.values.includes(s)) return { ok: true, value: s };
+      const near = typeof s === 'string' ? suggest(s, type.values) : undefined;
+      return {
+        ok: false,
+        reason: `${showValue(v)} is not one of ${type.values.join(', ')}${near ? ` (did you mean ${near}?)` : ''}`,
+      };
+    }
+    case 'boolean':
+      if (typeof v === 'boolean') return { ok: true, value: v };
+      if (v === 'true' || v === 'false') return { ok: true, value: v === 'true' };
+      return bad('a boolean (true or false)');
+    case 'integer': {
+      const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isInteger(n)) return bad(`an integer in ${type.min}..${type.max}`);
+      if (n < type.min || n > type.max) return bad(`in ${type.min}..${type.max}`);
+      return { ok: true, value: n };
+    }
+    case 'duration': {
+      const d = parseDuration(v, type.integerUnitMs);
+      if (!d.ok) {
+        const unit = type.integerUnitMs === 1000 ? 'seconds' : 'milliseconds';
+        return { ok: false, reason: `${showValue(v)} is not a duration: ${d.reason} (a bare integer counts ${unit})` };
+      }
+      if (d.value < type.minMs) return { ok: false, reason: `${showValue(v)} is too short: at least ${formatDuration(type.minMs)}` };
+      return { ok: true, value: d.value };
+    }
+    case 'node_name': {
+      if (typeof v !== 'string') return bad('a node name (name@host)');
+      try {
+        parseNodeName(v);
+      } catch (err) {
+        return { ok: false, reason: (err as Error).message };
+      }
+      return { ok: true, value: v };
+    }
+    case 'node_list': {
+      const names = listOf(v);
+      if (names === undefined) return bad('an array of node names or one comma-separated string');
+      const reasons: string[] = [];
+      for (const n of names) {
+        try {
+          parseNodeName(n);
+        } catch (err) {
+          reasons.push(`seed ${showValue(n)}: ${(err as Error).message}`);
+        }
+      }
+      if (reasons.length > 0) return { ok: false, reason: reasons.join('; ') };
+      return { ok: true, value: [...new Set(names)] };
+    }
+    case 'url_list': {
+      const urls = listOf(v);
+      if (urls === undefined) return bad('a comma-separated list of URLs');
+      const reasons = urls.map(checkUrl).filter((r): r is string => r !== undefined);
+      if (reasons.length > 0) return { ok: false, reason: reasons.join('; ') };
+      return { ok: true, value: urls };
+    }
+    case 'url': {
+      if (typeof v !== 'string') return bad('a URL');
+      const reason = checkUrl(v);
+      return reason === undefined ? { ok: true, value: v } : { ok: false, reason };
+    }
+    case 'dir': {
+      if (typeof v !== 'string' || v === '') return bad('a directory path');
+      return { ok: true, value: isAbsolute(v) ? v : resolve(opts.paths.root, v) };
+    }
+    case 'file': {
+      if (typeof v !== 'string' || v === '') return bad('a file path');
+      const expanded = expandLeadingVar(v, opts.env, opts.paths);
+      if (!expanded.ok) return expanded;
+      return { ok: true, value: isAbsolute(expanded.value) ? expanded.value : resolve(opts.paths.root, expanded.value) };
+    }
+    case 'dns_server':
+      return convertDnsServer(v);
+    case 'object':
+    case 'emqx':
+      return { ok: true, value: v };
+  }
+}
+
+function convertDnsServer(v: unknown): Converted {
+  const bad: Converted = {
+    ok: false,
+    reason: `${showValue(v)} is not a DNS server address (expected host:port, e.g. 127.0.0.1:53 or [::1]:53)`,
+  };
+  if (typeof v !== 'string') return bad;
+  const text = v.trim();
+  let host: string;
+  let port = 53;
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text);
+  const hostPort = /^([^:]+)(?::(\d{1,5}))?$/.exec(text);
+  if (bracketed) {
+    host = bracketed[1]!;
+    if (bracketed[2] !== undefined) port = Number(bracketed[2]);
+    if (isIP(host) !== 6) return bad;
+  } else if (isIP(text) === 6) {
+    host = text;
+  } else if (hostPort) {
+    host = hostPort[1]!;
+    if (hostPort[2] !== undefined) port = Number(hostPort[2]);
+    if (isIP(host) === 0 && !/^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$/.test(host)) return bad;
+  } else {
+    return bad;
+  }
+  if (port < 1 || port > 65535) return bad;
+  return { ok: true, value: isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}` };
+}
+
+class Collector {
+  readonly problems: ConfigProblem[] = [];
+  constructor(private readonly opts: ValidateOptions) {}
+
+  /** The origin of a key, else of the nearest enclosing key that has one. */
+  where(path: readonly string[]): Origin {
+    for (let n = path.length; n > 0; n--) {
+      const o = this.opts.originOf?.(path.slice(0, n));
+      if (o !== undefined) return o;
+    }
+    return {};
+  }
+
+  add(path: readonly string[], message: string): void {
+    const key = path.join('.');
+    this.problems.push({ ...this.where(path), key, message: `${key}: ${message}` });
+  }
+}
+
+function unknownKeyMessage(path: readonly string[], siblings: readonly string[]): string {
+  const key = path[path.length - 1]!;
+  const parent = path.slice(0, -1);
+  const near = suggest(key, siblings);
+  let nearPath = near !== undefined ? [...parent, near].join('.') : undefined;
+  if (nearPath === undefined && parent.length === 1) {
+    // `node.discovery_strategy`: the right key under the other root.
+    const other = parent[0] === 'node' ? 'cluster' : 'node';
+    const fields = other === 'node' ? NODE_FIELDS : CLUSTER_FIELDS;
+    if (Object.hasOwn(fields, key)) nearPath = `${other}.${key}`;
+  }
+  return `unknown key${nearPath !== undefined ? ` (did you mean ${nearPath}?)` : ''}`;
+}
+
+/** Checks an object against its fields; returns the converted values with defaults filled in. */
+function walkObject(
+  fields: Readonly<Record<string, Field>>,
+  value: Record<string, unknown>,
+  path: readonly string[],
+  c: Collector,
+  opts: ValidateOptions,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(value)) {
+    if (!Object.hasOwn(fields, key)) {
+      const visible = Object.entries(fields)
+        .filter(([, f]) => f.aliasOf === undefined && f.type.kind !== 'emqx')
+        .map(([k]) => k);
+      c.add([...path, key], unknownKeyMessage([...path, key], visible));
+    }
+  }
+  for (const [key, field] of Object.entries(fields)) {
+    if (field.aliasOf !== undefined || field.type.kind === 'emqx') continue;
+    const aliases = Object.entries(fields)
+      .filter(([, f]) => f.aliasOf === key)
+      .map(([k]) => k);
+    let rawKey = key;
+    let raw = value[key];
+    for (const alias of aliases) {
+      if (raw == null && value[alias] != null) {
+        raw = value[alias];
+        rawKey = alias;
+      }
+    }
+    const at = [...path, rawKey];
+    if (field.type.kind === 'object') {
+      if (raw == null && field.type.optionalBlock) continue;
+      const obj = raw ?? {};
+      if (!isPlainObject(obj)) {
+        c.add(at, `${showValue(raw)} is not an object (expected { ... } with keys ${Object.keys(field.type.fields).join(', ')})`);
+        continue;
+      }
+      out[key] = walkObject(field.type.fields, obj, at, c, opts);
+      continue;
+    }
+    if (raw == null) {
+      if (field.required) {
+        c.add(at, 'is required but not set');
+        continue;
+      }
+      if (field.default === undefined) continue;
+      raw = field.default;
+    }
+    const r = convert(field.type, raw, opts);
+    if (r.ok) out[key] = r.value;
+    else c.add(at, r.reason);
+  }
+  return out;
+}
+
+/** Freezes an object and everything reachable from it (Buffers excepted: they cannot be frozen). */
+export function deepFreeze<T>(value: T): T {
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value) || ArrayBuffer.isView(value)) {
+    return value;
+  }
+  for (const v of Object.values(value as Record<string, unknown>)) deepFreeze(v);
+  return Object.freeze(value);
+}
+
+function crossFieldChecks(node: Record<string, unknown>, cluster: Record<string, unknown>, c: Collector): void {
+  const name = node.name as string | undefined;
+  const strategy = cluster.discovery_strategy as string | undefined;
+  const dns = cluster.dns as Record<string, unknown> | undefined;
+  const recordType = dns?.record_type as string | undefined;
+  if (name !== undefined && strategy === 'dns' && (recordType === 'a' || recordType === 'aaaa')) {
+    const kind = parseNodeName(name).hostKind;
+    const want = recordType === 'a' ? 'ipv4' : 'ipv6';
+    if (kind !== want) {
+      c.add(
+        ['node', 'name'],
+        `${showValue(name)}: with cluster.discovery_strategy = dns and cluster.dns.record_type = ${recordType}, the host of the node name must be an ${want === 'ipv4' ? 'IPv4' : 'IPv6'} address (peers are found as <name>@<ip>)`,
+      );
+    }
+  }
+  const etcd = cluster.etcd as Record<string, unknown> | undefined;
+  if (strategy === 'etcd' && Array.isArray(etcd?.server) && etcd.server.length === 0) {
+    c.add(['cluster', 'etcd', 'server'], 'is required when cluster.discovery_strategy = etcd (e.g. "http://127.0.0.1:2379")');
+  }
+  if (node.cookie === '') c.add(['node', 'cookie'], 'must not be empty');
+}
+
+/** Validates the merged tree and builds the Config (without `tls`, which the loader adds). */
+export function validateConfig(tree: Readonly<Record<string, unknown>>, opts: ValidateOptions): ValidationResult {
+  const c = new Collector(opts);
+  const ignoredRoots = Object.keys(tree).filter((k) => !Object.hasOwn(ROOT_FIELDS, k));
+  const out = walkObject(ROOT_FIELDS, Object.fromEntries(Object.entries(tree).filter(([k]) => Object.hasOwn(ROOT_FIELDS, k))), [], c, opts);
+  const node = (out.node ?? {}) as Record<string, unknown>;
+  const cluster = (out.cluster ?? {}) as Record<string, unknown>;
+  crossFieldChecks(node, cluster, c);
+  if (c.problems.length > 0) return { problems: c.problems, ignoredRoots };
+  const config = { node, cluster, paths: opts.paths } as unknown as Config;
+  return { config: deepFreeze(config), problems: [], ignoredRoots };
+}
+
+/** The effective settings as an operator writes them (durations as `24h`), for `conf show`. */
+export function effectiveTree(config: Config): Record<string, unknown> {
+  const { node, cluster } = config;
+  return {
+    node: { ...node, dist_net_ticktime: formatDuration(node.dist_net_ticktime) },
+    cluster: {
+      ...cluster,
+      autoclean: formatDuration(cluster.autoclean),
+      static: { seeds: [...cluster.static.seeds] },
+      etcd: { ...cluster.etcd, server: cluster.etcd.server.join(','), node_ttl: formatDuration(cluster.etcd.node_ttl) },
+    },
+  };
+}

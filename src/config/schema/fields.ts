@@ -1,0 +1,192 @@
+// The keys under `node` and `cluster` (SPEC §2), as data: their types, defaults and what is ours.
+// Keys EMQX has but this node does not use are declared `emqx` so a real EMQX file loads unchanged;
+// anything else under these roots is an error.
+
+/** How long a silent peer is tolerated when the config does not say: silent peer noticed within 5 s (SPEC §6). */
+export const DEFAULT_DIST_NET_TICKTIME_MS = 4000;
+
+export const DEFAULT_K8S_TOKEN_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+export const DEFAULT_K8S_CACERT_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt';
+
+export type FieldType =
+  | { readonly kind: 'string' }
+  | { readonly kind: 'enum'; readonly values: readonly string[] }
+  | { readonly kind: 'boolean' }
+  | { readonly kind: 'integer'; readonly min: number; readonly max: number }
+  /** In ms; a bare integer counts in `integerUnitMs` (EMQX: ms, or s for its `duration_s` keys). */
+  | { readonly kind: 'duration'; readonly integerUnitMs: number; readonly minMs: number }
+  | { readonly kind: 'node_name' }
+  /** An array of node names or one comma-separated string of them. */
+  | { readonly kind: 'node_list' }
+  /** An array of URLs or one comma-separated string of them. */
+  | { readonly kind: 'url_list' }
+  | { readonly kind: 'url' }
+  /** A directory, relative to the install root. */
+  | { readonly kind: 'dir' }
+  /** A file; a leading `${VAR}` is expanded from the environment as EMQX does, then relative to the install root. */
+  | { readonly kind: 'file' }
+  /** `host:port` (or `[v6]:port`, or a bare host meaning port 53). */
+  | { readonly kind: 'dns_server' }
+  | { readonly kind: 'object'; readonly fields: Readonly<Record<string, Field>>; readonly optionalBlock?: boolean }
+  /** An EMQX key this node accepts and does not use; its value is not checked. */
+  | { readonly kind: 'emqx' };
+
+export interface Field {
+  readonly type: FieldType;
+  /** Written as in the file (`'24h'`), converted like a configured value. */
+  readonly default?: unknown;
+  readonly required?: boolean;
+  /** Ours, not EMQX's. */
+  readonly ours?: boolean;
+  /** The canonical key this one is an old name for (EMQX's aliases). */
+  readonly aliasOf?: string;
+}
+
+const emqx: Field = { type: { kind: 'emqx' } };
+const str = (def?: string): Field => ({ type: { kind: 'string' }, default: def });
+const oneOf = (values: readonly string[], def?: string): Field => ({ type: { kind: 'enum', values }, default: def });
+const duration = (def: string, minMs = 0): Field => ({ type: { kind: 'duration', integerUnitMs: 1, minMs }, default: def });
+
+export const DISCOVERY_STRATEGIES = ['manual', 'static', 'singleton', 'dns', 'etcd', 'k8s'] as const;
+export const PROTO_DISTS = ['inet_tcp', 'inet6_tcp', 'inet_tls', 'inet6_tls'] as const;
+
+const etcdSslFields: Record<string, Field> = {
+  // Ours differs: the block being written means TLS is wanted, so `enable` defaults to true here.
+  enable: { type: { kind: 'boolean' }, default: true },
+  cacertfile: { type: { kind: 'file' } },
+  certfile: { type: { kind: 'file' } },
+  keyfile: { type: { kind: 'file' } },
+  verify: oneOf(['verify_peer', 'verify_none'], 'verify_none'),
+  server_name_indication: str(),
+  // EMQX's other TLS client options: accepted, not used.
+  cacerts: emqx,
+  reuse_sessions: emqx,
+  depth: emqx,
+  password: emqx,
+  versions: emqx,
+  ciphers: emqx,
+  secure_renegotiate: emqx,
+  log_level: emqx,
+  hibernate_after: emqx,
+  partial_chain: emqx,
+  verify_peer_ext_key_usage: emqx,
+  middlebox_comp_mode: emqx,
+  user_lookup_fun: emqx,
+  enable_crl_check: emqx,
+};
+
+export const NODE_FIELDS: Readonly<Record<string, Field>> = {
+  name: { type: { kind: 'node_name' }, default: 'emqx@127.0.0.1' },
+  cookie: { type: { kind: 'string' }, required: true },
+  data_dir: { type: { kind: 'dir' }, default: 'data' },
+  role: oneOf(['core'], 'core'),
+  db_role: { ...oneOf(['core']), aliasOf: 'role' },
+  // EMQX: a bare integer is seconds (its `duration_s`); ours defaults far shorter than its 2m.
+  dist_net_ticktime: { type: { kind: 'duration', integerUnitMs: 1000, minMs: 200 }, default: `${DEFAULT_DIST_NET_TICKTIME_MS}ms` },
+  dist_base_port: { type: { kind: 'integer', min: 1024, max: 65535 }, default: 4370, ours: true },
+  process_limit: emqx,
+  max_ports: emqx,
+  dist_buffer_size: emqx,
+  max_ets_tables: emqx,
+  config_files: emqx,
+  global_gc_interval: emqx,
+  crash_dump_file: emqx,
+  crash_dump_seconds: emqx,
+  crash_dump_bytes: emqx,
+  backtrace_depth: emqx,
+  applications: emqx,
+  etc_dir: emqx,
+  cluster_call: emqx,
+  db_backend: emqx,
+  rpc_module: emqx,
+  tlog_push_mode: emqx,
+  default_shard_transport: emqx,
+  shard_transports: emqx,
+  default_bootstrap_batch_size: emqx,
+  broker_pool_size: emqx,
+  generic_pool_size: emqx,
+  channel_cleanup_batch_size: emqx,
+};
+
+export const CLUSTER_FIELDS: Readonly<Record<string, Field>> = {
+  name: str('emqxcl'),
+  discovery_strategy: oneOf(DISCOVERY_STRATEGIES, 'manual'),
+  proto_dist: oneOf(PROTO_DISTS, 'inet_tcp'),
+  autoheal: { type: { kind: 'boolean' }, default: true },
+  autoclean: duration('24h'),
+  static: { type: { kind: 'object', fields: { seeds: { type: { kind: 'node_list' }, default: [] } } } },
+  dns: {
+    type: {
+      kind: 'object',
+      fields: {
+        name: str('localhost'),
+        record_type: oneOf(['a', 'aaaa', 'srv'], 'a'),
+        server: { type: { kind: 'dns_server' }, ours: true },
+      },
+    },
+  },
+  etcd: {
+    type: {
+      kind: 'object',
+      fields: {
+        server: { type: { kind: 'url_list' }, default: [] },
+        prefix: str('emqxcl'),
+        node_ttl: duration('1m', 1000),
+        ssl_options: { type: { kind: 'object', fields: etcdSslFields, optionalBlock: true } },
+        ssl: { type: { kind: 'object', fields: etcdSslFields, optionalBlock: true }, aliasOf: 'ssl_options' },
+      },
+    },
+  },
+  k8s: {
+    type: {
+      kind: 'object',
+      fields: {
+        apiserver: { type: { kind: 'url' }, default: 'https://kubernetes.default.svc:443' },
+        service_name: str('emqx'),
+        namespace: str('default'),
+        address_type: oneOf(['ip', 'dns', 'hostname'], 'ip'),
+        suffix: str('pod.local'),
+        token_file: { type: { kind: 'file' }, default: DEFAULT_K8S_TOKEN_FILE, ours: true },
+        cacert_file: { type: { kind: 'file' }, default: DEFAULT_K8S_CACERT_FILE, ours: true },
+      },
+    },
+  },
+  quic_lb_mode: emqx,
+  prevent_overlapping_partitions: emqx,
+  core_nodes: emqx,
+  links: emqx,
+  mcast: emqx,
+};
+
+/** The roots this node reads; every other root is EMQX's business and ignored. */
+export const ROOT_FIELDS: Readonly<Record<string, Field>> = {
+  node: { type: { kind: 'object', fields: NODE_FIELDS } },
+  cluster: { type: { kind: 'object', fields: CLUSTER_FIELDS } },
+};
+
+/**
+ * Whether `path` (e.g. ['cluster', 'static', 'seeds']) names a declared key, or lies inside an
+ * EMQX key whose contents are not checked.
+ */
+export function isKnownKey(path: readonly string[]): boolean {
+  let fields: Readonly<Record<string, Field>> = ROOT_FIELDS;
+  for (const [i, segment] of path.entries()) {
+    const field = Object.hasOwn(fields, segment) ? fields[segment] : undefined;
+    if (field === undefined) return false;
+    if (field.type.kind === 'emqx') return true;
+    if (field.type.kind !== 'object') return i === path.length - 1;
+    fields = field.type.fields;
+  }
+  return true;
+}
+
+/** The declared keys one level below `path`, for suggestions. */
+export function fieldsAt(path: readonly string[]): readonly string[] {
+  let fields: Readonly<Record<string, Field>> = ROOT_FIELDS;
+  for (const segment of path) {
+    const field = Object.hasOwn(fields, segment) ? fields[segment] : undefined;
+    if (field === undefined || field.type.kind !== 'object') return [];
+    fields = field.type.fields;
+  }
+  return Object.keys(fields);
+}
