@@ -1,0 +1,57 @@
+// The resolver's internal value model. Objects keep insertion order; numbers keep the text they
+// were written with, because a concatenation uses that text (`${v}x` with v = 1.0 is "1.0x").
+export class NumberValue {
+  constructor(readonly value: number, readonly text: string) {}
+}
+
+export class ObjectValue {
+  constructor(readonly fields: Map<string, Value>) {}
+}
+
+/** Unquoted whitespace inside a concatenation; it disappears next to an object or array. */
+export class SpaceValue {
+  constructor(readonly text: string) {}
+}
+
+export type Value = string | boolean | null | NumberValue | ObjectValue | Value[];
+
+export function isObject(v: unknown): v is ObjectValue {
+  return v instanceof ObjectValue;
+}
+
+/** Later definitions win; two objects merge key by key, recursively. */
+export function mergeValues(older: Value | undefined, newer: Value): Value {
+  if (!(older instanceof ObjectValue) || !(newer instanceof ObjectValue)) return newer;
+  const fields = new Map(older.fields);
+  for (const [key, value] of newer.fields) {
+    fields.set(key, mergeValues(fields.get(key), value));
+  }
+  return new ObjectValue(fields);
+}
+
+export function nest(path: readonly string[], value: Value): Value {
+  let out = value;
+  for (let i = path.length - 1; i >= 0; i -= 1) out = new ObjectValue(new Map([[path[i] as string, out]]));
+  return out;
+}
+
+export function toPlain(v: Value): unknown {
+  if (v instanceof NumberValue) return v.value;
+  if (v instanceof ObjectValue) {
+    const out: Record<string, unknown> = {};
+    for (const [key, value] of v.fields) out[key] = toPlain(value);
+    return out;
+  }
+  if (Array.isArray(v)) return v.map(toPlain);
+  return v;
+}
+
+export function kindOf(v: Value | SpaceValue): string {
+  if (v instanceof ObjectValue) return 'an object';
+  if (Array.isArray(v)) return 'an array';
+  if (v instanceof NumberValue) return 'a number';
+  if (v instanceof SpaceValue) return 'whitespace';
+  if (v === null) return 'null';
+  if (typeof v === 'boolean') return 'a boolean';
+  return 'a string';
+}
