@@ -1,4 +1,4 @@
 // The crash-safe storage engine under the cluster database (docs/storage.md).
-export { Store, type StoreOptions, type ReplaceHandle } from './store.js';
+export { Store, type StoreOptions, type ReplaceHandle, type StoreStats } from './store.js';
 export type { StoredRecord } from './record.js';
 export { StoreCorruptError, StoreFailedError, StoreClosedError, StoreLockedError, StoreRecordError } from './errors.js';

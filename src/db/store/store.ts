@@ -38,6 +38,18 @@ export interface ReplaceHandle {
   abort(): Promise<void>;
 }
 
+/** Counters since open, for tests, benchmarks and metrics. */
+export interface StoreStats {
+  /** Batches acknowledged by write(). */
+  readonly batches: number;
+  /** Appends, each followed by one fsync (group commit: batches / groups is the sharing factor). */
+  readonly groups: number;
+  readonly compactions: number;
+  /** Bytes in the logs on top of the snapshot, and the snapshot's size. */
+  readonly logBytes: number;
+  readonly snapshotBytes: number;
+}
+
 interface Pending {
   readonly frame: Buffer;
   readonly records: readonly StoredRecord[];
@@ -56,6 +68,9 @@ export class Store {
   /** Bumped whenever replace/clear swaps the content, so an overlapping compaction knows it is stale. */
   private epoch = 0;
   private failure: StoreFailedError | undefined;
+  private counters = { batches: 0, groups: 0, compactions: 0 };
+  /** After a failed compaction, wait for this much log before trying again (no retry storm on a full disk). */
+  private compactRetryAt = 0;
   private closed = false;
   private readonly stagers = new Set<{ abort(): Promise<void> }>();
   private readonly stateChains = new Map<string, Promise<void>>();
@@ -106,6 +121,10 @@ export class Store {
   /** Number of records entries() yields. */
   size(table?: string): number {
     return this.index.size(table);
+  }
+
+  stats(): StoreStats {
+    return { ...this.counters, logBytes: this.logBytes, snapshotBytes: this.snapshotBytes };
   }
 
   tables(): string[] {
@@ -287,6 +306,8 @@ export class Store {
     }
     for (const p of group) this.index.apply(p.records);
     this.logBytes += buf.length;
+    this.counters.groups++;
+    this.counters.batches += group.length;
     for (const p of group) p.resolve();
     this.maybeCompact();
   }
@@ -304,7 +325,7 @@ export class Store {
 
   private maybeCompact(): void {
     if (this.compacting || this.closed || this.failure) return;
-    if (this.logBytes < this.compactLogBytes || this.logBytes < this.snapshotBytes) return;
+    if (this.logBytes < this.compactLogBytes || this.logBytes < this.snapshotBytes || this.logBytes < this.compactRetryAt) return;
     this.compact().catch(() => undefined);
   }
 
@@ -341,13 +362,16 @@ export class Store {
       size = await w.finish();
     } catch (err) {
       await w.abort();
-      if (!this.closed && this.epoch === epoch) this.logger?.error({ err, dir: this.dir }, 'store: compaction failed; will retry later');
+      if (!this.closed && this.epoch === epoch) {
+        this.compactRetryAt = this.logBytes + this.compactLogBytes;
+        this.logger?.error({ err, dir: this.dir }, 'store: compaction failed; will retry later');
+      }
       return;
     }
-    await this.mutex.run(async () => {
+    const switched = await this.mutex.run(async () => {
       if (this.epoch !== epoch || this.closed) {
         await unlink(join(this.dir, snapshotName(number))).catch(() => undefined);
-        return;
+        return false;
       }
       const old = this.manifest;
       const manifest: Manifest = { format: 1, snapshot: number, firstLog };
@@ -355,15 +379,19 @@ export class Store {
         await writeManifest(this.dir, manifest);
       } catch (err) {
         await unlink(join(this.dir, snapshotName(number))).catch(() => undefined);
+        this.compactRetryAt = this.logBytes + this.compactLogBytes;
         this.logger?.error({ err, dir: this.dir }, 'store: compaction failed writing the MANIFEST; will retry later');
-        return;
+        return false;
       }
       this.manifest = manifest;
       this.logBytes -= foldedBytes;
       this.snapshotBytes = size;
+      this.counters.compactions++;
+      this.compactRetryAt = 0;
       await this.removeOld(old, firstLog);
+      return true;
     });
-    this.logger?.info({ dir: this.dir, snapshot: number, records: records.length, bytes: size, ms: Date.now() - started }, 'store: compaction done');
+    if (switched) this.logger?.info({ dir: this.dir, snapshot: number, records: records.length, bytes: size, ms: Date.now() - started }, 'store: compaction done');
   }
 
   /** Makes `snapshot` (or nothing) the whole content: the commit point of replace and clear. */

@@ -1,0 +1,532 @@
+// Membership of this node: join, leave, force-leave, status, autoclean and healing after a
+// partition. Talks to peers only through Dist channels; all merging is in membership.ts.
+import { randomUUID } from 'node:crypto';
+import type { Dist, LinkInfo, NodeDownReason } from '../dist/types.js';
+import { LinkError } from '../dist/types.js';
+import type { HlcClock } from './hlc.js';
+import type { Log } from './log.js';
+import { ClusterError } from './errors.js';
+import { isMember, maxVersion, memberNames, membersEqual, mergeMembers, parseView, withEntry, type Members, type View } from './membership.js';
+import type { VerboseRow } from './status-format.js';
+
+export const CLUSTER_CHANNELS = {
+  hello: 'cluster.hello',
+  view: 'cluster.view',
+  joinBegin: 'cluster.join_begin',
+  joinCommit: 'cluster.join_commit',
+  leaveRequest: 'cluster.leave_request',
+  removed: 'cluster.removed',
+} as const;
+
+export const MEMBERSHIP_STATE = 'membership';
+
+/** What membership needs from the replicated tables. */
+export interface ClusterData {
+  replaceFrom(peer: string, beforeCommit: () => Promise<void>): Promise<unknown>;
+  syncWith(peer: string): Promise<number>;
+  drain(): Promise<void>;
+  clear(): Promise<void>;
+}
+
+export interface StateStore {
+  readState(name: string): unknown;
+  writeState(name: string, doc: unknown): Promise<void> | void;
+}
+
+export interface ClusterSettings {
+  readonly discoveryStrategy: string;
+  readonly autoheal: boolean;
+  /** ms; 0 or less disables. */
+  readonly autoclean: number;
+}
+
+export interface ClusterOptions {
+  readonly dist: Dist;
+  readonly state: StateStore;
+  readonly clock: HlcClock;
+  readonly log: Log;
+  readonly settings: ClusterSettings;
+  readonly now?: () => number;
+  readonly callTimeoutMs?: number;
+  /** How often autoclean looks at stopped members (default: a fraction of autoclean, ≤ 5 s). */
+  readonly autocleanCheckMs?: number;
+}
+
+interface Hello {
+  readonly clusterId: string;
+  readonly members: Members;
+  readonly bootId: string;
+  readonly verdict?: 'ok' | 'removed' | 'foreign' | 'partitioned';
+}
+
+export interface RemovedNotice {
+  readonly by: string;
+  readonly at: number;
+  readonly clusterId: string;
+}
+
+interface Persisted {
+  readonly view: View;
+  readonly removed?: RemovedNotice;
+}
+
+export interface ClusterStatus {
+  readonly running: string[];
+  readonly stopped: string[];
+}
+
+export class Cluster {
+  readonly self: string;
+  private view!: View;
+  private removedNotice: RemovedNotice | undefined;
+  private data: ClusterData | undefined;
+  private settings: ClusterSettings;
+  private readonly bootId = randomUUID();
+  /** Members with a link up that agreed they share our cluster, and since when. */
+  private readonly running = new Map<string, number>();
+  /** Members seen going down (or never seen since start), and since when. */
+  private readonly downSince = new Map<string, number>();
+  private readonly lastBoot = new Map<string, string>();
+  private readonly partitioned = new Set<string>();
+  private joining: string | undefined;
+  private autocleanTimer: NodeJS.Timeout | undefined;
+  private readonly startedAt: number;
+  private stopped = false;
+  private readonly onUp = (node: string, _info: LinkInfo): void => void this.greet(node);
+  private readonly onDown = (node: string, reason: NodeDownReason): void => this.lost(node, reason);
+
+  constructor(private readonly o: ClusterOptions) {
+    this.self = o.dist.self;
+    this.settings = o.settings;
+    this.startedAt = this.now();
+  }
+
+  private now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+
+  private get timeout(): number {
+    return this.o.callTimeoutMs ?? 10_000;
+  }
+
+  /** Restores the persisted view (or starts alone) and begins reconnecting to known members. */
+  async start(data: ClusterData): Promise<void> {
+    this.data = data;
+    const doc = (await this.o.state.readState(MEMBERSHIP_STATE)) as Persisted | undefined | null;
+    if (doc) {
+      this.view = parseView(doc.view, `membership state of ${this.self}`);
+      this.removedNotice = doc.removed;
+      const mv = maxVersion(this.view.members);
+      if (mv) this.o.clock.observe(mv);
+      if (!isMember(this.view.members, this.self)) this.view = this.aloneView();
+    } else {
+      this.view = this.aloneView();
+      await this.persist();
+    }
+    const d = this.o.dist;
+    d.handle(CLUSTER_CHANNELS.hello, (from, p) => this.onHello(from, p as Hello));
+    d.handle(CLUSTER_CHANNELS.view, (from, p) => this.onView(from, p as View));
+    d.handle(CLUSTER_CHANNELS.joinBegin, (from) => this.onJoinBegin(from));
+    d.handle(CLUSTER_CHANNELS.joinCommit, (from, p) => this.onJoinCommit(from, p as { members: Members }));
+    d.handle(CLUSTER_CHANNELS.leaveRequest, (from) => this.onLeaveRequest(from));
+    d.handle(CLUSTER_CHANNELS.removed, (from, p) => this.onRemovedNotice(from, p as { clusterId: string }));
+    d.on('nodeup', this.onUp);
+    d.on('nodedown', this.onDown);
+    for (const n of this.peers()) this.downSince.set(n, this.startedAt);
+    d.setPeers(this.peers());
+    for (const n of d.nodes()) void this.greet(n);
+    this.scheduleAutoclean();
+    const others = this.peers();
+    this.o.log.info({ members: memberNames(this.view.members), reconnecting: others }, others.length ? 'restored cluster membership' : 'running alone');
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.autocleanTimer) clearInterval(this.autocleanTimer);
+    this.o.dist.off('nodeup', this.onUp);
+    this.o.dist.off('nodedown', this.onDown);
+  }
+
+  /** Applies new autoheal/autoclean/discovery settings (hot reload). */
+  reconfigure(settings: ClusterSettings): void {
+    this.settings = settings;
+    this.scheduleAutoclean();
+  }
+
+  // ---- queries -------------------------------------------------------------------------
+
+  busy(): string | undefined {
+    return this.joining;
+  }
+
+  members(): string[] {
+    return memberNames(this.view.members);
+  }
+
+  currentView(): View {
+    return this.view;
+  }
+
+  removedFrom(): RemovedNotice | undefined {
+    return this.removedNotice;
+  }
+
+  /** Members this node replicates to now (running, excluding itself). */
+  runningPeers(): string[] {
+    return [...this.running.keys()].filter((n) => isMember(this.view.members, n)).sort();
+  }
+
+  /** Local knowledge only: never waits on a peer, so a dead member cannot slow it down. */
+  status(): ClusterStatus {
+    const running = [this.self, ...this.runningPeers()].sort();
+    const stopped = this.peers().filter((n) => !this.running.has(n));
+    return { running, stopped };
+  }
+
+  verbose(): VerboseRow[] {
+    const rows: VerboseRow[] = [{ node: this.self, state: 'self', since: this.startedAt }];
+    for (const n of this.peers()) {
+      const info = this.o.dist.linkInfo(n);
+      const isRunning = this.running.has(n);
+      const state = isRunning ? 'running' : this.partitioned.has(n) ? 'partitioned' : 'stopped';
+      rows.push({
+        node: n,
+        state,
+        ...(info ? { address: info.address, transport: info.transport, lastSeen: info.lastSeen } : {}),
+        ...(isRunning ? { since: this.running.get(n)! } : this.downSince.has(n) ? { since: this.downSince.get(n)! } : {}),
+      });
+    }
+    return rows;
+  }
+
+  // ---- operator actions ------------------------------------------------------------------
+
+  async join(target: string): Promise<void> {
+    if (target === this.self) throw new ClusterError('ignore', target, 'Ignore.');
+    if (this.joining) throw new ClusterError('join_in_progress', this.joining, `a join to ${this.joining} is in progress`);
+    if (this.settings.discoveryStrategy === 'singleton') throw new ClusterError('singleton', undefined, 'this node is configured as singleton');
+    if (isMember(this.view.members, target)) throw new ClusterError('already_in_cluster', target, `${target} is already in this cluster`);
+    this.joining = target;
+    try {
+      await this.joinSteps(target);
+    } finally {
+      this.joining = undefined;
+    }
+  }
+
+  private async joinSteps(target: string): Promise<void> {
+    try {
+      await this.o.dist.connect(target, { timeoutMs: this.timeout });
+    } catch (err) {
+      throw linkFailure(err, target);
+    }
+    const begin = (await this.callOrDown(target, CLUSTER_CHANNELS.joinBegin, {})) as { ok: boolean; reason?: string };
+    if (!begin.ok) {
+      if (begin.reason === 'singleton') throw new ClusterError('singleton', target, `${target} is configured as singleton`);
+      throw new ClusterError('join_failed', target, begin.reason ?? 'refused');
+    }
+    let adopted: { clusterId: string; members: Members } | undefined;
+    const data = this.data!;
+    try {
+      await data.replaceFrom(target, async () => {
+        // Everything has arrived; only now do we leave the old cluster and become a member.
+        await this.leaveOldCluster();
+        const reply = (await this.o.dist.call(target, CLUSTER_CHANNELS.joinCommit, { members: this.view.members }, this.timeout)) as {
+          clusterId: string;
+          members: Members;
+        };
+        adopted = parseView(reply, `join reply from ${target}`);
+      });
+    } catch (err) {
+      if (err instanceof ClusterError) throw err;
+      throw new ClusterError('node_down', target, `join failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    const v = adopted!;
+    const mv = maxVersion(v.members);
+    if (mv) this.o.clock.observe(mv);
+    this.removedNotice = undefined;
+    this.running.clear();
+    this.partitioned.clear();
+    await this.setView({ clusterId: v.clusterId, members: v.members });
+    this.o.log.info({ target, members: this.members() }, 'joined the cluster');
+    // Greet before answering, so the status printed after "Join the cluster successfully." is current.
+    await Promise.all(this.o.dist.nodes().map((n) => this.greet(n)));
+  }
+
+  /** Leaves the current cluster; the node continues alone with an empty database. */
+  async leave(): Promise<void> {
+    if (this.joining) throw new ClusterError('join_in_progress', this.joining, `a join to ${this.joining} is in progress`);
+    if (this.peers().length === 0) throw new ClusterError('node_not_in_cluster', undefined, 'this node is not in a cluster');
+    await this.data!.drain();
+    await this.leaveOldCluster();
+    await this.data!.clear();
+    this.o.log.info({}, 'left the cluster; running alone with an empty database');
+  }
+
+  /** Tells the old members we are leaving (so they see a leave, not a failure) and goes alone. */
+  private async leaveOldCluster(): Promise<void> {
+    const peers = this.peers();
+    if (peers.length === 0) return;
+    const leaving: View = { clusterId: this.view.clusterId, members: withEntry(this.view.members, this.self, { state: 'removed', version: this.o.clock.now() }) };
+    await Promise.allSettled(
+      [...this.running.keys()].map((p) => this.o.dist.call(p, CLUSTER_CHANNELS.view, leaving, this.timeout)),
+    );
+    this.running.clear();
+    this.partitioned.clear();
+    this.downSince.clear();
+    await this.setView(this.aloneView());
+    for (const p of peers) this.o.dist.disconnect(p);
+  }
+
+  async forceLeave(node: string): Promise<void> {
+    if (node === this.self) throw new ClusterError('ignore', node, 'Ignore.');
+    if (this.joining) throw new ClusterError('join_in_progress', this.joining, `a join to ${this.joining} is in progress`);
+    if (!isMember(this.view.members, node)) throw new ClusterError('node_not_in_cluster', node, `${node} is not in this cluster`);
+    if (this.running.has(node)) {
+      try {
+        const r = (await this.o.dist.call(node, CLUSTER_CHANNELS.leaveRequest, {}, this.timeout)) as { ok: boolean };
+        if (r.ok && !isMember(this.view.members, node)) return;
+      } catch (err) {
+        this.o.log.warn({ node, err: String(err) }, 'the node did not leave when asked; removing it');
+      }
+      if (!isMember(this.view.members, node)) return;
+    }
+    await this.remove(node, 'force-leave');
+  }
+
+  private async remove(node: string, why: string): Promise<void> {
+    const members = withEntry(this.view.members, node, { state: 'removed', version: this.o.clock.now() });
+    this.running.delete(node);
+    this.downSince.delete(node);
+    this.partitioned.delete(node);
+    await this.setView({ clusterId: this.view.clusterId, members });
+    this.o.dist.disconnect(node);
+    this.o.log.warn({ node, why }, 'removed a node from the cluster');
+    this.gossip();
+  }
+
+  // ---- protocol --------------------------------------------------------------------------
+
+  private hello(verdict?: Hello['verdict']): Hello {
+    return { clusterId: this.view.clusterId, members: this.view.members, bootId: this.bootId, ...(verdict ? { verdict } : {}) };
+  }
+
+  /** Runs on every link up: exchange views both ways. */
+  private async greet(node: string): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const reply = (await this.o.dist.call(node, CLUSTER_CHANNELS.hello, this.hello(), this.timeout)) as Hello;
+      await this.meet(node, reply);
+    } catch (err) {
+      this.o.log.debug({ node, err: String(err) }, 'hello failed');
+    }
+  }
+
+  private async onHello(from: string, msg: Hello): Promise<Hello> {
+    const verdict = await this.meet(from, msg);
+    return this.hello(verdict);
+  }
+
+  /**
+   * Reconciles with a peer's view. Returns our verdict about the peer: `removed` when it is a
+   * tombstone here (it must stay out), `foreign` when it belongs to another cluster,
+   * `partitioned` when autoheal is off and it comes back from a partition.
+   */
+  private async meet(peer: string, their: Hello): Promise<Hello['verdict']> {
+    if (their.verdict === 'removed') {
+      await this.becomeRemoved(peer, their.clusterId);
+      return 'removed';
+    }
+    const theirView = parseView(their, `hello from ${peer}`);
+    const mine = this.view.members;
+    if (theirView.clusterId !== this.view.clusterId) {
+      const theirSelf = theirView.members[peer];
+      const ours = mine[peer];
+      // The peer moved to another cluster while we did not hear: it is gone from ours.
+      if (ours?.state === 'member' && theirSelf && theirView.members[this.self] === undefined && compareNewer(theirSelf, ours)) {
+        await this.remove(peer, 'now in another cluster');
+      }
+      return 'foreign';
+    }
+    if (mine[peer]?.state === 'removed') {
+      this.o.log.warn({ node: peer }, 'a removed node came back; telling it to stay out');
+      this.o.dist.send(peer, CLUSTER_CHANNELS.removed, { clusterId: this.view.clusterId });
+      return 'removed';
+    }
+    if (!this.settings.autoheal && this.downSince.has(peer) && this.lastBoot.get(peer) === their.bootId) {
+      if (!this.partitioned.has(peer)) this.o.log.error({ node: peer }, 'network partition detected and cluster.autoheal is false: the sides stay apart until one of them is restarted');
+      this.partitioned.add(peer);
+      return 'partitioned';
+    }
+    if (their.verdict === 'partitioned') return 'partitioned';
+    await this.mergeIn(theirView.members, peer);
+    if (!isMember(this.view.members, this.self)) return 'ok';
+    if (isMember(this.view.members, peer) && this.o.dist.isUp(peer)) {
+      const fresh = !this.running.has(peer);
+      if (fresh) this.running.set(peer, this.now());
+      this.lastBoot.set(peer, their.bootId);
+      this.downSince.delete(peer);
+      this.partitioned.delete(peer);
+      if (fresh) {
+        this.o.log.info({ node: peer }, 'member running');
+        void this.data!.syncWith(peer).catch((err: unknown) => this.o.log.warn({ node: peer, err: String(err) }, 'anti-entropy failed; will retry on next link up'));
+      }
+    }
+    return 'ok';
+  }
+
+  private async mergeIn(theirs: Members, from: string): Promise<void> {
+    const mv = maxVersion(theirs);
+    if (mv) this.o.clock.observe(mv);
+    const merged = mergeMembers(this.view.members, theirs);
+    if (membersEqual(merged, this.view.members)) return;
+    const wasMember = new Set(this.members());
+    await this.setView({ clusterId: this.view.clusterId, members: merged });
+    if (!isMember(merged, this.self)) {
+      await this.becomeRemoved(from, this.view.clusterId);
+      return;
+    }
+    for (const n of wasMember) {
+      if (!isMember(merged, n) && n !== this.self) {
+        this.running.delete(n);
+        this.downSince.delete(n);
+        this.o.dist.disconnect(n);
+        this.o.log.info({ node: n }, 'node left the cluster');
+      }
+    }
+    for (const n of this.peers()) if (!wasMember.has(n) && !this.running.has(n)) this.downSince.set(n, this.now());
+    this.gossip();
+  }
+
+  private async onView(from: string, v: View): Promise<boolean> {
+    const view = parseView(v, `view from ${from}`);
+    if (view.clusterId !== this.view.clusterId) return false;
+    await this.mergeIn(view.members, from);
+    return true;
+  }
+
+  private gossip(): void {
+    for (const p of this.running.keys()) this.o.dist.send(p, CLUSTER_CHANNELS.view, this.view);
+  }
+
+  private onJoinBegin(from: string): { ok: boolean; reason?: string } {
+    if (this.settings.discoveryStrategy === 'singleton') return { ok: false, reason: 'singleton' };
+    if (this.joining) return { ok: false, reason: 'join_in_progress' };
+    this.o.log.info({ node: from }, 'a node asks to join; streaming the database to it');
+    return { ok: true };
+  }
+
+  private async onJoinCommit(from: string, p: { members: Members }): Promise<View> {
+    const mv = maxVersion(p.members ?? {});
+    if (mv) this.o.clock.observe(mv);
+    const members = withEntry(this.view.members, from, { state: 'member', version: this.o.clock.now() });
+    this.downSince.set(from, this.now());
+    await this.setView({ clusterId: this.view.clusterId, members });
+    this.o.log.info({ node: from }, 'node joined the cluster');
+    this.gossip();
+    return this.view;
+  }
+
+  private async onLeaveRequest(from: string): Promise<{ ok: boolean }> {
+    this.o.log.warn({ by: from }, 'asked to leave the cluster (force-leave)');
+    await this.leave();
+    return { ok: true };
+  }
+
+  private async onRemovedNotice(from: string, p: { clusterId: string }): Promise<void> {
+    if (p.clusterId === this.view.clusterId) await this.becomeRemoved(from, p.clusterId);
+  }
+
+  /** We were force-left while away: stay out, stop reconnecting, say so until an operator acts. */
+  private async becomeRemoved(by: string, clusterId: string): Promise<void> {
+    if (clusterId !== this.view.clusterId) return;
+    const old = this.peers();
+    this.removedNotice = { by, at: this.now(), clusterId };
+    this.running.clear();
+    this.downSince.clear();
+    this.partitioned.clear();
+    await this.setView(this.aloneView());
+    for (const p of old) this.o.dist.disconnect(p);
+    await this.data!.clear();
+    this.o.log.error(
+      { by, clusterId },
+      `this node was removed from its cluster (told by ${by}); it stays out and no longer reconnects. To rejoin, run: emqx ctl cluster join ${by}`,
+    );
+  }
+
+  private lost(node: string, reason: NodeDownReason): void {
+    if (!isMember(this.view.members, node)) return;
+    if (this.running.delete(node)) this.o.log.warn({ node, reason }, 'member down');
+    if (!this.downSince.has(node)) this.downSince.set(node, this.now());
+  }
+
+  // ---- autoclean -------------------------------------------------------------------------
+
+  private scheduleAutoclean(): void {
+    if (this.autocleanTimer) clearInterval(this.autocleanTimer);
+    this.autocleanTimer = undefined;
+    const ac = this.settings.autoclean;
+    if (!(ac > 0) || this.stopped) return;
+    const every = this.o.autocleanCheckMs ?? Math.max(50, Math.min(5000, Math.floor(ac / 4)));
+    this.autocleanTimer = setInterval(() => void this.autoclean(), every);
+    this.autocleanTimer.unref();
+  }
+
+  private async autoclean(): Promise<void> {
+    if (this.joining) return;
+    const now = this.now();
+    for (const n of this.peers()) {
+      if (this.running.has(n)) continue;
+      const since = this.downSince.get(n) ?? this.startedAt;
+      if (now - since >= this.settings.autoclean) {
+        this.o.log.warn({ node: n, downForMs: now - since }, 'autoclean: removing a member down longer than cluster.autoclean');
+        await this.remove(n, 'autoclean').catch((err: unknown) => this.o.log.error({ node: n, err: String(err) }, 'autoclean failed'));
+      }
+    }
+  }
+
+  // ---- helpers ---------------------------------------------------------------------------
+
+  private peers(): string[] {
+    return memberNames(this.view.members).filter((n) => n !== this.self);
+  }
+
+  private aloneView(): View {
+    return { clusterId: randomUUID(), members: { [this.self]: { state: 'member', version: this.o.clock.now() } } };
+  }
+
+  private async setView(v: View): Promise<void> {
+    this.view = v;
+    // While joining, the link to the target must survive our switch to a fresh view.
+    this.o.dist.setPeers(this.joining && !this.peers().includes(this.joining) ? [...this.peers(), this.joining] : this.peers());
+    await this.persist();
+  }
+
+  private async persist(): Promise<void> {
+    const doc: Persisted = { view: this.view, ...(this.removedNotice ? { removed: this.removedNotice } : {}) };
+    await this.o.state.writeState(MEMBERSHIP_STATE, doc);
+  }
+
+  private async callOrDown(node: string, channel: string, payload: unknown): Promise<unknown> {
+    try {
+      return await this.o.dist.call(node, channel, payload, this.timeout);
+    } catch (err) {
+      throw new ClusterError('node_down', node, `${node} did not answer: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+function compareNewer(a: { version: { t: number; c: number; n: string } }, b: { version: { t: number; c: number; n: string } }): boolean {
+  const x = a.version;
+  const y = b.version;
+  return x.t !== y.t ? x.t > y.t : x.c !== y.c ? x.c > y.c : x.n > y.n;
+}
+
+function linkFailure(err: unknown, target: string): ClusterError {
+  if (err instanceof LinkError) {
+    if (err.code === 'authentication_failed') return new ClusterError('authentication_failed', target, err.message);
+    if (err.code === 'tls_handshake_failed') return new ClusterError('tls_handshake_failed', target, err.message);
+    return new ClusterError('node_down', target, `${err.code}: ${err.message}`);
+  }
+  return new ClusterError('node_down', target, err instanceof Error ? err.message : String(err));
+}

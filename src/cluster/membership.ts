@@ -1,0 +1,100 @@
+// The membership view: a last-writer-wins map node → {member | removed, version}. Merging takes,
+// per node, the entry with the greater hybrid-logical-clock version, which is commutative,
+// associative and idempotent, so members that exchange views in any order end up identical.
+// Removed nodes stay as tombstones so an old "member" entry can never resurrect them.
+import { compareHlc, type Hlc } from './hlc.js';
+
+export type MemberState = 'member' | 'removed';
+
+export interface MemberEntry {
+  readonly state: MemberState;
+  readonly version: Hlc;
+}
+
+export type Members = Readonly<Record<string, MemberEntry>>;
+
+export interface View {
+  /** Identifies one cluster; views of different clusters are never merged. */
+  readonly clusterId: string;
+  readonly members: Members;
+}
+
+/** Picks the winner of two entries for the same node; equal versions favour removal. */
+export function pickEntry(a: MemberEntry, b: MemberEntry): MemberEntry {
+  const c = compareHlc(a.version, b.version);
+  if (c !== 0) return c > 0 ? a : b;
+  return a.state === 'removed' ? a : b;
+}
+
+export function mergeMembers(a: Members, b: Members): Members {
+  const out: Record<string, MemberEntry> = { ...a };
+  for (const [node, eb] of Object.entries(b)) {
+    const ea = out[node];
+    out[node] = ea ? pickEntry(ea, eb) : eb;
+  }
+  return sortKeys(out);
+}
+
+export function membersEqual(a: Members, b: Members): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) {
+    const ea = a[k];
+    const eb = b[k];
+    if (!ea || !eb || ea.state !== eb.state || compareHlc(ea.version, eb.version) !== 0) return false;
+  }
+  return true;
+}
+
+/** Names of the current members (not tombstones), sorted. */
+export function memberNames(members: Members): string[] {
+  return Object.keys(members)
+    .filter((n) => members[n]!.state === 'member')
+    .sort();
+}
+
+export function isMember(members: Members, node: string): boolean {
+  return members[node]?.state === 'member';
+}
+
+/** The greatest version in a view: the clock must move past it before issuing new entries. */
+export function maxVersion(members: Members): Hlc | undefined {
+  let best: Hlc | undefined;
+  for (const e of Object.values(members)) if (!best || compareHlc(e.version, best) > 0) best = e.version;
+  return best;
+}
+
+export function withEntry(members: Members, node: string, entry: MemberEntry): Members {
+  return mergeMembers(members, { [node]: entry });
+}
+
+/** Validates a view received from a peer or read from disk; throws naming the bad part. */
+export function parseView(doc: unknown, where: string): View {
+  if (typeof doc !== 'object' || doc === null) throw new Error(`${where}: membership view is not an object`);
+  const d = doc as Record<string, unknown>;
+  if (typeof d.clusterId !== 'string' || d.clusterId === '') throw new Error(`${where}: membership view has no clusterId`);
+  if (typeof d.members !== 'object' || d.members === null) throw new Error(`${where}: membership view has no members`);
+  const members: Record<string, MemberEntry> = {};
+  for (const [node, e] of Object.entries(d.members as Record<string, unknown>)) {
+    const entry = e as Record<string, unknown> | null;
+    const v = entry?.version as Record<string, unknown> | undefined;
+    if (
+      !entry ||
+      (entry.state !== 'member' && entry.state !== 'removed') ||
+      !v ||
+      typeof v.t !== 'number' ||
+      typeof v.c !== 'number' ||
+      typeof v.n !== 'string'
+    ) {
+      throw new Error(`${where}: bad membership entry for '${node}'`);
+    }
+    members[node] = { state: entry.state, version: { t: v.t, c: v.c, n: v.n } };
+  }
+  return { clusterId: d.clusterId, members: sortKeys(members) };
+}
+
+function sortKeys<T>(o: Record<string, T>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(o).sort()) out[k] = o[k]!;
+  return out;
+}

@@ -1,0 +1,21 @@
+// What the replicated tables need from the storage engine (src/db/store/). Declared here, as the
+// consumer's port, so db/ compiles and tests against any engine with this shape.
+import type { DbRecord } from './record.js';
+
+export interface ReplaceTxn {
+  add(records: readonly DbRecord[]): unknown;
+  /** Durable when resolved: from then on the store holds exactly what was added. */
+  commit(): Promise<void> | void;
+  /** Leaves the store as it was before beginReplace(). */
+  abort(): Promise<void> | void;
+}
+
+export interface RecordStore {
+  entries(): Iterable<DbRecord> | AsyncIterable<DbRecord>;
+  /** Durable (fsynced) when resolved. */
+  write(records: readonly DbRecord[]): Promise<void> | void;
+  beginReplace(): ReplaceTxn | Promise<ReplaceTxn>;
+  clear(): Promise<void> | void;
+  readState(name: string): unknown;
+  writeState(name: string, doc: unknown): Promise<void> | void;
+}

@@ -1,0 +1,256 @@
+// Protocol tests: several nodes in one process over the in-memory link layer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Sim, until } from './support/sim.js';
+
+const A = 'a@127.0.0.1';
+const B = 'b@127.0.0.1';
+const C = 'c@127.0.0.1';
+const D = 'd@127.0.0.1';
+
+function sameRunning(sim: Sim, names: string[]): boolean {
+  const want = JSON.stringify([...names].sort());
+  return names.every((n) => JSON.stringify(sim.status(n).running) === want && sim.status(n).stopped.length === 0);
+}
+
+test('join, status on both, leave, exact ctl output', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  await sim.start(A);
+  await sim.start(B);
+  await sim.run(A, 'admins', 'add', 'alice', 'secret123', 'ops');
+  const j = await sim.run(B, 'cluster', 'join', 'a');
+  assert.equal(j.code, 0, j.output);
+  assert.equal(j.output, "Join the cluster successfully.\nCluster status: #{running_nodes => ['a@127.0.0.1','b@127.0.0.1'],stopped_nodes => []}\n");
+  await until('both see both', () => sameRunning(sim, [A, B]));
+  assert.equal((await sim.run(A, 'cluster', 'status')).output, "Cluster status: #{running_nodes => ['a@127.0.0.1','b@127.0.0.1'],stopped_nodes => []}\n");
+  // The joiner's data was replaced by the cluster's.
+  assert.ok(sim.get(B).parts.admins.get('alice'));
+  assert.deepEqual(await sim.run(B, 'cluster', 'join', A), { code: 1, output: "Failed to join the cluster: {already_in_cluster,'a@127.0.0.1'}\n" });
+  assert.deepEqual(await sim.run(B, 'cluster', 'join', B), { code: 1, output: 'Ignore.\n' });
+  const l = await sim.run(B, 'cluster', 'leave');
+  assert.equal(l.output, "Leave the cluster successfully.\nCluster status: #{running_nodes => ['b@127.0.0.1'],stopped_nodes => []}\n");
+  await until('a alone', () => sameRunning(sim, [A]));
+  assert.equal(sim.get(B).parts.db.size(), 0, 'leaver continues with an empty database');
+  assert.deepEqual(await sim.run(B, 'cluster', 'leave'), { code: 1, output: 'Failed to leave the cluster: node_not_in_cluster\n' });
+  assert.deepEqual(await sim.run(B, 'cluster', 'force-leave', 'zz@127.0.0.1'), { code: 1, output: 'Failed to remove the node from cluster: node_not_in_cluster\n' });
+});
+
+test('join refusals: unreachable, wrong cookie, singleton on either side', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  await sim.start(A);
+  await sim.start(B, { cookie: 'other' });
+  await sim.start(C, { config: { discovery_strategy: 'singleton' } });
+  assert.deepEqual((await sim.run(A, 'cluster', 'join', 'nobody@127.0.0.9')).output.split('\n')[0], "Failed to join the cluster: {node_down,'nobody@127.0.0.9'}");
+  const auth = await sim.run(A, 'cluster', 'join', B);
+  assert.equal(auth.code, 1);
+  assert.equal(auth.output, "Failed to join the cluster: {authentication_failed,'b@127.0.0.1'}\nCheck that node.cookie is the same on both nodes.\n");
+  assert.deepEqual(await sim.run(C, 'cluster', 'join', A), { code: 1, output: 'Failed to join the cluster: singleton\n' });
+  assert.deepEqual(await sim.run(A, 'cluster', 'join', C), { code: 1, output: 'Failed to join the cluster: singleton\n' });
+  const bad = await sim.run(A, 'cluster', 'join', 'bad name@x');
+  assert.equal(bad.code, 1);
+  assert.match(bad.output, /^Failed to join the cluster: \{invalid_node_name,'bad name@x'\}\nInvalid node name/);
+  assert.deepEqual(sim.status(A).running, [A]);
+});
+
+test('five nodes formed by joins to different members converge', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  const names = ['n1', 'n2', 'n3', 'n4', 'n5'].map((n) => `${n}@127.0.0.1`);
+  for (const n of names) await sim.start(n);
+  // Concurrent joins to different members.
+  const r1 = await sim.run(names[1]!, 'cluster', 'join', names[0]!);
+  assert.equal(r1.code, 0, r1.output);
+  const rs = await Promise.all([sim.run(names[2]!, 'cluster', 'join', names[0]!), sim.run(names[3]!, 'cluster', 'join', names[1]!)]);
+  for (const r of rs) assert.equal(r.code, 0, r.output);
+  assert.equal((await sim.run(names[4]!, 'cluster', 'join', names[3]!)).code, 0);
+  await until('all five see five', () => sameRunning(sim, names));
+  await sim.get(names[4]!).parts.admins.add('eve', 'passw0rd!');
+  await until('admin everywhere', () => names.every((n) => sim.get(n).parts.admins.get('eve') !== undefined));
+});
+
+test('force-leave of a running node asks it to leave; of a stopped one removes it; the removal sticks', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  await sim.start(A);
+  await sim.start(B);
+  await sim.start(C);
+  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
+  assert.equal((await sim.run(C, 'cluster', 'join', A)).code, 0);
+  await until('three', () => sameRunning(sim, [A, B, C]));
+  const fl = await sim.run(A, 'cluster', 'force-leave', B);
+  assert.equal(fl.output, "Remove the node from cluster successfully.\nCluster status: #{running_nodes => ['a@127.0.0.1','c@127.0.0.1'],stopped_nodes => []}\n");
+  await until('b alone', () => sameRunning(sim, [B]));
+  await until('a,c', () => sameRunning(sim, [A, C]));
+  // Stopped node: removed from the membership while away.
+  const cStore = await sim.kill(C);
+  await until('c stopped', () => sim.status(A).stopped.includes(C));
+  assert.equal((await sim.run(A, 'cluster', 'force-leave', C)).code, 0);
+  assert.deepEqual(sim.status(A), { running: [A], stopped: [] });
+  // C comes back with its old view: the member it reaches tells it it was removed.
+  const c = await sim.start(C, { store: cStore });
+  await until('c told', () => c.parts.cluster.removedFrom() !== undefined);
+  assert.equal(c.parts.cluster.removedFrom()!.by, A);
+  assert.deepEqual(sim.status(C), { running: [C], stopped: [] });
+  assert.match((await sim.run(C, 'cluster', 'status')).output, /removed from its cluster by a@127\.0\.0\.1/);
+  assert.deepEqual(sim.status(A), { running: [A], stopped: [] });
+  // It stays out: no reconnection to A.
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(!c.dist.isUp(A));
+  // Until an operator acts.
+  assert.equal((await sim.run(C, 'cluster', 'join', A)).code, 0);
+  await until('a,c again', () => sameRunning(sim, [A, C]));
+  assert.equal(c.parts.cluster.removedFrom(), undefined);
+});
+
+test('membership is restored at restart and writes made while away are caught up', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  await sim.start(A);
+  await sim.start(B);
+  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
+  await until('two', () => sameRunning(sim, [A, B]));
+  const bStore = await sim.kill(B);
+  await until('b stopped', () => sim.status(A).stopped.includes(B));
+  assert.equal((await sim.run(A, 'cluster', 'status')).output, "Cluster status: #{running_nodes => ['a@127.0.0.1'],stopped_nodes => ['b@127.0.0.1']}\n");
+  await sim.get(A).parts.db.write('t', 'while-away', 1);
+  const b = await sim.start(B, { store: bStore });
+  await until('two again', () => sameRunning(sim, [A, B]));
+  await until('caught up', () => b.parts.db.get('t', 'while-away') === 1);
+});
+
+test('a partition heals to one view without losing a write acknowledged on either side', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  for (const n of [A, B, C, D]) await sim.start(n);
+  for (const n of [B, C, D]) assert.equal((await sim.run(n, 'cluster', 'join', A)).code, 0);
+  await until('four', () => sameRunning(sim, [A, B, C, D]));
+  await sim.get(A).parts.db.write('t', 'shared', 'before');
+  await until('replicated', () => sim.get(D).parts.db.get('t', 'shared') === 'before');
+  sim.net.partition([A, B], [C, D]);
+  await until('split', () => sameRunning(sim, [A, B]) || (sim.status(A).stopped.length === 2 && sim.status(C).stopped.length === 2));
+  await until('split seen', () => sim.status(A).stopped.length === 2 && sim.status(C).stopped.length === 2);
+  // Writes on both sides, including a conflicting one and a delete.
+  await sim.get(A).parts.db.write('t', 'left', 1);
+  await sim.get(C).parts.db.write('t', 'right', 2);
+  await sim.get(B).parts.db.write('t', 'shared', 'left-side');
+  await sim.get(D).parts.db.write('t', 'shared', 'right-side-later');
+  // Concurrent membership changes on both sides.
+  await sim.start('e@127.0.0.1');
+  assert.equal((await sim.run('e@127.0.0.1', 'cluster', 'join', C)).code, 0);
+  sim.net.heal();
+  const all = [A, B, C, D, 'e@127.0.0.1'];
+  await until('healed', () => sameRunning(sim, all), 5000);
+  await until('data merged', () =>
+    all.every((n) => {
+      const db = sim.get(n).parts.db;
+      return db.get('t', 'left') === 1 && db.get('t', 'right') === 2 && db.get('t', 'shared') === 'right-side-later';
+    }),
+  );
+});
+
+test('force-leave on both sides of a split converges after healing', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  for (const n of [A, B, C, D]) await sim.start(n);
+  for (const n of [B, C, D]) assert.equal((await sim.run(n, 'cluster', 'join', A)).code, 0);
+  await until('four', () => sameRunning(sim, [A, B, C, D]));
+  sim.net.partition([A, B], [C, D]);
+  await until('split seen', () => sim.status(A).stopped.length === 2 && sim.status(C).stopped.length === 2);
+  assert.equal((await sim.run(A, 'cluster', 'force-leave', C)).code, 0);
+  assert.equal((await sim.run(D, 'cluster', 'force-leave', A)).code, 0);
+  sim.net.heal();
+  await until('b,d together', () => sameRunning(sim, [B, D]), 5000);
+  await until('a,c out', () => sim.get(A).parts.cluster.removedFrom() !== undefined && sim.get(C).parts.cluster.removedFrom() !== undefined);
+  assert.deepEqual(sim.status(A).running, [A]);
+  assert.deepEqual(sim.status(C).running, [C]);
+});
+
+test('autoclean removes a member down longer than cluster.autoclean', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  await sim.start(A, { config: { autoclean: 200 } });
+  await sim.start(B);
+  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
+  await until('two', () => sameRunning(sim, [A, B]));
+  await sim.kill(B);
+  await until('b stopped', () => sim.status(A).stopped.includes(B));
+  assert.ok(sim.get(A).parts.cluster.members().includes(B), 'not removed at once');
+  await until('b cleaned', () => !sim.get(A).parts.cluster.members().includes(B), 3000);
+  assert.deepEqual(sim.status(A), { running: [A], stopped: [] });
+});
+
+test('with autoheal=false a partition stays until one side restarts', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  const cfg = { config: { autoheal: false } };
+  await sim.start(A, cfg);
+  await sim.start(B, cfg);
+  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
+  await until('two', () => sameRunning(sim, [A, B]));
+  sim.net.partition([A], [B]);
+  await until('split', () => sim.status(A).stopped.includes(B) && sim.status(B).stopped.includes(A));
+  await sim.get(A).parts.db.write('t', 'k', 'a-side');
+  sim.net.heal();
+  await until('link back', () => sim.get(A).dist.isUp(B));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(sim.status(A).stopped, [B], 'still partitioned');
+  assert.match((await sim.run(A, 'cluster', 'status', '--verbose')).output, /b@127\.0\.0\.1\s+partitioned/);
+  assert.equal(sim.get(B).parts.db.get('t', 'k'), undefined);
+  const bStore = await sim.kill(B);
+  await sim.start(B, { store: bStore, ...cfg });
+  await until('healed by restart', () => sameRunning(sim, [A, B]));
+  await until('data', () => sim.get(B).parts.db.get('t', 'k') === 'a-side');
+});
+
+test('a join that fails midway leaves the joiner exactly as it was', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  const a = await sim.start(A);
+  await sim.start(B);
+  const c = await sim.start(C);
+  assert.equal((await sim.run(C, 'cluster', 'join', B)).code, 0);
+  await c.parts.db.write('t', 'mine', 'c-data');
+  const rows = 5000;
+  await a.parts.db.writeMany(Array.from({ length: rows }, (_, i) => ({ table: 't', key: `k${i}`, value: i })));
+  // Cut the link while the snapshot streams.
+  const join = sim.run(C, 'cluster', 'join', A);
+  let cut = false;
+  await until('streaming', () => {
+    if (!cut && c.dist.isUp(A)) {
+      cut = true;
+      setImmediate(() => sim.net.partition([A], [C]));
+    }
+    return cut;
+  });
+  const r = await join;
+  if (r.code === 0) {
+    // The cut came too late to interrupt; nothing to check about a failed join then.
+    t.diagnostic('join completed before the cut');
+    return;
+  }
+  assert.match(r.output, /^Failed to join the cluster: \{node_down,'a@127\.0\.0\.1'\}/);
+  assert.equal(c.parts.db.get('t', 'mine'), 'c-data');
+  assert.equal(c.parts.db.get('t', 'k0'), undefined);
+  assert.deepEqual(c.parts.cluster.members(), [B, C]);
+  sim.net.heal();
+  await until('c still with b', () => sameRunning(sim, [B, C]));
+});
+
+test('commands while a join is in progress are refused clearly', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  const a = await sim.start(A);
+  await sim.start(B);
+  await a.parts.db.writeMany(Array.from({ length: 20000 }, (_, i) => ({ table: 't', key: `k${i}`, value: i })));
+  const join = sim.run(B, 'cluster', 'join', A);
+  await until('joining', () => sim.get(B).parts.cluster.busy() !== undefined);
+  const l = await sim.run(B, 'cluster', 'leave');
+  assert.equal(l.code, 1);
+  assert.match(l.output, /^Failed to leave the cluster: join_in_progress\nA join is in progress/);
+  const add = await sim.run(B, 'admins', 'add', 'x', 'passw0rd!');
+  assert.equal(add.code, 1);
+  assert.match(add.output, /join .* in progress/);
+  assert.equal((await join).code, 0);
+});

@@ -1,0 +1,83 @@
+// Several cluster nodes in one process over the in-memory link layer, for protocol tests.
+import type { ClusterConfig } from '../../../src/config/types.js';
+import { startClusterParts, type ClusterParts } from '../../../src/cluster/index.js';
+import { silentLog } from '../../../src/cluster/log.js';
+import { MemoryNet, type MemoryDist } from '../../helpers/memory-dist.js';
+import { MemoryStore } from '../../db/support/memory-store.js';
+
+export interface SimNode {
+  readonly name: string;
+  readonly dist: MemoryDist;
+  readonly store: MemoryStore;
+  readonly parts: ClusterParts;
+}
+
+export function clusterConfig(over: Partial<ClusterConfig> = {}): ClusterConfig {
+  return {
+    name: 'emqxcl',
+    discovery_strategy: 'manual',
+    proto_dist: 'inet_tcp',
+    autoheal: true,
+    autoclean: 24 * 3600_000,
+    static: { seeds: [] },
+    dns: { name: 'localhost', record_type: 'a' },
+    etcd: { server: [], prefix: 'emqxcl', node_ttl: 60_000 },
+    k8s: { apiserver: '', service_name: 'emqx', namespace: 'default', address_type: 'ip', suffix: 'pod.local', token_file: '', cacert_file: '' },
+    ...over,
+  };
+}
+
+export class Sim {
+  readonly net = new MemoryNet();
+  readonly nodes = new Map<string, SimNode>();
+
+  async start(name: string, opts: { config?: Partial<ClusterConfig>; store?: MemoryStore; cookie?: string } = {}): Promise<SimNode> {
+    const dist = this.net.create(name, opts.cookie);
+    await dist.start();
+    const store = opts.store ?? new MemoryStore();
+    const parts = await startClusterParts({ dist, store, log: silentLog, config: clusterConfig(opts.config), callTimeoutMs: 1000, autocleanCheckMs: 20 });
+    const node = { name, dist, store, parts };
+    this.nodes.set(name, node);
+    return node;
+  }
+
+  get(name: string): SimNode {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no node ${name}`);
+    return n;
+  }
+
+  /** Stops abruptly; the store survives for a restart. */
+  async kill(name: string): Promise<MemoryStore> {
+    const n = this.get(name);
+    n.parts.cluster.stop();
+    n.parts.db.close();
+    await n.dist.stop();
+    this.nodes.delete(name);
+    return n.store;
+  }
+
+  async stopAll(): Promise<void> {
+    for (const name of [...this.nodes.keys()]) await this.kill(name);
+  }
+
+  async run(name: string, ...args: string[]): Promise<{ code: number; output: string }> {
+    const [cmd, ...rest] = args;
+    const c = this.get(name).parts.commands.find((x) => x.name === cmd);
+    if (!c) throw new Error(`no command ${cmd}`);
+    return c.run(rest);
+  }
+
+  status(name: string): { running: string[]; stopped: string[] } {
+    return this.get(name).parts.cluster.status();
+  }
+}
+
+/** Polls a condition every 10 ms until it holds, failing after `ms` with `what`. */
+export async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,45 @@
+// An in-memory RecordStore for protocol tests (the real engine is tested on its own). It can be
+// told to fail, to check that a failed join leaves the replica untouched.
+import type { DbRecord } from '../../../src/db/record.js';
+import type { RecordStore, ReplaceTxn } from '../../../src/db/storage.js';
+
+export class MemoryStore implements RecordStore {
+  readonly rows = new Map<string, DbRecord>();
+  readonly state = new Map<string, unknown>();
+  writes = 0;
+
+  entries(): Iterable<DbRecord> {
+    return [...this.rows.values()];
+  }
+
+  write(records: readonly DbRecord[]): void {
+    this.writes++;
+    for (const r of records) this.rows.set(`${r.table}\u0000${r.key}`, r);
+  }
+
+  beginReplace(): ReplaceTxn {
+    const fresh = new Map<string, DbRecord>();
+    return {
+      add: (records) => {
+        for (const r of records) fresh.set(`${r.table}\u0000${r.key}`, r);
+      },
+      commit: () => {
+        this.rows.clear();
+        for (const [k, v] of fresh) this.rows.set(k, v);
+      },
+      abort: () => fresh.clear(),
+    };
+  }
+
+  clear(): void {
+    this.rows.clear();
+  }
+
+  readState(name: string): unknown {
+    return structuredClone(this.state.get(name));
+  }
+
+  writeState(name: string, doc: unknown): void {
+    this.state.set(name, structuredClone(doc));
+  }
+}
