@@ -1,0 +1,178 @@
+// Reads etc/emqx.conf, applies the EMQX_* environment and validates the result into a Config.
+// The one place config touches the file system; everything it calls is pure.
+import { existsSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import type { Config, ConfigProblem, DistTlsOptions, Paths } from './types.js';
+import { ConfigError } from './types.js';
+import { parseHoconFile, parseHoconValue, HoconError } from './hocon/index.js';
+import { envOverrides } from './env.js';
+import type { EnvOverride } from './env.js';
+import { validateConfig, deepFreeze, effectiveTree } from './schema.js';
+import type { Origin } from './schema.js';
+import { redactTree } from './redact.js';
+
+export interface LoadOptions {
+  /** The install root: the directory holding bin/ and etc/. */
+  readonly root: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** To show the operator (stderr at the command line, the log in the daemon); not fatal. */
+  readonly warnings: ConfigProblem[];
+  /** Top-level keys other than node and cluster, accepted and not used. */
+  readonly ignoredRoots: string[];
+  /** The effective config tree for `conf show`, cookie redacted */
+  readonly effective: Record<string, unknown>;
+}
+
+export const DEFAULT_COOKIE = 'emqxsecretcookie';
+export const DEFAULT_COOKIE_WARNING = 'Default (insecure) Erlang cookie is in use.';
+
+function fromEnv(value: string | undefined, base: string, fallback: string): string {
+  if (value === undefined || value === '') return fallback;
+  return isAbsolute(value) ? value : resolve(base, value);
+}
+
+/** Where this node's files are; relative location variables count from the install root. */
+export function resolvePaths(opts: LoadOptions): Paths {
+  const root = resolve(opts.root);
+  const etc = fromEnv(opts.env.EMQX_ETC_DIR, root, join(root, 'etc'));
+  return {
+    root,
+    etc_dir: etc,
+    conf_file: join(etc, 'emqx.conf'),
+    log_dir: fromEnv(opts.env.EMQX_LOG_DIR, root, join(root, 'log')),
+    ssl_dist_optfile: fromEnv(opts.env.EMQX_SSL_DIST_OPTFILE, root, join(etc, 'ssl_dist.conf')),
+  };
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Deep merge as HOCON does for a repeated key: objects merge, anything else replaces. */
+function mergeInto(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let at = target;
+  for (const seg of path.slice(0, -1)) {
+    const next = at[seg];
+    if (!isPlainObject(next)) at[seg] = {};
+    at = at[seg] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1]!;
+  const existing = at[last];
+  if (isPlainObject(existing) && isPlainObject(value)) {
+    for (const [k, v] of Object.entries(value)) mergeInto(existing, [k], v);
+  } else {
+    at[last] = value;
+  }
+}
+
+/** Every key an override sets, so problems inside it name the variable rather than the file. */
+function recordEnvOrigins(o: EnvOverride, origins: Map<string, string>): void {
+  const visit = (path: readonly string[], value: unknown): void => {
+    origins.set(path.join('.'), o.env);
+    if (isPlainObject(value)) for (const [k, v] of Object.entries(value)) visit([...path, k], v);
+  };
+  visit(o.path, o.value);
+}
+
+function hoconProblem(err: HoconError): ConfigProblem {
+  return { file: err.file, line: err.line, column: err.column, message: err.reason };
+}
+
+function readProblem(file: string): ConfigProblem | undefined {
+  if (!existsSync(file)) {
+    return {
+      file,
+      message: `config file not found (set EMQX_ETC_DIR to the directory that holds emqx.conf)`,
+    };
+  }
+  if (!statSync(file).isFile()) return { file, message: 'config file is not a regular file' };
+  return undefined;
+}
+
+function parseFile(paths: Paths, env: LoadOptions['env']): { tree: Record<string, unknown>; originOf: (p: readonly string[]) => Origin | undefined } {
+  const missing = readProblem(paths.conf_file);
+  if (missing) throw new ConfigError([missing]);
+  try {
+    const doc = parseHoconFile(paths.conf_file, { env: { ...env } });
+    return { tree: doc.value, originOf: (p) => doc.originOf(p) };
+  } catch (err) {
+    if (err instanceof HoconError) throw new ConfigError([hoconProblem(err)]);
+    if (err instanceof ConfigError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new ConfigError([{ file: paths.conf_file, message: `cannot read config file: ${e.code ?? e.message}` }]);
+  }
+}
+
+// Until the ssl_dist.conf reader is in, a TLS transport is refused rather than run without options.
+function loadSslDistFile(file: string): DistTlsOptions {
+  throw new ConfigError([{ file, message: 'TLS between nodes is not available in this build (ssl_dist.conf cannot be read yet)' }]);
+}
+
+function loadTls(config: Config, problems: ConfigProblem[], warnings: ConfigProblem[]): Config {
+  const file = config.paths.ssl_dist_optfile;
+  try {
+    const tls = loadSslDistFile(file);
+    for (const w of tls.warnings) warnings.push({ file, message: w });
+    return { ...config, tls };
+  } catch (err) {
+    if (err instanceof ConfigError) problems.push(...err.problems);
+    else problems.push({ file, message: `cannot load TLS options: ${(err as Error).message}` });
+    return config;
+  }
+}
+
+function configWarnings(config: Config): ConfigProblem[] {
+  const warnings: ConfigProblem[] = [];
+  if (config.node.cookie === DEFAULT_COOKIE) {
+    warnings.push({ key: 'node.cookie', message: DEFAULT_COOKIE_WARNING });
+  }
+  const ssl = config.cluster.etcd.ssl_options;
+  if (config.cluster.discovery_strategy === 'etcd' && ssl?.enable && ssl.verify === 'verify_none') {
+    warnings.push({
+      key: 'cluster.etcd.ssl_options.verify',
+      message: "cluster.etcd.ssl_options.verify is verify_none: the etcd server's certificate is not checked",
+    });
+  }
+  return warnings;
+}
+
+/** Loads and validates the config; throws ConfigError listing every problem found. */
+export function loadConfig(opts: LoadOptions): LoadedConfig {
+  const paths = resolvePaths(opts);
+  const { tree: fileTree, originOf: fileOrigin } = parseFile(paths, opts.env);
+  const tree = structuredClone(fileTree);
+  const env = envOverrides(opts.env, parseHoconValue);
+  const envOrigins = new Map<string, string>();
+  for (const o of env.overrides) {
+    mergeInto(tree, o.path, o.value);
+    recordEnvOrigins(o, envOrigins);
+  }
+  const originOf = (p: readonly string[]): Origin | undefined => {
+    const name = envOrigins.get(p.join('.'));
+    if (name !== undefined) return { env: name };
+    const o = fileOrigin(p);
+    return o === undefined ? undefined : { file: o.file, line: o.line, column: o.column };
+  };
+  const result = validateConfig(tree, { paths, env: opts.env, originOf });
+  const problems = [...result.problems];
+  const warnings: ConfigProblem[] = [...env.warnings];
+  let config = result.config;
+  if (config !== undefined) {
+    warnings.push(...configWarnings(config));
+    if (config.cluster.proto_dist === 'inet_tls' || config.cluster.proto_dist === 'inet6_tls') {
+      config = loadTls(config, problems, warnings);
+    }
+  }
+  if (problems.length > 0 || config === undefined) throw new ConfigError(problems);
+  const frozen = deepFreeze(config);
+  return {
+    config: frozen,
+    warnings,
+    ignoredRoots: result.ignoredRoots,
+    effective: redactTree(effectiveTree(frozen)) as Record<string, unknown>,
+  };
+}
