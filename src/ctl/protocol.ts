@@ -1,0 +1,87 @@
+// Wire format of the control socket (pure: no sockets here).
+//
+// Request:  "ECTL" | kind (1 byte) | body length (u32 big-endian) | body
+//           body = the arguments, each terminated by a NUL byte (UTF-8).
+// Reply:    "ECTR" | exit code (1 byte) | output bytes until the server closes the connection.
+//
+// The reply is streamed to EOF rather than length-prefixed so that a client (native/emqx_ctl.c)
+// can copy it straight to stdout without buffering. The C client implements the same format.
+
+export const REQUEST_MAGIC = 'ECTL';
+export const REPLY_MAGIC = 'ECTR';
+export const HEADER_LENGTH = 9;
+export const REPLY_HEADER_LENGTH = 5;
+/** Larger requests are garbage or abuse: nobody types 64 KiB of arguments. */
+export const MAX_BODY_LENGTH = 64 * 1024;
+
+export const RequestKind = {
+  /** `emqx ctl <args>`: run a registered command. */
+  command: 'C',
+  /** `emqx ping`: answered with `pong` without touching any other part of the node. */
+  ping: 'P',
+  /** `emqx pid` and internal tooling: JSON `{name, pid, version}`. */
+  info: 'I',
+  /** `emqx stop`: reply first, then shut down gracefully. */
+  stop: 'S',
+} as const;
+export type RequestKind = (typeof RequestKind)[keyof typeof RequestKind];
+const KINDS = new Set<string>(Object.values(RequestKind));
+
+export interface CtlRequest {
+  readonly kind: RequestKind;
+  readonly args: readonly string[];
+}
+
+export function encodeRequest(req: CtlRequest): Buffer {
+  const body = Buffer.concat(req.args.map((a) => Buffer.from(`${a}\0`, 'utf8')));
+  const header = Buffer.alloc(HEADER_LENGTH);
+  header.write(REQUEST_MAGIC, 0, 'latin1');
+  header.write(req.kind, 4, 'latin1');
+  header.writeUInt32BE(body.length, 5);
+  return Buffer.concat([header, body]);
+}
+
+export type ParseResult =
+  | { readonly status: 'incomplete' }
+  | { readonly status: 'ok'; readonly request: CtlRequest }
+  | { readonly status: 'invalid'; readonly reason: string };
+
+/** Parses a request from the bytes received so far. */
+export function parseRequest(buf: Buffer): ParseResult {
+  const magicLen = Math.min(buf.length, 4);
+  if (buf.subarray(0, magicLen).toString('latin1') !== REQUEST_MAGIC.slice(0, magicLen)) {
+    return { status: 'invalid', reason: 'not a control request (bad magic)' };
+  }
+  if (buf.length < HEADER_LENGTH) return { status: 'incomplete' };
+  const kind = buf.toString('latin1', 4, 5);
+  if (!KINDS.has(kind)) return { status: 'invalid', reason: `unknown request kind ${JSON.stringify(kind)}` };
+  const len = buf.readUInt32BE(5);
+  if (len > MAX_BODY_LENGTH) return { status: 'invalid', reason: `request too large (${len} bytes, limit ${MAX_BODY_LENGTH})` };
+  if (buf.length < HEADER_LENGTH + len) return { status: 'incomplete' };
+  if (buf.length > HEADER_LENGTH + len) return { status: 'invalid', reason: 'trailing bytes after the request' };
+  const body = buf.subarray(HEADER_LENGTH);
+  if (len > 0 && body[len - 1] !== 0) return { status: 'invalid', reason: 'arguments are not NUL-terminated' };
+  const text = body.toString('utf8');
+  const args = len === 0 ? [] : text.slice(0, -1).split('\0');
+  return { status: 'ok', request: { kind: kind as RequestKind, args } };
+}
+
+export function encodeReplyHeader(code: number): Buffer {
+  const header = Buffer.alloc(REPLY_HEADER_LENGTH);
+  header.write(REPLY_MAGIC, 0, 'latin1');
+  // Exit codes are 0..255 for the shell; anything else becomes a generic failure.
+  header.writeUInt8(Number.isInteger(code) && code >= 0 && code <= 255 ? code : 1, 4);
+  return header;
+}
+
+export type ReplyParse =
+  | { readonly status: 'incomplete' }
+  | { readonly status: 'invalid' }
+  | { readonly status: 'ok'; readonly code: number; readonly output: Buffer };
+
+/** Parses a complete reply (all bytes up to EOF). */
+export function parseReply(buf: Buffer): ReplyParse {
+  if (buf.length < REPLY_HEADER_LENGTH) return { status: 'incomplete' };
+  if (buf.toString('latin1', 0, 4) !== REPLY_MAGIC) return { status: 'invalid' };
+  return { status: 'ok', code: buf.readUInt8(4), output: buf.subarray(REPLY_HEADER_LENGTH) };
+}

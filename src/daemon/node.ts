@@ -1,0 +1,184 @@
+// A running node, composed from its parts in boot order and stopped in reverse.
+//
+// This is the one file that wires the parts together. To add a part (membership, database,
+// discovery, ...): write a `NodePart` and add it to `buildParts` at the place it belongs in
+// the boot order; to add ctl commands, call `node.ctl.register(...)` from the part's start().
+import { mkdirSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import { CtlRegistry } from '../ctl/registry.js';
+import { CtlServer } from '../ctl/server.js';
+import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
+import { pointerDir, pointerKey, removePointer, selectorEtcDir, writePointer } from '../ctl/pointer.js';
+import { statusCommand } from '../ctl/status.js';
+import type { CtlResult } from '../ctl/types.js';
+import { controlSocketPath, ensureWritableDir, mnesiaDir, otherNodesInDataDir, renameWarning } from './data-dir.js';
+import type { RunMode } from './logger.js';
+
+/** One piece of the node with a lifetime. start() may throw: the node then stops what started. */
+export interface NodePart {
+  readonly name: string;
+  start(): Promise<void> | void;
+  stop(): Promise<void> | void;
+}
+
+export interface NodeOptions {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** The environment the node was started with (selects the ctl pointer; see src/ctl/pointer.ts). */
+  readonly env: NodeJS.ProcessEnv;
+  readonly version: string;
+  readonly mode: RunMode;
+  /** Called when a client asks the node to stop (`emqx stop`): the runner shuts the process down. */
+  readonly onStopRequest?: () => void;
+  /** How long one part may take to stop before the node moves on (default 10 s). */
+  readonly partStopTimeoutMs?: number;
+}
+
+export class EmqxNode {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly version: string;
+  readonly ctl = new CtlRegistry();
+  readonly startedAt = Date.now();
+  /** Operator-facing warnings found during start (printed by `emqx start`). */
+  readonly warnings: string[] = [];
+  readonly socketPath: string;
+  readonly #opts: NodeOptions;
+  #started: NodePart[] = [];
+  #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+
+  constructor(opts: NodeOptions) {
+    this.#opts = opts;
+    this.config = opts.config;
+    this.logger = opts.logger;
+    this.version = opts.version;
+    this.socketPath = controlSocketPath(opts.config.node.data_dir);
+    this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
+  }
+
+  get name(): string {
+    return this.config.node.name;
+  }
+
+  get state(): string {
+    return this.#state;
+  }
+
+  /** Where the database layer keeps this node's files. */
+  get mnesiaDir(): string {
+    return mnesiaDir(this.config.node.data_dir, this.name);
+  }
+
+  /** The parts in boot order. Extend here. */
+  #buildParts(): NodePart[] {
+    const { config, logger } = this;
+    const dataDir = config.node.data_dir;
+    const ctlServer = new CtlServer({ socketPath: this.socketPath, logger, handler: (req) => this.#handle(req) });
+    const ptrDir = pointerDir(this.#opts.env);
+    const ptrKey = pointerKey(selectorEtcDir(config.paths.root, this.#opts.env), this.#opts.env);
+    return [
+      {
+        name: 'data_dir',
+        start: () => ensureWritableDir(dataDir, 'data directory (node.data_dir)'),
+        stop: () => undefined,
+      },
+      // The bound control socket is the data directory's lock: it comes before anything that
+      // touches the data directory's contents.
+      { name: 'ctl_server', start: () => ctlServer.listen(), stop: () => ctlServer.close() },
+      {
+        name: 'ctl_pointer',
+        start: () => {
+          const err = writePointer(ptrDir, ptrKey, this.socketPath);
+          if (err) logger.warn({ err: err.message }, 'could not create the ctl pointer; emqx_ctl will take the slower path');
+        },
+        stop: () => removePointer(ptrDir, ptrKey, this.socketPath),
+      },
+      {
+        name: 'mnesia_dir',
+        start: () => {
+          const others = otherNodesInDataDir(dataDir, this.name);
+          if (others.length > 0) {
+            const msg = renameWarning(dataDir, this.name, others);
+            logger.warn({ data_dir: dataDir, other_nodes: others }, msg);
+            this.warnings.push(msg);
+          }
+          mkdirSync(this.mnesiaDir, { recursive: true });
+        },
+        stop: () => undefined,
+      },
+      // Next in boot order: dist (links on the distribution port), then db, cluster, discovery.
+    ];
+  }
+
+  async start(): Promise<void> {
+    if (this.#state !== 'new') throw new Error(`node already ${this.#state}`);
+    this.#state = 'starting';
+    for (const part of this.#buildParts()) {
+      try {
+        await part.start();
+      } catch (err) {
+        this.logger.error({ part: part.name, err: err instanceof Error ? err.message : String(err) }, 'start failed');
+        await this.#stopParts();
+        this.#state = 'stopped';
+        throw err;
+      }
+      this.#started.push(part);
+      this.logger.debug({ part: part.name }, 'started');
+    }
+    this.#state = 'running';
+    this.logger.info({ version: this.version, data_dir: this.config.node.data_dir, mode: this.#opts.mode }, `node ${this.name} started`);
+  }
+
+  /** Graceful stop: every part in reverse boot order, each bounded in time. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#state === 'stopping' || this.#state === 'stopped') return;
+    this.#state = 'stopping';
+    this.logger.info(`node ${this.name} stopping`);
+    await this.#stopParts();
+    this.#state = 'stopped';
+    this.logger.info(`node ${this.name} stopped`);
+  }
+
+  async #stopParts(): Promise<void> {
+    const timeoutMs = this.#opts.partStopTimeoutMs ?? 10_000;
+    while (this.#started.length > 0) {
+      const part = this.#started.pop()!;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([
+          Promise.resolve().then(() => part.stop()),
+          new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`did not stop within ${timeoutMs} ms`)), timeoutMs);
+          }),
+        ]);
+      } catch (err) {
+        this.logger.error({ part: part.name, err: err instanceof Error ? err.message : String(err) }, 'stop failed');
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+  }
+
+  /** SIGHUP / `conf reload`: re-read the configuration and apply it (hot reload fills this in). */
+  async reload(): Promise<void> {
+    this.logger.info('reload requested');
+  }
+
+  async #handle(req: CtlRequest): Promise<CtlResult> {
+    switch (req.kind) {
+      case RequestKind.ping:
+        return { code: 0, output: 'pong\n' };
+      case RequestKind.info:
+        return { code: 0, output: `${JSON.stringify({ name: this.name, pid: process.pid, version: this.version, state: this.#state })}\n` };
+      case RequestKind.stop:
+        this.logger.info('stop requested over the control socket');
+        // After the reply is on its way: the client then waits for this process to exit.
+        setImmediate(() => this.#opts.onStopRequest?.());
+        return { code: 0, output: `${process.pid}\n` };
+      case RequestKind.command:
+        if (this.#state !== 'running') return { code: 1, output: `Node '${this.name}' is ${this.#state}, try again shortly.\n` };
+        return this.ctl.run(req.args, (cmd, err) => this.logger.error({ cmd, err }, 'ctl command crashed'));
+    }
+  }
+}

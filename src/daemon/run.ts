@@ -1,0 +1,107 @@
+// Runs a node in this process until it is told to stop: `emqx console`, `emqx foreground`, and
+// the detached daemon that `emqx start` forks. Owns the process: signals, exit code, last words.
+import { ConfigError, formatProblem } from '../config/types.js';
+import { loadNodeConfig, DEFAULT_COOKIE } from './config.js';
+import { createLogger, logFilePath, type NodeLogger, type RunMode } from './logger.js';
+import { EmqxNode } from './node.js';
+import { sendReadiness } from './readiness.js';
+import { readVersion } from './version.js';
+import { ensureWritableDir } from './data-dir.js';
+
+export interface RunOptions {
+  readonly root: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly mode: RunMode;
+  /** Detached daemon only: the pipe to report readiness on. */
+  readonly readyFd?: number;
+}
+
+export const DEFAULT_COOKIE_WARNING = 'Default (insecure) Erlang cookie is in use.';
+
+function errorMessage(err: unknown): string {
+  if (err instanceof ConfigError) return err.problems.map(formatProblem).join('\n');
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Resolves with the process exit code once the node has stopped. */
+export async function runNode(opts: RunOptions): Promise<number> {
+  const fail = (msg: string): number => {
+    if (opts.readyFd !== undefined) sendReadiness(opts.readyFd, { ok: false, error: msg });
+    else process.stderr.write(`${msg}\n`);
+    return 1;
+  };
+
+  let loaded;
+  try {
+    loaded = loadNodeConfig({ root: opts.root, env: opts.env });
+  } catch (err) {
+    return fail(errorMessage(err));
+  }
+  const { config } = loaded;
+  const interactive = opts.mode !== 'daemon';
+  if (interactive) for (const w of loaded.warnings) process.stderr.write(`${w}\n`);
+
+  let log: NodeLogger;
+  try {
+    ensureWritableDir(config.paths.log_dir, 'log directory (EMQX_LOG_DIR)');
+    log = await createLogger({ logDir: config.paths.log_dir, mode: opts.mode, nodeName: config.node.name });
+  } catch (err) {
+    return fail(errorMessage(err));
+  }
+  const { logger } = log;
+  for (const w of loaded.warnings) logger.warn(w);
+  if (config.node.cookie === DEFAULT_COOKIE) {
+    logger.warn(DEFAULT_COOKIE_WARNING);
+    if (interactive) process.stderr.write(`${DEFAULT_COOKIE_WARNING}\n`);
+  }
+
+  let stopRequested: () => void = () => undefined;
+  const stopSignal = new Promise<string>((resolve) => {
+    stopRequested = () => resolve('request');
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    // In console mode Ctrl-C is the operator's way to stop; in the daemon it only arrives on purpose.
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+
+  const node = new EmqxNode({
+    config,
+    logger,
+    env: opts.env,
+    version: readVersion(opts.root),
+    mode: opts.mode,
+    onStopRequest: () => stopRequested(),
+  });
+
+  const onFatal = (err: unknown): void => {
+    logger.fatal({ err }, 'unexpected error; stopping');
+    log.close();
+    stopRequested();
+  };
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+
+  try {
+    await node.start();
+  } catch (err) {
+    const msg = errorMessage(err);
+    logger.error({ err: msg }, 'node failed to start');
+    log.close();
+    return fail(`${msg}\nSee the log: ${logFilePath(config.paths.log_dir)}`);
+  }
+
+  const onHup = (): void => {
+    logger.info('SIGHUP received');
+    node.reload().catch((err: unknown) => logger.error({ err }, 'reload failed'));
+  };
+  process.on('SIGHUP', onHup);
+
+  if (opts.readyFd !== undefined) sendReadiness(opts.readyFd, { ok: true, pid: process.pid, warnings: node.warnings });
+  else for (const w of node.warnings) process.stderr.write(`${w}\n`);
+
+  const why = await stopSignal;
+  logger.info({ reason: why }, 'shutting down');
+  process.off('SIGHUP', onHup);
+  await node.stop();
+  log.close();
+  return 0;
+}

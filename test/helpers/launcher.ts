@@ -1,0 +1,343 @@
+/**
+ * Run real nodes through the real launchers (bin/emqx, bin/emqx_ctl), each in its own sandbox.
+ *
+ * Every integration test of the project starts its nodes through this file. A node gets a fresh
+ * temporary directory holding its own etc/, data/ and log/, selected with EMQX_ETC_DIR,
+ * EMQX_NODE__DATA_DIR and EMQX_LOG_DIR, so any number of tests (and nodes) run side by side from
+ * the one install. Inherited EMQX_* variables are removed so the developer's shell cannot leak in.
+ *
+ *   import { createTestNode, allocDistBase } from '../helpers/launcher.js';
+ *
+ *   test('two nodes', async (t) => {
+ *     const base = await allocDistBase(['emqx1@127.0.0.1', 'emqx2@127.0.0.1']);
+ *     const n1 = await createTestNode(t, { name: 'emqx1@127.0.0.1', distBasePort: base });
+ *     const n2 = await createTestNode(t, { name: 'emqx2@127.0.0.1', distBasePort: base, conf: 'cluster.discovery_strategy = manual' });
+ *     await n1.startOk();                           // throws with the launcher's output on failure
+ *     await n2.startOk();
+ *     const r = await n2.ctl(['cluster', 'join', 'emqx1@127.0.0.1']);
+ *     assert.equal(r.code, 0, r.stdout + r.stderr);
+ *   });                                            // t.after: both nodes stopped by PID, dirs removed
+ *
+ * - The node's settings: `name`, `cookie` (default: a per-test random one, so the default-cookie
+ *   warning stays out of the way unless a test asks for it), `distBasePort`, plus free `conf`
+ *   text appended to etc/emqx.conf and `env` overrides (a value of `undefined` unsets a variable).
+ *   name, data dir, cookie and base port are passed as EMQX_* variables (env beats the file).
+ * - Every process is bounded in time (`timeoutMs`, default 30 s) and killed by PID when it overruns.
+ * - Cleanup (registered with t.after, or call `cleanup()`): SIGTERM to the daemon's PID, SIGKILL
+ *   after 5 s, then the sandbox is removed (kept when EMQX_TEST_KEEP=1, for post-mortems).
+ * - `npm test` builds first; when developing run `npm run build` yourself (assertBuilt() says so).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { distPort } from '../../src/node/name.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url)).replace(/\/$/, '');
+export const BIN_EMQX = join(ROOT, 'bin', 'emqx');
+export const BIN_EMQX_CTL = join(ROOT, 'bin', 'emqx_ctl');
+export const NATIVE_CTL = join(ROOT, 'build', 'emqx_ctl');
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly durationMs: number;
+}
+
+export interface RunOptions {
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Kill the process (by PID) after this long; default 30 s. */
+  readonly timeoutMs?: number;
+  readonly input?: string;
+}
+
+/** Throws a helpful error when the launchers have nothing to run. */
+export function assertBuilt(): void {
+  if (!existsSync(join(ROOT, 'build', 'cli', 'main.js'))) {
+    throw new Error(`${ROOT}/build/cli/main.js is missing: run 'npm run build' before the integration tests`);
+  }
+}
+
+/** The current environment minus every EMQX_* variable (and our internals). */
+export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EMQX_')) env[k] = v;
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  return env;
+}
+
+/** Runs a command to completion, bounded by timeoutMs; never rejects for a non-zero exit. */
+export function run(cmd: string, args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(cmd, args, { env: opts.env ?? cleanEnv(), cwd: opts.cwd ?? ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdin.end(opts.input ?? '');
+    const timeoutMs = opts.timeoutMs ?? 30_000;
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined) child.kill('SIGKILL');
+      stderr += `\n[launcher helper: killed after ${timeoutMs} ms]`;
+    }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, durationMs: performance.now() - started });
+    });
+  });
+}
+
+/** true when nothing listens on 127.0.0.1:port right now. */
+export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
+  });
+}
+
+/** A free TCP port on 127.0.0.1 (chosen by the kernel). */
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen({ port: 0, host }, () => {
+      const addr = srv.address();
+      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+/**
+ * A `node.dist_base_port` under which the distribution port of every given node name is free,
+ * so tests running at the same time do not collide. Random in 20000..49999, bounded tries.
+ */
+export async function allocDistBase(names: readonly string[], host = '127.0.0.1'): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20000 + Math.floor(Math.random() * 30000);
+    const ports = names.map((n) => distPort(n, base));
+    if (ports.some((p) => p > 65535)) continue;
+    let free = true;
+    for (const p of ports) if (!(await portIsFree(p, host))) free = false;
+    if (free) return base;
+  }
+  throw new Error('no free distribution port range found after 50 tries');
+}
+
+export interface TestNodeSpec {
+  /** Node name, e.g. `emqx1@127.0.0.1` (loopback only). */
+  readonly name: string;
+  /** Default: a random cookie shared by every node of the same test file (see TEST_COOKIE). */
+  readonly cookie?: string;
+  /** node.dist_base_port (see allocDistBase); default: one allocated for this node alone. */
+  readonly distBasePort?: number;
+  /** Extra HOCON appended to the node's etc/emqx.conf. */
+  readonly conf?: string;
+  /** Extra environment (wins over everything the helper sets); `undefined` unsets. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Reuse this sandbox directory (e.g. to restart a node on the same data) instead of a new one. */
+  readonly dir?: string;
+}
+
+/** One cookie per test process: nodes of a test can talk to each other by default. */
+export const TEST_COOKIE = `test-${randomBytes(12).toString('hex')}`;
+
+export interface TestNode {
+  readonly name: string;
+  /** The sandbox: etc/, data/, log/ inside. */
+  readonly dir: string;
+  readonly etcDir: string;
+  readonly dataDir: string;
+  readonly logDir: string;
+  readonly confFile: string;
+  readonly distBasePort: number;
+  /** The node's distribution port (derived from its name and base port). */
+  readonly distPort: number;
+  /** The environment every command of this node runs with. */
+  readonly env: NodeJS.ProcessEnv;
+  /** `bin/emqx <args>`. */
+  emqx(args: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** `bin/emqx_ctl <args>`. */
+  ctl(args: readonly string[], opts?: RunOptions): Promise<RunResult>;
+  /** `bin/emqx start`; records the daemon's PID for cleanup. */
+  start(opts?: RunOptions): Promise<RunResult>;
+  /** `start` that throws (with the output and the log's tail) unless it succeeded. */
+  startOk(opts?: RunOptions): Promise<RunResult>;
+  /** `bin/emqx stop`. */
+  stop(opts?: RunOptions): Promise<RunResult>;
+  /** The daemon's PID as last seen (after start), if any. */
+  readonly pid: number | undefined;
+  /** Sends a signal to the daemon by PID (e.g. SIGKILL to simulate a crash). */
+  kill(signal?: NodeJS.Signals): void;
+  /** Resolves once the daemon's process is gone (bounded). */
+  waitExit(timeoutMs?: number): Promise<void>;
+  /** `console` / `foreground` as a child process (stop it with child.kill or by PID). */
+  spawnForeground(mode: 'console' | 'foreground'): ChildProcess;
+  /** The JSON log (log/emqx.log) as text ('' when absent). */
+  logText(): string;
+  /** Replaces etc/emqx.conf. */
+  writeConf(text: string): void;
+  /** Stops the daemon by PID (TERM, then KILL after 5 s) and removes the sandbox. Idempotent. */
+  cleanup(): Promise<void>;
+}
+
+interface AfterHook {
+  after(fn: () => Promise<void> | void): void;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+/** Creates a sandboxed node (not started). With `t`, cleanup runs in t.after even if the test fails. */
+export async function createTestNode(t: AfterHook | undefined, spec: TestNodeSpec): Promise<TestNode> {
+  assertBuilt();
+  const dir = spec.dir ?? mkdtempSync(join(tmpdir(), 'emqx-t-'));
+  const etcDir = join(dir, 'etc');
+  const dataDir = join(dir, 'data');
+  const logDir = join(dir, 'log');
+  const confFile = join(etcDir, 'emqx.conf');
+  mkdirSync(etcDir, { recursive: true });
+  const distBasePort = spec.distBasePort ?? (await allocDistBase([spec.name]));
+  if (!existsSync(confFile) || spec.conf !== undefined) {
+    writeFileSync(confFile, `# written by test/helpers/launcher.ts\n${spec.conf ?? ''}\n`);
+  }
+  const env = cleanEnv({
+    EMQX_ETC_DIR: etcDir,
+    EMQX_NODE__NAME: spec.name,
+    EMQX_NODE__DATA_DIR: dataDir,
+    EMQX_LOG_DIR: logDir,
+    EMQX_NODE__COOKIE: spec.cookie ?? TEST_COOKIE,
+    EMQX_NODE__DIST_BASE_PORT: String(distBasePort),
+    ...spec.env,
+  });
+  let pid: number | undefined;
+  let cleaned = false;
+  const pids = new Set<number>();
+  const children = new Set<ChildProcess>();
+
+  const readPid = async (): Promise<void> => {
+    const r = await run(BIN_EMQX, ['pid'], { env, timeoutMs: 10_000 });
+    const n = Number(r.stdout.trim());
+    if (r.code === 0 && Number.isInteger(n) && n > 0) {
+      pid = n;
+      pids.add(n);
+    }
+  };
+
+  const node: TestNode = {
+    name: spec.name,
+    dir,
+    etcDir,
+    dataDir,
+    logDir,
+    confFile,
+    distBasePort,
+    distPort: distPort(spec.name, distBasePort),
+    env,
+    emqx: (args, opts) => run(BIN_EMQX, args, { env, ...opts }),
+    ctl: (args, opts) => run(BIN_EMQX_CTL, args, { env, ...opts }),
+    async start(opts) {
+      const r = await run(BIN_EMQX, ['start'], { env, timeoutMs: 60_000, ...opts });
+      if (r.code === 0) await readPid();
+      return r;
+    },
+    async startOk(opts) {
+      const r = await node.start(opts);
+      if (r.code !== 0) {
+        const tail = node.logText().split('\n').slice(-20).join('\n');
+        throw new Error(`emqx start of ${spec.name} failed (exit ${r.code})\nstdout: ${r.stdout}\nstderr: ${r.stderr}\nlog tail:\n${tail}`);
+      }
+      return r;
+    },
+    stop: (opts) => run(BIN_EMQX, ['stop'], { env, ...opts }),
+    get pid() {
+      return pid;
+    },
+    kill(signal = 'SIGTERM') {
+      if (pid === undefined) throw new Error(`node ${spec.name} has no known PID (not started?)`);
+      process.kill(pid, signal);
+    },
+    async waitExit(timeoutMs = 10_000) {
+      if (pid === undefined) return;
+      if (!(await waitGone(pid, timeoutMs))) throw new Error(`node ${spec.name} (pid ${pid}) still running after ${timeoutMs} ms`);
+    },
+    spawnForeground(mode) {
+      const child = spawn(BIN_EMQX, [mode], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      children.add(child);
+      if (child.pid !== undefined) pids.add(child.pid);
+      return child;
+    },
+    logText() {
+      try {
+        return readFileSync(join(logDir, 'emqx.log'), 'utf8');
+      } catch {
+        return '';
+      }
+    },
+    writeConf(text) {
+      writeFileSync(confFile, text);
+    },
+    async cleanup() {
+      if (cleaned) return;
+      cleaned = true;
+      for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) pids.add(c.pid);
+      for (const p of pids) {
+        if (!isAlive(p)) continue;
+        try {
+          process.kill(p, 'SIGTERM');
+        } catch {
+          continue;
+        }
+        if (!(await waitGone(p, 5000))) {
+          try {
+            process.kill(p, 'SIGKILL');
+          } catch {
+            /* gone */
+          }
+          await waitGone(p, 2000);
+        }
+      }
+      if (process.env.EMQX_TEST_KEEP === '1') {
+        appendFileSync(join(dir, 'KEPT'), `kept for inspection by EMQX_TEST_KEEP=1\n`);
+      } else if (spec.dir === undefined) {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+  t?.after(() => node.cleanup());
+  return node;
+}
