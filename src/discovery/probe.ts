@@ -1,0 +1,37 @@
+// Probing over the link layer: each node answers on one channel with its boot time and whether
+// its discovery is on, and the autocluster loop asks the nodes it discovered.
+import type { Dist } from '../dist/types.js';
+import type { NodeInfo } from './autocluster-decide.js';
+
+export const PROBE_CHANNEL = 'discovery.probe';
+
+/** Answers probes with `info()` (register once, at start; works whatever the strategy). */
+export function serveProbe(dist: Dist, info: () => NodeInfo): void {
+  dist.handle(PROBE_CHANNEL, () => info());
+}
+
+function isNodeInfo(v: unknown): v is NodeInfo {
+  const o = v as Partial<NodeInfo> | null;
+  return typeof o === 'object' && o !== null && typeof o.startedAt === 'number' && typeof o.discovery === 'boolean';
+}
+
+/**
+ * A probe for AutoclusterHost.probe: links to the node (refusals such as a wrong cookie count as
+ * unreachable) and asks. A link made only to probe a non-member is dropped again.
+ */
+export function distProbe(dist: Dist, isMember: (node: string) => boolean, timeoutMs = 3000) {
+  return async (node: string, signal: AbortSignal): Promise<NodeInfo | undefined> => {
+    const wasUp = dist.isUp(node);
+    try {
+      signal.throwIfAborted();
+      if (!wasUp) await dist.connect(node, { timeoutMs });
+      signal.throwIfAborted();
+      const answer = await dist.call(node, PROBE_CHANNEL, null, timeoutMs);
+      return isNodeInfo(answer) ? answer : undefined;
+    } catch {
+      return undefined;
+    } finally {
+      if (!wasUp && !isMember(node)) dist.disconnect(node);
+    }
+  };
+}
