@@ -129,25 +129,24 @@ class Parser {
     return { k: 'object', fields, origin: openAt };
   }
 
-  /** `include` is a keyword only when an include target follows (otherwise it is a key). */
+  /** `include` followed by whitespace is the include keyword unless a separator follows (then it is a key). */
   private isIncludeAhead(): boolean {
     let j = 1;
-    while (this.peek(j).t === 'ws') j += 1;
+    while (this.peek(j).t === 'ws' || this.peek(j).t === 'nl') j += 1;
     const tok = this.peek(j);
-    if (tok.t === 'quoted') return true;
-    return tok.t === 'unquoted' && /^(file|required|url|classpath)\(/.test(tok.v);
+    return !(tok.t === 'punct' && (tok.v === ':' || tok.v === '=' || tok.v === '+=' || tok.v === '{'));
   }
 
   private include(path: readonly string[]): FieldNode[] {
     const kw = this.take();
-    this.skipWs();
+    this.skipWsNl();
     // `file("x")` lexes as unquoted `file(`, quoted "x", unquoted `)`; normalise to a pattern.
     let shape = '';
     let name: string | undefined;
     let nameAt: Origin = kw.at;
     for (;;) {
       const tok = this.peek();
-      if (tok.t === 'ws') {
+      if (tok.t === 'ws' || (tok.t === 'nl' && shape === '')) {
         this.take();
         continue;
       }
@@ -192,6 +191,8 @@ class Parser {
       }
       break;
     }
+    // The reference accepts newlines between a key and its ':' / '=' / '{'.
+    if (keyToks.length > 0) this.skipWsNl();
     const stop = this.peek();
     if (keyToks.length === 0) {
       const close = closer === '}' ? " or '}'" : '';
