@@ -1,4 +1,5 @@
 // `emqx ctl cluster ...`: maps membership results and typed errors to EMQX's exact strings.
+import { formatUsage } from '../ctl/registry.js';
 import type { CtlCommand, CtlResult } from '../ctl/types.js';
 import { NodeNameError, parseNodeName, qualifyNodeName } from '../node/name.js';
 import type { Cluster } from './cluster.js';
@@ -39,8 +40,7 @@ function failure(prefix: string, err: unknown, verbForLog: string): CtlResult {
 }
 
 function usage(): CtlResult {
-  const w = Math.max(...USAGE.map(([s]) => s.length));
-  return { code: 1, output: USAGE.map(([s, d]) => `${s.padEnd(w)}  # ${d}\n`).join('') };
+  return { code: 1, output: formatUsage(USAGE) };
 }
 
 function target(arg: string, self: string): string {

@@ -37,10 +37,11 @@ export function settingsOf(cfg: ClusterConfig): ClusterSettings {
 
 export async function startClusterParts(o: ClusterPartsOptions): Promise<ClusterParts> {
   const clock = new HlcClock(o.dist.self);
-  let cluster: Cluster | undefined;
-  const db = new Db({ dist: o.dist, store: o.store, clock, log: o.log, runningPeers: () => cluster?.runningPeers() ?? [] });
+  // The database asks membership who is running; membership is created after the database opens.
+  const ref: { cluster?: Cluster } = {};
+  const db = new Db({ dist: o.dist, store: o.store, clock, log: o.log, runningPeers: () => ref.cluster?.runningPeers() ?? [] });
   await db.open();
-  cluster = new Cluster({
+  const cluster = new Cluster({
     dist: o.dist,
     state: o.store,
     clock,
@@ -49,6 +50,7 @@ export async function startClusterParts(o: ClusterPartsOptions): Promise<Cluster
     ...(o.callTimeoutMs ? { callTimeoutMs: o.callTimeoutMs } : {}),
     ...(o.autocleanCheckMs ? { autocleanCheckMs: o.autocleanCheckMs } : {}),
   });
+  ref.cluster = cluster;
   await cluster.start(db);
   const c = cluster;
   const admins = new Admins(db);

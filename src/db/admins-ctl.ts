@@ -1,4 +1,5 @@
 // `emqx ctl admins ...`: EMQX's wording (`ok`, `Error: <reason>`, the usage lines).
+import { formatUsage } from '../ctl/registry.js';
 import type { CtlCommand, CtlResult } from '../ctl/types.js';
 import { AdminError, type Admins } from './admins.js';
 
@@ -10,8 +11,7 @@ const USAGE: CtlCommand['usage'] = [
 ];
 
 function usage(): CtlResult {
-  const w = Math.max(...USAGE.map(([s]) => s.length));
-  return { code: 1, output: USAGE.map(([s, d]) => `${s.padEnd(w)}  # ${d}\n`).join('') };
+  return { code: 1, output: formatUsage(USAGE) };
 }
 
 export function adminsCommand(admins: Admins, busy: () => string | undefined = () => undefined): CtlCommand {

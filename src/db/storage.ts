@@ -10,8 +10,17 @@ export interface ReplaceTxn {
   abort(): Promise<void> | void;
 }
 
+/** What the engine hands back: meta is opaque to it, so it is validated when loaded. */
+export interface LoadedRecord {
+  readonly table: string;
+  readonly key: string;
+  readonly value: unknown;
+  readonly deleted?: boolean;
+  readonly meta: unknown;
+}
+
 export interface RecordStore {
-  entries(): Iterable<DbRecord> | AsyncIterable<DbRecord>;
+  entries(): Iterable<LoadedRecord> | AsyncIterable<LoadedRecord>;
   /** Durable (fsynced) when resolved. */
   write(records: readonly DbRecord[]): Promise<void> | void;
   beginReplace(): ReplaceTxn | Promise<ReplaceTxn>;

@@ -1,0 +1,50 @@
+// The membership + database part of a running node: opens the store in the node's mnesia
+// directory, starts the replicated tables and membership over the node's Dist, and registers the
+// `cluster` and `admins` commands. The daemon adds it right after the dist part.
+import type { Logger } from 'pino';
+import type { Config } from '../config/types.js';
+import type { CtlCommand } from '../ctl/types.js';
+import type { Dist } from '../dist/types.js';
+import { Store } from '../db/store/index.js';
+import { startClusterParts, type ClusterParts } from './index.js';
+
+export interface ClusterPartHost {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** `<data_dir>/mnesia/<node.name>/` */
+  readonly mnesiaDir: string;
+  /** The started link layer (the dist part comes first in boot order). */
+  dist(): Dist;
+  register(cmd: CtlCommand): void;
+}
+
+export interface ClusterPart {
+  readonly name: 'cluster';
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Available after start(). */
+  parts(): ClusterParts | undefined;
+}
+
+export function clusterPart(host: ClusterPartHost): ClusterPart {
+  let store: Store | undefined;
+  let parts: ClusterParts | undefined;
+  const log = host.logger.child({ part: 'cluster' });
+  return {
+    name: 'cluster',
+    async start() {
+      // A damaged database refuses to open (StoreCorruptError names the file): the node then
+      // refuses to start rather than serve or replicate damaged data.
+      store = await Store.open(host.mnesiaDir, { logger: host.logger.child({ part: 'store' }) });
+      parts = await startClusterParts({ dist: host.dist(), store, log, config: host.config.cluster });
+      for (const c of parts.commands) host.register(c);
+    },
+    async stop() {
+      await parts?.stop();
+      await store?.close();
+      parts = undefined;
+      store = undefined;
+    },
+    parts: () => parts,
+  };
+}
