@@ -179,6 +179,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     let socket: Socket | undefined;
     let superseded = false;
     let timedOut = false;
+    let done = false;
     const deadline = Date.now() + timeoutMs;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -202,6 +203,9 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
         await d.ready;
         const res = await dialerHandshake(socket, { ...this.common(), dialed: node });
         if (superseded) throw new HandshakeRefusal('duplicate', 'superseded by the peer\'s link');
+        // From here the socket belongs to the link: superseding the dial must not touch it.
+        done = true;
+        if (this.dials.get(node) === dial) this.dials.delete(node);
         this.linkUp(socket, res, address, 'out');
       } catch (e) {
         socket?.destroy();
@@ -224,6 +228,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     const dial: Dial = {
       promise,
       supersede: () => {
+        if (done) return;
         superseded = true;
         socket?.destroy();
       },
@@ -362,12 +367,6 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     if (old && !old.isClosed) old.close('connection_closed', 'replaced by a new link from the same node', false);
     const link = new Link(socket, res.decoder, { node, address, transport: this.transport, direction }, res.instance, this.settings);
     this.links.set(node, link);
-    link.start({
-      onSend: (channel, payload) => this.dispatchSend(node, channel, payload),
-      onCall: (channel, payload) => this.dispatchCall(node, channel, payload),
-      onPeers: (nodes) => this.onPeers(nodes),
-      onDown: (reason, detail) => this.linkDown(link, reason, detail),
-    });
     const r = this.reconnects.get(node);
     if (r) r.attempt = 0;
     this.log.info({ node, address, direction, transport: this.transport }, 'link up');
@@ -375,6 +374,13 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     for (const w of [...(this.upWaiters.get(node) ?? [])]) w();
     this.upWaiters.delete(node);
     if (this.o.meshGossip) link.sendPeers(this.nodes().filter((n) => n !== node));
+    // Reading starts after nodeup, so a nodedown (e.g. a Bye that came with the handshake) follows it.
+    link.start({
+      onSend: (channel, payload) => this.dispatchSend(node, channel, payload),
+      onCall: (channel, payload) => this.dispatchCall(node, channel, payload),
+      onPeers: (nodes) => this.onPeers(nodes),
+      onDown: (reason, detail) => this.linkDown(link, reason, detail),
+    });
   }
 
   private linkDown(link: Link, reason: NodeDownReason, detail: string): void {

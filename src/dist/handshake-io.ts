@@ -168,7 +168,9 @@ export async function acceptorHandshake(socket: Socket, c: Common, hooks: Accept
   let peer: string | undefined;
   try {
     const helloBody = await io.next();
-    const hello = checkHello(expectKind(helloBody, Kind.Hello, 'hello'), c.self, c.cluster);
+    const raw = expectKind(helloBody, Kind.Hello, 'hello');
+    if (typeof raw.from === 'string') peer = raw.from.slice(0, 300);
+    const hello = checkHello(raw, c.self, c.cluster);
     peer = hello.from;
     if (!(await hooks.ownsName(hello.from))) {
       throw new HandshakeRefusal('name_mismatch', `${hello.from}: the connection does not come from that host's address`);

@@ -35,6 +35,7 @@ export class Link {
   private calls = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   private timer: NodeJS.Timeout;
   private closed = false;
+  private downWhy: [NodeDownReason, string] | undefined;
   private handlers: LinkHandlers | undefined;
 
   constructor(
@@ -53,6 +54,11 @@ export class Link {
   /** Starts reading; frames that arrived with the end of the handshake are processed now. */
   start(handlers: LinkHandlers): void {
     this.handlers = handlers;
+    if (this.downWhy) {
+      // Closed before it started (a nodeup listener dropped it): report it now.
+      handlers.onDown(this.downWhy[0], this.downWhy[1]);
+      return;
+    }
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('close', () => this.down('connection_closed', 'socket closed'));
     this.socket.on('error', (err) => this.down('connection_closed', err.message));
@@ -268,6 +274,7 @@ export class Link {
   private down(reason: NodeDownReason, detail: string): void {
     if (this.closed) return;
     this.closed = true;
+    this.downWhy = [reason, detail];
     clearInterval(this.timer);
     for (const c of this.calls.values()) {
       clearTimeout(c.timer);
