@@ -322,6 +322,19 @@ function crossFieldChecks(node: Record<string, unknown>, cluster: Record<string,
   if (node.cookie === '') c.add(['node', 'cookie'], 'must not be empty');
 }
 
+/** In reading order: by file and position, then those from the environment, then the rest. */
+export function sortProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
+  const rank = (p: ConfigProblem): number => (p.file !== undefined ? 0 : p.env !== undefined ? 1 : 2);
+  return [...problems].sort(
+    (a, b) =>
+      rank(a) - rank(b) ||
+      (a.file ?? '').localeCompare(b.file ?? '') ||
+      (a.line ?? 0) - (b.line ?? 0) ||
+      (a.column ?? 0) - (b.column ?? 0) ||
+      (a.env ?? '').localeCompare(b.env ?? ''),
+  );
+}
+
 /** Validates the merged tree and builds the Config (without `tls`, which the loader adds). */
 export function validateConfig(tree: Readonly<Record<string, unknown>>, opts: ValidateOptions): ValidationResult {
   const c = new Collector(opts);
@@ -330,7 +343,7 @@ export function validateConfig(tree: Readonly<Record<string, unknown>>, opts: Va
   const node = (out.node ?? {}) as Record<string, unknown>;
   const cluster = (out.cluster ?? {}) as Record<string, unknown>;
   crossFieldChecks(node, cluster, c);
-  if (c.problems.length > 0) return { problems: c.problems, ignoredRoots };
+  if (c.problems.length > 0) return { problems: sortProblems(c.problems), ignoredRoots };
   const config = { node, cluster, paths: opts.paths } as unknown as Config;
   return { config: deepFreeze(config), problems: [], ignoredRoots };
 }

@@ -1,0 +1,226 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadConfig, resolvePaths, DEFAULT_COOKIE_WARNING } from '../../src/config/load.js';
+import { ConfigError, formatProblem } from '../../src/config/types.js';
+import type { ConfigProblem } from '../../src/config/types.js';
+
+const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const corpus = resolve(projectRoot, '../shared/hocon-corpus/emqx');
+
+/** A scratch install root with etc/emqx.conf holding `conf`; removed after the test. */
+function install(t: { after: (fn: () => void) => void }, conf: string | undefined, extra: Record<string, string> = {}): string {
+  const root = mkdtempSync(join(tmpdir(), 'emqx-load-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  mkdirSync(join(root, 'etc'));
+  if (conf !== undefined) writeFileSync(join(root, 'etc', 'emqx.conf'), conf);
+  for (const [name, text] of Object.entries(extra)) {
+    mkdirSync(dirname(join(root, name)), { recursive: true });
+    writeFileSync(join(root, name), text);
+  }
+  return root;
+}
+
+function problemsOf(fn: () => unknown): ConfigProblem[] {
+  try {
+    fn();
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`);
+    return [...err.problems];
+  }
+  assert.fail('expected the config to be refused');
+}
+
+test('resolvePaths: defaults under the root, location variables override', () => {
+  assert.deepEqual(resolvePaths({ root: '/opt/emqx', env: {} }), {
+    root: '/opt/emqx',
+    etc_dir: '/opt/emqx/etc',
+    conf_file: '/opt/emqx/etc/emqx.conf',
+    log_dir: '/opt/emqx/log',
+    ssl_dist_optfile: '/opt/emqx/etc/ssl_dist.conf',
+  });
+  assert.deepEqual(resolvePaths({ root: '/opt/emqx', env: { EMQX_ETC_DIR: '/n1/etc', EMQX_LOG_DIR: 'n1/log' } }), {
+    root: '/opt/emqx',
+    etc_dir: '/n1/etc',
+    conf_file: '/n1/etc/emqx.conf',
+    log_dir: '/opt/emqx/n1/log',
+    ssl_dist_optfile: '/n1/etc/ssl_dist.conf',
+  });
+  assert.equal(resolvePaths({ root: '/opt/emqx', env: { EMQX_SSL_DIST_OPTFILE: '/tls/dist.conf' } }).ssl_dist_optfile, '/tls/dist.conf');
+});
+
+test('the shipped etc/emqx.conf loads, with the default-cookie warning and a redacted effective tree', () => {
+  const loaded = loadConfig({ root: projectRoot, env: {} });
+  assert.equal(loaded.config.node.name, 'emqx@127.0.0.1');
+  assert.equal(loaded.config.node.cookie, 'emqxsecretcookie');
+  assert.equal(loaded.config.node.data_dir, join(projectRoot, 'data'));
+  assert.equal(loaded.config.cluster.name, 'emqxcl');
+  assert.equal(loaded.config.cluster.discovery_strategy, 'manual');
+  assert.equal(loaded.config.cluster.proto_dist, 'inet_tcp');
+  assert.equal(loaded.config.cluster.autoheal, true);
+  assert.equal(loaded.config.cluster.autoclean, 86_400_000);
+  assert.deepEqual(loaded.warnings.map((w) => w.message), [DEFAULT_COOKIE_WARNING]);
+  assert.equal(DEFAULT_COOKIE_WARNING, 'Default (insecure) Erlang cookie is in use.');
+  assert.deepEqual(loaded.ignoredRoots, []);
+  const effective = loaded.effective as { node: Record<string, unknown>; cluster: Record<string, unknown> };
+  assert.equal(effective.node.cookie, '******');
+  assert.equal(effective.cluster.autoclean, '24h');
+  assert.ok(!JSON.stringify(loaded.effective).includes('emqxsecretcookie'));
+  assert.ok(Object.isFrozen(loaded.config));
+});
+
+test("all of EMQX's example configs load when merged with its shipped emqx.conf", (t) => {
+  if (!existsSync(corpus)) {
+    t.skip(`corpus not found at ${corpus}`);
+    return;
+  }
+  const base = readFileSync(join(corpus, 'emqx.conf'), 'utf8');
+  const examples = readdirSync(join(corpus, 'examples')).sort();
+  assert.equal(examples.length, 46);
+  const root = install(t, undefined);
+  const strategies = new Set<string>();
+  for (const name of examples) {
+    writeFileSync(join(root, 'etc', 'emqx.conf'), `${base}\n${readFileSync(join(corpus, 'examples', name), 'utf8')}`);
+    let loaded;
+    try {
+      loaded = loadConfig({ root, env: {} });
+    } catch (err) {
+      assert.fail(`${name}: ${(err as Error).message}`);
+    }
+    strategies.add(loaded.config.cluster.discovery_strategy);
+    if (name === 'cluster-with-static.conf.example') {
+      assert.deepEqual(loaded.config.cluster.static.seeds, ['emqx1@192.168.0.1', 'emqx2@192.168.0.2']);
+    }
+    if (name === 'cluster-with-etcd-ssl.conf.example') {
+      assert.deepEqual(loaded.config.cluster.etcd.server, ['http://ur1', 'http://ur2']);
+      // EMQX expands ${EMQX_ETC_DIR} at the start of certificate paths; so do we.
+      assert.equal(loaded.config.cluster.etcd.ssl_options?.cacertfile, join(root, 'etc', 'certs', 'etcd-cacert.pem'));
+    }
+    if (name === 'node.conf.example') {
+      assert.equal(loaded.config.node.cookie, 'Yzc0NGExM2Rj');
+      assert.deepEqual(loaded.warnings, []);
+    }
+    if (name.startsWith('listeners.')) assert.deepEqual(loaded.ignoredRoots, ['listeners']);
+  }
+  assert.deepEqual([...strategies].sort(), ['dns', 'etcd', 'k8s', 'manual', 'static']);
+});
+
+test('a missing emqx.conf is a problem naming the path', (t) => {
+  const root = install(t, undefined);
+  const problems = problemsOf(() => loadConfig({ root, env: {} }));
+  assert.equal(problems.length, 1);
+  assert.equal(problems[0]?.file, join(root, 'etc', 'emqx.conf'));
+  assert.match(formatProblem(problems[0]!), /emqx\.conf: config file not found \(set EMQX_ETC_DIR/);
+  const elsewhere = problemsOf(() => loadConfig({ root, env: { EMQX_ETC_DIR: '/nonexistent/etc' } }));
+  assert.equal(elsewhere[0]?.file, '/nonexistent/etc/emqx.conf');
+});
+
+test('a syntax error is one problem with file, line and column', (t) => {
+  const root = install(t, 'node {\n  cookie = x\n  name = "emqx@127.0.0.1"\n\ncluster {\n  name = x\n}\n');
+  const problems = problemsOf(() => loadConfig({ root, env: {} }));
+  assert.equal(problems.length, 1);
+  assert.equal(problems[0]?.file, join(root, 'etc', 'emqx.conf'));
+  assert.ok((problems[0]?.line ?? 0) >= 1);
+  assert.ok((problems[0]?.column ?? 0) >= 1);
+  assert.match(formatProblem(problems[0]!), new RegExp(`^${join(root, 'etc', 'emqx.conf')}:\\d+:\\d+: `));
+});
+
+test('schema problems carry the file position of the offending key, all of them', (t) => {
+  const conf = ['node {', '  cookie = abc', '  name = bad', '}', 'cluster {', '  discovery_strategy = statik', '  autoheal = maybe', '  discovery_stratgy = manual', '}', ''].join('\n');
+  const root = install(t, conf);
+  const file = join(root, 'etc', 'emqx.conf');
+  const problems = problemsOf(() => loadConfig({ root, env: {} }));
+  const byKey = new Map(problems.map((p) => [p.key, p]));
+  assert.equal(problems.length, 4, problems.map(formatProblem).join('\n'));
+  assert.equal(byKey.get('node.name')?.line, 3);
+  assert.equal(byKey.get('cluster.discovery_strategy')?.line, 6);
+  assert.equal(byKey.get('cluster.autoheal')?.line, 7);
+  assert.equal(byKey.get('cluster.discovery_stratgy')?.line, 8);
+  for (const p of problems) {
+    assert.equal(p.file, file);
+    assert.ok((p.column ?? 0) >= 1);
+  }
+  const statik = formatProblem(byKey.get('cluster.discovery_strategy')!);
+  assert.match(statik, new RegExp(`^${file}:6:\\d+: cluster\\.discovery_strategy: 'statik' is not one of manual, static, singleton, dns, etcd, k8s`));
+  assert.match(formatProblem(byKey.get('cluster.discovery_stratgy')!), /:8:\d+: cluster\.discovery_stratgy: unknown key \(did you mean cluster\.discovery_strategy\?\)$/);
+});
+
+test('environment beats the file, and merges into objects', (t) => {
+  const root = install(t, 'node { cookie = filecookie, name = "a@127.0.0.1" }\ncluster { dns { name = "emqx.local" } }\n');
+  const loaded = loadConfig({
+    root,
+    env: {
+      EMQX_NODE__NAME: 'b@127.0.0.2',
+      EMQX_NODE_COOKIE: 'envcookie',
+      EMQX_CLUSTER__DNS: '{record_type = srv}',
+      EMQX_CLUSTER__STATIC__SEEDS: 'a@127.0.0.1, c@127.0.0.3',
+    },
+  });
+  assert.equal(loaded.config.node.name, 'b@127.0.0.2');
+  assert.equal(loaded.config.node.cookie, 'envcookie');
+  assert.deepEqual(loaded.config.cluster.dns, { name: 'emqx.local', record_type: 'srv' });
+  assert.deepEqual(loaded.config.cluster.static.seeds, ['a@127.0.0.1', 'c@127.0.0.3']);
+});
+
+test('an environment value that is bad refuses to load, naming the variable', (t) => {
+  const root = install(t, 'node { cookie = c }\n');
+  const problems = problemsOf(() => loadConfig({ root, env: { EMQX_CLUSTER__AUTOHEAL: 'perhaps', EMQX_NODE__NAME: 'nohost' } }));
+  assert.deepEqual(problems.map(formatProblem).sort(), [
+    "EMQX_CLUSTER__AUTOHEAL: cluster.autoheal: 'perhaps' is not a boolean (true or false)",
+    "EMQX_NODE__NAME: node.name: Invalid node name 'nohost', should be of format 'name@host'.",
+  ]);
+});
+
+test('an environment variable naming an unknown key is a warning, not a failure', (t) => {
+  const root = install(t, 'node { cookie = c }\n');
+  const loaded = loadConfig({ root, env: { EMQX_CLUSTER__AUTOHEEL: 'false' } });
+  assert.equal(loaded.config.cluster.autoheal, true);
+  assert.deepEqual(loaded.warnings.map(formatProblem), [
+    'EMQX_CLUSTER__AUTOHEEL: unknown key cluster.autoheel, variable ignored (did you mean cluster.autoheal?)',
+  ]);
+});
+
+test('file and environment problems are reported together', (t) => {
+  const root = install(t, 'node { cookie = c }\ncluster { proto_dist = tcp }\n');
+  const problems = problemsOf(() => loadConfig({ root, env: { EMQX_NODE__DIST_BASE_PORT: '99' } }));
+  assert.equal(problems.length, 2);
+  assert.ok(problems.some((p) => p.env === 'EMQX_NODE__DIST_BASE_PORT'));
+  assert.ok(problems.some((p) => p.key === 'cluster.proto_dist' && p.line === 2));
+});
+
+test('node.cookie missing everywhere is refused; the environment can supply it', (t) => {
+  const root = install(t, 'node { name = "emqx@127.0.0.1" }\n');
+  const problems = problemsOf(() => loadConfig({ root, env: {} }));
+  assert.deepEqual(problems.map((p) => p.message), ['node.cookie: is required but not set']);
+  assert.equal(problems[0]?.line, 1);
+  assert.equal(loadConfig({ root, env: { EMQX_NODE__COOKIE: 'fromenv' } }).config.node.cookie, 'fromenv');
+});
+
+test('includes are resolved relative to emqx.conf; other roots are listed as ignored', (t) => {
+  const root = install(t, 'include "cluster.conf"\nnode { cookie = c }\nlisteners.tcp.default.bind = "0.0.0.0:1883"\ndashboard { listeners.http.bind = 18083 }\n', {
+    'etc/cluster.conf': 'cluster { discovery_strategy = singleton }\n',
+  });
+  const loaded = loadConfig({ root, env: {} });
+  assert.equal(loaded.config.cluster.discovery_strategy, 'singleton');
+  assert.deepEqual(loaded.ignoredRoots.sort(), ['dashboard', 'listeners']);
+});
+
+test('node.data_dir relative to the install root, not the etc dir or the working directory', (t) => {
+  const root = install(t, 'node { cookie = c, data_dir = "var/n1" }\n');
+  const etc = join(root, 'elsewhere');
+  mkdirSync(etc);
+  writeFileSync(join(etc, 'emqx.conf'), 'node { cookie = c, data_dir = "var/n2" }\n');
+  assert.equal(loadConfig({ root, env: {} }).config.node.data_dir, join(root, 'var', 'n1'));
+  assert.equal(loadConfig({ root, env: { EMQX_ETC_DIR: etc } }).config.node.data_dir, join(root, 'var', 'n2'));
+});
+
+test('a TLS transport needs a readable ssl_dist.conf; its problem names the file', (t) => {
+  const root = install(t, 'node { cookie = c }\ncluster { proto_dist = inet_tls }\n');
+  const missing = join(root, 'etc', 'missing_ssl_dist.conf');
+  const problems = problemsOf(() => loadConfig({ root, env: { EMQX_SSL_DIST_OPTFILE: missing } }));
+  assert.ok(problems.length >= 1);
+  assert.ok(problems.every((p) => p.file === missing), problems.map(formatProblem).join('\n'));
+});
