@@ -1,0 +1,147 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { hashFiles, watchConfigDir, type ConfigWatcher } from '../../src/daemon/config-watcher.js';
+
+const logger = pino({ level: 'silent' });
+
+/** A watched dir plus promises for "next change" / "next check", each bounded. */
+async function setup(t: { after(fn: () => unknown): void }, prepare: (dir: string) => Promise<string[]>) {
+  const dir = await mkdtemp(join(tmpdir(), 'confwatch-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const files = await prepare(dir);
+  let changes = 0;
+  const checks: boolean[] = [];
+  const waiters: Array<() => void> = [];
+  const watcher: ConfigWatcher = await watchConfigDir(dir, () => files, () => void changes++, logger, {
+    debounceMs: 100,
+    onCheck: (changed) => {
+      checks.push(changed);
+      waiters.splice(0).forEach((w) => w());
+    },
+  });
+  t.after(() => watcher.close());
+  const nextCheck = (timeoutMs = 5000): Promise<boolean> => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no config check within ${timeoutMs} ms`)), timeoutMs);
+    waiters.push(() => {
+      clearTimeout(timer);
+      resolve(checks.at(-1)!);
+    });
+  });
+  return { dir, files, watcher, nextCheck, changes: () => changes, checks };
+}
+
+const plain = async (dir: string): Promise<string[]> => {
+  await writeFile(join(dir, 'emqx.conf'), 'node.name = "emqx@127.0.0.1"\n');
+  await writeFile(join(dir, 'ssl_dist.conf'), '[].\n');
+  return [join(dir, 'emqx.conf'), join(dir, 'ssl_dist.conf')];
+};
+
+test('in-place write', async (t) => {
+  const w = await setup(t, plain);
+  const seen = w.nextCheck();
+  await writeFile(join(w.dir, 'emqx.conf'), 'node.name = "emqx@127.0.0.2"\n');
+  assert.equal(await seen, true);
+  assert.equal(w.changes(), 1);
+});
+
+test('editor atomic save: write a temp file, rename it over', async (t) => {
+  const w = await setup(t, plain);
+  const seen = w.nextCheck();
+  await writeFile(join(w.dir, '.emqx.conf.swp'), 'cluster.name = other\n');
+  await rename(join(w.dir, '.emqx.conf.swp'), join(w.dir, 'emqx.conf'));
+  assert.equal(await seen, true);
+  assert.equal(w.changes(), 1);
+});
+
+test('delete and recreate', async (t) => {
+  const w = await setup(t, plain);
+  const seen = w.nextCheck();
+  await unlink(join(w.dir, 'ssl_dist.conf'));
+  await writeFile(join(w.dir, 'ssl_dist.conf'), '[{server, []}].\n');
+  assert.equal(await seen, true);
+  assert.equal(w.changes(), 1);
+});
+
+test('Kubernetes ConfigMap: ..data symlink swap', async (t) => {
+  const w = await setup(t, async (dir) => {
+    await mkdir(join(dir, '..2026_01_01_00_00_00.1'));
+    await writeFile(join(dir, '..2026_01_01_00_00_00.1', 'emqx.conf'), 'cluster.name = one\n');
+    await symlink('..2026_01_01_00_00_00.1', join(dir, '..data'));
+    await symlink('..data/emqx.conf', join(dir, 'emqx.conf'));
+    return [join(dir, 'emqx.conf')];
+  });
+  const seen = w.nextCheck();
+  // What the kubelet does: new timestamped dir, new ..data_tmp link, rename over ..data, drop the old dir.
+  await mkdir(join(w.dir, '..2026_01_01_00_05_00.2'));
+  await writeFile(join(w.dir, '..2026_01_01_00_05_00.2', 'emqx.conf'), 'cluster.name = two\n');
+  await symlink('..2026_01_01_00_05_00.2', join(w.dir, '..data_tmp'));
+  await rename(join(w.dir, '..data_tmp'), join(w.dir, '..data'));
+  await rm(join(w.dir, '..2026_01_01_00_00_00.1'), { recursive: true });
+  assert.equal(await seen, true);
+  assert.equal(w.changes(), 1);
+});
+
+test('a burst of writes is one reload, after the last one', async (t) => {
+  const w = await setup(t, plain);
+  const seen = w.nextCheck();
+  for (let i = 0; i < 5; i++) await writeFile(join(w.dir, 'emqx.conf'), `node.name = "emqx@127.0.0.${i + 2}"\n`);
+  assert.equal(await seen, true);
+  assert.equal(w.changes(), 1);
+  assert.deepEqual(w.checks, [true]);
+});
+
+test('same content rewritten, a touch, or an unrelated file: looked at, no reload', async (t) => {
+  const w = await setup(t, plain);
+  let seen = w.nextCheck();
+  await writeFile(join(w.dir, 'emqx.conf'), 'node.name = "emqx@127.0.0.1"\n');
+  assert.equal(await seen, false);
+  seen = w.nextCheck();
+  await utimes(join(w.dir, 'emqx.conf'), new Date(), new Date(Date.now() + 5000));
+  assert.equal(await seen, false);
+  seen = w.nextCheck();
+  await writeFile(join(w.dir, 'notes.txt'), 'hello\n');
+  assert.equal(await seen, false);
+  assert.equal(w.changes(), 0);
+});
+
+test('a file named by the config outside the directory (a certificate) is watched too', async (t) => {
+  const certs = await mkdtemp(join(tmpdir(), 'confwatch-certs-'));
+  t.after(() => rm(certs, { recursive: true, force: true }));
+  const cert = join(certs, 'node.pem');
+  await writeFile(cert, 'CERT 1\n');
+  const w = await setup(t, async (dir) => [...(await plain(dir)), cert]);
+  const seen = w.nextCheck();
+  await writeFile(cert, 'CERT 2\n');
+  assert.equal(await seen, true);
+  assert.equal(w.changes(), 1);
+});
+
+test('check() on demand (SIGHUP, conf reload) and sync() after an outside reload', async (t) => {
+  const w = await setup(t, plain);
+  assert.equal(await w.watcher.check(), false);
+  // Change behind the watcher's back, then adopt it as the baseline: no reload.
+  await w.watcher.close();
+  await writeFile(join(w.dir, 'emqx.conf'), 'x = 1\n');
+  const files = w.files;
+  const again = await watchConfigDir(w.dir, () => files, () => assert.fail('no reload expected'), logger, { debounceMs: 100 });
+  t.after(() => again.close());
+  await writeFile(join(w.dir, 'emqx.conf'), 'x = 2\n');
+  await again.sync();
+  assert.equal(await again.check(), false);
+});
+
+test('hashFiles: content, not timestamps; a missing file is part of the state', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'confhash-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const f = join(dir, 'a.conf');
+  const missing = await hashFiles([f]);
+  await writeFile(f, 'a');
+  const a = await hashFiles([f]);
+  assert.notEqual(a, missing);
+  await writeFile(f, 'a');
+  assert.equal(await hashFiles([f, f]), a);
+});
