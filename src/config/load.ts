@@ -97,7 +97,8 @@ function parseFile(paths: Paths, env: LoadOptions['env']): { tree: Record<string
   const missing = readProblem(paths.conf_file);
   if (missing) throw new ConfigError([missing]);
   try {
-    const doc = parseHoconFile(paths.conf_file, { env: { ...env } });
+    // EMQX's launcher always exports these, so `${EMQX_ETC_DIR}` works in its files; so here too.
+    const doc = parseHoconFile(paths.conf_file, { env: { EMQX_ETC_DIR: paths.etc_dir, EMQX_LOG_DIR: paths.log_dir, ...env } });
     return { tree: doc.value, originOf: (p) => doc.originOf(p) };
   } catch (err) {
     if (err instanceof HoconError) throw new ConfigError([hoconProblem(err)]);

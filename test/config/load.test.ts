@@ -224,3 +224,9 @@ test('a TLS transport needs a readable ssl_dist.conf; its problem names the file
   assert.ok(problems.length >= 1);
   assert.ok(problems.every((p) => p.file === missing), problems.map(formatProblem).join('\n'));
 });
+
+test('${EMQX_ETC_DIR} substitutions resolve to the etc dir in use even when the variable is unset', (t) => {
+  const root = install(t, 'node { cookie = c }\ncluster.etcd.ssl_options.cacertfile = ${EMQX_ETC_DIR}"/ca.pem"\n');
+  const loaded = loadConfig({ root, env: {} });
+  assert.equal(loaded.config.cluster.etcd.ssl_options?.cacertfile, join(root, 'etc', 'ca.pem'));
+});
