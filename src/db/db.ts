@@ -231,17 +231,18 @@ export class Db {
     const txn = await this.o.store.beginReplace();
     const fresh = new Map<string, DbRecord>();
     try {
-      let id: string | undefined;
+      type Chunk = { id: string; records: DbRecord[]; done: boolean };
+      const ask = (id: string | undefined, offset: number): Promise<Chunk> =>
+        this.o.dist.call(peer, DB_CHANNELS.snapshot, { id, offset }, 60_000) as Promise<Chunk>;
       let offset = 0;
+      let pending = ask(undefined, 0);
       for (;;) {
-        const chunk = (await this.o.dist.call(peer, DB_CHANNELS.snapshot, { id, offset }, 60_000)) as {
-          id: string;
-          records: DbRecord[];
-          done: boolean;
-        };
+        const chunk = await pending;
         if (!chunk.records.every(isDbRecord)) throw new Error(`${peer} sent a malformed snapshot chunk`);
-        id = chunk.id;
         offset += chunk.records.length;
+        // One chunk ahead: the next one travels while this one is written.
+        if (!chunk.done) pending = ask(chunk.id, offset);
+        pending.catch(() => {});
         await txn.add(chunk.records);
         for (const r of chunk.records) {
           fresh.set(recordId(r.table, r.key), r);
