@@ -73,8 +73,11 @@ static void fallback(const char *root, int argc, char **argv, int ping) {
 static int connect_via_pointer(const char *root) {
     char etc[PATH_MAX], resolved[PATH_MAX];
     const char *env_etc = getenv("EMQX_ETC_DIR");
-    if (env_etc && *env_etc) {
+    if (env_etc && *env_etc == '/') {
         snprintf(etc, sizeof etc, "%s", env_etc);
+    } else if (env_etc && *env_etc) {
+        /* Relative to the install root, as the configuration loader reads it. */
+        if (snprintf(etc, sizeof etc, "%s/%s", root, env_etc) >= (int)sizeof etc) return -1;
     } else if (snprintf(etc, sizeof etc, "%s/etc", root) >= (int)sizeof etc) {
         return -1;
     }

@@ -3,12 +3,13 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { ctlRequest } from '../ctl/client.js';
+import { RequestKind } from '../ctl/protocol.js';
 import { socketIsLive } from '../ctl/server.js';
-import { DEFAULT_COOKIE } from '../daemon/config.js';
+import { DEFAULT_COOKIE, DEFAULT_COOKIE_WARNING } from '../daemon/config.js';
 import { ensureWritableDir } from '../daemon/data-dir.js';
 import { logFilePath } from '../daemon/logger.js';
 import { awaitReadiness } from '../daemon/readiness.js';
-import { DEFAULT_COOKIE_WARNING } from '../daemon/run.js';
 import { readVersion } from '../daemon/version.js';
 import { resolveTarget } from './target.js';
 
@@ -20,12 +21,30 @@ function seconds(env: NodeJS.ProcessEnv, name: string, dflt: number): number {
   return Number.isFinite(v) && v > 0 ? v : dflt;
 }
 
+/** The name of the node holding the control socket, when it says. */
+async function runningNodeName(socketPath: string): Promise<string | undefined> {
+  try {
+    const reply = await ctlRequest(socketPath, { kind: RequestKind.info, args: [] }, { replyTimeoutMs: 5000 });
+    const info = JSON.parse(reply.output.toString('utf8')) as { name?: unknown };
+    return typeof info.name === 'string' ? info.name : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function startCommand(root: string, env: NodeJS.ProcessEnv, entry: readonly string[]): Promise<number> {
   const target = resolveTarget(root, env);
   if (!target) return 1;
   for (const w of target.warnings) process.stderr.write(`WARNING: ${w}\n`);
   if (await socketIsLive(target.socketPath)) {
-    process.stderr.write(`Node ${target.name} is already running!\n`);
+    const holder = await runningNodeName(target.socketPath);
+    if (holder === undefined || holder === target.name) {
+      process.stderr.write(`Node ${target.name} is already running!\n`);
+    } else {
+      process.stderr.write(
+        `Node ${target.name} cannot start: another node is running on this data directory (${target.config.node.data_dir}): ${holder}\n`,
+      );
+    }
     return 1;
   }
   if (target.config.node.cookie === DEFAULT_COOKIE) process.stderr.write(`${DEFAULT_COOKIE_WARNING}\n`);

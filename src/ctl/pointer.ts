@@ -27,9 +27,12 @@ export function fnv1a64(data: Uint8Array): string {
   return h.toString(16).padStart(16, '0');
 }
 
-/** The etc dir as a client sees it: EMQX_ETC_DIR (relative to cwd) or <root>/etc, resolved. */
-export function selectorEtcDir(root: string, env: NodeJS.ProcessEnv, cwd: string = process.cwd()): string {
-  const raw = env.EMQX_ETC_DIR ? resolve(cwd, env.EMQX_ETC_DIR) : join(root, 'etc');
+/**
+ * The etc dir as every client sees it: EMQX_ETC_DIR (relative to the install root, as the config
+ * loader reads it) or <root>/etc, symlinks resolved.
+ */
+export function selectorEtcDir(root: string, env: NodeJS.ProcessEnv): string {
+  const raw = env.EMQX_ETC_DIR ? resolve(root, env.EMQX_ETC_DIR) : join(root, 'etc');
   try {
     return realpathSync(raw);
   } catch {

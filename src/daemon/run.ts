@@ -1,7 +1,7 @@
 // Runs a node in this process until it is told to stop: `emqx console`, `emqx foreground`, and
 // the detached daemon that `emqx start` forks. Owns the process: signals, exit code, last words.
 import { ConfigError, formatProblem } from '../config/types.js';
-import { loadNodeConfig, DEFAULT_COOKIE } from './config.js';
+import { loadNodeConfig, DEFAULT_COOKIE, DEFAULT_COOKIE_WARNING } from './config.js';
 import { createLogger, logFilePath, type NodeLogger, type RunMode } from './logger.js';
 import { EmqxNode } from './node.js';
 import { sendReadiness } from './readiness.js';
@@ -15,8 +15,6 @@ export interface RunOptions {
   /** Detached daemon only: the pipe to report readiness on. */
   readonly readyFd?: number;
 }
-
-export const DEFAULT_COOKIE_WARNING = 'Default (insecure) Erlang cookie is in use.';
 
 function errorMessage(err: unknown): string {
   if (err instanceof ConfigError) return err.problems.map(formatProblem).join('\n');
@@ -39,7 +37,7 @@ export async function runNode(opts: RunOptions): Promise<number> {
   }
   const { config } = loaded;
   const interactive = opts.mode !== 'daemon';
-  if (interactive) for (const w of loaded.warnings) process.stderr.write(`${w}\n`);
+  if (interactive) for (const w of loaded.warnings) process.stderr.write(`WARNING: ${w}\n`);
 
   let log: NodeLogger;
   try {
