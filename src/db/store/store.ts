@@ -151,9 +151,7 @@ export class Store {
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ frame, records: norm, resolve, reject });
-      this.flushing ??= this.flushLoop().finally(() => {
-        this.flushing = undefined;
-      });
+      this.flushing ??= this.flushLoop();
     });
   }
 
@@ -225,9 +223,7 @@ export class Store {
   async compact(): Promise<void> {
     const usable = this.usable();
     if (usable) throw usable;
-    this.compacting ??= this.runCompaction().finally(() => {
-      this.compacting = undefined;
-    });
+    this.compacting ??= this.runCompaction();
     return this.compacting;
   }
 
@@ -268,8 +264,12 @@ export class Store {
   }
 
   private async flushLoop(): Promise<void> {
-    while (this.queue.length > 0) {
-      await this.mutex.run(() => this.commitGroup());
+    // The flag is cleared in the same tick the queue is seen empty: a write() arriving a moment
+    // later starts a new loop instead of waiting on this finished one.
+    try {
+      while (this.queue.length > 0) await this.mutex.run(() => this.commitGroup());
+    } finally {
+      this.flushing = undefined;
     }
   }
 
@@ -340,6 +340,14 @@ export class Store {
   }
 
   private async runCompaction(): Promise<void> {
+    try {
+      await this.compactOnce();
+    } finally {
+      this.compacting = undefined;
+    }
+  }
+
+  private async compactOnce(): Promise<void> {
     const started = Date.now();
     const epoch = this.epoch;
     let records: StoredRecord[] = [];
