@@ -6,9 +6,11 @@ import type { Logger } from 'pino';
 import { distPort, parseNodeName } from '../node/name.js';
 import { familyOf, formatAddress, isTls, ownsName, resolveHost, resolveNode } from './address.js';
 import { backoffDelay } from './backoff.js';
+import { encodeFrame } from './framing.js';
 import { HandshakeRefusal } from './handshake.js';
 import { acceptorHandshake, dialerHandshake, type AcceptDecision, type HandshakeResult } from './handshake-io.js';
 import { Link, type LinkSettings } from './link.js';
+import { Kind } from './protocol.js';
 import { resolveOptions, type DistOptions, type ResolvedDistOptions } from './options.js';
 import { createListener, dialSocket, listen, rejectTlsOnPlainSocket } from './transport.js';
 import {
@@ -80,6 +82,12 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     const server = createListener(this.tls ? this.o.tls : undefined, this.o.handshakeTimeoutMs, {
       onSocket: (s) => this.accept(s),
       onTlsError: (addr, p, detail) => this.refused(undefined, formatAddress(addr, p), 'tls_handshake_failed', detail),
+      onTlsRejected: (s, detail) => {
+        this.refused(undefined, formatAddress(s.remoteAddress, s.remotePort), 'tls_handshake_failed', detail);
+        s.on('error', () => undefined);
+        s.end(encodeFrame(Kind.Refuse, Buffer.from(JSON.stringify({ reason: 'tls_handshake_failed', detail }))));
+        setTimeout(() => s.destroy(), 1000).unref();
+      },
     });
     await listen(server, this.selfAddress, port);
     this.server = server;

@@ -136,7 +136,14 @@ export async function dialerHandshake(socket: Socket, c: Common & { readonly dia
       nonce: newNonce(), instance: c.instance,
     };
     const helloBody = io.write(Kind.Hello, hello);
-    const challengeBody = await io.next();
+    const challengeBody = await io.next().catch((e: unknown) => {
+      // Our listeners always say why they refuse; a silent close means the peer did not
+      // understand us at the transport level.
+      if (e instanceof HandshakeRefusal) throw e;
+      throw new HandshakeRefusal('tls_handshake_failed', c.tls
+        ? 'peer closed the connection right after the TLS handshake (did it reject our certificate?)'
+        : 'peer closed the connection without answering (does it expect TLS, inet_tls?)');
+    });
     const ch = checkChallenge(expectKind(challengeBody, Kind.Challenge, 'challenge'), c.dialed, c.cluster);
     const th = transcriptHash(helloBody, challengeBody);
     const proof = clientMac(c.cookie, th);

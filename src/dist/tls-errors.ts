@@ -3,6 +3,7 @@
 const PLAINTEXT_CODES = new Set([
   'ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_HTTP_REQUEST', 'ERR_SSL_UNKNOWN_PROTOCOL',
   'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_RECORD_LAYER_FAILURE', 'ERR_SSL_UNEXPECTED_MESSAGE',
+  'ERR_SSL_UNEXPECTED_EOF_WHILE_READING',
 ]);
 const UNKNOWN_CA_CODES = new Set([
   'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT',
@@ -14,6 +15,7 @@ export function tlsFailureDetail(err: unknown): string {
   const e = err as { code?: string; message?: string };
   const code = e.code ?? '';
   const msg = e.message ?? String(err);
+  if (code === 'ERR_SSL_SSLV3_ALERT_UNEXPECTED_MESSAGE') return `peer does not speak TLS on this port (is it inet_tcp?): ${msg}`;
   if (PLAINTEXT_CODES.has(code)) return `peer spoke plaintext (is it inet_tcp?): ${msg}`;
   if (code === 'CERT_HAS_EXPIRED' || code === 'ERR_SSL_SSLV3_ALERT_CERTIFICATE_EXPIRED') return `certificate has expired: ${msg}`;
   if (UNKNOWN_CA_CODES.has(code)) return `unknown CA: ${msg}`;

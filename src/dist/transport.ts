@@ -10,22 +10,33 @@ const TLS_ALERT_UNEXPECTED_MESSAGE = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 
 
 export interface ListenerHooks {
   onSocket(socket: Socket): void;
+  /** A TLS peer whose certificate failed verification: refuse it in words it can read. */
+  onTlsRejected(socket: Socket, detail: string): void;
   onTlsError(address: string | undefined, port: number | undefined, detail: string): void;
 }
 
 export function createListener(tls: DistTlsOptions | undefined, handshakeTimeoutMs: number, hooks: ListenerHooks): Server {
   if (!tls) return createTcpServer({ noDelay: true }, (s) => hooks.onSocket(s));
+  // Strict by default; ssl_dist.conf may relax verification (and then warns at start).
+  const verifyPeer = tls.server.rejectUnauthorized !== false;
   const server = createTlsServer(
     {
-      // Strict by default; ssl_dist.conf may relax verification (and then warns at start).
       requestCert: true,
-      rejectUnauthorized: true,
       minVersion: 'TLSv1.2',
       ...tls.server,
+      // Verified below instead: Node would close without a TLS alert, leaving the dialer to guess.
+      rejectUnauthorized: false,
       handshakeTimeout: handshakeTimeoutMs,
       noDelay: true,
     },
-    (s: TLSSocket) => hooks.onSocket(s),
+    (s: TLSSocket) => {
+      if (verifyPeer && !s.authorized) {
+        const code = String(s.authorizationError ?? 'peer sent no certificate');
+        hooks.onTlsRejected(s, `peer certificate rejected: ${tlsFailureDetail({ code, message: code })}`);
+      } else {
+        hooks.onSocket(s);
+      }
+    },
   );
   server.on('tlsClientError', (err, s) => {
     hooks.onTlsError(s.remoteAddress, s.remotePort, tlsFailureDetail(err));

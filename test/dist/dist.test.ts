@@ -226,3 +226,24 @@ test('bad peers are refused with their reason and the node keeps serving', async
     await stillServes();
   });
 });
+
+test('a peer that does not drain: send() returns false, call() rejects, then the link is dropped', async (t) => {
+  const a = await startNode(t, 'a80@127.0.41.80', { basePort: base, netTicktimeMs: 800, maxQueueBytes: 256 * 1024 });
+  const raw = await rawLink(a.self, base, 'r81@127.0.41.81');
+  t.after(() => raw.destroy());
+  // The raw peer keeps ticking (so it is alive) but never reads.
+  raw.pause();
+  const ticker = setInterval(() => raw.write(encodeFrame(Kind.Tick, Buffer.alloc(0))), 100);
+  t.after(() => clearInterval(ticker));
+  await until(() => a.isUp('r81@127.0.41.81'), 2000, 'raw link up');
+  const down = waitEvent<[string, NodeDownReason]>(a, 'nodedown', (n) => n === 'r81@127.0.41.81', 8000);
+  const chunk = Buffer.alloc(256 * 1024);
+  let refusedAt = -1;
+  for (let i = 0; i < 400 && refusedAt < 0; i++) {
+    if (!a.send('r81@127.0.41.81', 'x', chunk)) refusedAt = i;
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.ok(refusedAt >= 0, 'send() reported the full queue');
+  await assert.rejects(a.call('r81@127.0.41.81', 'x', 1), /overload/);
+  assert.equal((await down)[1], 'overload');
+});
