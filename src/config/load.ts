@@ -93,6 +93,12 @@ function readProblem(file: string): ConfigProblem | undefined {
   return undefined;
 }
 
+function unexpectedProblem(file: string, err: unknown): ConfigProblem {
+  if (err instanceof RangeError) return { file, message: 'the configuration is nested too deeply to read' };
+  const e = err as NodeJS.ErrnoException;
+  return { file, message: `cannot load the config file: ${e.code ?? e.message ?? String(err)}` };
+}
+
 function parseFile(paths: Paths, env: LoadOptions['env']): { tree: Record<string, unknown>; originOf: (p: readonly string[]) => Origin | undefined } {
   const missing = readProblem(paths.conf_file);
   if (missing) throw new ConfigError([missing]);
@@ -103,8 +109,7 @@ function parseFile(paths: Paths, env: LoadOptions['env']): { tree: Record<string
   } catch (err) {
     if (err instanceof HoconError) throw new ConfigError([hoconProblem(err)]);
     if (err instanceof ConfigError) throw err;
-    const e = err as NodeJS.ErrnoException;
-    throw new ConfigError([{ file: paths.conf_file, message: `cannot read config file: ${e.code ?? e.message}` }]);
+    throw new ConfigError([unexpectedProblem(paths.conf_file, err)]);
   }
 }
 
@@ -144,6 +149,16 @@ function configWarnings(config: Config): ConfigProblem[] {
 /** Loads and validates the config; throws ConfigError listing every problem found. */
 export function loadConfig(opts: LoadOptions): LoadedConfig {
   const paths = resolvePaths(opts);
+  try {
+    return loadFrom(paths, opts);
+  } catch (err) {
+    if (err instanceof ConfigError) throw err;
+    // A pathological tree (thousands of levels deep) must not surface as a stack trace.
+    throw new ConfigError([unexpectedProblem(paths.conf_file, err)]);
+  }
+}
+
+function loadFrom(paths: Paths, opts: LoadOptions): LoadedConfig {
   const { tree: fileTree, originOf: fileOrigin } = parseFile(paths, opts.env);
   const tree = structuredClone(fileTree);
   const env = envOverrides(opts.env, parseHoconValue);

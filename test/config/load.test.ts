@@ -230,3 +230,11 @@ test('${EMQX_ETC_DIR} substitutions resolve to the etc dir in use even when the 
   const loaded = loadConfig({ root, env: {} });
   assert.equal(loaded.config.cluster.etcd.ssl_options?.cacertfile, join(root, 'etc', 'ca.pem'));
 });
+
+test('a pathologically deep file is refused as a problem, not a crash', (t) => {
+  const depth = 20_000;
+  const root = install(t, `node.cookie = c\nlisteners = ${'['.repeat(depth)}${']'.repeat(depth)}\n`);
+  const problems = problemsOf(() => loadConfig({ root, env: {} }));
+  assert.equal(problems.length, 1);
+  assert.equal(problems[0]?.file, join(root, 'etc', 'emqx.conf'));
+});
