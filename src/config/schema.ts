@@ -247,7 +247,7 @@ function walkObject(
   for (const key of Object.keys(value)) {
     if (!Object.hasOwn(fields, key)) {
       const visible = Object.entries(fields)
-        .filter(([, f]) => f.aliasOf === undefined && f.type.kind !== 'emqx')
+        .filter(([, f]) => f.aliasOf === undefined)
         .map(([k]) => k);
       c.add([...path, key], unknownKeyMessage([...path, key], visible));
     }

@@ -347,3 +347,7 @@ test('suggestions: Damerau-Levenshtein, bounded, case-insensitive', () => {
   assert.equal(suggest('xyz', ['manual', 'static']), undefined);
   assert.equal(suggest('autohael', ['autoheal', 'autoclean']), 'autoheal');
 });
+
+test("a misspelt EMQX key we do not use is still an error with a suggestion", () => {
+  assert.deepEqual(messages({ node: { cookie: 'c', max_port: 1024 } }), ['node.max_port: unknown key (did you mean node.max_ports?)']);
+});
