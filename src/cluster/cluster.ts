@@ -1,6 +1,7 @@
 // Membership of this node: join, leave, force-leave, status, autoclean and healing after a
 // partition. Talks to peers only through Dist channels; all merging is in membership.ts.
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Dist, LinkInfo, NodeDownReason } from '../dist/types.js';
 import { LinkError } from '../dist/types.js';
 import type { HlcClock } from './hlc.js';
@@ -75,8 +76,20 @@ export interface ClusterStatus {
   readonly stopped: string[];
 }
 
+/** For other parts (discovery: a manual leave disables it; metrics; logs). */
+export interface ClusterEvents {
+  /** This node left its cluster by operator action (leave, or a force-leave of it). */
+  left: [];
+  joined: [target: string];
+  /** This node learned it had been removed while away; it stays out. */
+  removed: [by: string];
+  /** The member list changed (any cause). */
+  members: [members: string[]];
+}
+
 export class Cluster {
   readonly self: string;
+  readonly events = new EventEmitter<ClusterEvents>();
   private view!: View;
   private removedNotice: RemovedNotice | undefined;
   private data: ClusterData | undefined;
@@ -249,6 +262,7 @@ export class Cluster {
     this.partitioned.clear();
     await this.setView({ clusterId: v.clusterId, members: v.members });
     this.o.log.info({ target, members: this.members() }, 'joined the cluster');
+    this.events.emit('joined', target);
     // Greet before answering, so the status printed after "Join the cluster successfully." is current.
     await Promise.all(this.o.dist.nodes().map((n) => this.greet(n)));
   }
@@ -261,6 +275,7 @@ export class Cluster {
     await this.leaveOldCluster();
     await this.data!.clear();
     this.o.log.info({}, 'left the cluster; running alone with an empty database');
+    this.events.emit('left');
   }
 
   /** Tells the old members we are leaving (so they see a leave, not a failure) and goes alone. */
@@ -452,6 +467,7 @@ export class Cluster {
       { by, clusterId },
       `this node was removed from its cluster (told by ${by}); it stays out and no longer reconnects. To rejoin, run: emqx ctl cluster join ${by}`,
     );
+    this.events.emit('removed', by);
   }
 
   private lost(node: string, reason: NodeDownReason): void {
@@ -496,7 +512,9 @@ export class Cluster {
   }
 
   private async setView(v: View): Promise<void> {
+    const before = this.members().join(',');
     this.view = v;
+    if (this.members().join(',') !== before) this.events.emit('members', this.members());
     // While joining, the link to the target must survive our switch to a fresh view.
     this.o.dist.setPeers(this.joining && !this.peers().includes(this.joining) ? [...this.peers(), this.joining] : this.peers());
     await this.persist();
