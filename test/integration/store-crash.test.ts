@@ -2,8 +2,8 @@
 // random points (mid-append, mid-compaction, mid-replace); every batch it had acknowledged must
 // be there when the store is reopened, and the store must never be reported corrupt.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -132,4 +132,62 @@ test(`SIGKILL at ${ROUNDS} random points never loses an acknowledged batch nor c
   }
   t.diagnostic(`acknowledged batches checked: ${allAcked.size}; kill triggers: ${JSON.stringify(triggers)}; torn tails cut in rounds: ${torn.join(',') || 'none'}`);
   assert.ok(allAcked.size > ROUNDS, 'the writer made progress');
+});
+
+/** Mounts a tmpfs of `bytes` at `dir`; false when this environment does not allow it (not root). */
+function mountTmpfs(dir: string, bytes: number): boolean {
+  mkdirSync(dir, { recursive: true });
+  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
+}
+
+test('disk full: writes fail cleanly with ENOSPC, nothing acknowledged is lost, writing resumes once space is back', { timeout: 60_000 }, async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'store-enospc-'));
+  const mnt = join(base, 'mnt');
+  let store: Store | undefined;
+  let mounted = false;
+  t.after(async () => {
+    await store?.close().catch(() => undefined);
+    if (mounted) spawnSync('umount', [mnt], { stdio: 'ignore' });
+    rmSync(base, { recursive: true, force: true });
+  });
+  mounted = mountTmpfs(mnt, 1 << 20);
+  if (!mounted) {
+    t.skip('mounting a tmpfs needs root');
+    return;
+  }
+  const dir = join(mnt, 'db');
+  const filler = join(mnt, 'filler');
+  writeFileSync(filler, Buffer.alloc(400 * 1024, 1));
+  const lines: string[] = [];
+  const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
+  store = await Store.open(dir, { logger, compactLogBytes: 64 * 1024 });
+  await store.writeState('membership', { epoch: 1 });
+
+  const acked: number[] = [];
+  let failure: unknown;
+  for (let i = 0; i < 1000 && failure === undefined; i++) {
+    try {
+      await store.write([{ table: 'big', key: String(i), value: Buffer.alloc(8 * 1024, i % 251), meta: i }]);
+      acked.push(i);
+    } catch (err) {
+      failure = err;
+    }
+  }
+  assert.equal((failure as NodeJS.ErrnoException | undefined)?.code, 'ENOSPC', `expected ENOSPC, got ${String(failure)}`);
+  assert.ok(acked.length > 10, `only ${acked.length} writes fitted`);
+  await assert.rejects(store.writeState('membership', { epoch: 2, pad: Buffer.alloc(600 * 1024) }), (e: NodeJS.ErrnoException) => e.code === 'ENOSPC');
+  assert.deepEqual(await store.readState('membership'), { epoch: 1 }, 'a failed state write leaves the old document');
+  for (const i of acked) assert.ok(store.get('big', String(i)), `acknowledged ${i} missing in memory`);
+
+  // Space comes back: the store was not poisoned by ENOSPC and carries on.
+  rmSync(filler);
+  await store.write([{ table: 'big', key: 'after', value: 'ok', meta: 0 }]);
+  await store.close();
+  store = undefined;
+
+  store = await Store.open(dir, { logger });
+  for (const i of acked) assert.ok(store.get('big', String(i)), `acknowledged ${i} missing after reopen`);
+  assert.equal(store.get('big', 'after')?.value, 'ok');
+  assert.deepEqual(await store.readState('membership'), { epoch: 1 });
+  t.diagnostic(`${acked.length} writes acknowledged before ENOSPC; ${lines.filter((l) => l.includes('compaction failed')).length} compaction attempts failed for lack of space`);
 });

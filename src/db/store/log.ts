@@ -24,10 +24,14 @@ export class LogFile {
     return this.end;
   }
 
-  /** Creates an empty log (magic only, synced). The caller syncs the directory. */
+  /**
+   * Creates an empty log (magic only, synced). The caller syncs the directory. A file of that name
+   * can only be the leftover of a creation that failed (numbers above the current log are never in
+   * use), so it is overwritten.
+   */
   static async create(dir: string, number: number): Promise<LogFile> {
     const path = join(dir, logName(number));
-    const fh = await open(path, 'wx', 0o600);
+    const fh = await open(path, 'w', 0o600);
     try {
       await fh.write(MAGIC.log, 0, MAGIC_BYTES, 0);
       await fh.sync();

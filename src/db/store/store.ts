@@ -332,7 +332,12 @@ export class Store {
   /** Starts a new log file; later appends go there. Must run under the mutex. */
   private async rotate(): Promise<number> {
     const next = await LogFile.create(this.dir, this.log.number + 1);
-    await fsyncDir(this.dir);
+    try {
+      await fsyncDir(this.dir);
+    } catch (err) {
+      await next.close().catch(() => undefined);
+      throw err;
+    }
     const old = this.log;
     this.log = next;
     await old.close().catch(() => undefined);
@@ -353,27 +358,34 @@ export class Store {
     let records: StoredRecord[] = [];
     let firstLog = 0;
     let foldedBytes = 0;
-    await this.mutex.run(async () => {
-      records = this.index.snapshot();
-      foldedBytes = this.logBytes;
-      firstLog = await this.rotate();
-    });
+    const retryLater = (err: unknown): void => {
+      this.compactRetryAt = this.logBytes + this.compactLogBytes;
+      this.logger?.error({ err, dir: this.dir }, 'store: compaction failed; will retry later');
+    };
+    try {
+      await this.mutex.run(async () => {
+        records = this.index.snapshot();
+        foldedBytes = this.logBytes;
+        firstLog = await this.rotate();
+      });
+    } catch (err) {
+      retryLater(err);
+      return;
+    }
     const number = this.nextSnapshot++;
     this.logger?.debug({ dir: this.dir, snapshot: number, records: records.length }, 'store: compaction started');
-    const w = await SnapshotWriter.create(this.dir, number);
+    let w: SnapshotWriter | undefined;
     let size: number;
     try {
+      w = await SnapshotWriter.create(this.dir, number);
       for (let i = 0; i < records.length; i += 4096) {
         if (this.closed || this.epoch !== epoch) throw new Error('compaction cancelled');
         await w.add(records.slice(i, i + 4096));
       }
       size = await w.finish();
     } catch (err) {
-      await w.abort();
-      if (!this.closed && this.epoch === epoch) {
-        this.compactRetryAt = this.logBytes + this.compactLogBytes;
-        this.logger?.error({ err, dir: this.dir }, 'store: compaction failed; will retry later');
-      }
+      await w?.abort();
+      if (!this.closed && this.epoch === epoch) retryLater(err);
       return;
     }
     const switched = await this.mutex.run(async () => {
@@ -387,8 +399,7 @@ export class Store {
         await writeManifest(this.dir, manifest);
       } catch (err) {
         await unlink(join(this.dir, snapshotName(number))).catch(() => undefined);
-        this.compactRetryAt = this.logBytes + this.compactLogBytes;
-        this.logger?.error({ err, dir: this.dir }, 'store: compaction failed writing the MANIFEST; will retry later');
+        retryLater(err);
         return false;
       }
       this.manifest = manifest;

@@ -286,3 +286,20 @@ test('a directory with only the first, empty log (crash while creating) is initi
   await s.write([rec('t', 'a', 1)]);
   assert.equal(s.size(), 1);
 });
+
+test('a write issued the moment earlier ones resolve is committed too (no lost wake-up)', async (t) => {
+  const s = await Store.open(tempDir(t));
+  t.after(() => s.close());
+  let timer: NodeJS.Timeout | undefined;
+  const stuck = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('a write never resolved')), 5000);
+  });
+  try {
+    for (let round = 0; round < 30; round++) {
+      await Promise.race([stuck, Promise.all([0, 1, 2].map((i) => s.write([rec('t', `${round}.${i}`, i)])))]);
+    }
+  } finally {
+    clearTimeout(timer);
+  }
+  assert.equal(s.size(), 90);
+});
