@@ -102,6 +102,8 @@ export class Cluster {
   private readonly lastBoot = new Map<string, string>();
   private readonly partitioned = new Set<string>();
   private joining: string | undefined;
+  /** Operator actions run one at a time: a join must not overlap the tail of a leave (clear). */
+  private opChain: Promise<unknown> = Promise.resolve();
   private autocleanTimer: NodeJS.Timeout | undefined;
   private readonly startedAt: number;
   private stopped = false;
@@ -221,10 +223,16 @@ export class Cluster {
     if (isMember(this.view.members, target)) throw new ClusterError('already_in_cluster', target, `${target} is already in this cluster`);
     this.joining = target;
     try {
-      await this.joinSteps(target);
+      await this.exclusive(() => this.joinSteps(target));
     } finally {
       this.joining = undefined;
     }
+  }
+
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.opChain.then(fn, fn);
+    this.opChain = run.catch(() => undefined);
+    return run;
   }
 
   private async joinSteps(target: string): Promise<void> {
@@ -270,12 +278,14 @@ export class Cluster {
   /** Leaves the current cluster; the node continues alone with an empty database. */
   async leave(): Promise<void> {
     if (this.joining) throw new ClusterError('join_in_progress', this.joining, `a join to ${this.joining} is in progress`);
-    if (this.peers().length === 0) throw new ClusterError('node_not_in_cluster', undefined, 'this node is not in a cluster');
-    await this.data!.drain();
-    await this.leaveOldCluster();
-    await this.data!.clear();
-    this.o.log.info({}, 'left the cluster; running alone with an empty database');
-    this.events.emit('left');
+    await this.exclusive(async () => {
+      if (this.peers().length === 0) throw new ClusterError('node_not_in_cluster', undefined, 'this node is not in a cluster');
+      await this.data!.drain();
+      await this.leaveOldCluster();
+      await this.data!.clear();
+      this.o.log.info({}, 'left the cluster; running alone with an empty database');
+      this.events.emit('left');
+    });
   }
 
   /** Tells the old members we are leaving (so they see a leave, not a failure) and goes alone. */
@@ -296,6 +306,10 @@ export class Cluster {
   async forceLeave(node: string): Promise<void> {
     if (node === this.self) throw new ClusterError('ignore', node, 'Ignore.');
     if (this.joining) throw new ClusterError('join_in_progress', this.joining, `a join to ${this.joining} is in progress`);
+    await this.exclusive(() => this.forceLeaveSteps(node));
+  }
+
+  private async forceLeaveSteps(node: string): Promise<void> {
     if (!isMember(this.view.members, node)) throw new ClusterError('node_not_in_cluster', node, `${node} is not in this cluster`);
     if (this.running.has(node)) {
       try {
