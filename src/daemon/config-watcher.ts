@@ -113,16 +113,20 @@ export async function watchConfigDir(
   watcher.on('error', (err) => logger.warn({ err: (err as Error).message, dir: root }, 'config directory watch error'));
   await new Promise<void>((res) => watcher.once('ready', () => res()));
 
+  let closing: Promise<void> | undefined;
   return {
     check,
     async sync() {
       last = await hashFiles(files());
     },
-    async close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      await watcher.close();
-      await checking?.catch(() => undefined);
+    close() {
+      closing ??= (async () => {
+        closed = true;
+        if (timer) clearTimeout(timer);
+        await watcher.close();
+        await checking?.catch(() => undefined);
+      })();
+      return closing;
     },
   };
 }

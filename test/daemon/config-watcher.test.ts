@@ -11,8 +11,10 @@ const logger = pino({ level: 'silent' });
 /** A watched dir plus promises for "next change" / "next check", each bounded. */
 async function setup(t: { after(fn: () => unknown): void }, prepare: (dir: string) => Promise<string[]>) {
   const dir = await mkdtemp(join(tmpdir(), 'confwatch-'));
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const files = await prepare(dir);
+  const files = await prepare(dir).catch(async (err: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  });
   let changes = 0;
   const checks: boolean[] = [];
   const waiters: Array<() => void> = [];
@@ -23,7 +25,11 @@ async function setup(t: { after(fn: () => unknown): void }, prepare: (dir: strin
       waiters.splice(0).forEach((w) => w());
     },
   });
-  t.after(() => watcher.close());
+  // Close before removing the directory: a watcher that sees its directory vanish re-arms itself.
+  t.after(async () => {
+    await watcher.close();
+    await rm(dir, { recursive: true, force: true });
+  });
   const nextCheck = (timeoutMs = 5000): Promise<boolean> => new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`no config check within ${timeoutMs} ms`)), timeoutMs);
     waiters.push(() => {
@@ -110,10 +116,10 @@ test('same content rewritten, a touch, or an unrelated file: looked at, no reloa
 
 test('a file named by the config outside the directory (a certificate) is watched too', async (t) => {
   const certs = await mkdtemp(join(tmpdir(), 'confwatch-certs-'));
-  t.after(() => rm(certs, { recursive: true, force: true }));
   const cert = join(certs, 'node.pem');
   await writeFile(cert, 'CERT 1\n');
   const w = await setup(t, async (dir) => [...(await plain(dir)), cert]);
+  t.after(() => rm(certs, { recursive: true, force: true }));
   const seen = w.nextCheck();
   await writeFile(cert, 'CERT 2\n');
   assert.equal(await seen, true);
@@ -128,10 +134,13 @@ test('check() on demand (SIGHUP, conf reload) and sync() after an outside reload
   await writeFile(join(w.dir, 'emqx.conf'), 'x = 1\n');
   const files = w.files;
   const again = await watchConfigDir(w.dir, () => files, () => assert.fail('no reload expected'), logger, { debounceMs: 100 });
-  t.after(() => again.close());
-  await writeFile(join(w.dir, 'emqx.conf'), 'x = 2\n');
-  await again.sync();
-  assert.equal(await again.check(), false);
+  try {
+    await writeFile(join(w.dir, 'emqx.conf'), 'x = 2\n');
+    await again.sync();
+    assert.equal(await again.check(), false);
+  } finally {
+    await again.close();
+  }
 });
 
 test('hashFiles: content, not timestamps; a missing file is part of the state', async (t) => {
