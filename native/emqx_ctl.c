@@ -69,8 +69,8 @@ static void fallback(const char *root, int argc, char **argv, int ping) {
     _exit(1);
 }
 
-/* Returns a connected socket, or -1 when the node cannot be found or reached this way. */
-static int connect_via_pointer(const char *root) {
+/* Fills `link` with the pointer's path; -1 when no usable pointer directory exists. */
+static int pointer_path(const char *root, char *link, size_t cap) {
     char etc[PATH_MAX], resolved[PATH_MAX];
     const char *env_etc = getenv("EMQX_ETC_DIR");
     if (env_etc && *env_etc == '/') {
@@ -93,12 +93,19 @@ static int connect_via_pointer(const char *root) {
 
     const char *base = getenv("XDG_RUNTIME_DIR");
     if (!base || !*base) base = "/tmp";
-    char dir[PATH_MAX], link[PATH_MAX + 32];
+    char dir[PATH_MAX];
     if (snprintf(dir, sizeof dir, "%s/emqx-ctl-%u", base, (unsigned)getuid()) >= (int)sizeof dir) return -1;
+    if (snprintf(link, cap, "%s/%016llx", dir, (unsigned long long)h) >= (int)cap) return -1;
     struct stat st;
     /* Only trust a private directory of our own: anything else could redirect us. */
     if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077) != 0) return -1;
-    snprintf(link, sizeof link, "%s/%016llx", dir, (unsigned long long)h);
+    return 0;
+}
+
+/* Returns a connected socket, or -1 when the node cannot be found or reached this way. */
+static int connect_via_pointer(const char *root) {
+    char link[PATH_MAX + 64];
+    if (pointer_path(root, link, sizeof link) != 0) return -1;
 
     struct sockaddr_un addr;
     memset(&addr, 0, sizeof addr);
@@ -135,6 +142,15 @@ int main(int argc, char **argv) {
     if (root_dir(root, sizeof root) != 0) {
         fprintf(stderr, "emqx_ctl: cannot locate the installation (/proc/self/exe unreadable)\n");
         return 1;
+    }
+    /* Diagnostics (and the parity test with src/ctl/pointer.ts): where would we look? */
+    if (argc == 2 && strcmp(argv[1], "--emqx-where") == 0) {
+        char link[PATH_MAX + 64];
+        link[0] = '\0';
+        int usable = pointer_path(root, link, sizeof link) == 0;
+        if (!link[0]) printf("(no pointer: the etc directory does not exist)\n");
+        else printf("%s%s\n", link, usable ? "" : " (directory missing or not private)");
+        return 0;
     }
     /* bin/emqx's `ping` uses this binary too. */
     int ping = argc == 2 && strcmp(argv[1], "--emqx-ping") == 0;

@@ -6,6 +6,8 @@
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
+import { createDist, type Dist } from '../dist/index.js';
+import { clusterPart } from '../cluster/node-part.js';
 import { CtlRegistry } from '../ctl/registry.js';
 import { CtlServer } from '../ctl/server.js';
 import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
@@ -44,6 +46,8 @@ export class EmqxNode {
   /** Operator-facing warnings found during start (printed by `emqx start`). */
   readonly warnings: string[] = [];
   readonly socketPath: string;
+  /** Links to the other nodes, listening on this node's distribution port once started. */
+  readonly dist: Dist;
   readonly #opts: NodeOptions;
   #started: NodePart[] = [];
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -54,6 +58,17 @@ export class EmqxNode {
     this.logger = opts.logger;
     this.version = opts.version;
     this.socketPath = controlSocketPath(opts.config.node.data_dir);
+    const { node, cluster } = opts.config;
+    this.dist = createDist({
+      self: node.name,
+      cookie: node.cookie,
+      clusterName: cluster.name,
+      protoDist: cluster.proto_dist,
+      tls: opts.config.tls,
+      basePort: node.dist_base_port,
+      netTicktimeMs: node.dist_net_ticktime,
+      logger: opts.logger.child({ part: 'dist' }),
+    });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
   }
 
@@ -107,7 +122,10 @@ export class EmqxNode {
         },
         stop: () => undefined,
       },
-      // Next in boot order: dist (links on the distribution port), then db, cluster, discovery.
+      { name: 'dist', start: () => this.dist.start(), stop: () => this.dist.stop() },
+      // Membership and the replicated tables (store in mnesiaDir); registers `cluster` and `admins`.
+      clusterPart({ config, logger, mnesiaDir: this.mnesiaDir, dist: () => this.dist, register: (c) => this.ctl.register(c) }),
+      // Next in boot order: discovery.
     ];
   }
 

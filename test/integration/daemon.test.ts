@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync, unlinkSync, readlinkSync } from 'node:fs';
-import { createConnection } from 'node:net';
+import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createTestNode, TEST_COOKIE } from '../helpers/launcher.js';
 import { pointerDir, pointerKey, selectorEtcDir } from '../../src/ctl/pointer.js';
@@ -99,10 +99,18 @@ test('start, ping, ctl, start again, stop, stop again', async (t) => {
 
 test('kill -9 leaves a stale socket that does not block the next start', async (t) => {
   const node = await createTestNode(t, { name: 'emqx2@127.0.0.1' });
-  await node.startOk();
-  const firstPid = node.pid!;
-  node.kill('SIGKILL');
-  await node.waitExit(5000);
+  // Run as our child (foreground) so the killed process is reaped here: a detached daemon's
+  // zombie may linger where PID 1 does not reap, which is not what this test is about.
+  const child = node.spawnForeground('foreground');
+  const firstPid = child.pid!;
+  const exited = new Promise((res) => child.once('exit', res));
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const deadline = Date.now() + 15_000;
+  while (!/"msg":"node emqx2@127\.0\.0\.1 started"/.test(out) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 20));
+  assert.equal((await node.emqx(['ping'])).stdout, 'pong\n');
+  child.kill('SIGKILL');
+  await exited;
   assert.ok(existsSync(join(node.dataDir, 'emqx_ctl.sock')), 'kill -9 leaves the socket file behind');
   const ping = await node.emqx(['ping']);
   assert.equal(ping.code, 1);
@@ -266,4 +274,18 @@ test('console and foreground run in the terminal and stop on SIGINT / SIGTERM', 
     assert.equal(code, 0);
     assert.equal((await node.emqx(['ping'])).code, 1);
   }
+});
+
+test('a busy distribution port is a clear start error', async (t) => {
+  const node = await createTestNode(t, { name: 'emqx17@127.0.0.1' });
+  const blocker = createServer();
+  await new Promise<void>((res) => blocker.listen({ port: node.distPort, host: '127.0.0.1' }, res));
+  t.after(() => blocker.close());
+  const r = await node.start();
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, new RegExp(`port ${node.distPort} is in use`));
+  assert.match(r.stderr, /See the log: .*emqx\.log/);
+  assert.equal((await node.emqx(['ping'])).code, 1, 'nothing left running');
+  blocker.close();
+  await node.startOk();
 });
