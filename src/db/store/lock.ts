@@ -1,26 +1,41 @@
-// One process per store directory: a LOCK file holding the owner's pid. A lock left by a process
-// that no longer exists (killed, crashed) is taken over.
+// One process per store directory: a LOCK file holding the owner's pid and that process's start
+// time. A lock whose owner is gone is taken over. The start time matters in containers, where a
+// restarted node often gets the same pid as its killed predecessor: same pid, different start
+// time, so the lock is stale rather than "held by this process".
 import { open, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StoreLockedError } from './errors.js';
 import { LOCK_FILE } from './files.js';
 
-function alive(pid: number): boolean {
+/** Start time of a process in clock ticks since boot (/proc/<pid>/stat field 22), '' when unknown. */
+async function startTime(pid: number): Promise<string> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may contain spaces: count from after it.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+  } catch {
+    return '';
+  }
+}
+
+async function alive(pid: number, recordedStart: string): Promise<boolean> {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
     // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
+  const now = await startTime(pid);
+  return recordedStart === '' || now === '' || now === recordedStart;
 }
 
 export async function acquireLock(dir: string): Promise<() => Promise<void>> {
   const path = join(dir, LOCK_FILE);
+  const me = `${process.pid} ${await startTime(process.pid)}`.trim();
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fh = await open(path, 'wx', 0o600);
-      await fh.writeFile(`${process.pid}\n`);
+      await fh.writeFile(`${me}\n`);
       await fh.close();
       return async () => {
         await unlink(path).catch(() => undefined);
@@ -28,8 +43,9 @@ export async function acquireLock(dir: string): Promise<() => Promise<void>> {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
-    const pid = Number.parseInt((await readFile(path, 'utf8').catch(() => '')).trim(), 10);
-    if (Number.isSafeInteger(pid) && pid > 0 && alive(pid)) throw new StoreLockedError(dir, pid);
+    const [pidText = '', start = ''] = (await readFile(path, 'utf8').catch(() => '')).trim().split(' ');
+    const pid = Number.parseInt(pidText, 10);
+    if (Number.isSafeInteger(pid) && pid > 0 && (await alive(pid, start))) throw new StoreLockedError(dir, pid);
     await unlink(path).catch(() => undefined);
   }
   throw new StoreLockedError(dir, -1);

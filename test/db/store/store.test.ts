@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Store, StoreClosedError, StoreLockedError, StoreRecordError, type StoredRecord } from '../../../src/db/store/index.js';
@@ -302,4 +302,15 @@ test('a write issued the moment earlier ones resolve is committed too (no lost w
     clearTimeout(timer);
   }
   assert.equal(s.size(), 90);
+});
+
+test('a lock left by an earlier process that had the same pid (container restart) is stale', async (t) => {
+  const dir = tempDir(t);
+  const s = await Store.open(dir);
+  await s.close();
+  // Same pid as ours, but a start time that is not ours.
+  writeFileSync(join(dir, 'LOCK'), `${process.pid} 1\n`);
+  const s2 = await Store.open(dir);
+  t.after(() => s2.close());
+  assert.match(readFileSync(join(dir, 'LOCK'), 'utf8'), new RegExp(`^${process.pid} \\d+\\n$`));
 });
