@@ -24,6 +24,8 @@ export interface ParseContext {
   /** Path prefix of everything in this document (non-empty inside an included file). */
   readonly prefix: readonly string[];
   readonly include: Includer;
+  /** Inside an object that is an array element, where `+=` has no path to append to. */
+  readonly inArray?: boolean;
 }
 
 type Closer = '}' | ']' | 'eof';
@@ -206,6 +208,9 @@ class Parser {
       return { path: key, value, append: false, origin: keyAt };
     }
     if (stop.t === 'punct' && (stop.v === ':' || stop.v === '=' || stop.v === '+=')) {
+      if (stop.v === '+=' && this.ctx.inArray === true) {
+        this.fail(stop.at, `'+=' is not supported inside an object in an array (key ${shown}): append outside the array and refer to it with a substitution`);
+      }
       this.take();
       this.skipWsNl();
       const value = this.value(full, false, closer, `key ${shown}`);
@@ -275,6 +280,7 @@ class Parser {
     const ctx = this.ctx;
     const inner = new Parser(this.toks, {
       ...ctx,
+      inArray: true,
       include: (req) => {
         throw new HoconError('hocon_include', req.at, 'include is not allowed inside an array');
       },

@@ -15,6 +15,23 @@ interface Definition {
   readonly node: ValueNode | undefined;
   readonly append: boolean;
   readonly origin: Origin;
+  /** Holds no substitution: a later plain value replaces it without it ever being resolved. */
+  readonly plain: boolean;
+}
+
+/** Thrown when a value is needed while it is being computed; the innermost substitution turns it into an error (or into "undefined" for `${?x}`). */
+class CycleSignal {
+  constructor(readonly path: string, readonly origin: Origin) {}
+}
+
+function containsSubst(node: ValueNode): boolean {
+  switch (node.k) {
+    case 'subst': return true;
+    case 'scalar': case 'space': return false;
+    case 'array': return node.items.some(containsSubst);
+    case 'concat': return node.parts.some(containsSubst);
+    case 'object': return node.fields.some((f) => f.append || containsSubst(f.value));
+  }
 }
 
 class PathTrie {
@@ -47,8 +64,11 @@ const WIPE = Symbol('wipe');
 
 export type Env = Record<string, string | undefined>;
 
-interface Frame {
-  readonly path: readonly string[];
+interface Ctx {
+  /** The definition whose value this is directly (for self-reference), if any. */
+  readonly def?: Definition;
+  /** Inside a replaced definition: lookups of `path` and around it stop before `index`. */
+  readonly bound?: { readonly path: readonly string[]; readonly index: number };
 }
 
 export class Resolver {
@@ -56,9 +76,10 @@ export class Resolver {
   private readonly trie = new PathTrie();
   private readonly valueMemo = new Map<string, Value | undefined>();
   private readonly defMemo = new Map<number, Value | undefined>();
-  private readonly active = new Map<string, Frame>();
+  /** valueAt computations in progress, with the substitution that asked for them. */
+  private readonly active = new Map<string, Origin>();
   private readonly activeDefs = new Set<number>();
-  private readonly chain: string[] = [];
+  private pendingOrigin: Origin | undefined;
 
   constructor(root: ObjectNode, private readonly env: Env) {
     this.flatten(root.fields, []);
@@ -67,9 +88,16 @@ export class Resolver {
   private flatten(fields: readonly FieldNode[], prefix: readonly string[]): void {
     for (const f of fields) {
       const path = [...prefix, ...f.path];
+      // `a.b.c = x` is `a { b { c = x } }`: a and a.b become objects even if x is undefined.
+      for (let i = prefix.length + 1; i < path.length; i += 1) this.add(path.slice(0, i), undefined, false, f.origin);
       if (!f.append && f.value.k === 'object') {
         this.add(path, undefined, false, f.origin);
         this.flatten(f.value.fields, path);
+      } else if (!f.append && f.value.k === 'concat' && f.value.parts.every((p) => p.k === 'object' || p.k === 'space')) {
+        // `a = {x: 1} {y: ${a.x}}` merges like two definitions of a (as the reference does at
+        // parse time), so ${a.x} needs only a.x, not the whole concatenation.
+        this.add(path, undefined, false, f.origin);
+        for (const part of f.value.parts) if (part.k === 'object') this.flatten(part.fields, path);
       } else {
         this.add(path, f.value, f.append, f.origin);
       }
@@ -77,7 +105,8 @@ export class Resolver {
   }
 
   private add(path: readonly string[], node: ValueNode | undefined, append: boolean, origin: Origin): void {
-    const def: Definition = { index: this.defs.length, path, node, append, origin };
+    const plain = node === undefined || (!append && !containsSubst(node));
+    const def: Definition = { index: this.defs.length, path, node, append, origin, plain };
     this.defs.push(def);
     let t = this.trie;
     for (const key of path) t = t.child(key, true) as PathTrie;
@@ -86,8 +115,19 @@ export class Resolver {
 
   /** The whole resolved document. */
   resolveRoot(): ObjectValue {
-    const v = this.valueAt([], Infinity, undefined);
+    const v = this.guard(() => this.valueAt([], Infinity));
     return v instanceof ObjectValue ? v : new ObjectValue(new Map());
+  }
+
+  private guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof CycleSignal) {
+        throw new HoconError('hocon_substitution', err.origin, `substitution cycle: the value of ${err.path} depends on itself`);
+      }
+      throw err;
+    }
   }
 
   /** Where the value at `path` was last set (the key of its last definition). */
@@ -119,44 +159,50 @@ export class Resolver {
   }
 
   /** The value at `path` considering only definitions with index < `before`. */
-  private valueAt(path: readonly string[], before: number, at: Origin | undefined): Value | undefined {
-    const key = `${before}|${path.join('\u0000')}`;
+  private valueAt(path: readonly string[], before: number): Value | undefined {
+    const key = `${before}|${path.length}|${path.join('\u0000')}`;
     if (this.valueMemo.has(key)) return this.valueMemo.get(key);
-    if (this.active.has(key)) this.cycle(path, at);
-    this.active.set(key, { path });
-    this.chain.push(path.join('.'));
+    if (this.active.has(key)) throw new CycleSignal(path.join('.'), this.active.get(key) as Origin);
+    this.active.set(key, this.pendingOrigin ?? { file: '<unknown>', line: 1, column: 1 });
     try {
       const v = this.fold(path, before);
       this.valueMemo.set(key, v);
       return v;
     } finally {
       this.active.delete(key);
-      this.chain.pop();
     }
-  }
-
-  private cycle(path: readonly string[], at: Origin | undefined): never {
-    const shown = path.join('.');
-    const start = this.chain.indexOf(shown);
-    const loop = [...this.chain.slice(start < 0 ? 0 : start), shown].join(' -> ');
-    throw new HoconError('hocon_substitution', at ?? { file: '<unknown>', line: 0, column: 0 },
-      `substitution cycle: \${${shown}} depends on itself (${loop})`);
   }
 
   private fold(path: readonly string[], before: number): Value | undefined {
     const defs = this.relevant(path).filter((d) => d.index < before);
     const contributions: (Value | typeof WIPE)[] = [];
-    const shadowed: (readonly string[])[] = [];
-    // Walk backwards so a definition that replaces everything earlier stops the walk: earlier
-    // (overridden) values are never resolved, as in the reference implementation.
+    const shadows: { path: readonly string[]; by: Definition }[] = [];
+    // Walk backwards so a definition that replaces everything earlier ends the walk: a plain
+    // value replaces earlier ones without resolving them. A replacing value that needed
+    // resolving does not end it: the earlier ones are still resolved for their errors, as the
+    // reference implementation does, but contribute nothing.
+    let replacedBy: Definition | undefined;
     for (let i = defs.length - 1; i >= 0; i -= 1) {
       const d = defs[i] as Definition;
       if (d.path.length > path.length) {
-        if (shadowed.some((s) => isPrefix(s, d.path))) continue;
+        const over = shadows.filter((sh) => isPrefix(sh.path, d.path));
+        if (over.some((sh) => sh.by.plain)) continue;
+        const by = replacedBy ?? over[0]?.by;
+        if (by !== undefined) {
+          this.checkReplaced(d, by);
+          if (d.plain && d.node !== undefined) shadows.push({ path: d.path, by: d });
+          continue;
+        }
         const v = this.definitionValue(d);
         if (v === undefined) continue;
-        if (!(v instanceof ObjectValue)) shadowed.push(d.path);
+        if (!(v instanceof ObjectValue)) shadows.push({ path: d.path, by: d });
         contributions.push(nest(d.path.slice(path.length), v));
+        continue;
+      }
+      if (replacedBy !== undefined) {
+        // Only a plain (non-object) value ends the resolution of what it replaces.
+        if (d.plain && d.node !== undefined && d.node.k !== 'object') break;
+        this.checkReplaced(d, replacedBy);
         continue;
       }
       const v = this.definitionValue(d);
@@ -172,7 +218,10 @@ export class Resolver {
       }
       if (node === undefined) continue;
       contributions.push(node);
-      if (!(node instanceof ObjectValue)) break;
+      if (!(node instanceof ObjectValue)) {
+        if (d.plain) break;
+        replacedBy = d;
+      }
     }
     let state: Value | undefined;
     for (let i = contributions.length - 1; i >= 0; i -= 1) {
@@ -184,9 +233,7 @@ export class Resolver {
 
   private definitionValue(d: Definition): Value | undefined {
     if (this.defMemo.has(d.index)) return this.defMemo.get(d.index);
-    if (this.activeDefs.has(d.index)) {
-      throw new HoconError('hocon_substitution', d.origin, `substitution cycle: the value of ${d.path.join('.')} depends on itself`);
-    }
+    if (this.activeDefs.has(d.index)) throw new CycleSignal(d.path.join('.'), d.origin);
     this.activeDefs.add(d.index);
     try {
       let v: Value | undefined;
@@ -194,14 +241,10 @@ export class Resolver {
         v = new ObjectValue(new Map());
       } else if (d.append) {
         // `a += x` is `a = ${?a} [x]`.
-        const item = this.resolve(d.node, d);
-        const prev = this.valueAt(d.path, d.index, d.origin);
-        if (item === undefined) v = prev;
-        else if (prev === undefined) v = [item];
-        else if (Array.isArray(prev)) v = [...prev, item];
-        else throw new HoconError('hocon_substitution', d.origin, `'+=' appends to an array, but ${d.path.join('.')} is ${kindOf(prev)}`);
+        const item = this.resolve(d.node, { def: d });
+        v = appendTo(this.valueAt(d.path, d.index), item, d);
       } else {
-        v = this.resolve(d.node, d);
+        v = this.resolve(d.node, { def: d });
       }
       this.defMemo.set(d.index, v);
       return v;
@@ -212,65 +255,116 @@ export class Resolver {
 
   /** Resolves a standalone value node (no definition context: no self-reference). */
   resolveValue(node: ValueNode): Value | undefined {
-    return this.resolve(node, undefined);
+    return this.guard(() => this.resolve(node, {}));
   }
 
-  private resolve(node: ValueNode, def: Definition | undefined): Value | undefined {
-    const v = this.resolvePart(node, def);
+  /**
+   * Resolves a definition that a later one replaced, only for its errors (the reference reports
+   * them). Inside it, the replaced path means its value before the replacement.
+   */
+  private checkReplaced(d: Definition, by: Definition): void {
+    if (d.node === undefined) return;
+    this.resolve(d.node, { bound: { path: by.path, index: by.index } });
+  }
+
+  private resolve(node: ValueNode, ctx: Ctx): Value | undefined {
+    const v = this.resolvePart(node, ctx);
     if (v instanceof SpaceValue) return v.text;
     return v;
   }
 
-  private resolvePart(node: ValueNode, def: Definition | undefined): Value | SpaceValue | undefined {
+  private resolvePart(node: ValueNode, ctx: Ctx): Value | SpaceValue | undefined {
     switch (node.k) {
       case 'scalar':
         return typeof node.v === 'number' ? new NumberValue(node.v, node.text) : node.v;
       case 'space':
         return new SpaceValue(node.text);
       case 'subst':
-        return this.lookup(node, def);
+        return this.lookup(node, ctx);
       case 'array': {
+        // Substitutions nested in arrays and objects never look back (`a = [${a}]` is a cycle).
         const out: Value[] = [];
         for (const item of node.items) {
-          const v = this.resolve(item, def);
+          const v = this.resolve(item, { bound: ctx.bound });
           if (v !== undefined) out.push(v);
         }
         return out;
       }
-      case 'object': {
-        let state: Value = new ObjectValue(new Map());
-        for (const f of node.fields) {
-          let v = this.resolve(f.value, def);
-          if (v === undefined) continue;
-          if (f.append) {
-            const prev = getIn(state, f.path);
-            if (prev === undefined) v = [v];
-            else if (Array.isArray(prev)) v = [...prev, v];
-            else throw new HoconError('hocon_substitution', f.origin, `'+=' appends to an array, but ${f.path.join('.')} is ${kindOf(prev)}`);
-          }
-          state = mergeValues(state, nest(f.path, v));
-        }
-        return state;
-      }
+      case 'object':
+        return this.objectLiteral(node, { bound: ctx.bound });
       case 'concat':
-        return this.concat(node.parts, def, node.origin);
+        return this.concat(node.parts, ctx, node.origin);
     }
   }
 
-  private concat(parts: readonly ValueNode[], def: Definition | undefined, at: Origin): Value | SpaceValue | undefined {
+  /**
+   * An object written inside an array or a concatenation. A field that a later plain value
+   * replaces is skipped without being resolved, as for top-level definitions.
+   */
+  private objectLiteral(node: ObjectNode, ctx: Ctx): ObjectValue {
+    const hard: (readonly string[])[] = [];
+    const live: boolean[] = new Array<boolean>(node.fields.length).fill(true);
+    for (let i = node.fields.length - 1; i >= 0; i -= 1) {
+      const f = node.fields[i] as FieldNode;
+      if (hard.some((h) => isPrefix(h, f.path))) {
+        live[i] = false;
+        continue;
+      }
+      const isObj = f.value.k === 'object' || (f.value.k === 'concat' && f.value.parts.every((p) => p.k === 'object' || p.k === 'space'));
+      if (!f.append && !isObj && !containsSubst(f.value)) hard.push(f.path);
+    }
+    let state: Value = new ObjectValue(new Map());
+    node.fields.forEach((f, i) => {
+      if (!live[i]) return;
+      let v = this.resolve(f.value, ctx);
+      if (f.append) v = appendTo(getIn(state, f.path), v, f);
+      // A dotted key creates its parent objects even when the value is an undefined `${?x}`.
+      if (v === undefined) {
+        if (f.path.length > 1) state = mergeValues(state, nest(f.path.slice(0, -1), new ObjectValue(new Map())));
+        return;
+      }
+      state = mergeValues(state, nest(f.path, v));
+    });
+    return state as ObjectValue;
+  }
+
+  private concat(parts: readonly ValueNode[], ctx: Ctx, at: Origin): Value | SpaceValue | undefined {
     let acc: Value | SpaceValue | undefined;
     for (const part of parts) {
-      const v = this.resolvePart(part, def);
+      const v = this.resolvePart(part, ctx);
       if (v === undefined) continue;
       acc = acc === undefined ? v : join(acc, v, part.origin ?? at);
     }
     return acc;
   }
 
-  private lookup(node: SubstNode, def: Definition | undefined): Value | undefined {
+  private lookup(node: SubstNode, ctx: Ctx): Value | undefined {
+    try {
+      return this.lookupOrCycle(node, ctx);
+    } catch (err) {
+      if (!(err instanceof CycleSignal)) throw err;
+      // As in the reference implementation, an optional substitution caught in a cycle is undefined.
+      if (node.optional) return undefined;
+      const shown = node.path.slice(node.prefixLen).join('.');
+      throw new HoconError('hocon_substitution', node.origin, `substitution cycle: \${${shown}} depends on itself (through ${err.path})`);
+    }
+  }
+
+  private lookupOrCycle(node: SubstNode, ctx: Ctx): Value | undefined {
+    const def = ctx.def;
+    const bound = ctx.bound;
     const tryPath = (path: readonly string[]): Value | undefined => {
-      const self = def !== undefined && (isPrefix(path, def.path) || isPrefix(def.path, path));
-      return this.valueAt(path, self ? (def as Definition).index : Infinity, node.origin);
+      this.pendingOrigin = node.origin;
+      if (bound !== undefined && (isPrefix(path, bound.path) || isPrefix(bound.path, path))) {
+        return this.valueAt(path, bound.index);
+      }
+      // Self-reference: a substitution that is (part of) the value of a field and points at
+      // that field, a parent or a child of it, sees the definitions before this one.
+      if (def !== undefined && (isPrefix(path, def.path) || isPrefix(def.path, path))) {
+        if (this.valueAt(def.path, def.index) !== undefined) return this.valueAt(path, def.index);
+      }
+      this.pendingOrigin = node.origin;
+      return this.valueAt(path, Infinity);
     };
     let v = tryPath(node.path);
     const own = node.path.slice(node.prefixLen);
@@ -285,6 +379,14 @@ export class Resolver {
     }
     return v;
   }
+}
+
+/** `a += x` is `a = ${?a} [x]`: an undefined `x` still leaves an (empty) array. */
+function appendTo(prev: Value | undefined, item: Value | undefined, at: { path: readonly string[]; origin: Origin }): Value {
+  const added = item === undefined ? [] : [item];
+  if (prev === undefined) return added;
+  if (Array.isArray(prev)) return [...prev, ...added];
+  throw new HoconError('hocon_syntax', at.origin, `'+=' appends to an array, but ${at.path.join('.')} is ${kindOf(prev)}`);
 }
 
 function isPrefix(prefix: readonly string[], path: readonly string[]): boolean {

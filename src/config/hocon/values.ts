@@ -5,7 +5,12 @@ export class NumberValue {
 }
 
 export class ObjectValue {
-  constructor(readonly fields: Map<string, Value>) {}
+  /**
+   * Set when this object replaced a non-object (`a = 5, a.b = 1`). Like the reference
+   * implementation, such an object also replaces, instead of merging with, an object it is later
+   * merged over (for example through a substitution).
+   */
+  constructor(readonly fields: Map<string, Value>, readonly replaces = false) {}
 }
 
 /** Unquoted whitespace inside a concatenation; it disappears next to an object or array. */
@@ -21,12 +26,15 @@ export function isObject(v: unknown): v is ObjectValue {
 
 /** Later definitions win; two objects merge key by key, recursively. */
 export function mergeValues(older: Value | undefined, newer: Value): Value {
-  if (!(older instanceof ObjectValue) || !(newer instanceof ObjectValue)) return newer;
+  if (!(newer instanceof ObjectValue)) return newer;
+  if (older === undefined) return newer;
+  if (!(older instanceof ObjectValue)) return newer.replaces ? newer : new ObjectValue(newer.fields, true);
+  if (newer.replaces) return newer;
   const fields = new Map(older.fields);
   for (const [key, value] of newer.fields) {
     fields.set(key, mergeValues(fields.get(key), value));
   }
-  return new ObjectValue(fields);
+  return new ObjectValue(fields, older.replaces);
 }
 
 export function nest(path: readonly string[], value: Value): Value {
