@@ -55,7 +55,7 @@ test('acknowledged admins survive kill -9 of either member during writes', async
     );
   const end = Date.now() + 15_000;
   for (const n of [k1, k2]) {
-    let missing: string[] = [];
+    let missing: string[];
     do {
       const have = await listed(n);
       missing = [...acked].filter((u) => !have.has(u));
