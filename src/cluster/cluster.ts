@@ -51,6 +51,8 @@ export interface ClusterOptions {
   readonly callTimeoutMs?: number;
   /** How often autoclean looks at stopped members (default: a fraction of autoclean, ≤ 5 s). */
   readonly autocleanCheckMs?: number;
+  /** How often linked-but-unconfirmed members are greeted again (default 2 s). */
+  readonly regreetMs?: number;
 }
 
 interface Hello {
@@ -105,6 +107,7 @@ export class Cluster {
   /** Operator actions run one at a time: a join must not overlap the tail of a leave (clear). */
   private opChain: Promise<unknown> = Promise.resolve();
   private autocleanTimer: NodeJS.Timeout | undefined;
+  private regreetTimer: NodeJS.Timeout | undefined;
   private readonly startedAt: number;
   private stopped = false;
   private readonly onUp = (node: string, _info: LinkInfo): void => void this.greet(node);
@@ -151,6 +154,14 @@ export class Cluster {
     d.setPeers(this.peers());
     for (const n of d.nodes()) void this.greet(n);
     this.scheduleAutoclean();
+    // A hello lost to a timeout must not leave a linked member looking stopped until the next
+    // link flap: members linked but not confirmed are greeted again.
+    this.regreetTimer = setInterval(() => {
+      for (const n of this.peers()) {
+        if (this.o.dist.isUp(n) && !this.running.has(n) && !this.partitioned.has(n)) void this.greet(n);
+      }
+    }, this.o.regreetMs ?? 2000);
+    this.regreetTimer.unref();
     const others = this.peers();
     this.o.log.info({ members: memberNames(this.view.members), reconnecting: others }, others.length ? 'restored cluster membership' : 'running alone');
   }
@@ -158,6 +169,7 @@ export class Cluster {
   stop(): void {
     this.stopped = true;
     if (this.autocleanTimer) clearInterval(this.autocleanTimer);
+    if (this.regreetTimer) clearInterval(this.regreetTimer);
     this.o.dist.off('nodeup', this.onUp);
     this.o.dist.off('nodedown', this.onDown);
   }

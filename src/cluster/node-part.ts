@@ -24,6 +24,8 @@ export interface ClusterPart {
   stop(): Promise<void>;
   /** Available after start(). */
   parts(): ClusterParts | undefined;
+  /** Hot reload: applies cluster.autoheal, cluster.autoclean and the discovery strategy live. */
+  reconfigure(config: Config): void;
 }
 
 export function clusterPart(host: ClusterPartHost): ClusterPart {
@@ -46,5 +48,6 @@ export function clusterPart(host: ClusterPartHost): ClusterPart {
       store = undefined;
     },
     parts: () => parts,
+    reconfigure: (config) => parts?.reconfigure(config.cluster),
   };
 }
