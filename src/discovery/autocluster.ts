@@ -21,7 +21,7 @@ export interface AutoclusterHost {
 }
 
 export interface AutoclusterOptions {
-  /** Period until stable (ekka: 5 s). */
+  /** Period until stable (default 2 s; ekka uses 5 s). */
   readonly fastMs?: number;
   /** Period once stable. */
   readonly slowMs?: number;
@@ -137,7 +137,7 @@ export class Autocluster {
       this.timer = undefined;
       void this.runOnce().then((r) => {
         if (this.timer) return; // enable() already scheduled the next one
-        const base = r.error === undefined && this.stable ? (this.opts.slowMs ?? 30_000) : (this.opts.fastMs ?? 5000);
+        const base = r.error === undefined && this.stable ? (this.opts.slowMs ?? 30_000) : (this.opts.fastMs ?? 2000);
         const j = this.opts.jitter ?? 0.2;
         this.schedule(base * (1 - j + 2 * j * this.rand()));
       });

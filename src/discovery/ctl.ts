@@ -5,6 +5,8 @@ export const DISCOVERY_USAGE = [['cluster discovery enable', 'Enable and run aut
 
 export interface DiscoverySwitch {
   enable(): void;
+  /** Resolves to whether discovery was on. */
+  disable?(): Promise<boolean>;
 }
 
 /** Handles `cluster discovery ...` (args after `cluster`); undefined when the args are not ours. */
