@@ -1,0 +1,408 @@
+// Erlang term files as `file:consult/1` reads them (ssl_dist.conf): a sequence of terms, each
+// ended by a dot. erl_parse reads each term as an Erlang *expression* and only then refuses what
+// is not a literal ("bad term"), so the parser below accepts operators, variables and calls as
+// syntax in order to report the same error, on the same line, that `erl` does.
+import { ScanError, Scanner, writeQuoted, type Token } from './erlang-terms/scan.js';
+
+export interface ErlAtom { readonly atom: string }
+export interface ErlTuple { readonly tuple: readonly ErlTerm[] }
+/** Floats are tagged so that `1.0` and `1` stay different terms, as in Erlang. */
+export interface ErlFloat { readonly float: number }
+export interface ErlBinary { readonly binary: Uint8Array }
+export interface ErlMap { readonly map: readonly (readonly [ErlTerm, ErlTerm])[] }
+/** `[a|b]` whose tail is not a list. */
+export interface ErlImproperList { readonly list: readonly ErlTerm[]; readonly tail: ErlTerm }
+/**
+ * A term. Integers are numbers when they fit exactly, bigints otherwise. A string literal is a JS
+ * string; Erlang does not tell it apart from a list of code points, so use `erlString` to read
+ * either as text (`""` and `[]` are the same term).
+ */
+export type ErlTerm =
+  | number | bigint | string
+  | ErlAtom | ErlTuple | ErlFloat | ErlBinary | ErlMap | ErlImproperList
+  | readonly ErlTerm[];
+
+export interface Position { readonly line: number; readonly column: number }
+
+export interface ErlangTermsDoc {
+  readonly terms: readonly ErlTerm[];
+  /** Where a tuple, list, map or atom began in the text (primitives have no identity). */
+  position(term: ErlTerm): Position | undefined;
+}
+
+export class ErlangTermsError extends Error {
+  constructor(readonly file: string, readonly line: number, readonly column: number, readonly reason: string) {
+    // The same shape as `erl`'s file:consult errors: `ssl_dist.conf:7: syntax error before: ']'`.
+    super(`${file}:${line}: ${reason}`);
+    this.name = 'ErlangTermsError';
+  }
+}
+
+export const isAtom = (t: ErlTerm | undefined, name?: string): t is ErlAtom =>
+  typeof t === 'object' && t !== null && 'atom' in t && (name === undefined || t.atom === name);
+export const isTuple = (t: ErlTerm | undefined): t is ErlTuple => typeof t === 'object' && t !== null && 'tuple' in t;
+export const isList = (t: ErlTerm | undefined): t is readonly ErlTerm[] => Array.isArray(t) || t === '';
+
+/** The text of a string term (a string literal or a proper list of code points), else undefined. */
+export function erlString(t: ErlTerm | undefined): string | undefined {
+  if (typeof t === 'string') return t;
+  if (!Array.isArray(t)) return undefined;
+  let s = '';
+  for (const e of t as readonly ErlTerm[]) {
+    if (typeof e === 'string') s += e;
+    else if (typeof e === 'number' && Number.isInteger(e) && e >= 0 && e <= 0x10ffff && (e < 0xd800 || e > 0xdfff)) s += String.fromCodePoint(e);
+    else return undefined;
+  }
+  return s;
+}
+
+/** Parses a whole file's text; throws ErlangTermsError naming `file`, the line and the problem. */
+export function parseErlangTerms(text: string, file = '<input>'): ErlangTermsDoc {
+  const positions = new WeakMap<object, Position>();
+  const scanner = new Scanner(text);
+  const terms: ErlTerm[] = [];
+  for (;;) {
+    const tokens = readTermTokens(scanner, file);
+    if (!tokens) break;
+    terms.push(new TermParser(tokens, file, positions).term());
+  }
+  return { terms, position: (t) => (typeof t === 'object' ? positions.get(t) : undefined) };
+}
+
+/** The tokens of one term up to and including its dot; undefined at the end of the text. */
+function readTermTokens(scanner: Scanner, file: string): Token[] | undefined {
+  const tokens: Token[] = [];
+  for (;;) {
+    let tok: Token;
+    try {
+      tok = scanner.next();
+    } catch (err) {
+      if (err instanceof ScanError) throw new ErlangTermsError(file, err.line, err.column, err.reason);
+      throw err;
+    }
+    if (tok.kind === 'eof') {
+      if (tokens.length === 0) return undefined;
+      // erl reports a missing final dot at the last token read.
+      const last = tokens[tokens.length - 1] as Token;
+      tokens.push({ ...tok, line: last.line, column: last.column });
+      return tokens;
+    }
+    tokens.push(tok);
+    if (tok.kind === 'dot') return tokens;
+  }
+}
+
+/** What the expression parser built: a literal term, or an expression that is no term. */
+type Parsed = { readonly term: ErlTerm; readonly numberLiteral?: boolean } | { readonly term?: undefined };
+const NOT_A_TERM: Parsed = {};
+
+const COMPARISON = new Set(['==', '/=', '=<', '<', '>=', '>', '=:=', '=/=']);
+// Operators binding more loosely than comparisons; they separate comparison chains.
+const LOOSE = new Set(['=', '!', '?=', 'andalso', 'orelse', 'catch']);
+const BINARY_OPS = new Set([
+  ...COMPARISON, ...LOOSE, '+', '-', '*', '/', '++', '--',
+  'div', 'rem', 'band', 'bor', 'bxor', 'bsl', 'bsr', 'and', 'or', 'xor',
+]);
+const PLAIN_ATOM = /^[a-zß-öø-ÿ][A-Za-z0-9_@ß-öø-ÿÀ-ÖØ-Þ]*$/;
+
+class TermParser {
+  private i = 0;
+
+  constructor(private readonly tokens: readonly Token[], private readonly file: string, private readonly positions: WeakMap<object, Position>) {}
+
+  term(): ErlTerm {
+    const first = this.peek();
+    const parsed = this.expr();
+    this.expect('dot');
+    if (parsed.term === undefined) throw new ErlangTermsError(this.file, first.line, first.column, 'bad term');
+    return parsed.term;
+  }
+
+  private peek(): Token {
+    return this.tokens[this.i] ?? (this.tokens[this.tokens.length - 1] as Token);
+  }
+
+  private take(): Token {
+    const t = this.peek();
+    if (this.i < this.tokens.length) this.i++;
+    return t;
+  }
+
+  private is(text: string, kind: Token['kind'] = 'punct'): boolean {
+    const t = this.peek();
+    return t.kind === kind && t.text === text;
+  }
+
+  private syntaxError(t: Token): never {
+    throw new ErlangTermsError(this.file, t.line, t.column, `syntax error before: ${describe(t)}`);
+  }
+
+  private expect(text: string): void {
+    const t = this.peek();
+    if (text === 'dot' ? t.kind !== 'dot' : !(t.kind === 'punct' && t.text === text)) this.syntaxError(t);
+    this.take();
+  }
+
+  private at<T extends ErlTerm>(term: T, t: Token): T {
+    if (typeof term === 'object') this.positions.set(term, { line: t.line, column: t.column });
+    return term;
+  }
+
+  private expr(): Parsed {
+    let left = this.unary();
+    let comparisons = 0;
+    for (;;) {
+      const t = this.peek();
+      const op = (t.kind === 'punct' || t.kind === 'reserved') && BINARY_OPS.has(t.text) ? t.text : undefined;
+      if (op === undefined) return left;
+      if (COMPARISON.has(op) && ++comparisons > 1) this.syntaxError(t);
+      if (LOOSE.has(op)) comparisons = 0;
+      this.take();
+      this.unary();
+      left = NOT_A_TERM;
+    }
+  }
+
+  private unary(): Parsed {
+    const t = this.peek();
+    if ((t.kind === 'punct' && (t.text === '-' || t.text === '+')) || (t.kind === 'reserved' && (t.text === 'not' || t.text === 'bnot'))) {
+      this.take();
+      const operand = this.unary();
+      // erl_parse folds a sign into a number literal; anything else is an expression.
+      if (t.kind === 'punct' && operand.term !== undefined && operand.numberLiteral === true) {
+        if (t.text === '+') return { term: operand.term };
+        return { term: negate(operand.term) };
+      }
+      return NOT_A_TERM;
+    }
+    return this.postfix();
+  }
+
+  private postfix(): Parsed {
+    let p = this.primary();
+    for (;;) {
+      if (this.is('(')) {
+        this.take();
+        this.sequence(')', () => this.expr());
+        p = NOT_A_TERM;
+      } else if (this.is(':')) {
+        this.take();
+        this.primary();
+        p = NOT_A_TERM;
+      } else {
+        return p;
+      }
+    }
+  }
+
+  /** Comma-separated items up to `close`; the items as parsed. */
+  private sequence(close: string, item: () => Parsed): Parsed[] {
+    const items: Parsed[] = [];
+    if (this.is(close)) {
+      this.take();
+      return items;
+    }
+    for (;;) {
+      items.push(item());
+      if (this.is(',')) {
+        this.take();
+        continue;
+      }
+      this.expect(close);
+      return items;
+    }
+  }
+
+  private primary(): Parsed {
+    const t = this.peek();
+    switch (t.kind) {
+      case 'atom':
+        this.take();
+        return { term: this.at({ atom: t.text }, t) };
+      case 'var':
+        this.take();
+        return NOT_A_TERM;
+      case 'integer':
+      case 'char': {
+        this.take();
+        const v = t.int ?? 0n;
+        return { term: toInt(v), numberLiteral: true };
+      }
+      case 'float':
+        this.take();
+        return { term: { float: t.float ?? 0 }, numberLiteral: true };
+      case 'string': {
+        let s = '';
+        while (this.peek().kind === 'string') s += this.take().text;
+        return { term: s };
+      }
+      case 'punct':
+        break;
+      default:
+        this.syntaxError(t);
+    }
+    switch (t.text) {
+      case '{': {
+        this.take();
+        const items = this.sequence('}', () => this.expr());
+        return allTerms(items, (ts) => this.at({ tuple: ts }, t));
+      }
+      case '[':
+        return this.list(t);
+      case '<<':
+        return this.binary(t);
+      case '#': {
+        this.take();
+        this.expect('{');
+        const pairs = this.sequence('}', () => this.association());
+        return allTerms(pairs, (ts) => {
+          const map = ts.map((pair) => pair as readonly [ErlTerm, ErlTerm]);
+          return this.at({ map }, t);
+        });
+      }
+      case '(': {
+        this.take();
+        const inner = this.expr();
+        this.expect(')');
+        return inner;
+      }
+      default:
+        this.syntaxError(t);
+    }
+  }
+
+  /** `K => V` as a parsed tuple-ish pair; `:=` is only valid in map updates. */
+  private association(): Parsed {
+    const k = this.expr();
+    const op = this.peek();
+    if (!(op.kind === 'punct' && (op.text === '=>' || op.text === ':='))) this.syntaxError(op);
+    this.take();
+    const v = this.expr();
+    if (op.text === ':=' || k.term === undefined || v.term === undefined) return NOT_A_TERM;
+    return { term: [k.term, v.term] };
+  }
+
+  private list(open: Token): Parsed {
+    this.take();
+    if (this.is(']')) {
+      this.take();
+      return { term: this.at([], open) };
+    }
+    const items: Parsed[] = [this.expr()];
+    while (this.is(',')) {
+      this.take();
+      items.push(this.expr());
+    }
+    let tail: Parsed = { term: [] };
+    if (this.is('|')) {
+      this.take();
+      tail = this.expr();
+    }
+    this.expect(']');
+    const tailTerm = tail.term;
+    if (tailTerm === undefined) return NOT_A_TERM;
+    return allTerms(items, (ts) => this.at(withTail(ts, tailTerm), open));
+  }
+
+  private binary(open: Token): Parsed {
+    this.take();
+    const bytes: number[] = [];
+    let ok = true;
+    const elements = this.sequence('>>', () => {
+      const value = this.peek().kind === 'punct' && (this.is('-') || this.is('+')) ? this.unary() : this.primary();
+      let size: Parsed | undefined;
+      if (this.is(':')) {
+        this.take();
+        size = this.primary();
+      }
+      const types: string[] = [];
+      if (this.is('/')) {
+        this.take();
+        do {
+          const ty = this.take();
+          if (ty.kind !== 'atom') this.syntaxError(ty);
+          types.push(ty.text);
+          if (this.is(':')) {
+            this.take();
+            const unit = this.take();
+            if (unit.kind !== 'integer') this.syntaxError(unit);
+            types.push(`:${unit.text}`);
+          }
+        } while (this.is('-') && this.take());
+      }
+      // Only the segments a configuration file could need; others are refused as "bad term".
+      const bits = size === undefined ? undefined : size.term;
+      const encoded = bits === undefined || (typeof bits === 'number' && bits % 8 === 0 && !types.includes('utf8'))
+        ? encodeSegment(value.term, types, typeof bits === 'number' ? bits / 8 : 1)
+        : undefined;
+      if (encoded === undefined) ok = false;
+      else bytes.push(...encoded);
+      return value;
+    });
+    if (!ok || elements.some((e) => e.term === undefined)) return NOT_A_TERM;
+    return { term: this.at({ binary: Uint8Array.from(bytes) }, open) };
+  }
+}
+
+function describe(t: Token): string {
+  switch (t.kind) {
+    case 'eof': return '';
+    case 'dot': return "'.'";
+    case 'punct':
+    case 'reserved': return `'${t.text}'`;
+    case 'var': return t.text;
+    case 'atom': return PLAIN_ATOM.test(t.text) ? t.text : writeQuoted(t.text, "'");
+    case 'string': return writeQuoted(t.text, '"');
+    case 'char': return `$${t.text}`;
+    case 'integer': return String(t.int ?? t.text);
+    case 'float': return t.text;
+  }
+}
+
+function toInt(v: bigint): number | bigint {
+  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+}
+
+function negate(t: ErlTerm): ErlTerm {
+  if (typeof t === 'number') return t === 0 ? 0 : -t;
+  if (typeof t === 'bigint') return toInt(-t);
+  if (typeof t === 'object' && 'float' in t) return { float: -t.float };
+  return t;
+}
+
+function allTerms(items: readonly Parsed[], build: (terms: ErlTerm[]) => ErlTerm): Parsed {
+  const terms: ErlTerm[] = [];
+  for (const it of items) {
+    if (it.term === undefined) return NOT_A_TERM;
+    terms.push(it.term);
+  }
+  return { term: build(terms) };
+}
+
+/** `[Items | Tail]`: a proper list when the tail is one (a string tail is a list of its chars). */
+function withTail(items: ErlTerm[], tail: ErlTerm): ErlTerm {
+  if (typeof tail === 'string') return [...items, ...Array.from(tail, (c) => c.codePointAt(0) ?? 0)];
+  if (Array.isArray(tail)) return [...items, ...(tail as readonly ErlTerm[])];
+  if (typeof tail === 'object' && 'list' in tail && 'tail' in tail) return { list: [...items, ...tail.list], tail: tail.tail };
+  return { list: items, tail };
+}
+
+/** Bytes of one binary segment: integers big-endian in `width` bytes (default 1), or UTF-8. */
+function encodeSegment(value: ErlTerm | undefined, types: readonly string[], width: number): number[] | undefined {
+  if (types.some((t) => t !== 'utf8' && t !== 'integer')) return undefined;
+  const chars: bigint[] | undefined = typeof value === 'string' ? Array.from(value, (c) => BigInt(c.codePointAt(0) ?? 0))
+    : typeof value === 'number' || typeof value === 'bigint' ? [BigInt(value)]
+      : undefined;
+  if (chars === undefined) return undefined;
+  if (types.includes('utf8')) {
+    if (chars.some((c) => c < 0n || c > 0x10ffffn || (c >= 0xd800n && c <= 0xdfffn))) return undefined;
+    return [...Buffer.from(String.fromCodePoint(...chars.map(Number)), 'utf8')];
+  }
+  const out: number[] = [];
+  for (const c of chars) {
+    // Erlang keeps the low bits of an integer that does not fit its segment.
+    const v = BigInt.asUintN(width * 8, c);
+    for (let k = width - 1; k >= 0; k--) out.push(Number((v >> BigInt(8 * k)) & 255n));
+  }
+  return out;
+}

@@ -1,0 +1,254 @@
+// Tokens of Erlang term text, as erl_scan produces them for file:consult. Only what a term file
+// can hold is given meaning; the rest of Erlang's punctuation is still recognised so that an
+// error names the same token `erl` would.
+
+export type TokenKind = 'atom' | 'var' | 'char' | 'integer' | 'float' | 'string' | 'punct' | 'reserved' | 'dot' | 'eof';
+
+export interface Token {
+  readonly kind: TokenKind;
+  /** Punctuation/reserved text, atom or variable name, string contents. */
+  readonly text: string;
+  /** Integer (and char) value. */
+  readonly int?: bigint;
+  readonly float?: number;
+  readonly line: number;
+  readonly column: number;
+}
+
+export class ScanError extends Error {
+  constructor(readonly reason: string, readonly line: number, readonly column: number) {
+    super(reason);
+    this.name = 'ScanError';
+  }
+}
+
+const RESERVED = new Set([
+  'after', 'and', 'andalso', 'band', 'begin', 'bnot', 'bor', 'bsl', 'bsr', 'bxor', 'case', 'catch',
+  'cond', 'div', 'end', 'fun', 'if', 'let', 'not', 'of', 'or', 'orelse', 'receive', 'rem', 'try',
+  'when', 'xor',
+]);
+
+// Longest first, so that `=:=` wins over `=`.
+const PUNCT = [
+  '...', '=:=', '=/=', '<:-', '<:=', '::', ':=', '->', '=>', '<-', '<=', '>=', '=<', '==', '/=', '++', '--',
+  '<<', '>>', '||', '..', '?=',
+  '(', ')', '{', '}', '[', ']', ',', ';', ':', '|', '#', '+', '-', '*', '/', '<', '>', '=', '!', '?', '.',
+];
+
+/** How erl_scan prints a string in an error: quoted, with its escapes. */
+export function writeQuoted(s: string, quote: '"' | "'"): string {
+  let out = quote;
+  for (const ch of s) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (ch === quote || ch === '\\') out += `\\${ch}`;
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\r') out += '\\r';
+    else if (c < 32 || c === 127) out += `\\${c.toString(8)}`;
+    else out += ch;
+  }
+  return out + quote;
+}
+
+const isDigit = (c: string): boolean => c >= '0' && c <= '9';
+const isLower = (c: string): boolean => (c >= 'a' && c <= 'z') || (c >= 'ß' && c <= 'ÿ' && c !== '÷');
+const isUpper = (c: string): boolean => (c >= 'A' && c <= 'Z') || c === '_' || (c >= 'À' && c <= 'Þ' && c !== '×');
+const isNameChar = (c: string): boolean => isLower(c) || isUpper(c) || isDigit(c) || c === '@';
+
+function digitValue(c: string): number {
+  if (isDigit(c)) return c.charCodeAt(0) - 48;
+  const l = c.toLowerCase();
+  if (l >= 'a' && l <= 'z') return l.charCodeAt(0) - 87;
+  return 99;
+}
+
+/** A cursor over the text that scans one token at a time. */
+export class Scanner {
+  private pos = 0;
+  private line = 1;
+  private col = 1;
+  // Code points, so that columns and `$c` count characters as erl_scan does.
+  private readonly chars: string[];
+
+  constructor(text: string) {
+    this.chars = Array.from(text);
+  }
+
+  private peek(ahead = 0): string {
+    return this.chars[this.pos + ahead] ?? '';
+  }
+
+  private advance(): string {
+    const c = this.chars[this.pos++] ?? '';
+    if (c === '\n') {
+      this.line++;
+      this.col = 1;
+    } else {
+      this.col++;
+    }
+    return c;
+  }
+
+  /** Skips whitespace and comments; returns the next token (an `eof` token at the end). */
+  next(): Token {
+    for (;;) {
+      const c = this.peek();
+      if (c === '') return { kind: 'eof', text: '', line: this.line, column: this.col };
+      if (c === '%') {
+        while (this.peek() !== '' && this.peek() !== '\n') this.advance();
+      } else if ((c.codePointAt(0) ?? 0) <= 32 || c === '\u00a0') {
+        this.advance();
+      } else {
+        break;
+      }
+    }
+    const line = this.line;
+    const column = this.col;
+    const c = this.peek();
+    if (isDigit(c)) return this.number(line, column);
+    if (isLower(c)) {
+      const name = this.name();
+      return { kind: RESERVED.has(name) ? 'reserved' : 'atom', text: name, line, column };
+    }
+    if (isUpper(c)) return { kind: 'var', text: this.name(), line, column };
+    if (c === '"') return { kind: 'string', text: this.quoted('"', line, column), line, column };
+    if (c === "'") return { kind: 'atom', text: this.quoted("'", line, column), line, column };
+    if (c === '$') {
+      this.advance();
+      if (this.peek() === '') throw new ScanError('unterminated character', line, column);
+      const ch = this.peek() === '\\' ? this.escape(line, column) : (this.advance().codePointAt(0) ?? 0);
+      return { kind: 'char', text: String.fromCodePoint(ch), int: BigInt(ch), line, column };
+    }
+    if (c === '.') {
+      const after = this.peek(1);
+      if (after === '' || after === '%' || (after.codePointAt(0) ?? 0) <= 32) {
+        this.advance();
+        return { kind: 'dot', text: '.', line, column };
+      }
+    }
+    for (const p of PUNCT) {
+      if (this.matches(p)) {
+        for (let i = 0; i < p.length; i++) this.advance();
+        return { kind: 'punct', text: p, line, column };
+      }
+    }
+    throw new ScanError(`illegal character ${JSON.stringify(c)}`, line, column);
+  }
+
+  private matches(s: string): boolean {
+    for (let i = 0; i < s.length; i++) if (this.peek(i) !== s[i]) return false;
+    return true;
+  }
+
+  private name(): string {
+    let s = '';
+    while (isNameChar(this.peek())) s += this.advance();
+    return s;
+  }
+
+  /** Digits in `base` with `_` allowed between two digits. */
+  private digits(base: number): string {
+    let s = '';
+    for (;;) {
+      const c = this.peek();
+      if (digitValue(c) < base) s += this.advance();
+      else if (c === '_' && s !== '' && digitValue(this.peek(1)) < base) this.advance();
+      else return s;
+    }
+  }
+
+  private number(line: number, column: number): Token {
+    const whole = this.digits(10);
+    if (this.peek() === '#') {
+      const base = Number(whole);
+      if (base < 2 || base > 36) throw new ScanError(`illegal base '${base}'`, line, column);
+      this.advance();
+      const ds = this.digits(base);
+      if (ds === '') throw new ScanError('illegal integer', line, column);
+      let v = 0n;
+      for (const d of ds) v = v * BigInt(base) + BigInt(digitValue(d));
+      return { kind: 'integer', text: `${whole}#${ds}`, int: v, line, column };
+    }
+    if (this.peek() === '.' && isDigit(this.peek(1))) {
+      this.advance();
+      let text = `${whole}.${this.digits(10)}`;
+      const e = this.peek();
+      const sign = this.peek(1);
+      if ((e === 'e' || e === 'E') && (isDigit(sign) || ((sign === '+' || sign === '-') && isDigit(this.peek(2))))) {
+        this.advance();
+        text += 'e';
+        if (!isDigit(sign)) text += this.advance();
+        text += this.digits(10);
+      }
+      const f = Number(text);
+      if (!Number.isFinite(f)) throw new ScanError('illegal float', line, column);
+      return { kind: 'float', text, float: f, line, column };
+    }
+    return { kind: 'integer', text: whole, int: BigInt(whole), line, column };
+  }
+
+  private quoted(q: '"' | "'", line: number, column: number): string {
+    this.advance();
+    let s = '';
+    for (;;) {
+      const c = this.peek();
+      if (c === '') {
+        const kind = q === '"' ? 'string' : 'atom';
+        throw new ScanError(`unterminated ${kind} starting with ${writeQuoted(Array.from(s).slice(0, 16).join(''), q)}`, line, column);
+      }
+      if (c === q) {
+        this.advance();
+        return s;
+      }
+      s += c === '\\' ? String.fromCodePoint(this.escape(line, column)) : this.advance();
+    }
+  }
+
+  /** At a backslash: the character the escape stands for. */
+  private escape(line: number, column: number): number {
+    this.advance();
+    const c = this.advance();
+    switch (c) {
+      case '': throw new ScanError('unterminated escape sequence', line, column);
+      case 'b': return 8;
+      case 'd': return 127;
+      case 'e': return 27;
+      case 'f': return 12;
+      case 'n': return 10;
+      case 'r': return 13;
+      case 's': return 32;
+      case 't': return 9;
+      case 'v': return 11;
+      case '^': {
+        const x = this.advance();
+        if (x === '') throw new ScanError('unterminated escape sequence', line, column);
+        return (x.codePointAt(0) ?? 0) & 31;
+      }
+      case 'x': {
+        if (this.peek() === '{') {
+          this.advance();
+          let hex = '';
+          while (digitValue(this.peek()) < 16) hex += this.advance();
+          if (this.peek() !== '}' || hex === '') throw new ScanError('illegal character', line, column);
+          this.advance();
+          const v = Number.parseInt(hex, 16);
+          if (v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)) throw new ScanError('illegal character', line, column);
+          return v;
+        }
+        const hex = this.peek() + this.peek(1);
+        if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw new ScanError('illegal character', line, column);
+        this.advance();
+        this.advance();
+        return Number.parseInt(hex, 16);
+      }
+      default: {
+        if (c >= '0' && c <= '7') {
+          let v = Number(c);
+          for (let i = 0; i < 2 && this.peek() >= '0' && this.peek() <= '7'; i++) v = v * 8 + Number(this.advance());
+          return v;
+        }
+        return c.codePointAt(0) ?? 0;
+      }
+    }
+  }
+}
