@@ -15,6 +15,7 @@ export const CLUSTER_CHANNELS = {
   view: 'cluster.view',
   joinBegin: 'cluster.join_begin',
   joinCommit: 'cluster.join_commit',
+  joinAbort: 'cluster.join_abort',
   leaveRequest: 'cluster.leave_request',
   removed: 'cluster.removed',
 } as const;
@@ -146,6 +147,7 @@ export class Cluster {
     d.handle(CLUSTER_CHANNELS.view, (from, p) => this.onView(from, p as View));
     d.handle(CLUSTER_CHANNELS.joinBegin, (from) => this.onJoinBegin(from));
     d.handle(CLUSTER_CHANNELS.joinCommit, (from, p) => this.onJoinCommit(from, p as { members: Members }));
+    d.handle(CLUSTER_CHANNELS.joinAbort, (from) => this.onJoinAbort(from));
     d.handle(CLUSTER_CHANNELS.leaveRequest, (from) => this.onLeaveRequest(from));
     d.handle(CLUSTER_CHANNELS.removed, (from, p) => this.onRemovedNotice(from, p as { clusterId: string }));
     d.on('nodeup', this.onUp);
@@ -262,13 +264,17 @@ export class Cluster {
     const data = this.data!;
     try {
       await data.replaceFrom(target, async () => {
-        // Everything has arrived; only now do we leave the old cluster and become a member.
+        // Everything has arrived. Become a member first, so a failure here leaves us as we were;
+        // only then leave the old cluster (announced, so its members see a leave, not a failure).
+        try {
+          const reply = await this.o.dist.call(target, CLUSTER_CHANNELS.joinCommit, { members: this.view.members }, this.timeout);
+          adopted = parseView(reply, `join reply from ${target}`);
+        } catch (err) {
+          // The target may have added us before the reply was lost: ask it to take that back.
+          this.o.dist.send(target, CLUSTER_CHANNELS.joinAbort, {});
+          throw err;
+        }
         await this.leaveOldCluster();
-        const reply = (await this.o.dist.call(target, CLUSTER_CHANNELS.joinCommit, { members: this.view.members }, this.timeout)) as {
-          clusterId: string;
-          members: Members;
-        };
-        adopted = parseView(reply, `join reply from ${target}`);
       });
     } catch (err) {
       if (err instanceof ClusterError) throw err;
@@ -466,6 +472,11 @@ export class Cluster {
     this.o.log.info({ node: from }, 'node joined the cluster');
     this.gossip();
     return this.view;
+  }
+
+  private async onJoinAbort(from: string): Promise<void> {
+    // Only undo a membership the joiner never adopted: it is not running with us.
+    if (isMember(this.view.members, from) && !this.running.has(from)) await this.remove(from, 'join aborted by the joiner');
   }
 
   private async onLeaveRequest(from: string): Promise<{ ok: boolean }> {

@@ -254,3 +254,18 @@ test('commands while a join is in progress are refused clearly', async (t) => {
   assert.match(add.output, /join .* in progress/);
   assert.equal((await join).code, 0);
 });
+
+test('a node in another cluster leaves it properly before joining: its old peers see a leave', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  await sim.start(A);
+  const b = await sim.start(B);
+  await sim.start(C);
+  assert.equal((await sim.run(C, 'cluster', 'join', B)).code, 0);
+  await until('b,c', () => sameRunning(sim, [B, C]));
+  assert.equal((await sim.run(C, 'cluster', 'join', A)).code, 0);
+  // B saw C leave (a tombstone), not fail: C is not in B's stopped list.
+  await until('b alone, no stopped', () => sameRunning(sim, [B]));
+  assert.equal(b.parts.cluster.currentView().members[C]?.state, 'removed');
+  await until('a,c', () => sameRunning(sim, [A, C]));
+});
