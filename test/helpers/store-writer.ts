@@ -4,6 +4,7 @@
 //   state <id>         state document 'progress' = {id} was acknowledged
 //   replace-begin      a full replace (of the current content by itself) is being staged
 //   replace <records>  that replace committed
+//   big-begin <id>     a batch of several MiB is about to be written
 // Usage: node --import tsx test/helpers/store-writer.ts <dir> <seed> <firstId>
 // Store logs (pino JSON, debug level) go to stderr, so a test can also kill on "compaction started".
 import { pino } from 'pino';
@@ -55,6 +56,15 @@ while (Date.now() < deadline) {
       writes.push(store.write(records).then(() => say(`ack ${b}`)));
     }
     await Promise.all(writes);
+  } else if (r < 0.9) {
+    // A large batch takes long enough to write that a kill can land in the middle of it (torn tail).
+    const b = id++;
+    say(`big-begin ${b}`);
+    await store.write([
+      { table: 'batches', key: String(b), value: { id: b }, meta: { b } },
+      { table: 'bigs', key: `big${b % 3}`, value: Buffer.alloc((1 + Math.floor(random() * 4)) << 20, b % 256), meta: { b } },
+    ]);
+    say(`ack ${b}`);
   } else if (r < 0.94) {
     const b = id - 1;
     await store.writeState('progress', { id: b });
