@@ -39,8 +39,8 @@ function failure(prefix: string, err: unknown, verbForLog: string): CtlResult {
   return { code: 1, output: `${prefix}: ${verbForLog}: ${err instanceof Error ? err.message : String(err)}\n` };
 }
 
-function usage(): CtlResult {
-  return { code: 1, output: formatUsage(USAGE) };
+function usage(sub?: ClusterSubcommands): CtlResult {
+  return { code: 1, output: formatUsage(sub ? [...USAGE, ...sub.usage] : USAGE) };
 }
 
 function target(arg: string, self: string): string {
@@ -49,12 +49,25 @@ function target(arg: string, self: string): string {
   return full;
 }
 
-export function clusterCommand(cluster: Cluster): CtlCommand {
+/** Sub-commands of `cluster` owned by another part (discovery: `cluster discovery enable`). */
+export interface ClusterSubcommands {
+  readonly usage: CtlCommand['usage'];
+  /** undefined when the args are not for it. */
+  run(args: readonly string[]): CtlResult | undefined | Promise<CtlResult | undefined>;
+  /** Runs before a leave (EMQX disables autocluster first); returns text printed before the result. */
+  beforeLeave?(): Promise<string>;
+}
+
+export function clusterCommand(cluster: Cluster, sub?: ClusterSubcommands): CtlCommand {
   return {
     name: 'cluster',
-    usage: USAGE,
+    usage: sub ? [...USAGE, ...sub.usage] : USAGE,
     async run(args): Promise<CtlResult> {
       const [verb, ...rest] = args;
+      if (sub) {
+        const r = await sub.run(args);
+        if (r) return r;
+      }
       if (verb === 'join' && rest.length === 1) {
         let node: string;
         try {
@@ -70,11 +83,13 @@ export function clusterCommand(cluster: Cluster): CtlCommand {
         }
       }
       if (verb === 'leave' && rest.length === 0) {
+        const notice = cluster.busy() ? '' : ((await sub?.beforeLeave?.()) ?? '');
         try {
           await cluster.leave();
-          return { code: 0, output: `Leave the cluster successfully.\n${statusText(cluster)}` };
+          return { code: 0, output: `${notice}Leave the cluster successfully.\n${statusText(cluster)}` };
         } catch (err) {
-          return failure('Failed to leave the cluster', err, 'leave');
+          const f = failure('Failed to leave the cluster', err, 'leave');
+          return { code: f.code, output: notice + f.output };
         }
       }
       if (verb === 'force-leave' && rest.length === 1) {
@@ -102,7 +117,7 @@ export function clusterCommand(cluster: Cluster): CtlCommand {
           return { code: 0, output: `${formatVerbose(cluster.verbose())}${joining ? `\nJoining ${joining} ...` : ''}${note}\n` };
         }
       }
-      return usage();
+      return usage(sub);
     },
   };
 }

@@ -8,7 +8,7 @@ import { adminsCommand } from '../db/admins-ctl.js';
 import { Db } from '../db/db.js';
 import type { RecordStore } from '../db/storage.js';
 import { Cluster, type ClusterSettings } from './cluster.js';
-import { clusterCommand } from './ctl.js';
+import { clusterCommand, type ClusterSubcommands } from './ctl.js';
 import { HlcClock } from './hlc.js';
 import type { Log } from './log.js';
 
@@ -29,6 +29,8 @@ export interface ClusterPartsOptions {
   readonly config: ClusterConfig;
   readonly callTimeoutMs?: number;
   readonly autocleanCheckMs?: number;
+  /** `cluster discovery ...` and the leave notice, when discovery is wired. */
+  readonly subcommands?: ClusterSubcommands;
 }
 
 export function settingsOf(cfg: ClusterConfig): ClusterSettings {
@@ -58,7 +60,7 @@ export async function startClusterParts(o: ClusterPartsOptions): Promise<Cluster
     cluster: c,
     db,
     admins,
-    commands: [clusterCommand(c), adminsCommand(admins, () => c.busy())],
+    commands: [clusterCommand(c, o.subcommands), adminsCommand(admins, () => c.busy())],
     reconfigure: (cfg) => c.reconfigure(settingsOf(cfg)),
     async stop() {
       // Finish acknowledged-in-progress writes before the links go away.
