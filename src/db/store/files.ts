@@ -41,6 +41,10 @@ export async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
   try {
     await fh.sync();
+  } catch (err) {
+    // A few filesystems cannot sync a directory at all (EINVAL); there is nothing more to do there.
+    // Any other failure (EIO) is real and reported.
+    if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
   } finally {
     await fh.close();
   }

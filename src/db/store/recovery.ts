@@ -23,9 +23,11 @@ export interface Recovered {
   readonly nextSnapshot: number;
 }
 
+/** Creates `dir` (and missing parents) durably: each new entry's parent directory is synced. */
 export async function ensureDir(dir: string): Promise<void> {
   const created = await mkdir(dir, { recursive: true });
-  if (created !== undefined) await fsyncDir(dirname(dir));
+  if (created === undefined) return;
+  for (let d = dir; d !== dirname(created); d = dirname(d)) await fsyncDir(dirname(d));
 }
 
 export async function recover(dir: string, logger?: Logger): Promise<Recovered> {

@@ -364,12 +364,13 @@ export class Store {
     };
     try {
       await this.mutex.run(async () => {
+        if (this.closed) throw new StoreClosedError(this.dir);
         records = this.index.snapshot();
         foldedBytes = this.logBytes;
         firstLog = await this.rotate();
       });
     } catch (err) {
-      retryLater(err);
+      if (!this.closed) retryLater(err);
       return;
     }
     const number = this.nextSnapshot++;
