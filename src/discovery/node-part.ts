@@ -90,10 +90,11 @@ export function discoveryPart(host: DiscoveryPartHost): DiscoveryPart {
     return p;
   };
 
-  function startLoop(): void {
+  /** Builds the strategy first: settings that cannot work throw before anything is torn down. */
+  function startLoop(built: DiscoveryStrategy): void {
     const dist = host.dist();
     const { cluster } = parts();
-    strategy = createStrategy(settings, dist.self, log);
+    strategy = built;
     if (!clustersAutomatically(settings.discovery_strategy)) return;
     loop = new Autocluster(
       strategy,
@@ -136,7 +137,7 @@ export function discoveryPart(host: DiscoveryPartHost): DiscoveryPart {
       offs.push(() => cluster.events.off('left', disable), () => cluster.events.off('removed', disable));
       const base = commands.find((c) => c.name === 'cluster');
       if (base) host.register(withDiscovery(base, () => (loop ? operatorSwitch : undefined), dist.self));
-      startLoop();
+      startLoop(createStrategy(settings, dist.self, log));
     },
     async stop() {
       offs.splice(0).forEach((o) => o());
@@ -147,10 +148,12 @@ export function discoveryPart(host: DiscoveryPartHost): DiscoveryPart {
         settings = next;
         return;
       }
+      // Throws (DiscoveryError naming the key) with the running discovery left as it was.
+      const built = createStrategy(next, host.dist().self, log);
       log.info({ from: settings.discovery_strategy, to: next.discovery_strategy }, 'discovery settings changed; restarting discovery');
       await stopLoop();
       settings = next;
-      startLoop();
+      startLoop(built);
     },
     loop: () => loop,
   };
