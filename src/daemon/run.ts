@@ -70,7 +70,9 @@ export async function runNode(opts: RunOptions): Promise<number> {
     onStopRequest: () => stopRequested(),
   });
 
+  let fatal = false;
   const onFatal = (err: unknown): void => {
+    fatal = true;
     logger.fatal({ err }, 'unexpected error; stopping');
     log.close();
     stopRequested();
@@ -101,5 +103,5 @@ export async function runNode(opts: RunOptions): Promise<number> {
   process.off('SIGHUP', onHup);
   await node.stop();
   log.close();
-  return 0;
+  return fatal ? 1 : 0;
 }
