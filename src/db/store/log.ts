@@ -1,7 +1,7 @@
 // Log files: the append-only record of batches since the snapshot.
 //   magic "EMQXLOG1" | frame(batch) | frame(batch) | ...
 // One frame is one write() call's batch, so a batch is applied completely or not at all.
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { StoreCorruptError } from './errors.js';
@@ -37,6 +37,7 @@ export class LogFile {
       await fh.sync();
     } catch (err) {
       await fh.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
       throw err;
     }
     return new LogFile(number, path, fh, MAGIC_BYTES);

@@ -62,11 +62,15 @@ export async function recover(dir: string, logger?: Logger): Promise<Recovered> 
   for (let i = 1; i < live.length; i++) {
     if (live[i] !== live[i - 1]! + 1) throw new StoreCorruptError(join(dir, logName(live[i - 1]! + 1)), `log missing between ${logName(live[i - 1]!)} and ${logName(live[i]!)}`, dir);
   }
+  // The newest log that holds anything may end in a torn batch even when empty logs follow it
+  // (a log whose creation failed while appends went on in the previous one).
+  let tornAllowed = live.length - 1;
+  while (tornAllowed > 0 && (await stat(join(dir, logName(live[tornAllowed]!)))).size <= MAGIC_BYTES) tornAllowed--;
   let logBytes = 0;
   let lastSize = MAGIC_BYTES;
   let batches = 0;
   for (let i = 0; i < live.length; i++) {
-    const r = await replayLog(dir, live[i]!, index, i === live.length - 1, logger);
+    const r = await replayLog(dir, live[i]!, index, i >= tornAllowed, logger);
     logBytes += r.size - MAGIC_BYTES;
     lastSize = r.size;
     batches += r.batches;

@@ -364,13 +364,16 @@ export class Store {
     };
     try {
       await this.mutex.run(async () => {
-        if (this.closed) throw new StoreClosedError(this.dir);
+        // Never switch logs after a failed append: the current one may end in a partial batch,
+        // which recovery accepts only at the end of the newest log.
+        const usable = this.usable();
+        if (usable) throw usable;
         records = this.index.snapshot();
         foldedBytes = this.logBytes;
         firstLog = await this.rotate();
       });
     } catch (err) {
-      if (!this.closed) retryLater(err);
+      if (!this.usable()) retryLater(err);
       return;
     }
     const number = this.nextSnapshot++;

@@ -148,6 +148,18 @@ test('after a crash between log switch and manifest, both logs are replayed; onl
   await refuses(dir2, join(dir2, 'log-000002.wal'), /log missing between log-000001.wal and log-000003.wal/);
 });
 
+test('a torn batch followed only by an empty log (its creation failed, appends went on) is still a torn write', async (t) => {
+  const { dir, log, frames } = await storeWithBatches(t, 3);
+  truncateSync(log, statSync(log).size - 3);
+  writeFileSync(join(dir, 'log-000002.wal'), MAGIC.log);
+  const s = await Store.open(dir);
+  t.after(() => s.close());
+  assert.equal(s.size(), 2);
+  assert.equal(statSync(log).size, frames[2]);
+  await s.write([rec('t', 'next', 1)]);
+  assert.ok(statSync(join(dir, 'log-000002.wal')).size > 8, 'appends go to the newest log');
+});
+
 test('a missing first log is refused', async (t) => {
   const { dir, log } = await storeWithBatches(t, 2);
   unlinkSync(log);
