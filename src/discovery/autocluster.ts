@@ -156,6 +156,8 @@ export class Autocluster {
       this.stable = false;
       if (!this.abort.signal.aborted) this.logger.warn({ strategy: this.strategy.name, err: (err as Error).message }, 'cluster discovery round failed; retrying');
     }
+    // disable() may have raced a registration still in flight in this round: withdraw again.
+    if (!this.enabledFlag) await this.strategy.unregister?.().catch(() => undefined);
     for (const l of this.listeners) l(result);
     return result;
   }
