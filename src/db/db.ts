@@ -45,7 +45,8 @@ interface Snapshot {
 const SNAPSHOT_IDLE_MS = 60_000;
 
 export class Db {
-  private rows = new Map<string, DbRecord>();
+  /** Records handed to the store whose write has not resolved yet: newer than what get() shows. */
+  private readonly pending = new Map<string, DbRecord>();
   private readonly inflight = new Set<Promise<unknown>>();
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly timeoutMs: number;
@@ -58,16 +59,13 @@ export class Db {
 
   /** Loads the local replica and registers the replication handlers. */
   async open(): Promise<void> {
-    const rows = new Map<string, DbRecord>();
-    for await (const r of this.o.store.entries()) {
-      if (!isDbRecord(r)) throw new DbCorruptError(`a stored record has an unexpected shape (table ${JSON.stringify((r as { table?: unknown }).table)})`);
-      rows.set(recordId(r.table, r.key), r);
+    for (const r of this.o.store.entries()) {
+      if (!isDbRecord(r)) throw new DbCorruptError(`a stored record in table '${r.table}' (key '${r.key}') has no version; the database was not written by this node's replication layer`);
       this.o.clock.observe(r.meta.hlc);
     }
-    this.rows = rows;
     const d = this.o.dist;
     d.handle(DB_CHANNELS.apply, (_from, p) => this.applyRemote(p));
-    d.handle(DB_CHANNELS.digest, () => digest(this.rows.values()));
+    d.handle(DB_CHANNELS.digest, () => digest(this.all()));
     d.handle(DB_CHANNELS.versions, (_from, p) => this.versionsIn(p));
     d.handle(DB_CHANNELS.fetch, (_from, p) => this.fetch(p));
     d.handle(DB_CHANNELS.snapshot, (_from, p) => this.snapshotChunk(p));
@@ -78,21 +76,37 @@ export class Db {
     this.snapshots.clear();
   }
 
+  /** Only records validated at open or on arrival reach the store, so the cast holds. */
+  private record(table: string, key: string): DbRecord | undefined {
+    return this.o.store.get(table, key) as DbRecord | undefined;
+  }
+
+  private all(): Iterable<DbRecord> {
+    return this.o.store.entries() as Iterable<DbRecord>;
+  }
+
+  /** The version a newly arriving record must beat: an in-flight write, else the stored one. */
+  private current(table: string, key: string): DbRecord | undefined {
+    return this.pending.get(recordId(table, key)) ?? this.record(table, key);
+  }
+
   get(table: string, key: string): unknown {
-    const r = this.rows.get(recordId(table, key));
+    const r = this.record(table, key);
     return r && !r.deleted ? r.value : undefined;
   }
 
   /** Live rows of a table, sorted by key. */
   list(table: string): Array<[key: string, value: unknown]> {
     const out: Array<[string, unknown]> = [];
-    for (const r of this.rows.values()) if (r.table === table && !r.deleted) out.push([r.key, r.value]);
+    for (const r of this.o.store.entries(table)) if (r.table === table && !r.deleted) out.push([r.key, r.value]);
     return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
   /** Every record including tombstones (for tests and diagnostics). */
   size(): number {
-    return this.rows.size;
+    let n = 0;
+    for (const _ of this.all()) n++;
+    return n;
   }
 
   /**
@@ -141,14 +155,20 @@ export class Db {
     const winners: DbRecord[] = [];
     for (const r of records) {
       this.o.clock.observe(r.meta.hlc);
-      if (wins(r, this.rows.get(recordId(r.table, r.key)))) winners.push(r);
+      if (wins(r, this.current(r.table, r.key))) {
+        winners.push(r);
+        // Checked and queued in the same tick, so the store applies winners in version order.
+        this.pending.set(recordId(r.table, r.key), r);
+      }
     }
     if (winners.length === 0) return 0;
-    await this.o.store.write(winners);
-    // Re-check after the await: a newer concurrent write may have landed meanwhile.
-    for (const r of winners) {
-      const id = recordId(r.table, r.key);
-      if (wins(r, this.rows.get(id))) this.rows.set(id, r);
+    try {
+      await this.o.store.write(winners);
+    } finally {
+      for (const r of winners) {
+        const id = recordId(r.table, r.key);
+        if (this.pending.get(id) === r) this.pending.delete(id);
+      }
     }
     return winners.length;
   }
@@ -163,7 +183,7 @@ export class Db {
   private versionsIn(p: unknown): VersionEntry[] {
     const buckets = new Set((p as { buckets?: number[] }).buckets ?? []);
     const out: VersionEntry[] = [];
-    for (const r of this.rows.values()) {
+    for (const r of this.all()) {
       if (buckets.has(bucketOf(r.table, r.key))) out.push({ table: r.table, key: r.key, hlc: r.meta.hlc, deleted: r.deleted === true });
     }
     return out;
@@ -173,7 +193,7 @@ export class Db {
     const ids = (p as { ids?: Array<[string, string]> }).ids ?? [];
     const out: DbRecord[] = [];
     for (const [t, k] of ids) {
-      const r = this.rows.get(recordId(t, k));
+      const r = this.record(t, k);
       if (r) out.push(r);
     }
     return out;
@@ -186,11 +206,11 @@ export class Db {
    */
   async syncWith(peer: string): Promise<number> {
     const theirs = (await this.o.dist.call(peer, DB_CHANNELS.digest, {}, this.timeoutMs)) as string[];
-    const ours = digest(this.rows.values());
+    const ours = digest(this.all());
     const differ = ours.map((d, i) => (d === theirs[i] ? -1 : i)).filter((i) => i >= 0);
     if (differ.length === 0) return 0;
     const versions = (await this.o.dist.call(peer, DB_CHANNELS.versions, { buckets: differ }, this.timeoutMs)) as VersionEntry[];
-    const want = wanted(versions, (t, k) => this.rows.get(recordId(t, k)));
+    const want = wanted(versions, (t, k) => this.current(t, k));
     let taken = 0;
     for (let i = 0; i < want.length; i += this.chunk) {
       const ids = want.slice(i, i + this.chunk).map((v) => [v.table, v.key]);
@@ -207,7 +227,7 @@ export class Db {
     if (req.id && !snap) throw new Error('snapshot expired; restart the join');
     const sid = req.id ?? randomUUID();
     if (!snap) {
-      snap = { records: [...this.rows.values()], timer: setTimeout(() => {}, 0) };
+      snap = { records: [...this.all()], timer: setTimeout(() => {}, 0) };
       this.snapshots.set(sid, snap);
     }
     clearTimeout(snap.timer);
@@ -228,26 +248,24 @@ export class Db {
    * everything has arrived; if anything fails before the commit, the local replica is untouched.
    */
   async replaceFrom(peer: string, beforeCommit: () => Promise<void>): Promise<{ records: number }> {
+    let records = 0;
     const txn = await this.o.store.beginReplace();
-    const fresh = new Map<string, DbRecord>();
     try {
       type Chunk = { id: string; records: DbRecord[]; done: boolean };
       const ask = (id: string | undefined, offset: number): Promise<Chunk> =>
         this.o.dist.call(peer, DB_CHANNELS.snapshot, { id, offset }, 60_000) as Promise<Chunk>;
       let offset = 0;
-      let pending = ask(undefined, 0);
+      let next = ask(undefined, 0);
       for (;;) {
-        const chunk = await pending;
+        const chunk = await next;
         if (!chunk.records.every(isDbRecord)) throw new Error(`${peer} sent a malformed snapshot chunk`);
         offset += chunk.records.length;
         // One chunk ahead: the next one travels while this one is written.
-        if (!chunk.done) pending = ask(chunk.id, offset);
-        pending.catch(() => {});
+        if (!chunk.done) next = ask(chunk.id, offset);
+        next.catch(() => {});
         await txn.add(chunk.records);
-        for (const r of chunk.records) {
-          fresh.set(recordId(r.table, r.key), r);
-          this.o.clock.observe(r.meta.hlc);
-        }
+        for (const r of chunk.records) this.o.clock.observe(r.meta.hlc);
+        records += chunk.records.length;
         if (chunk.done) break;
       }
       await beforeCommit();
@@ -256,13 +274,11 @@ export class Db {
       throw err;
     }
     await txn.commit();
-    this.rows = fresh;
-    return { records: fresh.size };
+    return { records };
   }
 
   /** Empties the local replica (after leaving: the node continues alone with no data). */
   async clear(): Promise<void> {
     await this.o.store.clear();
-    this.rows = new Map();
   }
 }

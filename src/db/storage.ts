@@ -19,8 +19,15 @@ export interface LoadedRecord {
   readonly meta: unknown;
 }
 
+/**
+ * The engine keeps every record in memory (its index) and serves reads from it; the replicated
+ * tables use that index rather than keeping a second copy.
+ */
 export interface RecordStore {
-  entries(): Iterable<LoadedRecord> | AsyncIterable<LoadedRecord>;
+  /** Visible once the write that made it has resolved. */
+  get(table: string, key: string): LoadedRecord | undefined;
+  /** Current records, tombstones included (of one table, or all). */
+  entries(table?: string): Iterable<LoadedRecord>;
   /** Durable (fsynced) when resolved. */
   write(records: readonly DbRecord[]): Promise<void> | void;
   beginReplace(): ReplaceTxn | Promise<ReplaceTxn>;

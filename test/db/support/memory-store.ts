@@ -8,8 +8,12 @@ export class MemoryStore implements RecordStore {
   readonly state = new Map<string, unknown>();
   writes = 0;
 
-  entries(): Iterable<DbRecord> {
-    return [...this.rows.values()];
+  get(table: string, key: string): DbRecord | undefined {
+    return this.rows.get(`${table}\u0000${key}`);
+  }
+
+  entries(table?: string): Iterable<DbRecord> {
+    return [...this.rows.values()].filter((r) => table === undefined || r.table === table);
   }
 
   write(records: readonly DbRecord[]): void {
