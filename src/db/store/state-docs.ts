@@ -13,7 +13,8 @@ export function checkStateName(name: string): void {
   }
 }
 
-export function encodeState(value: unknown): Buffer {
+export function encodeState(name: string, value: unknown): Buffer {
+  checkStateName(name);
   let payload: Buffer;
   try {
     payload = serialize(value);
@@ -53,7 +54,8 @@ export async function readStateDoc(dir: string, name: string): Promise<unknown> 
   return d.value;
 }
 
-export async function writeStateDoc(dir: string, name: string, value: unknown): Promise<void> {
+/** Writes a document encoded by encodeState. */
+export async function writeStateDoc(dir: string, name: string, data: Buffer): Promise<void> {
   checkStateName(name);
-  await writeFileAtomic(dir, stateName(name), encodeState(value));
+  await writeFileAtomic(dir, stateName(name), data);
 }

@@ -15,7 +15,7 @@ import { Mutex } from './mutex.js';
 import { encodeRecords, normalize, type StoredRecord } from './record.js';
 import { ensureDir, recover } from './recovery.js';
 import { SnapshotWriter } from './snapshot.js';
-import { readStateDoc, writeStateDoc } from './state-docs.js';
+import { encodeState, readStateDoc, writeStateDoc } from './state-docs.js';
 import { TableIndex } from './table-index.js';
 
 export interface StoreOptions {
@@ -163,6 +163,7 @@ export class Store {
     let writer: Promise<SnapshotWriter> | undefined;
     let state: 'open' | 'committing' | 'done' = 'open';
     let adding: Promise<void> = Promise.resolve();
+    let addFailure: unknown;
     const getWriter = (): Promise<SnapshotWriter> => (writer ??= SnapshotWriter.create(this.dir, number));
     const handle = {
       add: (records: readonly StoredRecord[]): Promise<void> => {
@@ -175,7 +176,14 @@ export class Store {
         }
         // Adds run one after another even when the caller does not wait: the file is written in order.
         const step = adding.then(async () => {
-          await (await getWriter()).add(norm);
+          if (addFailure !== undefined) throw addFailure;
+          try {
+            await (await getWriter()).add(norm);
+          } catch (err) {
+            // The staged file may now hold part of these records: this replace cannot be committed.
+            addFailure = err;
+            throw err;
+          }
           staged.apply(norm);
         });
         adding = step.catch(() => undefined);
@@ -187,6 +195,10 @@ export class Store {
         if (usable) throw usable;
         state = 'committing';
         await adding;
+        if (addFailure !== undefined) {
+          state = 'open';
+          throw new Error(`cannot commit: staging failed earlier (${addFailure instanceof Error ? addFailure.message : String(addFailure)}); abort this replace`, { cause: addFailure });
+        }
         const w = await getWriter();
         try {
           const size = await w.finish();
@@ -236,8 +248,10 @@ export class Store {
   /** Replaces a state document atomically; calls for the same name take effect in call order. */
   async writeState(name: string, value: unknown): Promise<void> {
     if (this.closed) throw new StoreClosedError(this.dir);
+    // Encoded now: what is written is the value as it was at the call.
+    const data = encodeState(name, value);
     const prev = this.stateChains.get(name) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => writeStateDoc(this.dir, name, value));
+    const next = prev.catch(() => undefined).then(() => writeStateDoc(this.dir, name, data));
     const tail = next.catch(() => undefined);
     this.stateChains.set(name, tail);
     void tail.then(() => {

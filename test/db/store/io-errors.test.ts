@@ -80,3 +80,21 @@ test('when a failed append cannot be cut back either, the store stops', async (t
   await assert.rejects(s.write([rec('t', 'x', 1)]), (e: unknown) => e instanceof StoreFailedError && /could not be removed/.test(e.message));
   await assert.rejects(s.write([rec('t', 'y', 1)]), StoreFailedError);
 });
+
+test('a replace whose staging failed cannot be committed; abort leaves the store as it was', async (t) => {
+  const dir = tempDir(t);
+  const s = await Store.open(dir);
+  t.after(() => s.close());
+  await s.write([rec('t', 'keep', 1)]);
+  const r = s.beginReplace();
+  await r.add([rec('t', 'staged', 1)]);
+  const fault = inject(t, await fileHandleProto(dir), 'write', () => Promise.reject(ioError('ENOSPC', 'write')));
+  await assert.rejects(r.add(Array.from({ length: 3000 }, (_, i) => rec('t', `n${i}`, 'x'.repeat(500)))), (e: NodeJS.ErrnoException) => e.code === 'ENOSPC');
+  fault.active = false;
+  await assert.rejects(r.add([rec('t', 'more', 1)]), (e: NodeJS.ErrnoException) => e.code === 'ENOSPC');
+  await assert.rejects(r.commit(), /staging failed earlier .*abort this replace/);
+  await r.abort();
+  assert.deepEqual([...s.entries()].map((x) => x.key), ['keep']);
+  await s.write([rec('t', 'after', 1)]);
+  assert.equal(s.size(), 2);
+});

@@ -179,6 +179,16 @@ test('state documents: write, overwrite in call order, missing, bad names', asyn
   assert.deepEqual(await s.readState<{ epoch: number }>('view'), { epoch: 21 });
 });
 
+test('writeState stores the value as it was at the call', async (t) => {
+  const s = await Store.open(tempDir(t));
+  t.after(() => s.close());
+  const view = { members: ['a'] };
+  const p = s.writeState('view', view);
+  view.members.push('b');
+  await p;
+  assert.deepEqual(await s.readState('view'), { members: ['a'] });
+});
+
 test('compaction folds the logs into a snapshot, removes old files, keeps every record', async (t) => {
   const dir = tempDir(t);
   const log = captureLog();
