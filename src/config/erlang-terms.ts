@@ -349,7 +349,7 @@ function describe(t: Token): string {
     case 'eof': return '';
     case 'dot': return "'.'";
     case 'punct':
-    case 'reserved': return `'${t.text}'`;
+    case 'reserved': return writeQuoted(t.text, "'");
     case 'var': return t.text;
     case 'atom': return PLAIN_ATOM.test(t.text) ? t.text : writeQuoted(t.text, "'");
     case 'string': return writeQuoted(t.text, '"');

@@ -116,7 +116,7 @@ export class Scanner {
     if (c === '$') {
       this.advance();
       if (this.peek() === '') throw new ScanError('unterminated character', line, column);
-      const ch = this.peek() === '\\' ? this.escape(line, column) : (this.advance().codePointAt(0) ?? 0);
+      const ch = this.peek() === '\\' ? this.escape() : (this.advance().codePointAt(0) ?? 0);
       return { kind: 'char', text: String.fromCodePoint(ch), int: BigInt(ch), line, column };
     }
     if (c === '.') {
@@ -132,7 +132,10 @@ export class Scanner {
         return { kind: 'punct', text: p, line, column };
       }
     }
-    throw new ScanError(`illegal character ${JSON.stringify(c)}`, line, column);
+    // erl_scan makes any other Latin-1 character a token of its own (refused by the parser).
+    if ((c.codePointAt(0) ?? 0) > 255) throw new ScanError('illegal character', line, column);
+    this.advance();
+    return { kind: 'punct', text: c, line, column };
   }
 
   private matches(s: string): boolean {
@@ -200,12 +203,14 @@ export class Scanner {
         this.advance();
         return s;
       }
-      s += c === '\\' ? String.fromCodePoint(this.escape(line, column)) : this.advance();
+      s += c === '\\' ? String.fromCodePoint(this.escape()) : this.advance();
     }
   }
 
-  /** At a backslash: the character the escape stands for. */
-  private escape(line: number, column: number): number {
+  /** At a backslash: the character the escape stands for. Errors point at the backslash. */
+  private escape(): number {
+    const line = this.line;
+    const column = this.col;
     this.advance();
     const c = this.advance();
     switch (c) {
