@@ -78,6 +78,26 @@ export interface DistTlsOptions {
   readonly client: ConnectionOptions;
   /** Human-readable warnings (verify_none, options we cannot honour), to be logged at start. */
   readonly warnings: readonly string[];
+  /**
+   * `{verify, verify_peer}` per side (set by loadSslDistFile). server: dialling nodes must present
+   * a certificate chaining to cacertfile (server.requestCert/rejectUnauthorized say the same);
+   * client: the dialled node's certificate must chain to cacertfile and name its host
+   * (client.rejectUnauthorized).
+   */
+  readonly verifyPeer?: { readonly server: boolean; readonly client: boolean };
+  /**
+   * Server `fail_if_no_peer_cert`. With verifyPeer.server and false, Erlang lets in a node that
+   * offers no certificate at all (one offering a bad certificate is refused either way); the link
+   * layer decides whether to follow it, server.rejectUnauthorized stays true.
+   */
+  readonly failIfNoPeerCert?: boolean;
+  /**
+   * Client `server_name_indication`: undefined = SNI and the hostname check use the peer's host
+   * from its node name; a host = sent as SNI and checked against the peer's certificate instead;
+   * 'disable' = no SNI and no hostname check (the chain is still verified). Already applied to
+   * client.servername/checkServerIdentity.
+   */
+  readonly serverNameIndication?: string;
 }
 
 export interface Config {
