@@ -158,7 +158,8 @@ export class Lexer {
       s += c;
     }
     if (decimalOrE) {
-      if (/^-?\d+(\.\d*)?([eE][+-]?\d+)?$/.test(s)) return { t: 'number', v: Number(s), text: s, at };
+      // A number too large for a double (1e999) stays text rather than becoming Infinity.
+      if (/^-?\d+(\.\d*)?([eE][+-]?\d+)?$/.test(s) && Number.isFinite(Number(s))) return { t: 'number', v: Number(s), text: s, at };
     } else if (/^-?\d+$/.test(s)) {
       const big = BigInt(s);
       if (big <= MAX_LONG && big >= -MAX_LONG - 1n) return { t: 'number', v: Number(s), text: s, at };

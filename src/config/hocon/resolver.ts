@@ -4,7 +4,7 @@
 // (or a parent or child of it) looks only at the definitions before it ("self-reference", e.g.
 // `path = ${path}":/x"`); any other substitution sees the final value.
 import { HoconError } from './errors.js';
-import type { FieldNode, ObjectNode, Origin, SubstNode, ValueNode } from './ast.js';
+import type { ConcatNode, FieldNode, ObjectNode, Origin, SubstNode, ValueNode } from './ast.js';
 import { NumberValue, ObjectValue, SpaceValue, kindOf, mergeValues, nest } from './values.js';
 import type { Value } from './values.js';
 
@@ -15,7 +15,10 @@ interface Definition {
   readonly node: ValueNode | undefined;
   readonly append: boolean;
   readonly origin: Origin;
-  /** Holds no substitution: a later plain value replaces it without it ever being resolved. */
+  /**
+   * Holds no substitution: a later plain value replaces it without it ever being resolved. For
+   * an object literal (node undefined): the whole literal holds none.
+   */
   readonly plain: boolean;
 }
 
@@ -24,14 +27,58 @@ class CycleSignal {
   constructor(readonly path: string, readonly origin: Origin) {}
 }
 
+/** Whether a substitution is left once the value is parsed (fields replaced inside an object literal do not count). */
 function containsSubst(node: ValueNode): boolean {
   switch (node.k) {
     case 'subst': return true;
     case 'scalar': case 'space': return false;
     case 'array': return node.items.some(containsSubst);
-    case 'concat': return node.parts.some(containsSubst);
-    case 'object': return node.fields.some((f) => f.append || containsSubst(f.value));
+    case 'concat': {
+      const merged = asMergedObject(node);
+      return merged === undefined ? node.parts.some(containsSubst) : containsSubst(merged);
+    }
+    case 'object': {
+      const live = liveFields(node);
+      return node.fields.some((f, i) => live[i] === true && (f.append || containsSubst(f.value)));
+    }
   }
+}
+
+/** A concatenation of object literals as one literal, or undefined when it is something else. */
+function asMergedObject(node: ConcatNode): ObjectNode | undefined {
+  if (!node.parts.every((p) => p.k === 'object' || p.k === 'space')) return undefined;
+  const fields: FieldNode[] = [];
+  for (const p of node.parts) if (p.k === 'object') fields.push(...p.fields);
+  return { k: 'object', fields, origin: node.origin };
+}
+
+/**
+ * Which fields of an object literal count: a field that a later plain value replaces (or an
+ * array or scalar that a later plain object replaces) is dropped unresolved, as the reference
+ * implementation does when it merges duplicate keys while parsing.
+ */
+function liveFields(node: ObjectNode): boolean[] {
+  const hard: (readonly string[])[] = [];
+  const live: boolean[] = new Array<boolean>(node.fields.length).fill(true);
+  for (let i = node.fields.length - 1; i >= 0; i -= 1) {
+    const f = node.fields[i] as FieldNode;
+    if (hard.some((h) => isPrefix(h, f.path))) {
+      live[i] = false;
+      continue;
+    }
+    const isObj = f.value.k === 'object' || (f.value.k === 'concat' && asMergedObject(f.value) !== undefined);
+    if (!f.append && isListOrScalarNode(f.value)) {
+      const next = node.fields.slice(i + 1).find((g) => isPrefix(f.path, g.path));
+      const nextIsObj = next !== undefined && !next.append && (next.path.length > f.path.length || next.value.k === 'object');
+      if (next !== undefined && nextIsObj && !containsSubst(next.value)) {
+        live[i] = false;
+        hard.push(f.path);
+        continue;
+      }
+    }
+    if (!f.append && !isObj && !containsSubst(f.value)) hard.push(f.path);
+  }
+  return live;
 }
 
 class PathTrie {
@@ -64,22 +111,24 @@ const WIPE = Symbol('wipe');
 
 export type Env = Record<string, string | undefined>;
 
-interface Ctx {
-  /** The definition whose value this is directly (for self-reference), if any. */
-  readonly def?: Definition;
-  /** Inside a replaced definition: lookups of `path` and around it stop before `index`. */
-  readonly bound?: { readonly path: readonly string[]; readonly index: number };
-}
 
 export class Resolver {
   private readonly defs: Definition[] = [];
   private readonly trie = new PathTrie();
   private readonly valueMemo = new Map<string, Value | undefined>();
-  private readonly defMemo = new Map<number, Value | undefined>();
+  private readonly defMemo = new Map<string, Value | undefined>();
   /** valueAt computations in progress, with the substitution that asked for them. */
   private readonly active = new Map<string, Origin>();
-  private readonly activeDefs = new Set<number>();
+  private readonly activeDefs = new Set<string>();
   private pendingOrigin: Origin | undefined;
+  /**
+   * Look-back bounds in force: while the value of a definition that merges with earlier values
+   * is computed, every lookup of its path (or a parent or child), however indirect, sees only
+   * the definitions before it. This is how `path = ${path}":/x"` and `a = ${b}, b = ${a}x`
+   * with an earlier `a` resolve, as in the reference implementation.
+   */
+  private readonly bounds: { readonly path: readonly string[]; readonly index: number }[] = [];
+  private depth = 0;
 
   constructor(root: ObjectNode, private readonly env: Env) {
     this.flatten(root.fields, []);
@@ -89,14 +138,15 @@ export class Resolver {
     for (const f of fields) {
       const path = [...prefix, ...f.path];
       // `a.b.c = x` is `a { b { c = x } }`: a and a.b become objects even if x is undefined.
-      for (let i = prefix.length + 1; i < path.length; i += 1) this.add(path.slice(0, i), undefined, false, f.origin);
+      const literalPlain = !f.append && !containsSubst(f.value);
+      for (let i = prefix.length + 1; i < path.length; i += 1) this.add(path.slice(0, i), undefined, false, f.origin, literalPlain);
       if (!f.append && f.value.k === 'object') {
-        this.add(path, undefined, false, f.origin);
+        this.add(path, undefined, false, f.origin, literalPlain);
         this.flatten(f.value.fields, path);
       } else if (!f.append && f.value.k === 'concat' && f.value.parts.every((p) => p.k === 'object' || p.k === 'space')) {
         // `a = {x: 1} {y: ${a.x}}` merges like two definitions of a (as the reference does at
         // parse time), so ${a.x} needs only a.x, not the whole concatenation.
-        this.add(path, undefined, false, f.origin);
+        this.add(path, undefined, false, f.origin, literalPlain);
         for (const part of f.value.parts) if (part.k === 'object') this.flatten(part.fields, path);
       } else {
         this.add(path, f.value, f.append, f.origin);
@@ -104,8 +154,8 @@ export class Resolver {
     }
   }
 
-  private add(path: readonly string[], node: ValueNode | undefined, append: boolean, origin: Origin): void {
-    const plain = node === undefined || (!append && !containsSubst(node));
+  private add(path: readonly string[], node: ValueNode | undefined, append: boolean, origin: Origin, literalPlain = true): void {
+    const plain = node === undefined ? literalPlain : !append && !containsSubst(node);
     const def: Definition = { index: this.defs.length, path, node, append, origin, plain };
     this.defs.push(def);
     let t = this.trie;
@@ -159,8 +209,10 @@ export class Resolver {
   }
 
   /** The value at `path` considering only definitions with index < `before`. */
-  private valueAt(path: readonly string[], before: number): Value | undefined {
-    const key = `${before}|${path.length}|${path.join('\u0000')}`;
+  private valueAt(path: readonly string[], requested: number): Value | undefined {
+    let before = requested;
+    for (const b of this.bounds) if (b.index < before && overlaps(b.path, path)) before = b.index;
+    const key = `${before}|${this.signature()}|${path.length}|${path.join('\u0000')}`;
     if (this.valueMemo.has(key)) return this.valueMemo.get(key);
     if (this.active.has(key)) throw new CycleSignal(path.join('.'), this.active.get(key) as Origin);
     this.active.set(key, this.pendingOrigin ?? { file: '<unknown>', line: 1, column: 1 });
@@ -187,6 +239,12 @@ export class Resolver {
       if (d.path.length > path.length) {
         const over = shadows.filter((sh) => isPrefix(sh.path, d.path));
         if (over.some((sh) => sh.by.plain)) continue;
+        if (this.droppedByObject(d)) {
+          shadows.push({ path: d.path, by: PLAIN_MARK });
+          // Its value does not matter, only that the object replaced a non-object.
+          if (!errorsOnly(replacedBy) && over.length === 0) contributions.push(nest(d.path.slice(path.length), null));
+          continue;
+        }
         const by = replacedBy ?? over[0]?.by;
         if (by !== undefined) {
           this.checkReplaced(d, by);
@@ -204,6 +262,10 @@ export class Resolver {
         if (d.plain && d.node !== undefined && d.node.k !== 'object') break;
         this.checkReplaced(d, replacedBy);
         continue;
+      }
+      if (this.droppedByObject(d)) {
+        contributions.push(d.path.length === path.length ? null : WIPE);
+        break;
       }
       const v = this.definitionValue(d);
       if (v === undefined) continue;
@@ -231,31 +293,65 @@ export class Resolver {
     return state;
   }
 
+  private signature(): string {
+    return this.bounds.map((b) => b.index).join(',');
+  }
+
+  /**
+   * An array or scalar followed (at its path) by an object literal without substitutions is
+   * dropped unresolved, together with everything before it there: the reference's "ignores
+   * fallbacks". An object with substitutions keeps them for resolution instead.
+   */
+  private droppedByObject(d: Definition): boolean {
+    if (!isListOrScalar(d)) return false;
+    let t: PathTrie | undefined = this.trie;
+    for (const key of d.path) {
+      t = t.child(key, false);
+      if (t === undefined) return false;
+    }
+    const below = t.subtree();
+    // An unresolved value merged over an earlier one becomes a delayed merge, which is kept.
+    if (!d.plain && below.some((e) => e.index < d.index)) return false;
+    const next = below.find((e) => e.index > d.index);
+    return next !== undefined && next.node === undefined && next.path.length === d.path.length && next.plain;
+  }
+
   private definitionValue(d: Definition): Value | undefined {
-    if (this.defMemo.has(d.index)) return this.defMemo.get(d.index);
-    if (this.activeDefs.has(d.index)) throw new CycleSignal(d.path.join('.'), d.origin);
-    this.activeDefs.add(d.index);
+    if (d.node === undefined) return new ObjectValue(new Map());
+    const key = `${d.index}|${this.signature()}`;
+    if (this.defMemo.has(key)) return this.defMemo.get(key);
+    if (this.activeDefs.has(key)) throw new CycleSignal(d.path.join('.'), d.origin);
+    this.depth += 1;
+    if (this.depth > 2000) throw new HoconError('hocon_substitution', d.origin, 'substitutions nested too deeply (more than 2000 levels)');
+    this.activeDefs.add(key);
+    let pushed = false;
     try {
+      // Only a substitution or concatenation merges with what came before (as `${?a} [x]` does for `a += x`).
+      const merging = !d.plain && (d.append || d.node.k === 'subst' || d.node.k === 'concat');
+      if (merging && this.valueAt(d.path, d.index) !== undefined) {
+        this.bounds.push({ path: d.path, index: d.index });
+        pushed = true;
+      }
       let v: Value | undefined;
-      if (d.node === undefined) {
-        v = new ObjectValue(new Map());
-      } else if (d.append) {
+      if (d.append) {
         // `a += x` is `a = ${?a} [x]`.
-        const item = this.resolve(d.node, { def: d });
+        const item = this.resolve(d.node);
         v = appendTo(this.valueAt(d.path, d.index), item, d);
       } else {
-        v = this.resolve(d.node, { def: d });
+        v = this.resolve(d.node);
       }
-      this.defMemo.set(d.index, v);
+      this.defMemo.set(key, v);
       return v;
     } finally {
-      this.activeDefs.delete(d.index);
+      if (pushed) this.bounds.pop();
+      this.activeDefs.delete(key);
+      this.depth -= 1;
     }
   }
 
   /** Resolves a standalone value node (no definition context: no self-reference). */
   resolveValue(node: ValueNode): Value | undefined {
-    return this.guard(() => this.resolve(node, {}));
+    return this.guard(() => this.resolve(node));
   }
 
   /**
@@ -264,36 +360,44 @@ export class Resolver {
    */
   private checkReplaced(d: Definition, by: Definition): void {
     if (d.node === undefined) return;
-    this.resolve(d.node, { bound: { path: by.path, index: by.index } });
+    this.bounds.push({ path: by.path, index: by.index });
+    try {
+      this.resolve(d.node);
+    } finally {
+      this.bounds.pop();
+    }
   }
 
-  private resolve(node: ValueNode, ctx: Ctx): Value | undefined {
-    const v = this.resolvePart(node, ctx);
+  private resolve(node: ValueNode): Value | undefined {
+    const v = this.resolvePart(node);
     if (v instanceof SpaceValue) return v.text;
     return v;
   }
 
-  private resolvePart(node: ValueNode, ctx: Ctx): Value | SpaceValue | undefined {
+  private resolvePart(node: ValueNode): Value | SpaceValue | undefined {
     switch (node.k) {
       case 'scalar':
         return typeof node.v === 'number' ? new NumberValue(node.v, node.text) : node.v;
       case 'space':
         return new SpaceValue(node.text);
       case 'subst':
-        return this.lookup(node, ctx);
+        return this.lookup(node);
       case 'array': {
         // Substitutions nested in arrays and objects never look back (`a = [${a}]` is a cycle).
         const out: Value[] = [];
         for (const item of node.items) {
-          const v = this.resolve(item, { bound: ctx.bound });
+          const v = this.resolve(item);
           if (v !== undefined) out.push(v);
         }
         return out;
       }
       case 'object':
-        return this.objectLiteral(node, { bound: ctx.bound });
-      case 'concat':
-        return this.concat(node.parts, ctx, node.origin);
+        return this.objectLiteral(node);
+      case 'concat': {
+        // `{a: 1} {b: 2}` is one object, merged field by field as the reference does while parsing.
+        const merged = asMergedObject(node);
+        return merged === undefined ? this.concat(node.parts, node.origin) : this.objectLiteral(merged);
+      }
     }
   }
 
@@ -301,22 +405,12 @@ export class Resolver {
    * An object written inside an array or a concatenation. A field that a later plain value
    * replaces is skipped without being resolved, as for top-level definitions.
    */
-  private objectLiteral(node: ObjectNode, ctx: Ctx): ObjectValue {
-    const hard: (readonly string[])[] = [];
-    const live: boolean[] = new Array<boolean>(node.fields.length).fill(true);
-    for (let i = node.fields.length - 1; i >= 0; i -= 1) {
-      const f = node.fields[i] as FieldNode;
-      if (hard.some((h) => isPrefix(h, f.path))) {
-        live[i] = false;
-        continue;
-      }
-      const isObj = f.value.k === 'object' || (f.value.k === 'concat' && f.value.parts.every((p) => p.k === 'object' || p.k === 'space'));
-      if (!f.append && !isObj && !containsSubst(f.value)) hard.push(f.path);
-    }
+  private objectLiteral(node: ObjectNode): ObjectValue {
+    const live = liveFields(node);
     let state: Value = new ObjectValue(new Map());
     node.fields.forEach((f, i) => {
       if (!live[i]) return;
-      let v = this.resolve(f.value, ctx);
+      let v = this.resolve(f.value);
       if (f.append) v = appendTo(getIn(state, f.path), v, f);
       // A dotted key creates its parent objects even when the value is an undefined `${?x}`.
       if (v === undefined) {
@@ -328,19 +422,19 @@ export class Resolver {
     return state as ObjectValue;
   }
 
-  private concat(parts: readonly ValueNode[], ctx: Ctx, at: Origin): Value | SpaceValue | undefined {
+  private concat(parts: readonly ValueNode[], at: Origin): Value | SpaceValue | undefined {
     let acc: Value | SpaceValue | undefined;
     for (const part of parts) {
-      const v = this.resolvePart(part, ctx);
+      const v = this.resolvePart(part);
       if (v === undefined) continue;
       acc = acc === undefined ? v : join(acc, v, part.origin ?? at);
     }
     return acc;
   }
 
-  private lookup(node: SubstNode, ctx: Ctx): Value | undefined {
+  private lookup(node: SubstNode): Value | undefined {
     try {
-      return this.lookupOrCycle(node, ctx);
+      return this.lookupOrCycle(node);
     } catch (err) {
       if (!(err instanceof CycleSignal)) throw err;
       // As in the reference implementation, an optional substitution caught in a cycle is undefined.
@@ -350,19 +444,8 @@ export class Resolver {
     }
   }
 
-  private lookupOrCycle(node: SubstNode, ctx: Ctx): Value | undefined {
-    const def = ctx.def;
-    const bound = ctx.bound;
+  private lookupOrCycle(node: SubstNode): Value | undefined {
     const tryPath = (path: readonly string[]): Value | undefined => {
-      this.pendingOrigin = node.origin;
-      if (bound !== undefined && (isPrefix(path, bound.path) || isPrefix(bound.path, path))) {
-        return this.valueAt(path, bound.index);
-      }
-      // Self-reference: a substitution that is (part of) the value of a field and points at
-      // that field, a parent or a child of it, sees the definitions before this one.
-      if (def !== undefined && (isPrefix(path, def.path) || isPrefix(def.path, path))) {
-        if (this.valueAt(def.path, def.index) !== undefined) return this.valueAt(path, def.index);
-      }
       this.pendingOrigin = node.origin;
       return this.valueAt(path, Infinity);
     };
@@ -387,6 +470,29 @@ function appendTo(prev: Value | undefined, item: Value | undefined, at: { path: 
   if (prev === undefined) return added;
   if (Array.isArray(prev)) return [...prev, ...added];
   throw new HoconError('hocon_syntax', at.origin, `'+=' appends to an array, but ${at.path.join('.')} is ${kindOf(prev)}`);
+}
+
+function errorsOnly(replacedBy: Definition | undefined): boolean {
+  return replacedBy !== undefined;
+}
+
+const PLAIN_MARK = { plain: true } as Definition;
+
+
+/** An array or a scalar: neither an object nor something to resolve first (substitution, concatenation). */
+function isListOrScalar(d: Definition): boolean {
+  return !d.append && d.node !== undefined && isListOrScalarNode(d.node);
+}
+
+/** Arrays, scalars and their concatenations, which the reference joins while parsing. */
+function isListOrScalarNode(node: ValueNode): boolean {
+  if (node.k === 'array' || node.k === 'scalar') return true;
+  if (node.k !== 'concat') return false;
+  return node.parts.every((p) => p.k === 'array' || p.k === 'space') || node.parts.every((p) => p.k === 'scalar' || p.k === 'space');
+}
+
+function overlaps(a: readonly string[], b: readonly string[]): boolean {
+  return isPrefix(a, b) || isPrefix(b, a);
 }
 
 function isPrefix(prefix: readonly string[], path: readonly string[]): boolean {

@@ -1,0 +1,192 @@
+// Random HOCON documents from a small grammar, for the differential test. Seeded, so a failure
+// is reproducible from its seed. The grammar covers what an operator writes: nested objects,
+// arrays, quoting, comments, substitutions (plain, optional, self-referential), concatenation of
+// strings, arrays and objects, dotted keys, repeated keys that merge, and `+=`.
+
+export function prng(seed: number): () => number {
+  // mulberry32
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const KEYS = ['a', 'b', 'c', 'foo', 'bar', 'x-y', 'k_1', 'n2'];
+const QUOTED_KEYS = ['"q k"', '"dot.ted"', '""', '"a"'];
+const WORDS = ['hello', 'world', 'emqx', '10s', '1MB', 'on', 'off', 'yes', '/path/to', 'a-b', 'v1.2.3', 'x.y', '15m'];
+const NUMBERS = ['0', '42', '-7', '3.14', '1e3', '0.5', '10', '-0.25', '1.0', '123456789'];
+const QUOTED = ['"quoted"', '"with space"', '"esc\\n\\t\\"x\\""', '"\\u0041\\u00e9"', '""', '"a#b//c"', '"{[]}=:,"', '"ü €"'];
+const TRIPLE = ['"""raw "quotes" \\n"""', '"""line1\nline2"""', '""""x""""'];
+
+class Gen {
+  private readonly out: string[] = [];
+  /** Key paths defined so far (as path arrays), for substitutions that resolve. */
+  private readonly defined: string[][] = [];
+
+  constructor(private readonly rnd: () => number) {}
+
+  private pick<T>(xs: readonly T[]): T {
+    return xs[Math.floor(this.rnd() * xs.length)] as T;
+  }
+
+  private chance(p: number): boolean {
+    return this.rnd() < p;
+  }
+
+  private ws(): string {
+    return this.pick(['', ' ', ' ', '  ', '\t']);
+  }
+
+  private keySegment(): string {
+    return this.chance(0.15) ? this.pick(QUOTED_KEYS) : this.pick(KEYS);
+  }
+
+  private key(): { text: string; path: string[] } {
+    const n = this.chance(0.3) ? 2 + Math.floor(this.rnd() * 2) : 1;
+    const segs: string[] = [];
+    for (let i = 0; i < n; i += 1) segs.push(this.keySegment());
+    const path = segs.map((s) => (s.startsWith('"') ? (JSON.parse(s) as string) : s));
+    return { text: segs.join('.'), path };
+  }
+
+  /**
+   * The top-level key being generated. Substitutions (other than the explicit self-references)
+   * only point under top-level keys of lower rank in a random order, so references never form
+   * a cycle: with cycles through `${?x}`, the reference implementation's result depends on the
+   * order in which it happens to visit keys (a hash order), which no other implementation can
+   * reproduce. Cycles themselves are covered by the unit tests.
+   */
+  private current: string[] = [];
+  private readonly rank = new Map<string, number>();
+
+  private rankOf(key: string): number {
+    let r = this.rank.get(key);
+    if (r === undefined) {
+      r = this.rnd();
+      this.rank.set(key, r);
+    }
+    return r;
+  }
+
+  private substPath(): string {
+    const render = (p: readonly string[]): string => p.map((s) => (/^[A-Za-z0-9_-]+$/.test(s) ? s : JSON.stringify(s))).join('.');
+    const top = this.current[0];
+    const allowed = (p: readonly string[]): boolean => top === undefined || (p[0] !== undefined && this.rankOf(p[0]) < this.rankOf(top));
+    const candidates = this.defined.filter(allowed);
+    if (candidates.length > 0 && this.chance(0.85)) return render(this.pick(candidates));
+    const key = this.pick(KEYS);
+    return allowed([key]) ? render([key]) : render(['nowhere']);
+  }
+
+  private subst(): string {
+    return this.chance(0.3) ? `\${?${this.substPath()}}` : `\${${this.substPath()}}`;
+  }
+
+  private simple(): string {
+    const r = this.rnd();
+    if (r < 0.2) return this.pick(WORDS);
+    if (r < 0.4) return this.pick(NUMBERS);
+    if (r < 0.55) return this.pick(QUOTED);
+    if (r < 0.6) return this.pick(TRIPLE);
+    if (r < 0.7) return this.pick(['true', 'false', 'null']);
+    return this.subst();
+  }
+
+  private value(depth: number, path: string[] | null): string {
+    const r = this.rnd();
+    if (depth < 3 && r < 0.2) return this.object(depth + 1, path);
+    if (depth < 3 && r < 0.35) return this.array(depth + 1);
+    if (r < 0.5) {
+      // String concatenation, with whitespace kept between parts.
+      const parts = [this.simple()];
+      const n = 1 + Math.floor(this.rnd() * 3);
+      for (let i = 0; i < n; i += 1) {
+        // Digits straight after a number would make one big number (1e3 then 42 is 1e342).
+        const part = this.simpleForConcat();
+        parts.push((/^[-\d]/.test(part) ? this.pick([' ', '  ']) : this.pick(['', ' ', '  '])) + part);
+      }
+      return parts.join('');
+    }
+    if (depth < 3 && r < 0.55) return `${this.array(depth + 1)}${this.ws()}${this.array(depth + 1)}`;
+    if (depth < 3 && r < 0.6) return `${this.object(depth + 1, path)}${this.ws()}${this.object(depth + 1, path)}`;
+    return this.simple();
+  }
+
+  private simpleForConcat(): string {
+    // A string part that cannot start a new token ambiguously after no whitespace.
+    return this.pick([...WORDS, ...QUOTED, this.subst(), 'true', 'null', '42']);
+  }
+
+  private array(depth: number): string {
+    const n = Math.floor(this.rnd() * 4);
+    const items: string[] = [];
+    for (let i = 0; i < n; i += 1) items.push(this.value(depth, null));
+    const sep = this.chance(0.3) ? '\n' : this.pick([',', ', ', ' ,']);
+    const trailing = n > 0 && this.chance(0.2) ? ',' : '';
+    return `[${this.ws()}${items.join(sep)}${trailing}${this.ws()}]`;
+  }
+
+  private object(depth: number, path: string[] | null): string {
+    const n = Math.floor(this.rnd() * 4);
+    const body: string[] = [];
+    const multiline = this.chance(0.5);
+    for (let i = 0; i < n; i += 1) body.push(this.field(depth, path, multiline));
+    // A comment runs to the end of the line, so it only goes where a newline follows.
+    if (multiline) return `{\n${body.join(this.pick(['\n', ',\n', '\n\n']))}\n}`;
+    return `{ ${body.join(', ')} }`;
+  }
+
+  private comment(): string {
+    return this.pick(['# a comment', '// another one', '#', '// { not: parsed }']);
+  }
+
+  field(depth: number, prefix: string[] | null, commentOk: boolean): string {
+    const { text, path } = this.key();
+    // Inside an array element there is no path: no self-reference and no '+='.
+    const full = [...(prefix ?? []), ...path];
+    const r = this.rnd();
+    let out: string;
+    const outer = this.current;
+    if (prefix !== null) this.current = full;
+    // Self-reference only at the top level, where operators write it (`path = ${path}":/x"`).
+    if (prefix !== null && prefix.length === 0 && path.length === 1 && r < 0.15) {
+      // Self-referential or appending definitions.
+      const self = full.map((s) => (/^[A-Za-z0-9_-]+$/.test(s) ? s : JSON.stringify(s))).join('.');
+      out = this.pick([
+        `${text} += ${this.simple()}`,
+        `${text} = \${?${self}} [${this.simple()}]`,
+        `${text} = \${?${self}} ${this.pick(QUOTED)}`,
+        `${text} = \${?${self}} {z: ${this.pick(NUMBERS)}}`,
+      ]);
+    } else if (depth < 3 && r < 0.3) {
+      out = `${text}${this.pick([' ', '', '\n'])}${this.object(depth + 1, prefix === null ? null : full)}`;
+    } else {
+      const sep = this.pick([' = ', '=', ': ', ' : ', ' =\n  ']);
+      out = `${text}${sep}${this.value(depth, prefix === null ? null : full)}`;
+    }
+    this.current = outer;
+    if (prefix !== null) this.defined.push(full);
+    if (commentOk && this.chance(0.15)) out += ` ${this.comment()}`;
+    return out;
+  }
+
+  document(): string {
+    const n = 2 + Math.floor(this.rnd() * 8);
+    const lines: string[] = [];
+    for (let i = 0; i < n; i += 1) {
+      if (this.chance(0.1)) lines.push(this.comment());
+      const f = this.field(0, [], false);
+      lines.push(f + (this.chance(0.2) ? ',' : '') + (this.chance(0.15) ? ` ${this.comment()}` : ''));
+    }
+    const body = lines.join('\n');
+    return this.chance(0.2) ? `{\n${body}\n}\n` : `${body}\n`;
+  }
+}
+
+export function generateDocument(seed: number): string {
+  return new Gen(prng(seed)).document();
+}
