@@ -54,6 +54,8 @@ export interface ClusterOptions {
   readonly autocleanCheckMs?: number;
   /** How often linked-but-unconfirmed members are greeted again (default 2 s). */
   readonly regreetMs?: number;
+  /** How often replicas are compared with every running member (default 60 s). */
+  readonly antiEntropyMs?: number;
 }
 
 interface Hello {
@@ -109,6 +111,7 @@ export class Cluster {
   private opChain: Promise<unknown> = Promise.resolve();
   private autocleanTimer: NodeJS.Timeout | undefined;
   private regreetTimer: NodeJS.Timeout | undefined;
+  private antiEntropyTimer: NodeJS.Timeout | undefined;
   private readonly startedAt: number;
   private stopped = false;
   private readonly onUp = (node: string, _info: LinkInfo): void => void this.greet(node);
@@ -164,6 +167,14 @@ export class Cluster {
       }
     }, this.o.regreetMs ?? 2000);
     this.regreetTimer.unref();
+    // Replicas are compared on every link up; this periodic pass is a safety net for anything a
+    // member missed while linked (a write that timed out towards it, for instance).
+    this.antiEntropyTimer = setInterval(() => {
+      for (const n of this.runningPeers()) {
+        void this.data?.syncWith(n).catch((err: unknown) => this.o.log.debug({ node: n, err: String(err) }, 'periodic anti-entropy failed'));
+      }
+    }, this.o.antiEntropyMs ?? 60_000);
+    this.antiEntropyTimer.unref();
     const others = this.peers();
     this.o.log.info({ members: memberNames(this.view.members), reconnecting: others }, others.length ? 'restored cluster membership' : 'running alone');
   }
@@ -172,6 +183,7 @@ export class Cluster {
     this.stopped = true;
     if (this.autocleanTimer) clearInterval(this.autocleanTimer);
     if (this.regreetTimer) clearInterval(this.regreetTimer);
+    if (this.antiEntropyTimer) clearInterval(this.antiEntropyTimer);
     this.o.dist.off('nodeup', this.onUp);
     this.o.dist.off('nodedown', this.onDown);
   }
