@@ -21,8 +21,10 @@
 #include <unistd.h>
 
 #define MAX_BODY (64 * 1024)
-/* A command such as `cluster join` may legitimately take a while; never wait forever. */
+/* A command such as `cluster join` may legitimately take a while; never wait forever.
+ * A ping is answered at once by a healthy node: a hung one is reported quickly. */
 #define REPLY_TIMEOUT_S 120
+#define PING_TIMEOUT_S 10
 
 static const char *const SELECTOR_VARS[] = {"EMQX_NODE__NAME", "EMQX_NODE_NAME", "EMQX_NODE__DATA_DIR"};
 
@@ -188,7 +190,7 @@ int main(int argc, char **argv) {
     free(req);
     shutdown(fd, SHUT_WR);
 
-    struct timeval tv = {REPLY_TIMEOUT_S, 0};
+    struct timeval tv = {ping ? PING_TIMEOUT_S : REPLY_TIMEOUT_S, 0};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 
     char buf[65536];

@@ -6,13 +6,18 @@ import { notRespondingMessage, resolveTarget, type Target } from './target.js';
 
 type Outcome = { readonly reply: CtlReply; readonly target: Target } | { readonly code: number };
 
+/** ping, pid and stop are answered at once by a healthy node: a hung one is reported quickly. */
+const QUICK_REPLY_MS = 10_000;
+
 async function send(root: string, env: NodeJS.ProcessEnv, req: CtlRequest): Promise<Outcome> {
   const target = resolveTarget(root, env);
   if (!target) return { code: 1 };
   try {
-    return { reply: await ctlRequest(target.socketPath, req), target };
+    const replyTimeoutMs = req.kind === RequestKind.command ? undefined : QUICK_REPLY_MS;
+    return { reply: await ctlRequest(target.socketPath, req, { replyTimeoutMs }), target };
   } catch (err) {
-    if (err instanceof CtlUnreachableError) {
+    // A node that accepts but never answers a ping is as good as down for the operator.
+    if (err instanceof CtlUnreachableError || req.kind === RequestKind.ping) {
       process.stdout.write(`${notRespondingMessage(target.name)}\n`);
     } else {
       process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
