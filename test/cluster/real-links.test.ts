@@ -3,6 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DistTlsOptions } from '../../src/config/types.js';
+import { makeCa, makeNodeCert } from '../helpers/certs.js';
 import { until } from './support/sim.js';
 import { startRealNode, tempRoot, type RealNode } from './support/real-node.js';
 
@@ -49,4 +53,41 @@ test('join, replicate, status without waiting on a dead member, restart catch-up
   nodes[2] = c2;
   await until('c back', () => a.parts.cluster.status().running.length === 3 && c2.parts.cluster.status().running.length === 3, 8000);
   await until('c caught up', () => c2.parts.db.get('t', 'while-c-away') === 2, 5000);
+});
+
+test('join over mutual TLS, and a peer with a certificate of another CA gets tls_handshake_failed', async (t) => {
+  const root = tempRoot('cluster-tls-');
+  const basePort = 20_000 + randomInt(0, 300) * 100;
+  const nodes: RealNode[] = [];
+  t.after(async () => {
+    for (const n of nodes) await n.stop().catch(() => {});
+    root.remove();
+  });
+  const [ca, otherCa] = await Promise.all([makeCa(join(root.dir, 'ca')), makeCa(join(root.dir, 'other'), 'Other CA')]);
+  const names = ['t1@127.0.0.2', 't2@127.0.0.3', 't3@127.0.0.4'];
+  const [c1, c2, c3] = await Promise.all([
+    makeNodeCert(ca, join(root.dir, 'n'), names[0]!),
+    makeNodeCert(ca, join(root.dir, 'n'), names[1]!),
+    makeNodeCert(otherCa, join(root.dir, 'o'), names[2]!),
+  ]);
+  const tls = (cert: { certFile: string; keyFile: string }): DistTlsOptions => {
+    const files = { ca: readFileSync(ca.certFile), cert: readFileSync(cert.certFile), key: readFileSync(cert.keyFile) };
+    return { server: { ...files, requestCert: true, rejectUnauthorized: true }, client: { ...files, rejectUnauthorized: true }, warnings: [] };
+  };
+  const a = await startRealNode(names[0]!, { basePort, root: root.dir, tls: tls(c1) });
+  nodes.push(a);
+  const b = await startRealNode(names[1]!, { basePort, root: root.dir, tls: tls(c2) });
+  nodes.push(b);
+  const m = await startRealNode(names[2]!, { basePort, root: root.dir, tls: tls(c3) });
+  nodes.push(m);
+  const ok = await b.parts.commands[0]!.run(['join', names[0]!]);
+  assert.equal(ok.code, 0, ok.output);
+  assert.match((await a.parts.commands[0]!.run(['status', '--verbose'])).output, /t2@127\.0\.0\.3\s+running\s+127\.0\.0\.3:\d+\s+tls\s/);
+  const bad = await m.parts.commands[0]!.run(['join', names[0]!]);
+  assert.equal(bad.code, 1);
+  assert.equal(
+    bad.output,
+    "Failed to join the cluster: {tls_handshake_failed,'t1@127.0.0.2'}\nCheck cluster.proto_dist and the certificates, CA and verify options in ssl_dist.conf on both nodes.\n",
+  );
+  assert.deepEqual(m.parts.cluster.members(), [names[2]]);
 });

@@ -8,7 +8,7 @@ import { createDist, type Dist } from '../../../src/dist/index.js';
 import { Store } from '../../../src/db/store/index.js';
 import { startClusterParts, type ClusterParts } from '../../../src/cluster/index.js';
 import { silentLog } from '../../../src/cluster/log.js';
-import type { ClusterConfig } from '../../../src/config/types.js';
+import type { ClusterConfig, DistTlsOptions } from '../../../src/config/types.js';
 import { clusterConfig } from './sim.js';
 
 export interface RealNode {
@@ -28,13 +28,14 @@ export function tempRoot(prefix: string): { dir: string; remove(): void } {
 
 export async function startRealNode(
   name: string,
-  opts: { basePort: number; root: string; cookie?: string; config?: Partial<ClusterConfig>; netTicktimeMs?: number },
+  opts: { basePort: number; root: string; cookie?: string; config?: Partial<ClusterConfig>; netTicktimeMs?: number; tls?: DistTlsOptions },
 ): Promise<RealNode> {
   const dist = createDist({
     self: name,
     cookie: opts.cookie ?? 'bench-cookie',
     clusterName: 'emqxcl',
-    protoDist: 'inet_tcp',
+    protoDist: opts.tls ? 'inet_tls' : 'inet_tcp',
+    ...(opts.tls ? { tls: opts.tls } : {}),
     basePort: opts.basePort,
     netTicktimeMs: opts.netTicktimeMs ?? 4000,
     logger: pino({ level: 'silent' }),
