@@ -1,7 +1,10 @@
 // One authenticated link: frames in and out, heartbeats, calls in flight, output back-pressure.
 import type { Socket } from 'node:net';
-import { deserialize, serialize } from 'node:v8';
-import { FrameTooLargeError, frameHeader, type FrameDecoder } from './framing.js';
+import {
+  decodeCall, decodeControl, decodeError, decodeReply, decodeSend, encodeCall, encodeControl, encodeError, encodeReply,
+  encodeSend, type Encoded,
+} from './codec.js';
+import { FrameTooLargeError, type FrameDecoder } from './framing.js';
 import { Kind } from './protocol.js';
 import type { LinkInfo, NodeDownReason } from './types.js';
 
@@ -18,6 +21,8 @@ export interface LinkSettings {
   readonly maxFrameBytes: number;
   readonly maxQueueBytes: number;
 }
+
+const TICK = encodeControl(Kind.Tick);
 
 /** Small buffers are merged before writing; big ones go out as they are (no copy). */
 const MERGE_BELOW = 16 * 1024;
@@ -84,7 +89,7 @@ export class Link {
       this.dropped++;
       return false;
     }
-    return this.writeMsg(Kind.Send, serialize([channel, payload]));
+    return this.writeFrame(encodeSend(channel, payload));
   }
 
   call(channel: string, payload: unknown, timeoutMs: number): Promise<unknown> {
@@ -92,10 +97,16 @@ export class Link {
     if (this.queuedBytes > this.settings.maxQueueBytes) {
       return Promise.reject(new Error(`overload: the link to ${this.info.node} has a full output queue`));
     }
-    const id = this.nextCallId++;
-    const body = serialize([id, channel, payload]);
-    if (body.length + 1 > this.settings.maxFrameBytes) {
-      return Promise.reject(new Error(`message of ${body.length + 1} bytes exceeds the frame limit of ${this.settings.maxFrameBytes} bytes`));
+    const id = this.nextCallId;
+    this.nextCallId = this.nextCallId >= 0xffffffff ? 1 : this.nextCallId + 1;
+    let frame: Encoded;
+    try {
+      frame = encodeCall(id, channel, payload);
+    } catch (e) {
+      return Promise.reject(new Error(`cannot send on channel ${channel}: ${(e as Error).message}`));
+    }
+    if (frame.bytes - 4 > this.settings.maxFrameBytes) {
+      return Promise.reject(new Error(`message of ${frame.bytes - 4} bytes exceeds the frame limit of ${this.settings.maxFrameBytes} bytes`));
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -103,19 +114,19 @@ export class Link {
         reject(new Error(`timeout: ${this.info.node} did not answer on channel ${channel} within ${timeoutMs} ms`));
       }, timeoutMs);
       this.calls.set(id, { resolve, reject, timer });
-      this.writeMsg(Kind.Call, body);
+      this.writeFrame(frame);
     });
   }
 
   sendPeers(nodes: string[]): void {
-    this.writeMsg(Kind.Peers, serialize(nodes));
+    this.writeFrame(encodeControl(Kind.Peers, nodes));
   }
 
   /** Ends the link, telling the peer why first when the socket still works. */
   close(reason: NodeDownReason, detail: string, tellPeer = true): void {
     if (this.closed) return;
     if (tellPeer && !this.socket.destroyed) {
-      this.writeMsg(Kind.Bye, serialize(reason));
+      this.writeFrame(encodeControl(Kind.Bye, reason));
       this.flush();
       this.socket.end();
       // A peer that does not close its side within a second is cut off.
@@ -126,13 +137,13 @@ export class Link {
     this.down(reason, detail);
   }
 
-  private writeMsg(kind: number, body: Buffer): boolean {
-    if (body.length + 1 > this.settings.maxFrameBytes) {
+  private writeFrame(f: Encoded): boolean {
+    if (f.bytes - 4 > this.settings.maxFrameBytes) {
       this.dropped++;
       return false;
     }
-    this.out.push(frameHeader(kind, body.length), body);
-    this.outBytes += body.length + 5;
+    for (const p of f.parts) this.out.push(p);
+    this.outBytes += f.bytes;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // Everything sent in one tick leaves in one writev.
@@ -195,7 +206,7 @@ export class Link {
     } else {
       this.fullSince = 0;
     }
-    this.writeMsg(Kind.Tick, Buffer.alloc(0));
+    this.writeFrame(TICK);
   }
 
   private onData(chunk: Buffer): void {
@@ -212,43 +223,46 @@ export class Link {
     if (this.closed) return;
     const h = this.handlers!;
     const kind = body[0];
-    const rest = body.subarray(1);
     switch (kind) {
       case Kind.Tick:
         return;
       case Kind.Send: {
-        const [channel, payload] = deserialize(rest) as [string, unknown];
-        h.onSend(channel, payload);
+        const m = decodeSend(body);
+        h.onSend(m.channel, m.payload);
         return;
       }
       case Kind.Call: {
-        const [id, channel, payload] = deserialize(rest) as [number, string, unknown];
-        h.onCall(channel, payload).then(
+        const m = decodeCall(body);
+        h.onCall(m.channel, m.payload).then(
           (v) => {
-            if (!this.closed) this.writeReply(id, v);
+            if (!this.closed) this.writeReply(m.id, v);
           },
           (e: unknown) => {
-            if (!this.closed) this.writeMsg(Kind.Error, serialize([id, e instanceof Error ? e.message : String(e)]));
+            if (!this.closed) this.writeFrame(encodeError(m.id, e instanceof Error ? e.message : String(e)));
           },
         );
         return;
       }
       case Kind.Reply:
       case Kind.Error: {
-        const [id, value] = deserialize(rest) as [number, unknown];
+        const m = kind === Kind.Reply ? decodeReply(body) : undefined;
+        const e = kind === Kind.Error ? decodeError(body) : undefined;
+        const id = m?.id ?? e!.id;
         const c = this.calls.get(id);
         if (!c) return;
         this.calls.delete(id);
         clearTimeout(c.timer);
-        if (kind === Kind.Reply) c.resolve(value);
-        else c.reject(new Error(`${this.info.node}: ${String(value)}`));
+        if (m) c.resolve(m.value);
+        else c.reject(new Error(`${this.info.node}: ${e!.message}`));
         return;
       }
-      case Kind.Peers:
-        h.onPeers((deserialize(rest) as unknown[]).filter((n): n is string => typeof n === 'string'));
+      case Kind.Peers: {
+        const v = decodeControl(body);
+        h.onPeers(Array.isArray(v) ? v.filter((n): n is string => typeof n === 'string') : []);
         return;
+      }
       case Kind.Bye: {
-        const r = deserialize(rest) as NodeDownReason;
+        const r = decodeControl(body);
         this.socket.destroy();
         this.down(r === 'stopped' ? 'stopped' : 'disconnect', `peer closed the link (${String(r)})`);
         return;
@@ -259,16 +273,14 @@ export class Link {
   }
 
   private writeReply(id: number, v: unknown): void {
-    let body: Buffer;
+    let f: Encoded;
     try {
-      body = serialize([id, v]);
+      f = encodeReply(id, v);
     } catch (e) {
-      this.writeMsg(Kind.Error, serialize([id, `reply cannot be serialized: ${(e as Error).message}`]));
+      this.writeFrame(encodeError(id, `reply cannot be serialized: ${(e as Error).message}`));
       return;
     }
-    if (!this.writeMsg(Kind.Reply, body)) {
-      this.writeMsg(Kind.Error, serialize([id, `reply of ${body.length} bytes exceeds the frame limit`]));
-    }
+    if (!this.writeFrame(f)) this.writeFrame(encodeError(id, `reply of ${f.bytes} bytes exceeds the frame limit`));
   }
 
   private down(reason: NodeDownReason, detail: string): void {
