@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { createDist, type Dist } from '../dist/index.js';
-import { clusterPart } from '../cluster/node-part.js';
+import { clusterPart, type ClusterPart } from '../cluster/node-part.js';
 import { CtlRegistry } from '../ctl/registry.js';
 import { CtlServer } from '../ctl/server.js';
 import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
@@ -48,6 +48,8 @@ export class EmqxNode {
   readonly socketPath: string;
   /** Links to the other nodes, listening on this node's distribution port once started. */
   readonly dist: Dist;
+  /** Membership and the replicated tables: `cluster.parts()` once started; `cluster.reconfigure(config)` on reload. */
+  readonly cluster: ClusterPart;
   readonly #opts: NodeOptions;
   #started: NodePart[] = [];
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -69,6 +71,7 @@ export class EmqxNode {
       netTicktimeMs: node.dist_net_ticktime,
       logger: opts.logger.child({ part: 'dist' }),
     });
+    this.cluster = clusterPart({ config: opts.config, logger: opts.logger, mnesiaDir: this.mnesiaDir, dist: () => this.dist, register: (c) => this.ctl.register(c) });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
   }
 
@@ -124,7 +127,7 @@ export class EmqxNode {
       },
       { name: 'dist', start: () => this.dist.start(), stop: () => this.dist.stop() },
       // Membership and the replicated tables (store in mnesiaDir); registers `cluster` and `admins`.
-      clusterPart({ config, logger, mnesiaDir: this.mnesiaDir, dist: () => this.dist, register: (c) => this.ctl.register(c) }),
+      this.cluster,
       // Next in boot order: discovery.
     ];
   }
