@@ -204,7 +204,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
         }
         const port = distPort(node, this.o.basePort);
         address = formatAddress(host, port);
-        const d = dialSocket(host, port, this.selfAddress, this.tls ? this.o.tls : undefined);
+        const d = dialSocket(host, port, this.selfAddress, this.tls ? this.o.tls : undefined, parseNodeName(node).host);
         socket = d.socket;
         socket.on('error', () => undefined);
         if (superseded || timedOut) socket.destroy();

@@ -1,5 +1,5 @@
 // Sockets for links: the listener and outgoing connections, plain TCP or mutual TLS.
-import { createServer as createTcpServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { createServer as createTcpServer, isIP, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import type { DistTlsOptions } from '../config/types.js';
 import { HandshakeRefusal } from './handshake.js';
@@ -18,7 +18,10 @@ export interface ListenerHooks {
 export function createListener(tls: DistTlsOptions | undefined, handshakeTimeoutMs: number, hooks: ListenerHooks): Server {
   if (!tls) return createTcpServer({ noDelay: true }, (s) => hooks.onSocket(s));
   // Strict by default; ssl_dist.conf may relax verification (and then warns at start).
-  const verifyPeer = tls.server.rejectUnauthorized !== false;
+  const verifyPeer = tls.verifyPeer?.server ?? tls.server.rejectUnauthorized !== false;
+  // Erlang's fail_if_no_peer_cert=false admits a dialer with no certificate at all (a bad one is
+  // refused either way); the config loader warns about it.
+  const failIfNoPeerCert = tls.failIfNoPeerCert !== false;
   const server = createTlsServer(
     {
       requestCert: true,
@@ -30,7 +33,8 @@ export function createListener(tls: DistTlsOptions | undefined, handshakeTimeout
       noDelay: true,
     },
     (s: TLSSocket) => {
-      if (verifyPeer && !s.authorized) {
+      const noCert = !s.authorized && Object.keys(s.getPeerCertificate() ?? {}).length === 0;
+      if (verifyPeer && !s.authorized && !(noCert && !failIfNoPeerCert)) {
         const code = String(s.authorizationError ?? 'peer sent no certificate');
         hooks.onTlsRejected(s, `peer certificate rejected: ${tlsFailureDetail({ code, message: code })}`);
       } else {
@@ -78,10 +82,14 @@ export function dialSocket(
   port: number,
   localAddress: string,
   tls: DistTlsOptions | undefined,
+  /** The host part of the dialed node's name: SNI and the name its certificate must carry. */
+  nodeHost: string,
 ): { socket: Socket; ready: Promise<Socket> } {
   const socket: Socket = tls
     ? tlsConnect({
         minVersion: 'TLSv1.2',
+        // An FQDN node name is what the certificate must name, not the address it resolved to.
+        ...(isIP(nodeHost) === 0 && tls.client.servername === undefined ? { servername: nodeHost } : {}),
         ...tls.client,
         host,
         port,
