@@ -356,11 +356,11 @@ export class Resolver {
 
   /**
    * Resolves a definition that a later one replaced, only for its errors (the reference reports
-   * them). Inside it, the replaced path means its value before the replacement.
+   * them). Inside it, the replaced path means only what was defined before this definition.
    */
   private checkReplaced(d: Definition, by: Definition): void {
     if (d.node === undefined) return;
-    this.bounds.push({ path: by.path, index: by.index });
+    this.bounds.push({ path: by.path, index: d.index });
     try {
       this.resolve(d.node);
     } finally {
@@ -424,7 +424,10 @@ export class Resolver {
 
   private concat(parts: readonly ValueNode[], at: Origin): Value | SpaceValue | undefined {
     let acc: Value | SpaceValue | undefined;
-    for (const part of parts) {
+    // Whitespace next to a literal object or array is not part of the value (`[1] [2]`).
+    const isStruct = (n: ValueNode | undefined): boolean => n !== undefined && (n.k === 'object' || n.k === 'array');
+    const kept = parts.filter((p, i) => p.k !== 'space' || !(isStruct(parts[i - 1]) || isStruct(parts[i + 1])));
+    for (const part of kept) {
       const v = this.resolvePart(part);
       if (v === undefined) continue;
       acc = acc === undefined ? v : join(acc, v, part.origin ?? at);
@@ -522,8 +525,9 @@ function textOf(v: Value | SpaceValue): string | undefined {
 function join(left: Value | SpaceValue, right: Value | SpaceValue, at: Origin): Value | SpaceValue {
   const structL = left instanceof ObjectValue || Array.isArray(left);
   const structR = right instanceof ObjectValue || Array.isArray(right);
+  // As in the reference, whitespace after an object or array (from a substitution) is dropped,
+  // whitespace before one is an error (`${?undefined} ${list}`).
   if (structL && right instanceof SpaceValue) return left;
-  if (structR && left instanceof SpaceValue) return right;
   if (left instanceof ObjectValue && right instanceof ObjectValue) return mergeValues(left, right);
   if (Array.isArray(left) && Array.isArray(right)) return [...left, ...right];
   const l = textOf(left);

@@ -77,13 +77,16 @@ class Gen {
     const top = this.current[0];
     const allowed = (p: readonly string[]): boolean => top === undefined || (p[0] !== undefined && this.rankOf(p[0]) < this.rankOf(top));
     const candidates = this.defined.filter(allowed);
-    if (candidates.length > 0 && this.chance(0.85)) return render(this.pick(candidates));
+    if (candidates.length > 0 && this.chance(0.9)) return render(this.pick(candidates));
     const key = this.pick(KEYS);
     return allowed([key]) ? render([key]) : render(['nowhere']);
   }
 
   private subst(): string {
-    return this.chance(0.3) ? `\${?${this.substPath()}}` : `\${${this.substPath()}}`;
+    // Mostly optional when nothing suitable is defined yet, so fewer documents are just errors.
+    const path = this.substPath();
+    const optional = path === 'nowhere' ? this.chance(0.8) : this.chance(0.25);
+    return optional ? `\${?${path}}` : `\${${path}}`;
   }
 
   private simple(): string {
@@ -107,7 +110,10 @@ class Gen {
       for (let i = 0; i < n; i += 1) {
         // Digits straight after a number would make one big number (1e3 then 42 is 1e342).
         const part = this.simpleForConcat();
-        parts.push((/^[-\d]/.test(part) ? this.pick([' ', '  ']) : this.pick(['', ' ', '  '])) + part);
+        // Likewise "" followed by "x" would open a triple-quoted string.
+        const prev = parts[parts.length - 1] ?? '';
+        const mustSpace = /^[-\d]/.test(part) || (prev.endsWith('"') && part.startsWith('"'));
+        parts.push((mustSpace ? this.pick([' ', '  ']) : this.pick(['', ' ', '  '])) + part);
       }
       return parts.join('');
     }
