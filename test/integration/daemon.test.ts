@@ -286,6 +286,8 @@ test('a busy distribution port is a clear start error', async (t) => {
   assert.match(r.stderr, new RegExp(`port ${node.distPort} is in use`));
   assert.match(r.stderr, /See the log: .*emqx\.log/);
   assert.equal((await node.emqx(['ping'])).code, 1, 'nothing left running');
+  assert.ok(!existsSync(join(node.dataDir, 'emqx_ctl.sock')), 'the parts that had started were stopped');
+  assert.ok(!existsSync(join(pointerDir(process.env), pointerKey(selectorEtcDir(ROOT, node.env), node.env))));
   blocker.close();
   await node.startOk();
 });
