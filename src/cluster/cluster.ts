@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Dist, LinkInfo, NodeDownReason } from '../dist/types.js';
 import { LinkError } from '../dist/types.js';
-import type { HlcClock } from './hlc.js';
+import { compareHlc, type HlcClock } from './hlc.js';
 import type { Log } from './log.js';
 import { ClusterError } from './errors.js';
 import { isMember, maxVersion, memberNames, membersEqual, mergeMembers, parseView, withEntry, type Members, type View } from './membership.js';
@@ -402,7 +402,7 @@ export class Cluster {
       const theirSelf = theirView.members[peer];
       const ours = mine[peer];
       // The peer moved to another cluster while we did not hear: it is gone from ours.
-      if (ours?.state === 'member' && theirSelf && theirView.members[this.self] === undefined && compareNewer(theirSelf, ours)) {
+      if (ours?.state === 'member' && theirSelf && theirView.members[this.self] === undefined && compareHlc(theirSelf.version, ours.version) > 0) {
         await this.remove(peer, 'now in another cluster');
       }
       return 'foreign';
@@ -581,12 +581,6 @@ export class Cluster {
       throw new ClusterError('node_down', node, `${node} did not answer: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-}
-
-function compareNewer(a: { version: { t: number; c: number; n: string } }, b: { version: { t: number; c: number; n: string } }): boolean {
-  const x = a.version;
-  const y = b.version;
-  return x.t !== y.t ? x.t > y.t : x.c !== y.c ? x.c > y.c : x.n > y.n;
 }
 
 function linkFailure(err: unknown, target: string): ClusterError {
