@@ -524,7 +524,6 @@ function textOf(v: Value | SpaceValue): string | undefined {
 
 function join(left: Value | SpaceValue, right: Value | SpaceValue, at: Origin): Value | SpaceValue {
   const structL = left instanceof ObjectValue || Array.isArray(left);
-  const structR = right instanceof ObjectValue || Array.isArray(right);
   // As in the reference, whitespace after an object or array (from a substitution) is dropped,
   // whitespace before one is an error (`${?undefined} ${list}`).
   if (structL && right instanceof SpaceValue) return left;
