@@ -46,11 +46,11 @@ export const isList = (t: ErlTerm | undefined): t is readonly ErlTerm[] => Array
 /** The text of a string term (a string literal or a proper list of code points), else undefined. */
 export function erlString(t: ErlTerm | undefined): string | undefined {
   if (typeof t === 'string') return t;
+  // A list of strings is not a string: only a list of character codes is.
   if (!Array.isArray(t)) return undefined;
   let s = '';
   for (const e of t as readonly ErlTerm[]) {
-    if (typeof e === 'string') s += e;
-    else if (typeof e === 'number' && Number.isInteger(e) && e >= 0 && e <= 0x10ffff && (e < 0xd800 || e > 0xdfff)) s += String.fromCodePoint(e);
+    if (typeof e === 'number' && Number.isInteger(e) && e >= 0 && e <= 0x10ffff && (e < 0xd800 || e > 0xdfff)) s += String.fromCodePoint(e);
     else return undefined;
   }
   return s;
