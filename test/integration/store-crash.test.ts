@@ -1,6 +1,7 @@
 // Crash safety of the storage engine with real processes: a writer is killed with SIGKILL at
-// random points (mid-append, mid-compaction, mid-replace); every batch it had acknowledged must
-// be there when the store is reopened, and the store must never be reported corrupt.
+// random points (mid-append, mid-compaction, mid-replace, mid-clear, inside a large batch). When
+// the store is reopened it must hold every batch the writer had acknowledged, show each replace
+// and clear either completely or not at all, and never report damage.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,21 +29,120 @@ function prng(seed: number): () => number {
   };
 }
 
-type Trigger = 'acks' | 'compaction' | 'replace' | 'big';
+/** What the store must hold, from the writer's acknowledgements (see test/helpers/store-writer.ts). */
+class Expected {
+  /** Acknowledged batches: batches/<id> must exist. */
+  readonly present = new Set<number>();
+  /** Those of them that were normal batches (with hot, scratch and tomb records). */
+  readonly normal = new Set<number>();
+  readonly hotFloor = new Map<string, number>();
+  readonly scratchFloor = new Map<string, number>();
+  /** Marker of the last committed replace since the last clear. */
+  gen: string | undefined;
+  stateFloor = -1;
+  maxSeen = -1;
+  /** A replace or clear that had begun but not been acknowledged when the writer died. */
+  pending: { readonly kind: 'replace'; readonly gen: string } | { readonly kind: 'clear' } | undefined;
+  private readonly big = new Set<number>();
 
-interface RoundResult {
-  readonly acked: number[];
-  /** Ids of the large batches (they write no hot key). */
-  readonly big: Set<number>;
-  readonly stateAcked: number;
-  readonly killedOn: string;
+  apply(line: string): void {
+    const [what = '', arg = ''] = line.split(' ');
+    const n = Number(arg);
+    switch (what) {
+      case 'ack':
+        this.present.add(n);
+        this.maxSeen = Math.max(this.maxSeen, n);
+        if (this.big.has(n)) break;
+        this.normal.add(n);
+        this.raise(this.hotFloor, `h${n % 50}`, n);
+        this.raise(this.scratchFloor, `s${n % 20}`, n);
+        break;
+      case 'big-begin':
+        this.big.add(n);
+        this.maxSeen = Math.max(this.maxSeen, n);
+        break;
+      case 'state':
+        this.stateFloor = Math.max(this.stateFloor, n);
+        break;
+      case 'replace-begin':
+        this.pending = { kind: 'replace', gen: arg };
+        break;
+      case 'replace':
+        this.replaced(arg);
+        break;
+      case 'clear-begin':
+        this.pending = { kind: 'clear' };
+        break;
+      case 'cleared':
+        this.cleared();
+        break;
+    }
+  }
+
+  replaced(gen: string): void {
+    this.pending = undefined;
+    this.scratchFloor.clear();
+    this.gen = gen;
+  }
+
+  cleared(): void {
+    this.pending = undefined;
+    this.present.clear();
+    this.normal.clear();
+    this.hotFloor.clear();
+    this.scratchFloor.clear();
+    this.gen = undefined;
+  }
+
+  /**
+   * Resolves an interrupted replace or clear from what the store shows (check() then verifies it
+   * is all or nothing). Returns e.g. 'replace committed', or undefined when nothing was pending.
+   */
+  settle(store: Store, ctx: string): string | undefined {
+    const p = this.pending;
+    this.pending = undefined;
+    if (p?.kind === 'clear') {
+      // Nothing is written while a clear runs: committed means completely empty.
+      if (store.size() !== 0) return 'clear not committed';
+      this.cleared();
+      return 'clear committed';
+    }
+    if (p?.kind === 'replace') {
+      const gen = (store.get('meta', 'gen')?.value as { gen?: string } | undefined)?.gen;
+      if (gen !== p.gen) return 'replace not committed';
+      assert.equal(store.size('scratch'), 0, `${ctx}: replace ${p.gen} is visible but the table it dropped is still there`);
+      this.replaced(p.gen);
+      return 'replace committed';
+    }
+    return undefined;
+  }
+
+  check(store: Store, ctx: string): void {
+    for (const id of this.present) {
+      const b = store.get('batches', String(id));
+      assert.ok(b && (b.value as { id: number }).id === id, `${ctx}: acknowledged batch ${id} is missing`);
+      if (id % 7 === 0 && this.normal.has(id)) assert.equal(store.get('tomb', String(id))?.deleted, true, `${ctx}: tombstone of batch ${id} is missing`);
+    }
+    for (const [table, floors] of [['hot', this.hotFloor], ['scratch', this.scratchFloor]] as const) {
+      for (const [key, floor] of floors) {
+        const v = store.get(table, key)?.value as { id: number } | undefined;
+        assert.ok(v && v.id >= floor, `${ctx}: ${table}/${key} holds ${v?.id}, older than acknowledged ${floor}`);
+      }
+    }
+    const gen = (store.get('meta', 'gen')?.value as { gen?: string } | undefined)?.gen;
+    assert.equal(gen, this.gen, `${ctx}: replace marker`);
+  }
+
+  private raise(m: Map<string, number>, key: string, n: number): void {
+    m.set(key, Math.max(m.get(key) ?? -1, n));
+  }
 }
 
+type Trigger = 'acks' | 'compaction' | 'replace' | 'clear' | 'big';
+
 /** Runs the writer until the trigger fires, then SIGKILLs it and waits for it to be gone. */
-async function runRound(child: ChildProcess, trigger: Trigger, killAfterAcks: number, bigDelayMs: number): Promise<RoundResult> {
-  const acked: number[] = [];
-  const big = new Set<number>();
-  let stateAcked = -1;
+async function runRound(child: ChildProcess, expected: Expected, trigger: Trigger, killAfterAcks: number, delay: number): Promise<string> {
+  let acks = 0;
   let killedOn = '';
   const kill = (why: string): void => {
     if (killedOn) return;
@@ -57,24 +157,20 @@ async function runRound(child: ChildProcess, trigger: Trigger, killAfterAcks: nu
     if (trigger === 'compaction' && line.includes('compaction started')) kill('compaction started');
   });
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    const [what, arg] = line.split(' ');
-    if (what === 'ack') {
-      acked.push(Number(arg));
-      // Fallback so a round whose event never comes still ends.
-      if (acked.length >= (trigger === 'acks' ? killAfterAcks : 3000)) kill(`${acked.length} acks`);
-    } else if (what === 'state') stateAcked = Math.max(stateAcked, Number(arg));
-    else if (what === 'replace-begin' && trigger === 'replace') kill('replace staging');
-    else if (what === 'big-begin') {
-      big.add(Number(arg));
-      // A few milliseconds later the batch is being framed, written or synced: where exactly is the point.
-      if (trigger === 'big') setTimeout(() => kill('large batch'), bigDelayMs);
-    }
+    expected.apply(line);
+    const what = line.split(' ')[0];
+    // Fallback so a round whose event never comes still ends.
+    if (what === 'ack' && ++acks >= (trigger === 'acks' ? killAfterAcks : 3000)) kill(`${acks} acks`);
+    // A few milliseconds later the operation is being framed, written or synced: where exactly is the point.
+    if (what === 'replace-begin' && trigger === 'replace') setTimeout(() => kill('replace'), delay * 40);
+    if (what === 'clear-begin' && trigger === 'clear') setTimeout(() => kill('clear'), delay * 3);
+    if (what === 'big-begin' && trigger === 'big') setTimeout(() => kill('large batch'), delay * 8);
   });
   await exited;
   clearTimeout(timer);
   assert.notEqual(killedOn, 'timeout', `writer made no progress within ${ROUND_TIMEOUT_MS} ms; stderr:\n${stderrTail}`);
   assert.ok(killedOn, `writer exited by itself (code ${child.exitCode}); stderr:\n${stderrTail}`);
-  return { acked, big, stateAcked, killedOn };
+  return killedOn;
 }
 
 test(`SIGKILL at ${ROUNDS} random points never loses an acknowledged batch nor corrupts the store (seed ${SEED})`, { timeout: 180_000 }, async (t) => {
@@ -86,17 +182,16 @@ test(`SIGKILL at ${ROUNDS} random points never loses an acknowledged batch nor c
     rmSync(base, { recursive: true, force: true });
   });
   const random = prng(SEED);
-  const allAcked = new Set<number>();
-  const allBig = new Set<number>();
-  const hotFloor = new Map<string, number>();
-  let stateFloor = -1;
+  const expected = new Expected();
   let nextId = 0;
+  let checked = 0;
   const torn: number[] = [];
   const triggers: Record<string, number> = {};
+  const outcomes: Record<string, number> = {};
 
   for (let round = 0; round < ROUNDS; round++) {
     const r = random();
-    const trigger: Trigger = r < 0.45 ? 'acks' : r < 0.65 ? 'compaction' : r < 0.8 ? 'replace' : 'big';
+    const trigger: Trigger = r < 0.4 ? 'acks' : r < 0.6 ? 'compaction' : r < 0.75 ? 'replace' : r < 0.85 ? 'clear' : 'big';
     const killAfterAcks = 1 + Math.floor(random() * 400);
     const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dir, String(SEED + round), String(nextId)], {
       cwd: ROOT,
@@ -104,49 +199,37 @@ test(`SIGKILL at ${ROUNDS} random points never loses an acknowledged batch nor c
     });
     children.add(child);
     const t0 = Date.now();
-    const res = await runRound(child, trigger, killAfterAcks, random() * 8);
-    if (process.env.STORE_CRASH_DEBUG) t.diagnostic(`round ${round}: ${res.killedOn} after ${Date.now() - t0} ms, ${res.acked.length} acks`);
+    const killedOn = await runRound(child, expected, trigger, killAfterAcks, random());
     children.delete(child);
-    triggers[res.killedOn.replace(/^\d+ /, '')] = (triggers[res.killedOn.replace(/^\d+ /, '')] ?? 0) + 1;
-    for (const id of res.acked) {
-      allAcked.add(id);
-      if (res.big.has(id)) {
-        allBig.add(id);
-        continue;
-      }
-      const hot = `h${id % 50}`;
-      hotFloor.set(hot, Math.max(hotFloor.get(hot) ?? -1, id));
-    }
-    stateFloor = Math.max(stateFloor, res.stateAcked);
+    const kind = killedOn.replace(/^\d+ /, '');
+    triggers[kind] = (triggers[kind] ?? 0) + 1;
+    if (process.env.STORE_CRASH_DEBUG) t.diagnostic(`round ${round}: killed on ${killedOn} after ${Date.now() - t0} ms`);
 
     const lines: string[] = [];
     const logger = pino({ level: 'warn' }, { write: (s: string) => void lines.push(s) });
-    const ctx = `round ${round} (seed ${SEED}, killed on ${res.killedOn})`;
+    const ctx = `round ${round} (seed ${SEED}, killed on ${killedOn})`;
     const store = await Store.open(dir, { logger }).catch((err: unknown) => assert.fail(`${ctx}: reopen failed: ${String(err)}`));
     try {
       if (lines.some((l) => l.includes('torn'))) torn.push(round);
-      for (const id of allAcked) {
-        const b = store.get('batches', String(id));
-        assert.ok(b && (b.value as { id: number }).id === id, `${ctx}: acknowledged batch ${id} is missing`);
-        if (id % 7 === 0 && !allBig.has(id)) assert.equal(store.get('tomb', String(id))?.deleted, true, `${ctx}: tombstone of batch ${id} is missing`);
-      }
-      for (const [key, floor] of hotFloor) {
-        const v = store.get('hot', key)?.value as { id: number } | undefined;
-        assert.ok(v && v.id >= floor, `${ctx}: ${key} holds ${v?.id}, older than acknowledged ${floor}`);
-      }
-      if (stateFloor >= 0) {
+      const outcome = expected.settle(store, ctx);
+      if (outcome) outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
+      expected.check(store, ctx);
+      checked += expected.present.size;
+      if (expected.stateFloor >= 0) {
         const st = await store.readState<{ id: number }>('progress');
-        assert.ok(st && st.id >= stateFloor, `${ctx}: state document holds ${st?.id}, older than acknowledged ${stateFloor}`);
+        assert.ok(st && st.id >= expected.stateFloor, `${ctx}: state document holds ${st?.id}, older than acknowledged ${expected.stateFloor}`);
       }
-      let max = -1;
+      let max = expected.maxSeen;
       for (const rec of store.entries('batches')) max = Math.max(max, Number(rec.key));
       nextId = max + 1;
     } finally {
       await store.close();
     }
   }
-  t.diagnostic(`acknowledged batches checked: ${allAcked.size}; kill triggers: ${JSON.stringify(triggers)}; torn tails cut in rounds: ${torn.join(',') || 'none'}`);
-  assert.ok(allAcked.size > ROUNDS, 'the writer made progress');
+  t.diagnostic(
+    `batch checks: ${checked}; kill points: ${JSON.stringify(triggers)}; interrupted replace/clear: ${JSON.stringify(outcomes)}; torn tails cut in rounds: ${torn.join(',') || 'none'}`,
+  );
+  assert.ok(nextId > ROUNDS, 'the writer made progress');
 });
 
 /** Mounts a tmpfs of `bytes` at `dir`; false when this environment does not allow it (not root). */
