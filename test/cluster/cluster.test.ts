@@ -269,3 +269,22 @@ test('a node in another cluster leaves it properly before joining: its old peers
   assert.equal(b.parts.cluster.currentView().members[C]?.state, 'removed');
   await until('a,c', () => sameRunning(sim, [A, C]));
 });
+
+test('a two-node cluster heals after a partition, keeping the writes of both sides', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  await sim.start(A);
+  await sim.start(B);
+  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
+  sim.net.partition([A], [B]);
+  await until('split', () => sim.status(A).stopped.includes(B) && sim.status(B).stopped.includes(A));
+  await sim.get(A).parts.db.write('t', 'a', 1);
+  await sim.get(B).parts.db.write('t', 'b', 2);
+  await sim.get(A).parts.db.write('t', 'gone', 3);
+  await sim.get(B).parts.db.write('t', 'gone', undefined);
+  sim.net.heal();
+  await until('healed', () => sameRunning(sim, [A, B]));
+  for (const n of [A, B]) {
+    await until(`data on ${n}`, () => JSON.stringify(sim.get(n).parts.db.list('t')) === JSON.stringify([['a', 1], ['b', 2]]));
+  }
+});
