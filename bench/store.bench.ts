@@ -61,7 +61,19 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
     const batch = 100;
     const batched = await rate(ms, async (i) => (await s.write(Array.from({ length: batch }, (_, j) => rec(i * batch + j, small))), batch));
     rows.push({ name: `batched writes, ${batch} records per batch`, unit: 'records/s', ours: batched, higherIsBetter: true });
+    const { batches, logBytes } = s.stats();
     await s.close();
+    const tr = performance.now();
+    const replayed = await Store.open(join(base, 'w'), { compactLogBytes: Number.MAX_SAFE_INTEGER });
+    const replayS = (performance.now() - tr) / 1000;
+    const records = replayed.size();
+    await replayed.close();
+    rows.push({
+      name: `reopen replaying the log written above (${batches} batches, ${(logBytes / 1e6).toFixed(1)} MB, ${records} records)`,
+      unit: 'batches/s',
+      ours: batches / replayS,
+      higherIsBetter: true,
+    });
 
     const n = quick ? 10_000 : 100_000;
     const value = { blob: 'v'.repeat(1000), n: 0 };
