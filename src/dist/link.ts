@@ -39,6 +39,7 @@ export class Link {
   private nextCallId = 1;
   private calls = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
   private timer: NodeJS.Timeout;
+  private deadline!: NodeJS.Timeout;
   private closed = false;
   private downWhy: [NodeDownReason, string] | undefined;
   private handlers: LinkHandlers | undefined;
@@ -54,6 +55,7 @@ export class Link {
     socket.setNoDelay(true);
     this.timer = setInterval(() => this.onTimer(), settings.tickMs);
     this.timer.unref();
+    this.armDeadline();
   }
 
   /** Starts reading; frames that arrived with the end of the handshake are processed now. */
@@ -184,19 +186,32 @@ export class Link {
     this.socket.uncork();
   }
 
+  /** Runs at exactly ticktime after the last thing heard (re-armed lazily, not on every read). */
+  private armDeadline(): void {
+    const wait = this.lastSeen + this.settings.ticktimeMs - Date.now();
+    this.deadline = setTimeout(() => this.onDeadline(), Math.max(1, wait + 1));
+    this.deadline.unref();
+  }
+
+  private onDeadline(): void {
+    if (this.closed) return;
+    if (Date.now() - this.lastSeen <= this.settings.ticktimeMs) {
+      this.armDeadline();
+      return;
+    }
+    // Timers run before sockets are read: give pending input one turn of the event loop, so a
+    // process that was itself stopped does not blame a peer whose ticks are already queued.
+    setImmediate(() => {
+      if (this.closed) return;
+      const silent = Date.now() - this.lastSeen;
+      if (silent > this.settings.ticktimeMs) this.close('heartbeat_timeout', `nothing heard for ${silent} ms`, false);
+      else this.armDeadline();
+    });
+  }
+
   private onTimer(): void {
     if (this.closed) return;
     const now = Date.now();
-    if (now - this.lastSeen > this.settings.ticktimeMs) {
-      // The timer phase runs before sockets are read: give pending input one turn of the event
-      // loop, so a process that was itself stopped does not blame a peer whose ticks are queued.
-      setImmediate(() => {
-        if (!this.closed && Date.now() - this.lastSeen > this.settings.ticktimeMs) {
-          this.close('heartbeat_timeout', `nothing heard for ${Date.now() - this.lastSeen} ms`, false);
-        }
-      });
-      return;
-    }
     if (this.queuedBytes > this.settings.maxQueueBytes) {
       if (this.fullSince === 0) this.fullSince = now;
       else if (now - this.fullSince > this.settings.ticktimeMs) {
@@ -288,6 +303,7 @@ export class Link {
     this.closed = true;
     this.downWhy = [reason, detail];
     clearInterval(this.timer);
+    clearTimeout(this.deadline);
     for (const c of this.calls.values()) {
       clearTimeout(c.timer);
       c.reject(new Error(`nodedown: link to ${this.info.node} went down (${reason})`));
