@@ -65,7 +65,9 @@ export async function startCommand(root: string, env: NodeJS.ProcessEnv, entry: 
     detached: true,
     stdio: ['ignore', outFd, outFd, 'pipe'],
     env,
-    cwd: process.cwd(),
+    // Every relative path counts from the install root anyway; this keeps the daemon from pinning
+    // whatever directory the operator happened to be in.
+    cwd: root,
   });
   closeSync(outFd);
   let exitCode: number | null = null;

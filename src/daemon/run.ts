@@ -6,7 +6,8 @@ import { createLogger, logFilePath, type NodeLogger, type RunMode } from './logg
 import { EmqxNode } from './node.js';
 import { sendReadiness } from './readiness.js';
 import { readVersion } from './version.js';
-import { ensureWritableDir } from './data-dir.js';
+import { controlSocketPath, ensureWritableDir } from './data-dir.js';
+import { socketIsLive } from '../ctl/server.js';
 
 export interface RunOptions {
   readonly root: string;
@@ -37,7 +38,14 @@ export async function runNode(opts: RunOptions): Promise<number> {
   }
   const { config } = loaded;
   const interactive = opts.mode !== 'daemon';
-  if (interactive) for (const w of loaded.warnings) process.stderr.write(`WARNING: ${w}\n`);
+  if (interactive) {
+    for (const w of loaded.warnings) process.stderr.write(`WARNING: ${w}\n`);
+    // `emqx start` checks this before forking; the foreground modes check it here.
+    if (await socketIsLive(controlSocketPath(config.node.data_dir))) {
+      process.stderr.write(`Node ${config.node.name} is already running!\n`);
+      return 1;
+    }
+  }
 
   let log: NodeLogger;
   try {

@@ -269,8 +269,11 @@ test('console and foreground run in the terminal and stop on SIGINT / SIGTERM', 
     if (mode === 'console') assert.doesNotMatch(out.split('\n')[0]!, /^\{/, 'console logs are human-readable');
     else assert.doesNotThrow(() => JSON.parse(out.split('\n')[0]!), 'foreground logs are JSON lines');
     assert.equal((await node.emqx(['ping'])).stdout, 'pong\n');
+    const twice = await node.emqx([mode]);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /is already running!/);
     child.kill(mode === 'console' ? 'SIGINT' : 'SIGTERM');
-    const code = await Promise.race([exited, new Promise((res) => setTimeout(() => res('timeout'), 10_000))]);
+    const code = await Promise.race([exited, new Promise((res) => setTimeout(() => res('timeout'), 10_000).unref())]);
     assert.equal(code, 0);
     assert.equal((await node.emqx(['ping'])).code, 1);
   }
