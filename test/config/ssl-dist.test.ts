@@ -10,7 +10,7 @@ import { connect, createServer, type ConnectionOptions, type TLSSocket, type Tls
 import { promisify } from 'node:util';
 import { loadSslDistFile } from '../../src/config/ssl-dist.js';
 import { ConfigError, type DistTlsOptions } from '../../src/config/types.js';
-import { makeCa, makeNodeCert, writeSslDistConf, type TestCa, type TestCert } from '../helpers/certs.js';
+import { makeCa, makeIntermediateCa, makeNodeCert, writeSslDistConf, type TestCa, type TestCert } from '../helpers/certs.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
 const run = promisify(execFile);
@@ -23,6 +23,7 @@ let expired: TestCert;
 let elsewhere: TestCert;
 let otherCa: TestCa;
 let stranger: TestCert;
+let chained: TestCert;
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ssl-dist-'));
@@ -35,6 +36,7 @@ before(async () => {
     makeNodeCert(ca, join(dir, 'far'), 'far@127.0.0.9'),
     makeNodeCert(otherCa, join(dir, 'stranger'), 'stranger@127.0.0.1'),
   ]);
+  chained = await makeNodeCert(await makeIntermediateCa(ca, join(dir, 'inter')), join(dir, 'chained'), 'chained@127.0.0.1');
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
@@ -148,6 +150,19 @@ describe('ssl_dist.conf with verify_peer on both sides', () => {
     // The chain is still checked with SNI disabled.
     const foreign = loadSslDistFile(await confFile(`[{server, [{certfile, "${stranger.certFile}"}, {keyfile, "${stranger.keyFile}"}, {cacertfile, "${otherCa.certFile}"}]}].`));
     assert.equal((await handshake(foreign, disabled)).ok, false);
+  });
+});
+
+describe('depth', () => {
+  test('limits the intermediate CAs between a dialled node and the CA', async () => {
+    // `chained` is signed by an intermediate CA under the root; it presents that intermediate.
+    const server = loadSslDistFile(await confFile(`[{server, [${sideOpts(chained, ', {verify, verify_peer}, {fail_if_no_peer_cert, true}')}]}, {client, [${sideOpts(chained)}]}].`));
+    const client = async (depth: string): Promise<DistTlsOptions> => loadSslDistFile(await confFile(`[{client, [${sideOpts(node1, depth)}]}, {server, [${sideOpts(node1)}]}].`));
+    assert.deepEqual(await handshake(server, await client('')), { ok: true });
+    assert.deepEqual(await handshake(server, await client(', {depth, 1}')), { ok: true });
+    const refused = await handshake(server, await client(', {depth, 0}'));
+    assert.equal(refused.ok, false);
+    assert.match(refused.clientError ?? '', /1 intermediate CA certificates, more than \{depth, 0\} allows/);
   });
 });
 

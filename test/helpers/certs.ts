@@ -3,14 +3,20 @@
 // accepts explicit start/end dates, which an expired certificate needs.
 import { execFile } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 
-export interface TestCa { readonly dir: string; readonly certFile: string; readonly keyFile: string }
+export interface TestCa {
+  readonly dir: string;
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** Set on intermediate CAs: the CA certificates between this one and the root (root excluded). */
+  readonly chain?: readonly string[];
+}
 export interface TestCert { readonly certFile: string; readonly keyFile: string }
 
 export interface NodeCertOptions {
@@ -82,8 +88,6 @@ export async function makeCa(dir: string, commonName = 'Test CA'): Promise<TestC
 }
 
 export async function makeNodeCert(ca: TestCa, dir: string, commonName: string, opts: NodeCertOptions = {}): Promise<TestCert> {
-  const abs = resolve(dir);
-  await mkdir(abs, { recursive: true });
   const at = commonName.lastIndexOf('@');
   const hosts = opts.hosts ?? [at >= 0 ? commonName.slice(at + 1) : commonName];
   const now = Date.now();
@@ -91,24 +95,44 @@ export async function makeNodeCert(ca: TestCa, dir: string, commonName: string, 
   // Backdate a little so that a verifier whose clock lags ours still accepts a fresh cert.
   const start = new Date(opts.expired ? now - 2 * day : now - 3_600_000);
   const end = new Date(opts.expired ? now - day : now + (opts.days ?? 30) * day);
-
   const stem = fileStem(commonName);
-  const certFile = join(abs, `${stem}.pem`);
-  const keyFile = join(abs, `${stem}.key`);
+  const out = { certFile: join(resolve(dir), `${stem}.pem`), keyFile: join(resolve(dir), `${stem}.key`) };
+  await issue(ca, out, commonName, 'node_ext', hosts, start, end);
+  if (ca.chain) {
+    // Peers trust only the root: the node presents the intermediates after its own certificate.
+    const parts = await Promise.all([out.certFile, ca.certFile, ...ca.chain].map((f) => readFile(f, 'utf8')));
+    await writeFile(out.certFile, parts.join(''));
+  }
+  return out;
+}
+
+/** A CA signed by `ca` (root or intermediate); node certificates it signs carry the chain. */
+export async function makeIntermediateCa(ca: TestCa, dir: string, commonName = 'Test Intermediate CA'): Promise<TestCa> {
+  const abs = resolve(dir);
+  const out = { certFile: join(abs, 'ca.pem'), keyFile: join(abs, 'ca.key') };
+  const now = Date.now();
+  await issue(ca, out, commonName, 'ca_ext', [], new Date(now - 3_600_000), new Date(now + 365 * 86_400_000));
+  return { dir: abs, ...out, chain: ca.chain ? [ca.certFile, ...ca.chain] : [] };
+}
+
+/** Makes a key and a certificate for it signed by `ca`, with the extensions of `section`. */
+async function issue(ca: TestCa, out: TestCert, commonName: string, section: 'node_ext' | 'ca_ext',
+  hosts: readonly string[], start: Date, end: Date): Promise<void> {
+  const abs = dirname(out.certFile);
+  await mkdir(abs, { recursive: true });
   // `openssl ca` keeps a database; a private one per certificate lets tests sign in parallel.
-  const work = await mkdtemp(join(abs, `.ca-${stem}-`));
+  const work = await mkdtemp(join(abs, `.ca-${fileStem(commonName)}-`));
   try {
     const cnf = await writeCaConfig(work, hosts);
     const csr = join(work, 'req.csr');
     await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-      '-keyout', keyFile, '-out', csr, '-subj', subject(commonName), '-config', cnf]);
+      '-keyout', out.keyFile, '-out', csr, '-subj', subject(commonName), '-config', cnf]);
     await openssl(['ca', '-batch', '-config', cnf, '-cert', ca.certFile, '-keyfile', ca.keyFile,
-      '-in', csr, '-out', certFile, '-notext', '-md', 'sha256',
-      '-startdate', asn1Time(start), '-enddate', asn1Time(end), '-extensions', 'node_ext']);
+      '-in', csr, '-out', out.certFile, '-notext', '-md', 'sha256',
+      '-startdate', asn1Time(start), '-enddate', asn1Time(end), '-extensions', section]);
   } finally {
     await rm(work, { recursive: true, force: true });
   }
-  return { certFile, keyFile };
 }
 
 /** Writes the private `openssl ca` configuration (also used by `req`); returns its path. */
@@ -133,6 +157,8 @@ async function writeCaConfig(work: string, hosts: readonly string[]): Promise<st
     'extendedKeyUsage = serverAuth, clientAuth',
     'subjectKeyIdentifier = hash', 'authorityKeyIdentifier = keyid',
     ...(sans.length > 0 ? [`subjectAltName = ${sans.join(', ')}`] : []),
+    '[ ca_ext ]', 'basicConstraints = critical, CA:TRUE', 'keyUsage = critical, keyCertSign, cRLSign',
+    'subjectKeyIdentifier = hash', 'authorityKeyIdentifier = keyid',
     '',
   ].join('\n'));
   return cnf;
