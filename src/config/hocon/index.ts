@@ -128,7 +128,8 @@ function makeIncluder(displayFile: string, absFile: string, stack: readonly stri
       }
       const canon = canonical(cand.abs, realFs);
       if (stack.includes(canon)) {
-        throw new HoconError('hocon_include', req.at, `include cycle: ${cand.display} is already being included (expected each file to be included at most once along a chain)`);
+        const same = canon === cand.abs ? '' : ` (${canon})`;
+        throw new HoconError('hocon_include', req.at, `include cycle: ${cand.display}${same} is already being included (expected each file to be included at most once along a chain)`);
       }
       found = true;
       if (cand.abs.endsWith('.properties')) {

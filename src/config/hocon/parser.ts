@@ -247,6 +247,9 @@ class Parser {
           continue;
         }
         if (tok.v === ',' || tok.v === '}' || tok.v === ']') break;
+        if (parts.some((p) => p.k !== 'space')) {
+          this.fail(tok.at, `expected the end of ${what} (a newline or ','), found ${describeToken(tok)}`);
+        }
         this.fail(tok.at, `expected a value for ${what}, found ${describeToken(tok)}`);
       }
       this.take();

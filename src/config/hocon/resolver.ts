@@ -129,6 +129,8 @@ export class Resolver {
    */
   private readonly bounds: { readonly path: readonly string[]; readonly index: number }[] = [];
   private depth = 0;
+  /** Substitutions being resolved, outermost first (for cycle messages). */
+  private readonly lookups: string[] = [];
 
   constructor(root: ObjectNode, private readonly env: Env) {
     this.flatten(root.fields, []);
@@ -436,14 +438,17 @@ export class Resolver {
   }
 
   private lookup(node: SubstNode): Value | undefined {
+    const shown = `\${${node.optional ? '?' : ''}${node.path.slice(node.prefixLen).join('.')}}`;
+    this.lookups.push(shown);
     try {
       return this.lookupOrCycle(node);
     } catch (err) {
       if (!(err instanceof CycleSignal)) throw err;
       // As in the reference implementation, an optional substitution caught in a cycle is undefined.
       if (node.optional) return undefined;
-      const shown = node.path.slice(node.prefixLen).join('.');
-      throw new HoconError('hocon_substitution', node.origin, `substitution cycle: \${${shown}} depends on itself (through ${err.path})`);
+      throw new HoconError('hocon_substitution', node.origin, `substitution cycle: ${shown} depends on itself (${this.lookups.join(' -> ')} -> ${err.path})`);
+    } finally {
+      this.lookups.pop();
     }
   }
 
