@@ -63,6 +63,8 @@ interface Hello {
   readonly members: Members;
   readonly bootId: string;
   readonly verdict?: 'ok' | 'removed' | 'foreign' | 'partitioned';
+  /** The sender started on an empty data directory and has not joined or left since. */
+  readonly fresh?: boolean;
 }
 
 export interface RemovedNotice {
@@ -74,6 +76,7 @@ export interface RemovedNotice {
 interface Persisted {
   readonly view: View;
   readonly removed?: RemovedNotice;
+  readonly fresh?: boolean;
 }
 
 export interface ClusterStatus {
@@ -97,6 +100,11 @@ export class Cluster {
   readonly events = new EventEmitter<ClusterEvents>();
   private view!: View;
   private removedNotice: RemovedNotice | undefined;
+  /**
+   * Started on an empty data directory and no join/leave since. If a cluster still lists this
+   * node as a member (its data directory was lost or moved aside), the node rejoins it.
+   */
+  private fresh = false;
   private data: ClusterData | undefined;
   private settings: ClusterSettings;
   private readonly bootId = randomUUID();
@@ -138,11 +146,13 @@ export class Cluster {
     if (doc) {
       this.view = parseView(doc.view, `membership state of ${this.self}`);
       this.removedNotice = doc.removed;
+      this.fresh = doc.fresh === true;
       const mv = maxVersion(this.view.members);
       if (mv) this.o.clock.observe(mv);
       if (!isMember(this.view.members, this.self)) this.view = this.aloneView();
     } else {
       this.view = this.aloneView();
+      this.fresh = true;
       await this.persist();
     }
     const d = this.o.dist;
@@ -296,6 +306,7 @@ export class Cluster {
     const mv = maxVersion(v.members);
     if (mv) this.o.clock.observe(mv);
     this.removedNotice = undefined;
+    this.fresh = false;
     this.running.clear();
     this.partitioned.clear();
     await this.setView({ clusterId: v.clusterId, members: v.members });
@@ -329,6 +340,7 @@ export class Cluster {
     this.running.clear();
     this.partitioned.clear();
     this.downSince.clear();
+    this.fresh = false;
     await this.setView(this.aloneView());
     for (const p of peers) this.o.dist.disconnect(p);
   }
@@ -367,7 +379,13 @@ export class Cluster {
   // ---- protocol --------------------------------------------------------------------------
 
   private hello(verdict?: Hello['verdict']): Hello {
-    return { clusterId: this.view.clusterId, members: this.view.members, bootId: this.bootId, ...(verdict ? { verdict } : {}) };
+    return {
+      clusterId: this.view.clusterId,
+      members: this.view.members,
+      bootId: this.bootId,
+      ...(verdict ? { verdict } : {}),
+      ...(this.fresh ? { fresh: true } : {}),
+    };
   }
 
   /** Runs on every link up: exchange views both ways. */
@@ -401,8 +419,13 @@ export class Cluster {
     if (theirView.clusterId !== this.view.clusterId) {
       const theirSelf = theirView.members[peer];
       const ours = mine[peer];
-      // The peer moved to another cluster while we did not hear: it is gone from ours.
-      if (ours?.state === 'member' && theirSelf && theirView.members[this.self] === undefined && compareHlc(theirSelf.version, ours.version) > 0) {
+      if (this.fresh && theirView.members[this.self]?.state === 'member' && !this.joining) {
+        void this.rejoin(peer);
+        return 'foreign';
+      }
+      // The peer moved to another cluster while we did not hear: it is gone from ours. (Unless it
+      // lost its data directory: then it rejoins us by itself.)
+      if (!their.fresh && ours?.state === 'member' && theirSelf && theirView.members[this.self] === undefined && compareHlc(theirSelf.version, ours.version) > 0) {
         await this.remove(peer, 'now in another cluster');
       }
       return 'foreign';
@@ -486,6 +509,16 @@ export class Cluster {
     return this.view;
   }
 
+  /** Our data directory was empty but a cluster lists us as a member: take its copy back. */
+  private async rejoin(peer: string): Promise<void> {
+    this.o.log.warn({ via: peer }, 'this node started on an empty data directory but its cluster still lists it as a member: rejoining');
+    try {
+      await this.join(peer);
+    } catch (err) {
+      this.o.log.warn({ via: peer, err: err instanceof Error ? err.message : String(err) }, 'automatic rejoin failed; will retry when the link comes up again');
+    }
+  }
+
   private async onJoinAbort(from: string): Promise<void> {
     // Only undo a membership the joiner never adopted: it is not running with us.
     if (isMember(this.view.members, from) && !this.running.has(from)) await this.remove(from, 'join aborted by the joiner');
@@ -506,6 +539,7 @@ export class Cluster {
     if (clusterId !== this.view.clusterId) return;
     const old = this.peers();
     this.removedNotice = { by, at: this.now(), clusterId };
+    this.fresh = false;
     this.running.clear();
     this.downSince.clear();
     this.partitioned.clear();
@@ -570,7 +604,7 @@ export class Cluster {
   }
 
   private async persist(): Promise<void> {
-    const doc: Persisted = { view: this.view, ...(this.removedNotice ? { removed: this.removedNotice } : {}) };
+    const doc: Persisted = { view: this.view, ...(this.removedNotice ? { removed: this.removedNotice } : {}), ...(this.fresh ? { fresh: true } : {}) };
     await this.o.state.writeState(MEMBERSHIP_STATE, doc);
   }
 

@@ -288,3 +288,31 @@ test('a two-node cluster heals after a partition, keeping the writes of both sid
     await until(`data on ${n}`, () => JSON.stringify(sim.get(n).parts.db.list('t')) === JSON.stringify([['a', 1], ['b', 2]]));
   }
 });
+
+test('a member whose data directory was lost rejoins by itself and gets the data back', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  const a = await sim.start(A);
+  await sim.start(B);
+  await sim.start(C);
+  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
+  assert.equal((await sim.run(C, 'cluster', 'join', A)).code, 0);
+  await a.parts.db.write('t', 'k', 'v');
+  await sim.kill(B);
+  // B comes back on an empty store (directory moved aside after damage).
+  const b = await sim.start(B);
+  await until('b back in', () => sameRunning(sim, [A, B, C]), 5000);
+  await until('b has the data', () => b.parts.db.get('t', 'k') === 'v');
+  assert.equal(b.parts.cluster.removedFrom(), undefined);
+  // A node that left is not pulled back: it is not fresh.
+  assert.equal((await sim.run(C, 'cluster', 'leave')).code, 0);
+  await until('a,b', () => sameRunning(sim, [A, B]));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(sim.status(C).running, [C]);
+  // A fresh node never seen by the cluster is not pulled in either.
+  const d = await sim.start(D);
+  await d.dist.connect(A);
+  await new Promise((r) => setTimeout(r, 100));
+  assert.deepEqual(sim.status(D).running, [D]);
+  assert.ok(!sim.get(A).parts.cluster.members().includes(D));
+});

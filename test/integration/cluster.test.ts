@@ -1,9 +1,9 @@
 // The operator's walkthrough with real node processes on 127.0.0.x through bin/emqx and
 // bin/emqx_ctl: join, status on both, leave, force-leave of a running and of a stopped node,
-// the removed node coming back, refusals, admins replicated, a damaged database.
+// the removed node coming back, refusals, admins replicated, a damaged database and the rejoin.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { allocDistBase, createTestNode, type TestNode } from '../helpers/launcher.js';
 
@@ -113,21 +113,34 @@ test('join refusals between processes: another cookie, singleton, unknown host',
   const v = await a.ctl(['cluster', 'status', '--verbose']);
   assert.match(v.stdout, /^NODE\s+STATE\s+ADDRESS/);
   assert.match(v.stdout, new RegExp(`${A.replace(/\./g, '\\.')}\\s+self`));
+});
 
-  // A damaged database: the node refuses to start and names the file.
-  assert.equal((await a.ctl(['admins', 'add', 'carol', 'passw0rd!'])).code, 0);
-  await a.stop();
-  await a.waitExit();
-  const dir = join(a.dataDir, 'mnesia', A);
+test('a damaged database: the node refuses to start naming the file; moved aside, the node rejoins', async (t) => {
+  const A = 'emqx6@127.0.0.8';
+  const B = 'emqx7@127.0.0.9';
+  const base = await allocDistBase([A, B]);
+  const a = await createTestNode(t, { name: A, distBasePort: base, conf: CONF });
+  const b = await createTestNode(t, { name: B, distBasePort: base, conf: CONF });
+  await Promise.all([a.startOk(), b.startOk()]);
+  assert.equal((await b.ctl(['cluster', 'join', A])).code, 0);
+  assert.equal((await a.ctl(['admins', 'add', 'carol', 'passw0rd!', 'kept'])).code, 0);
+  await b.stop();
+  await b.waitExit();
+  const dir = join(b.dataDir, 'mnesia', B);
   const files = readdirSync(dir).filter((f) => /\.(wal|snap)$/.test(f) && statSync(join(dir, f)).size > 24);
   assert.ok(files.length > 0, `store files in ${dir}: ${readdirSync(dir).join(', ')}`);
   for (const f of files) {
     // One flipped bit inside a record: not a torn tail, real damage.
-    const b = readFileSync(join(dir, f));
-    b[20] = b[20]! ^ 0x01;
-    writeFileSync(join(dir, f), b);
+    const buf = readFileSync(join(dir, f));
+    buf[20] = buf[20]! ^ 0x01;
+    writeFileSync(join(dir, f), buf);
   }
-  const r = await a.start();
+  const r = await b.start();
   assert.notEqual(r.code, 0, 'refuses to start');
-  assert.match(r.stdout + r.stderr + a.logText(), new RegExp(`${files[0]!.replace(/\./g, '\\.')} is damaged`));
+  assert.match(r.stdout + r.stderr, new RegExp(`/(${files.map((f) => f.replace(/\./g, '\\.')).join('|')}) is damaged`));
+  // What the message tells the operator: move the directory aside and start again.
+  renameSync(dir, `${dir}.damaged`);
+  await b.startOk();
+  await waitStatus(b, statusLine([A, B]));
+  assert.equal((await b.ctl(['admins', 'list'])).stdout, 'Username: carol, Description: kept\n');
 });
