@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { checkServerIdentity, createSecureContext, type ConnectionOptions, type PeerCertificate, type SecureContextOptions, type SecureVersion, type TlsOptions } from 'node:tls';
-import { constants as cryptoConstants } from 'node:crypto';
+import { constants as cryptoConstants, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import {
   ErlangTermsError, erlString, isAtom, isList, isTuple, parseErlangTerms,
@@ -354,8 +354,10 @@ function readMaterial(side: SideName, s: Side, c: Collector): Material {
 function common(side: SideName, s: Side, verify: boolean, c: Collector): SecureContextOptions & { minVersion: SecureVersion } {
   const m = readMaterial(side, s, c);
   if (verify && !s.cacertfile) {
-    c.problem(`${side}: verify_peer needs a cacertfile: the CA that signed the other nodes' certificates`);
+    const why = s.verify === undefined ? ' (verify_peer is the default on the client side)' : '';
+    c.problem(`${side}: verify_peer${why} needs a cacertfile: the CA that signed the other nodes' certificates`);
   }
+  if (m.cert && s.certfile) warnValidity(side, m.cert, s.certfile, c);
   const opts: SecureContextOptions & { minVersion: SecureVersion } = {
     ...m,
     ...(s.password !== undefined ? { passphrase: s.password } : {}),
@@ -364,6 +366,19 @@ function common(side: SideName, s: Side, verify: boolean, c: Collector): SecureC
   };
   if (c.problems.length === 0) checkContext(side, s, opts, c);
   return opts;
+}
+
+/** An expired certificate still loads; peers refuse it, so say so at start rather than per link. */
+function warnValidity(side: SideName, pem: Buffer, ref: FileRef, c: Collector): void {
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch {
+    return; // createSecureContext reports unusable certificates.
+  }
+  const now = Date.now();
+  if (Date.parse(cert.validTo) < now) c.warn(`${side}: certfile ${ref.path} expired on ${cert.validTo}: other nodes will refuse it`, ref.at);
+  else if (Date.parse(cert.validFrom) > now) c.warn(`${side}: certfile ${ref.path} is not valid before ${cert.validFrom}: other nodes will refuse it`, ref.at);
 }
 
 /** node:tls checks the key against the certificate, the password and the ciphers here. */

@@ -316,10 +316,18 @@ describe('errors name the file, the line and what is wrong', () => {
     assert.match(err.message, /server: certfile must be a file name in double quotes, found 42/);
   });
 
+  test('an expired certificate of this node is a warning at load (peers refuse it)', async () => {
+    const o = loadSslDistFile(await confFile(`[{server, [${sideOpts(expired)}]}, {client, [${sideOpts(node1)}]}].`));
+    assert.ok(o.warnings.some((w) => /line 1: server: certfile .*old_127\.0\.0\.1\.pem expired on/.test(w)), o.warnings.join('\n'));
+    assert.ok(!o.warnings.some((w) => /client: certfile .*expired/.test(w)));
+  });
+
   test('verify_peer without a CA, and a server without a certificate', async () => {
     assert.match(failure(await confFile(`[{server, [{certfile, "${node1.certFile}"}, {keyfile, "${node1.keyFile}"}, {verify, verify_peer}]}].`)).message,
       /server: verify_peer needs a cacertfile/);
     assert.match(failure(await confFile('[{server, [{verify, verify_none}]}, {client, [{verify, verify_none}]}].')).message,
       /server: certfile is missing/);
+    assert.match(failure(await confFile(`[{server, [${sideOpts(node1)}]}, {client, [{certfile, "${node1.certFile}"}, {keyfile, "${node1.keyFile}"}]}].`)).message,
+      /client: verify_peer \(verify_peer is the default on the client side\) needs a cacertfile/);
   });
 });
