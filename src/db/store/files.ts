@@ -67,5 +67,24 @@ export async function writeFileAtomic(dir: string, name: string, data: Uint8Arra
   }
   await fh.close();
   await rename(tmp, join(dir, name));
-  await fsyncDir(dir);
+  try {
+    await fsyncDir(dir);
+  } catch (err) {
+    throw new AfterRenameError(join(dir, name), err);
+  }
+}
+
+/**
+ * The new file is in place (readers see it) but the directory could not be synced, so after a
+ * power loss either version may come back. Whoever switches state with a rename must not undo
+ * anything the new file refers to.
+ */
+export class AfterRenameError extends Error {
+  constructor(
+    readonly file: string,
+    cause: unknown,
+  ) {
+    super(`${file} was replaced but the directory could not be synced: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'AfterRenameError';
+  }
 }

@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { StoreClosedError, StoreFailedError, StoreRecordError } from './errors.js';
 import { MAX_FRAME_BYTES, encodeFrame } from './frame.js';
-import { fsyncDir, logName, snapshotName } from './files.js';
+import { AfterRenameError, fsyncDir, logName, snapshotName } from './files.js';
 import { acquireLock } from './lock.js';
 import { LogFile } from './log.js';
 import { writeManifest, type Manifest } from './manifest.js';
@@ -204,8 +204,11 @@ export class Store {
           const size = await w.finish();
           await this.switchTo(number, staged, size, 'replace');
         } catch (err) {
-          await w.abort();
-          await unlink(join(this.dir, snapshotName(number))).catch(() => undefined);
+          // The new MANIFEST may already name this snapshot: then it must stay.
+          if (!(err instanceof StoreFailedError && err.cause instanceof AfterRenameError)) {
+            await w.abort();
+            await unlink(join(this.dir, snapshotName(number))).catch(() => undefined);
+          }
           throw err;
         } finally {
           state = 'done';
@@ -416,6 +419,7 @@ export class Store {
       try {
         await writeManifest(this.dir, manifest);
       } catch (err) {
+        if (err instanceof AfterRenameError) throw this.fail('the MANIFEST was replaced but its directory could not be synced', err);
         await unlink(join(this.dir, snapshotName(number))).catch(() => undefined);
         retryLater(err);
         return false;
@@ -438,7 +442,14 @@ export class Store {
       if (usable) throw usable;
       const firstLog = await this.rotate();
       const manifest: Manifest = { format: 1, snapshot, firstLog };
-      await writeManifest(this.dir, manifest);
+      try {
+        await writeManifest(this.dir, manifest);
+      } catch (err) {
+        // Which MANIFEST a power loss would bring back is unknown now: keep every file both refer
+        // to, stop, and let a restart settle it.
+        if (err instanceof AfterRenameError) throw this.fail('the MANIFEST was replaced but its directory could not be synced', err);
+        throw err;
+      }
       const old = this.manifest;
       this.manifest = manifest;
       this.index = index;

@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test';
 import { Store, StoreFailedError } from '../../../src/db/store/index.js';
 import { rec, tempDir } from './fixtures.js';
 
-type Proto = Record<'datasync' | 'write' | 'truncate', (...args: unknown[]) => Promise<unknown>>;
+type Proto = Record<'datasync' | 'write' | 'truncate' | 'sync', (...args: unknown[]) => Promise<unknown>>;
 
 /** The FileHandle prototype, to make one method fail for the duration of a test. */
 async function fileHandleProto(dir: string): Promise<Proto> {
@@ -97,4 +97,32 @@ test('a replace whose staging failed cannot be committed; abort leaves the store
   assert.deepEqual([...s.entries()].map((x) => x.key), ['keep']);
   await s.write([rec('t', 'after', 1)]);
   assert.equal(s.size(), 2);
+});
+
+/** Fails the `nth` directory fsync from now on (1 = the next one). */
+async function failDirSync(t: TestContext, dir: string, nth: number): Promise<void> {
+  let seen = 0;
+  inject(t, await fileHandleProto(dir), 'sync', async (orig, self, args) => {
+    if ((await (self as FileHandle).stat()).isDirectory() && ++seen === nth) throw ioError('EIO', 'fsync');
+    return orig.apply(self, args);
+  });
+}
+
+test('a MANIFEST renamed into place whose directory sync fails: the store stops and keeps what the new MANIFEST names', async (t) => {
+  for (const op of ['replace', 'clear'] as const) {
+    const dir = tempDir(t);
+    const s = await Store.open(dir);
+    await s.write([rec('t', 'old', 1)]);
+    const r = op === 'replace' ? s.beginReplace() : undefined;
+    await r?.add([rec('t', 'new', 1)]);
+    // With the snapshot already in place, the directory syncs left are the new log's, then the MANIFEST's.
+    await failDirSync(t, dir, op === 'replace' ? 3 : 2);
+    await assert.rejects(op === 'replace' ? r!.commit() : s.clear(), (e: unknown) => e instanceof StoreFailedError && /MANIFEST was replaced/.test(e.message), op);
+    await assert.rejects(s.write([rec('t', 'x', 1)]), StoreFailedError);
+    await s.close();
+    // The renamed MANIFEST is what a restart finds here: it must open, not refer to a deleted file.
+    const again = await Store.open(dir);
+    assert.deepEqual([...again.entries()].map((x) => x.key), op === 'replace' ? ['new'] : [], op);
+    await again.close();
+  }
 });
