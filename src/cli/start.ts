@@ -8,7 +8,7 @@ import { RequestKind } from '../ctl/protocol.js';
 import { socketIsLive } from '../ctl/server.js';
 import { DEFAULT_COOKIE, DEFAULT_COOKIE_WARNING } from '../daemon/config.js';
 import { ensureWritableDir } from '../daemon/data-dir.js';
-import { logFilePath } from '../daemon/logger.js';
+import { logFilePath } from '../daemon/log-file.js';
 import { awaitReadiness } from '../daemon/readiness.js';
 import { readVersion } from '../daemon/version.js';
 import { resolveTarget } from './target.js';

@@ -2,9 +2,9 @@
 // in `console` mode also human-readable on the terminal, in `foreground` mode JSON on stdout.
 // Secrets are redacted by key wherever they appear, as a second line of defence: parts must not
 // pass them to the logger in the first place.
-import { join } from 'node:path';
 import pino, { type Logger, type StreamEntry } from 'pino';
 import { createRotatingFile } from './rotating-file.js';
+import { logFilePath } from './log-file.js';
 
 export type RunMode = 'daemon' | 'console' | 'foreground';
 
@@ -32,9 +32,7 @@ export const REDACT_PATHS = [
   ...SECRET_KEYS.map((k) => `*.*.*.${k}`),
 ];
 
-export function logFilePath(logDir: string): string {
-  return join(logDir, 'emqx.log');
-}
+export { logFilePath };
 
 export async function createLogger(opts: LoggerOptions): Promise<NodeLogger> {
   const logFile = logFilePath(opts.logDir);

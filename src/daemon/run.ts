@@ -2,7 +2,8 @@
 // the detached daemon that `emqx start` forks. Owns the process: signals, exit code, last words.
 import { ConfigError, formatProblem } from '../config/types.js';
 import { loadNodeConfig, DEFAULT_COOKIE, DEFAULT_COOKIE_WARNING } from './config.js';
-import { createLogger, logFilePath, type NodeLogger, type RunMode } from './logger.js';
+import { createLogger, type NodeLogger, type RunMode } from './logger.js';
+import { logFilePath } from './log-file.js';
 import { EmqxNode } from './node.js';
 import { sendReadiness } from './readiness.js';
 import { readVersion } from './version.js';
