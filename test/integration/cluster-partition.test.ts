@@ -59,3 +59,31 @@ test('a partition heals to one view with no acknowledged write lost (autoheal)',
     return true;
   });
 });
+
+test('with cluster.autoheal = false the sides stay apart after the network heals, until one restarts', async (t) => {
+  const why = await partitionUnavailable();
+  if (why) return t.skip(why);
+  const names = ['h1@127.0.0.5', 'h2@127.0.0.6'];
+  const base = await allocDistBase(names);
+  const conf = `${CONF}cluster.autoheal = false\n`;
+  const [h1, h2] = (await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf })))) as [TestNode, TestNode];
+  const part = new Partition();
+  t.after(() => part.remove());
+  await part.install();
+  await Promise.all([h1.startOk(), h2.startOk()]);
+  assert.equal((await h2.ctl(['cluster', 'join', names[0]!])).code, 0);
+  await part.split(['127.0.0.5'], ['127.0.0.6']);
+  await waitFor('split seen', async () => (await statusOf(h1)).stopped_nodes.length === 1 && (await statusOf(h2)).stopped_nodes.length === 1);
+  assert.equal((await h1.ctl(['admins', 'add', 'onleft', 'passw0rd!'])).stdout, 'ok\n');
+  await part.heal();
+  await waitFor('partition reported', async () => /h2@127\.0\.0\.6\s+partitioned/.test((await h1.ctl(['cluster', 'status', '--verbose'])).stdout));
+  assert.deepEqual(await statusOf(h1), { running_nodes: [names[0]], stopped_nodes: [names[1]] });
+  assert.equal((await h2.ctl(['admins', 'list'])).stdout, '', 'no data flows between the sides');
+  assert.match(h1.logText() + h2.logText(), /network partition detected and cluster\.autoheal is false/);
+  // Restarting one side heals (a new boot is not a partition), and its data merges.
+  assert.equal((await h2.stop()).code, 0);
+  await h2.waitExit();
+  await h2.startOk();
+  await waitFor('healed', async () => (await statusOf(h1)).running_nodes.length === 2 && (await statusOf(h2)).running_nodes.length === 2);
+  await waitFor('data merged', async () => (await h2.ctl(['admins', 'list'])).stdout === 'Username: onleft, Description: \n');
+});
