@@ -1,7 +1,7 @@
 // Protocol tests: several nodes in one process over the in-memory link layer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sim, until } from './support/sim.js';
+import { Sim, clusterConfig, until } from './support/sim.js';
 
 const A = 'a@127.0.0.1';
 const B = 'b@127.0.0.1';
@@ -315,4 +315,24 @@ test('a member whose data directory was lost rejoins by itself and gets the data
   await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(sim.status(D).running, [D]);
   assert.ok(!sim.get(A).parts.cluster.members().includes(D));
+});
+
+test('a whole-cluster restart restores the membership from disk; autoclean applies live on reload', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  for (const n of [A, B, C]) await sim.start(n);
+  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
+  assert.equal((await sim.run(C, 'cluster', 'join', B)).code, 0);
+  await sim.get(C).parts.db.write('t', 'k', 1);
+  const stores = new Map<string, Awaited<ReturnType<Sim['kill']>>>();
+  for (const n of [A, B, C]) stores.set(n, await sim.kill(n));
+  for (const n of [C, A]) await sim.start(n, { store: stores.get(n)! });
+  await until('a,c running, b stopped', () => JSON.stringify(sim.status(A)) === JSON.stringify({ running: [A, C], stopped: [B] }));
+  assert.equal(sim.get(A).parts.db.get('t', 'k'), 1);
+  // Reload with a short autoclean: B, down since A started, is removed without a restart.
+  sim.get(A).parts.reconfigure(clusterConfig({ autoclean: 100 }));
+  await until('b cleaned on both', () => !sim.get(A).parts.cluster.members().includes(B) && !sim.get(C).parts.cluster.members().includes(B), 3000);
+  // B comes back: it was removed while away and stays out.
+  const b = await sim.start(B, { store: stores.get(B)! });
+  await until('b told', () => b.parts.cluster.removedFrom() !== undefined);
 });
