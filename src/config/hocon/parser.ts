@@ -194,6 +194,7 @@ class Parser {
       break;
     }
     // The reference accepts newlines between a key and its ':' / '=' / '{'.
+    const lineEnd = this.peek();
     if (keyToks.length > 0) this.skipWsNl();
     const stop = this.peek();
     if (keyToks.length === 0) {
@@ -216,8 +217,9 @@ class Parser {
       const value = this.value(full, false, closer, `key ${shown}`);
       return { path: key, value, append: stop.v === '+=', origin: keyAt };
     }
-    const found = stop.t === 'nl' ? 'end of line' : describeToken(stop);
-    return this.fail(stop.at, `expected ':', '=' or '{' after key ${shown}, found ${found}`);
+    // A key alone on its line is reported there, not at whatever the next line holds.
+    if (lineEnd.t === 'nl') this.fail(lineEnd.at, `expected ':', '=' or '{' after key ${shown}, found end of line`);
+    return this.fail(stop.at, `expected ':', '=' or '{' after key ${shown}, found ${describeToken(stop)}`);
   }
 
   /**

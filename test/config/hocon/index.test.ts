@@ -248,7 +248,10 @@ test('error: other syntax errors say what was expected', () => {
     code: 'hocon_syntax', file: 'x.conf', line: 2, column: 1, reason: /expected a value for key a, found '}'/,
   });
   assertError(() => parseHocon('key only\nb = 1', { file: 'x.conf' }), {
-    code: 'hocon_syntax', file: 'x.conf', line: 2, column: 1, reason: /expected ':', '=' or '\{' after key key only, found 'b'/,
+    code: 'hocon_syntax', file: 'x.conf', line: 1, column: 9, reason: /expected ':', '=' or '\{' after key key only, found end of line/,
+  });
+  assertError(() => parseHocon('a = 1\nnode.name', { file: 'x.conf' }), {
+    code: 'hocon_syntax', file: 'x.conf', line: 2, column: 10, reason: /expected ':', '=' or '\{' after key node.name, found end of file/,
   });
   assertError(() => parseHocon('a = [1, 2] x', { file: 'x.conf' }), {
     code: 'hocon_syntax', file: 'x.conf', line: 1, column: 12, reason: /cannot concatenate an array with a string/,
