@@ -324,3 +324,15 @@ test('a lock left by an earlier process that had the same pid (container restart
   t.after(() => s2.close());
   assert.match(readFileSync(join(dir, 'LOCK'), 'utf8'), new RegExp(`^${process.pid} \\d+\\n$`));
 });
+
+test('a group never exceeds maxGroupBytes (one oversized batch goes alone)', async (t) => {
+  const s = await Store.open(tempDir(t), { maxGroupBytes: 2 << 20 });
+  t.after(() => s.close());
+  const mb = 'x'.repeat(1 << 20);
+  await Promise.all(Array.from({ length: 10 }, (_, i) => s.write([rec('t', `k${i}`, mb)])));
+  await s.write([rec('t', 'huge', 'y'.repeat(3 << 20))]);
+  const st = s.stats();
+  assert.equal(st.batches, 11);
+  assert.ok(st.groups >= 6, `10 batches of 1 MiB need at least 5 groups of 2 MiB, plus the oversized one; got ${st.groups}`);
+  assert.equal(s.get('t', 'huge')?.value, 'y'.repeat(3 << 20));
+});
