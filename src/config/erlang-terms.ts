@@ -149,6 +149,11 @@ class TermParser {
   }
 
   private expr(): Parsed {
+    if (this.is('catch', 'reserved')) {
+      this.take();
+      this.expr();
+      return NOT_A_TERM;
+    }
     let left = this.unary();
     let comparisons = 0;
     for (;;) {
@@ -188,6 +193,10 @@ class TermParser {
       } else if (this.is(':')) {
         this.take();
         this.primary();
+        p = NOT_A_TERM;
+      } else if (this.is('#')) {
+        this.take();
+        this.recordOrMapUpdate();
         p = NOT_A_TERM;
       } else {
         return p;
@@ -238,6 +247,10 @@ class TermParser {
       }
       case 'punct':
         break;
+      case 'reserved':
+        if (t.text === 'fun') return this.funReference();
+        this.syntaxError(t);
+      // eslint-disable-next-line no-fallthrough
       default:
         this.syntaxError(t);
     }
@@ -253,6 +266,10 @@ class TermParser {
         return this.binary(t);
       case '#': {
         this.take();
+        if (this.peek().kind === 'atom') {
+          this.recordOrMapUpdate();
+          return NOT_A_TERM;
+        }
         this.expect('{');
         const pairs = this.sequence('}', () => this.association());
         return allTerms(pairs, (ts) => {
@@ -269,6 +286,63 @@ class TermParser {
       default:
         this.syntaxError(t);
     }
+  }
+
+  /** After `#`: `name{Field = Expr, ...}`, `name.field` or (map update) `{K => V, ...}`. */
+  private recordOrMapUpdate(): void {
+    if (this.is('{')) {
+      this.take();
+      this.sequence('}', () => this.association());
+      return;
+    }
+    const name = this.take();
+    if (name.kind !== 'atom') this.syntaxError(name);
+    if (this.is('.')) {
+      this.take();
+      const field = this.take();
+      if (field.kind !== 'atom') this.syntaxError(field);
+      return;
+    }
+    this.expect('{');
+    this.sequence('}', () => {
+      const field = this.take();
+      if (field.kind !== 'atom' && field.kind !== 'var') this.syntaxError(field);
+      this.expect('=');
+      this.expr();
+      return NOT_A_TERM;
+    });
+  }
+
+  /** `fun Name/Arity` and `fun Module:Name/Arity`; fun bodies are not term syntax. */
+  private funReference(): Parsed {
+    this.take();
+    const first = this.take();
+    if (first.kind !== 'atom' && first.kind !== 'var') this.syntaxError(first);
+    if (this.is(':')) {
+      this.take();
+      const fn = this.take();
+      if (fn.kind !== 'atom' && fn.kind !== 'var') this.syntaxError(fn);
+    }
+    this.expect('/');
+    const arity = this.take();
+    if (arity.kind !== 'integer' && arity.kind !== 'var') this.syntaxError(arity);
+    return NOT_A_TERM;
+  }
+
+  /** After `||` in a list or binary: generators and filters up to `close`. */
+  private comprehension(close: string): Parsed {
+    this.take();
+    for (;;) {
+      this.expr();
+      if (this.is('<-') || this.is('<=')) {
+        this.take();
+        this.expr();
+      }
+      if (!this.is(',')) break;
+      this.take();
+    }
+    this.expect(close);
+    return NOT_A_TERM;
   }
 
   /** `K => V` as a parsed tuple-ish pair; `:=` is only valid in map updates. */
@@ -289,6 +363,7 @@ class TermParser {
       return { term: this.at([], open) };
     }
     const items: Parsed[] = [this.expr()];
+    if (this.is('||')) return this.comprehension(']');
     while (this.is(',')) {
       this.take();
       items.push(this.expr());
@@ -306,10 +381,14 @@ class TermParser {
 
   private binary(open: Token): Parsed {
     this.take();
+    if (this.is('>>')) {
+      this.take();
+      return { term: this.at({ binary: new Uint8Array() }, open) };
+    }
     const bytes: number[] = [];
     let ok = true;
-    const elements = this.sequence('>>', () => {
-      const value = this.peek().kind === 'punct' && (this.is('-') || this.is('+')) ? this.unary() : this.primary();
+    const segment = (): void => {
+      const value = this.is('-') || this.is('+') ? this.unary() : this.primary();
       let size: Parsed | undefined;
       if (this.is(':')) {
         this.take();
@@ -326,22 +405,24 @@ class TermParser {
             this.take();
             const unit = this.take();
             if (unit.kind !== 'integer') this.syntaxError(unit);
-            types.push(`:${unit.text}`);
+            types.push(`unit:${unit.text}`);
           }
         } while (this.is('-') && this.take());
       }
-      // Only the segments a configuration file could need; others are refused as "bad term".
-      const bits = size === undefined ? undefined : size.term;
-      const encoded = bits === undefined || (typeof bits === 'number' && bits % 8 === 0 && !types.includes('utf8'))
-        ? encodeSegment(value.term, types, typeof bits === 'number' ? bits / 8 : 1)
-        : undefined;
+      const encoded = segmentBytes(value.term, size, types);
       if (encoded === undefined) ok = false;
       else bytes.push(...encoded);
-      return value;
-    });
-    if (!ok || elements.some((e) => e.term === undefined)) return NOT_A_TERM;
-    return { term: this.at({ binary: Uint8Array.from(bytes) }, open) };
+    };
+    segment();
+    if (this.is('||')) return this.comprehension('>>');
+    while (this.is(',')) {
+      this.take();
+      segment();
+    }
+    this.expect('>>');
+    return ok ? { term: this.at({ binary: Uint8Array.from(bytes) }, open) } : NOT_A_TERM;
   }
+
 }
 
 function describe(t: Token): string {
@@ -387,17 +468,40 @@ function withTail(items: ErlTerm[], tail: ErlTerm): ErlTerm {
   return { list: items, tail };
 }
 
-/** Bytes of one binary segment: integers big-endian in `width` bytes (default 1), or UTF-8. */
-function encodeSegment(value: ErlTerm | undefined, types: readonly string[], width: number): number[] | undefined {
-  if (types.some((t) => t !== 'utf8' && t !== 'integer')) return undefined;
+/**
+ * Bytes of one binary segment, for the whole-byte segments a configuration file could hold:
+ * integers and strings (8 bits per character unless a size is given), `/utf8`, `/float`,
+ * `/binary`. Anything else (bit-level sizes, variables) counts as "bad term".
+ */
+function segmentBytes(value: ErlTerm | undefined, size: Parsed | undefined, types: readonly string[]): number[] | undefined {
+  if (value === undefined || (size !== undefined && size.term === undefined)) return undefined;
+  const bits = size?.term;
+  if (bits !== undefined && (typeof bits !== 'number' || bits < 0 || bits % 8 !== 0)) return undefined;
+  const kind = types.find((t) => ['integer', 'float', 'binary', 'bytes', 'utf8'].includes(t)) ?? 'integer';
+  if (types.some((t) => t.startsWith('unit:'))) return undefined;
+  if (kind === 'binary' || kind === 'bytes') {
+    if (typeof value !== 'object' || !('binary' in value)) return undefined;
+    const b = [...value.binary];
+    return bits === undefined ? b : bits / 8 <= b.length ? b.slice(0, bits / 8) : undefined;
+  }
+  if (kind === 'float') {
+    const width = bits ?? 64;
+    const x = typeof value === 'number' ? value : typeof value === 'object' && 'float' in value ? value.float : undefined;
+    if (x === undefined || (width !== 32 && width !== 64)) return undefined;
+    const buf = Buffer.alloc(width / 8);
+    if (width === 32) buf.writeFloatBE(x);
+    else buf.writeDoubleBE(x);
+    return [...buf];
+  }
   const chars: bigint[] | undefined = typeof value === 'string' ? Array.from(value, (c) => BigInt(c.codePointAt(0) ?? 0))
     : typeof value === 'number' || typeof value === 'bigint' ? [BigInt(value)]
       : undefined;
   if (chars === undefined) return undefined;
-  if (types.includes('utf8')) {
-    if (chars.some((c) => c < 0n || c > 0x10ffffn || (c >= 0xd800n && c <= 0xdfffn))) return undefined;
+  if (kind === 'utf8') {
+    if (bits !== undefined || chars.some((c) => c < 0n || c > 0x10ffffn || (c >= 0xd800n && c <= 0xdfffn))) return undefined;
     return [...Buffer.from(String.fromCodePoint(...chars.map(Number)), 'utf8')];
   }
+  const width = (bits ?? 8) / 8;
   const out: number[] = [];
   for (const c of chars) {
     // Erlang keeps the low bits of an integer that does not fit its segment.

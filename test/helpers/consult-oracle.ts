@@ -22,6 +22,8 @@ export type OracleValue =
 
 export type OracleResult =
   | { readonly ok: true; readonly value: OracleValue }
+  /** Erlang read the file but the printer cannot show the terms (maps, improper lists, non-UTF-8 binaries). */
+  | { readonly ok: true; readonly unprintable: true }
   | { readonly ok: false; readonly line: number; readonly message: string };
 
 export function escriptPath(): string | undefined {
@@ -46,7 +48,11 @@ main(Files) ->
     lists:foreach(fun one/1, Files).
 one(F) ->
     case file:consult(F) of
-        {ok, Terms} -> io:format("~ts\tOK\t~ts~n", [F, j(Terms)]);
+        {ok, Terms} ->
+            try lists:flatten(io_lib:format("~ts", [j(Terms)])) of
+                Json -> io:format("~ts\tOK\t~ts~n", [F, Json])
+            catch _:_ -> io:format("~ts\tUNPRINTABLE~n", [F])
+            end;
         {error, {Line, Mod, Desc}} -> io:format("~ts\tERR\t~p\t~ts~n", [F, Line, esc_nl(lists:flatten(Mod:format_error(Desc)))]);
         {error, Reason} -> io:format("~ts\tERR\t0\t~p~n", [F, Reason])
     end.
@@ -74,7 +80,9 @@ export async function consultMany(files: readonly string[]): Promise<OracleResul
     for (const row of stdout.split('\n')) {
       if (row === '') continue;
       const [file = '', kind, a = '', b = ''] = row.split('\t');
-      byFile.set(file, kind === 'OK' ? { ok: true, value: parseOracleJson(a) } : { ok: false, line: Number(a), message: b });
+      byFile.set(file, kind === 'OK' ? { ok: true, value: parseOracleJson(a) }
+        : kind === 'UNPRINTABLE' ? { ok: true, unprintable: true }
+          : { ok: false, line: Number(a), message: b });
     }
     return files.map((f) => {
       const r = byFile.get(f);

@@ -44,13 +44,19 @@ export function writeQuoted(s: string, quote: '"' | "'"): string {
     else if (ch === '\n') out += '\\n';
     else if (ch === '\t') out += '\\t';
     else if (ch === '\r') out += '\\r';
-    else if (c < 32 || c === 127) out += `\\${c.toString(8)}`;
+    else if (c === 127) out += '\\d';
+    else if (c < 32) out += `\\${c.toString(8)}`;
     else out += ch;
   }
   return out + quote;
 }
 
 const isDigit = (c: string): boolean => c >= '0' && c <= '9';
+// erl_scan's white space: control characters, space, and the Latin-1 range \200-\240.
+const isWhite = (c: string): boolean => {
+  const n = c.codePointAt(0) ?? 999;
+  return n <= 32 || (n >= 0x80 && n <= 0xa0);
+};
 const isLower = (c: string): boolean => (c >= 'a' && c <= 'z') || (c >= 'ß' && c <= 'ÿ' && c !== '÷');
 const isUpper = (c: string): boolean => (c >= 'A' && c <= 'Z') || c === '_' || (c >= 'À' && c <= 'Þ' && c !== '×');
 const isNameChar = (c: string): boolean => isLower(c) || isUpper(c) || isDigit(c) || c === '@';
@@ -96,7 +102,7 @@ export class Scanner {
       if (c === '') return { kind: 'eof', text: '', line: this.line, column: this.col };
       if (c === '%') {
         while (this.peek() !== '' && this.peek() !== '\n') this.advance();
-      } else if ((c.codePointAt(0) ?? 0) <= 32 || c === '\u00a0') {
+      } else if (isWhite(c)) {
         this.advance();
       } else {
         break;
@@ -108,11 +114,16 @@ export class Scanner {
     if (isDigit(c)) return this.number(line, column);
     if (isLower(c)) {
       const name = this.name();
+      if (Array.from(name).length > 255) throw new ScanError('illegal atom', line, column);
       return { kind: RESERVED.has(name) ? 'reserved' : 'atom', text: name, line, column };
     }
     if (isUpper(c)) return { kind: 'var', text: this.name(), line, column };
     if (c === '"') return { kind: 'string', text: this.quoted('"', line, column), line, column };
-    if (c === "'") return { kind: 'atom', text: this.quoted("'", line, column), line, column };
+    if (c === "'") {
+      const text = this.quoted("'", line, column);
+      if (Array.from(text).length > 255) throw new ScanError('illegal atom', line, column);
+      return { kind: 'atom', text, line, column };
+    }
     if (c === '$') {
       this.advance();
       if (this.peek() === '') throw new ScanError('unterminated character', line, column);
@@ -121,7 +132,7 @@ export class Scanner {
     }
     if (c === '.') {
       const after = this.peek(1);
-      if (after === '' || after === '%' || (after.codePointAt(0) ?? 0) <= 32) {
+      if (after === '' || after === '%' || isWhite(after)) {
         this.advance();
         return { kind: 'dot', text: '.', line, column };
       }
