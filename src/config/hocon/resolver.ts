@@ -461,7 +461,11 @@ export class Resolver {
     const own = node.path.slice(node.prefixLen);
     // In an included file, `${x}` first means x next to the include, then x at the root.
     if (v === undefined && node.prefixLen > 0) v = tryPath(own);
-    if (v === undefined && own.length === 1) v = this.env[own[0] as string];
+    // The specification: an environment variable set to the empty string counts as not set.
+    if (v === undefined && own.length === 1) {
+      const fromEnv = this.env[own[0] as string];
+      if (fromEnv !== undefined && fromEnv !== '') v = fromEnv;
+    }
     if (v === undefined && !node.optional) {
       const shown = own.join('.');
       const envHint = own.length === 1 ? ` and no environment variable ${own[0]} is set` : '';

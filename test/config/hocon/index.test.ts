@@ -109,7 +109,11 @@ test('substitutions: forward and backward, nested paths, optional, self-referenc
 test('substitutions fall back to the environment, and ${?VAR} to nothing', () => {
   const env = { EMQX_HOME: '/opt/emqx', EMPTY: '' };
   assert.deepEqual(value('home = ${EMQX_HOME}\ndata = ${EMQX_HOME}/data', { env }), { home: '/opt/emqx', data: '/opt/emqx/data' });
-  assert.deepEqual(value('a = ${?NOPE}\nb = ${?EMPTY}', { env }), { b: '' });
+  // An empty variable counts as not set (the specification's rule).
+  assert.deepEqual(value('a = ${?NOPE}\nb = ${?EMPTY}\nc = x${?EMPTY}y', { env }), { c: 'xy' });
+  assert.throws(() => value('a = ${EMPTY}', { env }), /undefined substitution \$\{EMPTY\}/);
+  // A key set to null in the configuration blocks the environment.
+  assert.deepEqual(value('EMQX_HOME = null\nh = ${EMQX_HOME}', { env }), { EMQX_HOME: null, h: null });
   // The configuration wins over the environment.
   assert.deepEqual(value('EMQX_HOME = here\nh = ${EMQX_HOME}', { env }), { EMQX_HOME: 'here', h: 'here' });
   assert.deepEqual(value('a = 1\na = ${?NOPE}', { env }), { a: 1 });
