@@ -23,6 +23,7 @@ const { values: a } = parseArgs({
     key: { type: 'string' },
     ca: { type: 'string' },
     'no-gossip': { type: 'boolean', default: false },
+    'max-queue': { type: 'string' },
     'log-level': { type: 'string', default: 'silent' },
   },
 });
@@ -50,6 +51,7 @@ const dist = createDist({
   basePort: Number(a.base),
   netTicktimeMs: Number(a.ticktime),
   meshGossip: !a['no-gossip'],
+  maxQueueBytes: a['max-queue'] ? Number(a['max-queue']) : undefined,
   logger: pino({ level: a['log-level'] }, pino.destination(2)),
 });
 
@@ -96,10 +98,12 @@ async function run(c: Cmd): Promise<unknown> {
       const msg = Buffer.alloc(c.size!, 7);
       const t0 = performance.now();
       let sent = 0;
+      // Yield to the event loop every ~256 KiB, as a real producer would, so writes overlap.
+      const every = Math.max(1, Math.floor(262_144 / c.size!));
       while (sent < c.count!) {
         if (dist.send(c.node!, 'sink', msg)) sent++;
         else await new Promise((r) => setTimeout(r, 1));
-        if (sent % 256 === 0) await pause();
+        if (sent % every === 0) await pause();
       }
       const after = (await dist.call(c.node!, 'sinkCount', null, 120_000)) as { sunk: number };
       const ms = performance.now() - t0;
