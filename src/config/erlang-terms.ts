@@ -249,8 +249,7 @@ class TermParser {
         break;
       case 'reserved':
         if (t.text === 'fun') return this.funReference();
-        this.syntaxError(t);
-      // eslint-disable-next-line no-fallthrough
+        return this.syntaxError(t);
       default:
         this.syntaxError(t);
     }
