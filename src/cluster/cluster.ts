@@ -312,8 +312,11 @@ export class Cluster {
     await this.setView({ clusterId: v.clusterId, members: v.members });
     this.o.log.info({ target, members: this.members() }, 'joined the cluster');
     this.events.emit('joined', target);
-    // Greet before answering, so the status printed after "Join the cluster successfully." is current.
-    await Promise.all(this.o.dist.nodes().map((n) => this.greet(n)));
+    // Link to and greet every member before answering (bounded: a stopped member costs at most
+    // a second), so the status printed after "Join the cluster successfully." is current and
+    // the next write reaches every running member directly.
+    await Promise.allSettled(this.peers().map((n) => this.o.dist.connect(n, { timeoutMs: 1000 })));
+    await Promise.all(this.o.dist.nodes().filter((n) => !this.running.has(n)).map((n) => this.greet(n)));
   }
 
   /** Leaves the current cluster; the node continues alone with an empty database. */
