@@ -217,6 +217,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
         this.linkUp(socket, res, address, 'out');
       } catch (e) {
         socket?.destroy();
+        if (this.stopping) throw new LinkError('unreachable', node, `cannot link to ${node}: ${this.self} is stopping`);
         if (superseded || (e instanceof HandshakeRefusal && e.reason === 'duplicate')) {
           await this.waitUp(node, deadline - Date.now());
           return;
@@ -313,7 +314,8 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
           });
           socket.once('close', () => resolve(undefined));
         });
-        if (first && rejectTlsOnPlainSocket(socket, first)) {
+        if (!first) throw new Error('closed before sending anything');
+        if (rejectTlsOnPlainSocket(socket, first)) {
           throw new HandshakeRefusal('tls_handshake_failed', 'peer spoke TLS on a plaintext port (is it inet_tls?)');
         }
       }

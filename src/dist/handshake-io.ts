@@ -55,6 +55,7 @@ class FrameReader {
     socket.on('close', this.onClose);
     socket.on('error', this.onError);
     socket.resume();
+    if (socket.destroyed) this.fail(new Error('connection closed before the handshake'));
   }
 
   next(): Promise<Buffer> {

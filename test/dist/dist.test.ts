@@ -208,6 +208,20 @@ test('bad peers are refused with their reason and the node keeps serving', async
     await stillServes();
   });
 
+  await t.test('a connection that says nothing is dropped at the deadline', async () => {
+    const { connect } = await import('node:net');
+    const s = connect({ host: '127.0.41.70', port: distPort(a.self, base), localAddress: '127.0.41.79' });
+    s.on('error', () => undefined);
+    try {
+      const closed = new Promise<void>((r) => s.on('close', () => r()));
+      await waitEvent(a, 'refused', (_n, r) => r === 'timeout', 4000);
+      await closed;
+    } finally {
+      s.destroy();
+    }
+    await stillServes();
+  });
+
   await t.test('an oversized frame before authentication', async () => {
     const h = Buffer.alloc(8);
     h.writeUInt32BE(513, 0);
