@@ -54,7 +54,20 @@ export function clusterPart(host: ClusterPartHost): ClusterPart {
       // A damaged database refuses to open (StoreCorruptError names the file): the node then
       // refuses to start rather than serve or replicate damaged data.
       store = await Store.open(host.mnesiaDir, { logger: host.logger.child({ part: 'store' }) });
-      parts = await startClusterParts({ dist: host.dist(), store, log, config: host.config.cluster, subcommands: discoverySubcommands(host) });
+      try {
+        parts = await startClusterParts({ dist: host.dist(), store, log, config: host.config.cluster, subcommands: discoverySubcommands(host) });
+      } catch (err) {
+        await store.close().catch(() => undefined);
+        store = undefined;
+        // parseView and the record check say what is wrong; add where, and what to do.
+        if (err instanceof Error && (err.message.startsWith('membership state of') || err.name === 'DbCorruptError')) {
+          throw new Error(
+            `the database in ${host.mnesiaDir} is not usable: ${err.message}. ` +
+              'The node refuses to serve it. Move that directory aside and start again: if the cluster still lists this node, it rejoins and copies the data.',
+          );
+        }
+        throw err;
+      }
       for (const c of parts.commands) host.register(c);
     },
     async stop() {
