@@ -103,10 +103,12 @@ const BINARY_OPS = new Set([
   ...COMPARISON, ...LOOSE, '+', '-', '*', '/', '++', '--',
   'div', 'rem', 'band', 'bor', 'bxor', 'bsl', 'bsr', 'and', 'or', 'xor',
 ]);
+const MAX_NESTING = 500;
 const PLAIN_ATOM = /^[a-zß-öø-ÿ][A-Za-z0-9_@ß-öø-ÿÀ-ÖØ-Þ]*$/;
 
 class TermParser {
   private i = 0;
+  private depth = 0;
 
   constructor(private readonly tokens: readonly Token[], private readonly file: string, private readonly positions: WeakMap<object, Position>) {}
 
@@ -148,7 +150,24 @@ class TermParser {
     return term;
   }
 
+  /** Bounds recursion so that a pathological file is an error, not a stack overflow. */
+  private nested(parse: () => Parsed): Parsed {
+    if (++this.depth > MAX_NESTING) {
+      const t = this.peek();
+      throw new ErlangTermsError(this.file, t.line, t.column, `terms nested deeper than ${MAX_NESTING} levels`);
+    }
+    try {
+      return parse();
+    } finally {
+      this.depth--;
+    }
+  }
+
   private expr(): Parsed {
+    return this.nested(() => this.exprAt());
+  }
+
+  private exprAt(): Parsed {
     if (this.is('catch', 'reserved')) {
       this.take();
       this.expr();
@@ -172,7 +191,7 @@ class TermParser {
     const t = this.peek();
     if ((t.kind === 'punct' && (t.text === '-' || t.text === '+')) || (t.kind === 'reserved' && (t.text === 'not' || t.text === 'bnot'))) {
       this.take();
-      const operand = this.unary();
+      const operand = this.nested(() => this.unary());
       // erl_parse folds a sign into a number literal; anything else is an expression.
       if (t.kind === 'punct' && operand.term !== undefined && operand.numberLiteral === true) {
         if (t.text === '+') return { term: operand.term };

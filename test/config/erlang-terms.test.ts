@@ -89,3 +89,37 @@ test('scanner errors: unterminated strings and atoms, bad escapes, bad numbers, 
   rejects('{a, \u263a}.', 1, 'illegal character');
   rejects('{a, \\}.', 1, "syntax error before: '\\\\'");
 });
+
+test('pathological nesting is an error naming the line, not a stack overflow', () => {
+  rejects(`\n${'['.repeat(100_000)}`, 2, /nested deeper than \d+ levels/);
+  rejects(`\n${'- '.repeat(100_000)}1.`, 2, /nested deeper than \d+ levels/);
+  assert.equal(parse(`${'['.repeat(200)}${']'.repeat(200)}.`).length, 1);
+});
+
+test('any input either parses or fails with a located ErlangTermsError (seeded random mutations)', () => {
+  let seed = 42;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const base = '[{server, [{certfile, "/a/b.pem"}, {verify, verify_peer}, {versions, [\'tlsv1.2\']}, {depth, 16#0a}, <<1,"x">>, $c, 1.5e3]}].\n%% c\n';
+  const alphabet = '[]{}()<>,.|#$%"\'\\:;=+-*/!?@_aZ09 \n\t\u00e9\u263a';
+  for (let i = 0; i < 3000; i++) {
+    const chars = Array.from(base);
+    for (let k = 1 + rnd(4); k > 0; k--) {
+      const at = rnd(chars.length);
+      const op = rnd(3);
+      const ch = alphabet[rnd(alphabet.length)] ?? ' ';
+      if (op === 0) chars.splice(at, 1);
+      else if (op === 1) chars.splice(at, 0, ch);
+      else chars[at] = ch;
+    }
+    const text = chars.join('');
+    try {
+      parseErlangTerms(text, 'fuzz.conf');
+    } catch (err) {
+      assert.ok(err instanceof ErlangTermsError, `${String(err)} for ${JSON.stringify(text)}`);
+      assert.ok(err.line >= 1 && err.line <= text.split('\n').length, `line ${err.line} for ${JSON.stringify(text)}`);
+    }
+  }
+});
