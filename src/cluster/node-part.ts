@@ -64,6 +64,7 @@ export function clusterPart(host: ClusterPartHost): ClusterPart {
           throw new Error(
             `the database in ${host.mnesiaDir} is not usable: ${err.message}. ` +
               'The node refuses to serve it. Move that directory aside and start again: if the cluster still lists this node, it rejoins and copies the data.',
+            { cause: err },
           );
         }
         throw err;
