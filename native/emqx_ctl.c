@@ -71,6 +71,10 @@ static void fallback(const char *root, int argc, char **argv, int ping) {
     _exit(1);
 }
 
+/* The pointer key (16 hex digits) of this environment, sent with the request so that a node
+ * that is not the one we mean (a stale pointer) can say so instead of answering. */
+static char pointer_key[17];
+
 /* Fills `link` with the pointer's path; -1 when no usable pointer directory exists. */
 static int pointer_path(const char *root, char *link, size_t cap) {
     char etc[PATH_MAX], resolved[PATH_MAX];
@@ -97,7 +101,8 @@ static int pointer_path(const char *root, char *link, size_t cap) {
     if (!base || !*base) base = "/tmp";
     char dir[PATH_MAX];
     if (snprintf(dir, sizeof dir, "%s/emqx-ctl-%u", base, (unsigned)getuid()) >= (int)sizeof dir) return -1;
-    if (snprintf(link, cap, "%s/%016llx", dir, (unsigned long long)h) >= (int)cap) return -1;
+    snprintf(pointer_key, sizeof pointer_key, "%016llx", (unsigned long long)h);
+    if (snprintf(link, cap, "%s/%s", dir, pointer_key) >= (int)cap) return -1;
     struct stat st;
     /* Only trust a private directory of our own: anything else could redirect us. */
     if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != getuid() || (st.st_mode & 077) != 0) return -1;
@@ -160,21 +165,24 @@ int main(int argc, char **argv) {
     size_t body_len = 0;
     if (!ping) {
         for (int i = 1; i < argc; i++) body_len += strlen(argv[i]) + 1;
-        if (body_len > MAX_BODY) fallback(root, argc, argv, 0); /* the Node client explains */
+        if (body_len > MAX_BODY - 17) fallback(root, argc, argv, 0); /* the Node client explains */
     }
 
     int fd = connect_via_pointer(root);
     if (fd < 0) fallback(root, argc, argv, ping);
+    body_len += 17; /* the key and its NUL come first */
 
     char *req = malloc(9 + body_len);
     if (!req) return 1;
     memcpy(req, "ECTL", 4);
-    req[4] = ping ? 'P' : 'C';
+    req[4] = ping ? 'p' : 'c'; /* lower case: keyed request */
     req[5] = (char)(body_len >> 24);
     req[6] = (char)(body_len >> 16);
     req[7] = (char)(body_len >> 8);
     req[8] = (char)body_len;
     size_t off = 9;
+    memcpy(req + off, pointer_key, 17);
+    off += 17;
     if (!ping) {
         for (int i = 1; i < argc; i++) {
             size_t l = strlen(argv[i]) + 1;
@@ -207,6 +215,11 @@ int main(int argc, char **argv) {
         if (r == 0) break;
         have += (size_t)r;
         if (code < 0) {
+            if (have >= 4 && memcmp(buf, "ECTM", 4) == 0) {
+                /* A stale pointer led to another node, which ran nothing: ask the configured one. */
+                close(fd);
+                fallback(root, argc, argv, ping);
+            }
             if (have < 5) continue;
             if (memcmp(buf, "ECTR", 4) != 0) {
                 fprintf(stderr, "Error: unexpected reply on the control socket\n");

@@ -1,33 +1,57 @@
 // `emqx ping | stop | pid | ctl`: requests to a running node over its control socket.
 import { readFileSync } from 'node:fs';
 import { CtlUnreachableError, ctlRequest, type CtlReply } from '../ctl/client.js';
+import { readPointer } from '../ctl/pointer.js';
 import { MAX_BODY_LENGTH, RequestKind, type CtlRequest } from '../ctl/protocol.js';
-import { notRespondingMessage, resolveTarget, type Target } from './target.js';
 
-type Outcome = { readonly reply: CtlReply; readonly target: Target } | { readonly code: number };
+type Outcome = { readonly reply: CtlReply; readonly name?: string } | { readonly code: number };
 
 /** ping, pid and stop are answered at once by a healthy node: a hung one is reported quickly. */
 const QUICK_REPLY_MS = 10_000;
 
-async function send(root: string, env: NodeJS.ProcessEnv, req: CtlRequest): Promise<Outcome> {
+function report(err: unknown, req: CtlRequest, name: string, notResponding: (n: string) => string): void {
+  // A node that accepts but never answers a ping is as good as down for the operator.
+  if (err instanceof CtlUnreachableError || req.kind === RequestKind.ping) {
+    process.stdout.write(`${notResponding(name)}\n`);
+  } else {
+    process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
+  }
+}
+
+/**
+ * Sends `req` to the node this environment selects. With `viaPointer`, the daemon's pointer is
+ * tried first (as the native client does), so a reachable node costs no configuration parsing;
+ * the configuration is read only when the pointer is missing or stale, or to name the node.
+ */
+async function send(root: string, env: NodeJS.ProcessEnv, req: CtlRequest, viaPointer: boolean): Promise<Outcome> {
+  const replyTimeoutMs = req.kind === RequestKind.command ? undefined : QUICK_REPLY_MS;
+  let failure: unknown;
+  const pointed = viaPointer ? readPointer(root, env) : undefined;
+  if (pointed !== undefined) {
+    try {
+      return { reply: await ctlRequest(pointed.socketPath, { ...req, expectedKey: pointed.key }, { replyTimeoutMs }) };
+    } catch (err) {
+      // Unreachable: nothing was delivered, so asking again at the configured path is safe.
+      if (!(err instanceof CtlUnreachableError)) failure = err;
+    }
+  }
+  const { resolveTarget, notRespondingMessage } = await import('./target.js');
   const target = resolveTarget(root, env);
   if (!target) return { code: 1 };
+  if (failure !== undefined) {
+    report(failure, req, target.name, notRespondingMessage);
+    return { code: 1 };
+  }
   try {
-    const replyTimeoutMs = req.kind === RequestKind.command ? undefined : QUICK_REPLY_MS;
-    return { reply: await ctlRequest(target.socketPath, req, { replyTimeoutMs }), target };
+    return { reply: await ctlRequest(target.socketPath, req, { replyTimeoutMs }), name: target.name };
   } catch (err) {
-    // A node that accepts but never answers a ping is as good as down for the operator.
-    if (err instanceof CtlUnreachableError || req.kind === RequestKind.ping) {
-      process.stdout.write(`${notRespondingMessage(target.name)}\n`);
-    } else {
-      process.stderr.write(`Error: ${err instanceof Error ? err.message : String(err)}\n`);
-    }
+    report(err, req, target.name, notRespondingMessage);
     return { code: 1 };
   }
 }
 
 export async function pingCommand(root: string, env: NodeJS.ProcessEnv): Promise<number> {
-  const res = await send(root, env, { kind: RequestKind.ping, args: [] });
+  const res = await send(root, env, { kind: RequestKind.ping, args: [] }, true);
   if ('code' in res) return res.code;
   process.stdout.write(res.reply.output);
   return res.reply.code;
@@ -39,14 +63,14 @@ export async function ctlCommand(root: string, env: NodeJS.ProcessEnv, args: rea
     process.stderr.write(`Error: the arguments are too long (${size} bytes, the limit is ${MAX_BODY_LENGTH})\n`);
     return 1;
   }
-  const res = await send(root, env, { kind: RequestKind.command, args });
+  const res = await send(root, env, { kind: RequestKind.command, args }, true);
   if ('code' in res) return res.code;
   process.stdout.write(res.reply.output);
   return res.reply.code;
 }
 
 export async function pidCommand(root: string, env: NodeJS.ProcessEnv): Promise<number> {
-  const res = await send(root, env, { kind: RequestKind.info, args: [] });
+  const res = await send(root, env, { kind: RequestKind.info, args: [] }, true);
   if ('code' in res) return res.code;
   const info = JSON.parse(res.reply.output.toString('utf8')) as { pid: number };
   process.stdout.write(`${info.pid}\n`);
@@ -70,14 +94,15 @@ function isAlive(pid: number): boolean {
 
 /** Asks the node to stop and waits (bounded) until its process is gone. */
 export async function stopCommand(root: string, env: NodeJS.ProcessEnv, opts: { quiet?: boolean } = {}): Promise<number> {
-  const res = await send(root, env, { kind: RequestKind.stop, args: [] });
+  // Stop asks the configured node itself: never a pointer that might be left from another setup.
+  const res = await send(root, env, { kind: RequestKind.stop, args: [] }, false);
   if ('code' in res) return res.code;
   const pid = Number(res.reply.output.toString('utf8').trim());
   const waitS = Number(env.EMQX_WAIT_FOR_STOP) > 0 ? Number(env.EMQX_WAIT_FOR_STOP) : 60;
   const deadline = Date.now() + waitS * 1000;
   while (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
     if (Date.now() > deadline) {
-      process.stderr.write(`Error: node '${res.target.name}' (pid ${pid}) did not stop within ${waitS} s\n`);
+      process.stderr.write(`Error: node '${res.name ?? '?'}' (pid ${pid}) did not stop within ${waitS} s\n`);
       return 1;
     }
     await new Promise((r) => setTimeout(r, 20));

@@ -53,6 +53,8 @@ export function ctlRequest(socketPath: string, req: CtlRequest, opts: CtlClientO
     sock.on('end', () => {
       const res = parseReply(Buffer.concat(chunks));
       if (res.status === 'ok') finish(undefined, { code: res.code, output: res.output });
+      // Nothing ran: for the caller this is the same as nobody listening there.
+      else if (res.status === 'mismatch') finish(new CtlUnreachableError(socketPath, 'another node owns this socket now'));
       else finish(new Error('the node closed the control connection without a valid reply'));
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {

@@ -90,3 +90,20 @@ export function removePointer(dir: string, key: string, socketPath: string): voi
     /* already gone */
   }
 }
+
+/**
+ * The socket path the pointer for this environment names, if the pointer directory is private
+ * and ours (the same checks as the native client). undefined when there is no usable pointer.
+ */
+export function readPointer(root: string, env: NodeJS.ProcessEnv): { readonly key: string; readonly socketPath: string } | undefined {
+  const dir = pointerDir(env);
+  try {
+    const st = lstatSync(dir);
+    const uid = process.getuid?.();
+    if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) return undefined;
+    const key = pointerKey(selectorEtcDir(root, env), env);
+    return { key, socketPath: readlinkSync(join(dir, key)) };
+  } catch {
+    return undefined;
+  }
+}

@@ -4,11 +4,18 @@
 //           body = the arguments, each terminated by a NUL byte (UTF-8).
 // Reply:    "ECTR" | exit code (1 byte) | output bytes until the server closes the connection.
 //
+// A client that found the socket through a pointer (src/ctl/pointer.ts) sends the kind in lower
+// case and the pointer key it computed as the first argument. A node whose own key differs (the
+// pointer is stale and another node now owns the socket) answers "ECTM" and closes without running
+// anything, and the client falls back to resolving the configuration.
+//
 // The reply is streamed to EOF rather than length-prefixed so that a client (native/emqx_ctl.c)
 // can copy it straight to stdout without buffering. The C client implements the same format.
 
 export const REQUEST_MAGIC = 'ECTL';
 export const REPLY_MAGIC = 'ECTR';
+/** "Not the node you computed the pointer for." */
+export const MISMATCH_MAGIC = 'ECTM';
 export const HEADER_LENGTH = 9;
 export const REPLY_HEADER_LENGTH = 5;
 /** Larger requests are garbage or abuse: nobody types 64 KiB of arguments. */
@@ -30,13 +37,16 @@ const KINDS = new Set<string>(Object.values(RequestKind));
 export interface CtlRequest {
   readonly kind: RequestKind;
   readonly args: readonly string[];
+  /** The pointer key the client expects the node to have (set when found through a pointer). */
+  readonly expectedKey?: string;
 }
 
 export function encodeRequest(req: CtlRequest): Buffer {
-  const body = Buffer.concat(req.args.map((a) => Buffer.from(`${a}\0`, 'utf8')));
+  const args = req.expectedKey === undefined ? req.args : [req.expectedKey, ...req.args];
+  const body = Buffer.concat(args.map((a) => Buffer.from(`${a}\0`, 'utf8')));
   const header = Buffer.alloc(HEADER_LENGTH);
   header.write(REQUEST_MAGIC, 0, 'latin1');
-  header.write(req.kind, 4, 'latin1');
+  header.write(req.expectedKey === undefined ? req.kind : req.kind.toLowerCase(), 4, 'latin1');
   header.writeUInt32BE(body.length, 5);
   return Buffer.concat([header, body]);
 }
@@ -53,8 +63,10 @@ export function parseRequest(buf: Buffer): ParseResult {
     return { status: 'invalid', reason: 'not a control request (bad magic)' };
   }
   if (buf.length < HEADER_LENGTH) return { status: 'incomplete' };
-  const kind = buf.toString('latin1', 4, 5);
-  if (!KINDS.has(kind)) return { status: 'invalid', reason: `unknown request kind ${JSON.stringify(kind)}` };
+  const rawKind = buf.toString('latin1', 4, 5);
+  const kind = rawKind.toUpperCase();
+  const keyed = rawKind !== kind;
+  if (!KINDS.has(kind)) return { status: 'invalid', reason: `unknown request kind ${JSON.stringify(rawKind)}` };
   const len = buf.readUInt32BE(5);
   if (len > MAX_BODY_LENGTH) return { status: 'invalid', reason: `request too large (${len} bytes, limit ${MAX_BODY_LENGTH})` };
   if (buf.length < HEADER_LENGTH + len) return { status: 'incomplete' };
@@ -63,7 +75,10 @@ export function parseRequest(buf: Buffer): ParseResult {
   if (len > 0 && body[len - 1] !== 0) return { status: 'invalid', reason: 'arguments are not NUL-terminated' };
   const text = body.toString('utf8');
   const args = len === 0 ? [] : text.slice(0, -1).split('\0');
-  return { status: 'ok', request: { kind: kind as RequestKind, args } };
+  if (!keyed) return { status: 'ok', request: { kind: kind as RequestKind, args } };
+  const [expectedKey, ...rest] = args;
+  if (expectedKey === undefined) return { status: 'invalid', reason: 'keyed request without a key' };
+  return { status: 'ok', request: { kind: kind as RequestKind, args: rest, expectedKey } };
 }
 
 export function encodeReplyHeader(code: number): Buffer {
@@ -77,10 +92,12 @@ export function encodeReplyHeader(code: number): Buffer {
 export type ReplyParse =
   | { readonly status: 'incomplete' }
   | { readonly status: 'invalid' }
+  | { readonly status: 'mismatch' }
   | { readonly status: 'ok'; readonly code: number; readonly output: Buffer };
 
 /** Parses a complete reply (all bytes up to EOF). */
 export function parseReply(buf: Buffer): ReplyParse {
+  if (buf.length >= 4 && buf.toString('latin1', 0, 4) === MISMATCH_MAGIC) return { status: 'mismatch' };
   if (buf.length < REPLY_HEADER_LENGTH) return { status: 'incomplete' };
   if (buf.toString('latin1', 0, 4) !== REPLY_MAGIC) return { status: 'invalid' };
   return { status: 'ok', code: buf.readUInt8(4), output: buf.subarray(REPLY_HEADER_LENGTH) };

@@ -3,7 +3,7 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { encodeReplyHeader, parseRequest, type CtlRequest } from './protocol.js';
+import { encodeReplyHeader, MISMATCH_MAGIC, parseRequest, type CtlRequest } from './protocol.js';
 import type { CtlResult } from './types.js';
 
 /** Linux's sockaddr_un.sun_path holds 108 bytes including the terminating NUL. */
@@ -27,6 +27,8 @@ export interface CtlServerOptions {
   readonly logger: Logger;
   /** How long a client may take to send its request (default 5 s). */
   readonly requestTimeoutMs?: number;
+  /** This node's pointer key: requests that expect another key are answered "mismatch". */
+  readonly pointerKey?: string;
 }
 
 export function checkSocketPath(socketPath: string): void {
@@ -142,6 +144,12 @@ export class CtlServer {
       if (res.status === 'invalid') return reject(res.reason);
       sock.off('data', onData);
       clearTimeout(timer);
+      const { expectedKey } = res.request;
+      if (expectedKey !== undefined && expectedKey !== this.#opts.pointerKey) {
+        answered = true;
+        sock.end(Buffer.from(MISMATCH_MAGIC, 'latin1'));
+        return;
+      }
       void Promise.resolve()
         .then(() => this.#opts.handler(res.request))
         .then(reply, (err: unknown) => {

@@ -92,9 +92,9 @@ export class EmqxNode {
   #buildParts(): NodePart[] {
     const { config, logger } = this;
     const dataDir = config.node.data_dir;
-    const ctlServer = new CtlServer({ socketPath: this.socketPath, logger, handler: (req) => this.#handle(req) });
     const ptrDir = pointerDir(this.#opts.env);
     const ptrKey = pointerKey(selectorEtcDir(config.paths.root, this.#opts.env), this.#opts.env);
+    const ctlServer = new CtlServer({ socketPath: this.socketPath, logger, pointerKey: ptrKey, handler: (req) => this.#handle(req) });
     return [
       {
         name: 'data_dir',

@@ -43,3 +43,13 @@ test('reply header carries the exit code; out-of-range codes become 1', () => {
   assert.equal(parseReply(Buffer.from('ECT')).status, 'incomplete');
   assert.equal(parseReply(Buffer.from('XXXX\0')).status, 'invalid');
 });
+
+test('a keyed request carries the pointer key the client computed; mismatch replies are recognised', () => {
+  const bytes = encodeRequest({ kind: RequestKind.command, args: ['status'], expectedKey: '0123456789abcdef' });
+  assert.equal(bytes.toString('latin1', 4, 5), 'c');
+  assert.deepEqual(parseRequest(bytes), { status: 'ok', request: { kind: 'C', args: ['status'], expectedKey: '0123456789abcdef' } });
+  const ping = encodeRequest({ kind: RequestKind.ping, args: [], expectedKey: 'k' });
+  assert.deepEqual(parseRequest(ping), { status: 'ok', request: { kind: 'P', args: [], expectedKey: 'k' } });
+  assert.deepEqual(parseRequest(Buffer.from('ECTLc\0\0\0\0', 'latin1')), { status: 'invalid', reason: 'keyed request without a key' });
+  assert.deepEqual(parseReply(Buffer.from('ECTM')), { status: 'mismatch' });
+});

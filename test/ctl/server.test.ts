@@ -93,3 +93,15 @@ test('a handler that throws becomes an error reply', async (t) => {
   const r = await ctlRequest(path, { kind: RequestKind.command, args: [] });
   assert.deepEqual([r.code, r.output.toString()], [1, 'Error: nope\n']);
 });
+
+test('a request meant for another node (stale pointer) is refused unrun and reads as unreachable', async (t) => {
+  const path = join(sandbox(t), 's.sock');
+  let ran = 0;
+  const s = new CtlServer({ socketPath: path, logger, pointerKey: 'aaaa', handler: () => ({ code: 0, output: `${++ran}\n` }) });
+  await s.listen();
+  t.after(() => s.close());
+  await assert.rejects(ctlRequest(path, { kind: RequestKind.command, args: ['x'], expectedKey: 'bbbb' }), CtlUnreachableError);
+  assert.equal(ran, 0);
+  assert.equal((await ctlRequest(path, { kind: RequestKind.command, args: ['x'], expectedKey: 'aaaa' })).output.toString(), '1\n');
+  assert.equal((await ctlRequest(path, { kind: RequestKind.command, args: ['x'] })).output.toString(), '2\n');
+});

@@ -241,6 +241,7 @@ test('the ctl fast path falls back to the Node.js client when the pointer is gon
   assert.equal(fast.code, 0, fast.stderr);
   assert.match(fast.stdout, /^Node 'emqx14@127\.0\.0\.1'/);
   assert.equal((await node.emqx(['ping'], { env: { ...node.env, PATH: bin } })).stdout, 'pong\n');
+  assert.match((await node.emqx(['ctl', 'status'], { env: { ...node.env, PATH: bin } })).stdout, /^Node 'emqx14@127\.0\.0\.1'/);
 
   const ptr = join(pointerDir(process.env), pointerKey(selectorEtcDir(ROOT, node.env), node.env));
   unlinkSync(ptr);
@@ -293,4 +294,25 @@ test('a busy distribution port is a clear start error', async (t) => {
   assert.ok(!existsSync(join(pointerDir(process.env), pointerKey(selectorEtcDir(ROOT, node.env), node.env))));
   blocker.close();
   await node.startOk();
+});
+
+test("a stale pointer that leads to another node's socket is not followed", async (t) => {
+  const a = await createTestNode(t, { name: 'emqx18@127.0.0.1' });
+  await a.startOk();
+  // b is not running; its pointer (as left by a killed b) now leads to a's socket.
+  const b = await createTestNode(t, { name: 'emqx19@127.0.0.1' });
+  const ptr = join(pointerDir(process.env), pointerKey(selectorEtcDir(ROOT, b.env), b.env));
+  symlinkSync(join(a.dataDir, 'emqx_ctl.sock'), ptr);
+  t.after(() => {
+    try {
+      unlinkSync(ptr);
+    } catch {
+      /* removed */
+    }
+  });
+  for (const r of [await b.ctl(['status']), await b.emqx(['ctl', 'status']), await b.emqx(['ping']), await b.emqx(['pid'])]) {
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "Node 'emqx19@127.0.0.1' not responding to pings.\n");
+  }
+  assert.match((await a.ctl(['status'])).stdout, /^Node 'emqx18@127\.0\.0\.1'/);
 });
