@@ -198,7 +198,7 @@ function readSide(side: SideName, opts: readonly ErlTerm[], c: Collector, base: 
       return undefined;
     };
     const path = (): FileRef | undefined => {
-      const p = erlString(value);
+      const p = text(value);
       if (p === undefined || p === '') {
         bad('a file name in double quotes');
         return undefined;
@@ -214,7 +214,7 @@ function readSide(side: SideName, opts: readonly ErlTerm[], c: Collector, base: 
         else { const f = path(); if (f) s.dhfile = f; }
         break;
       case 'password': {
-        const p = erlString(value);
+        const p = text(value);
         if (p === undefined) bad('a string');
         else s.password = p;
         break;
@@ -242,7 +242,7 @@ function readSide(side: SideName, opts: readonly ErlTerm[], c: Collector, base: 
         } else if (isAtom(value, 'disable')) {
           s.sni = 'disable';
         } else {
-          const host = erlString(value);
+          const host = text(value);
           if (host === undefined || host === '') bad('disable or a host name in double quotes');
           else s.sni = host;
         }
@@ -290,13 +290,13 @@ function readVersions(side: SideName, value: ErlTerm, s: Side, c: Collector, at:
 }
 
 function readCiphers(side: SideName, value: ErlTerm, s: Side, c: Collector, at: Position | undefined): void {
-  const whole = erlString(value);
+  const whole = text(value);
   const names: string[] = [];
   if (whole !== undefined) {
     names.push(whole);
   } else if (isList(value)) {
     for (const item of value as readonly ErlTerm[]) {
-      const n = erlString(item);
+      const n = text(item);
       if (n !== undefined) names.push(n);
       else c.warn(`${side}: ciphers: ${show(item)} is ignored; give cipher suites by name, e.g. "ECDHE-ECDSA-AES256-GCM-SHA384" or "TLS_AES_256_GCM_SHA384"`, at);
     }
@@ -441,6 +441,20 @@ function intermediates(cert: PeerCertificate): number {
     cur = (cur as { issuerCertificate?: PeerCertificate }).issuerCertificate;
   }
   return n;
+}
+
+/** A string option's text: Erlang takes a string or, for file names and the like, a binary. */
+function text(t: ErlTerm | undefined): string | undefined {
+  const s = erlString(t);
+  if (s !== undefined) return s;
+  if (typeof t === 'object' && t !== null && 'binary' in t) {
+    try {
+      return new TextDecoder('utf-8', { fatal: true }).decode(t.binary);
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
 
 function ioReason(err: unknown): string {

@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { connect, createServer, type ConnectionOptions, type TLSSocket, type TlsOptions } from 'node:tls';
 import { promisify } from 'node:util';
-import { loadSslDistFile } from '../../src/config/ssl-dist.js';
+import { loadSslDistFile, sslDistFromTerms } from '../../src/config/ssl-dist.js';
+import type { ErlTerm } from '../../src/config/erlang-terms.js';
 import { ConfigError, type DistTlsOptions } from '../../src/config/types.js';
 import { makeCa, makeIntermediateCa, makeNodeCert, writeSslDistConf, type TestCa, type TestCert } from '../helpers/certs.js';
 
@@ -329,5 +330,44 @@ describe('errors name the file, the line and what is wrong', () => {
       /server: certfile is missing/);
     assert.match(failure(await confFile(`[{server, [${sideOpts(node1)}]}, {client, [{certfile, "${node1.certFile}"}, {keyfile, "${node1.keyFile}"}]}].`)).message,
       /client: verify_peer \(verify_peer is the default on the client side\) needs a cacertfile/);
+  });
+});
+
+describe('robustness', () => {
+  test('file names may be binaries, as Erlang allows', async () => {
+    const o = loadSslDistFile(await confFile(`[{server, [{certfile, <<"${node1.certFile}">>}, {keyfile, <<"${node1.keyFile}">>}, {cacertfile, "${ca.certFile}"}]}].`));
+    assert.deepEqual(o.server.cert, await readFile(node1.certFile));
+  });
+
+  test('any term structure maps or fails with a ConfigError, never another exception (seeded)', () => {
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const names = ['server', 'client', 'certfile', 'keyfile', 'cacertfile', 'verify', 'verify_peer', 'verify_none', 'depth',
+      'versions', 'tlsv1.2', 'ciphers', 'server_name_indication', 'disable', 'password', 'true', 'false', 'log_level', 'x'];
+    const leaf = (): ErlTerm => [
+      () => ({ atom: names[rnd(names.length)] ?? 'x' }), () => rnd(20) - 5, () => ['', 'a', node1.certFile, ca.certFile, node1.keyFile][rnd(5)] ?? '',
+      () => ({ float: 1.5 }), () => ({ binary: Uint8Array.from([0xff, 0x41]) }), () => 10n ** 30n,
+      () => ({ list: [1], tail: { atom: 'b' } }), () => ({ map: [] }),
+    ][rnd(8)]?.() ?? 0;
+    const term = (d: number): ErlTerm => {
+      if (d <= 0 || rnd(3) === 0) return leaf();
+      const kids = Array.from({ length: rnd(4) }, () => term(d - 1));
+      return rnd(2) === 0 ? kids : { tuple: rnd(2) === 0 ? [{ atom: names[rnd(names.length)] ?? 'x' }, term(d - 1)] : kids };
+    };
+    let mapped = 0;
+    for (let i = 0; i < 2000; i++) {
+      const terms = rnd(10) === 0 ? [term(3)] : [[{ tuple: [{ atom: rnd(2) ? 'server' : 'client' }, Array.from({ length: rnd(6) }, () => term(2))] }]];
+      try {
+        sslDistFromTerms(terms, join(dir, 'fuzz.conf'));
+        mapped++;
+      } catch (err) {
+        assert.ok(err instanceof ConfigError, `${String(err)} for ${JSON.stringify(terms, (_k, v: unknown) => (typeof v === 'bigint' ? String(v) : v))}`);
+        assert.ok(err.problems.length > 0 && err.problems.every((p) => p.message.length > 0));
+      }
+    }
+    assert.ok(mapped < 2000);
   });
 });
