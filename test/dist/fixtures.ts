@@ -9,9 +9,12 @@ import { createDist, type Dist, type DistOptions } from '../../src/dist/index.js
 
 export const silent = pino({ level: 'silent' });
 
-/** A base port per test file, so files running in parallel do not collide. */
+/**
+ * A base port per test file, so files running in parallel do not collide; below Linux's
+ * ephemeral range (32768+) so no outgoing connection holds it.
+ */
 export function randomBasePort(): number {
-  return 20_000 + randomInt(0, 400) * 100;
+  return 20_000 + randomInt(0, 120) * 100;
 }
 
 export async function startNode(t: TestContext, self: string, opts: Partial<DistOptions> & { basePort: number }): Promise<Dist> {
