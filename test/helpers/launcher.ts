@@ -23,8 +23,14 @@
  *   text appended to etc/emqx.conf and `env` overrides (a value of `undefined` unsets a variable).
  *   name, data dir, cookie and base port are passed as EMQX_* variables (env beats the file).
  * - Every process is bounded in time (`timeoutMs`, default 30 s) and killed by PID when it overruns.
- * - Cleanup (registered with t.after, or call `cleanup()`): SIGTERM to the daemon's PID, SIGKILL
- *   after 5 s, then the sandbox is removed (kept when EMQX_TEST_KEEP=1, for post-mortems).
+ * - Cleanup (registered with t.after, or call `cleanup()`): SIGTERM to every daemon PID this node
+ *   had (checked against the process's start time, so a reused PID is never hit), SIGKILL after
+ *   5 s, then the sandbox is removed (kept when EMQX_TEST_KEEP=1, for post-mortems).
+ * - `createTestNodes(t, names)` makes several nodes with one shared port base. `spec.dir` reuses a
+ *   sandbox (e.g. the same data dir under another name); only the node that created it removes it.
+ * - `spawnForeground('console' | 'foreground')` runs a node as a child of the test (its logs on the
+ *   child's stdout); a SIGKILLed child is reaped by the test, unlike a detached daemon, whose zombie
+ *   can linger where PID 1 does not reap (this machine).
  * - `npm test` builds first; when developing run `npm run build` yourself (assertBuilt() says so).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -217,6 +223,27 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** A process's start time (clock ticks since boot): with the PID, it names one process for good. */
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Signals `pid` only if it is still the process we recorded (PIDs get reused). */
+function signalOwn(pid: number, started: string | undefined, signal: NodeJS.Signals): boolean {
+  if (started === undefined || startTimeOf(pid) !== started) return false;
+  try {
+    process.kill(pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function waitGone(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (isAlive(pid)) {
@@ -250,7 +277,11 @@ export async function createTestNode(t: AfterHook | undefined, spec: TestNodeSpe
   });
   let pid: number | undefined;
   let cleaned = false;
-  const pids = new Set<number>();
+  /** Every process of this node we have seen, with its start time. */
+  const pids = new Map<number, string | undefined>();
+  const track = (p: number): void => {
+    if (!pids.has(p)) pids.set(p, startTimeOf(p));
+  };
   const children = new Set<ChildProcess>();
 
   const readPid = async (): Promise<void> => {
@@ -258,7 +289,7 @@ export async function createTestNode(t: AfterHook | undefined, spec: TestNodeSpe
     const n = Number(r.stdout.trim());
     if (r.code === 0 && Number.isInteger(n) && n > 0) {
       pid = n;
-      pids.add(n);
+      track(n);
     }
   };
 
@@ -272,7 +303,11 @@ export async function createTestNode(t: AfterHook | undefined, spec: TestNodeSpe
     distBasePort,
     distPort: distPort(spec.name, distBasePort),
     env,
-    emqx: (args, opts) => run(BIN_EMQX, args, { env, ...opts }),
+    async emqx(args, opts) {
+      const r = await run(BIN_EMQX, args, { env, ...opts });
+      if (r.code === 0 && (args[0] === 'start' || args[0] === 'restart')) await readPid();
+      return r;
+    },
     ctl: (args, opts) => run(BIN_EMQX_CTL, args, { env, ...opts }),
     async start(opts) {
       const r = await run(BIN_EMQX, ['start'], { env, timeoutMs: 60_000, ...opts });
@@ -293,7 +328,7 @@ export async function createTestNode(t: AfterHook | undefined, spec: TestNodeSpe
     },
     kill(signal = 'SIGTERM') {
       if (pid === undefined) throw new Error(`node ${spec.name} has no known PID (not started?)`);
-      process.kill(pid, signal);
+      if (!signalOwn(pid, pids.get(pid), signal)) throw new Error(`node ${spec.name} (pid ${pid}) is not running`);
     },
     async waitExit(timeoutMs = 10_000) {
       if (pid === undefined) return;
@@ -302,7 +337,7 @@ export async function createTestNode(t: AfterHook | undefined, spec: TestNodeSpe
     spawnForeground(mode) {
       const child = spawn(BIN_EMQX, [mode], { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       children.add(child);
-      if (child.pid !== undefined) pids.add(child.pid);
+      if (child.pid !== undefined) track(child.pid);
       return child;
     },
     logText() {
@@ -318,20 +353,10 @@ export async function createTestNode(t: AfterHook | undefined, spec: TestNodeSpe
     async cleanup() {
       if (cleaned) return;
       cleaned = true;
-      for (const c of children) if (c.exitCode === null && c.signalCode === null && c.pid !== undefined) pids.add(c.pid);
-      for (const p of pids) {
-        if (!isAlive(p)) continue;
-        try {
-          process.kill(p, 'SIGTERM');
-        } catch {
-          continue;
-        }
+      for (const [p, started] of pids) {
+        if (!isAlive(p) || !signalOwn(p, started, 'SIGTERM')) continue;
         if (!(await waitGone(p, 5000))) {
-          try {
-            process.kill(p, 'SIGKILL');
-          } catch {
-            /* gone */
-          }
+          signalOwn(p, started, 'SIGKILL');
           await waitGone(p, 2000);
         }
       }
@@ -344,4 +369,15 @@ export async function createTestNode(t: AfterHook | undefined, spec: TestNodeSpe
   };
   t?.after(() => node.cleanup());
   return node;
+}
+
+/**
+ * Several sandboxed nodes (not started) sharing one distribution port base, e.g.
+ * `const [n1, n2, n3] = await createTestNodes(t, ['emqx1@127.0.0.1', 'emqx2@127.0.0.1', 'emqx3@127.0.0.1'])`.
+ */
+export async function createTestNodes(t: AfterHook | undefined, names: readonly string[], spec: Omit<TestNodeSpec, 'name' | 'dir'> = {}): Promise<TestNode[]> {
+  const distBasePort = spec.distBasePort ?? (await allocDistBase(names));
+  const nodes: TestNode[] = [];
+  for (const name of names) nodes.push(await createTestNode(t, { ...spec, name, distBasePort }));
+  return nodes;
 }
