@@ -105,8 +105,8 @@ export function sslDistFromTerms(terms: unknown, file: string, locate: Locate = 
 
   // A missing section takes the node's identity and policy from the other: nodes dial and accept
   // with the same certificate, which is what a one-section file means in practice.
-  const s = server ?? inherit(client as Side);
-  const cl = client ?? inherit(server as Side);
+  const s = server ?? inherit(client as Side, true);
+  const cl = client ?? inherit(server as Side, false);
   if (!server) c.warn('no server section: accepting connections with the options of the client section');
   if (!client) c.warn('no client section: dialling other nodes with the options of the server section');
 
@@ -138,9 +138,14 @@ export function sslDistFromTerms(terms: unknown, file: string, locate: Locate = 
   };
 }
 
-function inherit(from: Side): Side {
+/**
+ * The other side's identity and policy, with that side's effective `verify` (its default is
+ * `defaultVerify`). A server made from a verifying client section also requires a certificate.
+ */
+function inherit(from: Side, defaultVerify: boolean): Side {
   const { sni: _sni, failIfNoPeerCert: _f, dhfile: _d, honorCipherOrder: _h, ...rest } = from;
-  return { ...rest, ...(from.failIfNoPeerCert !== undefined ? { failIfNoPeerCert: from.failIfNoPeerCert } : {}) };
+  const verify = from.verify ?? defaultVerify;
+  return { ...rest, verify, failIfNoPeerCert: verify };
 }
 
 function readSections(terms: unknown, c: Collector): Partial<Record<SideName, readonly ErlTerm[]>> | undefined {

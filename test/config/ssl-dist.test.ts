@@ -262,6 +262,12 @@ describe('options', () => {
     assert.equal(o.client.rejectUnauthorized, true);
     assert.deepEqual(o.client.cert, await readFile(node1.certFile));
     assert.ok(o.warnings.some((w) => /no client section/.test(w)));
+    // A client-only file verifies in both directions (verify_peer is the client's default).
+    const c = loadSslDistFile(await confFile(`[{client, [${sideOpts(node1)}]}].`));
+    assert.deepEqual(c.verifyPeer, { server: true, client: true });
+    assert.equal(c.failIfNoPeerCert, true);
+    assert.equal(c.server.requestCert, true);
+    assert.ok(!c.warnings.some((w) => /ANY/.test(w)), c.warnings.join('\n'));
   });
 });
 
