@@ -10,7 +10,7 @@ import { startRealNode, tempRoot, type RealNode } from '../test/cluster/support/
 async function tcpCeilingMBps(totalMB: number): Promise<number> {
   const chunk = Buffer.alloc(1 << 20, 7);
   const server = createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => server.listen(0, '127.0.78.1', r));
   const port = (server.address() as { port: number }).port;
   const received = new Promise<number>((resolve) => {
     server.on('connection', (s) => {
@@ -25,7 +25,7 @@ async function tcpCeilingMBps(totalMB: number): Promise<number> {
       });
     });
   });
-  const c = connect(port, '127.0.0.1');
+  const c = connect(port, '127.0.78.1');
   await new Promise((r) => c.on('connect', r));
   for (let i = 0; i < totalMB; i++) if (!c.write(chunk)) await new Promise((r) => c.once('drain', r));
   const mbps = await received;
@@ -56,11 +56,11 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
     const ceiling = await tcpCeilingMBps(quick ? 256 : 1024);
     rows.push({ name: 'loopback TCP ceiling (one connection)', unit: 'MB/s', ours: ceiling, higherIsBetter: true, note: 'raw socket, same run' });
 
-    const cl = await formCluster(['b1@127.0.0.2', 'b2@127.0.0.3', 'b3@127.0.0.4'], basePort, root.dir);
+    const cl = await formCluster(['b1@127.0.78.2', 'b2@127.0.78.3', 'b3@127.0.78.4'], basePort, root.dir);
     all.push(...cl);
     const [a, b, c] = cl as [RealNode, RealNode, RealNode];
 
-    const j0 = await startRealNode('b4@127.0.0.5', { basePort, root: root.dir });
+    const j0 = await startRealNode('b4@127.0.78.5', { basePort, root: root.dir });
     all.push(j0);
     rows.push({ name: 'cluster join into 3 nodes, empty database', unit: 'ms', ours: await timedJoin(j0, a.name) });
     await j0.parts.cluster.leave();
@@ -93,7 +93,7 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
     for (let i = 0; i < records; i += 1000) {
       await a.parts.db.writeMany(Array.from({ length: Math.min(1000, records - i) }, (_, k) => ({ table: 'load', key: `k${i + k}`, value })));
     }
-    const j1 = await startRealNode('b5@127.0.0.6', { basePort, root: root.dir });
+    const j1 = await startRealNode('b5@127.0.78.6', { basePort, root: root.dir });
     all.push(j1);
     const ms = await timedJoin(j1, a.name);
     const mb = (records * 1040) / (1 << 20);

@@ -18,20 +18,20 @@ test('join, replicate, status without waiting on a dead member, restart catch-up
     for (const n of nodes) await n.stop().catch(() => {});
     root.remove();
   });
-  const names = ['r1@127.0.0.2', 'r2@127.0.0.3', 'r3@127.0.0.4'];
+  const names = ['r1@127.0.76.2', 'r2@127.0.76.3', 'r3@127.0.76.4'];
   for (const n of names) nodes.push(await startRealNode(n, { basePort, root: root.dir }));
   const [a, b, c] = nodes as [RealNode, RealNode, RealNode];
   await a.parts.admins.add('root', 'passw0rd!');
-  const wrongCookie = await startRealNode('r9@127.0.0.5', { basePort, root: root.dir, cookie: 'other' });
+  const wrongCookie = await startRealNode('r9@127.0.76.5', { basePort, root: root.dir, cookie: 'other' });
   nodes.push(wrongCookie);
   const auth = await wrongCookie.parts.commands[0]!.run(['join', names[0]!]);
   assert.equal(auth.code, 1);
-  assert.match(auth.output, /^Failed to join the cluster: \{authentication_failed,'r1@127\.0\.0\.2'\}\nCheck that node\.cookie/);
-  const down = await a.parts.commands[0]!.run(['join', 'r8@127.0.0.6']);
-  assert.match(down.output, /^Failed to join the cluster: \{node_down,'r8@127\.0\.0\.6'\}/);
+  assert.match(auth.output, /^Failed to join the cluster: \{authentication_failed,'r1@127\.0\.76\.2'\}\nCheck that node\.cookie/);
+  const down = await a.parts.commands[0]!.run(['join', 'r8@127.0.76.6']);
+  assert.match(down.output, /^Failed to join the cluster: \{node_down,'r8@127\.0\.76\.6'\}/);
 
   const j1 = await b.parts.commands[0]!.run(['join', names[0]!]);
-  assert.equal(j1.output, "Join the cluster successfully.\nCluster status: #{running_nodes => ['r1@127.0.0.2','r2@127.0.0.3'],stopped_nodes => []}\n");
+  assert.equal(j1.output, "Join the cluster successfully.\nCluster status: #{running_nodes => ['r1@127.0.76.2','r2@127.0.76.3'],stopped_nodes => []}\n");
   assert.equal((await c.parts.commands[0]!.run(['join', names[1]!])).code, 0);
   await until('three running everywhere', () => nodes.slice(0, 3).every((n) => n.parts.cluster.status().running.length === 3), 5000);
   assert.ok(c.parts.admins.get('root'), 'snapshot carried the admin');
@@ -44,10 +44,10 @@ test('join, replicate, status without waiting on a dead member, restart catch-up
   const t0 = performance.now();
   const st = await a.parts.commands[0]!.run(['status']);
   assert.ok(performance.now() - t0 < 50, 'status answers from local knowledge');
-  assert.equal(st.output, "Cluster status: #{running_nodes => ['r1@127.0.0.2','r2@127.0.0.3'],stopped_nodes => ['r3@127.0.0.4']}\n");
+  assert.equal(st.output, "Cluster status: #{running_nodes => ['r1@127.0.76.2','r2@127.0.76.3'],stopped_nodes => ['r3@127.0.76.4']}\n");
   const v = await a.parts.commands[0]!.run(['status', '--verbose']);
-  assert.match(v.output, /r2@127\.0\.0\.3\s+running\s+127\.0\.0\.3:\d+\s+tcp\s+\d{4}-/);
-  assert.match(v.output, /r3@127\.0\.0\.4\s+stopped/);
+  assert.match(v.output, /r2@127\.0\.76\.3\s+running\s+127\.0\.76\.3:\d+\s+tcp\s+\d{4}-/);
+  assert.match(v.output, /r3@127\.0\.76\.4\s+stopped/);
   await b.parts.db.write('t', 'while-c-away', 2);
   const c2 = await startRealNode(names[2]!, { basePort, root: root.dir });
   nodes[2] = c2;
@@ -64,7 +64,7 @@ test('join over mutual TLS, and a peer with a certificate of another CA gets tls
     root.remove();
   });
   const [ca, otherCa] = await Promise.all([makeCa(join(root.dir, 'ca')), makeCa(join(root.dir, 'other'), 'Other CA')]);
-  const names = ['t1@127.0.0.2', 't2@127.0.0.3', 't3@127.0.0.4'];
+  const names = ['t1@127.0.77.2', 't2@127.0.77.3', 't3@127.0.77.4'];
   const [c1, c2, c3] = await Promise.all([
     makeNodeCert(ca, join(root.dir, 'n'), names[0]!),
     makeNodeCert(ca, join(root.dir, 'n'), names[1]!),
@@ -82,12 +82,12 @@ test('join over mutual TLS, and a peer with a certificate of another CA gets tls
   nodes.push(m);
   const ok = await b.parts.commands[0]!.run(['join', names[0]!]);
   assert.equal(ok.code, 0, ok.output);
-  assert.match((await a.parts.commands[0]!.run(['status', '--verbose'])).output, /t2@127\.0\.0\.3\s+running\s+127\.0\.0\.3:\d+\s+tls\s/);
+  assert.match((await a.parts.commands[0]!.run(['status', '--verbose'])).output, /t2@127\.0\.77\.3\s+running\s+127\.0\.77\.3:\d+\s+tls\s/);
   const bad = await m.parts.commands[0]!.run(['join', names[0]!]);
   assert.equal(bad.code, 1);
   assert.equal(
     bad.output,
-    "Failed to join the cluster: {tls_handshake_failed,'t1@127.0.0.2'}\nCheck cluster.proto_dist and the certificates, CA and verify options in ssl_dist.conf on both nodes.\n",
+    "Failed to join the cluster: {tls_handshake_failed,'t1@127.0.77.2'}\nCheck cluster.proto_dist and the certificates, CA and verify options in ssl_dist.conf on both nodes.\n",
   );
   assert.deepEqual(m.parts.cluster.members(), [names[2]]);
 });

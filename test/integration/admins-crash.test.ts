@@ -11,7 +11,7 @@ async function reaped(n: TestNode): Promise<void> {
 }
 
 test('acknowledged admins survive kill -9 of either member during writes', async (t) => {
-  const names = ['k1@127.0.0.2', 'k2@127.0.0.3'];
+  const names = ['k1@127.0.75.2', 'k2@127.0.75.3'];
   const base = await allocDistBase(names);
   const [k1, k2] = (await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf: 'node.dist_net_ticktime = 2s\n' })))) as [TestNode, TestNode];
   await Promise.all([k1.startOk(), k2.startOk()]);

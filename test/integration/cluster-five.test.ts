@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { allocDistBase, createTestNode } from '../helpers/launcher.js';
 
 test('five nodes joined through different members converge to one view', async (t) => {
-  const names = [2, 3, 4, 5, 6].map((i) => `c${i}@127.0.0.${i}`);
+  const names = [2, 3, 4, 5, 6].map((i) => `c${i}@127.0.72.${i}`);
   const base = await allocDistBase(names);
   const nodes = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf: 'node.dist_net_ticktime = 2s\n' })));
   await Promise.all(nodes.map((n) => n.startOk()));

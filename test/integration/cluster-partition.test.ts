@@ -23,7 +23,7 @@ async function statusOf(n: TestNode): Promise<{ running_nodes: string[]; stopped
 test('a partition heals to one view with no acknowledged write lost (autoheal)', async (t) => {
   const why = await partitionUnavailable();
   if (why) return t.skip(why);
-  const names = ['p1@127.0.0.2', 'p2@127.0.0.3', 'p3@127.0.0.4'];
+  const names = ['p1@127.0.73.2', 'p2@127.0.73.3', 'p3@127.0.73.4'];
   const base = await allocDistBase(names);
   const nodes = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf: CONF })));
   const [p1, p2, p3] = nodes as [TestNode, TestNode, TestNode];
@@ -35,7 +35,7 @@ test('a partition heals to one view with no acknowledged write lost (autoheal)',
   assert.equal((await p3.ctl(['cluster', 'join', names[1]!])).code, 0);
   assert.equal((await p1.ctl(['admins', 'add', 'shared', 'passw0rd!', 'before'])).code, 0);
 
-  await part.split(['127.0.0.2'], ['127.0.0.3', '127.0.0.4']);
+  await part.split(['127.0.73.2'], ['127.0.73.3', '127.0.73.4']);
   await waitFor('both sides see the split', async () => (await statusOf(p1)).stopped_nodes.length === 2 && (await statusOf(p2)).stopped_nodes.length === 1);
   // Writes acknowledged on both sides, one conflicting row.
   assert.equal((await p1.ctl(['admins', 'add', 'left', 'passw0rd!'])).stdout, 'ok\n');
@@ -63,7 +63,7 @@ test('a partition heals to one view with no acknowledged write lost (autoheal)',
 test('with cluster.autoheal = false the sides stay apart after the network heals, until one restarts', async (t) => {
   const why = await partitionUnavailable();
   if (why) return t.skip(why);
-  const names = ['h1@127.0.0.5', 'h2@127.0.0.6'];
+  const names = ['h1@127.0.74.5', 'h2@127.0.74.6'];
   const base = await allocDistBase(names);
   const conf = `${CONF}cluster.autoheal = false\n`;
   const [h1, h2] = (await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf })))) as [TestNode, TestNode];
@@ -72,11 +72,11 @@ test('with cluster.autoheal = false the sides stay apart after the network heals
   await part.install();
   await Promise.all([h1.startOk(), h2.startOk()]);
   assert.equal((await h2.ctl(['cluster', 'join', names[0]!])).code, 0);
-  await part.split(['127.0.0.5'], ['127.0.0.6']);
+  await part.split(['127.0.74.5'], ['127.0.74.6']);
   await waitFor('split seen', async () => (await statusOf(h1)).stopped_nodes.length === 1 && (await statusOf(h2)).stopped_nodes.length === 1);
   assert.equal((await h1.ctl(['admins', 'add', 'onleft', 'passw0rd!'])).stdout, 'ok\n');
   await part.heal();
-  await waitFor('partition reported', async () => /h2@127\.0\.0\.6\s+partitioned/.test((await h1.ctl(['cluster', 'status', '--verbose'])).stdout));
+  await waitFor('partition reported', async () => /h2@127\.0\.74\.6\s+partitioned/.test((await h1.ctl(['cluster', 'status', '--verbose'])).stdout));
   assert.deepEqual(await statusOf(h1), { running_nodes: [names[0]], stopped_nodes: [names[1]] });
   assert.equal((await h2.ctl(['admins', 'list'])).stdout, '', 'no data flows between the sides');
   assert.match(h1.logText() + h2.logText(), /network partition detected and cluster\.autoheal is false/);

@@ -1,4 +1,4 @@
-// The operator's walkthrough with real node processes on 127.0.0.x through bin/emqx and
+// The operator's walkthrough with real node processes on 127.0.71.x through bin/emqx and
 // bin/emqx_ctl: join, status on both, leave, force-leave of a running and of a stopped node,
 // the removed node coming back, refusals, admins replicated, a damaged database and the rejoin.
 import { test } from 'node:test';
@@ -7,8 +7,8 @@ import { existsSync, readFileSync, readdirSync, renameSync, statSync, writeFileS
 import { join } from 'node:path';
 import { allocDistBase, createTestNode, type TestNode } from '../helpers/launcher.js';
 
-const N1 = 'emqx1@127.0.0.2';
-const N2 = 'emqx2@127.0.0.3';
+const N1 = 'emqx1@127.0.71.2';
+const N2 = 'emqx2@127.0.71.3';
 const CONF = 'node.dist_net_ticktime = 2s\n';
 
 function statusLine(running: string[], stopped: string[] = []): string {
@@ -67,7 +67,7 @@ test('walkthrough: join, status, leave, force-leave running and stopped, removed
   assert.deepEqual(await n2.ctl(['cluster', 'leave']).then((r) => [r.code, r.stdout]), [1, 'Failed to leave the cluster: node_not_in_cluster\n']);
 
   // Join again with the short name (host appended), then force-leave it while running.
-  assert.equal((await n2.ctl(['cluster', 'join', 'emqx1'])).code, 1, 'emqx1 means emqx1@127.0.0.3, which is not running');
+  assert.equal((await n2.ctl(['cluster', 'join', 'emqx1'])).code, 1, 'emqx1 means emqx1@127.0.71.3, which is not running');
   assert.equal((await n2.ctl(['cluster', 'join', N1])).code, 0);
   const fr = await n1.ctl(['cluster', 'force-leave', N2]);
   assert.equal(fr.stdout, `Remove the node from cluster successfully.\n${statusLine([N1])}`);
@@ -93,9 +93,9 @@ test('walkthrough: join, status, leave, force-leave running and stopped, removed
 });
 
 test('join refusals between processes: another cookie, singleton, unknown host', async (t) => {
-  const A = 'emqx3@127.0.0.4';
-  const B = 'emqx4@127.0.0.5';
-  const S = 'emqx5@127.0.0.6';
+  const A = 'emqx3@127.0.71.4';
+  const B = 'emqx4@127.0.71.5';
+  const S = 'emqx5@127.0.71.6';
   const base = await allocDistBase([A, B, S]);
   const a = await createTestNode(t, { name: A, distBasePort: base });
   const b = await createTestNode(t, { name: B, distBasePort: base, cookie: 'a-different-cookie' });
@@ -107,17 +107,17 @@ test('join refusals between processes: another cookie, singleton, unknown host',
   assert.match(auth.stdout, /Check that node\.cookie is the same on both nodes\./);
   assert.deepEqual(await s.ctl(['cluster', 'join', A]).then((r) => [r.code, r.stdout]), [1, 'Failed to join the cluster: singleton\n']);
   assert.deepEqual(await a.ctl(['cluster', 'join', S]).then((r) => [r.code, r.stdout]), [1, 'Failed to join the cluster: singleton\n']);
-  const down = await a.ctl(['cluster', 'join', 'emqx9@127.0.0.7']);
+  const down = await a.ctl(['cluster', 'join', 'emqx9@127.0.71.7']);
   assert.equal(down.code, 1);
-  assert.equal(down.stdout.split('\n')[0], "Failed to join the cluster: {node_down,'emqx9@127.0.0.7'}");
+  assert.equal(down.stdout.split('\n')[0], "Failed to join the cluster: {node_down,'emqx9@127.0.71.7'}");
   const v = await a.ctl(['cluster', 'status', '--verbose']);
   assert.match(v.stdout, /^NODE\s+STATE\s+ADDRESS/);
   assert.match(v.stdout, new RegExp(`${A.replace(/\./g, '\\.')}\\s+self`));
 });
 
 test('a damaged database: the node refuses to start naming the file; moved aside, the node rejoins', async (t) => {
-  const A = 'emqx6@127.0.0.8';
-  const B = 'emqx7@127.0.0.9';
+  const A = 'emqx6@127.0.71.8';
+  const B = 'emqx7@127.0.71.9';
   const base = await allocDistBase([A, B]);
   const a = await createTestNode(t, { name: A, distBasePort: base, conf: CONF });
   const b = await createTestNode(t, { name: B, distBasePort: base, conf: CONF });
