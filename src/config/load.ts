@@ -5,9 +5,10 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { Config, ConfigProblem, DistTlsOptions, Paths } from './types.js';
 import { ConfigError } from './types.js';
 import { parseHoconFile, parseHoconValue, HoconError } from './hocon/index.js';
+import { loadSslDistFile } from './ssl-dist.js';
 import { envOverrides } from './env.js';
 import type { EnvOverride } from './env.js';
-import { validateConfig, deepFreeze, effectiveTree } from './schema.js';
+import { validateConfig, deepFreeze, effectiveTree, sortProblems } from './schema.js';
 import type { Origin } from './schema.js';
 import { redactTree } from './redact.js';
 
@@ -113,21 +114,15 @@ function parseFile(paths: Paths, env: LoadOptions['env']): { tree: Record<string
   }
 }
 
-// Until the ssl_dist.conf reader is in, a TLS transport is refused rather than run without options.
-function loadSslDistFile(file: string): DistTlsOptions {
-  throw new ConfigError([{ file, message: 'TLS between nodes is not available in this build (ssl_dist.conf cannot be read yet)' }]);
-}
-
-function loadTls(config: Config, problems: ConfigProblem[], warnings: ConfigProblem[]): Config {
-  const file = config.paths.ssl_dist_optfile;
+function loadTls(file: string, problems: ConfigProblem[], warnings: ConfigProblem[]): DistTlsOptions | undefined {
   try {
     const tls = loadSslDistFile(file);
     for (const w of tls.warnings) warnings.push({ file, message: w });
-    return { ...config, tls };
+    return tls;
   } catch (err) {
     if (err instanceof ConfigError) problems.push(...err.problems);
     else problems.push({ file, message: `cannot load TLS options: ${(err as Error).message}` });
-    return config;
+    return undefined;
   }
 }
 
@@ -177,13 +172,15 @@ function loadFrom(paths: Paths, opts: LoadOptions): LoadedConfig {
   const problems = [...result.problems];
   const warnings: ConfigProblem[] = [...env.warnings];
   let config = result.config;
-  if (config !== undefined) {
-    warnings.push(...configWarnings(config));
-    if (config.cluster.proto_dist === 'inet_tls' || config.cluster.proto_dist === 'inet6_tls') {
-      config = loadTls(config, problems, warnings);
-    }
+  if (config !== undefined) warnings.push(...configWarnings(config));
+  // Read ssl_dist.conf even when emqx.conf has problems, so one run reports both files.
+  const cluster = tree.cluster as Record<string, unknown> | undefined;
+  const protoDist = config?.cluster.proto_dist ?? cluster?.proto_dist;
+  if (protoDist === 'inet_tls' || protoDist === 'inet6_tls') {
+    const tls = loadTls(paths.ssl_dist_optfile, problems, warnings);
+    if (config !== undefined && tls !== undefined) config = { ...config, tls };
   }
-  if (problems.length > 0 || config === undefined) throw new ConfigError(problems);
+  if (problems.length > 0 || config === undefined) throw new ConfigError(sortProblems(problems));
   const frozen = deepFreeze(config);
   return {
     config: frozen,

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig, resolvePaths, DEFAULT_COOKIE_WARNING } from '../../src/config/load.js';
 import { ConfigError, formatProblem } from '../../src/config/types.js';
 import type { ConfigProblem } from '../../src/config/types.js';
+import { makeCa, makeNodeCert, writeSslDistConf } from '../helpers/certs.js';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const corpus = resolve(projectRoot, '../shared/hocon-corpus/emqx');
@@ -237,4 +238,38 @@ test('a pathologically deep file is refused as a problem, not a crash', (t) => {
   const problems = problemsOf(() => loadConfig({ root, env: {} }));
   assert.equal(problems.length, 1);
   assert.equal(problems[0]?.file, join(root, 'etc', 'emqx.conf'));
+});
+
+test('inet_tls: ssl_dist.conf is loaded into config.tls; its warnings join the list', async (t) => {
+  const root = install(t, 'node { cookie = c }\ncluster { proto_dist = inet_tls }\n');
+  const certs = join(root, 'etc', 'certs');
+  mkdirSync(certs);
+  const ca = await makeCa(certs);
+  const cert = await makeNodeCert(ca, certs, 'emqx@127.0.0.1');
+  await writeSslDistConf(join(root, 'etc', 'ssl_dist.conf'), { certfile: cert.certFile, keyfile: cert.keyFile, cacertfile: ca.certFile });
+  const loaded = loadConfig({ root, env: {} });
+  assert.ok(loaded.config.tls, 'config.tls is set');
+  assert.ok(loaded.config.tls.server.cert !== undefined && loaded.config.tls.client.ca !== undefined);
+  assert.ok(Object.isFrozen(loaded.config.tls));
+  assert.deepEqual(loaded.warnings.filter((w) => w.file !== undefined), []);
+  // Without TLS the file is not read at all.
+  const plain = loadConfig({ root, env: { EMQX_CLUSTER__PROTO_DIST: 'inet_tcp' } });
+  assert.equal(plain.config.tls, undefined);
+
+  const lax = join(root, 'etc', 'lax_ssl_dist.conf');
+  await writeSslDistConf(lax, { certfile: cert.certFile, keyfile: cert.keyFile, cacertfile: ca.certFile, verify: 'verify_none' });
+  const warned = loadConfig({ root, env: { EMQX_SSL_DIST_OPTFILE: lax } });
+  const tlsWarnings = warned.warnings.filter((w) => w.file === lax);
+  assert.ok(tlsWarnings.some((w) => /verify_none/.test(w.message)), tlsWarnings.map(formatProblem).join('\n'));
+});
+
+test('inet6_tls: a syntax error in ssl_dist.conf is reported with its line, alongside emqx.conf problems', (t) => {
+  const root = install(t, 'node { cookie = c }\ncluster { proto_dist = inet6_tls }\n', {
+    'etc/ssl_dist.conf': '[{server,\n  [{certfile, "a.pem"}\n]}\n',
+  });
+  const problems = problemsOf(() => loadConfig({ root, env: { EMQX_CLUSTER__AUTOHEAL: 'nope' } }));
+  const tls = problems.filter((p) => p.file === join(root, 'etc', 'ssl_dist.conf'));
+  assert.equal(tls.length, 1, problems.map(formatProblem).join('\n'));
+  assert.ok((tls[0]?.line ?? 0) >= 1);
+  assert.ok(problems.some((p) => p.env === 'EMQX_CLUSTER__AUTOHEAL'));
 });
