@@ -339,6 +339,24 @@ describe('errors name the file, the line and what is wrong', () => {
   });
 });
 
+describe('docs/tls.md', () => {
+  test('its openssl commands make certificates that the shipped ssl_dist.conf accepts and connects with', async () => {
+    const doc = await readFile(join(ROOT, 'docs/tls.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('## Making a CA and node certificates'), doc.indexOf('## The file'));
+    const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+    assert.ok(blocks.length >= 2, 'the CA and node command blocks are missing');
+    const etc = join(dir, 'doc-etc');
+    await mkdir(join(etc, 'certs'), { recursive: true });
+    // The node of the example is emqx1@10.0.0.1; here it lives on loopback.
+    const script = blocks.slice(0, 2).join('\n').replaceAll('10.0.0.1', '127.0.0.1');
+    await run('bash', ['-euc', script], { cwd: join(etc, 'certs'), timeout: 30_000 });
+    await copyFile(join(ROOT, 'etc/ssl_dist.conf'), join(etc, 'ssl_dist.conf'));
+    const o = loadSslDistFile(join(etc, 'ssl_dist.conf'));
+    assert.deepEqual(o.warnings, []);
+    assert.deepEqual(await handshake(o, o), { ok: true });
+  });
+});
+
 describe('robustness', () => {
   test('file names may be binaries, as Erlang allows', async () => {
     const o = loadSslDistFile(await confFile(`[{server, [{certfile, <<"${node1.certFile}">>}, {keyfile, <<"${node1.keyFile}">>}, {cacertfile, "${ca.certFile}"}]}].`));
