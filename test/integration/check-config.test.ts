@@ -141,3 +141,20 @@ test('hocon FILE prints the resolved file as JSON; a broken one its position', {
   assert.equal(none.code, 1);
   assert.match(none.stderr, /Usage: emqx hocon FILE/);
 });
+
+test('check_config: with inet_tls, ssl_dist.conf is checked too (syntax line, missing certificate file)', { timeout: 30_000 }, async (t) => {
+  const etc = etcDir(t, 'node { cookie = abc }\ncluster { proto_dist = inet_tls }\n');
+  writeFileSync(join(etc, 'ssl_dist.conf'), '[{server,\n  [{certfile, "cert.pem"}\n]}\n');
+  const syntax = await emqx(['check_config'], { EMQX_ETC_DIR: etc });
+  assert.equal(syntax.code, 1);
+  assert.match(syntax.stderr, new RegExp(`^ERROR: ${join(etc, 'ssl_dist.conf')}:\\d+(:\\d+)?: `, 'm'));
+  assertNoStackTrace(syntax);
+
+  const other = join(etc, 'other_ssl_dist.conf');
+  writeFileSync(other, '[{server, [{certfile, "nope/cert.pem"}, {keyfile, "nope/key.pem"}]}, {client, []}].\n');
+  const missing = await emqx(['check_config'], { EMQX_ETC_DIR: etc, EMQX_SSL_DIST_OPTFILE: other });
+  assert.equal(missing.code, 1);
+  assert.ok(missing.stderr.includes(`ERROR: ${other}`), missing.stderr);
+  assert.match(missing.stderr, /nope\/cert\.pem/);
+  assertNoStackTrace(missing);
+});
