@@ -36,6 +36,19 @@ const STRING_FILE = '<string>';
 
 export function parseHocon(text: string, opts: HoconParseOptions = {}): HoconDocument {
   const file = opts.file ?? STRING_FILE;
+  try {
+    return parseUnguarded(text, file, opts);
+  } catch (err) {
+    // The parser bounds its own recursion; this only keeps a stack overflow from reaching the
+    // operator as a stack trace should some input still get there.
+    if (err instanceof RangeError) {
+      throw new HoconError('hocon_syntax', { file, line: 1, column: 1 }, 'the configuration is nested too deeply to process');
+    }
+    throw err;
+  }
+}
+
+function parseUnguarded(text: string, file: string, opts: HoconParseOptions): HoconDocument {
   const readFile = opts.readFile ?? defaultReadFile;
   const env: Env = opts.env ?? process.env;
   const absFile = file === STRING_FILE ? nodePath.join(process.cwd(), STRING_FILE) : nodePath.resolve(file);

@@ -30,6 +30,9 @@ export interface ParseContext {
 
 type Closer = '}' | ']' | 'eof';
 
+/** Deeper nesting than any configuration needs; bounds the recursion of parsing and merging. */
+const MAX_NESTING = 200;
+
 const KEY_TOKENS = new Set(['ws', 'quoted', 'unquoted', 'number', 'bool', 'null']);
 
 export function parseDocument(text: string, ctx: ParseContext): ObjectNode {
@@ -43,6 +46,7 @@ export function parseValueText(text: string, ctx: ParseContext): ValueNode {
 
 class Parser {
   private i = 0;
+  private nesting = 0;
 
   constructor(private readonly toks: Token[], private readonly ctx: ParseContext) {}
 
@@ -94,7 +98,21 @@ class Parser {
     return value;
   }
 
+  private enter(at: Origin): void {
+    this.nesting += 1;
+    if (this.nesting > MAX_NESTING) this.fail(at, `objects and arrays nested more than ${MAX_NESTING} levels deep`);
+  }
+
   private objectBody(closer: Closer, openAt: Origin, path: readonly string[]): ObjectNode {
+    this.enter(openAt);
+    try {
+      return this.objectFields(closer, openAt, path);
+    } finally {
+      this.nesting -= 1;
+    }
+  }
+
+  private objectFields(closer: Closer, openAt: Origin, path: readonly string[]): ObjectNode {
     const fields: FieldNode[] = [];
     for (;;) {
       this.skipWsNl();
@@ -202,6 +220,7 @@ class Parser {
       this.fail(stop.at, `expected a key${close}, found ${describeToken(stop)}`);
     }
     const key = pathFromTokens(keyToks, keyAt, 'key');
+    if (path.length + key.length > MAX_NESTING) this.fail(keyAt, `key ${key.join('.')} is nested more than ${MAX_NESTING} levels deep`);
     const full = [...path, ...key];
     const shown = key.join('.');
     if (stop.t === 'punct' && stop.v === '{') {
@@ -291,12 +310,22 @@ class Parser {
       },
     });
     inner.i = this.i;
+    inner.nesting = this.nesting;
     const obj = inner.objectBody('}', openAt, ctx.prefix);
     this.i = inner.i;
     return obj;
   }
 
   private array(openAt: Origin): ArrayNode {
+    this.enter(openAt);
+    try {
+      return this.arrayItems(openAt);
+    } finally {
+      this.nesting -= 1;
+    }
+  }
+
+  private arrayItems(openAt: Origin): ArrayNode {
     const items: ValueNode[] = [];
     for (;;) {
       this.skipWsNl();

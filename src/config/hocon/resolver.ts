@@ -109,6 +109,9 @@ class PathTrie {
 
 const WIPE = Symbol('wipe');
 
+/** Bounds the recursion of resolution well below what the JavaScript stack allows. */
+const MAX_DEPTH = 400;
+
 export type Env = Record<string, string | undefined>;
 
 
@@ -230,7 +233,21 @@ export class Resolver {
   private fold(path: readonly string[], before: number): Value | undefined {
     const defs = this.relevant(path).filter((d) => d.index < before);
     const contributions: (Value | typeof WIPE)[] = [];
-    const shadows: { path: readonly string[]; by: Definition }[] = [];
+    // Paths (below `path`) that a later definition replaced, keyed for lookup by prefix.
+    const shadows = new Map<string, Definition>();
+    const shadowsOver = (p: readonly string[]): Definition[] => {
+      const out: Definition[] = [];
+      for (let n = path.length + 1; n <= p.length; n += 1) {
+        const by = shadows.get(keyOf(p, n));
+        if (by !== undefined) out.push(by);
+      }
+      return out;
+    };
+    const shadow = (p: readonly string[], by: Definition): void => {
+      // A plain replacement matters most: it ends all resolution below it.
+      const k = keyOf(p, p.length);
+      if (!shadows.has(k) || by.plain) shadows.set(k, by);
+    };
     // Walk backwards so a definition that replaces everything earlier ends the walk: a plain
     // value replaces earlier ones without resolving them. A replacing value that needed
     // resolving does not end it: the earlier ones are still resolved for their errors, as the
@@ -239,23 +256,23 @@ export class Resolver {
     for (let i = defs.length - 1; i >= 0; i -= 1) {
       const d = defs[i] as Definition;
       if (d.path.length > path.length) {
-        const over = shadows.filter((sh) => isPrefix(sh.path, d.path));
-        if (over.some((sh) => sh.by.plain)) continue;
+        const over = shadowsOver(d.path);
+        if (over.some((by) => by.plain)) continue;
         if (this.droppedByObject(d)) {
-          shadows.push({ path: d.path, by: PLAIN_MARK });
+          shadow(d.path, PLAIN_MARK);
           // Its value does not matter, only that the object replaced a non-object.
           if (!errorsOnly(replacedBy) && over.length === 0) contributions.push(nest(d.path.slice(path.length), null));
           continue;
         }
-        const by = replacedBy ?? over[0]?.by;
+        const by = replacedBy ?? over[0];
         if (by !== undefined) {
           this.checkReplaced(d, by);
-          if (d.plain && d.node !== undefined) shadows.push({ path: d.path, by: d });
+          if (d.plain && d.node !== undefined) shadow(d.path, d);
           continue;
         }
         const v = this.definitionValue(d);
         if (v === undefined) continue;
-        if (!(v instanceof ObjectValue)) shadows.push({ path: d.path, by: d });
+        if (!(v instanceof ObjectValue)) shadow(d.path, d);
         contributions.push(nest(d.path.slice(path.length), v));
         continue;
       }
@@ -288,9 +305,10 @@ export class Resolver {
       }
     }
     let state: Value | undefined;
+    const owned = new Set<ObjectValue>();
     for (let i = contributions.length - 1; i >= 0; i -= 1) {
       const c = contributions[i] as Value | typeof WIPE;
-      state = c === WIPE ? undefined : mergeValues(state, c);
+      state = c === WIPE ? undefined : mergeOwned(state, c, owned);
     }
     return state;
   }
@@ -324,7 +342,9 @@ export class Resolver {
     if (this.defMemo.has(key)) return this.defMemo.get(key);
     if (this.activeDefs.has(key)) throw new CycleSignal(d.path.join('.'), d.origin);
     this.depth += 1;
-    if (this.depth > 2000) throw new HoconError('hocon_substitution', d.origin, 'substitutions nested too deeply (more than 2000 levels)');
+    if (this.depth > MAX_DEPTH) {
+      throw new HoconError('hocon_substitution', d.origin, `substitutions nested too deeply: more than ${MAX_DEPTH} substitutions depend on one another here`);
+    }
     this.activeDefs.add(key);
     let pushed = false;
     try {
@@ -486,6 +506,26 @@ function appendTo(prev: Value | undefined, item: Value | undefined, at: { path: 
 
 function errorsOnly(replacedBy: Definition | undefined): boolean {
   return replacedBy !== undefined;
+}
+
+/**
+ * mergeValues for a fold: objects this fold created itself are updated in place (nothing else
+ * can see them yet), which keeps a file with thousands of keys linear to resolve.
+ */
+function mergeOwned(older: Value | undefined, newer: Value, owned: Set<ObjectValue>): Value {
+  if (!(newer instanceof ObjectValue) || older === undefined) return newer;
+  if (!(older instanceof ObjectValue) || newer.replaces) return mergeValues(older, newer);
+  let target = older;
+  if (!owned.has(older)) {
+    target = new ObjectValue(new Map(older.fields), older.replaces);
+    owned.add(target);
+  }
+  for (const [key, value] of newer.fields) target.fields.set(key, mergeOwned(target.fields.get(key), value, owned));
+  return target;
+}
+
+function keyOf(path: readonly string[], n: number): string {
+  return `${n}|${path.slice(0, n).join('\u0000')}`;
 }
 
 const PLAIN_MARK = { plain: true } as Definition;
