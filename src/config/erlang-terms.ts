@@ -31,11 +31,23 @@ export interface ErlangTermsDoc {
 }
 
 export class ErlangTermsError extends Error {
-  constructor(readonly file: string, readonly line: number, readonly column: number, readonly reason: string) {
-    // The same shape as `erl`'s file:consult errors: `ssl_dist.conf:7: syntax error before: ']'`.
-    super(`${file}:${line}: ${reason}`);
+  /**
+   * `reason` is what `erl`'s file:consult says (`syntax error before: ']'`); `hint`, when there is
+   * one, says what was expected, since erl's position is often after the actual mistake.
+   */
+  constructor(readonly file: string, readonly line: number, readonly column: number, readonly reason: string, readonly hint?: string) {
+    super(`${file}:${line}: ${withHint(reason, hint)}`);
     this.name = 'ErlangTermsError';
   }
+
+  /** The reason with its hint, without the location. */
+  get detail(): string {
+    return withHint(this.reason, this.hint);
+  }
+}
+
+function withHint(reason: string, hint: string | undefined): string {
+  return hint ? `${reason.trimEnd()} (${hint})` : reason;
 }
 
 export const isAtom = (t: ErlTerm | undefined, name?: string): t is ErlAtom =>
@@ -104,17 +116,21 @@ const BINARY_OPS = new Set([
   'div', 'rem', 'band', 'bor', 'bxor', 'bsl', 'bsr', 'and', 'or', 'xor',
 ]);
 const MAX_NESTING = 500;
+const CLOSER: Readonly<Record<string, string>> = { '{': '}', '[': ']', '<<': '>>', '(': ')', '#': '}' };
 const PLAIN_ATOM = /^[a-zß-öø-ÿ][A-Za-z0-9_@ß-öø-ÿÀ-ÖØ-Þ]*$/;
 
 class TermParser {
   private i = 0;
   private depth = 0;
+  /** Opening brackets not yet closed, for saying which one a syntax error leaves open. */
+  private readonly open: Token[] = [];
 
   constructor(private readonly tokens: readonly Token[], private readonly file: string, private readonly positions: WeakMap<object, Position>) {}
 
   term(): ErlTerm {
     const first = this.peek();
     const parsed = this.expr();
+    if (this.peek().kind !== 'eof') this.expect('dot', "expected '.' to end the term");
     this.expect('dot');
     if (parsed.term === undefined) throw new ErlangTermsError(this.file, first.line, first.column, 'bad term');
     return parsed.term;
@@ -135,13 +151,23 @@ class TermParser {
     return t.kind === kind && t.text === text;
   }
 
-  private syntaxError(t: Token): never {
-    throw new ErlangTermsError(this.file, t.line, t.column, `syntax error before: ${describe(t)}`);
+  private syntaxError(t: Token, hint?: string): never {
+    const top = this.open[this.open.length - 1];
+    let h = hint;
+    if (h === undefined && top !== undefined) {
+      const closer = CLOSER[top.text] ?? '';
+      const strayCloser = t.kind === 'punct' && Object.values(CLOSER).includes(t.text) && t.text !== closer;
+      if (t.kind === 'dot' || t.kind === 'eof' || strayCloser) {
+        h = `expected '${closer}' to close the '${top.text === '#' ? '#{' : top.text}' opened at line ${top.line}, column ${top.column}`;
+      }
+    }
+    if (h === undefined && t.kind === 'eof') h = "the text ends before the term's final '.'";
+    throw new ErlangTermsError(this.file, t.line, t.column, `syntax error before: ${describe(t)}`, h);
   }
 
-  private expect(text: string): void {
+  private expect(text: string, hint?: string): void {
     const t = this.peek();
-    if (text === 'dot' ? t.kind !== 'dot' : !(t.kind === 'punct' && t.text === text)) this.syntaxError(t);
+    if (text === 'dot' ? t.kind !== 'dot' : !(t.kind === 'punct' && t.text === text)) this.syntaxError(t, hint);
     this.take();
   }
 
@@ -265,13 +291,22 @@ class TermParser {
         return { term: s };
       }
       case 'punct':
-        break;
+        if (CLOSER[t.text] !== undefined) {
+          this.open.push(t);
+          const inner = this.bracketed(t);
+          this.open.pop();
+          return inner;
+        }
+        return this.syntaxError(t);
       case 'reserved':
         if (t.text === 'fun') return this.funReference();
         return this.syntaxError(t);
       default:
-        this.syntaxError(t);
+        return this.syntaxError(t);
     }
+  }
+
+  private bracketed(t: Token): Parsed {
     switch (t.text) {
       case '{': {
         this.take();

@@ -84,7 +84,7 @@ export function loadSslDistFile(path: string): DistTlsOptions {
     const doc = parseErlangTerms(text, path);
     return sslDistFromTerms(doc.terms, path, doc.position);
   } catch (err) {
-    if (err instanceof ErlangTermsError) throw new ConfigError([{ file: path, line: err.line, column: err.column, message: err.reason }]);
+    if (err instanceof ErlangTermsError) throw new ConfigError([{ file: path, line: err.line, column: err.column, message: err.detail }]);
     throw err;
   }
 }

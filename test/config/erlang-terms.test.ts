@@ -10,7 +10,7 @@ function rejects(text: string, line: number, reason: string | RegExp): void {
     assert.equal(err.line, line, err.message);
     if (typeof reason === 'string') assert.equal(err.reason, reason);
     else assert.match(err.reason, reason);
-    assert.equal(err.message, `ssl_dist.conf:${line}: ${err.reason}`);
+    assert.ok(err.message.startsWith(`ssl_dist.conf:${line}: ${err.reason}`), err.message);
     return true;
   });
 }
@@ -122,4 +122,21 @@ test('any input either parses or fails with a located ErlangTermsError (seeded r
       assert.ok(err.line >= 1 && err.line <= text.split('\n').length, `line ${err.line} for ${JSON.stringify(text)}`);
     }
   }
+});
+
+test('syntax errors add what was expected, since erl points past the mistake', () => {
+  const msg = (text: string): string => {
+    try {
+      parseErlangTerms(text, 'ssl_dist.conf');
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return 'accepted';
+  };
+  assert.equal(msg('[{server,\n  [{verify, verify_peer}\n  }]}].'),
+    "ssl_dist.conf:3: syntax error before: '}' (expected ']' to close the '[' opened at line 2, column 3)");
+  assert.equal(msg('[{server, [a]}\n.'), "ssl_dist.conf:2: syntax error before: '.' (expected ']' to close the '[' opened at line 1, column 1)");
+  assert.equal(msg('{a, b}\n{c}.'), "ssl_dist.conf:2: syntax error before: '{' (expected '.' to end the term)");
+  assert.equal(msg('{a, b}'), "ssl_dist.conf:1: syntax error before: (the text ends before the term's final '.')");
+  assert.equal(msg('{a, b'), "ssl_dist.conf:1: syntax error before: (expected '}' to close the '{' opened at line 1, column 1)");
 });
