@@ -7,7 +7,7 @@
 // computes the same key from its own environment and follows the link; when the link is missing
 // or stale it falls back to resolving the configuration (the Node.js client). native/emqx_ctl.c
 // implements the same key and directory rules; keep them in step.
-import { lstatSync, mkdirSync, readlinkSync, realpathSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 /** The environment variables that select which node a command addresses (SPEC §3). */
@@ -66,6 +66,7 @@ export function writePointer(dir: string, key: string, socketPath: string): Erro
     if (!st.isDirectory() || (uid !== undefined && st.uid !== uid) || (st.mode & 0o077) !== 0) {
       return new Error(`${dir} is not a private directory owned by this user; clients will resolve the config instead`);
     }
+    prunePointers(dir);
     const link = join(dir, key);
     const tmp = `${link}.${process.pid}.tmp`;
     try {
@@ -78,6 +79,25 @@ export function writePointer(dir: string, key: string, socketPath: string): Erro
     return undefined;
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** Removes pointers whose socket no longer exists (nodes killed, data directories deleted). */
+export function prunePointers(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!/^[0-9a-f]{16}$/.test(name)) continue;
+    const link = join(dir, name);
+    try {
+      if (!existsSync(readlinkSync(link))) unlinkSync(link);
+    } catch {
+      /* not a link, or raced with its owner */
+    }
   }
 }
 

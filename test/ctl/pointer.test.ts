@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { lstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, chmodSync, existsSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fnv1a64, pointerDir, pointerKey, pointerKeyInput, removePointer, selectorEtcDir, writePointer } from '../../src/ctl/pointer.js';
@@ -50,6 +50,13 @@ test('write, replace and remove a pointer; a non-private directory is refused', 
     assert.ok(existsSync(join(dir, 'k')) || lstatSync(join(dir, 'k')).isSymbolicLink(), 'another node’s pointer is left alone');
     removePointer(dir, 'k', '/b.sock');
     assert.throws(() => lstatSync(join(dir, 'k')));
+    // Pointers to sockets that are gone are pruned when a node writes its own.
+    symlinkSync(join(base, 'gone.sock'), join(dir, '0123456789abcdef'));
+    writeFileSync(join(base, 'here.sock'), '');
+    symlinkSync(join(base, 'here.sock'), join(dir, 'fedcba9876543210'));
+    assert.equal(writePointer(dir, 'k2', '/c.sock'), undefined);
+    assert.throws(() => lstatSync(join(dir, '0123456789abcdef')));
+    assert.ok(lstatSync(join(dir, 'fedcba9876543210')).isSymbolicLink());
     chmodSync(dir, 0o755);
     assert.match(String(writePointer(dir, 'k', '/a.sock')?.message), /not a private directory/);
   } finally {
