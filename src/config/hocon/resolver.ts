@@ -185,18 +185,24 @@ export class Resolver {
     }
   }
 
-  /** Where the value at `path` was last set (the key of its last definition). */
+  /**
+   * Where the value at `path` was last set: the key of the last definition of the path or of
+   * something below it, unless a later definition of a parent replaced the parent as a whole
+   * (`node = ${other}`). Object literals of parents (`node { ... }`) do not count as setting it.
+   */
   originOf(path: readonly string[]): Origin | undefined {
     let t: PathTrie | undefined = this.trie;
-    let nearestPrefix: Definition | undefined;
+    let parent: Definition | undefined;
     for (const key of path) {
-      const last = t.here[t.here.length - 1];
-      if (last !== undefined) nearestPrefix = last;
+      for (const d of t.here) if (d.node !== undefined && (parent === undefined || d.index > parent.index)) parent = d;
       t = t.child(key, false);
-      if (t === undefined) return nearestPrefix?.origin;
+      if (t === undefined) break;
     }
-    const below = t.subtree();
-    return (below[below.length - 1] ?? nearestPrefix)?.origin;
+    const below = t?.subtree();
+    const own = below === undefined ? undefined : below[below.length - 1];
+    if (own === undefined) return parent?.origin;
+    if (parent === undefined) return own.origin;
+    return (parent.index > own.index ? parent : own).origin;
   }
 
   /** Definitions that can affect the value at `path`: on its ancestors, itself, descendants. */

@@ -167,6 +167,11 @@ test('originOf gives the file, line and column where a key was last set', () => 
   assert.deepEqual(doc.originOf(['node', 'name']), { file: '/e/emqx.conf', line: 5, column: 1 });
   assert.deepEqual(doc.originOf(['node', 'cookie']), { file: '/e/node.conf', line: 2, column: 3 });
   assert.equal(doc.originOf(['nope']), undefined);
+
+  const replaced = parseHocon('other { name = x }\nnode.name = a\nnode = ${other}\nnode { cookie = c }\n', { file: 'r.conf', env: NO_ENV });
+  assert.deepEqual(replaced.originOf(['node', 'name']), { file: 'r.conf', line: 3, column: 1 });
+  assert.deepEqual(replaced.originOf(['node', 'cookie']), { file: 'r.conf', line: 4, column: 8 });
+  assert.deepEqual(replaced.originOf(['node']), { file: 'r.conf', line: 4, column: 8 });
 });
 
 test('parseHoconValue parses one value as if written k = <value>', () => {
