@@ -98,8 +98,8 @@ async function run(c: Cmd): Promise<unknown> {
       const msg = Buffer.alloc(c.size!, 7);
       const t0 = performance.now();
       let sent = 0;
-      // Yield to the event loop every ~256 KiB, as a real producer would, so writes overlap.
-      const every = Math.max(1, Math.floor(262_144 / c.size!));
+      // Yield to the event loop every ~2 MiB, as a real producer would, so writes overlap.
+      const every = Math.max(1, Math.floor(2_097_152 / c.size!));
       while (sent < c.count!) {
         if (dist.send(c.node!, 'sink', msg)) sent++;
         else await new Promise((r) => setTimeout(r, 1));
