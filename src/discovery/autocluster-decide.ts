@@ -44,8 +44,10 @@ export function decide(v: RoundView): Decision {
   let oldest = { node: v.self, startedAt: v.selfStartedAt };
   for (const c of candidates) if (olderThan(c, oldest)) oldest = c;
 
-  // Stable: nobody discovered is out of reach, and every live participant is one of us.
-  const stable = unreachable.length === 0 && candidates.every((c) => members.has(c.node));
+  // Stable: nobody discovered is out of reach, every live participant is one of us, and we are
+  // not alone (as ekka: a lone node may simply have looked before the others registered, and
+  // must not drop to the slow pace while an older node is about to appear).
+  const stable = members.size > 1 && unreachable.length === 0 && candidates.every((c) => members.has(c.node));
   if (oldest.node === v.self) {
     return { kind: 'stay', stable, unreachable, reason: candidates.length === 0 ? 'no other live node discovered' : 'this node is the oldest; the others join it' };
   }

@@ -12,9 +12,9 @@ const view = (over: Partial<RoundView>): RoundView => ({
   ...over,
 });
 
-test('nobody else out there: stay, stable', () => {
+test('nobody else out there: stay, but alone is never stable (the others may not have registered yet)', () => {
   const d = decide(view({ discovered: ['n2@127.0.0.1'] }));
-  assert.deepEqual(d, { kind: 'stay', stable: true, unreachable: [], reason: 'no other live node discovered' });
+  assert.deepEqual(d, { kind: 'stay', stable: false, unreachable: [], reason: 'no other live node discovered' });
 });
 
 test('join the oldest live node', () => {
@@ -55,7 +55,7 @@ test('unreachable nodes are never targets and keep the round unstable', () => {
 });
 
 test('a node with discovery off (left manually, singleton) is not a target and not waited for', () => {
-  const d = decide(view({ discovered: ['n0@127.0.0.1'], probes: new Map([['n0@127.0.0.1', { startedAt: 1, discovery: false }]]) }));
+  const d = decide(view({ members: ['n2@127.0.0.1', 'n3@127.0.0.1'], discovered: ['n0@127.0.0.1'], probes: new Map([['n0@127.0.0.1', { startedAt: 1, discovery: false }]]) }));
   assert.equal(d.kind, 'stay');
   assert.equal(d.kind === 'stay' && d.stable, true);
 });

@@ -183,3 +183,23 @@ test('register is called every round while enabled, and unregister on disable', 
   assert.deepEqual(calls, ['register', 'unregister', 'unregister']);
   assert.deepEqual(loop.info(), { startedAt: 1, discovery: false });
 });
+
+test('a lone node keeps the fast pace: an older node registering later is joined quickly', async (t) => {
+  const world = new World();
+  t.after(() => world.stop());
+  const [older, younger] = names(2) as [string, string];
+  const registered = new Set<string>();
+  const registry = (self: string): DiscoveryStrategy => ({
+    name: 'etcd',
+    discover: async () => [...registered],
+    register: async () => void registered.add(self),
+    close: async () => {},
+  });
+  const opts = { ...fast, slowMs: 60_000 };
+  world.add(younger, 2000, registry(younger), opts).start();
+  await settle(world, () => registered.has(younger));
+  // Only now does the older node show up (it booted first, but was slower to register).
+  world.add(older, 1000, registry(older), opts).start();
+  await settle(world, () => world.clusters().length === 1, 3000);
+  assert.deepEqual(world.joins, [[younger, older]]);
+});

@@ -26,7 +26,11 @@ async function converge(nodes: readonly TestNode[], names: readonly string[], ti
       await sleep(200);
       out = (await n.ctl(['cluster', 'status'])).stdout;
     }
-    assert.equal(out, want, `${n.name} after ${timeoutMs} ms`);
+    if (out !== want) {
+      // What each node's discovery loop and membership said: the log is gone once the test ends.
+      const logs = nodes.map((m) => `--- ${m.name}\n${m.logText().split('\n').filter((l) => /"part":"(discovery|cluster)"/.test(l)).slice(-12).join('\n')}`);
+      assert.equal(out, want, `${n.name} after ${timeoutMs} ms\n${logs.join('\n')}`);
+    }
   }
 }
 
