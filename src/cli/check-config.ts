@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { ConfigError, formatProblem } from '../config/types.js';
 import type { ConfigProblem } from '../config/types.js';
 import { loadConfig } from '../config/load.js';
+import { redactTree } from '../config/redact.js';
 import { parseHoconFile, HoconError } from '../config/hocon/index.js';
 
 export const CHECK_CONFIG_USAGE = 'Usage: emqx check_config [--print]';
@@ -49,7 +50,7 @@ export async function checkConfigCommand(args: string[], env: Record<string, str
   }
 }
 
-/** Prints FILE parsed and resolved as pretty JSON, or the positioned error (exit 1). */
+/** Prints FILE parsed and resolved as pretty JSON (secrets redacted), or the positioned error (exit 1). */
 export async function hoconCommand(args: string[], _root: string): Promise<number> {
   const files = args.filter((a) => a !== '--');
   if (files.length !== 1 || files[0]!.startsWith('-')) {
@@ -64,7 +65,8 @@ export async function hoconCommand(args: string[], _root: string): Promise<numbe
   }
   try {
     const doc = parseHoconFile(file, { env: { ...process.env } });
-    process.stdout.write(`${JSON.stringify(doc.value, null, 2)}\n`);
+    // Secrets stay hidden here too: the output ends up in terminals, tickets and chat.
+    process.stdout.write(`${JSON.stringify(redactTree(doc.value), null, 2)}\n`);
     return 0;
   } catch (err) {
     printFailure(err);

@@ -127,11 +127,11 @@ test('check_config: no emqx.conf where EMQX_ETC_DIR points', { timeout: 30_000 }
 
 test('hocon FILE prints the resolved file as JSON; a broken one its position', { timeout: 30_000 }, async (t) => {
   const dir = etcDir(t);
-  writeFileSync(join(dir, 'a.conf'), 'a { b = 1, c = ${a.b} }\na.d = [x, "y"]\ninclude "b.conf"\n');
+  writeFileSync(join(dir, 'a.conf'), 'a { b = 1, c = ${a.b} }\na.d = [x, "y"]\ninclude "b.conf"\nnode.cookie = s3cret\n');
   writeFileSync(join(dir, 'b.conf'), 'e = "included"\n');
   const ok = await emqx(['hocon', join(dir, 'a.conf')], {});
   assert.equal(ok.code, 0, ok.stderr);
-  assert.deepEqual(JSON.parse(ok.stdout), { a: { b: 1, c: 1, d: ['x', 'y'] }, e: 'included' });
+  assert.deepEqual(JSON.parse(ok.stdout), { a: { b: 1, c: 1, d: ['x', 'y'] }, e: 'included', node: { cookie: '******' } });
   writeFileSync(join(dir, 'bad.conf'), 'a {\n  b = [1, 2\n}\n');
   const bad = await emqx(['hocon', join(dir, 'bad.conf')], {});
   assert.equal(bad.code, 1);
