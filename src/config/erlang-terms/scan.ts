@@ -35,17 +35,17 @@ const PUNCT = [
   '(', ')', '{', '}', '[', ']', ',', ';', ':', '|', '#', '+', '-', '*', '/', '<', '>', '=', '!', '?', '.',
 ];
 
-/** How erl_scan prints a string in an error: quoted, with its escapes. */
+const NAMED_ESCAPES: Readonly<Record<number, string>> = { 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r', 27: 'e', 127: 'd' };
+
+/** How erl prints a string or atom in an error (io_lib:write_string): quoted, with its escapes. */
 export function writeQuoted(s: string, quote: '"' | "'"): string {
   let out = quote;
   for (const ch of s) {
     const c = ch.codePointAt(0) ?? 0;
+    const named = NAMED_ESCAPES[c];
     if (ch === quote || ch === '\\') out += `\\${ch}`;
-    else if (ch === '\n') out += '\\n';
-    else if (ch === '\t') out += '\\t';
-    else if (ch === '\r') out += '\\r';
-    else if (c === 127) out += '\\d';
-    else if (c < 32) out += `\\${c.toString(8)}`;
+    else if (named !== undefined) out += `\\${named}`;
+    else if (c < 32) out += `\\${c.toString(8).padStart(3, '0')}`;
     else out += ch;
   }
   return out + quote;
@@ -66,6 +66,16 @@ function digitValue(c: string): number {
   const l = c.toLowerCase();
   if (l >= 'a' && l <= 'z') return l.charCodeAt(0) - 87;
   return 99;
+}
+
+/** erl_scan quotes the start of an unterminated string by grapheme clusters (`\r\n` is one). */
+function firstGraphemes(s: string, n: number): string {
+  const out: string[] = [];
+  for (const g of new Intl.Segmenter(undefined, { granularity: 'grapheme' }).segment(s)) {
+    if (out.length === n) break;
+    out.push(g.segment);
+  }
+  return out.join('');
 }
 
 /** A cursor over the text that scans one token at a time. */
@@ -208,7 +218,7 @@ export class Scanner {
       const c = this.peek();
       if (c === '') {
         const kind = q === '"' ? 'string' : 'atom';
-        throw new ScanError(`unterminated ${kind} starting with ${writeQuoted(Array.from(s).slice(0, 16).join(''), q)}`, line, column);
+        throw new ScanError(`unterminated ${kind} starting with ${writeQuoted(firstGraphemes(s, 16), q)}`, line, column);
       }
       if (c === q) {
         this.advance();
