@@ -16,6 +16,8 @@ export interface EnvOverride {
   /** e.g. ['cluster', 'static', 'seeds'] */
   readonly path: readonly string[];
   readonly value: unknown;
+  /** The variable's text as set, for keys that take text whatever HOCON makes of it. */
+  readonly raw: string;
   /** The variable it came from, as the operator spelt it. */
   readonly env: string;
 }
@@ -96,7 +98,7 @@ export function envOverrides(env: Readonly<Record<string, string | undefined>>, 
       warnings.push(unknownKeyWarning(name, path));
       continue;
     }
-    overrides.push({ path, value: envValue(raw, parse), env: name });
+    overrides.push({ path, value: envValue(raw, parse), raw, env: name });
   }
   overrides.sort((a, b) => a.path.length - b.path.length || a.env.localeCompare(b.env));
   return { overrides, warnings };

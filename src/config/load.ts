@@ -158,9 +158,11 @@ function loadFrom(paths: Paths, opts: LoadOptions): LoadedConfig {
   const tree = structuredClone(fileTree);
   const env = envOverrides(opts.env, parseHoconValue);
   const envOrigins = new Map<string, string>();
+  const envTexts = new Map<string, string>();
   for (const o of env.overrides) {
     mergeInto(tree, o.path, o.value);
     recordEnvOrigins(o, envOrigins);
+    envTexts.set(o.path.join('.'), o.raw);
   }
   const originOf = (p: readonly string[]): Origin | undefined => {
     const name = envOrigins.get(p.join('.'));
@@ -168,7 +170,8 @@ function loadFrom(paths: Paths, opts: LoadOptions): LoadedConfig {
     const o = fileOrigin(p);
     return o === undefined ? undefined : { file: o.file, line: o.line, column: o.column };
   };
-  const result = validateConfig(tree, { paths, env: opts.env, originOf });
+  const envTextOf = (p: readonly string[]): string | undefined => envTexts.get(p.join('.'));
+  const result = validateConfig(tree, { paths, env: opts.env, originOf, envTextOf });
   const problems = [...result.problems];
   const warnings: ConfigProblem[] = [...env.warnings];
   let config = result.config;

@@ -20,7 +20,15 @@ export interface ValidateOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Where the value at `path` came from; undefined when unknown (e.g. a default). */
   readonly originOf?: (path: readonly string[]) => Origin | undefined;
+  /** The text of the environment variable that set `path`, if one did. */
+  readonly envTextOf?: (path: readonly string[]) => string | undefined;
 }
+
+/**
+ * Kinds whose value is text. Set from the environment, they take the variable's text as it is:
+ * HOCON would read `EMQX_NODE__COOKIE=007` as the number 7 and `...=true` as a boolean.
+ */
+const TEXT_KINDS: ReadonlySet<FieldType['kind']> = new Set(['string', 'node_name', 'dir', 'file', 'url', 'dns_server']);
 
 export interface ValidationResult {
   /** Present when there are no problems. Frozen. */
@@ -284,6 +292,8 @@ function walkObject(
       if (field.default === undefined) continue;
       raw = field.default;
     }
+    const envText = typeof raw !== 'string' && TEXT_KINDS.has(field.type.kind) ? opts.envTextOf?.(at) : undefined;
+    if (envText !== undefined) raw = envText;
     const r = convert(field.type, raw, opts);
     if (r.ok) out[key] = r.value;
     else c.add(at, r.reason);

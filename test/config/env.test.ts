@@ -15,7 +15,7 @@ test('EMQX_ prefix stripped, rest lowercased, split on __ with empty segments dr
   assert.equal(envKeyPath('HOME'), undefined);
   assert.equal(envKeyPath('emqx_NODE__NAME'), undefined);
   const { overrides: o } = overrides({ EMQX_NODE__DATA_DIR: '/var/lib/emqx', PATH: '/bin' });
-  assert.deepEqual(o, [{ path: ['node', 'data_dir'], value: '/var/lib/emqx', env: 'EMQX_NODE__DATA_DIR' }]);
+  assert.deepEqual(o, [{ path: ['node', 'data_dir'], value: '/var/lib/emqx', raw: '/var/lib/emqx', env: 'EMQX_NODE__DATA_DIR' }]);
 });
 
 test('values are parsed as HOCON: arrays, numbers, booleans, objects, node names', () => {

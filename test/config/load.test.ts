@@ -273,3 +273,18 @@ test('inet6_tls: a syntax error in ssl_dist.conf is reported with its line, alon
   assert.ok((tls[0]?.line ?? 0) >= 1);
   assert.ok(problems.some((p) => p.env === 'EMQX_CLUSTER__AUTOHEAL'));
 });
+
+test('text keys set from the environment keep the text as written (no number or boolean reading)', (t) => {
+  const root = install(t, 'node { cookie = c }\n');
+  const loaded = loadConfig({
+    root,
+    env: { EMQX_NODE__COOKIE: '00123456789012345678901', EMQX_CLUSTER__DNS__NAME: 'true', EMQX_CLUSTER__K8S__SUFFIX: '1.5' },
+  });
+  assert.equal(loaded.config.node.cookie, '00123456789012345678901');
+  assert.equal(loaded.config.cluster.dns.name, 'true');
+  assert.equal(loaded.config.cluster.k8s.suffix, '1.5');
+  // Typed keys still get HOCON's reading.
+  const typed = loadConfig({ root, env: { EMQX_CLUSTER__AUTOHEAL: 'false', EMQX_NODE__DIST_BASE_PORT: '5000' } });
+  assert.equal(typed.config.cluster.autoheal, false);
+  assert.equal(typed.config.node.dist_base_port, 5000);
+});
