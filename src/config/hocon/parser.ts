@@ -125,7 +125,7 @@ class Parser {
       if (tok.t === 'eof') {
         this.fail(tok.at, `expected '}' to close the object opened at line ${openAt.line}, found end of file`);
       }
-      if (tok.t === 'unquoted' && tok.v === 'include' && this.peek(1).t === 'ws' && this.isIncludeAhead()) {
+      if (tok.t === 'unquoted' && tok.v === 'include' && (this.peek(1).t === 'ws' || this.peek(1).t === 'nl') && this.isIncludeAhead()) {
         fields.push(...this.include(path));
       } else {
         fields.push(this.field(path, closer));

@@ -27,9 +27,17 @@ test(`our HOCON parser agrees with the reference on ${COUNT} random documents`, 
   const docs: { seed: number; file: string; text: string }[] = [];
   for (let i = 0; i < COUNT; i += 1) {
     const seed = FIRST_SEED + i;
-    const text = generateDocument(seed);
+    // Every third document includes a second generated file (in a subdirectory, relative to it).
+    const included = seed % 3 === 0 ? `inc/part-${seed}.conf` : undefined;
+    let text = generateDocument(seed, included);
+    if (included !== undefined) {
+      const inc = generateDocument(seed + 1_000_000);
+      fs.mkdirSync(path.join(dir, 'inc'), { recursive: true });
+      fs.writeFileSync(path.join(dir, included), inc);
+      text += `--- ${included}\n${inc}`;
+    }
     const file = path.join(dir, `doc-${seed}.conf`);
-    fs.writeFileSync(file, text);
+    fs.writeFileSync(file, text.split('--- ')[0] as string);
     docs.push({ seed, file, text });
   }
   // The same, deliberately tiny environment on both sides: substitutions fall back to it.

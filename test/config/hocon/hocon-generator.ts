@@ -26,6 +26,23 @@ class Gen {
   private readonly out: string[] = [];
   /** Key paths defined so far (as path arrays), for substitutions that resolve. */
   private readonly defined: string[][] = [];
+  /**
+   * Paths given a value that is not an object. The generator never turns such a path into an
+   * object later: the reference implementation then fails to resolve references into it (a bug
+   * documented in docs/hocon.md that we do not copy). Object-over-value replacement is covered
+   * by the conformance corpus and the unit tests.
+   */
+  private readonly notObject = new Set<string>();
+
+  private pathKey(p: readonly string[]): string {
+    return p.join('\u0000');
+  }
+
+  /** Whether an object at `full` (or below it) would replace an earlier non-object. */
+  private blocked(full: readonly string[]): boolean {
+    for (let n = 1; n <= full.length; n += 1) if (this.notObject.has(this.pathKey(full.slice(0, n)))) return true;
+    return false;
+  }
 
   constructor(private readonly rnd: () => number) {}
 
@@ -151,7 +168,10 @@ class Gen {
   }
 
   field(depth: number, prefix: string[] | null, commentOk: boolean): string {
-    const { text, path } = this.key();
+    let { text, path } = this.key();
+    // A dotted key makes objects of its parents: avoid parents that hold a non-object.
+    for (let tries = 0; prefix !== null && tries < 10 && this.blocked([...prefix, ...path].slice(0, -1)); tries += 1) ({ text, path } = this.key());
+    if (prefix !== null && this.blocked([...prefix, ...path].slice(0, -1))) ({ text, path } = { text: 'fresh', path: ['fresh'] });
     // Inside an array element there is no path: no self-reference and no '+='.
     const full = [...(prefix ?? []), ...path];
     const r = this.rnd();
@@ -162,17 +182,23 @@ class Gen {
     if (prefix !== null && prefix.length === 0 && path.length === 1 && r < 0.15) {
       // Self-referential or appending definitions.
       const self = full.map((s) => (/^[A-Za-z0-9_-]+$/.test(s) ? s : JSON.stringify(s))).join('.');
-      out = this.pick([
+      const forms = [
         `${text} += ${this.simple()}`,
         `${text} = \${?${self}} [${this.simple()}]`,
         `${text} = \${?${self}} ${this.pick(QUOTED)}`,
-        `${text} = \${?${self}} {z: ${this.pick(NUMBERS)}}`,
-      ]);
-    } else if (depth < 3 && r < 0.3) {
+      ];
+      const asObject = `${text} = \${?${self}} {z: ${this.pick(NUMBERS)}}`;
+      out = this.blocked(full) ? this.pick(forms) : this.pick([...forms, asObject]);
+      if (out !== asObject) this.notObject.add(this.pathKey(full));
+    } else if (depth < 3 && r < 0.3 && !(prefix !== null && this.blocked(full))) {
       out = `${text}${this.pick([' ', '', '\n'])}${this.object(depth + 1, prefix === null ? null : full)}`;
     } else {
       const sep = this.pick([' = ', '=', ': ', ' : ', ' =\n  ']);
-      out = `${text}${sep}${this.value(depth, prefix === null ? null : full)}`;
+      let value = this.value(depth, prefix === null ? null : full);
+      for (let tries = 0; prefix !== null && tries < 10 && value.startsWith('{') && this.blocked(full); tries += 1) value = this.value(depth, full);
+      if (prefix !== null && value.startsWith('{') && this.blocked(full)) value = this.pick(WORDS);
+      out = `${text}${sep}${value}`;
+      if (prefix !== null && !value.startsWith('{')) this.notObject.add(this.pathKey(full));
     }
     this.current = outer;
     if (prefix !== null) this.defined.push(full);
@@ -180,19 +206,33 @@ class Gen {
     return out;
   }
 
-  document(): string {
+  /** An include of `name`, at the root or inside an object (where its keys land under that key). */
+  private include(name: string): string {
+    const stmt = this.pick([`include "${name}"`, `include required("${name}")`, `include\n  "${name}"`]);
+    if (this.chance(0.5)) return stmt;
+    let { text, path } = this.key();
+    for (let tries = 0; tries < 10 && this.blocked(path); tries += 1) ({ text, path } = this.key());
+    if (this.blocked(path)) text = 'fresh';
+    return this.pick([`${text} { ${stmt} }`, `${text} {\n  a = 1\n  ${stmt}\n  b = 2\n}`]);
+  }
+
+  document(includeName?: string): string {
     const n = 2 + Math.floor(this.rnd() * 8);
     const lines: string[] = [];
+    const includeAt = includeName === undefined ? -1 : Math.floor(this.rnd() * (n + 1));
     for (let i = 0; i < n; i += 1) {
+      if (i === includeAt) lines.push(this.include(includeName as string));
       if (this.chance(0.1)) lines.push(this.comment());
       const f = this.field(0, [], false);
       lines.push(f + (this.chance(0.2) ? ',' : '') + (this.chance(0.15) ? ` ${this.comment()}` : ''));
     }
+    if (includeAt === n) lines.push(this.include(includeName as string));
     const body = lines.join('\n');
     return this.chance(0.2) ? `{\n${body}\n}\n` : `${body}\n`;
   }
 }
 
-export function generateDocument(seed: number): string {
-  return new Gen(prng(seed)).document();
+/** A document; with `includeName`, it includes that file once (at the root or in an object). */
+export function generateDocument(seed: number, includeName?: string): string {
+  return new Gen(prng(seed)).document(includeName);
 }
