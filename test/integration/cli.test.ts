@@ -1,7 +1,7 @@
 // The command line's own verbs, through the real launchers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN_EMQX, ROOT, cleanEnv, createTestNode, run } from '../helpers/launcher.js';
@@ -32,9 +32,11 @@ test('check_config and hocon are dispatched', async (t) => {
   const bad = await node.emqx(['check_config']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /emqx\.conf:2:\d+: .*nope/);
-  const hocon = await node.emqx(['hocon', node.confFile]);
+  const file = join(node.dir, 'some.conf');
+  writeFileSync(file, 'a { b = 1, c = [x, "y"] }\na.d = ${a.b}\n');
+  const hocon = await node.emqx(['hocon', file]);
   assert.equal(hocon.code, 0, hocon.stderr);
-  assert.deepEqual(JSON.parse(hocon.stdout), { node: { cookie: 'x', nope: 1 } });
+  assert.deepEqual(JSON.parse(hocon.stdout), { a: { b: 1, c: ['x', 'y'], d: 1 } });
 });
 
 test('restart replaces the running daemon; restart of a stopped node starts it', async (t) => {
