@@ -261,3 +261,25 @@ test('a peer that does not drain: send() returns false, call() rejects, then the
   await assert.rejects(a.call('r81@127.0.41.81', 'x', 1), /overload/);
   assert.equal((await down)[1], 'overload');
 });
+
+test('dial failures: nobody listening is unreachable, a mute listener is a timeout', async (t) => {
+  const a = await startNode(t, 'a90@127.0.41.90', { basePort: base });
+  await assert.rejects(a.connect('n91@127.0.41.91'), (e: unknown) => e instanceof LinkError && e.code === 'unreachable');
+  const mute = createServer(() => undefined);
+  await new Promise<void>((r) => mute.listen(distPort('n92@127.0.41.92', base), '127.0.41.92', r));
+  t.after(() => {
+    mute.close();
+  });
+  const started = Date.now();
+  await assert.rejects(a.connect('n92@127.0.41.92', { timeoutMs: 400 }), (e: unknown) => e instanceof LinkError && e.code === 'timeout');
+  assert.ok(Date.now() - started < 2000);
+});
+
+test('an FQDN node name (localhost) listens on its resolved address and passes the name check', async (t) => {
+  const a = await startNode(t, 'l93@localhost', { basePort: base });
+  const b = await startNode(t, 'l94@localhost', { basePort: base });
+  b.handle('e', (_f, p) => p);
+  await a.connect(b.self);
+  assert.equal(await a.call(b.self, 'e', 'fqdn'), 'fqdn');
+  assert.equal(a.linkInfo(b.self)?.address, `127.0.0.1:${distPort(b.self, base)}`);
+});
