@@ -130,10 +130,11 @@ static int connect_via_pointer(const char *root) {
     return fd;
 }
 
-static int write_all(int fd, const void *buf, size_t n) {
+/* sock: a socket, written with MSG_NOSIGNAL so a node that hangs up cannot kill us with SIGPIPE. */
+static int write_all(int fd, const void *buf, size_t n, int sock) {
     const char *p = buf;
     while (n > 0) {
-        ssize_t w = write(fd, p, n);
+        ssize_t w = sock ? send(fd, p, n, MSG_NOSIGNAL) : write(fd, p, n);
         if (w < 0) {
             if (errno == EINTR) continue;
             return -1;
@@ -190,7 +191,7 @@ int main(int argc, char **argv) {
             off += l;
         }
     }
-    if (write_all(fd, req, off) != 0) {
+    if (write_all(fd, req, off, 1) != 0) {
         /* Nothing was delivered, so the command did not run: the Node client can retry safely. */
         close(fd);
         fallback(root, argc, argv, ping);
@@ -226,8 +227,8 @@ int main(int argc, char **argv) {
                 return 1;
             }
             code = (unsigned char)buf[4];
-            if (write_all(STDOUT_FILENO, buf + 5, have - 5) != 0) return 1;
-        } else if (write_all(STDOUT_FILENO, buf, have) != 0) {
+            if (write_all(STDOUT_FILENO, buf + 5, have - 5, 0) != 0) return 1;
+        } else if (write_all(STDOUT_FILENO, buf, have, 0) != 0) {
             return 1;
         }
         have = 0;
