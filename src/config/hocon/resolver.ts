@@ -272,7 +272,7 @@ export class Resolver {
         }
         const by = replacedBy ?? over[0];
         if (by !== undefined) {
-          this.checkReplaced(d, by);
+          this.checkReplaced(d, by, elementStart(defs, i, by.path));
           if (d.plain && d.node !== undefined) shadow(d.path, d);
           continue;
         }
@@ -285,7 +285,7 @@ export class Resolver {
       if (replacedBy !== undefined) {
         // Only a plain (non-object) value ends the resolution of what it replaces.
         if (d.plain && d.node !== undefined && d.node.k !== 'object') break;
-        this.checkReplaced(d, replacedBy);
+        this.checkReplaced(d, replacedBy, elementStart(defs, i, replacedBy.path));
         continue;
       }
       if (this.droppedByObject(d)) {
@@ -384,11 +384,12 @@ export class Resolver {
 
   /**
    * Resolves a definition that a later one replaced, only for its errors (the reference reports
-   * them). Inside it, the replaced path means only what was defined before this definition.
+   * them). Inside it, the replaced path means only what was defined before `from`: the start of
+   * the value this definition belongs to (see elementStart).
    */
-  private checkReplaced(d: Definition, by: Definition): void {
+  private checkReplaced(d: Definition, by: Definition, from: number): void {
     if (d.node === undefined) return;
-    this.bounds.push({ path: by.path, index: d.index });
+    this.bounds.push({ path: by.path, index: from });
     try {
       this.resolve(d.node);
     } finally {
@@ -528,6 +529,20 @@ function mergeOwned(older: Value | undefined, newer: Value, owned: Set<ObjectVal
   }
   for (const [key, value] of newer.fields) target.fields.set(key, mergeOwned(target.fields.get(key), value, owned));
   return target;
+}
+
+/**
+ * Where the value that defs[i] contributes to at `at` starts. Consecutive definitions of an
+ * object at `at` (object literals and keys below it) form one value, as the reference merges
+ * them while parsing; any other definition at `at` is a value of its own.
+ */
+function elementStart(defs: readonly Definition[], i: number, at: readonly string[]): number {
+  const objectish = (e: Definition): boolean => e.node === undefined || e.path.length > at.length;
+  const d = defs[i] as Definition;
+  if (!objectish(d)) return d.index;
+  let j = i;
+  while (j > 0 && objectish(defs[j - 1] as Definition)) j -= 1;
+  return (defs[j] as Definition).index;
 }
 
 function keyOf(path: readonly string[], n: number): string {
