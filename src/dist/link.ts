@@ -164,6 +164,11 @@ export class Link {
     const out = this.out;
     this.out = [];
     this.outBytes = 0;
+    if (out.length === 1) {
+      // The common case of a lone call or reply: a plain write, no writev bookkeeping.
+      this.socket.write(out[0]!);
+      return;
+    }
     this.socket.cork();
     let run: Buffer[] = [];
     let runBytes = 0;
