@@ -82,6 +82,31 @@ export function writePointer(dir: string, key: string, socketPath: string): Erro
   }
 }
 
+/** What a shared key points at: a path that never exists, so every client falls back. */
+export const AMBIGUOUS_TARGET = '/nonexistent/emqx-ctl-pointer-is-ambiguous';
+
+/**
+ * Points this environment's key at our socket, unless another live node already holds the key
+ * (two nodes whose selecting inputs are equal: see docs/cli.md): then the key is marked
+ * ambiguous so that clients of either node resolve the configuration instead of guessing.
+ */
+export async function claimPointer(
+  dir: string,
+  key: string,
+  socketPath: string,
+  isLive: (socket: string) => Promise<boolean>,
+): Promise<{ readonly ambiguous: boolean; readonly error?: Error }> {
+  let previous: string | undefined;
+  try {
+    previous = readlinkSync(join(dir, key));
+  } catch {
+    /* no pointer yet */
+  }
+  const shared = previous !== undefined && previous !== socketPath && (previous === AMBIGUOUS_TARGET || (await isLive(previous)));
+  const error = writePointer(dir, key, shared ? AMBIGUOUS_TARGET : socketPath);
+  return error ? { ambiguous: shared, error } : { ambiguous: shared };
+}
+
 /** Removes pointers whose socket no longer exists (nodes killed, data directories deleted). */
 export function prunePointers(dir: string): void {
   let names: string[];
@@ -94,7 +119,8 @@ export function prunePointers(dir: string): void {
     if (!/^[0-9a-f]{16}$/.test(name)) continue;
     const link = join(dir, name);
     try {
-      if (!existsSync(readlinkSync(link))) unlinkSync(link);
+      const target = readlinkSync(link);
+      if (target !== AMBIGUOUS_TARGET && !existsSync(target)) unlinkSync(link);
     } catch {
       /* not a link, or raced with its owner */
     }

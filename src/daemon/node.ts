@@ -9,9 +9,9 @@ import type { Config } from '../config/types.js';
 import { createDist, type Dist } from '../dist/index.js';
 import { clusterPart, type ClusterPart } from '../cluster/node-part.js';
 import { CtlRegistry } from '../ctl/registry.js';
-import { CtlServer } from '../ctl/server.js';
+import { CtlServer, socketIsLive } from '../ctl/server.js';
 import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
-import { pointerDir, pointerKey, removePointer, selectorEtcDir, writePointer } from '../ctl/pointer.js';
+import { claimPointer, pointerDir, pointerKey, removePointer, selectorEtcDir } from '../ctl/pointer.js';
 import { statusCommand } from '../ctl/status.js';
 import type { CtlResult } from '../ctl/types.js';
 import { controlSocketPath, ensureWritableDir, mnesiaDir, otherNodesInDataDir, renameWarning } from './data-dir.js';
@@ -106,9 +106,15 @@ export class EmqxNode {
       { name: 'ctl_server', start: () => ctlServer.listen(), stop: () => ctlServer.close() },
       {
         name: 'ctl_pointer',
-        start: () => {
-          const err = writePointer(ptrDir, ptrKey, this.socketPath);
-          if (err) logger.warn({ err: err.message }, 'could not create the ctl pointer; emqx_ctl will take the slower path');
+        start: async () => {
+          const res = await claimPointer(ptrDir, ptrKey, this.socketPath, (s) => socketIsLive(s));
+          if (res.error) logger.warn({ err: res.error.message }, 'could not create the ctl pointer; emqx_ctl will take the slower path');
+          else if (res.ambiguous) {
+            logger.warn(
+              { pointer_dir: ptrDir, key: ptrKey },
+              'another running node was started with the same EMQX_ETC_DIR, EMQX_NODE__NAME and EMQX_NODE__DATA_DIR; emqx_ctl resolves the configuration for both (slower path)',
+            );
+          }
         },
         stop: () => removePointer(ptrDir, ptrKey, this.socketPath),
       },

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fnv1a64, pointerDir, pointerKey, pointerKeyInput, removePointer, selectorEtcDir, writePointer } from '../../src/ctl/pointer.js';
+import { AMBIGUOUS_TARGET, claimPointer, fnv1a64, pointerDir, pointerKey, pointerKeyInput, removePointer, selectorEtcDir, writePointer } from '../../src/ctl/pointer.js';
 
 test('FNV-1a 64 matches the published test vectors', () => {
   assert.equal(fnv1a64(Buffer.from('')), 'cbf29ce484222325');
@@ -87,4 +87,20 @@ test('the native client derives the same pointer path (C and TypeScript agree)',
     const expected = join(pointerDir(env), pointerKey(selectorEtcDir(work, env), env));
     assert.equal(res.stdout.split(' ')[0]!.trim(), expected, JSON.stringify(extra));
   }
+});
+
+test('claiming a key held by another live node marks it ambiguous; a dead holder is simply replaced', async (t) => {
+  const base = mkdtempSync(join(tmpdir(), 'ptr-'));
+  t.after(() => rmSync(base, { recursive: true, force: true }));
+  const dir = join(base, 'p');
+  const live = new Set(['/live.sock']);
+  const isLive = (s: string): Promise<boolean> => Promise.resolve(live.has(s));
+  assert.deepEqual(await claimPointer(dir, 'k', '/live.sock', isLive), { ambiguous: false });
+  assert.deepEqual(await claimPointer(dir, 'k', '/other.sock', isLive), { ambiguous: true });
+  assert.equal(readlinkSync(join(dir, 'k')), AMBIGUOUS_TARGET);
+  // Stays ambiguous for a third claimant, whoever is alive.
+  assert.deepEqual(await claimPointer(dir, 'k', '/third.sock', isLive), { ambiguous: true });
+  assert.deepEqual(await claimPointer(dir, 'j', '/dead.sock', isLive), { ambiguous: false });
+  assert.deepEqual(await claimPointer(dir, 'j', '/new.sock', isLive), { ambiguous: false });
+  assert.equal(readlinkSync(join(dir, 'j')), '/new.sock');
 });

@@ -316,3 +316,21 @@ test("a stale pointer that leads to another node's socket is not followed", asyn
   }
   assert.match((await a.ctl(['status'])).stdout, /^Node 'emqx18@127\.0\.0\.1'/);
 });
+
+test('two nodes whose name and data dir come from other variables never get each other\'s answers', async (t) => {
+  const conf = 'node { name = ${MY_NAME}, data_dir = ${MY_DIR} }';
+  const a = await createTestNode(t, { name: 'emqx23@127.0.0.1', conf });
+  const mk = (n: string, dir: string): NodeJS.ProcessEnv => ({ EMQX_NODE__NAME: undefined, EMQX_NODE__DATA_DIR: undefined, EMQX_ETC_DIR: a.etcDir, MY_NAME: n, MY_DIR: dir });
+  const a2 = await createTestNode(t, { name: 'emqx23@127.0.0.1', dir: a.dir, distBasePort: a.distBasePort, env: mk('emqx23@127.0.0.1', join(a.dir, 'd23')) });
+  const b = await createTestNode(t, { name: 'emqx24@127.0.0.1', distBasePort: a.distBasePort, env: mk('emqx24@127.0.0.1', join(a.dir, 'd24')) });
+  await a2.startOk();
+  await b.startOk();
+  assert.match(b.logText(), /another running node was started with the same EMQX_ETC_DIR/);
+  for (let i = 0; i < 2; i++) {
+    assert.match((await a2.ctl(['status'])).stdout, /^Node 'emqx23@127\.0\.0\.1'/);
+    assert.match((await b.ctl(['status'])).stdout, /^Node 'emqx24@127\.0\.0\.1'/);
+  }
+  assert.equal((await a2.stop()).stdout, 'ok\n');
+  assert.equal((await a2.emqx(['ping'])).stdout, "Node 'emqx23@127.0.0.1' not responding to pings.\n");
+  assert.equal((await b.emqx(['ping'])).stdout, 'pong\n');
+});
