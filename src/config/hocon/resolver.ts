@@ -1,11 +1,16 @@
 // Resolution: from the syntax tree to plain values. The document is flattened into an ordered
 // list of definitions ("set path P to this value"); the value at a path is the fold of every
-// definition that touches it, in order. A substitution that refers to the field being defined
-// (or a parent or child of it) looks only at the definitions before it ("self-reference", e.g.
-// `path = ${path}":/x"`); any other substitution sees the final value.
+// definition that touches it, in order, walked backwards so that a value replaced by a later
+// plain value is never resolved. Substitutions see the final value of what they name, except
+// while a definition that merges with earlier values is computed: then its own path (and its
+// parents and children) means only what came before it (`path = ${path}":/x"`). Where the
+// specification is silent, the details follow the reference implementation (docs/hocon.md).
 import { HoconError } from './errors.js';
-import type { ConcatNode, FieldNode, ObjectNode, Origin, SubstNode, ValueNode } from './ast.js';
-import { NumberValue, ObjectValue, SpaceValue, kindOf, mergeValues, nest } from './values.js';
+import type { FieldNode, ObjectNode, Origin, SubstNode, ValueNode } from './ast.js';
+import { appendTo, join } from './concat.js';
+import { asMergedObject, containsSubst, isListOrScalarNode, liveFields } from './literals.js';
+import { keyOf, overlaps } from './paths.js';
+import { NumberValue, ObjectValue, SpaceValue, getIn, mergeOwned, mergeValues, nest } from './values.js';
 import type { Value } from './values.js';
 
 interface Definition {
@@ -25,60 +30,6 @@ interface Definition {
 /** Thrown when a value is needed while it is being computed; the innermost substitution turns it into an error (or into "undefined" for `${?x}`). */
 class CycleSignal {
   constructor(readonly path: string, readonly origin: Origin) {}
-}
-
-/** Whether a substitution is left once the value is parsed (fields replaced inside an object literal do not count). */
-function containsSubst(node: ValueNode): boolean {
-  switch (node.k) {
-    case 'subst': return true;
-    case 'scalar': case 'space': return false;
-    case 'array': return node.items.some(containsSubst);
-    case 'concat': {
-      const merged = asMergedObject(node);
-      return merged === undefined ? node.parts.some(containsSubst) : containsSubst(merged);
-    }
-    case 'object': {
-      const live = liveFields(node);
-      return node.fields.some((f, i) => live[i] === true && (f.append || containsSubst(f.value)));
-    }
-  }
-}
-
-/** A concatenation of object literals as one literal, or undefined when it is something else. */
-function asMergedObject(node: ConcatNode): ObjectNode | undefined {
-  if (!node.parts.every((p) => p.k === 'object' || p.k === 'space')) return undefined;
-  const fields: FieldNode[] = [];
-  for (const p of node.parts) if (p.k === 'object') fields.push(...p.fields);
-  return { k: 'object', fields, origin: node.origin };
-}
-
-/**
- * Which fields of an object literal count: a field that a later plain value replaces (or an
- * array or scalar that a later plain object replaces) is dropped unresolved, as the reference
- * implementation does when it merges duplicate keys while parsing.
- */
-function liveFields(node: ObjectNode): boolean[] {
-  const hard: (readonly string[])[] = [];
-  const live: boolean[] = new Array<boolean>(node.fields.length).fill(true);
-  for (let i = node.fields.length - 1; i >= 0; i -= 1) {
-    const f = node.fields[i] as FieldNode;
-    if (hard.some((h) => isPrefix(h, f.path))) {
-      live[i] = false;
-      continue;
-    }
-    const isObj = f.value.k === 'object' || (f.value.k === 'concat' && asMergedObject(f.value) !== undefined);
-    if (!f.append && isListOrScalarNode(f.value)) {
-      const next = node.fields.slice(i + 1).find((g) => isPrefix(f.path, g.path));
-      const nextIsObj = next !== undefined && !next.append && (next.path.length > f.path.length || next.value.k === 'object');
-      if (next !== undefined && nextIsObj && !containsSubst(next.value)) {
-        live[i] = false;
-        hard.push(f.path);
-        continue;
-      }
-    }
-    if (!f.append && !isObj && !containsSubst(f.value)) hard.push(f.path);
-  }
-  return live;
 }
 
 class PathTrie {
@@ -113,7 +64,6 @@ const WIPE = Symbol('wipe');
 const MAX_DEPTH = 400;
 
 export type Env = Record<string, string | undefined>;
-
 
 export class Resolver {
   private readonly defs: Definition[] = [];
@@ -267,7 +217,7 @@ export class Resolver {
         if (this.droppedByObject(d)) {
           shadow(d.path, PLAIN_MARK);
           // Its value does not matter, only that the object replaced a non-object.
-          if (!errorsOnly(replacedBy) && over.length === 0) contributions.push(nest(d.path.slice(path.length), null));
+          if (replacedBy === undefined && over.length === 0) contributions.push(nest(d.path.slice(path.length), null));
           continue;
         }
         const by = replacedBy ?? over[0];
@@ -425,7 +375,7 @@ export class Resolver {
       case 'concat': {
         // `{a: 1} {b: 2}` is one object, merged field by field as the reference does while parsing.
         const merged = asMergedObject(node);
-        return merged === undefined ? this.concat(node.parts, node.origin) : this.objectLiteral(merged);
+        return merged === undefined ? this.concat(node.parts) : this.objectLiteral(merged);
       }
     }
   }
@@ -451,7 +401,7 @@ export class Resolver {
     return state as ObjectValue;
   }
 
-  private concat(parts: readonly ValueNode[], at: Origin): Value | SpaceValue | undefined {
+  private concat(parts: readonly ValueNode[]): Value | SpaceValue | undefined {
     let acc: Value | SpaceValue | undefined;
     // Whitespace next to a literal object or array is not part of the value (`[1] [2]`).
     const isStruct = (n: ValueNode | undefined): boolean => n !== undefined && (n.k === 'object' || n.k === 'array');
@@ -459,7 +409,7 @@ export class Resolver {
     for (const part of kept) {
       const v = this.resolvePart(part);
       if (v === undefined) continue;
-      acc = acc === undefined ? v : join(acc, v, part.origin ?? at);
+      acc = acc === undefined ? v : join(acc, v, part.origin);
     }
     return acc;
   }
@@ -503,34 +453,6 @@ export class Resolver {
   }
 }
 
-/** `a += x` is `a = ${?a} [x]`: an undefined `x` still leaves an (empty) array. */
-function appendTo(prev: Value | undefined, item: Value | undefined, at: { path: readonly string[]; origin: Origin }): Value {
-  const added = item === undefined ? [] : [item];
-  if (prev === undefined) return added;
-  if (Array.isArray(prev)) return [...prev, ...added];
-  throw new HoconError('hocon_syntax', at.origin, `'+=' appends to an array, but ${at.path.join('.')} is ${kindOf(prev)}`);
-}
-
-function errorsOnly(replacedBy: Definition | undefined): boolean {
-  return replacedBy !== undefined;
-}
-
-/**
- * mergeValues for a fold: objects this fold created itself are updated in place (nothing else
- * can see them yet), which keeps a file with thousands of keys linear to resolve.
- */
-function mergeOwned(older: Value | undefined, newer: Value, owned: Set<ObjectValue>): Value {
-  if (!(newer instanceof ObjectValue) || older === undefined) return newer;
-  if (!(older instanceof ObjectValue) || newer.replaces) return mergeValues(older, newer);
-  let target = older;
-  if (!owned.has(older)) {
-    target = new ObjectValue(new Map(older.fields), older.replaces);
-    owned.add(target);
-  }
-  for (const [key, value] of newer.fields) target.fields.set(key, mergeOwned(target.fields.get(key), value, owned));
-  return target;
-}
-
 /**
  * Where the value that defs[i] contributes to at `at` starts. Consecutive definitions of an
  * object at `at` (object literals and keys below it) form one value, as the reference merges
@@ -545,64 +467,10 @@ function elementStart(defs: readonly Definition[], i: number, at: readonly strin
   return (defs[j] as Definition).index;
 }
 
-function keyOf(path: readonly string[], n: number): string {
-  return `${n}|${path.slice(0, n).join('\u0000')}`;
-}
-
 const PLAIN_MARK = { plain: true } as Definition;
-
 
 /** An array or a scalar: neither an object nor something to resolve first (substitution, concatenation). */
 function isListOrScalar(d: Definition): boolean {
   return !d.append && d.node !== undefined && isListOrScalarNode(d.node);
 }
 
-/** Arrays, scalars and their concatenations, which the reference joins while parsing. */
-function isListOrScalarNode(node: ValueNode): boolean {
-  if (node.k === 'array' || node.k === 'scalar') return true;
-  if (node.k !== 'concat') return false;
-  return node.parts.every((p) => p.k === 'array' || p.k === 'space') || node.parts.every((p) => p.k === 'scalar' || p.k === 'space');
-}
-
-function overlaps(a: readonly string[], b: readonly string[]): boolean {
-  return isPrefix(a, b) || isPrefix(b, a);
-}
-
-function isPrefix(prefix: readonly string[], path: readonly string[]): boolean {
-  if (prefix.length > path.length) return false;
-  for (let i = 0; i < prefix.length; i += 1) if (prefix[i] !== path[i]) return false;
-  return true;
-}
-
-function getIn(v: Value, path: readonly string[]): Value | undefined {
-  let node: Value | undefined = v;
-  for (const key of path) {
-    if (!(node instanceof ObjectValue)) return undefined;
-    node = node.fields.get(key);
-  }
-  return node;
-}
-
-function textOf(v: Value | SpaceValue): string | undefined {
-  if (v instanceof SpaceValue) return v.text;
-  if (v instanceof NumberValue) return v.text;
-  if (v === null) return 'null';
-  if (typeof v === 'boolean') return v ? 'true' : 'false';
-  if (typeof v === 'string') return v;
-  return undefined;
-}
-
-function join(left: Value | SpaceValue, right: Value | SpaceValue, at: Origin): Value | SpaceValue {
-  const structL = left instanceof ObjectValue || Array.isArray(left);
-  // As in the reference, whitespace after an object or array (from a substitution) is dropped,
-  // whitespace before one is an error (`${?undefined} ${list}`).
-  if (structL && right instanceof SpaceValue) return left;
-  if (left instanceof ObjectValue && right instanceof ObjectValue) return mergeValues(left, right);
-  if (Array.isArray(left) && Array.isArray(right)) return [...left, ...right];
-  const l = textOf(left);
-  const r = textOf(right);
-  if (l === undefined || r === undefined) {
-    throw new HoconError('hocon_syntax', at, `cannot concatenate ${kindOf(left)} with ${kindOf(right)}: expected only strings, only arrays or only objects in one value`);
-  }
-  return l + r;
-}

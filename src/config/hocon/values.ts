@@ -20,10 +20,6 @@ export class SpaceValue {
 
 export type Value = string | boolean | null | NumberValue | ObjectValue | Value[];
 
-export function isObject(v: unknown): v is ObjectValue {
-  return v instanceof ObjectValue;
-}
-
 /** Later definitions win; two objects merge key by key, recursively. */
 export function mergeValues(older: Value | undefined, newer: Value): Value {
   if (!(newer instanceof ObjectValue)) return newer;
@@ -62,4 +58,29 @@ export function kindOf(v: Value | SpaceValue): string {
   if (v === null) return 'null';
   if (typeof v === 'boolean') return 'a boolean';
   return 'a string';
+}
+
+/**
+ * mergeValues for a fold: objects this fold created itself are updated in place (nothing else
+ * can see them yet), which keeps a file with thousands of keys linear to resolve.
+ */
+export function mergeOwned(older: Value | undefined, newer: Value, owned: Set<ObjectValue>): Value {
+  if (!(newer instanceof ObjectValue) || older === undefined) return newer;
+  if (!(older instanceof ObjectValue) || newer.replaces) return mergeValues(older, newer);
+  let target = older;
+  if (!owned.has(older)) {
+    target = new ObjectValue(new Map(older.fields), older.replaces);
+    owned.add(target);
+  }
+  for (const [key, value] of newer.fields) target.fields.set(key, mergeOwned(target.fields.get(key), value, owned));
+  return target;
+}
+
+export function getIn(v: Value, path: readonly string[]): Value | undefined {
+  let node: Value | undefined = v;
+  for (const key of path) {
+    if (!(node instanceof ObjectValue)) return undefined;
+    node = node.fields.get(key);
+  }
+  return node;
 }
