@@ -29,8 +29,12 @@ export interface DiscoveryPart {
   readonly name: 'discovery';
   start(): Promise<void>;
   stop(): Promise<void>;
-  /** Hot reload: a changed strategy or strategy setting restarts discovery (SPEC §8). */
-  reconfigure(cluster: ClusterConfig): Promise<void>;
+  /**
+   * Hot reload: a changed strategy or strategy setting restarts discovery (SPEC §8). Rejects
+   * (DiscoveryError naming the key) when the new settings cannot work; the old discovery then
+   * keeps running.
+   */
+  reconfigure(config: Config): Promise<void>;
   /** The running loop, when the strategy clusters automatically. */
   loop(): Autocluster | undefined;
 }
@@ -143,7 +147,8 @@ export function discoveryPart(host: DiscoveryPartHost): DiscoveryPart {
       offs.splice(0).forEach((o) => o());
       await stopLoop();
     },
-    async reconfigure(next) {
+    async reconfigure(config) {
+      const next = config.cluster;
       if (discoverySettings(next) === discoverySettings(settings)) {
         settings = next;
         return;
