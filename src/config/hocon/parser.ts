@@ -269,7 +269,9 @@ class Parser {
         }
         if (tok.v === ',' || tok.v === '}' || tok.v === ']') break;
         if (parts.some((p) => p.k !== 'space')) {
-          this.fail(tok.at, `expected the end of ${what} (a newline or ','), found ${describeToken(tok)}`);
+          // Typically an unquoted URL or address: `url = http://h:8080` ('//' even starts a comment).
+          const hint = tok.v === ':' || tok.v === '=' ? ` (quote the value if the '${tok.v}' belongs to it, e.g. "http://host:8080")` : '';
+          this.fail(tok.at, `expected the end of ${what} (a newline or ','), found ${describeToken(tok)}${hint}`);
         }
         this.fail(tok.at, `expected a value for ${what}, found ${describeToken(tok)}`);
       }

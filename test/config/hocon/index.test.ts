@@ -262,6 +262,9 @@ test('error: other syntax errors say what was expected', () => {
   assertError(() => parseHocon('a = 1\nnode.name', { file: 'x.conf' }), {
     code: 'hocon_syntax', file: 'x.conf', line: 2, column: 10, reason: /expected ':', '=' or '\{' after key node.name, found end of file/,
   });
+  assertError(() => parseHocon('cluster.etcd.server = http://127.0.0.1:2379', { file: 'x.conf' }), {
+    code: 'hocon_syntax', file: 'x.conf', line: 1, column: 27, reason: /expected the end of key cluster.etcd.server \(a newline or ','\), found ':' \(quote the value/,
+  });
   assertError(() => parseHocon('a = [1, 2] x', { file: 'x.conf' }), {
     code: 'hocon_syntax', file: 'x.conf', line: 1, column: 12, reason: /cannot concatenate an array with a string/,
   });
