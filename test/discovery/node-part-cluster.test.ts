@@ -20,6 +20,9 @@ import { clusterConfig } from '../cluster/support/sim.js';
 const logger = pino({ level: 'silent' });
 const pace = { fastMs: 50, slowMs: 500, firstDelayMs: 50 };
 
+/** The discovery part reads only the cluster section. */
+const configOf = (cluster: ClusterConfig): Config => ({ cluster }) as Config;
+
 interface Node {
   name: string;
   parts: ClusterParts;
@@ -34,7 +37,7 @@ async function start(net: MemoryNet, root: string, name: string, startedAt: numb
   const store = await Store.open(join(root, name));
   const parts = await startClusterParts({ dist, store, log: silentLog, config: cluster, callTimeoutMs: 2000 });
   const commands = new Map<string, CtlCommand>();
-  const config = { cluster } as Config;
+  const config = configOf(cluster);
   const discovery = discoveryPart({ config, logger, startedAt, dist: () => dist, cluster: () => parts, register: (c) => commands.set(c.name, c), autocluster: pace });
   await discovery.start();
   return {
@@ -88,12 +91,12 @@ test('discovery part over real membership: form, leave, stay out, enable, reload
 
   // A reload with settings that cannot work is refused and leaves discovery running.
   const loop = n3.discovery.loop();
-  const bad = { cluster: { ...cfg, discovery_strategy: 'etcd', etcd: { server: [], prefix: 'p', node_ttl: 1000 } } } as Config;
-  await assert.rejects(n3.discovery.reconfigure(bad), /cluster\.etcd\.server is empty/);
+  const bad: ClusterConfig = { ...cfg, discovery_strategy: 'etcd', etcd: { server: [], prefix: 'p', node_ttl: 1000 } };
+  await assert.rejects(n3.discovery.reconfigure(configOf(bad)), /cluster\.etcd\.server is empty/);
   assert.equal(n3.discovery.loop(), loop);
   // Unrelated keys do not restart it; a strategy change does.
-  await n3.discovery.reconfigure({ cluster: { ...cfg, autoheal: false } } as Config);
+  await n3.discovery.reconfigure(configOf({ ...cfg, autoheal: false }));
   assert.equal(n3.discovery.loop(), loop);
-  await n3.discovery.reconfigure({ cluster: { ...cfg, discovery_strategy: 'manual' } } as Config);
+  await n3.discovery.reconfigure(configOf({ ...cfg, discovery_strategy: 'manual' }));
   assert.equal(n3.discovery.loop(), undefined);
 });
