@@ -137,6 +137,8 @@ function makeIncluder(displayFile: string, absFile: string, stack: readonly stri
       } catch (err) {
         const code = fsCode(err);
         if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+        // A directory named like an extensionless include is not a candidate file.
+        if (code === 'EISDIR' && candidates.length > 1) continue;
         throw new HoconError('hocon_include', req.at, `cannot include ${JSON.stringify(req.name)}: ${cand.display}: ${describeFsError(err)}`);
       }
       const canon = canonical(cand.abs, realFs);

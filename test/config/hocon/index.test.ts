@@ -151,6 +151,15 @@ test('parseHoconFile reads from disk; includes and symlinked cycles resolve thro
   const doc = parseHoconFile(path.join(dir, 'etc', 'emqx.conf'), { env: NO_ENV });
   assert.deepEqual(doc.value, { node: { cookie: 'secret', name: 'emqx@127.0.0.1' } });
 
+  // A directory is an error when named with an extension, and no candidate without one.
+  fs.mkdirSync(path.join(dir, 'etc', 'conf.d.conf'));
+  fs.mkdirSync(path.join(dir, 'etc', 'plugins'));
+  assert.deepEqual(parseHoconFile(path.join(dir, 'etc', 'emqx.conf'), { env: NO_ENV }).value.node, { cookie: 'secret', name: 'emqx@127.0.0.1' });
+  fs.writeFileSync(path.join(dir, 'etc', 'dirs.conf'), 'include "plugins"\nx = 1\n  include "conf.d.conf"\n');
+  assertError(() => parseHoconFile(path.join(dir, 'etc', 'dirs.conf'), { env: NO_ENV }), {
+    code: 'hocon_include', file: path.join(dir, 'etc', 'dirs.conf'), line: 3, column: 11, reason: /cannot include "conf.d.conf": .*conf.d.conf: it is a directory/,
+  });
+
   fs.writeFileSync(path.join(dir, 'a.conf'), 'include "link.conf"\n');
   fs.symlinkSync(path.join(dir, 'a.conf'), path.join(dir, 'link.conf'));
   assertError(() => parseHoconFile(path.join(dir, 'a.conf'), { env: NO_ENV }), {
