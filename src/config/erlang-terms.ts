@@ -8,7 +8,9 @@ export interface ErlAtom { readonly atom: string }
 export interface ErlTuple { readonly tuple: readonly ErlTerm[] }
 /** Floats are tagged so that `1.0` and `1` stay different terms, as in Erlang. */
 export interface ErlFloat { readonly float: number }
-export interface ErlBinary { readonly binary: Uint8Array }
+/** A binary; `bitLength` only for a bit string whose length is not whole bytes (the last byte is
+ * then padded with zero bits). */
+export interface ErlBinary { readonly binary: Uint8Array; readonly bitLength?: number }
 export interface ErlMap { readonly map: readonly (readonly [ErlTerm, ErlTerm])[] }
 /** `[a|b]` whose tail is not a list. */
 export interface ErlImproperList { readonly list: readonly ErlTerm[]; readonly tail: ErlTerm }
@@ -110,7 +112,7 @@ const NOT_A_TERM: Parsed = {};
 
 const COMPARISON = new Set(['==', '/=', '=<', '<', '>=', '>', '=:=', '=/=']);
 // Operators binding more loosely than comparisons; they separate comparison chains.
-const LOOSE = new Set(['=', '!', '?=', 'andalso', 'orelse', 'catch']);
+const LOOSE = new Set(['=', '!', 'andalso', 'orelse', 'catch']);
 const BINARY_OPS = new Set([
   ...COMPARISON, ...LOOSE, '+', '-', '*', '/', '++', '--',
   'div', 'rem', 'band', 'bor', 'bxor', 'bsl', 'bsr', 'and', 'or', 'xor',
@@ -129,11 +131,46 @@ class TermParser {
 
   term(): ErlTerm {
     const first = this.peek();
-    const parsed = this.expr();
+    let parsed = this.expr();
+    let hint: string | undefined;
+    // erl_parse reads a term as the body of a function clause: `A, B` parses (and is no term),
+    // and `;` starts another clause.
+    while (this.is(',') || this.is(';')) {
+      if (this.take().text === ',') {
+        this.expr();
+        hint = "several terms separated by ',': put them in a list [A, B] or end each with '.'";
+      } else {
+        this.clause();
+        hint = undefined;
+      }
+      parsed = NOT_A_TERM;
+    }
     if (this.peek().kind !== 'eof') this.expect('dot', "expected '.' to end the term");
     this.expect('dot');
-    if (parsed.term === undefined) throw new ErlangTermsError(this.file, first.line, first.column, 'bad term');
+    if (parsed.term === undefined) throw new ErlangTermsError(this.file, first.line, first.column, 'bad term', hint);
     return parsed.term;
+  }
+
+  /** `name(Args) [when Guards] -> Body` after a `;`. */
+  private clause(): void {
+    const name = this.take();
+    if (name.kind !== 'atom') this.syntaxError(name);
+    this.expect('(');
+    this.sequence(')', () => this.expr());
+    if (this.is('when', 'reserved')) {
+      this.take();
+      this.expr();
+      while (this.is(',') || this.is(';')) {
+        this.take();
+        this.expr();
+      }
+    }
+    this.expect('->');
+    this.expr();
+    while (this.is(',')) {
+      this.take();
+      this.expr();
+    }
   }
 
   private peek(): Token {
@@ -228,26 +265,31 @@ class TermParser {
     return this.postfix();
   }
 
+  /**
+   * erl_parse's expr_800/expr_700 levels: `M:F`, one call `F(Args)`, and record/map updates.
+   * Calls do not chain (`f()()` is a syntax error), and maps or records cannot be called.
+   */
   private postfix(): Parsed {
+    const callable = !this.is('#');
     let p = this.primary();
-    for (;;) {
-      if (this.is('(')) {
-        this.take();
-        this.sequence(')', () => this.expr());
-        p = NOT_A_TERM;
-      } else if (this.is(':')) {
-        this.take();
-        this.primary();
-        p = NOT_A_TERM;
-      } else if (this.is('#')) {
-        this.take();
-        this.recordOrMapUpdate();
-        p = NOT_A_TERM;
-      } else {
-        return p;
-      }
+    if (callable && this.is(':')) {
+      this.take();
+      this.primary();
+      p = NOT_A_TERM;
     }
+    if (callable && this.is('(')) {
+      this.take();
+      this.sequence(')', () => this.expr());
+      return NOT_A_TERM;
+    }
+    while (this.is('#')) {
+      this.take();
+      this.recordOrMapUpdate();
+      p = NOT_A_TERM;
+    }
+    return p;
   }
+
 
   /** Comma-separated items up to `close`; the items as parsed. */
   private sequence(close: string, item: () => Parsed): Parsed[] {
@@ -438,13 +480,16 @@ class TermParser {
       this.take();
       return { term: this.at({ binary: new Uint8Array() }, open) };
     }
-    const bytes: number[] = [];
+    const bits: number[] = [];
     let ok = true;
     const segment = (): void => {
+      // A segment is `prefix_op expr_max`: maps and records (`#`) need parentheses there.
+      if (this.is('#')) this.syntaxError(this.peek());
       const value = this.is('-') || this.is('+') ? this.unary() : this.primary();
       let size: Parsed | undefined;
       if (this.is(':')) {
         this.take();
+        if (this.is('#')) this.syntaxError(this.peek());
         size = this.primary();
       }
       const types: string[] = [];
@@ -462,9 +507,9 @@ class TermParser {
           }
         } while (this.is('-') && this.take());
       }
-      const encoded = segmentBytes(value.term, size, types);
+      const encoded = segmentBits(value.term, size, types);
       if (encoded === undefined) ok = false;
-      else bytes.push(...encoded);
+      else bits.push(...encoded);
     };
     segment();
     if (this.is('||')) return this.comprehension('>>');
@@ -473,7 +518,7 @@ class TermParser {
       segment();
     }
     this.expect('>>');
-    return ok ? { term: this.at({ binary: Uint8Array.from(bytes) }, open) } : NOT_A_TERM;
+    return ok ? { term: this.at(packBits(bits), open) } : NOT_A_TERM;
   }
 
 }
@@ -487,10 +532,33 @@ function describe(t: Token): string {
     case 'var': return t.text;
     case 'atom': return PLAIN_ATOM.test(t.text) ? t.text : writeQuoted(t.text, "'");
     case 'string': return writeQuoted(t.text, '"');
-    case 'char': return `$${t.text}`;
+    case 'char': return writeChar(t.text);
     case 'integer': return String(t.int ?? t.text);
-    case 'float': return t.text;
+    case 'float': return writeFloat(t.float ?? 0);
   }
+}
+
+/** io_lib:write_char: `$a`, `$\\s`, `$\\n`. */
+function writeChar(ch: string): string {
+  if (ch === ' ') return '$\\s';
+  const quoted = writeQuoted(ch, '"');
+  return `$${quoted.slice(1, -1).replace(/^\\"$/, '"')}`;
+}
+
+/** float_to_list(F, [short]): the shortest digits, as decimal or scientific, whichever is shorter. */
+function writeFloat(x: number): string {
+  const [mantissa = '0', expText = '0'] = Math.abs(x).toExponential().split('e');
+  const digits = mantissa.replace('.', '');
+  const exp = Number(expText);
+  const sci = `${digits[0] ?? '0'}.${digits.slice(1) || '0'}e${exp}`;
+  let dec: string;
+  if (exp >= 0) {
+    const whole = digits.padEnd(exp + 1, '0');
+    dec = `${whole.slice(0, exp + 1)}.${whole.slice(exp + 1) || '0'}`;
+  } else {
+    dec = `0.${'0'.repeat(-exp - 1)}${digits}`;
+  }
+  return `${x < 0 || Object.is(x, -0) ? '-' : ''}${sci.length < dec.length ? sci : dec}`;
 }
 
 function toInt(v: bigint): number | bigint {
@@ -521,45 +589,70 @@ function withTail(items: ErlTerm[], tail: ErlTerm): ErlTerm {
   return { list: items, tail };
 }
 
+function packBits(bits: readonly number[]): ErlBinary {
+  const bytes = new Uint8Array(Math.ceil(bits.length / 8));
+  bits.forEach((b, k) => {
+    if (b) bytes[k >> 3] = (bytes[k >> 3] ?? 0) | (0x80 >> (k & 7));
+  });
+  return bits.length % 8 === 0 ? { binary: bytes } : { binary: bytes, bitLength: bits.length };
+}
+
+function bitsOf(b: ErlBinary): number[] {
+  const n = b.bitLength ?? b.binary.length * 8;
+  return Array.from({ length: n }, (_, k) => ((b.binary[k >> 3] ?? 0) >> (7 - (k & 7))) & 1);
+}
+
+function intBits(v: bigint, width: number): number[] {
+  const u = BigInt.asUintN(width, v);
+  return Array.from({ length: width }, (_, k) => Number((u >> BigInt(width - 1 - k)) & 1n));
+}
+
+const SEGMENT_TYPES = new Set(['integer', 'float', 'binary', 'bytes', 'bitstring', 'bits', 'utf8']);
+
 /**
- * Bytes of one binary segment, for the whole-byte segments a configuration file could hold:
- * integers and strings (8 bits per character unless a size is given), `/utf8`, `/float`,
- * `/binary`. Anything else (bit-level sizes, variables) counts as "bad term".
+ * Bits of one binary segment as Erlang builds them: integers and strings (each character a
+ * segment), floats, binaries, bit strings and UTF-8, big-endian, with sizes and units. What it
+ * cannot build (unknown values, little-endian, UTF-16/32) counts as "bad term".
  */
-function segmentBytes(value: ErlTerm | undefined, size: Parsed | undefined, types: readonly string[]): number[] | undefined {
+function segmentBits(value: ErlTerm | undefined, size: Parsed | undefined, types: readonly string[]): number[] | undefined {
   if (value === undefined || (size !== undefined && size.term === undefined)) return undefined;
-  const bits = size?.term;
-  if (bits !== undefined && (typeof bits !== 'number' || bits < 0 || bits % 8 !== 0)) return undefined;
-  const kind = types.find((t) => ['integer', 'float', 'binary', 'bytes', 'utf8'].includes(t)) ?? 'integer';
-  if (types.some((t) => t.startsWith('unit:'))) return undefined;
-  if (kind === 'binary' || kind === 'bytes') {
+  const sizeValue = size?.term;
+  if (sizeValue !== undefined && (typeof sizeValue !== 'number' || sizeValue < 0)) return undefined;
+  if (types.some((t) => !SEGMENT_TYPES.has(t) && !t.startsWith('unit:') && !['big', 'signed', 'unsigned'].includes(t))) return undefined;
+  const kind = types.find((t) => SEGMENT_TYPES.has(t)) ?? 'integer';
+  const unitType = types.find((t) => t.startsWith('unit:'));
+  const binaryKind = kind === 'binary' || kind === 'bytes' || kind === 'bitstring' || kind === 'bits';
+  const unit = unitType ? Number(unitType.slice(5)) : binaryKind && kind !== 'bitstring' && kind !== 'bits' ? 8 : 1;
+  const width = sizeValue === undefined ? undefined : sizeValue * unit;
+  if (binaryKind) {
     if (typeof value !== 'object' || !('binary' in value)) return undefined;
-    const b = [...value.binary];
-    return bits === undefined ? b : bits / 8 <= b.length ? b.slice(0, bits / 8) : undefined;
+    const all = bitsOf(value);
+    if ((kind === 'binary' || kind === 'bytes') && width === undefined && all.length % 8 !== 0) return undefined;
+    if (width === undefined) return all;
+    return width <= all.length ? all.slice(0, width) : undefined;
   }
-  if (kind === 'float') {
-    const width = bits ?? 64;
-    const x = typeof value === 'number' ? value : typeof value === 'object' && 'float' in value ? value.float : undefined;
-    if (x === undefined || (width !== 32 && width !== 64)) return undefined;
-    const buf = Buffer.alloc(width / 8);
-    if (width === 32) buf.writeFloatBE(x);
-    else buf.writeDoubleBE(x);
-    return [...buf];
-  }
-  const chars: bigint[] | undefined = typeof value === 'string' ? Array.from(value, (c) => BigInt(c.codePointAt(0) ?? 0))
-    : typeof value === 'number' || typeof value === 'bigint' ? [BigInt(value)]
-      : undefined;
+  const chars: (bigint | number)[] | undefined = typeof value === 'string' ? Array.from(value, (c) => c.codePointAt(0) ?? 0)
+    : typeof value === 'number' || typeof value === 'bigint' ? [value]
+      : typeof value === 'object' && 'float' in value && kind === 'float' ? [value.float]
+        : undefined;
   if (chars === undefined) return undefined;
-  if (kind === 'utf8') {
-    if (bits !== undefined || chars.some((c) => c < 0n || c > 0x10ffffn || (c >= 0xd800n && c <= 0xdfffn))) return undefined;
-    return [...Buffer.from(String.fromCodePoint(...chars.map(Number)), 'utf8')];
-  }
-  const width = (bits ?? 8) / 8;
   const out: number[] = [];
   for (const c of chars) {
-    // Erlang keeps the low bits of an integer that does not fit its segment.
-    const v = BigInt.asUintN(width * 8, c);
-    for (let k = width - 1; k >= 0; k--) out.push(Number((v >> BigInt(8 * k)) & 255n));
+    if (kind === 'utf8') {
+      if (width !== undefined || typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return undefined;
+      for (const byte of Buffer.from(String.fromCodePoint(c), 'utf8')) out.push(...intBits(BigInt(byte), 8));
+    } else if (kind === 'float') {
+      const w = width ?? 64;
+      if (w !== 32 && w !== 64) return undefined;
+      const buf = Buffer.alloc(w / 8);
+      if (w === 32) buf.writeFloatBE(Number(c));
+      else buf.writeDoubleBE(Number(c));
+      for (const byte of buf) out.push(...intBits(BigInt(byte), 8));
+    } else {
+      if (typeof c === 'number' && !Number.isInteger(c)) return undefined;
+      // Erlang keeps the low bits of an integer that does not fit its segment.
+      out.push(...intBits(BigInt(c), width ?? 8));
+    }
   }
   return out;
 }

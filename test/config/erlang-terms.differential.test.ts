@@ -194,3 +194,52 @@ test('400 generated files, 200 of them broken, read as Erlang reads them (terms,
   assert.ok(rejected >= 150, `only ${rejected} of the broken files are rejected by erl`);
   t.diagnostic(`${rejected} rejected by both, on the same line with the same message`);
 });
+
+test('600 character-level mutations of real files read as Erlang reads them', { skip, timeout: 120_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'erl-mut-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const bases = [
+    await readFile(join(ROOT, 'etc/ssl_dist.conf'), 'utf8'),
+    await readFile(join(SAMPLES, 'ssl_dist.conf'), 'utf8'),
+    '[{a, <<1,"x":16, 2.5/float, <<7:3>>/bits>>},\n #{k => [1|2]}, $\\n,\n 16#1F, -1.5e-3, \'q\\\'a\', "s\\x{41}"].\n{b, [$a|"bc"]}.\n',
+  ];
+  // Punctuation only: inserted letters could spell keywords (case, fun, ...) whose full
+  // expression grammar a term parser does not need.
+  const alphabet = Array.from('[]{}()<>,.|#$%"\'\\:;=+-*/!?@_ \n\tA1');
+  const r = prng(7);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
+  const cases: { file: string; text: string }[] = [];
+  for (let i = 0; i < 600; i++) {
+    const chars = Array.from(pick(bases));
+    for (let k = 1 + Math.floor(r() * 3); k > 0; k--) {
+      const at = Math.floor(r() * chars.length);
+      const op = Math.floor(r() * 3);
+      if (op === 0) chars.splice(at, 1);
+      else if (op === 1) chars.splice(at, 0, pick(alphabet));
+      else chars[at] = pick(alphabet);
+    }
+    const file = join(dir, `mut${String(i).padStart(3, '0')}.conf`);
+    const text = chars.join('');
+    await writeFile(file, text);
+    cases.push({ file, text });
+  }
+  const expected = await consultMany(cases.map((c) => c.file));
+  let rejected = 0;
+  cases.forEach((c, i) => {
+    const want = expected[i] as OracleResult;
+    const context = `${c.file}:\n${c.text}`;
+    let got: OracleResult;
+    try {
+      const terms = parseErlangTerms(c.text, c.file).terms;
+      got = 'unprintable' in want ? { ok: true, unprintable: true } : { ok: true, value: toOracleValue(terms) };
+    } catch (err) {
+      if (!(err instanceof ErlangTermsError)) throw err;
+      got = { ok: false, line: err.line, message: err.reason };
+    }
+    if (!want.ok) rejected++;
+    if (!want.ok && want.line === 0) assert.equal(got.ok, false, `erl crashes, we accept: ${context}`);
+    else assert.deepEqual(got, want, context);
+  });
+  assert.ok(rejected >= 200 && rejected <= 500, `${rejected} of 600 rejected: the mutations do not exercise both paths`);
+  t.diagnostic(`${rejected} of 600 rejected by both, on the same line with the same message`);
+});

@@ -24,6 +24,7 @@ export type OracleResult =
   | { readonly ok: true; readonly value: OracleValue }
   /** Erlang read the file but the printer cannot show the terms (maps, improper lists, non-UTF-8 binaries). */
   | { readonly ok: true; readonly unprintable: true }
+  /** line 0: file:consult itself crashed on the input. */
   | { readonly ok: false; readonly line: number; readonly message: string };
 
 export function escriptPath(): string | undefined {
@@ -47,7 +48,9 @@ main(Files) ->
     io:setopts([{encoding, unicode}]),
     lists:foreach(fun one/1, Files).
 one(F) ->
-    case file:consult(F) of
+    %% Some inputs (e.g. "a; f() -> b.") crash file:consult itself.
+    case try file:consult(F) catch C:E -> {crash, {C, E}} end of
+        {crash, Why} -> io:format("~ts\tCRASH\t~0p~n", [F, Why]);
         {ok, Terms} ->
             try lists:flatten(io_lib:format("~ts", [j(Terms)])) of
                 Json -> io:format("~ts\tOK\t~ts~n", [F, Json])
@@ -82,7 +85,8 @@ export async function consultMany(files: readonly string[]): Promise<OracleResul
       const [file = '', kind, a = '', b = ''] = row.split('\t');
       byFile.set(file, kind === 'OK' ? { ok: true, value: parseOracleJson(a) }
         : kind === 'UNPRINTABLE' ? { ok: true, unprintable: true }
-          : { ok: false, line: Number(a), message: b });
+          : kind === 'CRASH' ? { ok: false, line: 0, message: `file:consult crashed: ${a}` }
+            : { ok: false, line: Number(a), message: b });
     }
     return files.map((f) => {
       const r = byFile.get(f);
@@ -164,7 +168,10 @@ export function toOracleValue(t: ErlTerm): OracleValue {
   // j/1 prints a tuple's elements as a list, so `{97,98}` comes out as {"tuple":"ab"}.
   if ('tuple' in o) return { tuple: listValue(o.tuple) };
   if ('float' in o) return { float: o.float };
-  if ('binary' in o) return { binary: new TextDecoder('utf-8', { fatal: true }).decode(o.binary) };
+  if ('binary' in o) {
+    if (o.bitLength !== undefined) throw new Error('the oracle cannot print bit strings');
+    return { binary: new TextDecoder('utf-8', { fatal: true }).decode(o.binary) };
+  }
   throw new Error(`the oracle cannot print ${JSON.stringify(o)}`);
 }
 

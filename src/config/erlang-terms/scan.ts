@@ -197,12 +197,14 @@ export class Scanner {
       this.advance();
       let text = `${whole}.${this.digits(10)}`;
       const e = this.peek();
-      const sign = this.peek(1);
-      if ((e === 'e' || e === 'E') && (isDigit(sign) || ((sign === '+' || sign === '-') && isDigit(this.peek(2))))) {
+      if (e === 'e' || e === 'E') {
+        // Once the `e` is there, erl_scan wants an exponent.
         this.advance();
         text += 'e';
-        if (!isDigit(sign)) text += this.advance();
-        text += this.digits(10);
+        if (this.peek() === '+' || this.peek() === '-') text += this.advance();
+        const exp = this.digits(10);
+        if (exp === '') throw new ScanError('illegal float', line, column);
+        text += exp;
       }
       const f = Number(text);
       if (!Number.isFinite(f)) throw new ScanError('illegal float', line, column);
