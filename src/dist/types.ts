@@ -86,4 +86,6 @@ export interface Dist extends EventEmitter<DistEvents> {
   broadcast(channel: string, payload: unknown): void;
   /** One handler per channel. */
   handle(channel: string, handler: ChannelHandler): void;
+  /** Per linked node, how many send() calls were refused because its output queue was full. */
+  droppedSends?(): Record<string, number>;
 }

@@ -258,6 +258,7 @@ test('a peer that does not drain: send() returns false, call() rejects, then the
     await new Promise((r) => setImmediate(r));
   }
   assert.ok(refusedAt >= 0, 'send() reported the full queue');
+  assert.ok((a.droppedSends?.()['r81@127.0.41.81'] ?? 0) >= 1, 'the refused send was counted');
   await assert.rejects(a.call('r81@127.0.41.81', 'x', 1), /overload/);
   assert.equal((await down)[1], 'overload');
 });
