@@ -485,7 +485,12 @@ class TermParser {
     const segment = (): void => {
       // A segment is `prefix_op expr_max`: maps and records (`#`) need parentheses there.
       if (this.is('#')) this.syntaxError(this.peek());
-      const value = this.is('-') || this.is('+') ? this.unary() : this.primary();
+      const sign = this.is('-') || this.is('+') ? this.take().text : undefined;
+      if (this.is('#')) this.syntaxError(this.peek());
+      const operand = this.primary();
+      const value: Parsed = sign === undefined ? operand
+        : operand.term !== undefined && operand.numberLiteral === true ? { term: sign === '-' ? negate(operand.term) : operand.term }
+          : NOT_A_TERM;
       let size: Parsed | undefined;
       if (this.is(':')) {
         this.take();

@@ -140,3 +140,17 @@ test('syntax errors add what was expected, since erl points past the mistake', (
   assert.equal(msg('{a, b}'), "ssl_dist.conf:1: syntax error before: (the text ends before the term's final '.')");
   assert.equal(msg('{a, b'), "ssl_dist.conf:1: syntax error before: (expected '}' to close the '{' opened at line 1, column 1)");
 });
+
+test('bit strings, sized and typed segments', () => {
+  const [a, b, c] = parse('<<7:3>>. <<1, "xy":16, -1:16>>. <<1.5/float, <<1,2>>/binary>>.') as { binary: Uint8Array; bitLength?: number }[];
+  assert.deepEqual(a, { binary: Uint8Array.from([0xe0]), bitLength: 3 });
+  assert.deepEqual([...(b?.binary ?? [])], [1, 0, 0x78, 0, 0x79, 0xff, 0xff]);
+  assert.deepEqual([...(c?.binary ?? [])], [0x3f, 0xf8, 0, 0, 0, 0, 0, 0, 1, 2]);
+  rejects('<<a>>.', 1, 'bad term');
+});
+
+test('two terms separated by a comma are one bad term, with a hint', () => {
+  assert.throws(() => parseErlangTerms('{server, []},\n{client, []}.', 'ssl_dist.conf'), {
+    message: "ssl_dist.conf:1: bad term (several terms separated by ',': put them in a list [A, B] or end each with '.')",
+  });
+});
