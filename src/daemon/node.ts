@@ -205,7 +205,16 @@ export class EmqxNode {
         return { code: 0, output: `${process.pid}\n` };
       case RequestKind.command:
         if (this.#state !== 'running') return { code: 1, output: `Node '${this.name}' is ${this.#state}, try again shortly.\n` };
-        return this.ctl.run(req.args, (cmd, err) => this.logger.error({ cmd, err }, 'ctl command crashed'));
+        return this.#runCommand(req.args);
     }
+  }
+
+  /** Runs a ctl command and leaves an audit line (the first two words only: later ones may be passwords). */
+  async #runCommand(args: readonly string[]): Promise<CtlResult> {
+    const started = performance.now();
+    const res = await this.ctl.run(args, (cmd, err) => this.logger.error({ cmd, err }, 'ctl command crashed'));
+    const command = args.slice(0, 2).join(' ') || 'help';
+    this.logger.info({ command, code: res.code, duration_ms: Math.round(performance.now() - started) }, 'ctl command');
+    return res;
   }
 }

@@ -94,6 +94,8 @@ test('start, ping, ctl, start again, stop, stop again', async (t) => {
   assert.deepEqual([ctl2.code, ctl2.stdout], [1, "Node 'emqx1@127.0.0.1' not responding to pings.\n"]);
   const log = node.logText();
   assert.match(log, /"msg":"node emqx1@127\.0\.0\.1 stopped"/);
+  assert.match(log, /"command":"status","code":0,"duration_ms":\d+,"msg":"ctl command"/);
+  assert.match(log, /"command":"no-such-command","code":1/);
   assert.ok(!log.includes(TEST_COOKIE), 'the cookie never appears in the log');
 });
 
