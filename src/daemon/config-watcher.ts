@@ -4,8 +4,9 @@
 // every one of these replaces the inode a file watch would be holding. Events only wake us; a
 // content hash decides, so a touch or an unrelated file never triggers a reload.
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
+import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
 
 export interface WatchLogger {
@@ -27,6 +28,51 @@ export interface ConfigWatcher {
   /** Takes the current content as the baseline (after a reload done by someone else). */
   sync(): Promise<void>;
   close(): Promise<void>;
+}
+
+// Cheap scans, not parses: a false positive only means one more file hashed.
+const HOCON_INCLUDE_RE = /\binclude\s+(?:required\s*\(\s*)?(?:file\s*\(\s*)?"((?:[^"\\]|\\.)+)"/g;
+const SSL_DIST_FILE_RE = /\{\s*(?:certfile|keyfile|cacertfile)\s*,\s*"((?:[^"\\]|\\.)+)"\s*\}/g;
+const HOCON_EXTENSIONS = ['.conf', '.json', '.properties'];
+const MAX_FILES = 64;
+
+function readText(file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The files whose content decides a reload: emqx.conf and what it includes (recursively,
+ * relative to the including file; a name without extension stands for each HOCON extension),
+ * ssl_dist.conf and the certificate/key files it names, plus `extra` (e.g. etcd TLS files).
+ */
+export function configFileSet(confFile: string, sslDistFile?: string, extra: readonly string[] = []): string[] {
+  const out = new Set<string>();
+  const queue = [resolve(confFile)];
+  while (queue.length > 0 && out.size < MAX_FILES) {
+    const file = queue.shift()!;
+    if (out.has(file)) continue;
+    out.add(file);
+    const text = readText(file);
+    if (text === undefined) continue;
+    for (const m of text.matchAll(HOCON_INCLUDE_RE)) {
+      const target = resolve(dirname(file), m[1]!);
+      if (extname(target) === '') for (const ext of HOCON_EXTENSIONS) queue.push(target + ext);
+      else queue.push(target);
+    }
+  }
+  if (sslDistFile !== undefined) {
+    const ssl = resolve(sslDistFile);
+    out.add(ssl);
+    for (const m of (readText(ssl) ?? '').matchAll(SSL_DIST_FILE_RE)) {
+      out.add(isAbsolute(m[1]!) ? m[1]! : resolve(dirname(ssl), m[1]!));
+    }
+  }
+  for (const f of extra) out.add(resolve(f));
+  return [...out];
 }
 
 /** sha256 over (path, content) of each file; a missing or unreadable file hashes as its error. */
@@ -67,11 +113,13 @@ export async function watchConfigDir(
   // depth 0: `..data` swaps and atomic renames all happen at the top of their directory.
   const watcher: FSWatcher = watch(root, { ignoreInitial: true, depth: 0, followSymlinks: false });
   const extraDirs = (): string[] => files().map((f) => dirname(resolve(f))).filter((d) => !watchedDirs.has(d));
-  const addDirs = (): void => {
-    for (const d of new Set(extraDirs())) {
+  const addDirs = (): number => {
+    const fresh = [...new Set(extraDirs())];
+    for (const d of fresh) {
       watchedDirs.add(d);
       watcher.add(d);
     }
+    return fresh.length;
   };
   addDirs();
 
@@ -80,7 +128,9 @@ export async function watchConfigDir(
     const changed = now !== last;
     last = now;
     if (changed) {
-      addDirs();
+      // A directory watched only from now on may already have changed before its watch was
+      // up: look once more after the debounce.
+      if (addDirs() > 0) poke();
       try {
         await onChange();
       } catch (err) {
@@ -90,6 +140,14 @@ export async function watchConfigDir(
     opts.onCheck?.(changed);
     return changed;
   };
+  function poke(): void {
+    if (closed) return;
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void check().catch((err: Error) => logger.error({ err: err.message }, 'config directory check failed'));
+    }, debounceMs);
+  }
   // Checks never overlap: a change arriving mid-check gets its own check after it.
   const check = (): Promise<boolean> => {
     const prev = checking ?? Promise.resolve(false);
@@ -104,11 +162,7 @@ export async function watchConfigDir(
   watcher.on('all', (event, path) => {
     if (closed) return;
     logger.debug({ event, path }, 'config directory event');
-    if (timer) clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
-      void check().catch((err: Error) => logger.error({ err: err.message }, 'config directory check failed'));
-    }, debounceMs);
+    poke();
   });
   watcher.on('error', (err) => logger.warn({ err: (err as Error).message, dir: root }, 'config directory watch error'));
   await new Promise<void>((res) => watcher.once('ready', () => res()));

@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rename, rm, symlink, unlink, utimes, writeFile } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { hashFiles, watchConfigDir, type ConfigWatcher } from '../../src/daemon/config-watcher.js';
+import { configFileSet, hashFiles, watchConfigDir, type ConfigWatcher } from '../../src/daemon/config-watcher.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -153,4 +153,65 @@ test('hashFiles: content, not timestamps; a missing file is part of the state', 
   assert.notEqual(a, missing);
   await writeFile(f, 'a');
   assert.equal(await hashFiles([f, f]), a);
+});
+
+test('configFileSet: includes (recursive, relative, extensionless), ssl_dist.conf and the files it names', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'confset-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(join(dir, 'conf.d'));
+  await writeFile(join(dir, 'emqx.conf'), 'include "conf.d/cluster.conf"\ninclude required(file("extra"))\nnode.name = "a@127.0.0.1"\n');
+  await writeFile(join(dir, 'conf.d', 'cluster.conf'), 'include "peers.conf"\ncluster.name = x\n');
+  await writeFile(join(dir, 'conf.d', 'peers.conf'), 'include "cluster.conf"\n'); // a cycle is harmless
+  await writeFile(join(dir, 'ssl_dist.conf'), '[{server, [{certfile, "certs/node.pem"}, {keyfile, "/abs/node.key"}]},\n {client, [{cacertfile, "certs/ca.pem"}]}].\n');
+  const set = configFileSet(join(dir, 'emqx.conf'), join(dir, 'ssl_dist.conf'), ['/etc/etcd-ca.pem']).sort();
+  assert.deepEqual(set, [
+    '/abs/node.key',
+    '/etc/etcd-ca.pem',
+    join(dir, 'certs', 'ca.pem'),
+    join(dir, 'certs', 'node.pem'),
+    join(dir, 'conf.d', 'cluster.conf'),
+    join(dir, 'conf.d', 'peers.conf'),
+    join(dir, 'emqx.conf'),
+    join(dir, 'extra.conf'),
+    join(dir, 'extra.json'),
+    join(dir, 'extra.properties'),
+    join(dir, 'ssl_dist.conf'),
+  ].sort());
+});
+
+test('a change in an included file in a subdirectory triggers a reload; a newly added include is followed', async (t) => {
+  const w = await setup(t, async (dir) => {
+    await mkdir(join(dir, 'conf.d'));
+    await writeFile(join(dir, 'emqx.conf'), 'include "conf.d/a.conf"\n');
+    await writeFile(join(dir, 'conf.d', 'a.conf'), 'x = 1\n');
+    return [];
+  });
+  // setup() hands a fixed list; this test wants the live set, so it runs its own watcher.
+  await w.watcher.close();
+  let changes = 0;
+  let notify: (() => void) | undefined;
+  const changed = (): Promise<void> => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no reload within 5 s (after ${changes} reloads)`)), 5000);
+    notify = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
+  const live = await watchConfigDir(w.dir, () => configFileSet(join(w.dir, 'emqx.conf')), () => { changes++; notify?.(); }, logger, { debounceMs: 100 });
+  try {
+    let seen = changed();
+    await writeFile(join(w.dir, 'conf.d', 'a.conf'), 'x = 2\n');
+    await seen;
+    seen = changed();
+    await mkdir(join(w.dir, 'more'));
+    await writeFile(join(w.dir, 'more', 'b.conf'), 'y = 1\n');
+    await writeFile(join(w.dir, 'emqx.conf'), 'include "conf.d/a.conf"\ninclude "more/b.conf"\n');
+    await seen;
+    seen = changed();
+    await writeFile(join(w.dir, 'more', 'b.conf'), 'y = 2\n');
+    await seen;
+    assert.equal(changes, 3);
+  } finally {
+    await live.close();
+  }
 });
