@@ -1,6 +1,7 @@
 // Tokens of Erlang term text, as erl_scan produces them for file:consult. Only what a term file
 // can hold is given meaning; the rest of Erlang's punctuation is still recognised so that an
 // error names the same token `erl` would.
+import { writeQuoted } from './print.js';
 
 export type TokenKind = 'atom' | 'var' | 'char' | 'integer' | 'float' | 'string' | 'punct' | 'reserved' | 'dot' | 'eof';
 
@@ -34,22 +35,6 @@ const PUNCT = [
   '<<', '>>', '||', '..', '?=',
   '(', ')', '{', '}', '[', ']', ',', ';', ':', '|', '#', '+', '-', '*', '/', '<', '>', '=', '!', '?', '.',
 ];
-
-const NAMED_ESCAPES: Readonly<Record<number, string>> = { 8: 'b', 9: 't', 10: 'n', 11: 'v', 12: 'f', 13: 'r', 27: 'e', 127: 'd' };
-
-/** How erl prints a string or atom in an error (io_lib:write_string): quoted, with its escapes. */
-export function writeQuoted(s: string, quote: '"' | "'"): string {
-  let out = quote;
-  for (const ch of s) {
-    const c = ch.codePointAt(0) ?? 0;
-    const named = NAMED_ESCAPES[c];
-    if (ch === quote || ch === '\\') out += `\\${ch}`;
-    else if (named !== undefined) out += `\\${named}`;
-    else if (c < 32) out += `\\${c.toString(8).padStart(3, '0')}`;
-    else out += ch;
-  }
-  return out + quote;
-}
 
 const isDigit = (c: string): boolean => c >= '0' && c <= '9';
 // erl_scan's white space: control characters, space, and the Latin-1 range \200-\240.
