@@ -89,7 +89,9 @@ export function dialSocket(
     ? tlsConnect({
         minVersion: 'TLSv1.2',
         // An FQDN node name is what the certificate must name, not the address it resolved to.
-        ...(isIP(nodeHost) === 0 && tls.client.servername === undefined ? { servername: nodeHost } : {}),
+        ...(isIP(nodeHost) === 0 && tls.client.servername === undefined && tls.serverNameIndication !== 'disable'
+          ? { servername: nodeHost }
+          : {}),
         ...tls.client,
         host,
         port,
