@@ -134,6 +134,48 @@ test('etcd strategy against a real etcd', async (t) => {
     await pa;
   });
 
+  await t.test('lock: interoperates with etcd\'s Lock API as EMQX calls it (name <prefix>/ekkacl/lock/)', async () => {
+    // etcd's JSON gateway speaks the same v3 API EMQX uses over gRPC.
+    const post = async (path: string, body: unknown): Promise<Record<string, string>> => {
+      const res = await fetch(`${etcd.url}${path}`, { method: 'POST', body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+      assert.equal(res.status, 200, `${path}: HTTP ${res.status}`);
+      return (await res.json()) as Record<string, string>;
+    };
+    const b64 = (x: string): string => Buffer.from(x).toString('base64');
+    const emqxLease = (await post('/v3/lease/grant', { TTL: 10 })).ID!;
+    const held = await post('/v3/lock/lock', { name: b64('ix/ekkacl/lock/'), lease: emqxLease });
+    const emqxKey = Buffer.from(held.key!, 'base64').toString();
+    assert.equal(emqxKey, `ix/ekkacl/lock//${BigInt(emqxLease).toString(16)}`, 'same key space as ours');
+
+    const ours = make('emqx2@127.0.0.1', 'ix');
+    const order: string[] = [];
+    const pb = ours.lock!(async () => void order.push('ours in'));
+    await until('our contender key to queue behind the EMQX holder', async () => (await raw.getAll().prefix('ix/ekkacl/lock//').keys()).length === 2);
+    assert.equal(order.length, 0, 'ours must not enter while the EMQX node holds the lock');
+    order.push('emqx unlock');
+    await post('/v3/lock/unlock', { key: held.key });
+    await pb;
+    assert.deepEqual(order, ['emqx unlock', 'ours in']);
+
+    // And the other way round: an EMQX node's Lock call waits while we hold the lock.
+    let release!: () => void;
+    let entered!: () => void;
+    const inOurs = new Promise<void>((r) => (entered = r));
+    const pHold = ours.lock!(() => { entered(); return new Promise<void>((r) => (release = r)); });
+    await inOurs;
+    const emqxLease2 = (await post('/v3/lease/grant', { TTL: 10 })).ID!;
+    let emqxGot = false;
+    const pEmqx = post('/v3/lock/lock', { name: b64('ix/ekkacl/lock/'), lease: emqxLease2 }).then((r) => { emqxGot = true; return r; });
+    await until('the EMQX contender key to queue', async () => (await raw.getAll().prefix('ix/ekkacl/lock//').keys()).length === 2);
+    assert.equal(emqxGot, false);
+    release();
+    await pHold;
+    const got = await pEmqx;
+    assert.equal(Buffer.from(got.key!, 'base64').toString(), `ix/ekkacl/lock//${BigInt(emqxLease2).toString(16)}`);
+    await post('/v3/lease/revoke', { ID: emqxLease2 });
+    await post('/v3/lease/revoke', { ID: emqxLease });
+  });
+
   await t.test('lock: a holder that dies frees the lock when its lease expires', async () => {
     const child = await member(t, [etcd.url, 'ld', 'emqx5@127.0.0.1', '2000', 'lock']);
     const s = make('emqx6@127.0.0.1', 'ld', {}, 15_000);
