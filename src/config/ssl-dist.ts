@@ -57,8 +57,8 @@ export function sslDistFromTerms(terms: unknown, file: string, locate: Locate = 
       + 'so whoever reaches the distribution port can join without a trusted certificate. '
       + 'Set {verify, verify_peer} and {fail_if_no_peer_cert, true} in the server section.');
   } else if (s.failIfNoPeerCert === false || s.failIfNoPeerCert === undefined) {
-    c.warn('server: {verify, verify_peer} without {fail_if_no_peer_cert, true}: in Erlang this lets in nodes that offer no '
-      + 'certificate at all; set {fail_if_no_peer_cert, true} to require one.');
+    c.warn('server: {verify, verify_peer} without {fail_if_no_peer_cert, true} lets in nodes that offer no certificate at all '
+      + '(as Erlang does); set {fail_if_no_peer_cert, true} to require one.');
   }
   if (!clientVerify) {
     c.warn('TLS between nodes trusts ANY node it dials: the client side runs with verify_none, so a machine in the path can '
