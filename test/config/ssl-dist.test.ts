@@ -323,6 +323,13 @@ describe('errors name the file, the line and what is wrong', () => {
     assert.match(err.message, /server: certfile must be a file name in double quotes, found 42/);
   });
 
+  test('verify_peer without fail_if_no_peer_cert says that certificate-less nodes get in', async () => {
+    const o = loadSslDistFile(await confFile(`[{server, [${sideOpts(node1, ', {verify, verify_peer}')}]}, {client, [${sideOpts(node1)}]}].`));
+    assert.equal(o.failIfNoPeerCert, false);
+    assert.deepEqual(o.verifyPeer, { server: true, client: true });
+    assert.ok(o.warnings.some((w) => /without \{fail_if_no_peer_cert, true\} lets in nodes that offer no certificate/.test(w)), o.warnings.join('\n'));
+  });
+
   test('an expired certificate of this node is a warning at load (peers refuse it)', async () => {
     const o = loadSslDistFile(await confFile(`[{server, [${sideOpts(expired)}]}, {client, [${sideOpts(node1)}]}].`));
     assert.ok(o.warnings.some((w) => /line 1: server: certfile .*old_127\.0\.0\.1\.pem expired on/.test(w)), o.warnings.join('\n'));
