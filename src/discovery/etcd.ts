@@ -92,9 +92,18 @@ export function etcdStrategy(self: string, cfg: ClusterConfig['etcd'], logger: D
   let leaseId: string | undefined;
   let closed = false;
 
-  // One lease per node incarnation, kept alive by the client; renewed if etcd lost it.
-  async function ensureLease(): Promise<string> {
-    if (lease !== undefined && leaseId !== undefined && !lease.revoked()) return leaseId;
+  let granting: Promise<string> | undefined;
+  // One lease per node incarnation, kept alive by the client; renewed if etcd lost it. Callers
+  // arriving while a grant is in flight share it, so a node never holds two leases.
+  function ensureLease(): Promise<string> {
+    if (lease !== undefined && leaseId !== undefined && !lease.revoked()) return Promise.resolve(leaseId);
+    granting ??= grantLease().finally(() => {
+      granting = undefined;
+    });
+    return granting;
+  }
+
+  async function grantLease(): Promise<string> {
     const l = client.lease(ttlSeconds, { autoKeepAlive: true });
     l.on('lost', (err) => {
       logger.warn({ err: err.message }, 'etcd lease lost; the node key will be registered again on the next round');
