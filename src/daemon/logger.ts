@@ -42,7 +42,7 @@ export async function createLogger(opts: LoggerOptions): Promise<NodeLogger> {
   if (opts.mode === 'console') {
     // Loaded only here: pino-pretty costs start-up time the daemon does not need to pay.
     const { default: pretty } = await import('pino-pretty');
-    streams.push({ level, stream: pretty({ colorize: process.stdout.isTTY, sync: true, destination: 1, ignore: 'pid,hostname,node' }) });
+    streams.push({ level, stream: pretty({ colorize: process.stdout.isTTY, sync: true, destination: 1, ignore: 'pid,hostname,node', singleLine: true }) });
   } else if (opts.mode === 'foreground') {
     streams.push({ level, stream: pino.destination({ dest: 1, sync: true }) });
   }
