@@ -77,6 +77,11 @@ export class Autocluster {
     if (this.running) return;
     this.running = true;
     this.abort = new AbortController();
+    // Register at once, before the first round: nodes started together then all see each other
+    // in their first round and go straight to the true oldest instead of hopping via a younger one.
+    if (this.enabledFlag && this.strategy.register) {
+      this.strategy.register().catch((err: Error) => this.logger.warn({ err: err.message }, 'could not register this node for discovery; retrying every round'));
+    }
     this.schedule(this.rand() * (this.opts.firstDelayMs ?? 1000));
   }
 
@@ -163,6 +168,8 @@ export class Autocluster {
   }
 
   private async discoverAndJoin(signal: AbortSignal): Promise<RoundResult> {
+    // Idempotent; renews a registration etcd lost (lease expired while it was unreachable).
+    if (this.enabledFlag) await this.strategy.register?.();
     const discovered = await this.strategy.discover(signal);
     const self = this.host.self;
     const probes = new Map<string, NodeInfo | undefined>();
@@ -187,8 +194,6 @@ export class Autocluster {
       }
       this.stable = decision.stable;
     }
-    // Registered after joining (as ekka), so under the etcd lock a new node is only listed once it is in.
-    if (this.enabledFlag) await this.strategy.register?.();
     return { discovered, decision, ...(joined ? { joined } : {}) };
   }
 }
