@@ -326,6 +326,15 @@ test('two nodes whose name and data dir come from other variables never get each
   const mk = (n: string, dir: string): NodeJS.ProcessEnv => ({ EMQX_NODE__NAME: undefined, EMQX_NODE__DATA_DIR: undefined, EMQX_ETC_DIR: a.etcDir, MY_NAME: n, MY_DIR: dir });
   const a2 = await createTestNode(t, { name: 'emqx23@127.0.0.1', dir: a.dir, distBasePort: a.distBasePort, env: mk('emqx23@127.0.0.1', join(a.dir, 'd23')) });
   const b = await createTestNode(t, { name: 'emqx24@127.0.0.1', distBasePort: a.distBasePort, env: mk('emqx24@127.0.0.1', join(a.dir, 'd24')) });
+  const shared = join(pointerDir(process.env), pointerKey(selectorEtcDir(ROOT, b.env), b.env));
+  // The ambiguity marker outlives both nodes by design; this test's sandbox goes, so does it.
+  t.after(() => {
+    try {
+      unlinkSync(shared);
+    } catch {
+      /* gone */
+    }
+  });
   await a2.startOk();
   await b.startOk();
   assert.match(b.logText(), /another running node was started with the same EMQX_ETC_DIR/);
