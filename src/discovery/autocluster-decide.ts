@@ -1,14 +1,19 @@
 // The pure core of the autocluster loop: given what one round saw, whom (if anyone) to join.
-// As ekka: everybody joins the oldest live node, so all nodes converge on one cluster; a
-// deterministic tie-break by name keeps two nodes booted in the same millisecond from
-// joining each other.
+// Every node ranks the same live nodes the same way and joins the best one, so all nodes
+// converge on one cluster. The rank: the node of the largest cluster first, then the oldest
+// node, then the smallest name. ekka ranks by age alone; we put cluster size first because
+// a join replaces the joiner's data with the cluster's, and an old node that left (and so
+// runs alone with an empty database) must not pull a whole cluster over to its empty copy
+// when its discovery is enabled again. Among fresh nodes (all alone) this is ekka's rule.
 
 /** What a discovered node says about itself when probed. */
 export interface NodeInfo {
-  /** Boot time (ms since epoch): the oldest node is the one everybody joins. */
+  /** Boot time (ms since epoch). */
   readonly startedAt: number;
   /** false when its discovery is off (manual leave, singleton, manual strategy): never a target. */
   readonly discovery: boolean;
+  /** Members of its cluster, itself included. */
+  readonly clusterSize: number;
 }
 
 export interface RoundView {
@@ -26,8 +31,17 @@ export type Decision =
   | { readonly kind: 'join'; readonly target: string; readonly reason: string }
   | { readonly kind: 'stay'; readonly stable: boolean; readonly reason: string; readonly unreachable: readonly string[] };
 
-export function olderThan(a: { node: string; startedAt: number }, b: { node: string; startedAt: number }): boolean {
-  return a.startedAt !== b.startedAt ? a.startedAt < b.startedAt : a.node < b.node;
+export interface Ranked {
+  readonly node: string;
+  readonly startedAt: number;
+  readonly clusterSize: number;
+}
+
+/** true when `a` ranks before `b`: larger cluster, then older, then smaller name. */
+export function ranksBefore(a: Ranked, b: Ranked): boolean {
+  if (a.clusterSize !== b.clusterSize) return a.clusterSize > b.clusterSize;
+  if (a.startedAt !== b.startedAt) return a.startedAt < b.startedAt;
+  return a.node < b.node;
 }
 
 export function decide(v: RoundView): Decision {
@@ -35,24 +49,25 @@ export function decide(v: RoundView): Decision {
   members.add(v.self);
   const others = [...new Set(v.discovered)].filter((n) => n !== v.self).sort();
   const unreachable: string[] = [];
-  const candidates: Array<{ node: string; startedAt: number }> = [];
+  const candidates: Ranked[] = [];
   for (const node of others) {
     const info = v.probes.get(node);
     if (info === undefined) unreachable.push(node);
-    else if (info.discovery) candidates.push({ node, startedAt: info.startedAt });
+    else if (info.discovery) candidates.push({ node, startedAt: info.startedAt, clusterSize: Math.max(1, info.clusterSize) });
   }
-  let oldest = { node: v.self, startedAt: v.selfStartedAt };
-  for (const c of candidates) if (olderThan(c, oldest)) oldest = c;
+  let best: Ranked = { node: v.self, startedAt: v.selfStartedAt, clusterSize: members.size };
+  for (const c of candidates) if (ranksBefore(c, best)) best = c;
 
   // Stable: nobody discovered is out of reach, every live participant is one of us, and we are
   // not alone (as ekka: a lone node may simply have looked before the others registered, and
-  // must not drop to the slow pace while an older node is about to appear).
+  // must not drop to the slow pace while a better node is about to appear).
   const stable = members.size > 1 && unreachable.length === 0 && candidates.every((c) => members.has(c.node));
-  if (oldest.node === v.self) {
-    return { kind: 'stay', stable, unreachable, reason: candidates.length === 0 ? 'no other live node discovered' : 'this node is the oldest; the others join it' };
+  if (best.node === v.self) {
+    return { kind: 'stay', stable, unreachable, reason: candidates.length === 0 ? 'no other live node discovered' : 'this node ranks first; the others join it' };
   }
-  if (members.has(oldest.node)) {
-    return { kind: 'stay', stable, unreachable, reason: `already in the cluster of the oldest node ${oldest.node}` };
+  if (members.has(best.node)) {
+    return { kind: 'stay', stable, unreachable, reason: `already in the cluster of ${best.node}, which ranks first` };
   }
-  return { kind: 'join', target: oldest.node, reason: `${oldest.node} is the oldest live node and not in our cluster` };
+  const why = best.clusterSize > members.size ? `its cluster is larger (${best.clusterSize} > ${members.size})` : 'it is the oldest live node';
+  return { kind: 'join', target: best.node, reason: `${best.node} ranks first: ${why}` };
 }

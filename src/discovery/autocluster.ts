@@ -1,5 +1,6 @@
 // The autocluster loop (SPEC §9, as ekka): after boot, discover, probe who is alive, join the
-// oldest live node that is not already ours; repeat every few seconds (with jitter) until
+// best-ranked live node (largest cluster, then oldest; see autocluster-decide.ts) that is not
+// already ours; repeat every few seconds (with jitter) until
 // stable, then keep checking at a slower pace. A manual leave disables it until enable() (the
 // `cluster discovery enable` command) or a restart.
 import { decide, type Decision, type NodeInfo } from './autocluster-decide.js';
@@ -64,7 +65,7 @@ export class Autocluster {
 
   /** What this node answers to a probe. */
   info(): NodeInfo {
-    return { startedAt: this.host.startedAt, discovery: this.enabledFlag && this.running };
+    return { startedAt: this.host.startedAt, discovery: this.enabledFlag && this.running, clusterSize: new Set([this.host.self, ...this.host.members()]).size };
   }
 
   /** Called after every round (tests and logs). */

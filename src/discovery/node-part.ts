@@ -131,7 +131,7 @@ export function discoveryPart(host: DiscoveryPartHost): DiscoveryPart {
     async start() {
       const dist = host.dist();
       const { cluster, commands } = parts();
-      serveProbe(dist, () => loop?.info() ?? { startedAt: host.startedAt, discovery: false });
+      serveProbe(dist, () => loop?.info() ?? { startedAt: host.startedAt, discovery: false, clusterSize: cluster.members().length });
       const disable = (): void => {
         disabledByOperator = true;
         void loop?.disable();

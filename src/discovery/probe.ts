@@ -1,5 +1,5 @@
-// Probing over the link layer: each node answers on one channel with its boot time and whether
-// its discovery is on, and the autocluster loop asks the nodes it discovered.
+// Probing over the link layer: each node answers on one channel with its boot time, whether its
+// discovery is on and the size of its cluster, and the autocluster loop asks the nodes it discovered.
 import type { Dist } from '../dist/types.js';
 import type { NodeInfo } from './autocluster-decide.js';
 
@@ -12,7 +12,7 @@ export function serveProbe(dist: Dist, info: () => NodeInfo): void {
 
 function isNodeInfo(v: unknown): v is NodeInfo {
   const o = v as Partial<NodeInfo> | null;
-  return typeof o === 'object' && o !== null && typeof o.startedAt === 'number' && typeof o.discovery === 'boolean';
+  return typeof o === 'object' && o !== null && typeof o.startedAt === 'number' && typeof o.discovery === 'boolean' && typeof o.clusterSize === 'number';
 }
 
 /**

@@ -102,10 +102,12 @@ test('a node that left is not rejoined until discovery is enabled again', async 
   assert.ok(rounds >= 10);
   assert.deepEqual(world.clusters(), [[oldest], all.slice(1)]);
 
+  const joinsBefore = world.joins.length;
   world.loops.get(oldest)!.enable();
-  // Now the oldest is a live participant again: the others join it.
+  // The oldest is a live participant again, but alone: it joins the larger cluster, which stays put.
   await settle(world, () => world.clusters().length === 1);
   assert.deepEqual(world.clusters(), [all]);
+  assert.deepEqual(world.joins.slice(joinsBefore).map(([who]) => who), [oldest]);
 });
 
 test('an unreachable discovered node is waited for at the fast pace, then joined once it answers', async (t) => {
@@ -181,7 +183,7 @@ test('register is called every round while enabled, and unregister on disable', 
   assert.equal(await loop.disable(), true);
   assert.equal(await loop.disable(), false);
   assert.deepEqual(calls, ['register', 'unregister', 'unregister']);
-  assert.deepEqual(loop.info(), { startedAt: 1, discovery: false });
+  assert.deepEqual(loop.info(), { startedAt: 1, discovery: false, clusterSize: 1 });
 });
 
 test('a lone node keeps the fast pace: an older node registering later is joined quickly', async (t) => {

@@ -11,15 +11,15 @@ test('a probe links to the node, asks, and drops a link made only for asking', a
   await Promise.all([a.start(), b.start(), c.start()]);
   t.after(() => Promise.all([a.stop(), b.stop(), c.stop()]));
   let on = true;
-  serveProbe(b, () => ({ startedAt: 42, discovery: on }));
-  serveProbe(c, () => ({ startedAt: 1, discovery: true }));
+  serveProbe(b, () => ({ startedAt: 42, discovery: on, clusterSize: 1 }));
+  serveProbe(c, () => ({ startedAt: 1, discovery: true, clusterSize: 1 }));
 
   const probe = distProbe(a, () => false, 1000);
   const signal = AbortSignal.timeout(5000);
-  assert.deepEqual(await probe('b@127.0.0.1', signal), { startedAt: 42, discovery: true });
+  assert.deepEqual(await probe('b@127.0.0.1', signal), { startedAt: 42, discovery: true, clusterSize: 1 });
   assert.equal(a.isUp('b@127.0.0.1'), false, 'link dropped: b is not a member');
   on = false;
-  assert.deepEqual(await probe('b@127.0.0.1', signal), { startedAt: 42, discovery: false });
+  assert.deepEqual(await probe('b@127.0.0.1', signal), { startedAt: 42, discovery: false, clusterSize: 1 });
   assert.equal(await probe('c@127.0.0.1', signal), undefined, 'a refused link (wrong cookie) is unreachable');
   assert.equal(await probe('nobody@127.0.0.1', signal), undefined);
 
