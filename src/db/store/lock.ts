@@ -7,15 +7,23 @@ import { join } from 'node:path';
 import { StoreLockedError } from './errors.js';
 import { LOCK_FILE } from './files.js';
 
-/** Start time of a process in clock ticks since boot (/proc/<pid>/stat field 22), '' when unknown. */
-async function startTime(pid: number): Promise<string> {
+/**
+ * State (field 3) and start time in clock ticks since boot (field 22) of a process from
+ * /proc/<pid>/stat; '' for what is unknown.
+ */
+async function procStat(pid: number): Promise<{ state: string; start: string }> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may contain spaces: count from after it.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state: fields[0] ?? '', start: fields[19] ?? '' };
   } catch {
-    return '';
+    return { state: '', start: '' };
   }
+}
+
+async function startTime(pid: number): Promise<string> {
+  return (await procStat(pid)).start;
 }
 
 async function alive(pid: number, recordedStart: string): Promise<boolean> {
@@ -25,8 +33,11 @@ async function alive(pid: number, recordedStart: string): Promise<boolean> {
     // EPERM: it exists but belongs to someone else.
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  const now = await startTime(pid);
-  return recordedStart === '' || now === '' || now === recordedStart;
+  const now = await procStat(pid);
+  // A killed node whose parent never reaps it (PID 1 in many containers does not) lingers as a
+  // zombie: it holds no files any more, so its lock is stale.
+  if (now.state === 'Z' || now.state === 'X') return false;
+  return recordedStart === '' || now.start === '' || now.start === recordedStart;
 }
 
 export async function acquireLock(dir: string): Promise<() => Promise<void>> {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { Store, StoreClosedError, StoreLockedError, StoreRecordError, type StoredRecord } from '../../../src/db/store/index.js';
@@ -335,4 +335,33 @@ test('a group never exceeds maxGroupBytes (one oversized batch goes alone)', asy
   assert.equal(st.batches, 11);
   assert.ok(st.groups >= 6, `10 batches of 1 MiB need at least 5 groups of 2 MiB, plus the oversized one; got ${st.groups}`);
   assert.equal(s.get('t', 'huge')?.value, 'y'.repeat(3 << 20));
+});
+
+test('a lock held by a killed process that was never reaped (a zombie) is stale', { skip: process.platform !== 'linux' }, async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { readFile } = await import('node:fs/promises');
+  const dir = tempDir(t);
+  // `sleep 30` becomes the parent of the inner sleep and never reaps it: after SIGKILL the inner
+  // process stays a zombie, as a killed daemon does under a PID 1 that does not reap.
+  const parent = spawn('sh', ['-c', 'sleep 30 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.after(() => parent.kill('SIGKILL'));
+  const pid = await new Promise<number>((resolve, reject) => {
+    parent.stdout.once('data', (d: Buffer) => resolve(Number.parseInt(d.toString(), 10)));
+    parent.once('error', reject);
+  });
+  const statOf = async () => {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'LOCK'), `${pid} ${(await statOf())[19]}\n`);
+  await assert.rejects(Store.open(dir), StoreLockedError, 'a live owner holds the lock');
+  process.kill(pid, 'SIGKILL');
+  const deadline = Date.now() + 5_000;
+  while ((await statOf())[0] !== 'Z') {
+    assert.ok(Date.now() < deadline, 'the killed process did not become a zombie');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const s = await Store.open(dir);
+  await s.close();
 });
