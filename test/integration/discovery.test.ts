@@ -53,7 +53,7 @@ test('automatic clustering', async (t) => {
     return;
   }
 
-  await t.test('etcd: five nodes started at once form exactly one cluster; a left node stays out until enabled', async (t) => {
+  await t.test('etcd: five nodes form exactly one cluster; a left node stays out until enabled, then rejoins without taking the cluster\'s data', async (t) => {
     const etcd = await startEtcd();
     t.after(() => etcd.stop());
     const names = [2, 3, 4, 5, 6].map((i) => `e${i}@127.0.0.${i}`);
@@ -66,10 +66,14 @@ test('automatic clustering', async (t) => {
       'cluster.etcd.node_ttl = 5s',
     ].join('\n');
     const nodes = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf })));
-    await Promise.all(nodes.map((n) => n.startOk()));
-    await converge(nodes, names);
-
+    // e4 boots first, so it is the oldest: the node everybody joins, and later the one that leaves.
     const leaver = nodes[2]!;
+    await leaver.startOk();
+    await Promise.all(nodes.filter((n) => n !== leaver).map((n) => n.startOk()));
+    await converge(nodes, names);
+    const add = await nodes[0]!.ctl(['admins', 'add', 'alice', 'passw0rd!', 'kept']);
+    assert.equal(add.code, 0, add.stdout);
+
     const rest = nodes.filter((n) => n !== leaver);
     const left = await leaver.ctl(['cluster', 'leave']);
     assert.equal(left.code, 0, left.stdout);
@@ -84,6 +88,9 @@ test('automatic clustering', async (t) => {
     const en = await leaver.ctl(['cluster', 'discovery', 'enable']);
     assert.deepEqual([en.code, en.stdout], [0, 'Automatic cluster discovery enabled.\n']);
     await converge(nodes, names);
+    // The oldest node came back alone with an empty database: it joined the cluster, not the
+    // other way round, so the cluster's data is intact everywhere.
+    for (const n of nodes) assert.equal((await n.ctl(['admins', 'list'])).stdout, 'Username: alice, Description: kept\n', n.name);
   });
 
   await t.test('dns: three nodes from the A records of one name form a cluster', async (t) => {
