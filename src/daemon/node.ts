@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import { createDist, type Dist } from '../dist/index.js';
 import { clusterPart, type ClusterPart } from '../cluster/node-part.js';
+import { discoveryPart, type DiscoveryPart } from '../discovery/node-part.js';
 import { CtlRegistry } from '../ctl/registry.js';
 import { CtlServer, socketIsLive } from '../ctl/server.js';
 import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
@@ -50,6 +51,8 @@ export class EmqxNode {
   readonly dist: Dist;
   /** Membership and the replicated tables: `cluster.parts()` once started; `cluster.reconfigure(config)` on reload. */
   readonly cluster: ClusterPart;
+  /** The configured discovery strategy and the autocluster loop; `discovery.reconfigure(config)` on reload. */
+  readonly discovery: DiscoveryPart;
   readonly #opts: NodeOptions;
   #started: NodePart[] = [];
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -72,6 +75,14 @@ export class EmqxNode {
       logger: opts.logger.child({ part: 'dist' }),
     });
     this.cluster = clusterPart({ config: opts.config, logger: opts.logger, mnesiaDir: this.mnesiaDir, dist: () => this.dist, register: (c) => this.ctl.register(c) });
+    this.discovery = discoveryPart({
+      config: opts.config,
+      logger: opts.logger,
+      startedAt: this.startedAt,
+      dist: () => this.dist,
+      cluster: () => this.cluster.parts(),
+      register: (c) => this.ctl.register(c),
+    });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
   }
 
@@ -134,7 +145,8 @@ export class EmqxNode {
       { name: 'dist', start: () => this.dist.start(), stop: () => this.dist.stop() },
       // Membership and the replicated tables (store in mnesiaDir); registers `cluster` and `admins`.
       this.cluster,
-      // Next in boot order: discovery.
+      // Needs membership (joins through it) and wraps its `cluster` command.
+      this.discovery,
     ];
   }
 

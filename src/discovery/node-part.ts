@@ -53,7 +53,8 @@ export function discoverySettings(c: ClusterConfig): string {
 export function withDiscovery(base: CtlCommand, loop: () => DiscoverySwitch | undefined, self: string): CtlCommand {
   return {
     name: base.name,
-    usage: [...base.usage, ...DISCOVERY_USAGE],
+    // The cluster command may already list it (its own discovery hook): each line once in help.
+    usage: [...base.usage, ...DISCOVERY_USAGE.filter(([syntax]) => !base.usage.some(([s]) => s === syntax))],
     async run(args): Promise<CtlResult> {
       const own = runDiscoveryCommand(loop(), args);
       if (own) return own;
