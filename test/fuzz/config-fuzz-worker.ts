@@ -35,12 +35,12 @@ export function judge(base: FuzzBase, text: string, etcDir: string): 'loaded' | 
     return 'loaded';
   } catch (err) {
     if (err instanceof HoconError) {
-      if (!(err.line >= 1 && err.column >= 1 && err.file)) throw new Error(`unpositioned HoconError: ${err.message}`);
+      if (!(err.line >= 1 && err.column >= 1 && err.file)) throw new Error(`unpositioned HoconError: ${err.message}`, { cause: err });
       return 'rejected';
     }
     if (err instanceof ConfigError && err.problems.length > 0) {
       const unplaced = err.problems.find((p) => !p.message);
-      if (unplaced) throw new Error('ConfigError with an empty problem');
+      if (unplaced) throw new Error("ConfigError with an empty problem", { cause: err });
       return 'rejected';
     }
     throw err;
