@@ -7,7 +7,7 @@ import { LinkError } from '../dist/types.js';
 import { compareHlc, type HlcClock } from './hlc.js';
 import type { Log } from './log.js';
 import { ClusterError } from './errors.js';
-import { isMember, maxVersion, memberNames, membersEqual, mergeMembers, parseView, withEntry, type Members, type View } from './membership.js';
+import { forcedOut, isMember, maxVersion, memberNames, membersEqual, mergeMembers, parseView, withEntry, type MemberEntry, type Members, type View } from './membership.js';
 import type { VerboseRow } from './status-format.js';
 
 export const CLUSTER_CHANNELS = {
@@ -122,7 +122,14 @@ export class Cluster {
   private antiEntropyTimer: NodeJS.Timeout | undefined;
   private readonly startedAt: number;
   private stopped = false;
-  private readonly onUp = (node: string, _info: LinkInfo): void => void this.greet(node);
+  /** Set while this node announces its own leave: its own tombstone echoing back is expected. */
+  private leaving = false;
+  // Only members are greeted: a link opened to probe a candidate (discovery) or by a node outside
+  // the cluster carries no membership traffic from this side, so it cannot disturb membership.
+  // (A node that is not in our view but lists us greets us itself, and is answered.)
+  private readonly onUp = (node: string, _info: LinkInfo): void => {
+    if (isMember(this.view.members, node)) void this.greet(node);
+  };
   private readonly onDown = (node: string, reason: NodeDownReason): void => this.lost(node, reason);
 
   constructor(private readonly o: ClusterOptions) {
@@ -167,7 +174,7 @@ export class Cluster {
     d.on('nodedown', this.onDown);
     for (const n of this.peers()) this.downSince.set(n, this.startedAt);
     d.setPeers(this.peers());
-    for (const n of d.nodes()) void this.greet(n);
+    for (const n of d.nodes()) if (isMember(this.view.members, n)) void this.greet(n);
     this.scheduleAutoclean();
     // A hello lost to a timeout must not leave a linked member looking stopped until the next
     // link flap: members linked but not confirmed are greeted again.
@@ -316,7 +323,7 @@ export class Cluster {
     // a second), so the status printed after "Join the cluster successfully." is current and
     // the next write reaches every running member directly.
     await Promise.allSettled(this.peers().map((n) => this.o.dist.connect(n, { timeoutMs: 1000 })));
-    await Promise.all(this.o.dist.nodes().filter((n) => !this.running.has(n)).map((n) => this.greet(n)));
+    await Promise.all(this.peers().filter((n) => this.o.dist.isUp(n) && !this.running.has(n)).map((n) => this.greet(n)));
   }
 
   /** Leaves the current cluster; the node continues alone with an empty database. */
@@ -335,11 +342,20 @@ export class Cluster {
   /** Tells the old members we are leaving (so they see a leave, not a failure) and goes alone. */
   private async leaveOldCluster(): Promise<void> {
     const peers = this.peers();
+    // Whatever happened before, the node is now where the operator put it: an old "removed by"
+    // notice no longer describes it.
+    this.removedNotice = undefined;
     if (peers.length === 0) return;
+    // Not forced: the node goes by itself, so no member will ever tell it "you were removed".
     const leaving: View = { clusterId: this.view.clusterId, members: withEntry(this.view.members, this.self, { state: 'removed', version: this.o.clock.now() }) };
-    await Promise.allSettled(
-      [...this.running.keys()].map((p) => this.o.dist.call(p, CLUSTER_CHANNELS.view, leaving, this.timeout)),
-    );
+    this.leaving = true;
+    try {
+      await Promise.allSettled(
+        [...this.running.keys()].map((p) => this.o.dist.call(p, CLUSTER_CHANNELS.view, leaving, this.timeout)),
+      );
+    } finally {
+      this.leaving = false;
+    }
     this.running.clear();
     this.partitioned.clear();
     this.downSince.clear();
@@ -365,11 +381,16 @@ export class Cluster {
       }
       if (!isMember(this.view.members, node)) return;
     }
-    await this.remove(node, 'force-leave');
+    await this.remove(node, 'force-leave', true);
   }
 
-  private async remove(node: string, why: string): Promise<void> {
-    const members = withEntry(this.view.members, node, { state: 'removed', version: this.o.clock.now() });
+  /**
+   * Records `node` as gone. `forced` when this node puts it out (force-leave, autoclean): such a
+   * tombstone keeps it out if it comes back with its old view. Not forced when the node went by
+   * itself (it joined another cluster, or abandoned its join): it is never told "removed".
+   */
+  private async remove(node: string, why: string, forced: boolean): Promise<void> {
+    const members = withEntry(this.view.members, node, { state: 'removed', version: this.o.clock.now(), ...(forced ? { forced: true } : {}) });
     this.running.delete(node);
     this.downSince.delete(node);
     this.partitioned.delete(node);
@@ -413,11 +434,11 @@ export class Cluster {
    * `partitioned` when autoheal is off and it comes back from a partition.
    */
   private async meet(peer: string, their: Hello): Promise<Hello['verdict']> {
+    const theirView = parseView(their, `hello from ${peer}`);
     if (their.verdict === 'removed') {
-      await this.becomeRemoved(peer, their.clusterId);
+      await this.removalNotice(peer, theirView.clusterId, theirView.members[this.self]);
       return 'removed';
     }
-    const theirView = parseView(their, `hello from ${peer}`);
     const mine = this.view.members;
     if (theirView.clusterId !== this.view.clusterId) {
       const theirSelf = theirView.members[peer];
@@ -429,13 +450,20 @@ export class Cluster {
       // The peer moved to another cluster while we did not hear: it is gone from ours. (Unless it
       // lost its data directory: then it rejoins us by itself.)
       if (!their.fresh && ours?.state === 'member' && theirSelf && theirView.members[this.self] === undefined && compareHlc(theirSelf.version, ours.version) > 0) {
-        await this.remove(peer, 'now in another cluster');
+        await this.remove(peer, 'now in another cluster', false);
       }
       return 'foreign';
     }
-    if (mine[peer]?.state === 'removed') {
+    const tomb = mine[peer];
+    const theirSelf = theirView.members[peer];
+    // Decided on versions, not arrival order: the tombstone counts only if the peer's own entry
+    // is not newer (a newer one means it was joined again, and the merge below takes it back).
+    if (tomb?.state === 'removed' && (!theirSelf || compareHlc(tomb.version, theirSelf.version) >= 0)) {
+      // It left by itself or moved to another cluster: this is an old hello that crossed its
+      // leave or join. It knows where it is; nothing to tell it and nothing to merge.
+      if (!tomb.forced) return 'foreign';
       this.o.log.warn({ node: peer }, 'a removed node came back; telling it to stay out');
-      this.o.dist.send(peer, CLUSTER_CHANNELS.removed, { clusterId: this.view.clusterId });
+      this.o.dist.send(peer, CLUSTER_CHANNELS.removed, { clusterId: this.view.clusterId, entry: tomb });
       return 'removed';
     }
     if (!this.settings.autoheal && this.downSince.has(peer) && this.lastBoot.get(peer) === their.bootId) {
@@ -468,7 +496,9 @@ export class Cluster {
     const wasMember = new Set(this.members());
     await this.setView({ clusterId: this.view.clusterId, members: merged });
     if (!isMember(merged, this.self)) {
-      await this.becomeRemoved(from, this.view.clusterId);
+      if (forcedOut(merged, this.self)) await this.becomeRemoved(from, this.view.clusterId);
+      else if (!this.leaving) await this.goAlone(from);
+      // While leaving, our own leave echoing back is expected: the leave finishes the job.
       return;
     }
     for (const n of wasMember) {
@@ -506,6 +536,8 @@ export class Cluster {
     if (mv) this.o.clock.observe(mv);
     const members = withEntry(this.view.members, from, { state: 'member', version: this.o.clock.now() });
     this.downSince.set(from, this.now());
+    // A node removed earlier that others join is in a cluster again: the notice is history.
+    this.removedNotice = undefined;
     await this.setView({ clusterId: this.view.clusterId, members });
     this.o.log.info({ node: from }, 'node joined the cluster');
     this.gossip();
@@ -524,7 +556,7 @@ export class Cluster {
 
   private async onJoinAbort(from: string): Promise<void> {
     // Only undo a membership the joiner never adopted: it is not running with us.
-    if (isMember(this.view.members, from) && !this.running.has(from)) await this.remove(from, 'join aborted by the joiner');
+    if (isMember(this.view.members, from) && !this.running.has(from)) await this.remove(from, 'join aborted by the joiner', false);
   }
 
   private async onLeaveRequest(from: string): Promise<{ ok: boolean }> {
@@ -533,8 +565,42 @@ export class Cluster {
     return { ok: true };
   }
 
-  private async onRemovedNotice(from: string, p: { clusterId: string }): Promise<void> {
-    if (p.clusterId === this.view.clusterId) await this.becomeRemoved(from, p.clusterId);
+  private async onRemovedNotice(from: string, p: { clusterId: string; entry?: unknown }): Promise<void> {
+    if (typeof p?.clusterId !== 'string' || p.entry === undefined) return;
+    const tomb = parseView({ clusterId: p.clusterId, members: { [this.self]: p.entry } }, `removal notice from ${from}`).members[this.self];
+    await this.removalNotice(from, p.clusterId, tomb);
+  }
+
+  /**
+   * A member says we were removed. It applies only to our current cluster, only for a forced
+   * tombstone, and only if that tombstone is newer than our own entry (a notice sent before we
+   * were joined again, or about a cluster we have since left, is stale), and never mid-join (the
+   * join replaces the membership anyway; a failed join meets the member again and is told again).
+   */
+  private async removalNotice(by: string, clusterId: string, tomb: MemberEntry | undefined): Promise<void> {
+    const own = this.view.members[this.self];
+    if (clusterId !== this.view.clusterId || !tomb || tomb.state !== 'removed' || !tomb.forced) return;
+    if (own && compareHlc(tomb.version, own.version) <= 0) return;
+    if (this.joining || this.leaving) {
+      this.o.log.info({ by }, 'told that this node was removed while it joins or leaves; ignored');
+      return;
+    }
+    await this.becomeRemoved(by, clusterId);
+  }
+
+  /**
+   * Our entry says we went by ourselves, yet we still hold that cluster's view (a copy of our own
+   * leave arriving after a restart cut the leave short): go alone, without any removal notice.
+   */
+  private async goAlone(via: string): Promise<void> {
+    const old = this.peers();
+    this.running.clear();
+    this.downSince.clear();
+    this.partitioned.clear();
+    this.fresh = false;
+    await this.setView(this.aloneView());
+    for (const p of old) this.o.dist.disconnect(p);
+    this.o.log.warn({ via }, 'this node had left its cluster; running alone');
   }
 
   /** We were force-left while away: stay out, stop reconnecting, say so until an operator acts. */
@@ -582,7 +648,7 @@ export class Cluster {
       const since = this.downSince.get(n) ?? this.startedAt;
       if (now - since >= this.settings.autoclean) {
         this.o.log.warn({ node: n, downForMs: now - since }, 'autoclean: removing a member down longer than cluster.autoclean');
-        await this.remove(n, 'autoclean').catch((err: unknown) => this.o.log.error({ node: n, err: String(err) }, 'autoclean failed'));
+        await this.remove(n, 'autoclean', true).catch((err: unknown) => this.o.log.error({ node: n, err: String(err) }, 'autoclean failed'));
       }
     }
   }

@@ -1,7 +1,10 @@
 // The membership view: a last-writer-wins map node → {member | removed, version}. Merging takes,
 // per node, the entry with the greater hybrid-logical-clock version, which is commutative,
 // associative and idempotent, so members that exchange views in any order end up identical.
-// Removed nodes stay as tombstones so an old "member" entry can never resurrect them.
+// Removed nodes stay as tombstones so an old "member" entry can never resurrect them. A tombstone
+// says whether the node was put out by another member (force-leave, autoclean: `forced`, the node
+// must be kept out if it comes back with its old view) or went away itself (leave, join elsewhere:
+// it already knows, and nobody may tell it "you were removed").
 import { compareHlc, type Hlc } from './hlc.js';
 
 export type MemberState = 'member' | 'removed';
@@ -9,6 +12,8 @@ export type MemberState = 'member' | 'removed';
 export interface MemberEntry {
   readonly state: MemberState;
   readonly version: Hlc;
+  /** Only on `removed`: another member put the node out (force-leave, autoclean). */
+  readonly forced?: boolean;
 }
 
 export type Members = Readonly<Record<string, MemberEntry>>;
@@ -19,11 +24,24 @@ export interface View {
   readonly members: Members;
 }
 
-/** Picks the winner of two entries for the same node; equal versions favour removal. */
+/**
+ * Picks the winner of two entries for the same node: the greater version; on equal versions
+ * removal, then a forced removal, wins (a total order, so the merge stays commutative).
+ */
 export function pickEntry(a: MemberEntry, b: MemberEntry): MemberEntry {
   const c = compareHlc(a.version, b.version);
   if (c !== 0) return c > 0 ? a : b;
-  return a.state === 'removed' ? a : b;
+  return rank(a) >= rank(b) ? a : b;
+}
+
+function rank(e: MemberEntry): number {
+  return e.state === 'member' ? 0 : e.forced ? 2 : 1;
+}
+
+/** A tombstone saying another member put `node` out (force-leave, autoclean). */
+export function forcedOut(members: Members, node: string): MemberEntry | undefined {
+  const e = members[node];
+  return e?.state === 'removed' && e.forced ? e : undefined;
 }
 
 export function mergeMembers(a: Members, b: Members): Members {
@@ -41,7 +59,7 @@ export function membersEqual(a: Members, b: Members): boolean {
   for (const k of ka) {
     const ea = a[k];
     const eb = b[k];
-    if (!ea || !eb || ea.state !== eb.state || compareHlc(ea.version, eb.version) !== 0) return false;
+    if (!ea || !eb || rank(ea) !== rank(eb) || compareHlc(ea.version, eb.version) !== 0) return false;
   }
   return true;
 }
@@ -84,11 +102,13 @@ export function parseView(doc: unknown, where: string): View {
       !v ||
       typeof v.t !== 'number' ||
       typeof v.c !== 'number' ||
-      typeof v.n !== 'string'
+      typeof v.n !== 'string' ||
+      (entry.forced !== undefined && typeof entry.forced !== 'boolean')
     ) {
       throw new Error(`${where}: bad membership entry for '${node}'`);
     }
-    members[node] = { state: entry.state, version: { t: v.t, c: v.c, n: v.n } };
+    const forced = entry.state === 'removed' && entry.forced === true;
+    members[node] = { state: entry.state, version: { t: v.t, c: v.c, n: v.n }, ...(forced ? { forced: true } : {}) };
   }
   return { clusterId: d.clusterId, members: sortKeys(members) };
 }

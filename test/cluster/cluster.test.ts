@@ -336,3 +336,122 @@ test('a whole-cluster restart restores the membership from disk; autoclean appli
   const b = await sim.start(B, { store: stores.get(B)! });
   await until('b told', () => b.parts.cluster.removedFrom() !== undefined);
 });
+
+const HELLO = 'cluster.hello';
+
+/** The hello a node would send now: kept to replay it later, as a message delayed in flight. */
+function helloOf(sim: Sim, name: string): { clusterId: string; members: unknown; bootId: string } {
+  const v = sim.get(name).parts.cluster.currentView();
+  return { clusterId: v.clusterId, members: v.members, bootId: `old-${name}` };
+}
+
+test('an old hello that crosses a move to another cluster is not answered "removed"', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  const m = await sim.start(A);
+  const n = await sim.start(B);
+  await sim.start(C);
+  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
+  await until('a,b', () => sameRunning(sim, [A, B]));
+  // A does not hear B leave for C's cluster.
+  sim.net.partition([A], [B, C]);
+  await until('split seen', () => sim.status(A).stopped.includes(B));
+  const old = helloOf(sim, B);
+  assert.equal((await sim.run(B, 'cluster', 'join', C)).code, 0);
+  sim.net.heal();
+  // A meets B, sees it in another cluster with a newer entry of its own: a leave, not a removal.
+  await until('a records b gone', () => m.parts.cluster.currentView().members[B]?.state === 'removed');
+  assert.equal(m.parts.cluster.currentView().members[B]!.forced, undefined);
+  assert.deepEqual(sim.status(A), { running: [A], stopped: [] });
+  // B's hello from before the move arrives late.
+  await n.dist.connect(A);
+  const reply = (await n.dist.call(A, HELLO, old)) as { verdict?: string };
+  assert.notEqual(reply.verdict, 'removed');
+  await until('b,c', () => sameRunning(sim, [B, C]));
+  assert.equal(n.parts.cluster.removedFrom(), undefined);
+  assert.match((await sim.run(B, 'cluster', 'status')).output, /^Cluster status: [^\n]*\n$/);
+});
+
+test('a removal notice older than the node\'s rejoin does not put it out again', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  const a = await sim.start(A);
+  await sim.start(C);
+  assert.equal((await sim.run(C, 'cluster', 'join', A)).code, 0);
+  await until('a,c', () => sameRunning(sim, [A, C]));
+  const store = await sim.kill(C);
+  assert.equal((await sim.run(A, 'cluster', 'force-leave', C)).code, 0);
+  const tomb = a.parts.cluster.currentView().members[C]!;
+  assert.equal(tomb.forced, true);
+  const c = await sim.start(C, { store });
+  await until('c told', () => c.parts.cluster.removedFrom() !== undefined);
+  assert.equal((await sim.run(C, 'cluster', 'join', A)).code, 0);
+  await until('a,c again', () => sameRunning(sim, [A, C]));
+  // The notice sent for the old tombstone arrives after the rejoin (same cluster id again).
+  const view = a.parts.cluster.currentView();
+  a.dist.send(C, 'cluster.removed', { clusterId: view.clusterId, entry: tomb });
+  // A later call on the same link is handled after the notice.
+  await a.dist.call(C, 'cluster.view', view);
+  assert.ok(sameRunning(sim, [A, C]));
+  assert.equal(c.parts.cluster.removedFrom(), undefined);
+});
+
+test('status shows the current state only: no removal line after a leave, or once others join the node', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  const a = await sim.start(A);
+  const b = await sim.start(B);
+  await sim.start(C);
+  await sim.start(D);
+  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
+  await until('a,b', () => sameRunning(sim, [A, B]));
+  // A voluntary leave: B's own hello sent just before the leave reaches A after it.
+  const old = helloOf(sim, B);
+  assert.equal((await sim.run(B, 'cluster', 'leave')).code, 0);
+  await until('a alone', () => sameRunning(sim, [A]));
+  await b.dist.connect(A);
+  const reply = (await b.dist.call(A, HELLO, old)) as { verdict?: string };
+  assert.notEqual(reply.verdict, 'removed', 'a node that left is never told it was removed');
+  assert.equal(a.parts.cluster.currentView().members[B]!.forced, undefined);
+  assert.equal((await sim.run(B, 'cluster', 'status')).output, "Cluster status: #{running_nodes => ['b@127.0.0.1'],stopped_nodes => []}\n");
+  // A forced removal shows the line; once another node joins the removed node, it goes.
+  assert.equal((await sim.run(C, 'cluster', 'join', A)).code, 0);
+  await until('a,c', () => sameRunning(sim, [A, C]));
+  const store = await sim.kill(C);
+  assert.equal((await sim.run(A, 'cluster', 'force-leave', C)).code, 0);
+  const c = await sim.start(C, { store });
+  await until('c told', () => c.parts.cluster.removedFrom() !== undefined);
+  assert.match((await sim.run(C, 'cluster', 'status')).output, /This node was removed from its cluster by a@127\.0\.0\.1/);
+  assert.equal((await sim.run(D, 'cluster', 'join', C)).code, 0);
+  await until('c,d', () => sameRunning(sim, [C, D]));
+  assert.equal((await sim.run(C, 'cluster', 'status')).output, "Cluster status: #{running_nodes => ['c@127.0.0.1','d@127.0.0.1'],stopped_nodes => []}\n");
+  assert.doesNotMatch((await sim.run(C, 'cluster', 'status', '--verbose')).output, /Removed from its cluster/);
+});
+
+test('a probe link between nodes of different clusters carries no hello and changes no membership', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  const a = await sim.start(A);
+  await sim.start(B);
+  const c = await sim.start(C);
+  assert.equal((await sim.run(C, 'cluster', 'join', B)).code, 0);
+  await until('b,c', () => sameRunning(sim, [B, C]));
+  const seen: string[] = [];
+  for (const node of [a, c]) {
+    const call = node.dist.call.bind(node.dist);
+    node.dist.call = (to, channel, payload, ms) => {
+      seen.push(`${node.name}->${to} ${channel}`);
+      return call(to, channel, payload, ms);
+    };
+  }
+  const before = [a.parts.cluster.currentView(), c.parts.cluster.currentView()];
+  // What discovery does to a candidate: link, ask, unlink.
+  const up = new Promise((r) => c.dist.once('nodeup', r));
+  await a.dist.connect(C);
+  await up;
+  await new Promise((r) => setImmediate(r));
+  a.dist.disconnect(C);
+  assert.deepEqual(seen.filter((s) => s.endsWith(HELLO)), []);
+  assert.deepEqual([a.parts.cluster.currentView(), c.parts.cluster.currentView()], before);
+  assert.ok(sameRunning(sim, [B, C]));
+});

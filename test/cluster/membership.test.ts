@@ -19,6 +19,17 @@ test('equal versions resolve to removal whatever the order', () => {
   assert.equal(pickEntry(e('removed', 5), e('member', 5)).state, 'removed');
 });
 
+test('a forced removal beats a leave of the same version, in either order, and survives parsing', () => {
+  const forced: MemberEntry = { ...e('removed', 5), forced: true };
+  assert.equal(pickEntry(e('removed', 5), forced), forced);
+  assert.equal(pickEntry(forced, e('removed', 5)), forced);
+  assert.ok(!membersEqual({ 'a@h': forced }, { 'a@h': e('removed', 5) }));
+  const v = parseView(JSON.parse(JSON.stringify({ clusterId: 'c', members: { 'a@h': forced, 'b@h': e('removed', 1) } })), 'test');
+  assert.equal(v.members['a@h']!.forced, true);
+  assert.equal(v.members['b@h']!.forced, undefined);
+  assert.throws(() => parseView({ clusterId: 'c', members: { 'a@h': { ...forced, forced: 'yes' } } }, 'state file'), /state file: bad membership entry for 'a@h'/);
+});
+
 function rnd(seed: number): () => number {
   let s = seed >>> 0;
   return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
@@ -27,7 +38,10 @@ function rnd(seed: number): () => number {
 function randomMembers(r: () => number): Members {
   const out: Record<string, MemberEntry> = {};
   for (let i = 0; i < 6; i++) {
-    if (r() < 0.6) out[`n${i}@h`] = e(r() < 0.3 ? 'removed' : 'member', Math.floor(r() * 5), `n${Math.floor(r() * 3)}@h`, Math.floor(r() * 2));
+    if (r() < 0.6) {
+      const entry = e(r() < 0.3 ? 'removed' : 'member', Math.floor(r() * 5), `n${Math.floor(r() * 3)}@h`, Math.floor(r() * 2));
+      out[`n${i}@h`] = entry.state === 'removed' && r() < 0.5 ? { ...entry, forced: true } : entry;
+    }
   }
   return out;
 }
