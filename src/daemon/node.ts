@@ -14,6 +14,12 @@ import { CtlServer, socketIsLive } from '../ctl/server.js';
 import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
 import { claimPointer, pointerDir, pointerKey, removePointer, selectorEtcDir } from '../ctl/pointer.js';
 import { statusCommand } from '../ctl/status.js';
+import { confCommand } from '../ctl/conf.js';
+import { effectiveTree } from '../config/schema.js';
+import { redactTree } from '../config/redact.js';
+import { loadNodeConfig } from './config.js';
+import { configFileSet, watchConfigDir, type ConfigWatcher } from './config-watcher.js';
+import { formatReloadReport, reloadConfig } from './reload.js';
 import type { CtlResult } from '../ctl/types.js';
 import { controlSocketPath, ensureWritableDir, mnesiaDir, otherNodesInDataDir, renameWarning } from './data-dir.js';
 import type { RunMode } from './logger.js';
@@ -39,7 +45,6 @@ export interface NodeOptions {
 }
 
 export class EmqxNode {
-  readonly config: Config;
   readonly logger: Logger;
   readonly version: string;
   readonly ctl = new CtlRegistry();
@@ -54,12 +59,17 @@ export class EmqxNode {
   /** The configured discovery strategy and the autocluster loop; `discovery.reconfigure(config)` on reload. */
   readonly discovery: DiscoveryPart;
   readonly #opts: NodeOptions;
+  /** The running configuration: replaced by each reload. */
+  #config: Config;
+  #watcher: ConfigWatcher | undefined;
+  /** Reloads run one at a time, in the order asked. */
+  #reloading: Promise<unknown> = Promise.resolve();
   #started: NodePart[] = [];
   #state: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
 
   constructor(opts: NodeOptions) {
     this.#opts = opts;
-    this.config = opts.config;
+    this.#config = opts.config;
     this.logger = opts.logger;
     this.version = opts.version;
     this.socketPath = controlSocketPath(opts.config.node.data_dir);
@@ -84,6 +94,16 @@ export class EmqxNode {
       register: (c) => this.ctl.register(c),
     });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
+    this.ctl.register(
+      confCommand({
+        reload: async () => formatReloadReport(await this.reload('ctl')),
+        effective: () => redactTree(effectiveTree(this.#config)) as Record<string, unknown>,
+      }),
+    );
+  }
+
+  get config(): Config {
+    return this.#config;
   }
 
   get name(): string {
@@ -147,6 +167,24 @@ export class EmqxNode {
       this.cluster,
       // Needs membership (joins through it) and wraps its `cluster` command.
       this.discovery,
+      // Last: a change is only applied to a node whose parts all run.
+      {
+        name: 'config_watch',
+        start: async () => {
+          this.#watcher = await watchConfigDir(
+            config.paths.etc_dir,
+            () => this.#configFiles(),
+            async () => {
+              await this.reload('file change');
+            },
+            logger.child({ part: 'reload' }),
+          );
+        },
+        stop: async () => {
+          await this.#watcher?.close();
+          this.#watcher = undefined;
+        },
+      },
     ];
   }
 
@@ -199,9 +237,42 @@ export class EmqxNode {
     }
   }
 
-  /** SIGHUP / `conf reload`: re-read the configuration and apply it (hot reload fills this in). */
-  async reload(): Promise<void> {
-    this.logger.info('reload requested');
+  /** The files whose content decides a reload: emqx.conf and includes, ssl_dist.conf and its files, etcd TLS files. */
+  #configFiles(): string[] {
+    const { paths, cluster } = this.#config;
+    const etcd = cluster.etcd.ssl_options;
+    const extra = [etcd?.cacertfile, etcd?.certfile, etcd?.keyfile].filter((f): f is string => f !== undefined);
+    return configFileSet(paths.conf_file, paths.ssl_dist_optfile, extra);
+  }
+
+  /**
+   * SIGHUP, `conf reload`, or a change seen by the watcher: re-read the configuration and apply
+   * it. A reload asked for (not seen by the watcher) re-baselines the watcher afterwards, so the
+   * same change is not applied twice.
+   */
+  reload(trigger: string): ReturnType<typeof reloadConfig> {
+    const run = async (): ReturnType<typeof reloadConfig> => {
+      if (this.#state !== 'running') return { ok: false, errors: [`node is ${this.#state}`] };
+      const report = await reloadConfig(
+        {
+          logger: this.logger,
+          running: () => this.#config,
+          load: () => loadNodeConfig({ root: this.#config.paths.root, env: this.#opts.env }),
+          dist: this.dist,
+          cluster: this.cluster,
+          discovery: this.discovery,
+          commit: (c) => {
+            this.#config = c;
+          },
+        },
+        trigger,
+      );
+      if (trigger !== 'file change') await this.#watcher?.sync();
+      return report;
+    };
+    const p = this.#reloading.then(run, run);
+    this.#reloading = p.catch(() => undefined);
+    return p;
   }
 
   async #handle(req: CtlRequest): Promise<CtlResult> {

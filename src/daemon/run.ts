@@ -100,7 +100,7 @@ export async function runNode(opts: RunOptions): Promise<number> {
 
   const onHup = (): void => {
     logger.info('SIGHUP received');
-    node.reload().catch((err: unknown) => logger.error({ err }, 'reload failed'));
+    node.reload('SIGHUP').catch((err: unknown) => logger.error({ err }, 'reload failed'));
   };
   process.on('SIGHUP', onHup);
 

@@ -1,5 +1,6 @@
 // The link layer of one node: listener, dials, the single link per peer, reconnects, gossip.
 import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { EventEmitter } from 'node:events';
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
@@ -11,7 +12,7 @@ import { HandshakeRefusal } from './handshake.js';
 import { acceptorHandshake, dialerHandshake, type AcceptDecision, type HandshakeResult } from './handshake-io.js';
 import { Link, type LinkSettings } from './link.js';
 import { Kind } from './protocol.js';
-import { resolveOptions, type DistOptions, type ResolvedDistOptions } from './options.js';
+import { resolveOptions, type DistOptions, type DistReconfig, type ResolvedDistOptions } from './options.js';
 import { createListener, dialSocket, listen, rejectTlsOnPlainSocket } from './transport.js';
 import {
   LinkError, type ChannelHandler, type Dist, type DistEvents, type LinkInfo, type LinkRefusal, type NodeDownReason,
@@ -30,12 +31,13 @@ interface Reconnect {
 
 export class DistNode extends EventEmitter<DistEvents> implements Dist {
   readonly self: string;
-  private readonly o: ResolvedDistOptions;
+  private o: ResolvedDistOptions;
   private readonly log: Logger;
   private readonly instance = randomBytes(8).toString('hex');
-  private readonly family: 4 | 6;
-  private readonly transport: LinkInfo['transport'];
-  private readonly settings: LinkSettings;
+  // Replaced by reconfigure(): links made afterwards use the new values.
+  private family: 4 | 6;
+  private transport: LinkInfo['transport'];
+  private settings: LinkSettings;
   private server: Server | undefined;
   private selfAddress = '';
   private stopping = false;
@@ -53,16 +55,26 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     parseNodeName(opts.self);
     this.self = opts.self;
     this.log = opts.logger.child({ component: 'dist' });
-    this.family = familyOf(opts.protoDist);
-    const tls = isTls(opts.protoDist);
-    if (tls && !opts.tls) throw new Error(`cluster.proto_dist = ${opts.protoDist} needs TLS options (ssl_dist.conf)`);
-    this.transport = `${tls ? 'tls' : 'tcp'}${this.family === 6 ? '6' : ''}` as LinkInfo['transport'];
-    // A tick every quarter of the ticktime: a peer must miss four in a row to be declared down.
-    this.settings = {
-      tickMs: Math.max(50, Math.floor(this.o.netTicktimeMs / 4)),
-      ticktimeMs: this.o.netTicktimeMs,
-      maxFrameBytes: this.o.maxFrameBytes,
-      maxQueueBytes: this.o.maxQueueBytes,
+    const derived = DistNode.derive(this.o);
+    this.family = derived.family;
+    this.transport = derived.transport;
+    this.settings = derived.settings;
+  }
+
+  private static derive(o: ResolvedDistOptions): { family: 4 | 6; transport: LinkInfo['transport']; settings: LinkSettings } {
+    const family = familyOf(o.protoDist);
+    const tls = isTls(o.protoDist);
+    if (tls && !o.tls) throw new Error(`cluster.proto_dist = ${o.protoDist} needs TLS options (ssl_dist.conf)`);
+    return {
+      family,
+      transport: `${tls ? 'tls' : 'tcp'}${family === 6 ? '6' : ''}` as LinkInfo['transport'],
+      // A tick every quarter of the ticktime: a peer must miss four in a row to be declared down.
+      settings: {
+        tickMs: Math.max(50, Math.floor(o.netTicktimeMs / 4)),
+        ticktimeMs: o.netTicktimeMs,
+        maxFrameBytes: o.maxFrameBytes,
+        maxQueueBytes: o.maxQueueBytes,
+      },
     };
   }
 
@@ -71,15 +83,70 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
   }
 
   async start(): Promise<void> {
-    const { host } = parseNodeName(this.self);
-    try {
-      this.selfAddress = await resolveHost(host, this.family);
-    } catch (e) {
-      throw new Error(`cannot resolve this node's host ${host} for ${this.o.protoDist}: ${(e as Error).message}`, { cause: e });
-    }
+    this.selfAddress = await this.resolveSelf();
     for (const w of this.o.tls?.warnings ?? []) this.log.warn(`ssl_dist.conf: ${w}`);
     const port = distPort(this.self, this.o.basePort);
-    const server = createListener(this.tls ? this.o.tls : undefined, this.o.handshakeTimeoutMs, {
+    const server = this.createServer();
+    await listen(server, this.selfAddress, port);
+    this.server = server;
+    this.stopping = false;
+    this.log.info({ address: formatAddress(this.selfAddress, port), transport: this.transport }, 'listening for links');
+  }
+
+  async reconfigure(next: DistReconfig): Promise<{ relistened: boolean; relinked: boolean }> {
+    const prev = { o: this.o, family: this.family, transport: this.transport, settings: this.settings, selfAddress: this.selfAddress };
+    const o: ResolvedDistOptions = { ...this.o, ...next, tls: next.tls };
+    const derived = DistNode.derive(o);
+    const newTransport = o.protoDist !== prev.o.protoDist || o.basePort !== prev.o.basePort;
+    const newTls = isTls(o.protoDist) && !isDeepStrictEqual(o.tls, prev.o.tls);
+    const selfAddress = derived.family === prev.family ? prev.selfAddress : await this.resolveSelf(derived.family, o.protoDist);
+    this.o = o;
+    this.family = derived.family;
+    this.transport = derived.transport;
+    this.settings = derived.settings;
+    this.selfAddress = selfAddress;
+    if (!this.server || this.stopping || (!newTransport && !newTls)) return { relistened: false, relinked: false };
+    for (const w of o.tls?.warnings ?? []) this.log.warn(`ssl_dist.conf: ${w}`);
+    try {
+      await this.relisten();
+    } catch (e) {
+      Object.assign(this, prev);
+      await this.relisten().catch((e2: unknown) => this.log.error({ err: (e2 as Error).message }, 'could not listen again with the previous settings'));
+      throw e;
+    }
+    if (!newTransport) return { relistened: true, relinked: false };
+    // Links on the old transport go; the peers set re-dials each on the new one. The peers stay
+    // members: to membership this is a link going down and coming back.
+    for (const d of this.dials.values()) d.supersede();
+    for (const s of this.pending) s.destroy();
+    for (const link of [...this.links.values()]) link.close('disconnect', `transport changed to ${this.transport}`);
+    return { relistened: true, relinked: true };
+  }
+
+  /** Closes the listener (links stay up) and listens with the current settings. */
+  private async relisten(): Promise<void> {
+    const old = this.server;
+    this.server = undefined;
+    // close() frees the port at once; its callback would wait for every accepted link to end.
+    old?.close();
+    const port = distPort(this.self, this.o.basePort);
+    const server = this.createServer();
+    await listen(server, this.selfAddress, port);
+    this.server = server;
+    this.log.info({ address: formatAddress(this.selfAddress, port), transport: this.transport }, 'listening for links (reconfigured)');
+  }
+
+  private async resolveSelf(family = this.family, protoDist = this.o.protoDist): Promise<string> {
+    const { host } = parseNodeName(this.self);
+    try {
+      return await resolveHost(host, family);
+    } catch (e) {
+      throw new Error(`cannot resolve this node's host ${host} for ${protoDist}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  private createServer(): Server {
+    return createListener(this.tls ? this.o.tls : undefined, this.o.handshakeTimeoutMs, {
       onSocket: (s) => this.accept(s),
       onTlsError: (addr, p, detail) => this.refused(undefined, formatAddress(addr, p), 'tls_handshake_failed', detail),
       onTlsRejected: (s, detail) => {
@@ -89,10 +156,6 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
         setTimeout(() => s.destroy(), 1000).unref();
       },
     });
-    await listen(server, this.selfAddress, port);
-    this.server = server;
-    this.stopping = false;
-    this.log.info({ address: formatAddress(this.selfAddress, port), transport: this.transport }, 'listening for links');
   }
 
   async stop(): Promise<void> {

@@ -31,6 +31,9 @@ export interface DistOptions {
   readonly callTimeoutMs?: number;
 }
 
+/** What a reload may change on a running link layer (see Dist.reconfigure). */
+export type DistReconfig = Pick<DistOptions, 'cookie' | 'clusterName' | 'protoDist' | 'tls' | 'basePort' | 'netTicktimeMs'>;
+
 export interface ResolvedDistOptions extends Required<Omit<DistOptions, 'tls'>> {
   readonly tls?: DistTlsOptions;
 }

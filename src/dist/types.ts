@@ -1,6 +1,7 @@
 // The contract between the link layer (dist/) and the layers above (cluster/, db/).
 // dist/ knows nothing of membership: it keeps authenticated links to the peers it is told about.
 import type { EventEmitter } from 'node:events';
+import type { DistReconfig } from './options.js';
 
 /** Why a link could not be made or was refused; stable codes shown to operators. */
 export type LinkRefusal =
@@ -86,6 +87,13 @@ export interface Dist extends EventEmitter<DistEvents> {
   broadcast(channel: string, payload: unknown): void;
   /** One handler per channel. */
   handle(channel: string, handler: ChannelHandler): void;
+  /**
+   * Hot reload. Cookie, cluster name and ticktime apply to links made from now on (links up stay
+   * up). New TLS options or transport: the listener is replaced; a new transport (proto_dist,
+   * base port) also closes the links, which the peers set re-dials on it. Rejects, with the
+   * previous settings back in force, when the new listener cannot be opened.
+   */
+  reconfigure?(next: DistReconfig): Promise<{ relistened: boolean; relinked: boolean }>;
   /** Per linked node, how many send() calls were refused because its output queue was full. */
   droppedSends?(): Record<string, number>;
 }

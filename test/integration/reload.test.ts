@@ -1,0 +1,146 @@
+// Hot reload with real processes (SPEC §8): files edited under running nodes, the change applied
+// without a restart. Node addresses 127.0.90.x.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { allocDistBase, createTestNode, type TestNode } from '../helpers/launcher.js';
+import { makeCa, makeNodeCert, writeSslDistConf, type TestCa } from '../helpers/certs.js';
+
+const statusLine = (names: readonly string[]): string =>
+  `Cluster status: #{running_nodes => [${[...names].sort().map((n) => `'${n}'`).join(',')}],stopped_nodes => []}`;
+
+async function status(n: TestNode): Promise<string> {
+  return (await n.ctl(['cluster', 'status'])).stdout.split('\n')[0] ?? '';
+}
+
+/** Polls until every node prints the status line of exactly `names`; bounded. */
+async function converge(nodes: readonly TestNode[], names: readonly string[], timeoutMs = 20_000): Promise<void> {
+  const want = statusLine(names);
+  const end = Date.now() + timeoutMs;
+  for (const n of nodes) {
+    let out = await status(n);
+    while (out !== want && Date.now() < end) {
+      await sleep(100);
+      out = await status(n);
+    }
+    assert.equal(out, want, `${n.name} after ${timeoutMs} ms\n${n.logText().split('\n').slice(-15).join('\n')}`);
+  }
+}
+
+/** As editors save: a temporary file renamed over the old one. */
+async function atomicWrite(file: string, text: string): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+/** Polls `conf show <key>` until it prints `value`; bounded. */
+async function waitConf(n: TestNode, key: string, value: string, timeoutMs = 10_000): Promise<void> {
+  const want = `${key} = ${JSON.stringify(value)}\n`;
+  const end = Date.now() + timeoutMs;
+  let out = '';
+  while (Date.now() < end) {
+    out = (await n.ctl(['conf', 'show', key])).stdout;
+    if (out === want) return;
+    await sleep(50);
+  }
+  assert.equal(out, want, `${n.name}: ${key} not applied within ${timeoutMs} ms`);
+}
+
+test('hot reload: discovery, a broken edit, TCP to TLS, new certificates', async (t) => {
+  const names = [1, 2, 3].map((i) => `r${i}@127.0.90.${i}`);
+  const extra = 'r4@127.0.90.4';
+  const base = await allocDistBase([...names, extra]);
+  const conf = (body: string): string => `node.dist_net_ticktime = 2s\n${body}\n`;
+  const staticConf = (proto = 'inet_tcp'): string =>
+    conf(`cluster.discovery_strategy = static\ncluster.static.seeds = [${names.map((n) => `"${n}"`).join(', ')}]\ncluster.proto_dist = ${proto}`);
+  const nodes: TestNode[] = [];
+  for (const name of names) nodes.push(await createTestNode(t, { name, distBasePort: base, conf: conf('cluster.discovery_strategy = manual') }));
+  await Promise.all(nodes.map((n) => n.startOk()));
+  for (const n of nodes) assert.equal(await status(n), statusLine([n.name]));
+
+  await t.test('manual → static by editing the files: one cluster, no restart', async () => {
+    const pids = nodes.map((n) => n.pid);
+    await Promise.all(nodes.map((n) => atomicWrite(n.confFile, staticConf())));
+    await converge(nodes, names);
+    assert.deepEqual(nodes.map((n) => n.pid), pids);
+    await waitConf(nodes[0]!, 'cluster.discovery_strategy', 'static');
+  });
+
+  await t.test('a broken edit is rejected whole; the cluster keeps running', async () => {
+    const n = nodes[1]!;
+    await atomicWrite(n.confFile, `${staticConf()}cluster.autoheal = false\ncluster {\n`);
+    const r = await n.ctl(['conf', 'reload']);
+    assert.equal(r.code, 1, r.stdout);
+    assert.match(r.stdout, /^Config reload failed; the node keeps running with its current configuration:\n/);
+    assert.match(r.stdout, new RegExp(`${n.confFile.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:\\d+`));
+    assert.equal((await n.ctl(['conf', 'show', 'cluster.autoheal'])).stdout, 'cluster.autoheal = true\n');
+    assert.equal(await status(n), statusLine(names));
+    assert.match(n.logText(), /config reload rejected/);
+    await atomicWrite(n.confFile, staticConf());
+    const ok = await n.ctl(['conf', 'reload']);
+    assert.equal(ok.code, 0, ok.stdout);
+  });
+
+  let dir = '';
+  let ca2: TestCa | undefined;
+  await t.test('inet_tcp → inet_tls by editing the files: still one cluster, nobody left', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'emqx-reload-'));
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const ca = await makeCa(join(dir, 'ca1'), 'Reload CA 1');
+    for (const n of nodes) {
+      const cert = await makeNodeCert(ca, join(dir, 'ca1'), n.name);
+      await writeSslDistConf(join(n.etcDir, 'ssl_dist.conf'), { certfile: cert.certFile, keyfile: cert.keyFile, cacertfile: ca.certFile });
+    }
+    await Promise.all(nodes.map((n) => atomicWrite(n.confFile, staticConf('inet_tls'))));
+    for (const n of nodes) await waitConf(n, 'cluster.proto_dist', 'inet_tls');
+    await converge(nodes, names);
+    for (const n of nodes) {
+      const log = n.logText();
+      assert.match(log, /"transport":"tls"[^\n]*"msg":"listening for links \(reconfigured\)"|"msg":"listening for links \(reconfigured\)"[^\n]*"transport":"tls"/);
+      assert.match(log, /"transport":"tls"[^\n]*link up|link up[^\n]*"transport":"tls"/);
+      assert.doesNotMatch(log, /"msg":"[^"]*\bleft the cluster/);
+    }
+    ca2 = await makeCa(join(dir, 'ca2'), 'Reload CA 2');
+  });
+
+  await t.test('certificates replaced: new links use them; the old CA no longer admits', async () => {
+    assert.ok(ca2);
+    // New certificates from CA 2 at new paths; ssl_dist.conf names them.
+    for (const n of nodes) {
+      const cert = await makeNodeCert(ca2, join(dir, 'ca2'), n.name);
+      await atomicWrite(
+        join(n.etcDir, 'ssl_dist.conf'),
+        `[{server, [{certfile, "${cert.certFile}"}, {keyfile, "${cert.keyFile}"}, {cacertfile, "${ca2.certFile}"}, {verify, verify_peer}, {fail_if_no_peer_cert, true}]},\n {client, [{certfile, "${cert.certFile}"}, {keyfile, "${cert.keyFile}"}, {cacertfile, "${ca2.certFile}"}, {verify, verify_peer}]}].\n`,
+      );
+    }
+    for (const n of nodes) {
+      const end = Date.now() + 10_000;
+      while (!/"applied":\[[^\]]*"ssl_dist"/.test(n.logText()) && Date.now() < end) await sleep(50);
+      assert.match(n.logText(), /"applied":\[[^\]]*"ssl_dist"/, `${n.name} did not apply the new certificates`);
+    }
+    // The links up stay up.
+    await converge(nodes, names, 2000);
+    // A node holding a CA 1 certificate is refused now...
+    const caOld = await makeCa(join(dir, 'ca1b'), 'Reload CA 1b');
+    const oldCert = await makeNodeCert(caOld, join(dir, 'ca1b'), extra);
+    const r4 = await createTestNode(t, { name: extra, distBasePort: base, conf: conf('cluster.discovery_strategy = manual\ncluster.proto_dist = inet_tls') });
+    await writeSslDistConf(join(r4.etcDir, 'ssl_dist.conf'), { certfile: oldCert.certFile, keyfile: oldCert.keyFile, cacertfile: ca2.certFile });
+    await r4.startOk();
+    const refused = await r4.ctl(['cluster', 'join', names[0]!]);
+    assert.notEqual(refused.code, 0, refused.stdout);
+    assert.match(refused.stdout + refused.stderr, /tls|certificate/i);
+    // ...and, its files replaced by CA 2 ones (applied live on r4 too), admitted.
+    const good = await makeNodeCert(ca2, join(dir, 'ca2'), extra);
+    await writeSslDistConf(join(r4.etcDir, 'ssl_dist.conf.new'), { certfile: good.certFile, keyfile: good.keyFile, cacertfile: ca2.certFile });
+    await rename(join(r4.etcDir, 'ssl_dist.conf.new'), join(r4.etcDir, 'ssl_dist.conf'));
+    const end = Date.now() + 10_000;
+    while (!/"applied":\[[^\]]*"ssl_dist"/.test(r4.logText()) && Date.now() < end) await sleep(50);
+    const joined = await r4.ctl(['cluster', 'join', names[0]!]);
+    assert.equal(joined.code, 0, joined.stdout + joined.stderr);
+    await converge([...nodes, r4], [...names, extra]);
+  });
+});
