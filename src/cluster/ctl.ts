@@ -73,7 +73,7 @@ export function clusterCommand(cluster: Cluster, sub?: ClusterSubcommands): CtlC
         try {
           node = target(rest[0]!, cluster.self);
         } catch (err) {
-          return { code: 1, output: `Failed to join the cluster: {invalid_node_name,'${rest[0]}'}\n${err instanceof NodeNameError ? err.message : ''}\n` };
+          return { code: 1, output: `Failed to join the cluster: ${erlReason('invalid_node_name', rest[0]!)}\n${err instanceof NodeNameError ? `${err.message}\n` : ''}` };
         }
         try {
           await cluster.join(node);

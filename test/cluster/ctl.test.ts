@@ -70,3 +70,11 @@ test('cluster discovery sub-commands are delegated and a leave prints the discov
   assert.equal(l.output, "NOTICE\nLeave the cluster successfully.\nCluster status: #{running_nodes => ['emqx1@10.0.0.1'],stopped_nodes => []}\n");
   assert.ok(cmd.usage.some(([s]) => s === 'cluster discovery enable'));
 });
+
+test('an invalid node name is printed as an Erlang atom, quotes escaped, with the rule it breaks', async () => {
+  const seen: string[] = [];
+  const r = await clusterCommand(stub(undefined, seen)).run(['join', "it's@x"]);
+  assert.equal(r.code, 1);
+  assert.match(r.output, /^Failed to join the cluster: \{invalid_node_name,'it\\'s@x'\}\n\S[^\n]*\n$/);
+  assert.deepEqual(seen, [], 'nothing is attempted');
+});
