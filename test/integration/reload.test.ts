@@ -38,7 +38,7 @@ async function atomicWrite(file: string, text: string): Promise<void> {
 }
 
 /** Polls `conf show <key>` until it prints `value`; bounded. */
-async function waitConf(n: TestNode, key: string, value: string, timeoutMs = 10_000): Promise<void> {
+async function waitConf(n: TestNode, key: string, value: unknown, timeoutMs = 10_000): Promise<void> {
   const want = `${key} = ${JSON.stringify(value)}\n`;
   const end = Date.now() + timeoutMs;
   let out = '';
@@ -83,6 +83,24 @@ test('hot reload: discovery, a broken edit, TCP to TLS, new certificates', async
     await atomicWrite(n.confFile, staticConf());
     const ok = await n.ctl(['conf', 'reload']);
     assert.equal(ok.code, 0, ok.stdout);
+  });
+
+  await t.test('SIGHUP applies a change at once, and the watcher does not apply it again', async () => {
+    const n = nodes[2]!;
+    const reloads = (): string[] => n.logText().split('\n').filter((l) => l.includes('"msg":"config reloaded"'));
+    const before = reloads().length;
+    await writeFile(n.confFile, `${staticConf()}cluster.autoheal = false\n`);
+    n.kill('SIGHUP');
+    await waitConf(n, 'cluster.autoheal', false);
+    // Past the watcher's debounce: a second application would have shown by now.
+    await sleep(600);
+    const fresh = reloads().slice(before);
+    assert.equal(fresh.length, 1, fresh.join('\n'));
+    assert.match(fresh[0]!, /"trigger":"SIGHUP"[^\n]*"applied":\["cluster.autoheal"\]/);
+    const again = await n.ctl(['conf', 'reload']);
+    assert.deepEqual([again.code, again.stdout], [0, 'Config reloaded: no change.\n']);
+    await atomicWrite(n.confFile, staticConf());
+    await waitConf(n, 'cluster.autoheal', true);
   });
 
   let dir = '';

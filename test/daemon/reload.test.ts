@@ -1,0 +1,83 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import pino from 'pino';
+import { ConfigError, type Config } from '../../src/config/types.js';
+import { formatReloadReport, reloadConfig, type ReloadHost } from '../../src/daemon/reload.js';
+
+test('conf reload output: rejected config, no change, applied and refused keys', () => {
+  assert.deepEqual(formatReloadReport({ ok: false, errors: ['/etc/emqx.conf:3:1: unexpected end of input'] }), {
+    code: 1,
+    output: 'Config reload failed; the node keeps running with its current configuration:\n  /etc/emqx.conf:3:1: unexpected end of input\n',
+  });
+  assert.deepEqual(formatReloadReport({ ok: true, applied: [], refused: [] }), { code: 0, output: 'Config reloaded: no change.\n' });
+  assert.deepEqual(formatReloadReport({ ok: true, applied: ['cluster.autoheal', 'ssl_dist'], refused: [] }), {
+    code: 0,
+    output: 'Config reloaded.\n  applied: cluster.autoheal\n  applied: ssl_dist\n',
+  });
+  const partly = formatReloadReport({ ok: true, applied: ['cluster.autoheal'], refused: [{ key: 'node.name', reason: 'restart the node' }] });
+  assert.deepEqual(partly, { code: 1, output: 'Config reloaded.\n  applied: cluster.autoheal\n  refused: node.name: restart the node\n' });
+});
+
+
+const running = {
+  node: { name: 'a@127.0.0.1', cookie: 'c1', data_dir: '/d', role: 'core', dist_net_ticktime: 60_000, dist_base_port: 4370 },
+  cluster: { name: 'c', discovery_strategy: 'manual', proto_dist: 'inet_tcp', autoheal: true, autoclean: 1000, static: { seeds: [] } },
+  paths: { root: '/r' },
+} as unknown as Config;
+
+function fakeHost(load: () => Config, opts: { discoveryFails?: boolean; distFails?: boolean } = {}) {
+  const calls: string[] = [];
+  let committed: Config | undefined;
+  const host = {
+    logger: pino({ level: 'silent' }),
+    running: () => running,
+    load: () => ({ config: load(), warnings: [] }),
+    dist: {
+      reconfigure: async (o: { cookie: string }) => {
+        calls.push(`dist ${o.cookie}`);
+        if (opts.distFails) throw new Error('port 4370 is in use');
+        return { relistened: false, relinked: false };
+      },
+    },
+    cluster: { reconfigure: (c: Config) => calls.push(`cluster autoheal=${String(c.cluster.autoheal)}`) },
+    discovery: {
+      reconfigure: async (c: Config) => {
+        calls.push(`discovery ${c.cluster.discovery_strategy}`);
+        if (opts.discoveryFails) throw new Error('cluster.static.seeds: not a node name');
+      },
+    },
+    commit: (c: Config) => {
+      committed = c;
+    },
+  } as unknown as ReloadHost;
+  return { host, calls, committed: () => committed };
+}
+
+test('reload: a broken config is rejected whole, nothing applied or committed', async () => {
+  const f = fakeHost(() => {
+    throw new ConfigError([{ file: '/r/etc/emqx.conf', line: 7, message: 'unexpected }' }]);
+  });
+  const r = await reloadConfig(f.host, 'ctl');
+  assert.deepEqual(r, { ok: false, errors: ['/r/etc/emqx.conf:7: unexpected }'] });
+  assert.deepEqual(f.calls, []);
+  assert.equal(f.committed(), undefined);
+});
+
+test('reload: each part gets its slice; a failing part is refused and keeps its settings', async () => {
+  const next = { ...running, node: { ...running.node, cookie: 'c2' }, cluster: { ...running.cluster, autoheal: false, discovery_strategy: 'static', static: { seeds: ['b@127.0.0.1'] } } } as Config;
+  const ok = fakeHost(() => next);
+  const r1 = await reloadConfig(ok.host, 'ctl');
+  assert.deepEqual(ok.calls, ['dist c2', 'cluster autoheal=false', 'discovery static']);
+  assert.deepEqual(r1, { ok: true, applied: ['cluster.autoheal', 'cluster.discovery_strategy', 'cluster.static.seeds', 'node.cookie'], refused: [] });
+  assert.equal(ok.committed()?.cluster.discovery_strategy, 'static');
+
+  const bad = fakeHost(() => next, { discoveryFails: true, distFails: true });
+  const r2 = await reloadConfig(bad.host, 'ctl');
+  assert.ok(r2.ok);
+  assert.deepEqual(r2.applied, ['cluster.autoheal']);
+  assert.deepEqual(r2.refused.map((x) => x.key), ['ssl_dist/proto_dist', 'cluster.discovery']);
+  assert.match(r2.refused[1]!.reason, /discovery keeps running as before: cluster.static.seeds/);
+  assert.equal(bad.committed()?.cluster.discovery_strategy, 'manual');
+  assert.equal(bad.committed()?.node.cookie, 'c1');
+  assert.equal(bad.committed()?.cluster.autoheal, false);
+});
