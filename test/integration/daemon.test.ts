@@ -206,7 +206,9 @@ test('unusable data or log directory: a clear message each', async (t) => {
 test('default cookie warns; a renamed node is told loudly; SIGHUP reloads; SIGTERM stops cleanly', async (t) => {
   const node = await createTestNode(t, { name: 'emqx12@127.0.0.1', cookie: 'emqxsecretcookie' });
   const r = await node.startOk();
-  assert.match(r.stderr, /^Default \(insecure\) Erlang cookie is in use\.$/m);
+  assert.match(r.stderr, /^WARNING: Default \(insecure\) Erlang cookie is in use\.$/m);
+  assert.equal(r.stderr.match(/Erlang cookie is in use/g)?.length, 1, 'the warning is printed once');
+  assert.match(r.stderr, /^WARNING: Configure node\.cookie in .*emqx\.conf or override from environment variable EMQX_NODE__COOKIE$/m);
   assert.match(node.logText(), /Default \(insecure\) Erlang cookie is in use\./);
   assert.ok(!node.logText().includes('emqxsecretcookie'));
 
