@@ -252,6 +252,7 @@ export class EmqxNode {
    */
   reload(trigger: string): ReturnType<typeof reloadConfig> {
     const run = async (): ReturnType<typeof reloadConfig> => {
+      this.logger.info({ trigger }, 'reload requested');
       if (this.#state !== 'running') return { ok: false, errors: [`node is ${this.#state}`] };
       const report = await reloadConfig(
         {
