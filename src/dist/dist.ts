@@ -186,6 +186,9 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     if (r) clearTimeout(r.timer);
     this.reconnects.delete(node);
     this.dials.get(node)?.supersede();
+    // A dial dropped here must not be handed to the next connect(): it only waits for a link
+    // that nobody is making any more.
+    this.dials.delete(node);
     this.links.get(node)?.close('disconnect', 'disconnected by this node');
   }
 
