@@ -43,7 +43,7 @@ async function showsExactly(nodes: readonly TestNode[], members: readonly string
 test('concurrent joins, a join during a partition and force-leaves on both sides converge after healing', async (t) => {
   const why = await partitionUnavailable();
   if (why) return t.skip(why);
-  const names = [2, 3, 4, 5, 6].map((i) => `q${i}@127.0.81.${i}`);
+  const names = [1, 2, 3, 4, 5].map((i) => `q${i}@127.0.81.${i + 1}`);
   const base = await allocDistBase(names);
   const nodes = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf: CONF })));
   const [q1, q2, q3, q4, q5] = nodes as [TestNode, TestNode, TestNode, TestNode, TestNode];
@@ -77,6 +77,18 @@ test('concurrent joins, a join during a partition and force-leaves on both sides
   // A write on any member reaches them all.
   assert.equal((await q5.ctl(['admins', 'add', 'after', 'passw0rd!'])).code, 0);
   for (const n of [q1, q4]) assert.equal((await n.ctl(['admins', 'list'])).stdout, 'Username: after, Description: \n', n.name);
+
+  // Status shows the current state only: once the removed nodes are in a cluster again (q2 joins
+  // q3), neither prints the removal line; after a voluntary leave, q2 does not either.
+  const pair = `Cluster status: #{running_nodes => ['${q2.name}','${q3.name}'],stopped_nodes => []}\n`;
+  assert.equal((await q2.ctl(['cluster', 'join', q3.name])).stdout, `Join the cluster successfully.\n${pair}`);
+  await waitFor('q2,q3 together', () => showsExactly([q2, q3], [q2.name, q3.name]));
+  assert.equal((await q3.ctl(['cluster', 'status'])).stdout, pair);
+  assert.equal((await q2.ctl(['cluster', 'leave'])).stdout, `Leave the cluster successfully.\nCluster status: #{running_nodes => ['${q2.name}'],stopped_nodes => []}\n`);
+  assert.equal((await q3.ctl(['cluster', 'status'])).stdout, `Cluster status: #{running_nodes => ['${q3.name}'],stopped_nodes => []}\n`);
+  assert.equal((await q2.ctl(['cluster', 'status'])).stdout, `Cluster status: #{running_nodes => ['${q2.name}'],stopped_nodes => []}\n`);
+  // The members the leaver and the removed nodes left behind are undisturbed.
+  assert.ok(await showsExactly([q1, q4, q5], kept));
 });
 
 test('a TLS cluster: join and status over inet_tls; a node with a certificate from another CA is refused', async (t) => {
