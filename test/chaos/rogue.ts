@@ -1,0 +1,57 @@
+// The rogue: a node with a wrong cookie that keeps asking random members to let it join, for the
+// whole run. Every attempt must fail; the members must log a refusal for it and never list it.
+import type { ChaosCluster } from './cluster.js';
+import { ROGUE_IP } from './cluster.js';
+import type { Rng } from './prng.js';
+
+export class Rogue {
+  attempts = 0;
+  readonly accepted: string[] = [];
+  private stopping = false;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly cluster: ChaosCluster,
+    private readonly rng: Rng,
+    private readonly maxAttempts: number,
+  ) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    const rogue = this.cluster.rogue!;
+    while (!this.stopping && this.attempts < this.maxAttempts) {
+      const target = this.rng.pick(this.cluster.names);
+      this.attempts++;
+      const r = await rogue.ctl(['cluster', 'join', target], { timeoutMs: 30_000 });
+      if (r.code === 0) this.accepted.push(`${target}: ${r.stdout.trim()}`);
+      await new Promise((res) => setTimeout(res, this.rng.int(500, 1500)));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.loop;
+  }
+}
+
+/** Refusals of the rogue in a member's JSON log, and any other line naming it (should be none). */
+export function rogueInLog(logText: string, rogueName: string): { refusals: number; other: string[] } {
+  let refusals = 0;
+  const other: string[] = [];
+  for (const line of logText.split('\n')) {
+    if (!line.includes(rogueName) && !line.includes(ROGUE_IP)) continue;
+    let rec: Record<string, unknown>;
+    try {
+      rec = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      other.push(line);
+      continue;
+    }
+    if (rec.msg === 'link refused' && rec.reason === 'authentication_failed') refusals++;
+    else other.push(line);
+  }
+  return { refusals, other };
+}
