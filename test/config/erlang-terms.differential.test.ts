@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { ErlangTermsError, parseErlangTerms } from '../../src/config/erlang-terms.js';
 import { consultMany, consultShared, escriptPath, toOracleValue, type OracleResult } from '../helpers/consult-oracle.js';
+import { prng } from '../helpers/prng.js';
 
 const SAMPLES = resolve(fileURLToPath(new URL('../../../shared/erlang-terms/', import.meta.url)));
 const ROOT = resolve(fileURLToPath(new URL('../../', import.meta.url)));
@@ -21,18 +22,6 @@ function ours(text: string, file: string): OracleResult {
     if (err instanceof ErlangTermsError) return { ok: false, line: err.line, message: err.reason };
     throw err;
   }
-}
-
-/** mulberry32: small, seeded, good enough to spread cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 class Gen {

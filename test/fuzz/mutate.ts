@@ -1,16 +1,5 @@
 // Seeded input mutation for the fuzz tests: small, structure-aware edits of real documents.
-
-/** mulberry32: a tiny seeded PRNG, so every failure can be replayed from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { prng } from '../helpers/prng.js';
 
 const HOCON_TOKENS = ['{', '}', '[', ']', '"', '"""', '${', '${?', '}', ':', '=', '+=', ',', '#', '//', '\n', '.', '\\', '@', ' ', 'include ', 'required(', 'file(', '\t', '\u0000', 'é', '\uffff', '0x', '1e999', '-', 'true', 'null'];
 

@@ -16,23 +16,12 @@
 // Store logs (pino JSON, debug level) go to stderr, so a test can also kill on "compaction started".
 import { pino } from 'pino';
 import { Store, type StoredRecord } from '../../src/db/store/index.js';
+import { prng } from './prng.js';
 
 const [dir, seedArg, firstArg] = process.argv.slice(2);
 if (!dir || !seedArg || !firstArg) {
   process.stderr.write('usage: store-writer <dir> <seed> <firstId>\n');
   process.exit(2);
-}
-
-/** mulberry32: a small seeded PRNG, so a failing round can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const LIFETIME_MS = 60_000;

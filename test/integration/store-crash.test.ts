@@ -11,23 +11,13 @@ import { createInterface } from 'node:readline';
 import { test } from 'node:test';
 import { pino } from 'pino';
 import { Store } from '../../src/db/store/index.js';
+import { prng } from '../helpers/prng.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const WRITER = join(ROOT, 'test/helpers/store-writer.ts');
 const ROUNDS = Number(process.env.STORE_CRASH_ROUNDS ?? 20);
 const SEED = Number(process.env.STORE_CRASH_SEED ?? 20261125);
 const ROUND_TIMEOUT_MS = 20_000;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What the store must hold, from the writer's acknowledgements (see test/helpers/store-writer.ts). */
 class Expected {

@@ -2,18 +2,8 @@
 // is reproducible from its seed. The grammar covers what an operator writes: nested objects,
 // arrays, quoting, comments, substitutions (plain, optional, self-referential), concatenation of
 // strings, arrays and objects, dotted keys, repeated keys that merge, and `+=`.
-
-export function prng(seed: number): () => number {
-  // mulberry32
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../../helpers/prng.js';
+export { prng };
 
 const KEYS = ['a', 'b', 'c', 'foo', 'bar', 'x-y', 'k_1', 'n2'];
 const QUOTED_KEYS = ['"q k"', '"dot.ted"', '""', '"a"'];
