@@ -287,6 +287,7 @@ export class Cluster {
     const begin = (await this.callOrDown(target, CLUSTER_CHANNELS.joinBegin, {})) as { ok: boolean; reason?: string };
     if (!begin.ok) {
       if (begin.reason === 'singleton') throw new ClusterError('singleton', target, `${target} is configured as singleton`);
+      if (begin.reason === 'join_in_progress') throw new ClusterError('target_join_in_progress', target, `${target} is itself joining a cluster`);
       throw new ClusterError('join_failed', target, begin.reason ?? 'refused');
     }
     let adopted: { clusterId: string; members: Members } | undefined;

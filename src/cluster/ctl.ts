@@ -31,6 +31,10 @@ function statusText(cluster: Cluster): string {
 function failure(prefix: string, err: unknown, verbForLog: string): CtlResult {
   if (err instanceof ClusterError) {
     if (err.code === 'ignore') return { code: 1, output: 'Ignore.\n' };
+    if (err.code === 'target_join_in_progress') {
+      // The node asked to take us in is busy joining elsewhere: name it, and say it is temporary.
+      return { code: 1, output: `${prefix}: ${erlReason('join_in_progress', err.node)}\n${err.node} is itself joining a cluster; try again when its join has finished.\n` };
+    }
     const reason = err.code === 'singleton' || err.code === 'node_not_in_cluster' || err.code === 'join_in_progress' ? err.code : erlReason(err.code, err.node);
     const hint = HINTS[err.code];
     const detail = err.code === 'node_down' || err.code === 'join_failed' ? err.message : undefined;

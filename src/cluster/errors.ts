@@ -9,6 +9,8 @@ export type ClusterErrorCode =
   | 'singleton'
   | 'node_not_in_cluster'
   | 'join_in_progress'
+  /** The target of a join is itself joining a cluster. */
+  | 'target_join_in_progress'
   | 'invalid_node_name'
   | 'join_failed';
 

@@ -243,6 +243,7 @@ test('commands while a join is in progress are refused clearly', async (t) => {
   t.after(() => sim.stopAll());
   const a = await sim.start(A);
   await sim.start(B);
+  await sim.start(C);
   await a.parts.db.writeMany(Array.from({ length: 20000 }, (_, i) => ({ table: 't', key: `k${i}`, value: i })));
   const join = sim.run(B, 'cluster', 'join', A);
   await until('joining', () => sim.get(B).parts.cluster.busy() !== undefined);
@@ -252,7 +253,17 @@ test('commands while a join is in progress are refused clearly', async (t) => {
   const add = await sim.run(B, 'admins', 'add', 'x', 'passw0rd!');
   assert.equal(add.code, 1);
   assert.match(add.output, /join .* in progress/);
+  const hint = 'A join is in progress on this node; try again when it has finished.\n';
+  assert.deepEqual(await sim.run(B, 'cluster', 'join', C), { code: 1, output: `Failed to join the cluster: join_in_progress\n${hint}` });
+  assert.deepEqual(await sim.run(B, 'cluster', 'force-leave', A), { code: 1, output: `Failed to remove the node from cluster: join_in_progress\n${hint}` });
+  // A node asking to join the busy joiner is told who is busy.
+  assert.deepEqual(await sim.run(C, 'cluster', 'join', B), {
+    code: 1,
+    output: "Failed to join the cluster: {join_in_progress,'b@127.0.0.1'}\nb@127.0.0.1 is itself joining a cluster; try again when its join has finished.\n",
+  });
+  assert.equal(sim.get(B).parts.cluster.busy(), A, 'still joining: the refusals did not disturb it');
   assert.equal((await join).code, 0);
+  assert.deepEqual(sim.status(C), { running: [C], stopped: [] });
 });
 
 test('a node in another cluster leaves it properly before joining: its old peers see a leave', async (t) => {
