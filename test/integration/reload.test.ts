@@ -39,7 +39,7 @@ async function atomicWrite(file: string, text: string): Promise<void> {
 
 /** Polls `conf show <key>` until it prints `value`; bounded. */
 async function waitConf(n: TestNode, key: string, value: unknown, timeoutMs = 10_000): Promise<void> {
-  const want = `${key} = ${JSON.stringify(value)}\n`;
+  const want = `${key} = ${JSON.stringify(value, null, 2)}\n`;
   const end = Date.now() + timeoutMs;
   let out = '';
   while (Date.now() < end) {
@@ -68,6 +68,25 @@ test('hot reload: discovery, a broken edit, TCP to TLS, new certificates', async
     await converge(nodes, names);
     assert.deepEqual(nodes.map((n) => n.pid), pids);
     await waitConf(nodes[0]!, 'cluster.discovery_strategy', 'static');
+  });
+
+  await t.test('a left node stays out across a discovery reload, until `cluster discovery enable`', async () => {
+    const n = nodes[2]!;
+    const left = await n.ctl(['cluster', 'leave']);
+    assert.equal(left.code, 0, left.stdout);
+    assert.match(left.stdout, /^Automatic cluster discovery is disabled on this node/);
+    // New discovery settings (the seeds reordered) restart discovery on the node that left.
+    const reordered = conf(`cluster.discovery_strategy = static\ncluster.static.seeds = [${[...names].reverse().map((x) => `"${x}"`).join(', ')}]\ncluster.proto_dist = inet_tcp`);
+    await atomicWrite(n.confFile, reordered);
+    await waitConf(n, 'cluster.static.seeds', [...names].reverse());
+    // Absence of a rejoin shows only over time: more than two loop periods.
+    await sleep(4500);
+    assert.equal(await status(n), statusLine([n.name]));
+    const en = await n.ctl(['cluster', 'discovery', 'enable']);
+    assert.deepEqual([en.code, en.stdout], [0, 'Automatic cluster discovery enabled.\n']);
+    await converge(nodes, names);
+    await atomicWrite(n.confFile, staticConf());
+    await waitConf(n, 'cluster.static.seeds', names);
   });
 
   await t.test('a broken edit is rejected whole; the cluster keeps running', async () => {
@@ -113,11 +132,12 @@ test('hot reload: discovery, a broken edit, TCP to TLS, new certificates', async
       const cert = await makeNodeCert(ca, join(dir, 'ca1'), n.name);
       await writeSslDistConf(join(n.etcDir, 'ssl_dist.conf'), { certfile: cert.certFile, keyfile: cert.keyFile, cacertfile: ca.certFile });
     }
+    const mark = nodes.map((n) => n.logText().length);
     await Promise.all(nodes.map((n) => atomicWrite(n.confFile, staticConf('inet_tls'))));
     for (const n of nodes) await waitConf(n, 'cluster.proto_dist', 'inet_tls');
     await converge(nodes, names);
-    for (const n of nodes) {
-      const log = n.logText();
+    for (const [i, n] of nodes.entries()) {
+      const log = n.logText().slice(mark[i]);
       assert.match(log, /"transport":"tls"[^\n]*"msg":"listening for links \(reconfigured\)"|"msg":"listening for links \(reconfigured\)"[^\n]*"transport":"tls"/);
       assert.match(log, /"transport":"tls"[^\n]*link up|link up[^\n]*"transport":"tls"/);
       assert.doesNotMatch(log, /"msg":"[^"]*\bleft the cluster/);
