@@ -3,6 +3,8 @@
 // rogue node with a wrong cookie, and after every heal the invariants checked with bounded waits.
 //
 //   npm run chaos -- --minutes 30 --seed 42        (the seed is printed; the same seed replays)
+//   npm run chaos -- --seed 7 --faults 1           (only the first fault of seed 7's schedule)
+//   --keep-going: continue after a failed check (default: stop at the first, keeping the state small)
 //
 // Importable: runChaos() is what test/chaos/chaos.test.ts calls. Every fault is undone and every
 // process stopped by PID on success, failure and SIGINT/SIGTERM.
@@ -281,8 +283,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-function parseArgs(argv: readonly string[]): { minutes: number; seed: number; keepGoing: boolean } {
+function parseArgs(argv: readonly string[]): { minutes: number; seed: number; keepGoing: boolean; faults: number | undefined } {
   let minutes = 3;
+  let faults: number | undefined;
   let seed = Math.floor(Math.random() * 2 ** 31);
   let keepGoing = false;
   for (let i = 0; i < argv.length; i++) {
@@ -294,10 +297,11 @@ function parseArgs(argv: readonly string[]): { minutes: number; seed: number; ke
     };
     if (a === '--minutes') minutes = num();
     else if (a === '--seed') seed = Math.floor(num());
+    else if (a === '--faults') faults = Math.floor(num());
     else if (a === '--keep-going') keepGoing = true;
-    else throw new Error(`unknown argument ${JSON.stringify(a)} (usage: npm run chaos -- [--minutes N] [--seed S] [--keep-going])`);
+    else throw new Error(`unknown argument ${JSON.stringify(a)} (usage: npm run chaos -- [--minutes N] [--seed S] [--faults N] [--keep-going])`);
   }
-  return { minutes, seed, keepGoing };
+  return { minutes, seed, keepGoing, faults };
 }
 
 async function main(): Promise<void> {
@@ -316,7 +320,7 @@ async function main(): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
-    const r = await runChaos({ seed: args.seed, durationMs: args.minutes * 60_000, keepGoing: args.keepGoing, signal: ac.signal });
+    const r = await runChaos({ seed: args.seed, durationMs: args.minutes * 60_000, maxFaults: args.faults, keepGoing: args.keepGoing, signal: ac.signal });
     console.log(`\nseed ${r.seed}: ${r.violations.length === 0 ? 'all invariants held' : `${r.violations.length} violation(s)`}`);
     for (const v of r.violations) console.log(`  - ${v}`);
     if (r.findings.length > 0) console.log(`findings (operator-visible failures worked around):`);
