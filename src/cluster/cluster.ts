@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Dist, LinkInfo, NodeDownReason } from '../dist/types.js';
 import { LinkError } from '../dist/types.js';
-import { compareHlc, type HlcClock } from './hlc.js';
+import { compareHlc, type Hlc, type HlcClock } from './hlc.js';
 import type { Log } from './log.js';
 import { ClusterError } from './errors.js';
-import { forcedOut, isMember, maxVersion, memberNames, membersEqual, mergeMembers, parseView, withEntry, type MemberEntry, type Members, type View } from './membership.js';
+import { collectableTombstones, forcedOut, isMember, maxVersion, memberNames, membersEqual, mergeMembers, parseView, withEntry, withoutEntries, type MemberEntry, type Members, type View } from './membership.js';
 import type { VerboseRow } from './status-format.js';
 
 export const CLUSTER_CHANNELS = {
@@ -56,6 +56,10 @@ export interface ClusterOptions {
   readonly regreetMs?: number;
   /** How often replicas are compared with every running member (default 60 s). */
   readonly antiEntropyMs?: number;
+  /** A leave's tombstone is kept at least this long (default 24 h; see collectableTombstones). */
+  readonly tombstoneRetentionMs?: number;
+  /** How often collectable tombstones are looked for (default 60 s). */
+  readonly tombstoneGcMs?: number;
 }
 
 interface Hello {
@@ -120,6 +124,11 @@ export class Cluster {
   private autocleanTimer: NodeJS.Timeout | undefined;
   private regreetTimer: NodeJS.Timeout | undefined;
   private antiEntropyTimer: NodeJS.Timeout | undefined;
+  private tombstoneTimer: NodeJS.Timeout | undefined;
+  /** The last view each member sent us (hello or gossip), to know which tombstones all hold. */
+  private readonly heard = new Map<string, View>();
+  /** Tombstones collected here: a copy still travelling from a member is not taken back. */
+  private readonly forgotten = new Map<string, Hlc>();
   private readonly startedAt: number;
   private stopped = false;
   /** Set while this node announces its own leave: its own tombstone echoing back is expected. */
@@ -192,6 +201,8 @@ export class Cluster {
       }
     }, this.o.antiEntropyMs ?? 60_000);
     this.antiEntropyTimer.unref();
+    this.tombstoneTimer = setInterval(() => void this.collectTombstones(), this.o.tombstoneGcMs ?? 60_000);
+    this.tombstoneTimer.unref();
     const others = this.peers();
     this.o.log.info({ members: memberNames(this.view.members), reconnecting: others }, others.length ? 'restored cluster membership' : 'running alone');
   }
@@ -201,6 +212,7 @@ export class Cluster {
     if (this.autocleanTimer) clearInterval(this.autocleanTimer);
     if (this.regreetTimer) clearInterval(this.regreetTimer);
     if (this.antiEntropyTimer) clearInterval(this.antiEntropyTimer);
+    if (this.tombstoneTimer) clearInterval(this.tombstoneTimer);
     this.o.dist.off('nodeup', this.onUp);
     this.o.dist.off('nodedown', this.onDown);
   }
@@ -473,6 +485,7 @@ export class Cluster {
       return 'partitioned';
     }
     if (their.verdict === 'partitioned') return 'partitioned';
+    this.heard.set(peer, theirView);
     await this.mergeIn(theirView.members, peer);
     if (!isMember(this.view.members, this.self)) return 'ok';
     if (isMember(this.view.members, peer) && this.o.dist.isUp(peer)) {
@@ -489,9 +502,13 @@ export class Cluster {
     return 'ok';
   }
 
-  private async mergeIn(theirs: Members, from: string): Promise<void> {
-    const mv = maxVersion(theirs);
+  private async mergeIn(received: Members, from: string): Promise<void> {
+    const mv = maxVersion(received);
     if (mv) this.o.clock.observe(mv);
+    const theirs = this.forgotten.size === 0 ? received : Object.fromEntries(Object.entries(received).filter(([n, e]) => {
+      const gone = this.forgotten.get(n);
+      return !gone || compareHlc(e.version, gone) > 0;
+    }));
     const merged = mergeMembers(this.view.members, theirs);
     if (membersEqual(merged, this.view.members)) return;
     const wasMember = new Set(this.members());
@@ -517,6 +534,7 @@ export class Cluster {
   private async onView(from: string, v: View): Promise<boolean> {
     const view = parseView(v, `view from ${from}`);
     if (view.clusterId !== this.view.clusterId) return false;
+    this.heard.set(from, view);
     await this.mergeIn(view.members, from);
     return true;
   }
@@ -627,6 +645,26 @@ export class Cluster {
     if (!isMember(this.view.members, node)) return;
     if (this.running.delete(node)) this.o.log.warn({ node, reason }, 'member down');
     if (!this.downSince.has(node)) this.downSince.set(node, this.now());
+  }
+
+  // ---- tombstones ------------------------------------------------------------------------
+
+  /** Drops the tombstones of nodes that left once every member holds them (membership.ts). */
+  private async collectTombstones(): Promise<void> {
+    if (this.stopped || this.joining || this.leaving) return;
+    const v = this.view;
+    const heardFrom = (m: string): Members | undefined => {
+      const h = this.heard.get(m);
+      return h && h.clusterId === v.clusterId ? h.members : undefined;
+    };
+    const { collect: drop, waitingOn } = collectableTombstones(v.members, this.self, heardFrom, Date.now(), this.o.tombstoneRetentionMs ?? 24 * 3600_000);
+    // Views are only pushed on change, so a member that took the tombstone from our hello may
+    // never have sent its view since: ask the running ones again (the hello reply carries it).
+    for (const m of waitingOn) if (this.running.has(m)) void this.greet(m);
+    if (drop.length === 0) return;
+    for (const n of drop) this.forgotten.set(n, v.members[n]!.version);
+    await this.setView({ clusterId: v.clusterId, members: withoutEntries(v.members, drop) });
+    this.o.log.info({ nodes: drop }, 'dropped the tombstones of nodes that left, now held by every member');
   }
 
   // ---- autoclean -------------------------------------------------------------------------

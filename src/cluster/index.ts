@@ -29,6 +29,9 @@ export interface ClusterPartsOptions {
   readonly config: ClusterConfig;
   readonly callTimeoutMs?: number;
   readonly autocleanCheckMs?: number;
+  /** Tests: how long a leave's tombstone is kept at least, and how often collection runs. */
+  readonly tombstoneRetentionMs?: number;
+  readonly tombstoneGcMs?: number;
   /** `cluster discovery ...` and the leave notice, when discovery is wired. */
   readonly subcommands?: ClusterSubcommands;
 }
@@ -51,6 +54,8 @@ export async function startClusterParts(o: ClusterPartsOptions): Promise<Cluster
     settings: settingsOf(o.config),
     ...(o.callTimeoutMs ? { callTimeoutMs: o.callTimeoutMs } : {}),
     ...(o.autocleanCheckMs ? { autocleanCheckMs: o.autocleanCheckMs } : {}),
+    ...(o.tombstoneRetentionMs !== undefined ? { tombstoneRetentionMs: o.tombstoneRetentionMs } : {}),
+    ...(o.tombstoneGcMs ? { tombstoneGcMs: o.tombstoneGcMs } : {}),
   });
   ref.cluster = cluster;
   await cluster.start(db);

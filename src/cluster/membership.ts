@@ -1,10 +1,11 @@
 // The membership view: a last-writer-wins map node → {member | removed, version}. Merging takes,
 // per node, the entry with the greater hybrid-logical-clock version, which is commutative,
 // associative and idempotent, so members that exchange views in any order end up identical.
-// Removed nodes stay as tombstones so an old "member" entry can never resurrect them. A tombstone
+// Removed nodes stay as tombstones so an old "member" entry cannot resurrect them. A tombstone
 // says whether the node was put out by another member (force-leave, autoclean: `forced`, the node
 // must be kept out if it comes back with its old view) or went away itself (leave, join elsewhere:
-// it already knows, and nobody may tell it "you were removed").
+// it already knows, and nobody may tell it "you were removed"). Only the latter are ever collected,
+// once every member holds them (collectableTombstones).
 import { compareHlc, type Hlc } from './hlc.js';
 
 export type MemberState = 'member' | 'removed';
@@ -80,6 +81,44 @@ export function maxVersion(members: Members): Hlc | undefined {
   let best: Hlc | undefined;
   for (const e of Object.values(members)) if (!best || compareHlc(e.version, best) > 0) best = e.version;
   return best;
+}
+
+/**
+ * Tombstones that may be dropped: those of nodes that went by themselves (never forced ones: they
+ * keep a removed node out), older than `retentionMs`, held (or superseded) in the last view heard
+ * from every other current member (or absent there). Then no member can bring back an older entry;
+ * a node that left has another cluster id, and a forced-out node is refused before any merge.
+ * `waitingOn`: the members not yet heard holding one of the otherwise collectable tombstones.
+ */
+export function collectableTombstones(
+  members: Members,
+  self: string,
+  heardFrom: (member: string) => Members | undefined,
+  now: number,
+  retentionMs: number,
+): { collect: string[]; waitingOn: string[] } {
+  const others = memberNames(members).filter((n) => n !== self);
+  const collect: string[] = [];
+  const waitingOn = new Set<string>();
+  for (const [node, e] of Object.entries(members)) {
+    if (e.state !== 'removed' || e.forced || now - e.version.t < retentionMs) continue;
+    // A member that holds no entry at all for the node (it collected the tombstone already, or
+    // joined after the node was gone) cannot bring an old one back either.
+    const missing = others.filter((m) => {
+      const view = heardFrom(m);
+      const theirs = view?.[node];
+      return view === undefined || (theirs !== undefined && compareHlc(theirs.version, e.version) < 0);
+    });
+    if (missing.length === 0) collect.push(node);
+    for (const m of missing) waitingOn.add(m);
+  }
+  return { collect, waitingOn: [...waitingOn].sort() };
+}
+
+/** The view without `nodes` (garbage-collected tombstones). */
+export function withoutEntries(members: Members, nodes: readonly string[]): Members {
+  const drop = new Set(nodes);
+  return Object.fromEntries(Object.entries(members).filter(([n]) => !drop.has(n)));
 }
 
 export function withEntry(members: Members, node: string, entry: MemberEntry): Members {

@@ -466,3 +466,39 @@ test('a probe link between nodes of different clusters carries no hello and chan
   assert.deepEqual([a.parts.cluster.currentView(), c.parts.cluster.currentView()], before);
   assert.ok(sameRunning(sim, [B, C]));
 });
+
+test('tombstones of nodes that left are dropped once every member holds them; forced ones stay and keep the node out', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  const gc = { tombstoneRetentionMs: 0, tombstoneGcMs: 20 };
+  const a = await sim.start(A, gc);
+  for (const n of [B, C, D]) await sim.start(n, gc);
+  for (const n of [B, C, D]) assert.equal((await sim.run(n, 'cluster', 'join', A)).code, 0);
+  await until('four', () => sameRunning(sim, [A, B, C, D]));
+  const entry = (node: string, of: string): unknown => sim.get(node).parts.cluster.currentView().members[of];
+  // D is away when C leaves: it has not seen C's tombstone, so nobody may drop it yet.
+  const dStore = await sim.kill(D);
+  assert.equal((await sim.run(C, 'cluster', 'leave')).code, 0);
+  await until('c gone on a,b', () => [A, B].every((n) => JSON.stringify(sim.status(n)) === JSON.stringify({ running: [A, B], stopped: [D] })));
+  await new Promise((r) => setTimeout(r, 150)); // several collection passes
+  assert.equal((entry(A, C) as { state: string }).state, 'removed');
+  assert.equal((entry(B, C) as { state: string }).state, 'removed');
+  // D comes back with C still a member in its view; the views meet, then the tombstone goes.
+  await sim.start(D, { ...gc, store: dStore });
+  await until('c forgotten everywhere', () => [A, B, D].every((n) => entry(n, C) === undefined), 5000);
+  assert.ok(sameRunning(sim, [A, B, D]));
+  // A forced removal is never collected, and still keeps the node out.
+  const bStore = await sim.kill(B);
+  assert.equal((await sim.run(A, 'cluster', 'force-leave', B)).code, 0);
+  await until('d knows', () => (entry(D, B) as { state?: string } | undefined)?.state === 'removed');
+  await new Promise((r) => setTimeout(r, 150));
+  assert.equal((entry(A, B) as { forced?: boolean }).forced, true);
+  assert.equal((entry(D, B) as { forced?: boolean }).forced, true);
+  // B returns with its old view (C a member there): told it was removed; C does not come back.
+  const b = await sim.start(B, { ...gc, store: bStore });
+  await until('b told', () => b.parts.cluster.removedFrom() !== undefined);
+  assert.ok(sameRunning(sim, [A, D]));
+  assert.equal(entry(A, C), undefined);
+  assert.equal(entry(D, C), undefined);
+  assert.ok(a.parts.cluster.members().includes(D));
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { memberNames, membersEqual, mergeMembers, parseView, pickEntry, type MemberEntry, type Members } from '../../src/cluster/membership.js';
+import { collectableTombstones, memberNames, membersEqual, mergeMembers, parseView, pickEntry, withoutEntries, type MemberEntry, type Members } from '../../src/cluster/membership.js';
 
 const e = (state: MemberEntry['state'], t: number, n = 'x@h', c = 0): MemberEntry => ({ state, version: { t, c, n } });
 
@@ -80,4 +80,20 @@ test('parseView names what is wrong', () => {
   assert.throws(() => parseView({ clusterId: 'c', members: { 'a@h': { state: 'zombie', version: { t: 1, c: 0, n: 'a' } } } }, 'w'), /bad membership entry for 'a@h'/);
   const v = parseView({ clusterId: 'c', members: { 'b@h': e('member', 1), 'a@h': e('removed', 2) } }, 'w');
   assert.deepEqual(Object.keys(v.members), ['a@h', 'b@h']);
+});
+
+test('a leave tombstone is collectable once old enough and held by every other member; a forced one never', () => {
+  const left = e('removed', 100);
+  const forced: MemberEntry = { ...e('removed', 100), forced: true };
+  const view: Members = { 'a@h': e('member', 1), 'b@h': e('member', 1), 'c@h': left, 'd@h': forced };
+  const heard: Record<string, Members> = { 'b@h': { 'c@h': left, 'd@h': forced } };
+  const collect = (now: number, from: Record<string, Members>): string[] => collectableTombstones(view, 'a@h', (m) => from[m], now, 50).collect;
+  assert.deepEqual(collect(149, heard), [], 'too young');
+  assert.deepEqual(collect(150, heard), ['c@h']);
+  assert.deepEqual(collect(150, {}), [], 'b has not been heard from');
+  assert.deepEqual(collect(150, { 'b@h': {} }), ['c@h'], 'b has no entry for c: it cannot bring it back');
+  assert.deepEqual(collectableTombstones(view, 'a@h', () => undefined, 150, 50).waitingOn, ['b@h']);
+  assert.deepEqual(collect(150, { 'b@h': { 'c@h': e('member', 50) } }), [], 'b holds an older entry');
+  assert.deepEqual(collect(150, { 'b@h': { 'c@h': e('member', 120) } }), ['c@h'], 'b holds a newer entry: nothing to bring back');
+  assert.deepEqual(Object.keys(withoutEntries(view, ['c@h'])), ['a@h', 'b@h', 'd@h']);
 });

@@ -31,11 +31,19 @@ export class Sim {
   readonly net = new MemoryNet();
   readonly nodes = new Map<string, SimNode>();
 
-  async start(name: string, opts: { config?: Partial<ClusterConfig>; store?: MemoryStore; cookie?: string } = {}): Promise<SimNode> {
+  async start(
+    name: string,
+    opts: { config?: Partial<ClusterConfig>; store?: MemoryStore; cookie?: string; tombstoneRetentionMs?: number; tombstoneGcMs?: number } = {},
+  ): Promise<SimNode> {
     const dist = this.net.create(name, opts.cookie);
     await dist.start();
     const store = opts.store ?? new MemoryStore();
-    const parts = await startClusterParts({ dist, store, log: silentLog, config: clusterConfig(opts.config), callTimeoutMs: 1000, autocleanCheckMs: 20 });
+    const parts = await startClusterParts({ dist, store, log: silentLog, config: clusterConfig(opts.config),
+      callTimeoutMs: 1000,
+      autocleanCheckMs: 20,
+      ...(opts.tombstoneRetentionMs !== undefined ? { tombstoneRetentionMs: opts.tombstoneRetentionMs } : {}),
+      ...(opts.tombstoneGcMs !== undefined ? { tombstoneGcMs: opts.tombstoneGcMs } : {}),
+    });
     const node = { name, dist, store, parts };
     this.nodes.set(name, node);
     return node;
