@@ -83,6 +83,8 @@ export class EmqxNode {
       basePort: node.dist_base_port,
       netTicktimeMs: node.dist_net_ticktime,
       logger: opts.logger.child({ part: 'dist' }),
+      // Membership decides the peers (setPeers): a node that left is not pulled back into links.
+      meshGossip: false,
     });
     this.cluster = clusterPart({ config: opts.config, logger: opts.logger, mnesiaDir: this.mnesiaDir, dist: () => this.dist, register: (c) => this.ctl.register(c) });
     this.discovery = discoveryPart({

@@ -14,7 +14,7 @@ export interface ReloadPlan {
   readonly refused: readonly Refusal[];
   /** Link settings to hand to the link layer (cookie, cluster name, ticktime, transport, TLS). */
   readonly dist: boolean;
-  /** The transport changes: links are re-established. */
+  /** The transport or the TLS material changes: links are re-established. */
   readonly relink: boolean;
   /** cluster.autoheal / cluster.autoclean. */
   readonly membership: boolean;
@@ -34,7 +34,7 @@ const RESTART_ONLY: ReadonlyArray<[prefix: string, reason: string]> = [
 ];
 
 const DIST_KEYS = ['node.cookie', 'node.dist_net_ticktime', 'node.dist_base_port', 'cluster.name', 'cluster.proto_dist', 'tls'];
-const RELINK_KEYS = ['node.dist_base_port', 'cluster.proto_dist'];
+const RELINK_KEYS = ['node.dist_base_port', 'cluster.proto_dist', 'tls'];
 const MEMBERSHIP_KEYS = ['cluster.autoheal', 'cluster.autoclean'];
 const DISCOVERY_KEYS = ['cluster.discovery_strategy', 'cluster.static', 'cluster.dns', 'cluster.etcd', 'cluster.k8s'];
 

@@ -114,12 +114,12 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
       await this.relisten().catch((e2: unknown) => this.log.error({ err: (e2 as Error).message }, 'could not listen again with the previous settings'));
       throw e;
     }
-    if (!newTransport) return { relistened: true, relinked: false };
-    // Links on the old transport go; the peers set re-dials each on the new one. The peers stay
-    // members: to membership this is a link going down and coming back.
+    // Links on the old transport or credentials go (a replaced certificate may have been
+    // revoked); the peers set re-dials each with the new ones. The peers stay members: to
+    // membership this is a link going down and coming back.
     for (const d of this.dials.values()) d.supersede();
     for (const s of this.pending) s.destroy();
-    for (const link of [...this.links.values()]) link.close('disconnect', `transport changed to ${this.transport}`);
+    for (const link of [...this.links.values()]) link.close('disconnect', newTransport ? `transport changed to ${this.transport}` : 'new TLS settings (ssl_dist.conf)');
     return { relistened: true, relinked: true };
   }
 

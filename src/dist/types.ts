@@ -89,9 +89,9 @@ export interface Dist extends EventEmitter<DistEvents> {
   handle(channel: string, handler: ChannelHandler): void;
   /**
    * Hot reload. Cookie, cluster name and ticktime apply to links made from now on (links up stay
-   * up). New TLS options or transport: the listener is replaced; a new transport (proto_dist,
-   * base port) also closes the links, which the peers set re-dials on it. Rejects, with the
-   * previous settings back in force, when the new listener cannot be opened.
+   * up). New transport (proto_dist, base port) or TLS options: the listener is replaced and the
+   * links closed, which the peers set re-dials with the new settings. Rejects, with the previous
+   * settings back in force, when the new listener cannot be opened.
    */
   reconfigure?(next: DistReconfig): Promise<{ relistened: boolean; relinked: boolean }>;
   /** Per linked node, how many send() calls were refused because its output queue was full. */

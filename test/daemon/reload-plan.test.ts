@@ -51,11 +51,11 @@ test('cookie and ticktime go to the link layer without relinking; proto_dist and
   }
 });
 
-test('changed TLS material shows as ssl_dist and goes to the link layer', () => {
+test('changed TLS material shows as ssl_dist; the links are re-established', () => {
   const tls = (ca: string): Config => ({ ...base, cluster: { ...base.cluster, proto_dist: 'inet_tls' }, tls: { server: { ca }, client: { ca }, warnings: [] } });
   const p = planReload(tls('A'), tls('B'));
   assert.deepEqual(p.changed, ['ssl_dist']);
-  assert.deepEqual([p.dist, p.relink], [true, false]);
+  assert.deepEqual([p.dist, p.relink], [true, true]);
 });
 
 test('discovery: the strategy or its settings; a failed discovery keeps its running settings', () => {
