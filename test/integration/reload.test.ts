@@ -182,3 +182,23 @@ test('hot reload: discovery, a broken edit, TCP to TLS, new certificates', async
     await converge([...nodes, r4], [...names, extra]);
   });
 });
+
+test('node.name cannot change live: refused with the reason, the rest applied', async (t) => {
+  const name = 'r20@127.0.90.20';
+  const fileConf = (n: string, cookie: string, autoheal: boolean): string =>
+    `node.name = "${n}"\nnode.cookie = "${cookie}"\ncluster.autoheal = ${String(autoheal)}\n`;
+  // Name and cookie from the file, not the environment (which would win over any edit).
+  const n = await createTestNode(t, { name, conf: fileConf(name, 'cookie-one', true), env: { EMQX_NODE__NAME: undefined, EMQX_NODE__COOKIE: undefined } });
+  await n.startOk();
+  await atomicWrite(n.confFile, fileConf('r21@127.0.90.20', 'cookie-two', false));
+  const r = await n.ctl(['conf', 'reload']);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stdout, /^Config reloaded\.\n/);
+  assert.match(r.stdout, /\n {2}applied: cluster\.autoheal\n/);
+  assert.match(r.stdout, /\n {2}applied: node\.cookie\n/);
+  assert.match(r.stdout, /\n {2}refused: node\.name: the node name cannot change while the node runs: restart the node; a node under a new name starts with a new, empty data directory/);
+  assert.equal((await n.ctl(['conf', 'show', 'node.name'])).stdout, `node.name = "${name}"\n`);
+  assert.equal((await n.ctl(['conf', 'show', 'node.cookie'])).stdout, 'node.cookie = "******"\n');
+  assert.equal((await n.ctl(['conf', 'show', 'cluster.autoheal'])).stdout, 'cluster.autoheal = false\n');
+  assert.equal(await status(n), statusLine([name]));
+});
