@@ -173,14 +173,21 @@ export class EmqxNode {
       {
         name: 'config_watch',
         start: async () => {
-          this.#watcher = await watchConfigDir(
-            config.paths.etc_dir,
-            () => this.#configFiles(),
-            async () => {
-              await this.reload('file change');
-            },
-            logger.child({ part: 'reload' }),
-          );
+          try {
+            this.#watcher = await watchConfigDir(
+              config.paths.etc_dir,
+              () => this.#configFiles(),
+              async () => {
+                await this.reload('file change');
+              },
+              logger.child({ part: 'reload' }),
+            );
+          } catch (err) {
+            // Not worth refusing to start over: SIGHUP and `conf reload` still reload.
+            const msg = `cannot watch ${config.paths.etc_dir} for config changes (${err instanceof Error ? err.message : String(err)}); reload with SIGHUP or 'emqx ctl conf reload'`;
+            logger.warn(msg);
+            this.warnings.push(msg);
+          }
         },
         stop: async () => {
           await this.#watcher?.close();
