@@ -407,6 +407,7 @@ export class Cluster {
     this.running.delete(node);
     this.downSince.delete(node);
     this.partitioned.delete(node);
+    this.heard.delete(node);
     await this.setView({ clusterId: this.view.clusterId, members });
     this.o.dist.disconnect(node);
     this.o.log.warn({ node, why }, 'removed a node from the cluster');
@@ -523,6 +524,7 @@ export class Cluster {
       if (!isMember(merged, n) && n !== this.self) {
         this.running.delete(n);
         this.downSince.delete(n);
+        this.heard.delete(n);
         this.o.dist.disconnect(n);
         this.o.log.info({ node: n }, 'node left the cluster');
       }
