@@ -516,8 +516,9 @@ export class Cluster {
     await this.setView({ clusterId: this.view.clusterId, members: merged });
     if (!isMember(merged, this.self)) {
       if (forcedOut(merged, this.self)) await this.becomeRemoved(from, this.view.clusterId);
-      else if (!this.leaving) await this.goAlone(from);
-      // While leaving, our own leave echoing back is expected: the leave finishes the job.
+      else if (!this.leaving && !this.joining) await this.goAlone(from);
+      // While leaving (or joining elsewhere, which ends with a leave), our own leave echoing back
+      // is expected: the leave or join finishes the job.
       return;
     }
     for (const n of wasMember) {
