@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick] [-- --only name,name]`: runs every benchmark module in one process,
 // prints one table, writes bench/results.json (and bench/results.md, the README's table).
 import { readdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { advantage, type BenchModule, type BenchSection } from './types.js';
@@ -19,14 +20,20 @@ const fmt = (n: number | null | undefined): string =>
   n == null ? '—' : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
 
 const sections: BenchSection[] = [];
+// Other work on the machine skews every figure: the load average is recorded with the results.
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+const timings: { module: string; seconds: number; loadBefore: string; loadAfter: string }[] = [];
 for (const name of modules) {
-  const mod = (await import(join(here, `${name}.bench.ts`))) as BenchModule;
-  process.stderr.write(`bench: ${name} ...\n`);
+  process.stderr.write(`bench: ${name} ... (load ${load()})\n`);
+  const loadBefore = load();
+  const t0 = performance.now();
   try {
+    const mod = (await import(join(here, `${name}.bench.ts`))) as BenchModule;
     sections.push(...(await mod.run({ quick: values.quick })));
   } catch (err) {
     sections.push({ title: `${name} (failed)`, rows: [{ name: String(err instanceof Error ? err.message : err), unit: '', ours: null }] });
   }
+  timings.push({ module: name, seconds: (performance.now() - t0) / 1000, loadBefore, loadAfter: load() });
 }
 
 const lines: string[] = [];
@@ -39,8 +46,11 @@ for (const s of sections) {
   }
   lines.push('');
 }
+lines.push('### Run', '', '| module | seconds | load average before (1, 5, 15 min) | after |', '|---|---:|---|---|');
+for (const t of timings) lines.push(`| ${t.module} | ${t.seconds.toFixed(0)} | ${t.loadBefore} | ${t.loadAfter} |`);
+lines.push('');
 const table = lines.join('\n');
 console.log(table);
 const meta = { date: new Date().toISOString(), node: process.version, quick: values.quick };
-writeFileSync(join(here, 'results.json'), JSON.stringify({ ...meta, sections }, null, 2) + '\n');
+writeFileSync(join(here, 'results.json'), JSON.stringify({ ...meta, timings, sections }, null, 2) + '\n');
 writeFileSync(join(here, 'results.md'), `<!-- written by npm run bench on ${meta.date} -->\n\n${table}`);
