@@ -2,7 +2,7 @@
 // huge length headers, oversized bodies and slowloris clients. Each connection is answered
 // with an error (or, for a request that is still valid after mutation, with its result) and
 // closed; the daemon keeps serving `emqx ctl status` during and after, and holds no more file
-// descriptors afterwards than before. Node address: 127.0.92.1.
+// descriptors afterwards than before. Node address: 127.0.95.1.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -89,7 +89,7 @@ function exchange(path: string, bytes: Buffer, timeoutMs: number): Promise<Buffe
 const fdCount = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
 test(`${INPUTS} garbage inputs and ${SLOWLORIS} slowloris clients against a daemon's control socket`, async (t) => {
-  const node = await createTestNode(t, { name: 'cf@127.0.92.1' });
+  const node = await createTestNode(t, { name: 'cf@127.0.95.1' });
   await node.startOk();
   const pid = node.pid!;
   const path = join(node.dataDir, 'emqx_ctl.sock');
