@@ -1,4 +1,4 @@
-// Mesh formation: N real daemons (bin/emqx start) on 127.0.93.x with static discovery, all
+// Mesh formation: N real daemons (bin/emqx start) on 127.0.96.x with static discovery, all
 // seeds listing all nodes. Measured from the first `emqx start` to the moment every member's
 // `cluster status` shows all N running. Starts run 8 at a time (each `emqx start` waits for its
 // node to be ready), so the figure includes booting N Node.js processes on this machine.
@@ -6,7 +6,7 @@ import type { BenchRow, BenchSection } from './types.js';
 import { cleanupAll, staticCluster, startAll, untilFormed } from './nodes.js';
 
 async function formation(size: number): Promise<{ bootMs: number; formedMs: number }> {
-  const names = Array.from({ length: size }, (_, i) => `f${i + 1}@127.0.93.${i + 1}`);
+  const names = Array.from({ length: size }, (_, i) => `f${i + 1}@127.0.96.${i + 1}`);
   const nodes = await staticCluster(names);
   try {
     const t0 = performance.now();
