@@ -8,6 +8,8 @@
 //
 // Importable: runChaos() is what test/chaos/chaos.test.ts calls. Every fault is undone and every
 // process stopped by PID on success, failure and SIGINT/SIGTERM.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ChaosCluster, BASE_CONF } from './cluster.js';
 import { makeRng } from './prng.js';
@@ -56,6 +58,15 @@ export interface ChaosReport {
 
 const MEMBERSHIP_WAIT_MS = 10_000;
 const WRITES_WAIT_MS = 15_000;
+/** The last non-empty line of a file, or a note that there is none. */
+function tailOf(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').pop() || '(empty)';
+  } catch {
+    return '(absent)';
+  }
+}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `f` until it returns undefined (no problem) or the time is up; returns the last problem. */
@@ -127,7 +138,17 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         n.kill('SIGKILL');
         await n.waitExit(10_000);
         await sleep(f.downMs);
-        await n.startOk();
+        // A failed restart is retried (as an operator would) and reported as a finding with the
+        // daemon's own words; only a member that cannot be restarted at all fails the run.
+        for (let attempt = 1; ; attempt++) {
+          const r = await n.start();
+          if (r.code === 0) break;
+          const why = `emqx start of ${n.name} (attempt ${attempt}) failed: exit ${r.code}: ${r.stderr.trim().split('\n')[0]} / daemon.out: ${tailOf(join(n.logDir, 'daemon.out'))}`;
+          say(`  FINDING: ${why}`);
+          findings.push(`fault #${faultNo}: ${why}`);
+          if (attempt >= 3) throw new Error(`restart gave up after 3 attempts: ${why}`);
+          await sleep(2000);
+        }
         cluster.expectedPid[f.node] = n.pid;
         return;
       }
@@ -250,7 +271,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     for (const p of final) violations.push(`final check: ${p}`);
     const rogueRefusalsLogged: Record<string, number> = {};
     let protocolErrorsLogged = 0;
-    for (const n of cluster.nodes) {
+    // After an abort the sandboxes are gone: there are no logs left to read.
+    for (const n of opts.signal?.aborted ? [] : cluster.nodes) {
       protocolErrorsLogged += (n.logText().match(/"reason":"protocol_error"/g) ?? []).length;
       const { refusals, other } = rogueInLog(n.logText(), cluster.rogueName);
       rogueRefusalsLogged[n.name] = refusals;
