@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { allocDistBase, createTestNode, type RunResult, type TestNode } from '../helpers/launcher.js';
 import { Partition } from '../helpers/partition.js';
 
-export const MEMBER_IPS = ['127.0.90.11', '127.0.90.12', '127.0.90.13', '127.0.90.14', '127.0.90.15'] as const;
-export const ROGUE_IP = '127.0.90.20';
+/** Members at 127.0.90.(slot+1..slot+5), the rogue at 127.0.90.(slot+10): another slot lets a second run share the machine. */
+export const DEFAULT_SLOT = 10;
+const memberIps = (slot: number): string[] => [1, 2, 3, 4, 5].map((i) => `127.0.90.${slot + i}`);
 export const BASE_CONF = 'cluster.discovery_strategy = manual\n';
 
 export interface Status {
@@ -26,7 +27,8 @@ function alive(pid: number): boolean {
 
 export class ChaosCluster {
   readonly names: readonly string[];
-  readonly rogueName = `rogue@${ROGUE_IP}`;
+  readonly rogueIp: string;
+  readonly rogueName: string;
   readonly partition = new Partition();
   readonly paused = new Set<number>();
   /** The PID each member must have; a different or dead one is a death the schedule did not cause. */
@@ -35,12 +37,18 @@ export class ChaosCluster {
   rogue: TestNode | undefined;
   private cleaned = false;
 
-  constructor(readonly tag: string) {
-    this.names = MEMBER_IPS.map((ip, i) => `${tag}${i + 1}@${ip}`);
+  constructor(
+    readonly tag: string,
+    slot = DEFAULT_SLOT,
+  ) {
+    if (!Number.isInteger(slot) || slot < 0 || slot > 240) throw new Error(`chaos: slot ${slot} is not an integer in 0..240`);
+    this.names = memberIps(slot).map((ip, i) => `${tag}${i + 1}@${ip}`);
+    this.rogueIp = `127.0.90.${slot + 10}`;
+    this.rogueName = `rogue@${this.rogueIp}`;
   }
 
   async start(): Promise<void> {
-    const base = await allocDistBase([...this.names, this.rogueName], '127.0.90.11');
+    const base = await allocDistBase([...this.names, this.rogueName], this.names[0]!.split('@')[1]!);
     for (const name of this.names) this.nodes.push(await createTestNode(undefined, { name, distBasePort: base, conf: BASE_CONF }));
     // Same cluster name and port base, another cookie: it can reach every member, never prove itself.
     this.rogue = await createTestNode(undefined, { name: this.rogueName, distBasePort: base, conf: BASE_CONF, cookie: 'rogue-wrong-cookie' });

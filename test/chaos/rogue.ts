@@ -1,12 +1,14 @@
-// The rogue: a node with a wrong cookie that keeps asking random members to let it join, for the
+// The rogue: a node with a wrong cookie that keeps asking each member in turn to let it join, for the
 // whole run. Every attempt must fail; the members must log a refusal for it and never list it.
 import type { ChaosCluster } from './cluster.js';
-import { ROGUE_IP } from './cluster.js';
 import type { Rng } from './prng.js';
 
 export class Rogue {
   attempts = 0;
   readonly accepted: string[] = [];
+  /** Members it has tried to join through. */
+  readonly targeted = new Set<string>();
+  private round: string[] = [];
   private stopping = false;
   private loop: Promise<void> | undefined;
 
@@ -23,7 +25,10 @@ export class Rogue {
   private async run(): Promise<void> {
     const rogue = this.cluster.rogue!;
     while (!this.stopping && this.attempts < this.maxAttempts) {
-      const target = this.rng.pick(this.cluster.names);
+      // Every member in turn (a fresh shuffle per round), so each one gets to refuse it early.
+      if (this.round.length === 0) this.round = this.rng.shuffle(this.cluster.names);
+      const target = this.round.shift()!;
+      this.targeted.add(target);
       this.attempts++;
       const r = await rogue.ctl(['cluster', 'join', target], { timeoutMs: 30_000 });
       if (r.code === 0) this.accepted.push(`${target}: ${r.stdout.trim()}`);
@@ -38,11 +43,11 @@ export class Rogue {
 }
 
 /** Refusals of the rogue in a member's JSON log, and any other line naming it (should be none). */
-export function rogueInLog(logText: string, rogueName: string): { refusals: number; other: string[] } {
+export function rogueInLog(logText: string, rogueName: string, rogueIp: string): { refusals: number; other: string[] } {
   let refusals = 0;
   const other: string[] = [];
   for (const line of logText.split('\n')) {
-    if (!line.includes(rogueName) && !line.includes(ROGUE_IP)) continue;
+    if (!line.includes(rogueName) && !line.includes(rogueIp)) continue;
     let rec: Record<string, unknown>;
     try {
       rec = JSON.parse(line) as Record<string, unknown>;
