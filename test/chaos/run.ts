@@ -216,11 +216,25 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       }
       case 'reload': {
         const n = cluster.nodes[f.node]!;
-        const before = (n.logText().match(/SIGHUP received/g) ?? []).length;
+        const hups = (): number => (n.logText().match(/"trigger":"SIGHUP"/g) ?? []).length;
+        const hupsBefore = hups();
         n.writeConf(`# written by test/chaos\n${BASE_CONF}cluster.autoclean = ${f.autoclean}\n`);
-        cluster.signal(f.node, 'SIGHUP');
-        const seen = await within(5000, async () => ((n.logText().match(/SIGHUP received/g) ?? []).length > before ? undefined : 'no "SIGHUP received" in the log'));
-        if (seen) throw new Error(`reload of ${names[f.node]}: ${seen}`);
+        if (f.trigger === 'sighup') {
+          cluster.signal(f.node, 'SIGHUP');
+          const logged = await within(5000, async () => (hups() > hupsBefore ? undefined : 'no reload with trigger SIGHUP in the log'));
+          if (logged) throw new Error(`SIGHUP to ${names[f.node]}: ${logged}`);
+        }
+        if (f.trigger === 'ctl') {
+          const r = await cluster.ctl(f.node, ['conf', 'reload']);
+          if (r.code !== 0 || !r.stdout.startsWith('Config reloaded')) throw new Error(`conf reload on ${names[f.node]}: exit ${r.code}: ${(r.stdout + r.stderr).trim()}`);
+        }
+        // Whatever the trigger, the running value must become the file's (`2d` is shown as 48h).
+        const want = `cluster.autoclean = "${f.autoclean === '2d' ? '48h' : f.autoclean}"\n`;
+        const applied = await within(5000, async () => {
+          const r = await cluster.ctl(f.node, ['conf', 'show', 'cluster.autoclean'], 10_000);
+          return r.stdout === want ? undefined : `conf show prints ${JSON.stringify(r.stdout + r.stderr)}, expected ${JSON.stringify(want)}`;
+        });
+        if (applied) throw new Error(`reload of ${names[f.node]} (${f.trigger}): ${applied}`);
         return;
       }
     }

@@ -12,7 +12,11 @@ export type Fault =
   | { readonly kind: 'pause'; readonly node: number; readonly pauseMs: number }
   | { readonly kind: 'partition'; readonly shape: PartitionShape; readonly blocked: readonly (readonly [number, number])[]; readonly holdMs: number; readonly groups: string }
   | { readonly kind: 'force-leave'; readonly node: number; readonly operator: number; readonly outMs: number; readonly isolated: boolean }
-  | { readonly kind: 'reload'; readonly node: number; readonly autoclean: string };
+  | { readonly kind: 'reload'; readonly node: number; readonly autoclean: string; readonly trigger: ReloadTrigger };
+
+/** How a reload is asked for: SIGHUP, `emqx ctl conf reload`, or only saving the file (the watcher). */
+export const RELOAD_TRIGGERS = ['sighup', 'ctl', 'file'] as const;
+export type ReloadTrigger = (typeof RELOAD_TRIGGERS)[number];
 
 /** Pairs of node indices that cannot talk to each other for a shape over `order` (a permutation). */
 export function blockedPairs(shape: PartitionShape, order: readonly number[]): { blocked: [number, number][]; groups: string } {
@@ -72,7 +76,7 @@ export function makeSchedule(rng: Rng, nodes: number): () => Fault {
         // and learns it when the network heals (the sticky removal).
         return { kind, node, operator: rng.pick(members.filter((m) => m !== node)), outMs: rng.int(500, 3000), isolated: rng.next() < 0.5 };
       case 'reload':
-        return { kind, node, autoclean: rng.pick(['24h', '25h', '2d']) };
+        return { kind, node, autoclean: rng.pick(['24h', '25h', '2d']), trigger: rng.pick(RELOAD_TRIGGERS) };
     }
   };
 }
@@ -88,6 +92,6 @@ export function describeFault(f: Fault, names: readonly string[]): string {
     case 'force-leave':
       return `force-leave ${names[f.node]}${f.isolated ? ' (cut off first)' : ''} from ${names[f.operator]}, rejoin after ${f.outMs} ms`;
     case 'reload':
-      return `reload ${names[f.node]} (SIGHUP, cluster.autoclean = ${f.autoclean})`;
+      return `reload ${names[f.node]} (${f.trigger === 'sighup' ? 'SIGHUP' : f.trigger === 'ctl' ? 'ctl conf reload' : 'file saved'}, cluster.autoclean = ${f.autoclean})`;
   }
 }
