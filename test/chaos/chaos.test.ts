@@ -22,6 +22,7 @@ test('chaos, seed 7: every invariant holds after every heal', { timeout: 240_000
   for (const k of FAULT_KINDS) assert.ok(r.faults[k].injected > 0, `no ${k} fault injected`);
   assert.ok(r.writesAcked > 20, `only ${r.writesAcked} writes acknowledged`);
   assert.equal(r.writesVerified, r.writesAcked);
+  assert.ok((r.rogueFailureReasons.authentication_failed ?? 0) > 0, `rogue's joins failed for: ${JSON.stringify(r.rogueFailureReasons)}`);
   assert.ok(r.rogueAttempts > 5, `the rogue tried only ${r.rogueAttempts} times`);
   for (const [node, n] of Object.entries(r.rogueRefusalsLogged)) assert.ok(n > 0, `${node} logged no refusal of the rogue`);
 });

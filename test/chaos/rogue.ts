@@ -8,6 +8,8 @@ export class Rogue {
   readonly accepted: string[] = [];
   /** Members it has tried to join through. */
   readonly targeted = new Set<string>();
+  /** Why its joins failed, as `cluster join` said (authentication_failed, or node_down for a member that is down). */
+  readonly reasons: Record<string, number> = {};
   private round: string[] = [];
   private stopping = false;
   private loop: Promise<void> | undefined;
@@ -32,6 +34,10 @@ export class Rogue {
       this.attempts++;
       const r = await rogue.ctl(['cluster', 'join', target], { timeoutMs: 30_000 });
       if (r.code === 0) this.accepted.push(`${target}: ${r.stdout.trim()}`);
+      else {
+        const reason = /Failed to join the cluster: \{?(\w+)/.exec(r.stdout)?.[1] ?? `exit ${r.code}`;
+        this.reasons[reason] = (this.reasons[reason] ?? 0) + 1;
+      }
       await new Promise((res) => setTimeout(res, this.rng.int(500, 1500)));
     }
   }

@@ -52,6 +52,7 @@ export interface ChaosReport {
   readonly writesVerified: number;
   readonly checksPassed: number;
   readonly rogueAttempts: number;
+  readonly rogueFailureReasons: Record<string, number>;
   readonly rogueRefusalsLogged: Record<string, number>;
   readonly violations: string[];
   readonly findings: string[];
@@ -307,6 +308,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       writesVerified: final.length === 0 ? acked.length : 0,
       checksPassed,
       rogueAttempts: rogue.attempts,
+      rogueFailureReasons: rogue.reasons,
       rogueRefusalsLogged,
       violations,
       findings,
