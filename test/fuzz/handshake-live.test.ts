@@ -153,12 +153,13 @@ test(`${PRE_AUTH + POST_AUTH} hostile wire inputs against a live node`, async (t
   let postEnd = 0;
   let links = 0;
   let unknownKindClosed = 0;
-  const postWorker = async (w: number): Promise<void> => {
+  const postWorker = async (w: number, half: number): Promise<void> => {
     const ip = `127.0.91.${150 + w}`;
-    const rnd = prng(SEED ^ (0x9e3779b9 * (w + 1)));
+    // Its own stream per worker and half (the link's name says which, to replay a failure).
+    const rnd = prng((SEED ^ Math.imul(0x9e3779b9, w + 1 + 100 * half)) >>> 0);
     let k = 0;
     while (postNext < postEnd) {
-      const s = await authenticated(`p${w}n${k++}@${ip}`, a.name, port);
+      const s = await authenticated(`p${w}h${half}n${k++}@${ip}`, a.name, port);
       links++;
       if (k % 8 === 1) {
         // A frame of a kind that does not exist: the node itself must drop the link.
@@ -177,10 +178,10 @@ test(`${PRE_AUTH + POST_AUTH} hostile wire inputs against a live node`, async (t
     }
   };
 
-  const round = async (): Promise<void> => {
+  const round = async (half: number): Promise<void> => {
     await Promise.all([
       ...Array.from({ length: PRE_PARALLEL }, (_, w) => preWorker(w)),
-      ...Array.from({ length: POST_PARALLEL }, (_, w) => postWorker(w)),
+      ...Array.from({ length: POST_PARALLEL }, (_, w) => postWorker(w, half)),
     ]);
   };
   const settled = async (): Promise<Mem> => {
@@ -193,11 +194,11 @@ test(`${PRE_AUTH + POST_AUTH} hostile wire inputs against a live node`, async (t
   const fds0 = readdirSync(`/proc/${a.pid}/fd`).length;
   preEnd = PRE_AUTH / 2;
   postEnd = POST_AUTH / 2;
-  await round();
+  await round(1);
   const mem1 = await settled();
   preEnd = PRE_AUTH;
   postEnd = POST_AUTH;
-  await round();
+  await round(2);
   const took = Date.now() - started;
   fuzzing = false;
   await pinger;
