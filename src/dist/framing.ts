@@ -24,7 +24,12 @@ export class FrameDecoder {
     return this.buffered;
   }
 
-  /** Calls onFrame for each complete body; throws FrameTooLargeError on an oversized header. */
+  /**
+   * Calls onFrame for each complete body; throws FrameTooLargeError on an oversized header.
+   * An oversized header is left unread, so that a reader with a larger limit can take over: the
+   * handshake reads with a 512-byte limit, and the first frame after it (sent by the peer as soon
+   * as it has authenticated) may arrive in the same chunk as the handshake's last frame.
+   */
   push(chunk: Buffer, onFrame: (body: Buffer) => void): void {
     if (chunk.length > 0) {
       this.chunks.push(chunk);
@@ -33,8 +38,9 @@ export class FrameDecoder {
     while (true) {
       if (this.need < 0) {
         if (this.buffered < 4) return;
-        const len = this.take(4).readUInt32BE(0);
+        const len = this.peekLength();
         if (len > this.maxFrame) throw new FrameTooLargeError(len, this.maxFrame);
+        this.take(4);
         this.need = len;
       }
       if (this.buffered < this.need) return;
@@ -61,6 +67,19 @@ export class FrameDecoder {
     }
     for (const b of front) this.buffered += b.length;
     this.chunks.unshift(...front);
+  }
+
+  /** The u32 length at the front of the buffered bytes, without consuming it (buffered >= 4). */
+  private peekLength(): number {
+    const first = this.chunks[0]!;
+    if (first.length >= 4) return first.readUInt32BE(0);
+    const h = Buffer.allocUnsafe(4);
+    let off = 0;
+    for (const c of this.chunks) {
+      off += c.copy(h, off, 0, Math.min(c.length, 4 - off));
+      if (off === 4) break;
+    }
+    return h.readUInt32BE(0);
   }
 
   /** The first n buffered bytes; a view when they sit in one chunk, else one copy. */

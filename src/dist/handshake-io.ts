@@ -32,6 +32,10 @@ class FrameReader {
         this.wake();
       });
     } catch (e) {
+      // Nothing more can be read past an oversized frame: stop reading. If the handshake has
+      // already got its last frame, this is the peer's first post-handshake frame, and the link
+      // reads it after detach() with its own, larger limit; otherwise the handshake fails.
+      this.socket.pause();
       const detail = e instanceof FrameTooLargeError ? `garbage before authentication (${e.message})` : String(e);
       this.fail(new HandshakeRefusal('protocol_mismatch', detail));
     }

@@ -36,3 +36,28 @@ test('requeue puts decoded frames back in front of a partly read one', () => {
   d.push(b.subarray(6), (f) => again.push(f.toString('latin1')));
   assert.deepEqual(again, ['\x01a', '\x02bbbb']);
 });
+
+test('an oversized header is left unread, so a reader with a larger limit takes it over intact', () => {
+  // The handshake reads with a small limit; the peer's first frame after authentication can
+  // arrive in the same chunk as the handshake's last frame.
+  const small = encodeFrame(1, Buffer.from('last handshake frame'));
+  const big = encodeFrame(18, Buffer.alloc(2000, 7));
+  const d = new FrameDecoder(512);
+  const seen: Buffer[] = [];
+  for (const chunk of [Buffer.concat([small, big.subarray(0, 2)]), big.subarray(2, 700)]) {
+    try {
+      d.push(chunk, (b) => seen.push(b));
+    } catch (e) {
+      assert.ok(e instanceof FrameTooLargeError);
+      assert.equal(e.size, 2001);
+    }
+  }
+  assert.equal(seen.length, 1, 'the handshake frame was delivered');
+  d.requeue([]);
+  d.maxFrame = 64 * 1024 * 1024;
+  const after: Buffer[] = [];
+  d.push(big.subarray(700), (b) => after.push(b));
+  assert.equal(after.length, 1);
+  assert.equal(after[0]![0], 18);
+  assert.equal(after[0]!.length, 2001);
+});
