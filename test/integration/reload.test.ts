@@ -1,5 +1,5 @@
 // Hot reload with real processes (SPEC §8): files edited under running nodes, the change applied
-// without a restart. Node addresses 127.0.90.x.
+// without a restart. Node addresses 127.0.97.x.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
@@ -51,8 +51,8 @@ async function waitConf(n: TestNode, key: string, value: unknown, timeoutMs = 10
 }
 
 test('hot reload: discovery, a broken edit, TCP to TLS, new certificates', async (t) => {
-  const names = [1, 2, 3].map((i) => `r${i}@127.0.90.${i}`);
-  const extra = 'r4@127.0.90.4';
+  const names = [1, 2, 3].map((i) => `r${i}@127.0.97.${i}`);
+  const extra = 'r4@127.0.97.4';
   const base = await allocDistBase([...names, extra]);
   const conf = (body: string): string => `node.dist_net_ticktime = 2s\n${body}\n`;
   const staticConf = (proto = 'inet_tcp'): string =>
@@ -184,13 +184,13 @@ test('hot reload: discovery, a broken edit, TCP to TLS, new certificates', async
 });
 
 test('node.name cannot change live: refused with the reason, the rest applied', async (t) => {
-  const name = 'r20@127.0.90.20';
+  const name = 'r20@127.0.97.20';
   const fileConf = (n: string, cookie: string, autoheal: boolean): string =>
     `node.name = "${n}"\nnode.cookie = "${cookie}"\ncluster.autoheal = ${String(autoheal)}\n`;
   // Name and cookie from the file, not the environment (which would win over any edit).
   const n = await createTestNode(t, { name, conf: fileConf(name, 'cookie-one', true), env: { EMQX_NODE__NAME: undefined, EMQX_NODE__COOKIE: undefined } });
   await n.startOk();
-  await atomicWrite(n.confFile, fileConf('r21@127.0.90.20', 'cookie-two', false));
+  await atomicWrite(n.confFile, fileConf('r21@127.0.97.20', 'cookie-two', false));
   const r = await n.ctl(['conf', 'reload']);
   assert.equal(r.code, 1, r.stdout);
   assert.match(r.stdout, /^Config reloaded\.\n/);
