@@ -20,6 +20,11 @@ import {
 
 interface Dial {
   readonly promise: Promise<void>;
+  /**
+   * The connection is established (TCP connected, TLS negotiated). Our hello goes out only after
+   * this, so before it the peer cannot have deferred to this dial.
+   */
+  readonly connected: boolean;
   /** Our dial lost a simultaneous-dial tie-break: drop its socket, wait for the other link. */
   supersede(): void;
 }
@@ -254,6 +259,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     let superseded = false;
     let timedOut = false;
     let done = false;
+    let connected = false;
     const deadline = Date.now() + timeoutMs;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -275,6 +281,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
         socket.on('error', () => undefined);
         if (superseded || timedOut) socket.destroy();
         await d.ready;
+        connected = true;
         const res = await dialerHandshake(socket, { ...this.common(), dialed: node });
         if (superseded) throw new HandshakeRefusal('duplicate', 'superseded by the peer\'s link');
         // From here the socket belongs to the link: superseding the dial must not touch it.
@@ -302,6 +309,9 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     });
     const dial: Dial = {
       promise,
+      get connected() {
+        return connected;
+      },
       supersede: () => {
         if (done) return;
         superseded = true;
@@ -421,7 +431,9 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     if (up && !up.isClosed && up.instance === instance && up.info.direction === 'out' && ourDialWins) return 'duplicate';
     const dial = this.dials.get(peer);
     if (dial) {
-      if (ourDialWins) return 'duplicate';
+      // Defer only to a dial that is connected: one still connecting may never arrive (its SYN
+      // dropped by a partition that has just healed), and the peer would wait for it in vain.
+      if (ourDialWins && dial.connected) return 'duplicate';
       dial.supersede();
     }
     return 'accept';

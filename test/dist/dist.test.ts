@@ -7,6 +7,7 @@ import { encodeFrame } from '../../src/dist/framing.js';
 import { Kind } from '../../src/dist/protocol.js';
 import { distPort } from '../../src/node/name.js';
 import { randomBasePort, rawLink, sendRaw, startNode, until, waitEvent } from './fixtures.js';
+import { Partition, partitionUnavailable } from '../helpers/partition.js';
 
 const base = randomBasePort();
 const A = 'a1@127.0.41.1';
@@ -283,4 +284,24 @@ test('an FQDN node name (localhost) listens on its resolved address and passes t
   await a.connect(b.self);
   assert.equal(await a.call(b.self, 'e', 'fqdn'), 'fqdn');
   assert.equal(a.linkInfo(b.self)?.address, `127.0.0.1:${distPort(b.self, base)}`);
+});
+
+test('a dial still connecting does not win a simultaneous dial: the peer is not left waiting for it', async (t) => {
+  const why = await partitionUnavailable();
+  if (why) return t.skip(why);
+  const a = await startNode(t, 'a60@127.0.41.60', { basePort: base });
+  const b = await startNode(t, 'b61@127.0.41.61', { basePort: base });
+  // a's connection attempts to b vanish (a partition that is healing), b's to a go through.
+  const p = new Partition();
+  t.after(() => p.remove());
+  await p.install();
+  await p.dropSyn('127.0.41.60', '127.0.41.61', distPort(b.self, base));
+  const aDial = a.connect(b.self, { timeoutMs: 8000 });
+  aDial.catch(() => undefined);
+  await new Promise((r) => setTimeout(r, 200));
+  // a's name is smaller, so a connected dial of a's would win; this one never connects.
+  await b.connect(a.self, { timeoutMs: 3000 });
+  await aDial;
+  assert.equal(a.linkInfo(b.self)?.direction, 'in');
+  assert.equal(b.linkInfo(a.self)?.direction, 'out');
 });

@@ -52,6 +52,14 @@ export class Partition {
     }
   }
 
+  /** Drops connection attempts (SYNs) from `from` to `to`'s TCP `port`, one way only. */
+  async dropSyn(from: string, to: string, port: number): Promise<void> {
+    assertLoopback(from);
+    assertLoopback(to);
+    const r = await ipt(['-A', this.chain, '-s', from, '-d', to, '-p', 'tcp', '--dport', String(port), '--syn', '-j', 'DROP']);
+    if (!r.ok) throw new Error(`iptables: ${r.out.trim()}`);
+  }
+
   /** Lets everything through again. */
   async heal(): Promise<void> {
     await ipt(['-F', this.chain]);
