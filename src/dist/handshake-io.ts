@@ -184,9 +184,6 @@ export async function acceptorHandshake(socket: Socket, c: Common, hooks: Accept
     if (typeof raw.from === 'string') peer = raw.from.slice(0, 300);
     const hello = checkHello(raw, c.self, c.cluster);
     peer = hello.from;
-    if (!(await hooks.ownsName(hello.from))) {
-      throw new HandshakeRefusal('name_mismatch', `${hello.from}: the connection does not come from that host's address`);
-    }
     const challengeBody = io.write(Kind.Challenge, {
       version: PROTOCOL_VERSION, name: c.self, cluster: c.cluster, nonce: newNonce(), instance: c.instance,
     });
@@ -195,6 +192,11 @@ export async function acceptorHandshake(socket: Socket, c: Common, hooks: Accept
     const expected = clientMac(c.cookie, th);
     if (!macEqual(proof.mac, expected)) {
       throw new HandshakeRefusal('authentication_failed', `${hello.from} could not prove it knows the cookie`);
+    }
+    // Only now, for a peer that knows the cookie: checking the name may resolve its host, and a
+    // stranger must not be able to make us look up names of its choosing.
+    if (!(await hooks.ownsName(hello.from))) {
+      throw new HandshakeRefusal('name_mismatch', `${hello.from}: the connection does not come from that host's address`);
     }
     if (hooks.decide(hello.from, hello.instance) === 'duplicate') {
       throw new HandshakeRefusal('duplicate', 'simultaneous dial: the other link wins');

@@ -181,6 +181,15 @@ test('bad peers are refused with their reason and the node keeps serving', async
     await stillServes();
   });
 
+  await t.test('the name is checked only after the cookie: a stranger cannot make us resolve names', async () => {
+    // 'localhost' resolves (from /etc/hosts) to 127.0.0.1, not the 127.0.41.77 it dials from:
+    // checked first, this would be name_mismatch.
+    await assert.rejects(rawLink(a.self, base, 'stranger@localhost', { localAddress: '127.0.41.77', cookie: 'wrong' }), (e: unknown) =>
+      e instanceof Error && 'reason' in e && e.reason === 'authentication_failed');
+    assert.deepEqual(refusals.at(-1), ['stranger@localhost', 'authentication_failed']);
+    await stillServes();
+  });
+
   await t.test('a peer that is not the node we dialed (outbound)', async (t) => {
     // z70 maps to a70's port and address, but a70 answers.
     const m = await startNode(t, 'm75@127.0.41.75', { basePort: base });
