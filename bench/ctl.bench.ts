@@ -74,7 +74,7 @@ interface ErlangSetup {
 async function erlangRpcSample(n: number, setup: ErlangSetup, tag: string): Promise<number[]> {
   const cookie = 'benchcookie';
   const target = `ctltarget${tag}@${setup.host}`;
-  const node = spawn('erl', ['-noshell', '-name', target, '-setcookie', cookie, ...setup.distArgs, '-eval', 'io:format("ready~n").'], {
+  const node = spawn('erl', ['-noshell', '-name', target, '-setcookie', cookie, '-kernel', 'inet_dist_use_interface', '{127,0,0,1}', ...setup.distArgs, '-eval', 'io:format("ready~n").'], {
     env: setup.env,
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -82,9 +82,9 @@ async function erlangRpcSample(n: number, setup: ErlangSetup, tag: string): Prom
     await waitFor(node, /ready/, 20_000, `erl ${target}`);
     const call = `R = rpc:call('${target}', erlang, system_info, [otp_release]), io:format("~p~n", [R]), halt().`;
     // The first call warms the page cache for the VM's files, as a long-running host would have.
-    timeRun('erl', ['-noshell', '-hidden', '-name', `ctlwarm${tag}@${setup.host}`, '-setcookie', cookie, ...setup.distArgs, '-eval', call], setup.env, /"\d+"/);
+    timeRun('erl', ['-noshell', '-hidden', '-name', `ctlwarm${tag}@${setup.host}`, '-setcookie', cookie, '-kernel', 'inet_dist_use_interface', '{127,0,0,1}', ...setup.distArgs, '-eval', call], setup.env, /"\d+"/);
     return sample(n, (i) =>
-      timeRun('erl', ['-noshell', '-hidden', '-name', `ctl${tag}${i}@${setup.host}`, '-setcookie', cookie, ...setup.distArgs, '-eval', call], setup.env, /"\d+"/),
+      timeRun('erl', ['-noshell', '-hidden', '-name', `ctl${tag}${i}@${setup.host}`, '-setcookie', cookie, '-kernel', 'inet_dist_use_interface', '{127,0,0,1}', ...setup.distArgs, '-eval', call], setup.env, /"\d+"/),
     );
   } finally {
     stopByPid(node);

@@ -167,7 +167,7 @@ export async function erlangFigures(transport: Transport, sizes: Sizes, work: st
   const erl = async (name: string, args: string[], ticktime?: number): Promise<Proc> => {
     const tls = transport === 'inet_tls' ? ['-proto_dist', 'inet_tls', '-ssl_dist_optfile', await sslConf(name)] : [];
     const tick = ticktime ? ['-kernel', 'net_ticktime', String(ticktime)] : [];
-    const p = new Proc(spawn('erl', ['-noshell', '-name', name, '-setcookie', 'benchcookie', '-pa', work, ...tls, ...tick, ...args], {
+    const p = new Proc(spawn('erl', ['-noshell', '-name', name, '-setcookie', 'benchcookie', '-kernel', 'inet_dist_use_interface', '{127,0,0,1}', '-pa', work, ...tls, ...tick, ...args], {
       env, stdio: ['ignore', 'pipe', 'inherit'],
     }));
     procs.push(p);

@@ -52,5 +52,8 @@ lines.push('');
 const table = lines.join('\n');
 console.log(table);
 const meta = { date: new Date().toISOString(), node: process.version, quick: values.quick };
-writeFileSync(join(here, 'results.json'), JSON.stringify({ ...meta, timings, sections }, null, 2) + '\n');
-writeFileSync(join(here, 'results.md'), `<!-- written by npm run bench on ${meta.date} -->\n\n${table}`);
+// Only a full run replaces the published figures; a partial or quick one goes beside them.
+const stem = only || values.quick ? 'results.partial' : 'results';
+writeFileSync(join(here, `${stem}.json`), JSON.stringify({ ...meta, timings, sections }, null, 2) + '\n');
+writeFileSync(join(here, `${stem}.md`), `<!-- written by npm run bench on ${meta.date} -->\n\n${table}`);
+process.stderr.write(`bench: wrote bench/${stem}.json and bench/${stem}.md\n`);
