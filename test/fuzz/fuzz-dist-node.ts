@@ -5,10 +5,10 @@
 // stdin commands {"id":N,"cmd":"connect"|"call"|"stats"|"gc"|"stop",...}. Refusals and links
 // are only counted (not printed): 100,000 events on stdout would load the machine more than
 // the fuzz itself.
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { createDist } from '../../src/dist/index.js';
+import { serveCommands } from '../helpers/command-loop.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -19,10 +19,6 @@ const { values: a } = parseArgs({
     gossip: { type: 'boolean', default: false },
   },
 });
-
-function out(o: object): void {
-  process.stdout.write(`${JSON.stringify(o)}\n`);
-}
 
 if (!a.name) {
   process.stderr.write('fuzz-dist-node: --name is required\n');
@@ -85,24 +81,4 @@ async function run(c: Cmd): Promise<unknown> {
   }
 }
 
-try {
-  await dist.start();
-} catch (e) {
-  out({ event: 'error', error: (e as Error).message });
-  process.exit(1);
-}
-out({ event: 'ready', pid: process.pid });
-createInterface({ input: process.stdin }).on('line', (line) => {
-  let c: Cmd;
-  try {
-    c = JSON.parse(line) as Cmd;
-  } catch {
-    out({ event: 'error', error: `bad command line: ${line.slice(0, 100)}` });
-    return;
-  }
-  run(c).then(
-    (result) => out({ id: c.id, ok: true, result }),
-    (e: unknown) => out({ id: c.id, ok: false, error: (e as Error).message }),
-  );
-});
-process.stdin.on('end', () => void dist.stop().then(() => process.exit(0)));
+await serveCommands(dist, run);

@@ -5,11 +5,11 @@
 // {"id":N,"ok":true,"result":...} / {"id":N,"ok":false,"error":"..."} answers to stdin commands
 // {"id":N,"cmd":"connect"|"disconnect"|"setPeers"|"nodes"|"info"|"send"|"call"|"flood"|"pingpong"|"connectLoop"|"stop",...}.
 import { readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type { ProtoDist } from '../../src/config/types.js';
 import { createDist, type DistOptions } from '../../src/dist/index.js';
+import { out, serveCommands } from './command-loop.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -27,10 +27,6 @@ const { values: a } = parseArgs({
     'log-level': { type: 'string', default: 'silent' },
   },
 });
-
-function out(o: object): void {
-  process.stdout.write(`${JSON.stringify(o)}\n`);
-}
 
 if (!a.name) {
   process.stderr.write('dist-node: --name is required\n');
@@ -140,24 +136,4 @@ async function run(c: Cmd): Promise<unknown> {
   }
 }
 
-try {
-  await dist.start();
-} catch (e) {
-  out({ event: 'error', error: (e as Error).message });
-  process.exit(1);
-}
-out({ event: 'ready', pid: process.pid });
-createInterface({ input: process.stdin }).on('line', (line) => {
-  let c: Cmd;
-  try {
-    c = JSON.parse(line) as Cmd;
-  } catch {
-    out({ event: 'error', error: `bad command line: ${line.slice(0, 100)}` });
-    return;
-  }
-  run(c).then(
-    (result) => out({ id: c.id, ok: true, result }),
-    (e: unknown) => out({ id: c.id, ok: false, error: (e as Error).message, code: (e as { code?: string }).code }),
-  );
-});
-process.stdin.on('end', () => void dist.stop().then(() => process.exit(0)));
+await serveCommands(dist, run);
