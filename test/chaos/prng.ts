@@ -1,5 +1,6 @@
-// A small seeded PRNG (mulberry32): the same seed gives the same sequence on every machine, so a
-// chaos run is replayed exactly by its seed. Not for anything secret.
+// Conveniences over the seeded PRNG (mulberry32): the same seed gives the same sequence on every
+// machine, so a chaos run is replayed exactly by its seed. Not for anything secret.
+import { prng } from '../helpers/prng.js';
 
 export interface Rng {
   /** Uniform in [0, 1). */
@@ -12,14 +13,7 @@ export interface Rng {
 }
 
 export function makeRng(seed: number): Rng {
-  let a = seed >>> 0;
-  const next = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = prng(seed);
   const int = (lo: number, hi: number): number => lo + Math.floor(next() * (hi - lo + 1));
   return {
     next,
