@@ -1,7 +1,8 @@
 // Names and magic numbers of the files in a store directory, and the small fs helpers every
 // writer shares (directory fsync, whole-file atomic replacement).
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { StoreCorruptError } from './errors.js';
 
 export const MANIFEST_FILE = 'MANIFEST';
 export const LOCK_FILE = 'LOCK';
@@ -87,4 +88,22 @@ export class AfterRenameError extends Error {
     super(`${file} was replaced but the directory could not be synced: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'AfterRenameError';
   }
+}
+
+/**
+ * Reads a small whole-file document (manifest, state document): undefined when the file does not
+ * exist, the decoded value when it is good, StoreCorruptError naming the file when it is not.
+ */
+export async function readDocument<T>(dir: string, name: string, decode: (buf: Buffer) => { value: T } | { problem: string }): Promise<T | undefined> {
+  const file = join(dir, name);
+  let buf: Buffer;
+  try {
+    buf = await readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const d = decode(buf);
+  if ('problem' in d) throw new StoreCorruptError(file, d.problem, dir);
+  return d.value;
 }

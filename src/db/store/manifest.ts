@@ -1,11 +1,8 @@
 // The manifest names the durable state of the store: which snapshot (if any) and from which log
 // on to replay. It is the single switch point of compaction, replace and clear: replacing it
 // atomically is what makes those operations atomic.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { StoreCorruptError } from './errors.js';
 import { FRAME_HEADER_BYTES, checkHeader, encodeFrame, payloadMatches } from './frame.js';
-import { MAGIC, MAGIC_BYTES, MANIFEST_FILE, writeFileAtomic } from './files.js';
+import { MAGIC, MAGIC_BYTES, MANIFEST_FILE, readDocument, writeFileAtomic } from './files.js';
 
 export interface Manifest {
   readonly format: 1;
@@ -45,17 +42,10 @@ export function decodeManifest(buf: Buffer): { manifest: Manifest } | { problem:
 
 /** undefined when there is no manifest; StoreCorruptError when there is a damaged one. */
 export async function readManifest(dir: string): Promise<Manifest | undefined> {
-  const file = join(dir, MANIFEST_FILE);
-  let buf: Buffer;
-  try {
-    buf = await readFile(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  const d = decodeManifest(buf);
-  if ('problem' in d) throw new StoreCorruptError(file, d.problem, dir);
-  return d.manifest;
+  return readDocument(dir, MANIFEST_FILE, (buf) => {
+    const d = decodeManifest(buf);
+    return 'problem' in d ? d : { value: d.manifest };
+  });
 }
 
 export async function writeManifest(dir: string, m: Manifest): Promise<void> {

@@ -1,11 +1,9 @@
 // Small named documents beside the tables (membership view etc.), each replaced atomically.
 //   magic "EMQXSTA1" | frame(v8 value)
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
-import { StoreCorruptError, StoreRecordError } from './errors.js';
+import { StoreRecordError } from './errors.js';
 import { FRAME_HEADER_BYTES, checkHeader, encodeFrame, payloadMatches } from './frame.js';
-import { MAGIC, MAGIC_BYTES, STATE_NAME_RE, stateName, writeFileAtomic } from './files.js';
+import { MAGIC, MAGIC_BYTES, STATE_NAME_RE, readDocument, stateName, writeFileAtomic } from './files.js';
 
 export function checkStateName(name: string): void {
   if (typeof name !== 'string' || !STATE_NAME_RE.test(name)) {
@@ -41,17 +39,7 @@ export function decodeState(buf: Buffer): { value: unknown } | { problem: string
 
 export async function readStateDoc(dir: string, name: string): Promise<unknown> {
   checkStateName(name);
-  const file = join(dir, stateName(name));
-  let buf: Buffer;
-  try {
-    buf = await readFile(file);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
-  const d = decodeState(buf);
-  if ('problem' in d) throw new StoreCorruptError(file, d.problem, dir);
-  return d.value;
+  return readDocument(dir, stateName(name), decodeState);
 }
 
 /** Writes a document encoded by encodeState. */
