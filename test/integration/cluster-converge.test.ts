@@ -9,26 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allocDistBase, createTestNode, type TestNode } from '../helpers/launcher.js';
 import { Partition, partitionUnavailable } from '../helpers/partition.js';
+import { statusOf, waitFor } from '../helpers/cluster-status.js';
 import { makeCa, makeNodeCert, writeSslDistConf } from '../helpers/certs.js';
 
 const CONF = 'node.dist_net_ticktime = 2s\n';
-
-async function waitFor(what: string, f: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-interface Status {
-  running_nodes: string[];
-  stopped_nodes: string[];
-}
-
-async function statusOf(n: TestNode): Promise<Status> {
-  return JSON.parse((await n.ctl(['cluster', 'status', '--json'])).stdout) as Status;
-}
 
 /** Every node of `nodes` runs exactly `members` and sees no stopped member. */
 async function showsExactly(nodes: readonly TestNode[], members: readonly string[]): Promise<boolean> {

@@ -4,21 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allocDistBase, createTestNode, type TestNode } from '../helpers/launcher.js';
 import { Partition, partitionUnavailable } from '../helpers/partition.js';
+import { statusOf, waitFor } from '../helpers/cluster-status.js';
 
 const CONF = 'node.dist_net_ticktime = 2s\n';
-
-async function waitFor(what: string, f: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
-}
-
-async function statusOf(n: TestNode): Promise<{ running_nodes: string[]; stopped_nodes: string[] }> {
-  const r = await n.ctl(['cluster', 'status', '--json']);
-  return JSON.parse(r.stdout) as { running_nodes: string[]; stopped_nodes: string[] };
-}
 
 test('a partition heals to one view with no acknowledged write lost (autoheal)', async (t) => {
   const why = await partitionUnavailable();
