@@ -3,9 +3,14 @@
 // under `<prefix>/ekkacl/nodes/`. The forming lock follows etcd's own Lock service (the
 // concurrency.Mutex recipe) on the name `<prefix>/ekkacl/lock/`, the name EMQX nodes use, so
 // our nodes and EMQX nodes sharing one etcd exclude each other.
+//
+// The etcd3 package (with gRPC and protobufjs) adds ~20 MiB to a process, so it is imported only
+// when a strategy first talks to etcd: nodes on any other strategy never load it. The settings
+// are still checked when the strategy is built, so a bad config is reported at start.
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Etcd3, type IOptions, type Lease } from 'etcd3';
+import type { Etcd3, IOptions, Lease } from 'etcd3';
 import type { ClusterConfig } from '../config/types.js';
 import { isValidNodeName } from '../node/name.js';
 import { DiscoveryError, type DiscoveryLogger, type DiscoveryStrategy } from './types.js';
@@ -62,6 +67,14 @@ export function etcdClientOptions(cfg: ClusterConfig['etcd'], logger: DiscoveryL
     const rootCertificate = read(ssl.cacertfile, 'cacertfile');
     const certChain = read(ssl.certfile, 'certfile');
     const privateKey = read(ssl.keyfile, 'keyfile');
+    // gRPC parses these when the client is built, which is now deferred to the first call:
+    // parse them here the same way, so unusable PEM content still fails at start.
+    try {
+      createSecureContext({ ca: rootCertificate, cert: certChain, key: privateKey });
+    } catch (err) {
+      const files = [ssl.cacertfile, ssl.certfile, ssl.keyfile].filter((f) => f !== undefined).map((f) => `'${f}'`).join(', ');
+      throw new DiscoveryError('etcd', `cluster.etcd.ssl_options: cannot use ${files}: ${(err as Error).message}`);
+    }
     // Without cacertfile gRPC verifies against the system CAs (it takes null for "default").
     options.credentials = {
       rootCertificate: rootCertificate ?? (null as unknown as Buffer),
@@ -79,9 +92,25 @@ export interface EtcdStrategy extends DiscoveryStrategy {
   readonly keys: EtcdKeys;
 }
 
+/** Loads etcd3 and builds a client; any failure is a DiscoveryError saying which step failed. */
+async function loadClient(options: IOptions): Promise<Etcd3> {
+  let Client: typeof Etcd3;
+  try {
+    ({ Etcd3: Client } = await import('etcd3'));
+  } catch (err) {
+    throw new DiscoveryError('etcd', `cannot load the etcd client package 'etcd3': ${(err as Error).message}`);
+  }
+  try {
+    return new Client(options);
+  } catch (err) {
+    throw new DiscoveryError('etcd', `cannot create the etcd client: ${(err as Error).message}`);
+  }
+}
+
 export function etcdStrategy(self: string, cfg: ClusterConfig['etcd'], logger: DiscoveryLogger, opts: EtcdOptions = {}): EtcdStrategy {
   const callTimeoutMs = opts.callTimeoutMs ?? 5000;
-  const client = new Etcd3(etcdClientOptions(cfg, logger, callTimeoutMs));
+  // Validated now (throws naming the key); the client itself is built on first use.
+  const options = etcdClientOptions(cfg, logger, callTimeoutMs);
   const keys = etcdKeys(cfg.prefix, self);
   const ttlSeconds = Math.max(1, Math.ceil(cfg.node_ttl / 1000));
   const where = cfg.server.join(',');
@@ -91,6 +120,15 @@ export function etcdStrategy(self: string, cfg: ClusterConfig['etcd'], logger: D
   let lease: Lease | undefined;
   let leaseId: string | undefined;
   let closed = false;
+
+  let loading: Promise<Etcd3> | undefined;
+  // A failed load is kept: a missing package or unusable options do not mend between rounds.
+  function client(): Promise<Etcd3> {
+    // After close() a new client would hold gRPC channels nobody closes.
+    if (closed && loading === undefined) return Promise.reject(new DiscoveryError('etcd', 'the strategy is closed'));
+    loading ??= loadClient(options);
+    return loading;
+  }
 
   let granting: Promise<string> | undefined;
   // One lease per node incarnation, kept alive by the client; renewed if etcd lost it. Callers
@@ -104,7 +142,7 @@ export function etcdStrategy(self: string, cfg: ClusterConfig['etcd'], logger: D
   }
 
   async function grantLease(): Promise<string> {
-    const l = client.lease(ttlSeconds, { autoKeepAlive: true });
+    const l = (await client()).lease(ttlSeconds, { autoKeepAlive: true });
     l.on('lost', (err) => {
       logger.warn({ err: err.message }, 'etcd lease lost; the node key will be registered again on the next round');
       if (lease === l) {
@@ -123,7 +161,7 @@ export function etcdStrategy(self: string, cfg: ClusterConfig['etcd'], logger: D
     }
   }
 
-  async function waitForLock(myKey: string, myRev: bigint, signal: AbortSignal): Promise<void> {
+  async function waitForLock(client: Etcd3, myKey: string, myRev: bigint, signal: AbortSignal): Promise<void> {
     let delay = 50;
     for (;;) {
       signal.throwIfAborted();
@@ -143,7 +181,7 @@ export function etcdStrategy(self: string, cfg: ClusterConfig['etcd'], logger: D
       signal?.throwIfAborted();
       let values: Record<string, string>;
       try {
-        values = await client.getAll().prefix(keys.nodesPrefix).strings();
+        values = await (await client()).getAll().prefix(keys.nodesPrefix).strings();
       } catch (err) {
         throw fail(`listing ${keys.nodesPrefix}`, err);
       }
@@ -158,14 +196,14 @@ export function etcdStrategy(self: string, cfg: ClusterConfig['etcd'], logger: D
       if (closed) return;
       try {
         const id = await ensureLease();
-        await client.put(keys.nodeKey).value(self).lease(id).exec();
+        await (await client()).put(keys.nodeKey).value(self).lease(id).exec();
       } catch (err) {
         throw fail(`registering ${keys.nodeKey}`, err);
       }
     },
     async unregister(): Promise<void> {
       try {
-        await client.delete().key(keys.nodeKey).exec();
+        await (await client()).delete().key(keys.nodeKey).exec();
       } catch (err) {
         throw fail(`deleting ${keys.nodeKey}`, err);
       }
@@ -175,20 +213,22 @@ export function etcdStrategy(self: string, cfg: ClusterConfig['etcd'], logger: D
       const timeout = AbortSignal.timeout(timeoutMs);
       const both = signal ? AbortSignal.any([signal, timeout]) : timeout;
       let myKey: string | undefined;
+      let c: Etcd3 | undefined;
       try {
+        c = await client();
         const id = await ensureLease();
         myKey = keys.lockPrefix + BigInt(id).toString(16);
         // Create our contender key unless it exists (then keep its place in the queue).
-        const txn = await client
+        const txn = await c
           .if(myKey, 'Create', '==', 0)
-          .then(client.put(myKey).value(self).lease(id))
-          .else(client.get(myKey))
+          .then(c.put(myKey).value(self).lease(id))
+          .else(c.get(myKey))
           .commit();
         const rev = txn.succeeded ? txn.header.revision : txn.responses[0]?.response_range?.kvs[0]?.create_revision;
         if (rev === undefined) throw new Error('could not read back our lock key');
-        await waitForLock(myKey, BigInt(rev), both);
+        await waitForLock(c, myKey, BigInt(rev), both);
       } catch (err) {
-        if (myKey !== undefined) await client.delete().key(myKey).exec().catch(() => undefined);
+        if (c !== undefined && myKey !== undefined) await c.delete().key(myKey).exec().catch(() => undefined);
         if (signal?.aborted) throw signal.reason;
         if (timeout.aborted) throw new DiscoveryError('etcd', `another node held the lock ${keys.lockPrefix} for more than ${timeoutMs} ms`);
         throw fail(`taking the lock ${keys.lockPrefix}`, err);
@@ -196,7 +236,7 @@ export function etcdStrategy(self: string, cfg: ClusterConfig['etcd'], logger: D
       try {
         return await fn();
       } finally {
-        await client.delete().key(myKey).exec().catch((err: Error) => {
+        await c.delete().key(myKey).exec().catch((err: Error) => {
           // The lease expiry frees it in node_ttl anyway.
           logger.warn({ err: err.message, key: myKey }, 'could not release the etcd lock');
         });
@@ -209,7 +249,9 @@ export function etcdStrategy(self: string, cfg: ClusterConfig['etcd'], logger: D
       lease = undefined;
       // Revoking deletes the node key and any lock key at once: others see us leave immediately.
       if (l !== undefined) await l.revoke().catch(() => undefined);
-      client.close();
+      // A load still in flight is awaited, so its client is closed too.
+      const c = await loading?.catch(() => undefined);
+      c?.close();
     },
   };
 }
