@@ -82,8 +82,8 @@ function switchTo(tree) {
  * from build.<old>/..., including the ones it imports lazily (cli/main.js loads each command on
  * demand). One tree back is enough today: those lazy imports happen in a command's first moments,
  * and the daemon imports none of our modules after it has booted: its lazy imports are packages
- * (pino-pretty, etcd3), which resolve from the root's node_modules even once its tree is gone. A tree whose builder is still running is never touched: it is a
- * concurrent build's.
+ * (pino-pretty, etcd3), which resolve from the root's node_modules even once its tree is gone.
+ * A tree whose builder is still running is never touched: it is a concurrent build's.
  */
 function prune(current, previous) {
   const stampOf = (tree) => Number(TREE.exec(tree)?.[1]);
