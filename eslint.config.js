@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['build/**', 'node_modules/**', 'bench/results*.json', 'native/**'] },
+  { ignores: ['build/**', 'build.*/**', 'node_modules/**', 'bench/results*.json', 'native/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
