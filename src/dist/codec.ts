@@ -34,9 +34,12 @@ function frame(kind: number, id: number | undefined, channel: string | undefined
   const chLen = channel === undefined ? 0 : Buffer.byteLength(channel);
   if (chLen > 0xffff) throw new CodecError(`channel name of ${chLen} bytes is too long`);
   const headLen = 4 + 1 + (id === undefined ? 0 : 4) + (channel === undefined ? 0 : 2 + chLen) + 1;
-  const head = Buffer.allocUnsafe(headLen);
-  const total = headLen - 4 + body.length;
-  head.writeUInt32BE(total, 0);
+  const bytes = headLen + body.length;
+  // Small: head and body in one buffer (a batch of them merges cheaply); large: the body is not
+  // copied.
+  const small = body.length < 1024;
+  const head = Buffer.allocUnsafe(small ? bytes : headLen);
+  head.writeUInt32BE(bytes - 4, 0);
   head[4] = kind;
   let off = 5;
   if (id !== undefined) off = head.writeUInt32BE(id, off);
@@ -45,11 +48,11 @@ function frame(kind: number, id: number | undefined, channel: string | undefined
     off += head.write(channel, off, 'utf8');
   }
   head[off] = enc;
-  if (body.length < 1024) {
-    // Small: one buffer, so a batch of them merges cheaply.
-    return { parts: [Buffer.concat([head, body], headLen + body.length)], bytes: headLen + body.length };
+  if (small) {
+    body.copy(head, headLen);
+    return { parts: [head], bytes };
   }
-  return { parts: [head, body], bytes: headLen + body.length };
+  return { parts: [head, body], bytes };
 }
 
 export const encodeSend = (channel: string, payload: unknown): Encoded => frame(Kind.Send, undefined, channel, payload);

@@ -506,7 +506,8 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     }
   }
 
-  private async dispatchCall(from: string, channel: string, payload: unknown): Promise<unknown> {
+  /** The handler's result as it is: a plain value is answered without a trip through promises. */
+  private dispatchCall(from: string, channel: string, payload: unknown): unknown {
     const h = this.handlers.get(channel);
     if (!h) throw new Error(`no handler for channel ${channel} on ${this.self}`);
     return h(from, payload);

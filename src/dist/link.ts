@@ -10,7 +10,8 @@ import type { LinkInfo, NodeDownReason } from './types.js';
 
 export interface LinkHandlers {
   onSend(channel: string, payload: unknown): void;
-  onCall(channel: string, payload: unknown): Promise<unknown>;
+  /** The reply, or a promise of it (a handler that answers at once is answered in the same turn). */
+  onCall(channel: string, payload: unknown): unknown;
   onPeers(nodes: string[]): void;
   onDown(reason: NodeDownReason, detail: string): void;
 }
@@ -23,6 +24,9 @@ export interface LinkSettings {
 }
 
 const TICK = encodeControl(Kind.Tick);
+
+const isThenable = (v: unknown): v is PromiseLike<unknown> =>
+  v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 
 /** Small buffers are merged before writing; big ones go out as they are (no copy). */
 const MERGE_BELOW = 16 * 1024;
@@ -67,6 +71,12 @@ export class Link {
       return;
     }
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // The peer's FIN means it is gone (a killed process's kernel closes its sockets): down now,
+    // without waiting for our own half to finish closing.
+    this.socket.on('end', () => {
+      this.socket.destroy();
+      this.down('connection_closed', 'peer closed the connection');
+    });
     this.socket.on('close', () => this.down('connection_closed', 'socket closed'));
     this.socket.on('error', (err) => this.down('connection_closed', err.message));
     this.onData(Buffer.alloc(0));
@@ -253,14 +263,25 @@ export class Link {
       }
       case Kind.Call: {
         const m = decodeCall(body);
-        h.onCall(m.channel, m.payload).then(
-          (v) => {
-            if (!this.closed) this.writeReply(m.id, v);
-          },
-          (e: unknown) => {
-            if (!this.closed) this.writeFrame(encodeError(m.id, e instanceof Error ? e.message : String(e)));
-          },
-        );
+        let r: unknown;
+        try {
+          r = h.onCall(m.channel, m.payload);
+        } catch (e) {
+          this.writeCallError(m.id, e);
+          return;
+        }
+        if (isThenable(r)) {
+          r.then(
+            (v: unknown) => {
+              if (!this.closed) this.writeReply(m.id, v);
+            },
+            (e: unknown) => {
+              if (!this.closed) this.writeCallError(m.id, e);
+            },
+          );
+        } else {
+          this.writeReply(m.id, r);
+        }
         return;
       }
       case Kind.Reply:
@@ -290,6 +311,10 @@ export class Link {
       default:
         this.close('protocol_error', `unknown message kind ${String(kind)}`, false);
     }
+  }
+
+  private writeCallError(id: number, e: unknown): void {
+    this.writeFrame(encodeError(id, e instanceof Error ? e.message : String(e)));
   }
 
   private writeReply(id: number, v: unknown): void {

@@ -40,6 +40,11 @@ test('two nodes link and exchange structured payloads', async (t) => {
   assert.equal(reply.p.map.get('k'), 1n);
   await assert.rejects(a.call(B, 'fail', null), /no such table/);
   await assert.rejects(a.call(B, 'nobody', null), /no handler for channel nobody/);
+  // Handlers answer at once or later; both ways reply and fail alike.
+  b.handle('later', async (_from, p) => p);
+  b.handle('laterFail', async () => Promise.reject(new Error('disk full')));
+  assert.equal(await a.call(B, 'later', 'x'), 'x');
+  await assert.rejects(a.call(B, 'laterFail', null), /disk full/);
   b.handle('slow', () => new Promise(() => undefined));
   await assert.rejects(a.call(B, 'slow', null, 100), /timeout/);
 

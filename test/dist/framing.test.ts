@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FrameDecoder, FrameTooLargeError, encodeFrame } from '../../src/dist/framing.js';
+import { prng } from '../helpers/prng.js';
 
 test('decodes frames split at every byte boundary and merged in one chunk', () => {
   const frames = [encodeFrame(1, Buffer.from('hello')), encodeFrame(2, Buffer.alloc(0)), encodeFrame(3, Buffer.alloc(1000, 7))];
@@ -60,4 +61,44 @@ test('an oversized header is left unread, so a reader with a larger limit takes 
   assert.equal(after.length, 1);
   assert.equal(after[0]![0], 18);
   assert.equal(after[0]!.length, 2001);
+});
+
+test('frames larger than a read chunk come out intact and in order, whatever the chunking', () => {
+  const bodies = [Buffer.alloc(100_000), Buffer.from('small'), Buffer.alloc(16 * 1024), Buffer.alloc(70_000), Buffer.from('x')];
+  bodies.forEach((b, i) => {
+    if (b.length > 10) for (let j = 0; j < b.length; j++) b[j] = (i * 31 + j) & 0xff;
+  });
+  const all = Buffer.concat(bodies.map((b, i) => encodeFrame(i + 1, b)));
+  const rnd = prng(4);
+  for (let run = 0; run < 30; run++) {
+    const d = new FrameDecoder(1 << 20);
+    const got: Buffer[] = [];
+    for (let i = 0; i < all.length; ) {
+      const n = 1 + Math.floor(rnd() * (run % 2 === 0 ? 70_000 : 9000));
+      d.push(all.subarray(i, i + n), (b) => got.push(b));
+      i += n;
+    }
+    assert.equal(got.length, bodies.length, `run ${run}`);
+    got.forEach((g, i) => {
+      assert.equal(g[0], i + 1);
+      assert.ok(g.subarray(1).equals(bodies[i]!), `run ${run}, frame ${i}`);
+    });
+    assert.equal(d.pending, 0);
+  }
+});
+
+test('requeue in the middle of a frame spanning chunks keeps what has arrived of it', () => {
+  const small = encodeFrame(1, Buffer.from('a'));
+  const big = encodeFrame(2, Buffer.alloc(40_000, 9));
+  const d = new FrameDecoder(1 << 20);
+  const got: Buffer[] = [];
+  d.push(Buffer.concat([small, big.subarray(0, 30_000)]), (f) => got.push(f));
+  assert.equal(got.length, 1);
+  assert.equal(d.pending, 30_000 - 4);
+  d.requeue(got);
+  const again: Buffer[] = [];
+  d.push(big.subarray(30_000), (f) => again.push(f));
+  assert.equal(again.length, 2);
+  assert.equal(again[0]!.toString('latin1'), '\x01a');
+  assert.ok(again[1]!.equals(big.subarray(4)));
 });
