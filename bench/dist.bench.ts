@@ -1,7 +1,13 @@
 // Links between two node processes on loopback, against two Erlang nodes (OTP distribution) doing
 // the same work in the same run, and a raw Node.js TCP stream as the ceiling for bulk transfer.
+//
+// Fairness: both sides are warmed up first (Erlang needs no JIT, we do; a long-running node is
+// warm), then the workloads run in interleaved rounds (Erlang, ours, ours, Erlang, ...) so that a
+// change in the machine's load hits both alike. Our nodes run compiled JavaScript on plain node,
+// as the product does (bin/emqx runs build/), not through the TypeScript loader the tests use.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -11,6 +17,8 @@ import { DistProcess } from '../test/dist/node-process.js';
 import { percentile, type BenchRow, type BenchSection } from './types.js';
 
 const ERL_SRC = fileURLToPath(new URL('./erlang/distbench.erl', import.meta.url));
+const HARNESS_TSCONFIG = fileURLToPath(new URL('./tsconfig.harness.json', import.meta.url));
+const HARNESS = fileURLToPath(new URL('../node_modules/.cache/emqx-bench/test/helpers/dist-node.js', import.meta.url));
 // Counts bytes and answers one byte when all have arrived (argv: host port total).
 const RAW_SINK = `
 const [host, port, total] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
@@ -21,11 +29,15 @@ require('node:net').createServer((s) => {
 }).listen(port, host, () => console.log('listening'));`;
 type Transport = 'inet_tcp' | 'inet_tls';
 
+/** Per round, except kills and silences (samples in all). */
 interface Sizes {
+  rounds: number;
   connects: number;
   rtts: number;
   n100: number;
   n64k: number;
+  kills: number;
+  silences: number;
 }
 
 interface Figures {
@@ -33,79 +45,86 @@ interface Figures {
   rttP50: number;
   rttP99: number;
   msgs100: number;
-  mb100: number;
   msgs64k: number;
-  mb64k: number;
   killMs: number;
   silentMs: number;
 }
 
+/** One side of the comparison, driven the same way. */
+interface Side {
+  connects(n: number): Promise<number[]>;
+  rtts(n: number): Promise<number[]>;
+  /** Milliseconds to deliver n messages of `size` bytes. */
+  flood(size: number, n: number): Promise<number>;
+  /** SIGKILL of a freshly linked peer until nodedown, in ms. */
+  killed(i: number): Promise<number>;
+  /** SIGSTOP of a freshly linked peer (ticktime 1 s) until nodedown, in ms. */
+  silent(i: number): Promise<number>;
+  close(): Promise<void>;
+}
+
 const median = (xs: readonly number[]): number => percentile(xs, 50);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Wall-clock ms with sub-ms precision; the nodes report `at` on the same clock. */
+const wallMs = (): number => performance.timeOrigin + performance.now();
+
+function compileHarness(): string {
+  const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  execFileSync(process.execPath, [tsc, '-p', HARNESS_TSCONFIG], { stdio: 'inherit' });
+  return HARNESS;
+}
 
 // ---------------------------------------------------------------------------------------------
 // Ours
 
-export async function oursFigures(transport: Transport, sizes: Sizes, base: number, tlsArgs: (n: string) => Promise<string[]>): Promise<Figures> {
-  const procs: DistProcess[] = [];
+async function oursSide(base: number, args: (n: string) => Promise<string[]>, script: string): Promise<Side> {
+  const procs = new Set<DistProcess>();
   const start = async (name: string, extra: string[] = []): Promise<DistProcess> => {
-    const p = await DistProcess.start(name, ['--base', String(base), '--no-gossip', ...(await tlsArgs(name)), ...extra]);
-    procs.push(p);
+    const p = await DistProcess.start(name, ['--base', String(base), '--no-gossip', ...(await args(name)), ...extra], 15_000, script);
+    procs.add(p);
     return p;
   };
-  try {
-    const a = await start('a1@127.0.0.2');
-    const b = await start('b2@127.0.0.3');
-    await a.cmd('connect', { node: b.name });
-    const connects = await a.cmd<number[]>('connectLoop', { node: b.name, count: sizes.connects }, 60_000);
-    await a.cmd('pingpong', { node: b.name, count: 500 });
-    const rtt = await a.cmd<number[]>('pingpong', { node: b.name, count: sizes.rtts }, 120_000);
-    const f100 = await a.cmd<{ msgsPerSec: number; mbPerSec: number }>('flood', { node: b.name, size: 100, count: sizes.n100 }, 300_000);
-    const f64k = await a.cmd<{ msgsPerSec: number; mbPerSec: number }>('flood', { node: b.name, size: 65536, count: sizes.n64k }, 300_000);
-
-    const kills: number[] = [];
-    for (let i = 0; i < 3; i++) {
+  const stop = async (p: DistProcess): Promise<void> => {
+    p.kill();
+    await p.exit;
+    procs.delete(p);
+  };
+  const a = await start('a1@127.0.0.2');
+  const b = await start('b2@127.0.0.3');
+  await a.cmd('connect', { node: b.name });
+  return {
+    connects: (n) => a.cmd<number[]>('connectLoop', { node: b.name, count: n }, 60_000),
+    rtts: async (n) => a.cmd<number[]>('pingpong', { node: b.name, count: n }, 120_000),
+    flood: async (size, n) => (await a.cmd<{ ms: number }>('flood', { node: b.name, size, count: n }, 300_000)).ms,
+    async killed(i) {
       const k = await start(`k${3 + i * 10}@127.0.0.4`);
       await a.cmd('connect', { node: k.name });
+      await sleep(200);
       const from = a.events.length;
-      const killedAt = Date.now();
+      const killedAt = wallMs();
       k.signal('SIGKILL');
-      const kd = await a.waitFor((e) => e.event === 'nodedown' && e.node === k.name, 10_000, from);
-      kills.push(kd.at! - killedAt);
-    }
-
-    // Silent peer at a 1 s ticktime on both sides (the same setting as the Erlang row), stopped at
-    // a random point of the tick cycle; median of three.
-    const silences: number[] = [];
-    for (let i = 0; i < 3; i++) {
+      const down = await a.waitFor((e) => e.event === 'nodedown' && e.node === k.name, 10_000, from);
+      await a.cmd('disconnect', { node: k.name }); // no reconnect attempts to the dead node
+      await stop(k);
+      return down.at! - killedAt;
+    },
+    async silent(i) {
       const w = await start(`w${5 + i * 10}@127.0.0.5`, ['--ticktime', '1000']);
       const s = await start(`s${6 + i * 10}@127.0.0.6`, ['--ticktime', '1000']);
       await w.cmd('connect', { node: s.name });
+      // Stopped at a random point of the tick cycle.
       await sleep(300 + Math.random() * 1000);
       const from = w.events.length;
-      const stoppedAt = Date.now();
+      const stoppedAt = wallMs();
       s.signal('SIGSTOP');
-      const sd = await w.waitFor((e) => e.event === 'nodedown' && e.node === s.name, 10_000, from);
-      s.signal('SIGCONT');
-      silences.push(sd.at! - stoppedAt);
-      w.kill();
-      s.kill();
-    }
-    return {
-      connectMs: median(connects),
-      rttP50: percentile(rtt, 50),
-      rttP99: percentile(rtt, 99),
-      msgs100: f100.msgsPerSec,
-      mb100: f100.mbPerSec,
-      msgs64k: f64k.msgsPerSec,
-      mb64k: f64k.mbPerSec,
-      killMs: median(kills),
-      silentMs: median(silences),
-    };
-  } finally {
-    for (const p of procs) p.kill();
-    await Promise.all(procs.map((p) => p.exit));
-  }
+      const down = await w.waitFor((e) => e.event === 'nodedown' && e.node === s.name, 10_000, from);
+      await Promise.all([stop(w), stop(s)]);
+      return down.at! - stoppedAt;
+    },
+    async close() {
+      await Promise.all([...procs].map(stop));
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -125,10 +144,10 @@ class Proc {
       r(code);
     }));
   }
-  waitLine(re: RegExp, timeoutMs: number): Promise<string> {
+  waitLine(re: RegExp, timeoutMs: number, from = 0): Promise<string> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
-        const l = this.lines.find((x) => re.test(x));
+        const l = this.lines.slice(from).find((x) => re.test(x));
         if (l !== undefined) {
           done();
           resolve(l);
@@ -149,6 +168,12 @@ class Proc {
       check();
     });
   }
+  /** One command line to a `serve` client, its JSON answer back. */
+  async ask<T>(line: string, key: string, timeoutMs: number): Promise<T> {
+    const from = this.lines.length;
+    this.child.stdin!.write(`${line}\n`);
+    return JSON.parse(await this.waitLine(new RegExp(`^\\{"${key}"`), timeoutMs, from)) as T;
+  }
   kill(sig: NodeJS.Signals = 'SIGKILL'): void {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       try {
@@ -161,66 +186,105 @@ class Proc {
   }
 }
 
-export async function erlangFigures(transport: Transport, sizes: Sizes, work: string, epmdPort: number, sslConf: (n: string) => Promise<string>): Promise<Figures> {
+async function erlangSide(transport: Transport, work: string, epmdPort: number, sslConf: (n: string) => Promise<string>): Promise<Side> {
   const env = { ...process.env, ERL_EPMD_PORT: String(epmdPort), ERL_EPMD_ADDRESS: '127.0.0.1', ERL_CRASH_DUMP: join(work, 'erl_crash.dump') };
-  const procs: Proc[] = [];
+  const procs = new Set<Proc>();
   const erl = async (name: string, args: string[], ticktime?: number): Promise<Proc> => {
     const tls = transport === 'inet_tls' ? ['-proto_dist', 'inet_tls', '-ssl_dist_optfile', await sslConf(name)] : [];
     const tick = ticktime ? ['-kernel', 'net_ticktime', String(ticktime)] : [];
     const p = new Proc(spawn('erl', ['-noshell', '-name', name, '-setcookie', 'benchcookie', '-kernel', 'inet_dist_use_interface', '{127,0,0,1}', '-pa', work, ...tls, ...tick, ...args], {
-      env, stdio: ['ignore', 'pipe', 'inherit'],
+      env, stdio: ['pipe', 'pipe', 'inherit'],
     }));
-    procs.push(p);
+    procs.add(p);
     return p;
   };
-  try {
-    const b = await erl('eb@127.0.0.1', ['-s', 'distbench', 'peer']);
-    await b.waitLine(/ready/, 20_000);
-    const a = await erl('ea@127.0.0.1', ['-hidden', '-s', 'distbench', 'client', 'eb@127.0.0.1', 'perf',
-      String(sizes.connects), String(sizes.rtts), String(sizes.n100), String(sizes.n64k)]);
-    const line = await a.waitLine(/connect_ms/, 300_000);
-    const r = JSON.parse(line) as { connect_ms: number[]; rtt_us: number[]; flood100_ms: number; flood64k_ms: number };
-    b.kill();
-
-    const kills: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const k = await erl(`ek${i}@127.0.0.1`, ['-s', 'distbench', 'peer']);
-      await k.waitLine(/ready/, 20_000);
-      const wk = await erl(`ew${i}@127.0.0.1`, ['-hidden', '-s', 'distbench', 'client', `ek${i}@127.0.0.1`, 'watch']);
-      await wk.waitLine(/monitoring/, 20_000);
-      const killedAt = Date.now();
+  const stop = async (p: Proc): Promise<void> => {
+    p.kill();
+    await p.exit;
+    procs.delete(p);
+  };
+  // A linked pair: `peer` runs the echo and sink processes, `client` runs `mode` against it.
+  const pair = async (peerName: string, clientName: string, mode: string, ready: RegExp, ticktime?: number): Promise<[Proc, Proc]> => {
+    const peer = await erl(peerName, ['-s', 'distbench', 'peer'], ticktime);
+    await peer.waitLine(/ready/, 20_000);
+    const client = await erl(clientName, ['-hidden', '-s', 'distbench', 'client', peerName, mode], ticktime);
+    await client.waitLine(ready, 20_000);
+    return [peer, client];
+  };
+  const [, ea] = await pair('eb@127.0.0.1', 'ea@127.0.0.1', 'serve', /ready/);
+  return {
+    connects: async (n) => (await ea.ask<{ connect_ms: number[] }>(`connect ${n}`, 'connect_ms', 60_000)).connect_ms,
+    rtts: async (n) => (await ea.ask<{ rtt_us: number[] }>(`rtt ${n}`, 'rtt_us', 120_000)).rtt_us,
+    flood: async (size, n) => (await ea.ask<{ flood_ms: number }>(`flood ${size} ${n}`, 'flood_ms', 300_000)).flood_ms,
+    async killed(i) {
+      const [k, w] = await pair(`ek${i}@127.0.0.1`, `ew${i}@127.0.0.1`, 'watch', /monitoring/);
+      await sleep(200);
+      const killedAt = wallMs();
       k.kill();
-      kills.push((JSON.parse(await wk.waitLine(/nodedown/, 20_000)) as { at: number }).at - killedAt);
-    }
-
-    // net_ticktime is whole seconds; 1 is the lowest Erlang accepts. Random phase, median of three.
-    const silences: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const s = await erl(`es${i}@127.0.0.1`, ['-s', 'distbench', 'peer'], 1);
-      await s.waitLine(/ready/, 20_000);
-      const ws = await erl(`ex${i}@127.0.0.1`, ['-hidden', '-s', 'distbench', 'client', `es${i}@127.0.0.1`, 'watch'], 1);
-      await ws.waitLine(/monitoring/, 20_000);
+      const at = (JSON.parse(await w.waitLine(/nodedown/, 20_000)) as { at: number }).at;
+      await Promise.all([stop(k), stop(w)]);
+      return at - killedAt;
+    },
+    async silent(i) {
+      // net_ticktime is whole seconds; 1 is the lowest Erlang accepts.
+      const [s, w] = await pair(`es${i}@127.0.0.1`, `ex${i}@127.0.0.1`, 'watch', /monitoring/, 1);
       await sleep(300 + Math.random() * 1000);
-      const stoppedAt = Date.now();
+      const stoppedAt = wallMs();
       s.kill('SIGSTOP');
-      silences.push((JSON.parse(await ws.waitLine(/nodedown/, 20_000)) as { at: number }).at - stoppedAt);
-      s.kill();
-    }
-    return {
-      connectMs: median(r.connect_ms),
-      rttP50: percentile(r.rtt_us, 50),
-      rttP99: percentile(r.rtt_us, 99),
-      msgs100: (sizes.n100 * 1000) / r.flood100_ms,
-      mb100: (sizes.n100 * 100 * 1000) / r.flood100_ms / 1e6,
-      msgs64k: (sizes.n64k * 1000) / r.flood64k_ms,
-      mb64k: (sizes.n64k * 65536 * 1000) / r.flood64k_ms / 1e6,
-      killMs: median(kills),
-      silentMs: median(silences),
-    };
-  } finally {
-    for (const p of procs) p.kill();
-    await Promise.all(procs.map((p) => p.exit));
+      const at = (JSON.parse(await w.waitLine(/nodedown/, 20_000)) as { at: number }).at;
+      await Promise.all([stop(s), stop(w)]);
+      return at - stoppedAt;
+    },
+    async close() {
+      await Promise.all([...procs].map(stop));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The comparison
+
+interface Samples {
+  connect: number[];
+  rtt: number[];
+  msgs100: number[];
+  msgs64k: number[];
+  kill: number[];
+  silent: number[];
+}
+
+const emptySamples = (): Samples => ({ connect: [], rtt: [], msgs100: [], msgs64k: [], kill: [], silent: [] });
+
+/** Runs every workload on both sides, alternating which goes first. Returns [ours, erlang]. */
+async function compare(ours: Side, erl: Side, sizes: Sizes): Promise<[Figures, Figures]> {
+  const sides = [ours, erl] as const;
+  const samples = [emptySamples(), emptySamples()] as const;
+  // Warm-up: JIT, heap sizes and socket buffers reach their steady state (both sides alike).
+  for (const s of sides) {
+    await s.connects(Math.ceil(sizes.connects / 2));
+    await s.rtts(Math.ceil(sizes.rtts / 4));
+    await s.flood(100, Math.ceil(sizes.n100 / 4));
+    await s.flood(65536, Math.ceil(sizes.n64k / 4));
   }
+  const order = (r: number): readonly (0 | 1)[] => (r % 2 === 0 ? [1, 0] : [0, 1]);
+  for (let r = 0; r < sizes.rounds; r++) {
+    for (const i of order(r)) samples[i].connect.push(...(await sides[i].connects(sizes.connects)));
+    for (const i of order(r)) samples[i].rtt.push(...(await sides[i].rtts(sizes.rtts)));
+    for (const i of order(r)) samples[i].msgs100.push((sizes.n100 * 1000) / (await sides[i].flood(100, sizes.n100)));
+    for (const i of order(r)) samples[i].msgs64k.push((sizes.n64k * 1000) / (await sides[i].flood(65536, sizes.n64k)));
+  }
+  for (let k = 0; k < sizes.kills; k++) for (const i of order(k)) samples[i].kill.push(await sides[i].killed(k));
+  for (let k = 0; k < sizes.silences; k++) for (const i of order(k)) samples[i].silent.push(await sides[i].silent(k));
+  const figures = (s: Samples): Figures => ({
+    connectMs: median(s.connect),
+    rttP50: percentile(s.rtt, 50),
+    rttP99: percentile(s.rtt, 99),
+    msgs100: median(s.msgs100),
+    msgs64k: median(s.msgs64k),
+    killMs: median(s.kill),
+    silentMs: median(s.silent),
+  });
+  return [figures(samples[0]), figures(samples[1])];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -256,6 +320,12 @@ export async function rawTcpMBps(size: number, count: number, port: number): Pro
   }
 }
 
+async function rawMedian(size: number, count: number, runs: number): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < runs; i++) xs.push(await rawTcpMBps(size, count, 15_000 + Math.floor(Math.random() * 2000)));
+  return median(xs);
+}
+
 // ---------------------------------------------------------------------------------------------
 
 function spawnEpmd(port: number): ChildProcess {
@@ -264,8 +334,9 @@ function spawnEpmd(port: number): ChildProcess {
 
 export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]> {
   const sizes: Sizes = quick
-    ? { connects: 20, rtts: 2000, n100: 100_000, n64k: 2000 }
-    : { connects: 100, rtts: 20_000, n100: 1_000_000, n64k: 10_000 };
+    ? { rounds: 2, connects: 10, rtts: 1000, n100: 50_000, n64k: 1000, kills: 3, silences: 2 }
+    : { rounds: 3, connects: 40, rtts: 10_000, n100: 500_000, n64k: 8000, kills: 9, silences: 5 };
+  const script = compileHarness();
   const work = await mkdtemp(join(tmpdir(), 'dist-bench-'));
   const epmdPort = 14_000 + Math.floor(Math.random() * 1000);
   const epmd = spawnEpmd(epmdPort);
@@ -300,27 +371,40 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
         return ['--proto', 'inet_tls', '--cert', c.certFile, '--key', c.keyFile, '--ca', ca.certFile];
       };
       const base = 20_000 + Math.floor(Math.random() * 120) * 100;
-      const erl = await erlangFigures(transport, sizes, work, epmdPort, sslConf);
-      const ours = await oursFigures(transport, sizes, base, tlsArgs);
+      const erlSide = await erlangSide(transport, work, epmdPort, sslConf);
+      let oursF: Figures;
+      let erlF: Figures;
+      try {
+        const oursS = await oursSide(base, tlsArgs, script);
+        try {
+          [oursF, erlF] = await compare(oursS, erlSide, sizes);
+        } finally {
+          await oursS.close();
+        }
+      } finally {
+        await erlSide.close();
+      }
       const ref = { referenceName: `${erlVersion} dist` };
+      const rounds = `median of ${sizes.rounds} interleaved rounds`;
+      const mb = (msgs: number, size: number): number => (msgs * size) / 1e6;
       const rows: BenchRow[] = [
-        { name: `connect+handshake (${transport})`, unit: 'ms', ours: ours.connectMs, reference: erl.connectMs, ...ref, higherIsBetter: false, note: 'median; Erlang includes its epmd lookup' },
-        { name: `call round trip p50, 64 B (${transport})`, unit: 'µs', ours: ours.rttP50, reference: erl.rttP50, ...ref, higherIsBetter: false },
-        { name: `call round trip p99, 64 B (${transport})`, unit: 'µs', ours: ours.rttP99, reference: erl.rttP99, ...ref, higherIsBetter: false },
-        { name: `one-way 100 B messages (${transport})`, unit: 'msg/s', ours: ours.msgs100, reference: erl.msgs100, ...ref, higherIsBetter: true },
-        { name: `one-way 100 B messages (${transport})`, unit: 'MB/s', ours: ours.mb100, reference: erl.mb100, ...ref, higherIsBetter: true },
-        { name: `one-way 64 KiB messages (${transport})`, unit: 'msg/s', ours: ours.msgs64k, reference: erl.msgs64k, ...ref, higherIsBetter: true },
-        { name: `one-way 64 KiB messages (${transport})`, unit: 'MB/s', ours: ours.mb64k, reference: erl.mb64k, ...ref, higherIsBetter: true },
-        { name: `killed peer detected (${transport})`, unit: 'ms', ours: ours.killMs, reference: erl.killMs, ...ref, higherIsBetter: false, note: 'median of 3' },
-        { name: `silent peer detected (${transport})`, unit: 'ms', ours: ours.silentMs, reference: erl.silentMs, ...ref, higherIsBetter: false, note: 'median of 3; ticktime 1 s on both (Erlang net_ticktime 1, its lowest); our default 4 s detects in 3–4 s' },
+        { name: `connect+handshake (${transport})`, unit: 'ms', ours: oursF.connectMs, reference: erlF.connectMs, ...ref, higherIsBetter: false, note: `median of ${sizes.rounds * sizes.connects}; Erlang includes its epmd lookup` },
+        { name: `call round trip p50, 64 B (${transport})`, unit: 'µs', ours: oursF.rttP50, reference: erlF.rttP50, ...ref, higherIsBetter: false, note: `${sizes.rounds * sizes.rtts} calls` },
+        { name: `call round trip p99, 64 B (${transport})`, unit: 'µs', ours: oursF.rttP99, reference: erlF.rttP99, ...ref, higherIsBetter: false },
+        { name: `one-way 100 B messages (${transport})`, unit: 'msg/s', ours: oursF.msgs100, reference: erlF.msgs100, ...ref, higherIsBetter: true, note: rounds },
+        { name: `one-way 100 B messages (${transport})`, unit: 'MB/s', ours: mb(oursF.msgs100, 100), reference: mb(erlF.msgs100, 100), ...ref, higherIsBetter: true },
+        { name: `one-way 64 KiB messages (${transport})`, unit: 'msg/s', ours: oursF.msgs64k, reference: erlF.msgs64k, ...ref, higherIsBetter: true, note: rounds },
+        { name: `one-way 64 KiB messages (${transport})`, unit: 'MB/s', ours: mb(oursF.msgs64k, 65536), reference: mb(erlF.msgs64k, 65536), ...ref, higherIsBetter: true },
+        { name: `killed peer detected (${transport})`, unit: 'ms', ours: oursF.killMs, reference: erlF.killMs, ...ref, higherIsBetter: false, note: `median of ${sizes.kills}` },
+        { name: `silent peer detected (${transport})`, unit: 'ms', ours: oursF.silentMs, reference: erlF.silentMs, ...ref, higherIsBetter: false, note: `median of ${sizes.silences}; ticktime 1 s on both (Erlang net_ticktime 1, its lowest); our default 4 s detects in 3–4 s` },
       ];
-      if (transport === 'inet_tls') rows[0] = { ...rows[0]!, note: 'median; Erlang includes its epmd lookup; its client does not verify the server (see docs/links.md)' };
+      if (transport === 'inet_tls') rows[0] = { ...rows[0]!, note: `${rows[0]!.note!}; its client does not verify the server (see docs/links.md)` };
       if (transport === 'inet_tcp') {
-        const raw64k = await rawTcpMBps(65536, sizes.n64k, 15_000 + Math.floor(Math.random() * 1000));
-        const raw100 = await rawTcpMBps(100, sizes.n100, 16_000 + Math.floor(Math.random() * 1000));
+        const raw64k = await rawMedian(65536, sizes.n64k, sizes.rounds);
+        const raw100 = await rawMedian(100, sizes.n100, sizes.rounds);
         rows.push(
-          { name: 'one-way 64 KiB messages vs raw TCP stream', unit: 'MB/s', ours: ours.mb64k, reference: raw64k, referenceName: 'raw Node.js TCP', higherIsBetter: true, note: 'ceiling' },
-          { name: 'one-way 100 B messages vs raw TCP stream', unit: 'MB/s', ours: ours.mb100, reference: raw100, referenceName: 'raw Node.js TCP', higherIsBetter: true, note: 'ceiling' },
+          { name: 'one-way 64 KiB messages vs raw TCP stream', unit: 'MB/s', ours: mb(oursF.msgs64k, 65536), reference: raw64k, referenceName: 'raw Node.js TCP', higherIsBetter: true, note: 'ceiling' },
+          { name: 'one-way 100 B messages vs raw TCP stream', unit: 'MB/s', ours: mb(oursF.msgs100, 100), reference: raw100, referenceName: 'raw Node.js TCP', higherIsBetter: true, note: 'ceiling' },
         );
       }
       sections.push({ title: `Links between nodes: ${transport}`, rows });

@@ -1,8 +1,10 @@
 %% The Erlang side of bench/dist.bench.ts: the same workloads between two Erlang nodes.
 %% peer:   erl -noshell -name b@127.0.0.1 -setcookie C -pa DIR -s distbench peer
-%% client: erl -noshell -name a@127.0.0.1 -setcookie C -pa DIR -s distbench client b@127.0.0.1 perf N RTTN N100 N64K
+%% client: erl -noshell -name a@127.0.0.1 -setcookie C -pa DIR -s distbench client b@127.0.0.1 serve
+%%           then one command a line on stdin, one JSON answer a line on stdout:
+%%           connect N | rtt N | flood SIZE N | quit
 %%         erl ... -s distbench client b@127.0.0.1 watch
-%% Results are printed as one JSON object a line.
+%% The bench drives the client line by line so that it can interleave Erlang rounds with ours.
 -module(distbench).
 -export([peer/0, client/1]).
 
@@ -20,26 +22,38 @@ sink(N) ->
         _ -> sink(N + 1)
     end.
 
-client([PeerA, perf, ConnN, RttN, N100, N64k]) ->
-    Peer = PeerA,
+client([Peer, serve]) ->
     _ = timed_connect(Peer, 50),
     wait_registered(Peer, 200),
-    Connect = [connect_once(Peer) || _ <- lists:seq(1, atom_int(ConnN))],
-    true = net_kernel:connect_node(Peer),
-    Bin64 = binary:copy(<<1>>, 64),
-    _ = [call(Peer, Bin64) || _ <- lists:seq(1, 200)],
-    Rtt = [begin T0 = now_us(), call(Peer, Bin64), now_us() - T0 end || _ <- lists:seq(1, atom_int(RttN))],
-    {Ms100, _} = flood(Peer, 100, atom_int(N100)),
-    {Ms64k, _} = flood(Peer, 65536, atom_int(N64k)),
-    io:format("{\"connect_ms\":[~s],\"rtt_us\":[~s],\"flood100_ms\":~p,\"flood64k_ms\":~p}~n",
-              [join([X / 1000 || X <- Connect]), join(Rtt), Ms100, Ms64k]),
-    halt(0);
-client([PeerA, watch]) ->
-    _ = timed_connect(PeerA, 50),
-    erlang:monitor_node(PeerA, true),
+    io:format("{\"event\":\"ready\"}~n"),
+    serve(Peer);
+client([Peer, watch]) ->
+    _ = timed_connect(Peer, 50),
+    erlang:monitor_node(Peer, true),
     io:format("{\"event\":\"monitoring\"}~n"),
-    receive {nodedown, PeerA} -> io:format("{\"event\":\"nodedown\",\"at\":~p}~n", [os:system_time(millisecond)]) end,
+    receive {nodedown, Peer} -> io:format("{\"event\":\"nodedown\",\"at\":~p}~n", [now_ms()]) end,
     halt(0).
+
+serve(Peer) ->
+    case io:get_line("") of
+        eof -> halt(0);
+        Line ->
+            case string:lexemes(string:trim(Line), " ") of
+                ["connect", N] ->
+                    Us = [connect_once(Peer) || _ <- lists:seq(1, list_to_integer(N))],
+                    true = net_kernel:connect_node(Peer),
+                    io:format("{\"connect_ms\":[~s]}~n", [join([X / 1000 || X <- Us])]);
+                ["rtt", N] ->
+                    Bin64 = binary:copy(<<1>>, 64),
+                    Us = [begin T0 = now_us(), call(Peer, Bin64), now_us() - T0 end || _ <- lists:seq(1, list_to_integer(N))],
+                    io:format("{\"rtt_us\":[~s]}~n", [join(Us)]);
+                ["flood", Size, N] ->
+                    {Ms, _} = flood(Peer, list_to_integer(Size), list_to_integer(N)),
+                    io:format("{\"flood_ms\":~p}~n", [Ms]);
+                ["quit"] -> halt(0)
+            end,
+            serve(Peer)
+    end.
 
 connect_once(Peer) ->
     erlang:disconnect_node(Peer),
@@ -58,7 +72,7 @@ timed_connect(Peer, N) ->
 
 wait_gone(_Peer, 0) -> ok;
 wait_gone(Peer, N) ->
-    case lists:member(Peer, nodes()) of
+    case lists:member(Peer, nodes(hidden)) of
         true -> timer:sleep(1), wait_gone(Peer, N - 1);
         false -> timer:sleep(5)
     end.
@@ -95,6 +109,7 @@ send_n(Dest, Bin, N) -> Dest ! Bin, send_n(Dest, Bin, N - 1).
 
 now_us() -> erlang:monotonic_time(microsecond).
 
-atom_int(A) -> list_to_integer(atom_to_list(A)).
+%% Wall-clock milliseconds with microsecond precision, comparable with the bench's own clock.
+now_ms() -> os:system_time(microsecond) / 1000.
 
 join(L) -> lists:join(",", [io_lib:format("~p", [X]) || X <- L]).

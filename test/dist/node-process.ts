@@ -23,8 +23,13 @@ export class DistProcess {
   private exited = false;
   readonly exit: Promise<void>;
 
-  constructor(readonly name: string, args: readonly string[]) {
-    this.child = spawn(process.execPath, ['--import', 'tsx', SCRIPT, '--name', name, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  /**
+   * `script`: a compiled copy of dist-node (plain `node`, as the product runs; the benchmark
+   * uses one). Without it the TypeScript source runs through tsx.
+   */
+  constructor(readonly name: string, args: readonly string[], script?: string) {
+    const entry = script ? [script] : ['--import', 'tsx', SCRIPT];
+    this.child = spawn(process.execPath, [...entry, '--name', name, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.exit = new Promise((r) => this.child.once('exit', () => {
       this.exited = true;
       for (const a of this.answers.values()) a.reject(new Error(`${name} exited`));
@@ -56,8 +61,8 @@ export class DistProcess {
   }
 
   /** Starts a node and waits until it listens. */
-  static async start(name: string, args: readonly string[], timeoutMs = 15_000): Promise<DistProcess> {
-    const p = new DistProcess(name, args);
+  static async start(name: string, args: readonly string[], timeoutMs = 15_000, script?: string): Promise<DistProcess> {
+    const p = new DistProcess(name, args, script);
     try {
       const e = await p.waitFor((ev) => ev.event === 'ready' || ev.event === 'error', timeoutMs);
       if (e.event === 'error') throw new Error(`${name} failed to start: ${String(e.error)}`);

@@ -60,7 +60,8 @@ dist.handle('sink', (_from, p) => {
 });
 dist.handle('sinkCount', () => ({ sunk, sunkBytes }));
 dist.on('nodeup', (node, info) => out({ event: 'nodeup', node, info }));
-dist.on('nodedown', (node, reason) => out({ event: 'nodedown', node, reason, at: Date.now() }));
+// `at`: wall-clock ms with sub-ms precision, comparable across processes on this machine.
+dist.on('nodedown', (node, reason) => out({ event: 'nodedown', node, reason, at: performance.timeOrigin + performance.now() }));
 dist.on('refused', (node, reason, detail) => out({ event: 'refused', node, reason, detail }));
 
 type Cmd = { id: number; cmd: string; node?: string; nodes?: string[]; channel?: string; payload?: unknown; size?: number; count?: number; timeoutMs?: number };
@@ -101,7 +102,17 @@ async function run(c: Cmd): Promise<unknown> {
         else await new Promise((r) => setTimeout(r, 1));
         if (sent % every === 0) await pause();
       }
-      const after = (await dist.call(c.node!, 'sinkCount', null, 120_000)) as { sunk: number };
+      // The count queues behind the flood; while the output queue is still full, calls are
+      // refused (overload), so wait for room (bounded).
+      let after: { sunk: number } | undefined;
+      for (const until = Date.now() + 120_000; after === undefined; ) {
+        try {
+          after = (await dist.call(c.node!, 'sinkCount', null, 120_000)) as { sunk: number };
+        } catch (e) {
+          if (!/overload/.test((e as Error).message) || Date.now() > until) throw e;
+          await new Promise((r) => setTimeout(r, 1));
+        }
+      }
       const ms = performance.now() - t0;
       if (after.sunk - before.sunk !== c.count) throw new Error(`peer got ${after.sunk - before.sunk} of ${c.count}`);
       return { ms, msgsPerSec: (c.count! * 1000) / ms, mbPerSec: (c.count! * c.size! * 1000) / ms / 1e6 };
