@@ -41,6 +41,7 @@ interface Sizes {
 }
 
 interface Figures {
+  samples: Samples;
   connectMs: number;
   rttP50: number;
   rttP99: number;
@@ -259,12 +260,13 @@ const emptySamples = (): Samples => ({ connect: [], rtt: [], msgs100: [], msgs64
 async function compare(ours: Side, erl: Side, sizes: Sizes): Promise<[Figures, Figures]> {
   const sides = [ours, erl] as const;
   const samples = [emptySamples(), emptySamples()] as const;
-  // Warm-up: JIT, heap sizes and socket buffers reach their steady state (both sides alike).
+  // Warm-up, one round's worth of each workload: JIT, heap sizes and socket buffers reach their
+  // steady state (a node process takes a few thousand calls and some hundred MB of bulk traffic).
   for (const s of sides) {
-    await s.connects(Math.ceil(sizes.connects / 2));
-    await s.rtts(Math.ceil(sizes.rtts / 4));
-    await s.flood(100, Math.ceil(sizes.n100 / 4));
-    await s.flood(65536, Math.ceil(sizes.n64k / 4));
+    await s.connects(sizes.connects);
+    await s.rtts(Math.max(3000, sizes.rtts));
+    await s.flood(100, sizes.n100);
+    await s.flood(65536, sizes.n64k);
   }
   const order = (r: number): readonly (0 | 1)[] => (r % 2 === 0 ? [1, 0] : [0, 1]);
   for (let r = 0; r < sizes.rounds; r++) {
@@ -276,6 +278,7 @@ async function compare(ours: Side, erl: Side, sizes: Sizes): Promise<[Figures, F
   for (let k = 0; k < sizes.kills; k++) for (const i of order(k)) samples[i].kill.push(await sides[i].killed(k));
   for (let k = 0; k < sizes.silences; k++) for (const i of order(k)) samples[i].silent.push(await sides[i].silent(k));
   const figures = (s: Samples): Figures => ({
+    samples: s,
     connectMs: median(s.connect),
     rttP50: percentile(s.rtt, 50),
     rttP99: percentile(s.rtt, 99),
@@ -334,8 +337,8 @@ function spawnEpmd(port: number): ChildProcess {
 
 export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]> {
   const sizes: Sizes = quick
-    ? { rounds: 2, connects: 10, rtts: 1000, n100: 50_000, n64k: 1000, kills: 3, silences: 2 }
-    : { rounds: 3, connects: 40, rtts: 10_000, n100: 500_000, n64k: 8000, kills: 9, silences: 5 };
+    ? { rounds: 2, connects: 10, rtts: 1000, n100: 50_000, n64k: 2000, kills: 3, silences: 2 }
+    : { rounds: 4, connects: 40, rtts: 10_000, n100: 500_000, n64k: 10_000, kills: 9, silences: 5 };
   const script = compileHarness();
   const work = await mkdtemp(join(tmpdir(), 'dist-bench-'));
   const epmdPort = 14_000 + Math.floor(Math.random() * 1000);
@@ -387,15 +390,16 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
       const ref = { referenceName: `${erlVersion} dist` };
       const rounds = `median of ${sizes.rounds} interleaved rounds`;
       const mb = (msgs: number, size: number): number => (msgs * size) / 1e6;
+      const perRound = (ours: number[], erl: number[], size: number): BenchRow['rounds'] => ({ ours: ours.map((x) => mb(x, size)), reference: erl.map((x) => mb(x, size)) });
       const rows: BenchRow[] = [
         { name: `connect+handshake (${transport})`, unit: 'ms', ours: oursF.connectMs, reference: erlF.connectMs, ...ref, higherIsBetter: false, note: `median of ${sizes.rounds * sizes.connects}; Erlang includes its epmd lookup` },
         { name: `call round trip p50, 64 B (${transport})`, unit: 'µs', ours: oursF.rttP50, reference: erlF.rttP50, ...ref, higherIsBetter: false, note: `${sizes.rounds * sizes.rtts} calls` },
         { name: `call round trip p99, 64 B (${transport})`, unit: 'µs', ours: oursF.rttP99, reference: erlF.rttP99, ...ref, higherIsBetter: false },
         { name: `one-way 100 B messages (${transport})`, unit: 'msg/s', ours: oursF.msgs100, reference: erlF.msgs100, ...ref, higherIsBetter: true, note: rounds },
-        { name: `one-way 100 B messages (${transport})`, unit: 'MB/s', ours: mb(oursF.msgs100, 100), reference: mb(erlF.msgs100, 100), ...ref, higherIsBetter: true },
+        { name: `one-way 100 B messages (${transport})`, unit: 'MB/s', ours: mb(oursF.msgs100, 100), reference: mb(erlF.msgs100, 100), ...ref, higherIsBetter: true, rounds: perRound(oursF.samples.msgs100, erlF.samples.msgs100, 100) },
         { name: `one-way 64 KiB messages (${transport})`, unit: 'msg/s', ours: oursF.msgs64k, reference: erlF.msgs64k, ...ref, higherIsBetter: true, note: rounds },
-        { name: `one-way 64 KiB messages (${transport})`, unit: 'MB/s', ours: mb(oursF.msgs64k, 65536), reference: mb(erlF.msgs64k, 65536), ...ref, higherIsBetter: true },
-        { name: `killed peer detected (${transport})`, unit: 'ms', ours: oursF.killMs, reference: erlF.killMs, ...ref, higherIsBetter: false, note: `median of ${sizes.kills}` },
+        { name: `one-way 64 KiB messages (${transport})`, unit: 'MB/s', ours: mb(oursF.msgs64k, 65536), reference: mb(erlF.msgs64k, 65536), ...ref, higherIsBetter: true, rounds: perRound(oursF.samples.msgs64k, erlF.samples.msgs64k, 65536) },
+        { name: `killed peer detected (${transport})`, unit: 'ms', ours: oursF.killMs, reference: erlF.killMs, ...ref, higherIsBetter: false, note: `median of ${sizes.kills}`, rounds: { ours: oursF.samples.kill, reference: erlF.samples.kill } },
         { name: `silent peer detected (${transport})`, unit: 'ms', ours: oursF.silentMs, reference: erlF.silentMs, ...ref, higherIsBetter: false, note: `median of ${sizes.silences}; ticktime 1 s on both (Erlang net_ticktime 1, its lowest); our default 4 s detects in 3–4 s` },
       ];
       if (transport === 'inet_tls') rows[0] = { ...rows[0]!, note: `${rows[0]!.note!}; its client does not verify the server (see docs/links.md)` };

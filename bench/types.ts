@@ -13,6 +13,8 @@ export interface BenchRow {
   /** true when a larger figure is better (throughput), false for times. */
   readonly higherIsBetter?: boolean;
   readonly note?: string;
+  /** Per-round figures behind a median, for bench/results.json (not shown in the table). */
+  readonly rounds?: { readonly ours: readonly number[]; readonly reference: readonly number[] };
 }
 
 export interface BenchSection {
