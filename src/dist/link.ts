@@ -16,6 +16,15 @@ export interface LinkHandlers {
   onDown(reason: NodeDownReason, detail: string): void;
 }
 
+interface PendingCall {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  /** performance.now() time by which the reply must have come. */
+  readonly deadline: number;
+  readonly channel: string;
+  readonly timeoutMs: number;
+}
+
 export interface LinkSettings {
   readonly tickMs: number;
   readonly ticktimeMs: number;
@@ -41,7 +50,13 @@ export class Link {
   private flushScheduled = false;
   private fullSince = 0;
   private nextCallId = 1;
-  private calls = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: NodeJS.Timeout }>();
+  private calls = new Map<number, PendingCall>();
+  /**
+   * One timer for all calls in flight, armed for the earliest deadline, instead of a timer per
+   * call: a call costs no timer work unless it actually runs late.
+   */
+  private callTimer: NodeJS.Timeout | undefined;
+  private callTimerAt = Infinity;
   private timer: NodeJS.Timeout;
   private deadline!: NodeJS.Timeout;
   private closed = false;
@@ -121,13 +136,34 @@ export class Link {
       return Promise.reject(new Error(`message of ${frame.bytes - 4} bytes exceeds the frame limit of ${this.settings.maxFrameBytes} bytes`));
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.calls.delete(id);
-        reject(new Error(`timeout: ${this.info.node} did not answer on channel ${channel} within ${timeoutMs} ms`));
-      }, timeoutMs);
-      this.calls.set(id, { resolve, reject, timer });
+      const deadline = performance.now() + timeoutMs;
+      this.calls.set(id, { resolve, reject, deadline, channel, timeoutMs });
+      this.armCallTimer(deadline);
       this.writeFrame(frame);
     });
+  }
+
+  private armCallTimer(deadline: number): void {
+    if (deadline >= this.callTimerAt) return;
+    clearTimeout(this.callTimer);
+    this.callTimerAt = deadline;
+    this.callTimer = setTimeout(() => this.expireCalls(), Math.max(0, Math.ceil(deadline - performance.now())));
+  }
+
+  private expireCalls(): void {
+    this.callTimer = undefined;
+    this.callTimerAt = Infinity;
+    const now = performance.now();
+    let next = Infinity;
+    for (const [id, c] of this.calls) {
+      if (c.deadline <= now) {
+        this.calls.delete(id);
+        c.reject(new Error(`timeout: ${this.info.node} did not answer on channel ${c.channel} within ${c.timeoutMs} ms`));
+      } else if (c.deadline < next) {
+        next = c.deadline;
+      }
+    }
+    if (next < Infinity) this.armCallTimer(next);
   }
 
   sendPeers(nodes: string[]): void {
@@ -292,7 +328,6 @@ export class Link {
         const c = this.calls.get(id);
         if (!c) return;
         this.calls.delete(id);
-        clearTimeout(c.timer);
         if (m) c.resolve(m.value);
         else c.reject(new Error(`${this.info.node}: ${e!.message}`));
         return;
@@ -334,8 +369,8 @@ export class Link {
     this.downWhy = [reason, detail];
     clearInterval(this.timer);
     clearTimeout(this.deadline);
+    clearTimeout(this.callTimer);
     for (const c of this.calls.values()) {
-      clearTimeout(c.timer);
       c.reject(new Error(`nodedown: link to ${this.info.node} went down (${reason})`));
     }
     this.calls.clear();

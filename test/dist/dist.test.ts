@@ -47,6 +47,17 @@ test('two nodes link and exchange structured payloads', async (t) => {
   await assert.rejects(a.call(B, 'laterFail', null), /disk full/);
   b.handle('slow', () => new Promise(() => undefined));
   await assert.rejects(a.call(B, 'slow', null, 100), /timeout/);
+  // Calls in flight with different timeouts each fail at their own deadline, whatever the order.
+  const t0 = performance.now();
+  const late = a.call(B, 'slow', null, 600).catch((e: Error) => [e.message, performance.now() - t0] as const);
+  const early = a.call(B, 'slow', null, 150).catch((e: Error) => [e.message, performance.now() - t0] as const);
+  const answered = a.call(B, 'later', 'y', 400);
+  const [[earlyMsg, earlyAt], [lateMsg, lateAt]] = (await Promise.all([early, late])) as [readonly [string, number], readonly [string, number]];
+  assert.match(earlyMsg, /within 150 ms/);
+  assert.match(lateMsg, /within 600 ms/);
+  assert.ok(earlyAt >= 145 && earlyAt < 450, `the 150 ms call failed after ${earlyAt} ms`);
+  assert.ok(lateAt >= 595, `the 600 ms call failed after ${lateAt} ms`);
+  assert.equal(await answered, 'y', 'an answered call is not failed by the timer');
 
   assert.equal(a.send(B, 'sink', 1), true);
   a.broadcast('sink', 2);
