@@ -13,6 +13,8 @@ export class FrameTooLargeError extends Error {
 
 export class FrameDecoder {
   private chunks: Buffer[] = [];
+  /** Bytes of chunks[0] already consumed (a read offset instead of re-slicing the chunk). */
+  private off = 0;
   private buffered = 0;
   /** Body length of the frame being read, or -1 while reading its header. */
   private need = -1;
@@ -40,7 +42,7 @@ export class FrameDecoder {
         if (this.buffered < 4) return;
         const len = this.peekLength();
         if (len > this.maxFrame) throw new FrameTooLargeError(len, this.maxFrame);
-        this.take(4);
+        this.skip(4);
         this.need = len;
       }
       if (this.buffered < this.need) return;
@@ -65,6 +67,10 @@ export class FrameDecoder {
       front.push(h);
       this.need = -1;
     }
+    if (this.off > 0) {
+      this.chunks[0] = this.chunks[0]!.subarray(this.off);
+      this.off = 0;
+    }
     for (const b of front) this.buffered += b.length;
     this.chunks.unshift(...front);
   }
@@ -72,40 +78,58 @@ export class FrameDecoder {
   /** The u32 length at the front of the buffered bytes, without consuming it (buffered >= 4). */
   private peekLength(): number {
     const first = this.chunks[0]!;
-    if (first.length >= 4) return first.readUInt32BE(0);
+    if (first.length - this.off >= 4) return first.readUInt32BE(this.off);
     const h = Buffer.allocUnsafe(4);
-    let off = 0;
+    let got = 0;
+    let from = this.off;
     for (const c of this.chunks) {
-      off += c.copy(h, off, 0, Math.min(c.length, 4 - off));
-      if (off === 4) break;
+      got += c.copy(h, got, from, Math.min(c.length, from + 4 - got));
+      from = 0;
+      if (got === 4) break;
     }
     return h.readUInt32BE(0);
+  }
+
+  /** Consumes n buffered bytes without handing them out. */
+  private skip(n: number): void {
+    this.buffered -= n;
+    while (n > 0) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length - this.off, n);
+      n -= k;
+      this.advance(c, k);
+    }
   }
 
   /** The first n buffered bytes; a view when they sit in one chunk, else one copy. */
   private take(n: number): Buffer {
     this.buffered -= n;
-    const first = this.chunks[0]!;
     if (n === 0) return Buffer.alloc(0);
-    if (first.length === n) {
-      this.chunks.shift();
-      return first;
-    }
-    if (first.length > n) {
-      this.chunks[0] = first.subarray(n);
-      return first.subarray(0, n);
+    const first = this.chunks[0]!;
+    if (first.length - this.off >= n) {
+      const body = this.off === 0 && first.length === n ? first : first.subarray(this.off, this.off + n);
+      this.advance(first, n);
+      return body;
     }
     const out = Buffer.allocUnsafe(n);
-    let off = 0;
-    while (off < n) {
+    let got = 0;
+    while (got < n) {
       const c = this.chunks[0]!;
-      const k = Math.min(c.length, n - off);
-      c.copy(out, off, 0, k);
-      off += k;
-      if (k === c.length) this.chunks.shift();
-      else this.chunks[0] = c.subarray(k);
+      const k = Math.min(c.length - this.off, n - got);
+      c.copy(out, got, this.off, this.off + k);
+      got += k;
+      this.advance(c, k);
     }
     return out;
+  }
+
+  /** Moves the read offset k bytes into chunks[0] (= c), dropping the chunk once it is used up. */
+  private advance(c: Buffer, k: number): void {
+    this.off += k;
+    if (this.off === c.length) {
+      this.chunks.shift();
+      this.off = 0;
+    }
   }
 }
 

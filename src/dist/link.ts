@@ -46,7 +46,10 @@ export class Link {
   /** send() calls dropped because the output queue was full. */
   dropped = 0;
   private out: Buffer[] = [];
+  /** The other output array: flush() hands one to the socket while writeFrame() fills the other. */
+  private spare: Buffer[] = [];
   private outBytes = 0;
+  private readonly flushSoon = (): void => this.flush();
   private flushScheduled = false;
   private fullSince = 0;
   private nextCallId = 1;
@@ -195,7 +198,7 @@ export class Link {
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       // Everything sent in one tick leaves in one writev.
-      process.nextTick(() => this.flush());
+      process.nextTick(this.flushSoon);
     }
     return true;
   }
@@ -203,16 +206,18 @@ export class Link {
   private flush(): void {
     this.flushScheduled = false;
     if (this.out.length === 0 || this.socket.destroyed) {
-      this.out = [];
+      this.out.length = 0;
       this.outBytes = 0;
       return;
     }
     const out = this.out;
-    this.out = [];
+    this.out = this.spare;
+    this.spare = out;
     this.outBytes = 0;
     if (out.length === 1) {
       // The common case of a lone call or reply: a plain write, no writev bookkeeping.
       this.socket.write(out[0]!);
+      out.length = 0;
       return;
     }
     this.socket.cork();
@@ -235,6 +240,7 @@ export class Link {
     }
     flushRun();
     this.socket.uncork();
+    out.length = 0;
   }
 
   /** Runs at exactly ticktime after the last thing heard (re-armed lazily, not on every read). */
