@@ -50,6 +50,7 @@ export class Link {
   private spare: Buffer[] = [];
   private outBytes = 0;
   private readonly flushSoon = (): void => this.flush();
+  private readonly frameIn = (body: Buffer): void => this.onFrame(body);
   private flushScheduled = false;
   private fullSince = 0;
   private nextCallId = 1;
@@ -284,7 +285,7 @@ export class Link {
   private onData(chunk: Buffer): void {
     this.lastSeen = Date.now();
     try {
-      this.decoder.push(chunk, (body) => this.onFrame(body));
+      this.decoder.push(chunk, this.frameIn);
     } catch (err) {
       const detail = err instanceof FrameTooLargeError ? err.message : `bad frame: ${(err as Error).message}`;
       this.close('protocol_error', detail, false);
