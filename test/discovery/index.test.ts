@@ -1,20 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import type { ClusterConfig } from '../../src/config/types.js';
 import { clustersAutomatically, createStrategy } from '../../src/discovery/index.js';
+import { clusterConfig } from './fixtures/cluster-config.js';
 
-const cluster: ClusterConfig = {
-  name: 'emqxcl',
-  discovery_strategy: 'manual',
-  proto_dist: 'inet_tcp',
-  autoheal: true,
-  autoclean: 86_400_000,
-  static: { seeds: ['emqx1@127.0.0.1', 'emqx2@127.0.0.2', 'emqx1@127.0.0.1'] },
-  dns: { name: 'localhost', record_type: 'a' },
-  etcd: { server: ['http://127.0.0.1:2379'], prefix: 'emqxcl', node_ttl: 60_000 },
-  k8s: { apiserver: 'https://kubernetes.default.svc:443', service_name: 'emqx', namespace: 'default', address_type: 'ip', suffix: 'pod.local', token_file: '/t', cacert_file: '/c' },
-};
+const cluster = clusterConfig({ static: { seeds: ['emqx1@127.0.0.1', 'emqx2@127.0.0.2', 'emqx1@127.0.0.1'] } });
 const logger = pino({ level: 'silent' });
 
 test('the factory builds the configured strategy', async () => {
