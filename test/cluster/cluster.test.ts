@@ -1,7 +1,8 @@
 // Protocol tests: several nodes in one process over the in-memory link layer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Sim, clusterConfig, until } from './support/sim.js';
+import { clusterConfig } from '../helpers/cluster-config.js';
+import { Sim, until } from './support/sim.js';
 
 const A = 'a@127.0.0.1';
 const B = 'b@127.0.0.1';

@@ -9,7 +9,7 @@ import type { Config } from '../../src/config/types.js';
 import { clusterPart } from '../../src/cluster/node-part.js';
 import { Store } from '../../src/db/store/index.js';
 import { MemoryNet } from '../helpers/memory-dist.js';
-import { clusterConfig } from './support/sim.js';
+import { clusterConfig } from '../helpers/cluster-config.js';
 
 test('a membership state of the wrong shape stops the start with the directory named', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'node-part-'));

@@ -9,7 +9,7 @@ import { Store, StoreCorruptError } from '../../src/db/store/index.js';
 import { startClusterParts } from '../../src/cluster/index.js';
 import { silentLog } from '../../src/cluster/log.js';
 import { MemoryNet } from '../helpers/memory-dist.js';
-import { clusterConfig } from '../cluster/support/sim.js';
+import { clusterConfig } from '../helpers/cluster-config.js';
 
 async function node(net: MemoryNet, name: string, dir: string) {
   const dist = net.create(name);

@@ -2,9 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { clustersAutomatically, createStrategy } from '../../src/discovery/index.js';
-import { clusterConfig } from './fixtures/cluster-config.js';
+import { clusterConfig } from '../helpers/cluster-config.js';
 
-const cluster = clusterConfig({ static: { seeds: ['emqx1@127.0.0.1', 'emqx2@127.0.0.2', 'emqx1@127.0.0.1'] } });
+const cluster = clusterConfig({
+  static: { seeds: ['emqx1@127.0.0.1', 'emqx2@127.0.0.2', 'emqx1@127.0.0.1'] },
+  etcd: { server: ['http://127.0.0.1:2379'], prefix: 'emqxcl', node_ttl: 60_000 },
+  k8s: { apiserver: 'https://kubernetes.default.svc:443', service_name: 'emqx', namespace: 'default', address_type: 'ip', suffix: 'pod.local', token_file: '/t', cacert_file: '/c' },
+});
 const logger = pino({ level: 'silent' });
 
 test('the factory builds the configured strategy', async () => {

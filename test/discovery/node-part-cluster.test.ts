@@ -15,7 +15,7 @@ import type { CtlCommand } from '../../src/ctl/types.js';
 import { Store } from '../../src/db/store/index.js';
 import { discoveryPart, type DiscoveryPart } from '../../src/discovery/node-part.js';
 import { MemoryNet } from '../helpers/memory-dist.js';
-import { clusterConfig } from '../cluster/support/sim.js';
+import { clusterConfig } from '../helpers/cluster-config.js';
 
 const logger = pino({ level: 'silent' });
 const pace = { fastMs: 50, slowMs: 500, firstDelayMs: 50 };

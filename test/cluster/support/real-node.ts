@@ -9,7 +9,7 @@ import { Store } from '../../../src/db/store/index.js';
 import { startClusterParts, type ClusterParts } from '../../../src/cluster/index.js';
 import { silentLog } from '../../../src/cluster/log.js';
 import type { ClusterConfig, DistTlsOptions } from '../../../src/config/types.js';
-import { clusterConfig } from './sim.js';
+import { clusterConfig } from '../../helpers/cluster-config.js';
 
 export interface RealNode {
   readonly name: string;

@@ -2,6 +2,7 @@
 import type { ClusterConfig } from '../../../src/config/types.js';
 import { startClusterParts, type ClusterParts } from '../../../src/cluster/index.js';
 import { silentLog } from '../../../src/cluster/log.js';
+import { clusterConfig } from '../../helpers/cluster-config.js';
 import { MemoryNet, type MemoryDist } from '../../helpers/memory-dist.js';
 import { MemoryStore } from '../../db/support/memory-store.js';
 
@@ -10,21 +11,6 @@ export interface SimNode {
   readonly dist: MemoryDist;
   readonly store: MemoryStore;
   readonly parts: ClusterParts;
-}
-
-export function clusterConfig(over: Partial<ClusterConfig> = {}): ClusterConfig {
-  return {
-    name: 'emqxcl',
-    discovery_strategy: 'manual',
-    proto_dist: 'inet_tcp',
-    autoheal: true,
-    autoclean: 24 * 3600_000,
-    static: { seeds: [] },
-    dns: { name: 'localhost', record_type: 'a' },
-    etcd: { server: [], prefix: 'emqxcl', node_ttl: 60_000 },
-    k8s: { apiserver: '', service_name: 'emqx', namespace: 'default', address_type: 'ip', suffix: 'pod.local', token_file: '', cacert_file: '' },
-    ...over,
-  };
 }
 
 export class Sim {
