@@ -71,6 +71,7 @@ export function sslDistFromTerms(terms: unknown, file: string, locate: Locate = 
     verifyPeer: { server: serverVerify, client: clientVerify },
     failIfNoPeerCert: serverVerify && s.failIfNoPeerCert === true,
     ...(cl.sni !== undefined ? { serverNameIndication: cl.sni } : {}),
+    ...(s.depth !== undefined ? { serverDepth: s.depth } : {}),
   };
 }
 

@@ -98,6 +98,11 @@ export interface DistTlsOptions {
    * client.servername/checkServerIdentity.
    */
   readonly serverNameIndication?: string;
+  /**
+   * Server `depth`: the most intermediate CA certificates a dialling node's chain may have.
+   * node:tls has no server-side hook for it, so the link layer checks the verified chain.
+   */
+  readonly serverDepth?: number;
 }
 
 export interface Config {

@@ -1,6 +1,7 @@
 // Sockets for links: the listener and outgoing connections, plain TCP or mutual TLS.
 import { createServer as createTcpServer, isIP, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { intermediates } from '../config/ssl-dist/chain.js';
 import type { DistTlsOptions } from '../config/types.js';
 import { HandshakeRefusal } from './handshake.js';
 import { looksLikeTls, tlsFailureDetail } from './tls-errors.js';
@@ -37,9 +38,15 @@ export function createListener(tls: DistTlsOptions | undefined, handshakeTimeout
       if (verifyPeer && !s.authorized && !(noCert && !failIfNoPeerCert)) {
         const code = String(s.authorizationError ?? 'peer sent no certificate');
         hooks.onTlsRejected(s, `peer certificate rejected: ${tlsFailureDetail({ code, message: code })}`);
-      } else {
-        hooks.onSocket(s);
+        return;
       }
+      const depth = tls.serverDepth;
+      const n = depth === undefined || noCert ? 0 : intermediates(s.getPeerCertificate(true));
+      if (depth !== undefined && n > depth) {
+        hooks.onTlsRejected(s, `peer certificate rejected: its chain has ${n} intermediate CA certificates, more than {depth, ${depth}} allows`);
+        return;
+      }
+      hooks.onSocket(s);
     },
   );
   server.on('tlsClientError', (err, s) => {

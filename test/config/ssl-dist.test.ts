@@ -227,7 +227,8 @@ describe('options', () => {
     assert.match(all, /line 2: server: unknown option frobnicate is ignored/);
     assert.match(all, /line 3: server: option crl_check is not supported/);
     assert.match(all, /line 4: server: \{secure_renegotiate, false\} cannot be honoured/);
-    assert.match(all, /server: \{depth, 2\} is not enforced/);
+    assert.doesNotMatch(all, /depth/, 'depth is enforced on both sides, no warning');
+    assert.equal(o.serverDepth, 2);
     assert.doesNotMatch(all, /log_level/);
     assert.ok(((o.server.secureOptions ?? 0) & 0x4000) !== 0, 'reuse_sessions false should turn session tickets off');
   });

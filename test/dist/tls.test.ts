@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DistTlsOptions } from '../../src/config/types.js';
 import { LinkError, type LinkRefusal } from '../../src/dist/index.js';
-import { makeCa, makeNodeCert, type TestCa } from '../helpers/certs.js';
+import { makeCa, makeIntermediateCa, makeNodeCert, type TestCa } from '../helpers/certs.js';
 import { randomBasePort, startNode, waitEvent } from './fixtures.js';
 
 const base = randomBasePort();
@@ -105,6 +105,25 @@ test('TLS links: mutual verification, and every wrong peer refused with its reas
     const m = await startNode(t, 'b12@127.0.42.2', { basePort: base, protoDist: 'inet_tls', tls: tlsOptions(ca, cb), cookie: 'bad' });
     await dialFails(m.connect(a.self), 'authentication_failed', /cookie/);
     await stillServes();
+  });
+
+  await t.test('a dialer whose chain is deeper than the server\'s {depth, N}', async (t) => {
+    // The dialer's certificate comes from an intermediate CA under the root: one intermediate.
+    const [chained, c7, c8] = await Promise.all([
+      makeIntermediateCa(ca, join(dir, 'inter')).then((inter) => makeNodeCert(inter, join(dir, 'c'), 'c9@127.0.42.9')),
+      makeNodeCert(ca, join(dir, 'n'), 'd7@127.0.42.7'),
+      makeNodeCert(ca, join(dir, 'n'), 'd8@127.0.42.8'),
+    ]);
+    const strict = await startNode(t, 'd7@127.0.42.7', { basePort: base, protoDist: 'inet_tls', tls: { ...tlsOptions(ca, c7), serverDepth: 0 } });
+    const lenient = await startNode(t, 'd8@127.0.42.8', { basePort: base, protoDist: 'inet_tls', tls: { ...tlsOptions(ca, c8), serverDepth: 1 } });
+    const c = await startNode(t, 'c9@127.0.42.9', { basePort: base, protoDist: 'inet_tls', tls: tlsOptions(ca, chained) });
+    const refused = waitEvent<[string | undefined, LinkRefusal, string]>(strict, 'refused', undefined, 5000);
+    await dialFails(c.connect(strict.self), 'tls_handshake_failed', /.+/);
+    const [, reason, detail] = await refused;
+    assert.equal(reason, 'tls_handshake_failed');
+    assert.match(detail, /1 intermediate CA certificates, more than \{depth, 0\} allows/);
+    await c.connect(lenient.self);
+    assert.deepEqual(c.nodes(), [lenient.self]);
   });
 
   await t.test('inet6_tls on ::1', async (t) => {

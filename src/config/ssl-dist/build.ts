@@ -6,6 +6,7 @@ import {
   checkServerIdentity, createSecureContext,
   type ConnectionOptions, type PeerCertificate, type SecureContextOptions, type SecureVersion, type TlsOptions,
 } from 'node:tls';
+import { intermediates } from './chain.js';
 import type { Collector, FileRef, Side, SideName } from './read.js';
 
 /** Versions as node:tls's contiguous range. */
@@ -105,7 +106,6 @@ export function buildServer(s: Side, verify: boolean, c: Collector): TlsOptions 
   if (s.honorCipherOrder !== undefined) opts.honorCipherOrder = s.honorCipherOrder;
   // Resumption on the server side is by session tickets (node:tls keeps no session cache).
   if (s.reuseSessions === false) opts.secureOptions = cryptoConstants.SSL_OP_NO_TICKET;
-  if (s.depth !== undefined) c.warn(`server: {depth, ${s.depth}} is not enforced on connections from other nodes (only on the nodes this node dials)`);
   return opts;
 }
 
@@ -126,19 +126,6 @@ export function buildClient(s: Side, verify: boolean, c: Collector): ConnectionO
     };
   }
   return opts;
-}
-
-/** CA certificates between the peer's certificate and the self-signed root. */
-function intermediates(cert: PeerCertificate): number {
-  let n = 0;
-  let cur = (cert as PeerCertificate & { issuerCertificate?: PeerCertificate }).issuerCertificate;
-  const seen = new Set<unknown>([cert]);
-  while (cur && !seen.has(cur) && (cur as { issuerCertificate?: unknown }).issuerCertificate !== cur) {
-    seen.add(cur);
-    n++;
-    cur = (cur as { issuerCertificate?: PeerCertificate }).issuerCertificate;
-  }
-  return n;
 }
 
 export function ioReason(err: unknown): string {
