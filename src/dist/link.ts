@@ -152,6 +152,9 @@ export class Link {
     clearTimeout(this.callTimer);
     this.callTimerAt = deadline;
     this.callTimer = setTimeout(() => this.expireCalls(), Math.max(0, Math.ceil(deadline - performance.now())));
+    // It may outlive the calls it was armed for; the link's socket keeps the process alive while
+    // calls are in flight.
+    this.callTimer.unref();
   }
 
   private expireCalls(): void {
