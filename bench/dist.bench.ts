@@ -27,6 +27,27 @@ require('node:net').createServer((s) => {
   s.on('data', (c) => { got += c.length; if (got >= total) s.write(Buffer.from([1])); });
   s.on('error', () => undefined);
 }).listen(port, host, () => console.log('listening'));`;
+// A bare socket echo (argv: host port) and its client, which answers `rtt N` on stdin with the
+// round trips of N 64-byte messages: the floor under any call round trip on this machine.
+const RAW_ECHO = `
+require('node:net').createServer((s) => {
+  s.setNoDelay(true);
+  s.on('data', (d) => s.write(d));
+  s.on('error', () => undefined);
+}).listen(Number(process.argv[2]), process.argv[1], () => console.log('listening'));`;
+const RAW_ECHO_CLIENT = `
+const s = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]), localAddress: process.argv[3], noDelay: true }, () => console.log('ready'));
+const msg = Buffer.alloc(64, 1);
+require('node:readline').createInterface({ input: process.stdin }).on('line', async (l) => {
+  const xs = [];
+  for (let i = 0, n = Number(l.split(' ')[1]); i < n; i++) {
+    const t0 = performance.now();
+    s.write(msg);
+    await new Promise((r) => s.once('data', r));
+    xs.push((performance.now() - t0) * 1000);
+  }
+  console.log(JSON.stringify({ rtt_us: xs }));
+});`;
 type Transport = 'inet_tcp' | 'inet_tls';
 
 /** Per round, except kills and silences (samples in all). */
@@ -256,8 +277,15 @@ interface Samples {
 
 const emptySamples = (): Samples => ({ connect: [], rtt: [], msgs100: [], msgs64k: [], kill: [], silent: [] });
 
-/** Runs every workload on both sides, alternating which goes first. Returns [ours, erlang]. */
-async function compare(ours: Side, erl: Side, sizes: Sizes): Promise<[Figures, Figures]> {
+/** Round trips over a bare socket echo, as a third party to the round-trip rounds. */
+type Echo = Pick<Side, 'rtts'>;
+
+/**
+ * Runs every workload on both sides, alternating which goes first, and the bare echo's round
+ * trips in the same rounds when there is one. Returns [ours, erlang, echo round trips].
+ */
+async function compare(ours: Side, erl: Side, sizes: Sizes, echo?: Echo): Promise<[Figures, Figures, number[]]> {
+  const echoRtts: number[] = [];
   const sides = [ours, erl] as const;
   const samples = [emptySamples(), emptySamples()] as const;
   // Warm-up until steady state, the same for both sides: a fresh node process needs a few thousand
@@ -269,10 +297,13 @@ async function compare(ours: Side, erl: Side, sizes: Sizes): Promise<[Figures, F
     await s.flood(100, sizes.n100);
     for (let i = 0; i < 3; i++) await s.flood(65536, sizes.n64k);
   }
+  await echo?.rtts(Math.max(3000, sizes.rtts));
   const order = (r: number): readonly (0 | 1)[] => (r % 2 === 0 ? [1, 0] : [0, 1]);
   for (let r = 0; r < sizes.rounds; r++) {
     for (const i of order(r)) samples[i].connect.push(...(await sides[i].connects(sizes.connects)));
+    if (echo && r % 2 === 0) echoRtts.push(...(await echo.rtts(sizes.rtts)));
     for (const i of order(r)) samples[i].rtt.push(...(await sides[i].rtts(sizes.rtts)));
+    if (echo && r % 2 === 1) echoRtts.push(...(await echo.rtts(sizes.rtts)));
     for (const i of order(r)) samples[i].msgs100.push((sizes.n100 * 1000) / (await sides[i].flood(100, sizes.n100)));
     for (const i of order(r)) samples[i].msgs64k.push((sizes.n64k * 1000) / (await sides[i].flood(65536, sizes.n64k)));
   }
@@ -288,7 +319,22 @@ async function compare(ours: Side, erl: Side, sizes: Sizes): Promise<[Figures, F
     killMs: median(s.kill),
     silentMs: median(s.silent),
   });
-  return [figures(samples[0]), figures(samples[1])];
+  return [figures(samples[0]), figures(samples[1]), echoRtts];
+}
+
+/** A bare socket echo between two processes on the addresses our nodes use. */
+async function rawEcho(port: number): Promise<Echo & { close(): Promise<void> }> {
+  const server = new Proc(spawn(process.execPath, ['-e', RAW_ECHO, '127.0.0.3', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+  await server.waitLine(/listening/, 10_000);
+  const client = new Proc(spawn(process.execPath, ['-e', RAW_ECHO_CLIENT, '127.0.0.3', String(port), '127.0.0.2'], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  await client.waitLine(/ready/, 10_000);
+  return {
+    rtts: async (n) => (await client.ask<{ rtt_us: number[] }>(`rtt ${n}`, 'rtt_us', 120_000)).rtt_us,
+    async close() {
+      for (const p of [client, server]) p.kill();
+      await Promise.all([client.exit, server.exit]);
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -376,17 +422,19 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
       };
       const base = 20_000 + Math.floor(Math.random() * 120) * 100;
       const erlSide = await erlangSide(transport, work, epmdPort, sslConf);
+      const echo = transport === 'inet_tcp' ? await rawEcho(17_000 + Math.floor(Math.random() * 1000)) : undefined;
       let oursF: Figures;
       let erlF: Figures;
+      let echoRtts: number[];
       try {
         const oursS = await oursSide(base, tlsArgs, script);
         try {
-          [oursF, erlF] = await compare(oursS, erlSide, sizes);
+          [oursF, erlF, echoRtts] = await compare(oursS, erlSide, sizes, echo);
         } finally {
           await oursS.close();
         }
       } finally {
-        await erlSide.close();
+        await Promise.all([erlSide.close(), echo?.close()]);
       }
       const ref = { referenceName: `${erlVersion} dist` };
       const rounds = `median of ${sizes.rounds} interleaved rounds`;
@@ -408,6 +456,8 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
         const raw64k = await rawMedian(65536, sizes.n64k, sizes.rounds);
         const raw100 = await rawMedian(100, sizes.n100, sizes.rounds);
         rows.push(
+          { name: 'call round trip p50, 64 B, vs a bare Node.js socket echo', unit: 'µs', ours: oursF.rttP50, reference: percentile(echoRtts, 50), referenceName: 'raw Node.js TCP echo', higherIsBetter: false, note: 'the floor: two wake-ups of a sleeping process' },
+          { name: 'call round trip p99, 64 B, vs a bare Node.js socket echo', unit: 'µs', ours: oursF.rttP99, reference: percentile(echoRtts, 99), referenceName: 'raw Node.js TCP echo', higherIsBetter: false },
           { name: 'one-way 64 KiB messages vs raw TCP stream', unit: 'MB/s', ours: mb(oursF.msgs64k, 65536), reference: raw64k, referenceName: 'raw Node.js TCP', higherIsBetter: true, note: 'ceiling' },
           { name: 'one-way 100 B messages vs raw TCP stream', unit: 'MB/s', ours: mb(oursF.msgs100, 100), reference: raw100, referenceName: 'raw Node.js TCP', higherIsBetter: true, note: 'ceiling' },
         );
