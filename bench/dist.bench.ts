@@ -3,8 +3,9 @@
 //
 // Fairness: both sides are warmed up first (Erlang needs no JIT, we do; a long-running node is
 // warm), then the workloads run in interleaved rounds (Erlang, ours, ours, Erlang, ...) so that a
-// change in the machine's load hits both alike. Our nodes run compiled JavaScript on plain node,
-// as the product does (bin/emqx runs build/), not through the TypeScript loader the tests use.
+// change in the machine's load hits both alike. Our nodes run compiled JavaScript on plain node
+// with the environment bin/emqx gives a node (bin/node-env.sh), as the product does, not through
+// the TypeScript loader the tests use; the raw Node.js references get the same environment.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -19,6 +20,7 @@ import { percentile, type BenchRow, type BenchSection } from './types.js';
 const ERL_SRC = fileURLToPath(new URL('./erlang/distbench.erl', import.meta.url));
 const HARNESS_TSCONFIG = fileURLToPath(new URL('./tsconfig.harness.json', import.meta.url));
 const HARNESS = fileURLToPath(new URL('../node_modules/.cache/emqx-bench/test/helpers/dist-node.js', import.meta.url));
+const NODE_ENV_SH = fileURLToPath(new URL('../bin/node-env.sh', import.meta.url));
 // Counts bytes and answers one byte when all have arrived (argv: host port total).
 const RAW_SINK = `
 const [host, port, total] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
@@ -99,10 +101,16 @@ function compileHarness(): string {
 // ---------------------------------------------------------------------------------------------
 // Ours
 
-async function oursSide(base: number, args: (n: string) => Promise<string[]>, script: string): Promise<Side> {
+/** The environment bin/emqx gives a node (bin/node-env.sh), so the nodes here run as the product's do. */
+function productEnv(): NodeJS.ProcessEnv {
+  const out = execFileSync('sh', ['-c', `. "${NODE_ENV_SH}" && env -0`], { env: process.env });
+  return Object.fromEntries(out.toString('utf8').split('\0').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+}
+
+async function oursSide(base: number, args: (n: string) => Promise<string[]>, script: string, nodeEnv: NodeJS.ProcessEnv): Promise<Side> {
   const procs = new Set<DistProcess>();
   const start = async (name: string, extra: string[] = []): Promise<DistProcess> => {
-    const p = await DistProcess.start(name, ['--base', String(base), '--no-gossip', ...(await args(name)), ...extra], 15_000, script);
+    const p = await DistProcess.start(name, ['--base', String(base), '--no-gossip', ...(await args(name)), ...extra], { script, env: nodeEnv });
     procs.add(p);
     return p;
   };
@@ -323,10 +331,10 @@ async function compare(ours: Side, erl: Side, sizes: Sizes, echo?: Echo): Promis
 }
 
 /** A bare socket echo between two processes on the addresses our nodes use. */
-async function rawEcho(port: number): Promise<Echo & { close(): Promise<void> }> {
-  const server = new Proc(spawn(process.execPath, ['-e', RAW_ECHO, '127.0.0.3', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+async function rawEcho(port: number, env: NodeJS.ProcessEnv): Promise<Echo & { close(): Promise<void> }> {
+  const server = new Proc(spawn(process.execPath, ['-e', RAW_ECHO, '127.0.0.3', String(port)], { stdio: ['ignore', 'pipe', 'inherit'], env }));
   await server.waitLine(/listening/, 10_000);
-  const client = new Proc(spawn(process.execPath, ['-e', RAW_ECHO_CLIENT, '127.0.0.3', String(port), '127.0.0.2'], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const client = new Proc(spawn(process.execPath, ['-e', RAW_ECHO_CLIENT, '127.0.0.3', String(port), '127.0.0.2'], { stdio: ['pipe', 'pipe', 'inherit'], env }));
   await client.waitLine(/ready/, 10_000);
   return {
     rtts: async (n) => (await client.ask<{ rtt_us: number[] }>(`rtt ${n}`, 'rtt_us', 120_000)).rtt_us,
@@ -340,8 +348,8 @@ async function rawEcho(port: number): Promise<Echo & { close(): Promise<void> }>
 // ---------------------------------------------------------------------------------------------
 // Raw TCP ceiling: the same bytes, message-sized writes, no framing, no codec.
 
-export async function rawTcpMBps(size: number, count: number, port: number): Promise<number> {
-  const sink = new Proc(spawn(process.execPath, ['-e', RAW_SINK, '127.0.0.3', String(port), String(size * count)], { stdio: ['ignore', 'pipe', 'inherit'] }));
+export async function rawTcpMBps(size: number, count: number, port: number, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const sink = new Proc(spawn(process.execPath, ['-e', RAW_SINK, '127.0.0.3', String(port), String(size * count)], { stdio: ['ignore', 'pipe', 'inherit'], env }));
   try {
     await sink.waitLine(/listening/, 10_000);
     const { connect } = await import('node:net');
@@ -370,9 +378,9 @@ export async function rawTcpMBps(size: number, count: number, port: number): Pro
   }
 }
 
-async function rawMedian(size: number, count: number, runs: number): Promise<number> {
+async function rawMedian(size: number, count: number, runs: number, env: NodeJS.ProcessEnv): Promise<number> {
   const xs: number[] = [];
-  for (let i = 0; i < runs; i++) xs.push(await rawTcpMBps(size, count, 15_000 + Math.floor(Math.random() * 2000)));
+  for (let i = 0; i < runs; i++) xs.push(await rawTcpMBps(size, count, 15_000 + Math.floor(Math.random() * 2000), env));
   return median(xs);
 }
 
@@ -387,6 +395,7 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
     ? { rounds: 2, connects: 10, rtts: 1000, n100: 50_000, n64k: 2000, kills: 3, silences: 2 }
     : { rounds: 4, connects: 40, rtts: 10_000, n100: 500_000, n64k: 10_000, kills: 9, silences: 5 };
   const script = compileHarness();
+  const nodeEnv = productEnv();
   const work = await mkdtemp(join(tmpdir(), 'dist-bench-'));
   const epmdPort = 14_000 + Math.floor(Math.random() * 1000);
   const epmd = spawnEpmd(epmdPort);
@@ -422,12 +431,12 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
       };
       const base = 20_000 + Math.floor(Math.random() * 120) * 100;
       const erlSide = await erlangSide(transport, work, epmdPort, sslConf);
-      const echo = transport === 'inet_tcp' ? await rawEcho(17_000 + Math.floor(Math.random() * 1000)) : undefined;
+      const echo = transport === 'inet_tcp' ? await rawEcho(17_000 + Math.floor(Math.random() * 1000), nodeEnv) : undefined;
       let oursF: Figures;
       let erlF: Figures;
       let echoRtts: number[];
       try {
-        const oursS = await oursSide(base, tlsArgs, script);
+        const oursS = await oursSide(base, tlsArgs, script, nodeEnv);
         try {
           [oursF, erlF, echoRtts] = await compare(oursS, erlSide, sizes, echo);
         } finally {
@@ -453,8 +462,8 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
       ];
       if (transport === 'inet_tls') rows[0] = { ...rows[0]!, note: `${rows[0]!.note!}; its client does not verify the server (see docs/links.md)` };
       if (transport === 'inet_tcp') {
-        const raw64k = await rawMedian(65536, sizes.n64k, sizes.rounds);
-        const raw100 = await rawMedian(100, sizes.n100, sizes.rounds);
+        const raw64k = await rawMedian(65536, sizes.n64k, sizes.rounds, nodeEnv);
+        const raw100 = await rawMedian(100, sizes.n100, sizes.rounds, nodeEnv);
         rows.push(
           { name: 'call round trip p50, 64 B, vs a bare Node.js socket echo', unit: 'µs', ours: oursF.rttP50, reference: percentile(echoRtts, 50), referenceName: 'raw Node.js TCP echo', higherIsBetter: false, note: 'the floor: two wake-ups of a sleeping process' },
           { name: 'call round trip p99, 64 B, vs a bare Node.js socket echo', unit: 'µs', ours: oursF.rttP99, reference: percentile(echoRtts, 99), referenceName: 'raw Node.js TCP echo', higherIsBetter: false },

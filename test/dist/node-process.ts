@@ -14,6 +14,15 @@ export interface NodeEvent {
   readonly [k: string]: unknown;
 }
 
+export interface DistProcessOptions {
+  /**
+   * A compiled copy of dist-node, run with plain `node` as the product runs (the benchmark uses
+   * one). Without it the TypeScript source runs through tsx.
+   */
+  readonly script?: string;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
 export class DistProcess {
   readonly events: NodeEvent[] = [];
   private readonly child: ChildProcess;
@@ -23,13 +32,9 @@ export class DistProcess {
   private exited = false;
   readonly exit: Promise<void>;
 
-  /**
-   * `script`: a compiled copy of dist-node (plain `node`, as the product runs; the benchmark
-   * uses one). Without it the TypeScript source runs through tsx.
-   */
-  constructor(readonly name: string, args: readonly string[], script?: string) {
-    const entry = script ? [script] : ['--import', 'tsx', SCRIPT];
-    this.child = spawn(process.execPath, [...entry, '--name', name, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  constructor(readonly name: string, args: readonly string[], opts: DistProcessOptions = {}) {
+    const entry = opts.script ? [opts.script] : ['--import', 'tsx', SCRIPT];
+    this.child = spawn(process.execPath, [...entry, '--name', name, ...args], { stdio: ['pipe', 'pipe', 'inherit'], env: opts.env ?? process.env });
     this.exit = new Promise((r) => this.child.once('exit', () => {
       this.exited = true;
       for (const a of this.answers.values()) a.reject(new Error(`${name} exited`));
@@ -61,8 +66,9 @@ export class DistProcess {
   }
 
   /** Starts a node and waits until it listens. */
-  static async start(name: string, args: readonly string[], timeoutMs = 15_000, script?: string): Promise<DistProcess> {
-    const p = new DistProcess(name, args, script);
+  static async start(name: string, args: readonly string[], opts: DistProcessOptions & { timeoutMs?: number } = {}): Promise<DistProcess> {
+    const timeoutMs = opts.timeoutMs ?? 15_000;
+    const p = new DistProcess(name, args, opts);
     try {
       const e = await p.waitFor((ev) => ev.event === 'ready' || ev.event === 'error', timeoutMs);
       if (e.event === 'error') throw new Error(`${name} failed to start: ${String(e.error)}`);
