@@ -16,10 +16,13 @@ export interface NodeEvent {
 
 export interface DistProcessOptions {
   /**
-   * A compiled copy of dist-node, run with plain `node` as the product runs (the benchmark uses
-   * one). Without it the TypeScript source runs through tsx.
+   * The program speaking this protocol: by default the TypeScript source of dist-node, run through
+   * tsx; a `.js` file (a compiled copy, as the benchmark uses) runs with plain `node`, as the
+   * product does.
    */
   readonly script?: string;
+  /** Flags for node itself, e.g. `--expose-gc`. */
+  readonly nodeArgs?: readonly string[];
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -33,8 +36,12 @@ export class DistProcess {
   readonly exit: Promise<void>;
 
   constructor(readonly name: string, args: readonly string[], opts: DistProcessOptions = {}) {
-    const entry = opts.script ? [opts.script] : ['--import', 'tsx', SCRIPT];
-    this.child = spawn(process.execPath, [...entry, '--name', name, ...args], { stdio: ['pipe', 'pipe', 'inherit'], env: opts.env ?? process.env });
+    const script = opts.script ?? SCRIPT;
+    const entry = script.endsWith('.ts') ? ['--import', 'tsx', script] : [script];
+    this.child = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...entry, '--name', name, ...args], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: opts.env ?? process.env,
+    });
     this.exit = new Promise((r) => this.child.once('exit', () => {
       this.exited = true;
       for (const a of this.answers.values()) a.reject(new Error(`${name} exited`));
@@ -63,6 +70,11 @@ export class DistProcess {
 
   get pid(): number {
     return this.child.pid!;
+  }
+
+  /** true while the process has not exited. */
+  alive(): boolean {
+    return !this.exited;
   }
 
   /** Starts a node and waits until it listens. */
