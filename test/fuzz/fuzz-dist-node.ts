@@ -72,10 +72,6 @@ async function run(c: Cmd): Promise<unknown> {
       const m = process.memoryUsage();
       return { heapUsed: m.heapUsed, external: m.external };
     }
-    case 'stop':
-      await dist.stop();
-      setImmediate(() => process.exit(0));
-      return null;
     default:
       throw new Error(`unknown command ${c.cmd}`);
   }

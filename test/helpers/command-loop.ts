@@ -9,9 +9,10 @@ export function out(o: object): void {
 
 /**
  * Starts `dist`, prints `{event:'ready'}`, then answers each command line with
- * `{id, ok, result}` or `{id, ok:false, error, code}`. Stops the node when stdin ends.
+ * `{id, ok, result}` or `{id, ok:false, error, code}`. `stop` (here, for every node program)
+ * stops the node and exits; so does the end of stdin.
  */
-export async function serveCommands<C extends { id: number }>(dist: Dist, run: (c: C) => Promise<unknown>): Promise<void> {
+export async function serveCommands<C extends { id: number; cmd: string }>(dist: Dist, run: (c: C) => Promise<unknown>): Promise<void> {
   try {
     await dist.start();
   } catch (e) {
@@ -27,7 +28,13 @@ export async function serveCommands<C extends { id: number }>(dist: Dist, run: (
       out({ event: 'error', error: `bad command line: ${line.slice(0, 100)}` });
       return;
     }
-    run(c).then(
+    const answer = c.cmd === 'stop'
+      ? dist.stop().then(() => {
+        setImmediate(() => process.exit(0));
+        return null;
+      })
+      : run(c);
+    answer.then(
       (result) => out({ id: c.id, ok: true, result }),
       (e: unknown) => out({ id: c.id, ok: false, error: (e as Error).message, code: (e as { code?: string }).code }),
     );

@@ -138,10 +138,6 @@ async function run(c: Cmd): Promise<unknown> {
       }
       return samples;
     }
-    case 'stop':
-      await dist.stop();
-      setImmediate(() => process.exit(0));
-      return null;
     default:
       throw new Error(`unknown command ${c.cmd}`);
   }
