@@ -6,6 +6,7 @@ import pino from 'pino';
 import { dialerHandshake } from '../../src/dist/handshake-io.js';
 import { distPort } from '../../src/node/name.js';
 import { createDist, type Dist, type DistOptions } from '../../src/dist/index.js';
+import { exchange } from '../helpers/exchange.js';
 
 export const silent = pino({ level: 'silent' });
 
@@ -78,19 +79,5 @@ export async function rawLink(
 
 /** Sends raw bytes from `localAddress` and resolves when the listener has closed the connection. */
 export function sendRaw(host: string, port: number, bytes: Buffer, localAddress: string, timeoutMs = 5000): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const s = netConnect({ host, port, localAddress });
-    const got: Buffer[] = [];
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`listener kept the connection open for ${timeoutMs} ms`));
-    }, timeoutMs);
-    s.on('data', (c: Buffer) => got.push(c));
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(got));
-    });
-    s.end(bytes);
-  });
+  return exchange(netConnect({ host, port, localAddress }), bytes, timeoutMs, 'the listener');
 }

@@ -9,6 +9,7 @@ import { readdirSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { encodeRequest, HEADER_LENGTH, MAX_BODY_LENGTH, parseRequest, type CtlRequest } from '../../src/ctl/protocol.js';
+import { exchange } from '../helpers/exchange.js';
 import { createTestNode } from '../helpers/launcher.js';
 import { prng } from './mutate.js';
 import { mutateBytes, type Rnd } from './wire-inputs.js';
@@ -67,24 +68,8 @@ function input(i: number): Buffer {
 }
 
 /** Sends bytes, half-closes, and resolves with everything the daemon wrote before closing. */
-function exchange(path: string, bytes: Buffer, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const s = createConnection({ path, allowHalfOpen: true });
-    const got: Buffer[] = [];
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`the daemon kept a control connection open for ${timeoutMs} ms`));
-    }, timeoutMs);
-    s.on('data', (c: Buffer) => got.push(c));
-    // EPIPE/ECONNRESET: the daemon answered (and closed) before reading all we wrote.
-    s.on('error', () => undefined);
-    s.on('close', () => {
-      clearTimeout(timer);
-      resolve(Buffer.concat(got));
-    });
-    s.on('connect', () => s.end(bytes));
-  });
-}
+const send = (path: string, bytes: Buffer, timeoutMs: number): Promise<Buffer> =>
+  exchange(createConnection({ path, allowHalfOpen: true }), bytes, timeoutMs, 'the daemon (control socket)');
 
 const fdCount = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
@@ -142,7 +127,7 @@ test(`${INPUTS} garbage inputs and ${SLOWLORIS} slowloris clients against a daem
       while (next < INPUTS) {
         const i = next++;
         const bytes = input(i);
-        const reply = await exchange(path, bytes, REQUEST_TIMEOUT_MS + 5000);
+        const reply = await send(path, bytes, REQUEST_TIMEOUT_MS + 5000);
         const what = `input ${i} (seed ${SEED}): ${bytes.subarray(0, 24).toString('hex')}`;
         const magic = reply.toString('latin1', 0, 4);
         if (reply.length === 0) {
