@@ -1,5 +1,6 @@
 // Length-prefixed frames: u32 big-endian body length, then the body (first byte = message kind).
-// Pure: no sockets; the decoder is fed chunks and hands out whole bodies.
+// Pure: no sockets; the decoder is fed chunks (or told what was read into the buffer it chose)
+// and hands out whole bodies.
 
 export class FrameTooLargeError extends Error {
   constructor(
@@ -11,6 +12,16 @@ export class FrameTooLargeError extends Error {
   }
 }
 
+/** Where reads land between frames, when the decoder chooses the buffers (readBuffer()). */
+const READ_SIZE = 64 * 1024;
+/** Bodies at least this big are read straight into their own buffer instead of through READ_SIZE. */
+const DIRECT_MIN = READ_SIZE / 2;
+/**
+ * After a body read straight into its own buffer, the next read stops here: the next frame is
+ * likely big too, and its header should not pull most of its body through the read buffer.
+ */
+const PEEK_SIZE = 1024;
+
 export class FrameDecoder {
   private chunks: Buffer[] = [];
   /** Bytes of chunks[0] already consumed (a read offset instead of re-slicing the chunk). */
@@ -19,11 +30,18 @@ export class FrameDecoder {
   /** Body length of the frame being read, or -1 while reading its header. */
   private need = -1;
 
+  /** The read buffer of direct reads (readBuffer/wrote); replaced when handed out as a chunk. */
+  private scratch: Buffer | undefined;
+  /** A big body being read straight from the socket (direct reads), and the bytes it has. */
+  private body: Buffer | undefined;
+  private bodyHave = 0;
+  private peekNext = false;
+
   constructor(public maxFrame: number) {}
 
   /** Bytes received but not yet handed out as frames. */
   get pending(): number {
-    return this.buffered;
+    return this.buffered + (this.body ? this.bodyHave : 0);
   }
 
   /**
@@ -49,6 +67,56 @@ export class FrameDecoder {
       const body = this.take(this.need);
       this.need = -1;
       onFrame(body);
+    }
+  }
+
+  /**
+   * Direct reads: where the next read should put its bytes. Between frames, a read buffer whose
+   * bytes are copied out (or handed over whole); inside a big body, the rest of that body, so the
+   * kernel copies it to its final place and nothing else does (as Erlang's packet mode does).
+   */
+  readBuffer(): Buffer {
+    if (this.body) return this.body.subarray(this.bodyHave);
+    this.scratch ??= Buffer.allocUnsafe(READ_SIZE);
+    return this.peekNext ? this.scratch.subarray(0, PEEK_SIZE) : this.scratch;
+  }
+
+  /** Direct reads: n bytes were read into the buffer readBuffer() returned last. */
+  wrote(n: number, onFrame: (body: Buffer) => void): void {
+    const body = this.body;
+    if (body) {
+      this.bodyHave += n;
+      if (this.bodyHave < body.length) return;
+      this.body = undefined;
+      this.need = -1;
+      this.peekNext = true;
+      onFrame(body);
+      return;
+    }
+    this.peekNext = false;
+    const scratch = this.scratch!;
+    let chunk: Buffer;
+    if (n > READ_SIZE / 2) {
+      // Mostly full: hand the buffer over (frames are views of it) and read into a new one.
+      chunk = scratch.subarray(0, n);
+      this.scratch = undefined;
+    } else {
+      // Mostly empty: copy out what was read and keep the buffer.
+      chunk = Buffer.from(scratch.subarray(0, n));
+    }
+    this.push(chunk, onFrame);
+    if (this.need >= DIRECT_MIN && this.buffered < this.need) {
+      // A big body has begun: move its first bytes into its own buffer, read the rest there.
+      const b = Buffer.allocUnsafe(this.need);
+      this.bodyHave = this.buffered;
+      let at = 0;
+      for (const c of this.chunks) {
+        at += c.copy(b, at, this.off);
+        this.off = 0;
+      }
+      this.chunks = [];
+      this.buffered = 0;
+      this.body = b;
     }
   }
 
