@@ -13,7 +13,7 @@ import { acceptorHandshake, dialerHandshake, type AcceptDecision, type Handshake
 import { Link, type LinkSettings } from './link.js';
 import { Kind } from './protocol.js';
 import { resolveOptions, type DistOptions, type DistReconfig, type ResolvedDistOptions } from './options.js';
-import { createListener, dialSocket, listen, rejectTlsOnPlainSocket } from './transport.js';
+import { createListener, dialSocket, listen } from './transport.js';
 import {
   LinkError, type ChannelHandler, type Dist, type DistEvents, type LinkInfo, type LinkRefusal, type NodeDownReason,
 } from './types.js';
@@ -380,21 +380,6 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     }, this.o.handshakeTimeoutMs);
     const source = socket.remoteAddress ?? '';
     const run = async (): Promise<void> => {
-      if (!this.tls) {
-        // A TLS dialer on a plaintext port gets a TLS alert rather than silence.
-        const first = await new Promise<Buffer | undefined>((resolve) => {
-          socket.once('readable', () => {
-            const chunk = socket.read() as Buffer | null;
-            if (chunk) socket.unshift(chunk);
-            resolve(chunk ?? undefined);
-          });
-          socket.once('close', () => resolve(undefined));
-        });
-        if (!first) throw new Error('closed before sending anything');
-        if (rejectTlsOnPlainSocket(socket, first)) {
-          throw new HandshakeRefusal('tls_handshake_failed', 'peer spoke TLS on a plaintext port (is it inet_tls?)');
-        }
-      }
       const res = await acceptorHandshake(socket, this.common(), {
         ownsName: (claimed) => ownsName(claimed, source),
         decide: (peer, instance) => this.decide(peer, instance),
@@ -453,7 +438,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     const node = res.peer;
     const old = this.links.get(node);
     if (old && !old.isClosed) old.close('connection_closed', 'replaced by a new link from the same node', false);
-    const link = new Link(socket, res.decoder, { node, address, transport: this.transport, direction }, res.instance, this.settings);
+    const link = new Link(socket, res.input, { node, address, transport: this.transport, direction }, res.instance, this.settings);
     this.links.set(node, link);
     const r = this.reconnects.get(node);
     if (r) r.attempt = 0;

@@ -1,44 +1,48 @@
 // Runs the handshake of handshake.ts over a socket, for either role. The caller bounds the whole
 // exchange with a deadline (it destroys the socket); here every frame is at most 512 bytes.
 import type { Socket } from 'node:net';
-import { FrameDecoder, FrameTooLargeError, encodeFrame } from './framing.js';
+import { FrameTooLargeError, encodeFrame } from './framing.js';
 import {
   HandshakeRefusal, checkChallenge, checkHello, clientMac, macEqual, newNonce, parseJson, refusalFrom,
   serverMac, transcriptHash,
 } from './handshake.js';
-import { PRE_AUTH_MAX_FRAME } from './options.js';
+import { inputOf, type FrameSink, type LinkInput } from './input.js';
 import { Kind, PROTOCOL_NAME, PROTOCOL_VERSION, type HelloMsg } from './protocol.js';
 import { looksLikeTls, tlsFailureDetail } from './tls-errors.js';
+import { rejectTlsOnPlainSocket } from './transport.js';
 
 /** Pulls pre-authentication frames off a socket one at a time. */
 class FrameReader {
-  readonly decoder = new FrameDecoder(PRE_AUTH_MAX_FRAME);
+  readonly input: LinkInput;
   private frames: Buffer[] = [];
   private failure: Error | undefined;
   private waiter: { resolve(b: Buffer): void; reject(e: Error): void } | undefined;
   private first = true;
-  private readonly onData = (chunk: Buffer): void => {
-    if (this.first) {
+  private readonly sink: FrameSink = {
+    onBytes: (bytes) => {
+      if (!this.first) return true;
       this.first = false;
-      if (!this.tls && looksLikeTls(chunk)) {
-        return this.fail(new HandshakeRefusal('tls_handshake_failed', this.dialer
-          ? 'peer spoke TLS (is it inet_tls?)'
-          : 'peer spoke TLS on a plaintext port (is it inet_tls?)'));
+      if (this.tls || !looksLikeTls(bytes)) return true;
+      if (this.dialer) {
+        this.fail(new HandshakeRefusal('tls_handshake_failed', 'peer spoke TLS (is it inet_tls?)'));
+      } else {
+        // A TLS dialer on a plaintext port gets a TLS alert rather than silence.
+        rejectTlsOnPlainSocket(this.socket);
+        this.fail(new HandshakeRefusal('tls_handshake_failed', 'peer spoke TLS on a plaintext port (is it inet_tls?)'));
       }
-    }
-    try {
-      this.decoder.push(chunk, (b) => {
-        this.frames.push(b);
-        this.wake();
-      });
-    } catch (e) {
-      // Nothing more can be read past an oversized frame: stop reading. If the handshake has
-      // already got its last frame, this is the peer's first post-handshake frame, and the link
-      // reads it after detach() with its own, larger limit; otherwise the handshake fails.
-      this.socket.pause();
+      return false;
+    },
+    onFrame: (b) => {
+      this.frames.push(b);
+      this.wake();
+    },
+    // Nothing more can be read past an oversized frame (reading has stopped). If the handshake
+    // has already got its last frame, this is the peer's first post-handshake frame, and the
+    // link reads it after detach() with its own, larger limit; otherwise the handshake fails.
+    onError: (e) => {
       const detail = e instanceof FrameTooLargeError ? `garbage before authentication (${e.message})` : String(e);
       this.fail(new HandshakeRefusal('protocol_mismatch', detail));
-    }
+    },
   };
   private readonly onClose = (): void => this.fail(new Error('connection closed during the handshake'));
   private readonly onError = (err: Error): void => {
@@ -55,10 +59,10 @@ class FrameReader {
     private readonly tls: boolean,
     private readonly dialer: boolean,
   ) {
-    socket.on('data', this.onData);
+    this.input = inputOf(socket);
     socket.on('close', this.onClose);
     socket.on('error', this.onError);
-    socket.resume();
+    this.input.start(this.sink);
     if (socket.destroyed) this.fail(new Error('connection closed before the handshake'));
   }
 
@@ -78,17 +82,16 @@ class FrameReader {
     return frame.subarray(4);
   }
 
-  /** Stops reading for the handshake; what was already buffered stays in the decoder. */
-  detach(): FrameDecoder {
-    // Paused until the link takes over, so no chunk is emitted with nobody listening.
-    this.socket.pause();
-    this.socket.off('data', this.onData);
+  /** Stops reading for the handshake; what was already buffered stays in the input's decoder. */
+  detach(): LinkInput {
+    // Stopped until the link takes over, so nothing is read with nobody listening.
+    this.input.stop();
     this.socket.off('close', this.onClose);
     this.socket.off('error', this.onError);
     // Frames already decoded past the handshake go back in front of the rest.
-    this.decoder.requeue(this.frames);
+    this.input.decoder.requeue(this.frames);
     this.frames = [];
-    return this.decoder;
+    return this.input;
   }
 
   fail(e: Error): void {
@@ -110,7 +113,7 @@ class FrameReader {
 export interface HandshakeResult {
   readonly peer: string;
   readonly instance: string;
-  readonly decoder: FrameDecoder;
+  readonly input: LinkInput;
 }
 
 interface Common {
@@ -129,7 +132,7 @@ function expectKind(body: Buffer, kind: number, what: string): Record<string, un
 
 /** Sends our refusal when it is ours to send (not an echo of the peer's, not a dead socket). */
 function refuse(socket: Socket, r: HandshakeRefusal): void {
-  if (socket.destroyed || r.detail.startsWith('refused by peer')) return;
+  if (socket.destroyed || socket.writableEnded || r.detail.startsWith('refused by peer')) return;
   socket.end(encodeFrame(Kind.Refuse, Buffer.from(JSON.stringify({ reason: r.reason, detail: r.detail }))));
 }
 
@@ -158,7 +161,7 @@ export async function dialerHandshake(socket: Socket, c: Common & { readonly dia
       throw new HandshakeRefusal('authentication_failed', `${c.dialed} could not prove it knows the cookie`);
     }
     io.write(Kind.Confirm, {});
-    return { peer: ch.name, instance: ch.instance, decoder: io.detach() };
+    return { peer: ch.name, instance: ch.instance, input: io.detach() };
   } catch (e) {
     io.detach();
     if (e instanceof HandshakeRefusal) refuse(socket, e);
@@ -203,7 +206,7 @@ export async function acceptorHandshake(socket: Socket, c: Common, hooks: Accept
     }
     io.write(Kind.Accept, { mac: serverMac(c.cookie, th, expected) });
     expectKind(await io.next(), Kind.Confirm, 'confirm');
-    return { peer: hello.from, instance: hello.instance, decoder: io.detach() };
+    return { peer: hello.from, instance: hello.instance, input: io.detach() };
   } catch (e) {
     io.detach();
     if (e instanceof HandshakeRefusal) refuse(socket, e);

@@ -4,7 +4,8 @@ import {
   decodeCall, decodeControl, decodeError, decodeReply, decodeSend, encodeCall, encodeControl, encodeError, encodeReply,
   encodeSend, type Encoded,
 } from './codec.js';
-import { FrameTooLargeError, type FrameDecoder } from './framing.js';
+import { FrameTooLargeError } from './framing.js';
+import type { FrameSink, LinkInput } from './input.js';
 import { Kind } from './protocol.js';
 import type { LinkInfo, NodeDownReason } from './types.js';
 
@@ -50,7 +51,17 @@ export class Link {
   private spare: Buffer[] = [];
   private outBytes = 0;
   private readonly flushSoon = (): void => this.flush();
-  private readonly frameIn = (body: Buffer): void => this.onFrame(body);
+  private readonly sink: FrameSink = {
+    onBytes: () => {
+      this.lastSeen = Date.now();
+      return true;
+    },
+    onFrame: (body) => this.onFrame(body),
+    onError: (err) => {
+      const detail = err instanceof FrameTooLargeError ? err.message : `bad frame: ${err.message}`;
+      this.close('protocol_error', detail, false);
+    },
+  };
   private flushScheduled = false;
   private fullSince = 0;
   private nextCallId = 1;
@@ -69,12 +80,12 @@ export class Link {
 
   constructor(
     readonly socket: Socket,
-    private readonly decoder: FrameDecoder,
+    private readonly input: LinkInput,
     readonly info: Omit<LinkInfo, 'since' | 'lastSeen'>,
     readonly instance: string,
     private readonly settings: LinkSettings,
   ) {
-    decoder.maxFrame = settings.maxFrameBytes;
+    input.decoder.maxFrame = settings.maxFrameBytes;
     socket.setNoDelay(true);
     this.timer = setInterval(() => this.onTimer(), settings.tickMs);
     this.timer.unref();
@@ -89,7 +100,6 @@ export class Link {
       handlers.onDown(this.downWhy[0], this.downWhy[1]);
       return;
     }
-    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     // The peer's FIN means it is gone (a killed process's kernel closes its sockets): down now,
     // without waiting for our own half to finish closing.
     this.socket.on('end', () => {
@@ -98,8 +108,7 @@ export class Link {
     });
     this.socket.on('close', () => this.down('connection_closed', 'socket closed'));
     this.socket.on('error', (err) => this.down('connection_closed', err.message));
-    this.onData(Buffer.alloc(0));
-    this.socket.resume();
+    this.input.start(this.sink);
   }
 
   linkInfo(): LinkInfo {
@@ -283,16 +292,6 @@ export class Link {
       this.fullSince = 0;
     }
     this.writeFrame(TICK);
-  }
-
-  private onData(chunk: Buffer): void {
-    this.lastSeen = Date.now();
-    try {
-      this.decoder.push(chunk, this.frameIn);
-    } catch (err) {
-      const detail = err instanceof FrameTooLargeError ? err.message : `bad frame: ${(err as Error).message}`;
-      this.close('protocol_error', detail, false);
-    }
   }
 
   private onFrame(body: Buffer): void {

@@ -1,10 +1,11 @@
 // Sockets for links: the listener and outgoing connections, plain TCP or mutual TLS.
-import { createServer as createTcpServer, isIP, connect as tcpConnect, type Server, type Socket } from 'node:net';
+import { Socket, createServer as createTcpServer, isIP, connect as tcpConnect, type Server, type SocketConstructorOpts } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
 import { intermediates } from '../config/ssl-dist/chain.js';
 import type { DistTlsOptions } from '../config/types.js';
 import { HandshakeRefusal } from './handshake.js';
-import { looksLikeTls, tlsFailureDetail } from './tls-errors.js';
+import { DirectInput } from './input.js';
+import { tlsFailureDetail } from './tls-errors.js';
 
 /** A fatal TLS alert record (unexpected_message), so a TLS dialer on our plaintext port fails fast. */
 const TLS_ALERT_UNEXPECTED_MESSAGE = Buffer.from([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a]);
@@ -17,7 +18,11 @@ export interface ListenerHooks {
 }
 
 export function createListener(tls: DistTlsOptions | undefined, handshakeTimeoutMs: number, hooks: ListenerHooks): Server {
-  if (!tls) return createTcpServer({ noDelay: true }, (s) => hooks.onSocket(s));
+  if (!tls) {
+    const server = createTcpServer({ noDelay: true }, (s) => hooks.onSocket(s));
+    server.on('listening', () => acceptWithDirectInput(server));
+    return server;
+  }
   // Strict by default; ssl_dist.conf may relax verification (and then warns at start).
   const verifyPeer = tls.verifyPeer?.server ?? tls.server.rejectUnauthorized !== false;
   // Erlang's fail_if_no_peer_cert=false admits a dialer with no certificate at all (a bad one is
@@ -57,10 +62,41 @@ export function createListener(tls: DistTlsOptions | undefined, handshakeTimeout
 }
 
 /** Refuses a TLS ClientHello on a plaintext listener in TLS's own terms. */
-export function rejectTlsOnPlainSocket(socket: Socket, first: Buffer): boolean {
-  if (!looksLikeTls(first)) return false;
+export function rejectTlsOnPlainSocket(socket: Socket): void {
   socket.end(TLS_ALERT_UNEXPECTED_MESSAGE);
-  return true;
+}
+
+/** The part of Node's listening TCP handle that accepts connections (not in its public API). */
+interface AcceptingHandle {
+  onconnection?: (err: number, client: unknown) => void;
+}
+
+/**
+ * Gives accepted sockets a DirectInput (Node's `onread`), as dialled ones get. net.Server has no
+ * `onread` option, so this takes over its accept callback and does what Node's own does (count
+ * the connection, emit 'connection') with one more option. Should a Node.js release change that
+ * internal, accepted sockets keep reading through 'data' events: slower, the same behaviour.
+ */
+function acceptWithDirectInput(server: Server): void {
+  const internals = server as unknown as { _handle?: AcceptingHandle; _connections: number };
+  const handle = internals._handle;
+  const nodeAccept = handle?.onconnection;
+  if (!handle || typeof nodeAccept !== 'function' || typeof internals._connections !== 'number') return;
+  handle.onconnection = function (this: AcceptingHandle, err: number, client: unknown) {
+    if (err) {
+      nodeAccept.call(this, err, client);
+      return;
+    }
+    const input = new DirectInput();
+    const socket = new Socket({
+      handle: client, readable: true, writable: true, pauseOnCreate: true, onread: input.onread,
+    } as SocketConstructorOpts);
+    input.bind(socket);
+    socket.setNoDelay(true);
+    internals._connections++;
+    Object.assign(socket, { server, _server: server });
+    server.emit('connection', socket);
+  };
 }
 
 export function listen(server: Server, host: string, port: number): Promise<void> {
@@ -79,6 +115,13 @@ export function listen(server: Server, host: string, port: number): Promise<void
     server.once('listening', onListening);
     server.listen({ host, port, exclusive: true });
   });
+}
+
+function dialDirect(host: string, port: number, localAddress: string): Socket {
+  const input = new DirectInput();
+  const socket = tcpConnect({ host, port, localAddress, noDelay: true, onread: input.onread });
+  input.bind(socket);
+  return socket;
 }
 
 const UNREACHABLE = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'ECONNRESET', 'EPIPE']);
@@ -105,7 +148,7 @@ export function dialSocket(
         // Forwarded to the TCP connect; missing from the ConnectionOptions type only.
         ...({ localAddress } as ConnectionOptions),
       })
-    : tcpConnect({ host, port, localAddress, noDelay: true });
+    : dialDirect(host, port, localAddress);
   socket.setNoDelay(true);
   const ready = new Promise<Socket>((resolve, reject) => {
     let connected = false;
