@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { distPort, parseNodeName } from '../node/name.js';
 import { familyOf, formatAddress, isTls, ownsName, resolveHost, resolveNode } from './address.js';
 import { backoffDelay } from './backoff.js';
+import { BusyPoll } from './busy-poll.js';
 import { encodeFrame } from './framing.js';
 import { HandshakeRefusal } from './handshake.js';
 import { acceptorHandshake, dialerHandshake, type AcceptDecision, type HandshakeResult } from './handshake-io.js';
@@ -53,6 +54,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
   private readonly handlers = new Map<string, ChannelHandler>();
   private readonly upWaiters = new Map<string, Set<() => void>>();
   private readonly pending = new Set<Socket>();
+  private readonly busyPoll: BusyPoll;
 
   constructor(opts: DistOptions) {
     super();
@@ -60,13 +62,14 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     parseNodeName(opts.self);
     this.self = opts.self;
     this.log = opts.logger.child({ component: 'dist' });
-    const derived = DistNode.derive(this.o);
+    this.busyPoll = new BusyPoll(this.o.busyPollUs / 1000);
+    const derived = DistNode.derive(this.o, this.busyPoll);
     this.family = derived.family;
     this.transport = derived.transport;
     this.settings = derived.settings;
   }
 
-  private static derive(o: ResolvedDistOptions): { family: 4 | 6; transport: LinkInfo['transport']; settings: LinkSettings } {
+  private static derive(o: ResolvedDistOptions, busyPoll: BusyPoll): { family: 4 | 6; transport: LinkInfo['transport']; settings: LinkSettings } {
     const family = familyOf(o.protoDist);
     const tls = isTls(o.protoDist);
     if (tls && !o.tls) throw new Error(`cluster.proto_dist = ${o.protoDist} needs TLS options (ssl_dist.conf)`);
@@ -79,6 +82,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
         ticktimeMs: o.netTicktimeMs,
         maxFrameBytes: o.maxFrameBytes,
         maxQueueBytes: o.maxQueueBytes,
+        busyPoll,
       },
     };
   }
@@ -101,11 +105,13 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
   async reconfigure(next: DistReconfig): Promise<{ relistened: boolean; relinked: boolean }> {
     const prev = { o: this.o, family: this.family, transport: this.transport, settings: this.settings, selfAddress: this.selfAddress };
     const o: ResolvedDistOptions = { ...this.o, ...next, tls: next.tls };
-    const derived = DistNode.derive(o);
+    const derived = DistNode.derive(o, this.busyPoll);
     const newTransport = o.protoDist !== prev.o.protoDist || o.basePort !== prev.o.basePort;
     const newTls = isTls(o.protoDist) && !isDeepStrictEqual(o.tls, prev.o.tls);
     const selfAddress = derived.family === prev.family ? prev.selfAddress : await this.resolveSelf(derived.family, o.protoDist);
     this.o = o;
+    // Links up now see the new window at their next call.
+    this.busyPoll.windowMs = o.busyPollUs / 1000;
     this.family = derived.family;
     this.transport = derived.transport;
     this.settings = derived.settings;
@@ -116,6 +122,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
       await this.relisten();
     } catch (e) {
       Object.assign(this, prev);
+      this.busyPoll.windowMs = prev.o.busyPollUs / 1000;
       await this.relisten().catch((e2: unknown) => this.log.error({ err: (e2 as Error).message }, 'could not listen again with the previous settings'));
       throw e;
     }
@@ -245,6 +252,10 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
 
   handle(channel: string, handler: ChannelHandler): void {
     this.handlers.set(channel, handler);
+  }
+
+  busyPollTurns(): number {
+    return this.busyPoll.turns;
   }
 
   /** Output-queue drops per linked node (back-pressure accounting). */

@@ -4,6 +4,7 @@ import {
   decodeCall, decodeControl, decodeError, decodeReply, decodeSend, encodeCall, encodeControl, encodeError, encodeReply,
   encodeSend, type Encoded,
 } from './codec.js';
+import { PollChoice, type BusyPoll } from './busy-poll.js';
 import { FrameTooLargeError } from './framing.js';
 import type { FrameSink, LinkInput } from './input.js';
 import { Kind } from './protocol.js';
@@ -24,6 +25,8 @@ interface PendingCall {
   readonly deadline: number;
   readonly channel: string;
   readonly timeoutMs: number;
+  /** The BusyPoll token when this call keeps the event loop polling, else -1. */
+  readonly spin: number;
 }
 
 export interface LinkSettings {
@@ -31,6 +34,8 @@ export interface LinkSettings {
   readonly ticktimeMs: number;
   readonly maxFrameBytes: number;
   readonly maxQueueBytes: number;
+  /** Shared by the node's links: polls for replies expected soon instead of sleeping. */
+  readonly busyPoll: BusyPoll;
 }
 
 const TICK = encodeControl(Kind.Tick);
@@ -72,6 +77,8 @@ export class Link {
    */
   private callTimer: NodeJS.Timeout | undefined;
   private callTimerAt = Infinity;
+  /** Whether a call busy polls for its reply: the faster way, as measured on this link. */
+  private readonly pollChoice = new PollChoice();
   private timer: NodeJS.Timeout;
   private deadline!: NodeJS.Timeout;
   private closed = false;
@@ -149,8 +156,11 @@ export class Link {
       return Promise.reject(new Error(`message of ${frame.bytes - 4} bytes exceeds the frame limit of ${this.settings.maxFrameBytes} bytes`));
     }
     return new Promise((resolve, reject) => {
-      const deadline = performance.now() + timeoutMs;
-      this.calls.set(id, { resolve, reject, deadline, channel, timeoutMs });
+      const now = performance.now();
+      const deadline = now + timeoutMs;
+      const busy = this.settings.busyPoll;
+      const spin = this.pollChoice.next(busy.windowMs) ? busy.begin(now) : -1;
+      this.calls.set(id, { resolve, reject, deadline, channel, timeoutMs, spin });
       this.armCallTimer(deadline);
       this.writeFrame(frame);
     });
@@ -174,6 +184,7 @@ export class Link {
     for (const [id, c] of this.calls) {
       if (c.deadline <= now) {
         this.calls.delete(id);
+        this.answered(c, c.timeoutMs);
         c.reject(new Error(`timeout: ${this.info.node} did not answer on channel ${c.channel} within ${c.timeoutMs} ms`));
       } else if (c.deadline < next) {
         next = c.deadline;
@@ -337,6 +348,7 @@ export class Link {
         const c = this.calls.get(id);
         if (!c) return;
         this.calls.delete(id);
+        this.answered(c, performance.now() - (c.deadline - c.timeoutMs));
         if (m) c.resolve(m.value);
         else c.reject(new Error(`${this.info.node}: ${e!.message}`));
         return;
@@ -355,6 +367,12 @@ export class Link {
       default:
         this.close('protocol_error', `unknown message kind ${String(kind)}`, false);
     }
+  }
+
+  /** A call is over after `ms`: its busy poll ends and its time is counted for the way it went. */
+  private answered(c: PendingCall, ms: number): void {
+    if (c.spin >= 0) this.settings.busyPoll.end(c.spin);
+    this.pollChoice.record(c.spin >= 0, ms);
   }
 
   private writeCallError(id: number, e: unknown): void {
@@ -380,6 +398,7 @@ export class Link {
     clearTimeout(this.deadline);
     clearTimeout(this.callTimer);
     for (const c of this.calls.values()) {
+      if (c.spin >= 0) this.settings.busyPoll.end(c.spin);
       c.reject(new Error(`nodedown: link to ${this.info.node} went down (${reason})`));
     }
     this.calls.clear();

@@ -29,10 +29,18 @@ export interface DistOptions {
   readonly reconnectMaxMs?: number;
   /** Default call() timeout (default 15000 ms). */
   readonly callTimeoutMs?: number;
+  /**
+   * How long a call keeps the event loop polling for its reply instead of sleeping, on links
+   * where that measures faster (default BUSY_POLL_US; 0: never). See busy-poll.ts.
+   */
+  readonly busyPollUs?: number;
 }
 
+/** The busy-poll window of `node.dist_busy_poll = true`: a loopback or same-rack round trip. */
+export const BUSY_POLL_US = 250;
+
 /** What a reload may change on a running link layer (see Dist.reconfigure). */
-export type DistReconfig = Pick<DistOptions, 'cookie' | 'clusterName' | 'protoDist' | 'tls' | 'basePort' | 'netTicktimeMs'>;
+export type DistReconfig = Pick<DistOptions, 'cookie' | 'clusterName' | 'protoDist' | 'tls' | 'basePort' | 'netTicktimeMs' | 'busyPollUs'>;
 
 export interface ResolvedDistOptions extends Required<Omit<DistOptions, 'tls'>> {
   readonly tls?: DistTlsOptions;
@@ -49,6 +57,7 @@ export function resolveOptions(o: DistOptions): ResolvedDistOptions {
     reconnectMinMs: 100,
     reconnectMaxMs: 3000,
     callTimeoutMs: 15_000,
+    busyPollUs: BUSY_POLL_US,
     ...stripUndefined(o),
   } as ResolvedDistOptions;
 }

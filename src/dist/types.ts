@@ -96,4 +96,6 @@ export interface Dist extends EventEmitter<DistEvents> {
   reconfigure?(next: DistReconfig): Promise<{ relistened: boolean; relinked: boolean }>;
   /** Per linked node, how many send() calls were refused because its output queue was full. */
   droppedSends?(): Record<string, number>;
+  /** Event-loop turns spent polling for call replies instead of sleeping (see busy-poll.ts). */
+  busyPollTurns?(): number;
 }

@@ -24,6 +24,7 @@ const { values: a } = parseArgs({
     ca: { type: 'string' },
     'no-gossip': { type: 'boolean', default: false },
     'max-queue': { type: 'string' },
+    'busy-poll-us': { type: 'string' },
     'log-level': { type: 'string', default: 'silent' },
   },
 });
@@ -48,6 +49,7 @@ const dist = createDist({
   netTicktimeMs: Number(a.ticktime),
   meshGossip: !a['no-gossip'],
   maxQueueBytes: a['max-queue'] ? Number(a['max-queue']) : undefined,
+  busyPollUs: a['busy-poll-us'] ? Number(a['busy-poll-us']) : undefined,
   logger: pino({ level: a['log-level'] }, pino.destination(2)),
 });
 
