@@ -18,6 +18,8 @@ export interface NodeConfig {
   /** How long a silent peer is tolerated, in ms. */
   readonly dist_net_ticktime: number;
   readonly dist_base_port: number;
+  /** Whether a call may busy poll for its reply when that measures faster (docs/links.md). */
+  readonly dist_busy_poll: boolean;
 }
 
 export interface EtcdSslOptions {

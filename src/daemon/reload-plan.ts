@@ -33,7 +33,7 @@ const RESTART_ONLY: ReadonlyArray<[prefix: string, reason: string]> = [
   ['paths', 'file locations come from the environment the node was started with: restart the node'],
 ];
 
-const DIST_KEYS = ['node.cookie', 'node.dist_net_ticktime', 'node.dist_base_port', 'cluster.name', 'cluster.proto_dist', 'tls'];
+const DIST_KEYS = ['node.cookie', 'node.dist_net_ticktime', 'node.dist_base_port', 'node.dist_busy_poll', 'cluster.name', 'cluster.proto_dist', 'tls'];
 const RELINK_KEYS = ['node.dist_base_port', 'cluster.proto_dist', 'tls'];
 const MEMBERSHIP_KEYS = ['cluster.autoheal', 'cluster.autoclean'];
 const DISCOVERY_KEYS = ['cluster.discovery_strategy', 'cluster.static', 'cluster.dns', 'cluster.etcd', 'cluster.k8s'];
@@ -75,7 +75,9 @@ export function acceptedConfig(running: Config, next: Config, refused: readonly 
     name: keep('node.name') ? running.node.name : next.node.name,
     data_dir: keep('node.data_dir') ? running.node.data_dir : next.node.data_dir,
     role: keep('node.role') ? running.node.role : next.node.role,
-    ...(distFailed ? { cookie: running.node.cookie, dist_net_ticktime: running.node.dist_net_ticktime, dist_base_port: running.node.dist_base_port } : {}),
+    ...(distFailed
+      ? { cookie: running.node.cookie, dist_net_ticktime: running.node.dist_net_ticktime, dist_base_port: running.node.dist_base_port, dist_busy_poll: running.node.dist_busy_poll }
+      : {}),
   };
   const { discovery_strategy, static: st, dns, etcd, k8s } = running.cluster;
   const cluster = {

@@ -43,6 +43,7 @@ test('defaults fill every key not written', () => {
     role: 'core',
     dist_net_ticktime: DEFAULT_DIST_NET_TICKTIME_MS,
     dist_base_port: 4370,
+    dist_busy_poll: true,
   });
   assert.equal(DEFAULT_DIST_NET_TICKTIME_MS, 4000);
   assert.equal(config.cluster.name, 'emqxcl');
@@ -147,6 +148,12 @@ test('node.dist_base_port must be in 1024..65535', () => {
   assert.deepEqual(messages({ node: { cookie: 'c', dist_base_port: 'x' } }), ["node.dist_base_port: 'x' is not an integer in 1024..65535"]);
   assert.equal(check({ node: { cookie: 'c', dist_base_port: 1024 } }).problems.length, 0);
   assert.equal(check({ node: { cookie: 'c', dist_base_port: 65535 } }).problems.length, 0);
+});
+
+test('node.dist_busy_poll is a boolean', () => {
+  assert.equal(check({ node: { cookie: 'c', dist_busy_poll: false } }).config?.node.dist_busy_poll, false);
+  assert.equal(check({ node: { cookie: 'c', dist_busy_poll: 'false' } }).config?.node.dist_busy_poll, false);
+  assert.deepEqual(messages({ node: { cookie: 'c', dist_busy_poll: 'sometimes' } }), ["node.dist_busy_poll: 'sometimes' is not a boolean (true or false)"]);
 });
 
 test('node.cookie is required and must not be empty', () => {

@@ -4,7 +4,7 @@ import type { Config } from '../../src/config/types.js';
 import { acceptedConfig, appliedKeys, DISCOVERY_FAILED, DIST_FAILED, planReload } from '../../src/daemon/reload-plan.js';
 
 const base: Config = {
-  node: { name: 'a@127.0.0.1', cookie: 'c1', data_dir: '/d', role: 'core', dist_net_ticktime: 60_000, dist_base_port: 4370 },
+  node: { name: 'a@127.0.0.1', cookie: 'c1', data_dir: '/d', role: 'core', dist_net_ticktime: 60_000, dist_base_port: 4370, dist_busy_poll: true },
   cluster: {
     name: 'emqxcl',
     discovery_strategy: 'manual',
@@ -45,6 +45,8 @@ test('cookie and ticktime go to the link layer without relinking; proto_dist and
   const cookie = planReload(base, withNode({ cookie: 'c2', dist_net_ticktime: 10_000 }));
   assert.deepEqual([cookie.dist, cookie.relink, cookie.discovery, cookie.membership], [true, false, false, false]);
   assert.deepEqual(cookie.changed, ['node.cookie', 'node.dist_net_ticktime']);
+  const poll = planReload(base, withNode({ dist_busy_poll: false }));
+  assert.deepEqual([poll.dist, poll.relink], [true, false]);
   for (const next of [withCluster({ proto_dist: 'inet_tls' }), withNode({ dist_base_port: 5000 })]) {
     const p = planReload(base, next);
     assert.deepEqual([p.dist, p.relink], [true, true]);

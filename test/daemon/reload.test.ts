@@ -20,7 +20,7 @@ test('conf reload output: rejected config, no change, applied and refused keys',
 
 
 const running = {
-  node: { name: 'a@127.0.0.1', cookie: 'c1', data_dir: '/d', role: 'core', dist_net_ticktime: 60_000, dist_base_port: 4370 },
+  node: { name: 'a@127.0.0.1', cookie: 'c1', data_dir: '/d', role: 'core', dist_net_ticktime: 60_000, dist_base_port: 4370, dist_busy_poll: true },
   cluster: { name: 'c', discovery_strategy: 'manual', proto_dist: 'inet_tcp', autoheal: true, autoclean: 1000, static: { seeds: [] } },
   paths: { root: '/r' },
 } as unknown as Config;
@@ -33,8 +33,8 @@ function fakeHost(load: () => Config, opts: { discoveryFails?: boolean; distFail
     running: () => running,
     load: () => ({ config: load(), warnings: [] }),
     dist: {
-      reconfigure: async (o: { cookie: string }) => {
-        calls.push(`dist ${o.cookie}`);
+      reconfigure: async (o: { cookie: string; busyPollUs: number }) => {
+        calls.push(`dist ${o.cookie} busyPollUs=${o.busyPollUs}`);
         if (opts.distFails) throw new Error('port 4370 is in use');
         return { relistened: false, relinked: false };
       },
@@ -67,7 +67,7 @@ test('reload: each part gets its slice; a failing part is refused and keeps its 
   const next = { ...running, node: { ...running.node, cookie: 'c2' }, cluster: { ...running.cluster, autoheal: false, discovery_strategy: 'static', static: { seeds: ['b@127.0.0.1'] } } } as Config;
   const ok = fakeHost(() => next);
   const r1 = await reloadConfig(ok.host, 'ctl');
-  assert.deepEqual(ok.calls, ['dist c2', 'cluster autoheal=false', 'discovery static']);
+  assert.deepEqual(ok.calls, ['dist c2 busyPollUs=250', 'cluster autoheal=false', 'discovery static']);
   assert.deepEqual(r1, { ok: true, applied: ['cluster.autoheal', 'cluster.discovery_strategy', 'cluster.static.seeds', 'node.cookie'], refused: [] });
   assert.equal(ok.committed()?.cluster.discovery_strategy, 'static');
 
@@ -80,4 +80,11 @@ test('reload: each part gets its slice; a failing part is refused and keeps its 
   assert.equal(bad.committed()?.cluster.discovery_strategy, 'manual');
   assert.equal(bad.committed()?.node.cookie, 'c1');
   assert.equal(bad.committed()?.cluster.autoheal, false);
+});
+
+test('reload: node.dist_busy_poll = false reaches the link layer as a window of 0', async () => {
+  const f = fakeHost(() => ({ ...running, node: { ...running.node, dist_busy_poll: false } }) as Config);
+  const r = await reloadConfig(f.host, 'ctl');
+  assert.deepEqual(f.calls, ['dist c1 busyPollUs=0']);
+  assert.deepEqual(r, { ok: true, applied: ['node.dist_busy_poll'], refused: [] });
 });

@@ -84,6 +84,7 @@ export const NODE_FIELDS: Readonly<Record<string, Field>> = {
   // EMQX: a bare integer is seconds (its `duration_s`); ours defaults far shorter than its 2m.
   dist_net_ticktime: { type: { kind: 'duration', integerUnitMs: 1000, minMs: 200 }, default: `${DEFAULT_DIST_NET_TICKTIME_MS}ms` },
   dist_base_port: { type: { kind: 'integer', min: 1024, max: 65535 }, default: 4370, ours: true },
+  dist_busy_poll: { type: { kind: 'boolean' }, default: true, ours: true },
   process_limit: emqx,
   max_ports: emqx,
   dist_buffer_size: emqx,
