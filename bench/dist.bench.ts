@@ -7,6 +7,7 @@
 // with the environment bin/emqx gives a node (bin/node-env.sh), as the product does, not through
 // the TypeScript loader the tests use; the raw Node.js references get the same environment.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -68,6 +69,8 @@ interface Figures {
   connectMs: number;
   rttP50: number;
   rttP99: number;
+  /** CPU time of both processes per call round trip, µs (median of the rounds). */
+  rttCpuUs: number;
   msgs100: number;
   msgs64k: number;
   killMs: number;
@@ -78,6 +81,8 @@ interface Figures {
 interface Side {
   connects(n: number): Promise<number[]>;
   rtts(n: number): Promise<number[]>;
+  /** The PIDs of the two processes the round trips run between (for their CPU time). */
+  rttPids(): number[];
   /** Milliseconds to deliver n messages of `size` bytes. */
   flood(size: number, n: number): Promise<number>;
   /** SIGKILL of a freshly linked peer until nodedown, in ms. */
@@ -88,6 +93,17 @@ interface Side {
 }
 
 const median = (xs: readonly number[]): number => percentile(xs, 50);
+/**
+ * CPU time the processes have run, in µs: the first field of each thread's schedstat (ns on a
+ * CPU), summed over all threads (Erlang works in scheduler threads, Node.js in its main thread).
+ */
+const cpuUs = (pids: readonly number[]): number => {
+  let ns = 0;
+  for (const pid of pids) {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+  }
+  return ns / 1000;
+};
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Wall-clock ms with sub-ms precision; the nodes report `at` on the same clock. */
 const wallMs = (): number => performance.timeOrigin + performance.now();
@@ -107,7 +123,16 @@ function productEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(out.toString('utf8').split('\0').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 }
 
-async function oursSide(base: number, args: (n: string) => Promise<string[]>, script: string, nodeEnv: NodeJS.ProcessEnv): Promise<Side> {
+/** The linked pair the round trips, floods and connects run between, and flags for both. */
+interface Pair {
+  readonly a: string;
+  readonly b: string;
+  readonly args?: readonly string[];
+}
+
+const MAIN_PAIR: Pair = { a: 'a1@127.0.0.2', b: 'b2@127.0.0.3' };
+
+async function oursSide(base: number, args: (n: string) => Promise<string[]>, script: string, nodeEnv: NodeJS.ProcessEnv, pair = MAIN_PAIR): Promise<Side> {
   const procs = new Set<DistProcess>();
   const start = async (name: string, extra: string[] = []): Promise<DistProcess> => {
     const p = await DistProcess.start(name, ['--base', String(base), '--no-gossip', ...(await args(name)), ...extra], { script, env: nodeEnv });
@@ -119,12 +144,13 @@ async function oursSide(base: number, args: (n: string) => Promise<string[]>, sc
     await p.exit;
     procs.delete(p);
   };
-  const a = await start('a1@127.0.0.2');
-  const b = await start('b2@127.0.0.3');
+  const a = await start(pair.a, [...(pair.args ?? [])]);
+  const b = await start(pair.b, [...(pair.args ?? [])]);
   await a.cmd('connect', { node: b.name });
   return {
     connects: (n) => a.cmd<number[]>('connectLoop', { node: b.name, count: n }, 60_000),
     rtts: async (n) => a.cmd<number[]>('pingpong', { node: b.name, count: n }, 120_000),
+    rttPids: () => [a.pid, b.pid],
     flood: async (size, n) => (await a.cmd<{ ms: number }>('flood', { node: b.name, size, count: n }, 300_000)).ms,
     async killed(i) {
       const k = await start(`k${3 + i * 10}@127.0.0.4`);
@@ -241,10 +267,12 @@ async function erlangSide(transport: Transport, work: string, epmdPort: number, 
     await client.waitLine(ready, 20_000);
     return [peer, client];
   };
-  const [, ea] = await pair('eb@127.0.0.1', 'ea@127.0.0.1', 'serve', /ready/);
+  const [eb, ea] = await pair('eb@127.0.0.1', 'ea@127.0.0.1', 'serve', /ready/);
   return {
     connects: async (n) => (await ea.ask<{ connect_ms: number[] }>(`connect ${n}`, 'connect_ms', 60_000)).connect_ms,
     rtts: async (n) => (await ea.ask<{ rtt_us: number[] }>(`rtt ${n}`, 'rtt_us', 120_000)).rtt_us,
+    // erl execs the emulator (beam.smp) in its own process.
+    rttPids: () => [ea.child.pid!, eb.child.pid!],
     flood: async (size, n) => (await ea.ask<{ flood_ms: number }>(`flood ${size} ${n}`, 'flood_ms', 300_000)).flood_ms,
     async killed(i) {
       const [k, w] = await pair(`ek${i}@127.0.0.1`, `ew${i}@127.0.0.1`, 'watch', /monitoring/);
@@ -277,23 +305,38 @@ async function erlangSide(transport: Transport, work: string, epmdPort: number, 
 interface Samples {
   connect: number[];
   rtt: number[];
+  /** CPU µs per round trip, one figure per round. */
+  rttCpu: number[];
   msgs100: number[];
   msgs64k: number[];
   kill: number[];
   silent: number[];
 }
 
-const emptySamples = (): Samples => ({ connect: [], rtt: [], msgs100: [], msgs64k: [], kill: [], silent: [] });
+const emptySamples = (): Samples => ({ connect: [], rtt: [], rttCpu: [], msgs100: [], msgs64k: [], kill: [], silent: [] });
 
-/** Round trips over a bare socket echo, as a third party to the round-trip rounds. */
-type Echo = Pick<Side, 'rtts'>;
+/** A third party in the round-trip rounds: a bare socket echo, or our nodes with busy polling off. */
+type Extra = Pick<Side, 'rtts' | 'rttPids'>;
+
+/** Round trips and their CPU per call (µs, one figure per round) of one side or extra. */
+interface RttSample {
+  rtt: number[];
+  rttCpu: number[];
+}
+
+async function rttRound(s: Extra, n: number, into: RttSample): Promise<void> {
+  const pids = s.rttPids();
+  const before = cpuUs(pids);
+  into.rtt.push(...(await s.rtts(n)));
+  into.rttCpu.push((cpuUs(pids) - before) / n);
+}
 
 /**
- * Runs every workload on both sides, alternating which goes first, and the bare echo's round
- * trips in the same rounds when there is one. Returns [ours, erlang, echo round trips].
+ * Runs every workload on both sides, alternating which goes first, and the extras' round trips
+ * in the same rounds. Returns [ours, erlang, the extras' round trips by name].
  */
-async function compare(ours: Side, erl: Side, sizes: Sizes, echo?: Echo): Promise<[Figures, Figures, number[]]> {
-  const echoRtts: number[] = [];
+async function compare(ours: Side, erl: Side, sizes: Sizes, extras: Record<string, Extra>): Promise<[Figures, Figures, Record<string, RttSample>]> {
+  const extraRtts = Object.fromEntries(Object.keys(extras).map((k) => [k, { rtt: [], rttCpu: [] } as RttSample]));
   const sides = [ours, erl] as const;
   const samples = [emptySamples(), emptySamples()] as const;
   // Warm-up until steady state, the same for both sides: a fresh node process needs a few thousand
@@ -305,13 +348,16 @@ async function compare(ours: Side, erl: Side, sizes: Sizes, echo?: Echo): Promis
     await s.flood(100, sizes.n100);
     for (let i = 0; i < 3; i++) await s.flood(65536, sizes.n64k);
   }
-  await echo?.rtts(Math.max(3000, sizes.rtts));
+  for (const e of Object.values(extras)) await e.rtts(Math.max(3000, sizes.rtts));
+  const extraRound = async (): Promise<void> => {
+    for (const [k, e] of Object.entries(extras)) await rttRound(e, sizes.rtts, extraRtts[k]!);
+  };
   const order = (r: number): readonly (0 | 1)[] => (r % 2 === 0 ? [1, 0] : [0, 1]);
   for (let r = 0; r < sizes.rounds; r++) {
     for (const i of order(r)) samples[i].connect.push(...(await sides[i].connects(sizes.connects)));
-    if (echo && r % 2 === 0) echoRtts.push(...(await echo.rtts(sizes.rtts)));
-    for (const i of order(r)) samples[i].rtt.push(...(await sides[i].rtts(sizes.rtts)));
-    if (echo && r % 2 === 1) echoRtts.push(...(await echo.rtts(sizes.rtts)));
+    if (r % 2 === 0) await extraRound();
+    for (const i of order(r)) await rttRound(sides[i], sizes.rtts, samples[i]);
+    if (r % 2 === 1) await extraRound();
     for (const i of order(r)) samples[i].msgs100.push((sizes.n100 * 1000) / (await sides[i].flood(100, sizes.n100)));
     for (const i of order(r)) samples[i].msgs64k.push((sizes.n64k * 1000) / (await sides[i].flood(65536, sizes.n64k)));
   }
@@ -322,22 +368,24 @@ async function compare(ours: Side, erl: Side, sizes: Sizes, echo?: Echo): Promis
     connectMs: median(s.connect),
     rttP50: percentile(s.rtt, 50),
     rttP99: percentile(s.rtt, 99),
+    rttCpuUs: median(s.rttCpu),
     msgs100: median(s.msgs100),
     msgs64k: median(s.msgs64k),
     killMs: median(s.kill),
     silentMs: median(s.silent),
   });
-  return [figures(samples[0]), figures(samples[1]), echoRtts];
+  return [figures(samples[0]), figures(samples[1]), extraRtts];
 }
 
 /** A bare socket echo between two processes on the addresses our nodes use. */
-async function rawEcho(port: number, env: NodeJS.ProcessEnv): Promise<Echo & { close(): Promise<void> }> {
+async function rawEcho(port: number, env: NodeJS.ProcessEnv): Promise<Extra & { close(): Promise<void> }> {
   const server = new Proc(spawn(process.execPath, ['-e', RAW_ECHO, '127.0.0.3', String(port)], { stdio: ['ignore', 'pipe', 'inherit'], env }));
   await server.waitLine(/listening/, 10_000);
   const client = new Proc(spawn(process.execPath, ['-e', RAW_ECHO_CLIENT, '127.0.0.3', String(port), '127.0.0.2'], { stdio: ['pipe', 'pipe', 'inherit'], env }));
   await client.waitLine(/ready/, 10_000);
   return {
     rtts: async (n) => (await client.ask<{ rtt_us: number[] }>(`rtt ${n}`, 'rtt_us', 120_000)).rtt_us,
+    rttPids: () => [client.child.pid!, server.child.pid!],
     async close() {
       for (const p of [client, server]) p.kill();
       await Promise.all([client.exit, server.exit]);
@@ -440,17 +488,20 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
       const echo = transport === 'inet_tcp' ? await rawEcho(17_000 + Math.floor(Math.random() * 1000), nodeEnv) : undefined;
       let oursF: Figures;
       let erlF: Figures;
-      let echoRtts: number[];
+      let extraRtts: Record<string, RttSample>;
       try {
         const oursS = await oursSide(base, tlsArgs, script, nodeEnv);
+        // The same nodes with busy polling off (docs/links.md), on ports of their own.
+        const noPoll = await oursSide(base, tlsArgs, script, nodeEnv, { a: 'n91@127.0.0.7', b: 'n92@127.0.0.8', args: ['--busy-poll-us', '0'] });
         try {
-          [oursF, erlF, echoRtts] = await compare(oursS, erlSide, sizes, echo);
+          [oursF, erlF, extraRtts] = await compare(oursS, erlSide, sizes, echo ? { echo, noPoll } : { noPoll });
         } finally {
-          await oursS.close();
+          await Promise.all([oursS.close(), noPoll.close()]);
         }
       } finally {
         await Promise.all([erlSide.close(), echo?.close()]);
       }
+      const off = extraRtts.noPoll!;
       const ref = { referenceName: `${erlVersion} dist` };
       const rounds = `median of ${sizes.rounds} interleaved rounds`;
       const mb = (msgs: number, size: number): number => (msgs * size) / 1e6;
@@ -459,6 +510,10 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
         { name: `connect+handshake (${transport})`, unit: 'ms', ours: oursF.connectMs, reference: erlF.connectMs, ...ref, higherIsBetter: false, note: `median of ${sizes.rounds * sizes.connects}; Erlang includes its epmd lookup` },
         { name: `call round trip p50, 64 B (${transport})`, unit: 'µs', ours: oursF.rttP50, reference: erlF.rttP50, ...ref, higherIsBetter: false, note: `${sizes.rounds * sizes.rtts} calls` },
         { name: `call round trip p99, 64 B (${transport})`, unit: 'µs', ours: oursF.rttP99, reference: erlF.rttP99, ...ref, higherIsBetter: false },
+        { name: `CPU per call round trip, both processes (${transport})`, unit: 'µs', ours: oursF.rttCpuUs, reference: erlF.rttCpuUs, ...ref, higherIsBetter: false, note: 'median of the rounds; user + system time' },
+        { name: `call round trip p50, busy polling off (${transport})`, unit: 'µs', ours: percentile(off.rtt, 50), reference: erlF.rttP50, ...ref, higherIsBetter: false, note: 'busyPollUs 0' },
+        { name: `call round trip p99, busy polling off (${transport})`, unit: 'µs', ours: percentile(off.rtt, 99), reference: erlF.rttP99, ...ref, higherIsBetter: false },
+        { name: `CPU per call round trip, busy polling off (${transport})`, unit: 'µs', ours: median(off.rttCpu), reference: erlF.rttCpuUs, ...ref, higherIsBetter: false },
         { name: `one-way 100 B messages (${transport})`, unit: 'msg/s', ours: oursF.msgs100, reference: erlF.msgs100, ...ref, higherIsBetter: true, note: rounds },
         { name: `one-way 100 B messages (${transport})`, unit: 'MB/s', ours: mb(oursF.msgs100, 100), reference: mb(erlF.msgs100, 100), ...ref, higherIsBetter: true, rounds: perRound(oursF.samples.msgs100, erlF.samples.msgs100, 100) },
         { name: `one-way 64 KiB messages (${transport})`, unit: 'msg/s', ours: oursF.msgs64k, reference: erlF.msgs64k, ...ref, higherIsBetter: true, note: rounds },
@@ -471,8 +526,9 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
         const raw64k = await rawMedian(65536, sizes.n64k, sizes.rounds, nodeEnv);
         const raw100 = await rawMedian(100, sizes.n100, sizes.rounds, nodeEnv);
         rows.push(
-          { name: 'call round trip p50, 64 B, vs a bare Node.js socket echo', unit: 'µs', ours: oursF.rttP50, reference: percentile(echoRtts, 50), referenceName: 'raw Node.js TCP echo', higherIsBetter: false, note: 'the floor: two wake-ups of a sleeping process' },
-          { name: 'call round trip p99, 64 B, vs a bare Node.js socket echo', unit: 'µs', ours: oursF.rttP99, reference: percentile(echoRtts, 99), referenceName: 'raw Node.js TCP echo', higherIsBetter: false },
+          { name: 'call round trip p50, 64 B, vs a bare Node.js socket echo', unit: 'µs', ours: oursF.rttP50, reference: percentile(extraRtts.echo!.rtt, 50), referenceName: 'raw Node.js TCP echo', higherIsBetter: false, note: 'a bare echo sleeps between messages: two wake-ups per round trip' },
+          { name: 'call round trip p99, 64 B, vs a bare Node.js socket echo', unit: 'µs', ours: oursF.rttP99, reference: percentile(extraRtts.echo!.rtt, 99), referenceName: 'raw Node.js TCP echo', higherIsBetter: false },
+          { name: 'CPU per call round trip vs a bare Node.js socket echo', unit: 'µs', ours: oursF.rttCpuUs, reference: median(extraRtts.echo!.rttCpu), referenceName: 'raw Node.js TCP echo', higherIsBetter: false },
           { name: 'one-way 64 KiB messages vs raw TCP stream', unit: 'MB/s', ours: mb(oursF.msgs64k, 65536), reference: raw64k, referenceName: 'raw Node.js TCP', higherIsBetter: true, note: 'ceiling' },
           { name: 'one-way 100 B messages vs raw TCP stream', unit: 'MB/s', ours: mb(oursF.msgs100, 100), reference: raw100, referenceName: 'raw Node.js TCP', higherIsBetter: true, note: 'ceiling' },
         );
