@@ -8,10 +8,10 @@
 // reply is picked up by the next poll and the peer's write wakes no one. Erlang's schedulers do
 // the same by default (`+sbwt`): they spin a while before they sleep.
 //
-// On other machines waking is cheap and the spinning CPU only slows its neighbour (on the VM
-// this was written on, the host alternates between both behaviours every few minutes: polling
-// took round trips from 98 to 41 µs in one phase and from 37 to 68 µs in the other). So a link
-// does not assume: it measures its round trips both ways and uses the faster (PollChoice).
+// On other machines waking is cheap and the spinning CPU only slows its neighbour (the 2-core VM
+// of the benchmarks alternates between both behaviours every few minutes: polling took round
+// trips from 98 to 41 µs in one phase and from 37 to 68 µs in the other). So a link does not
+// assume: it measures its round trips both ways and uses the faster (PollChoice).
 //
 // The spin is bounded: it stops when every call it was started for has its answer, or at the end
 // of a short window after the last such call was sent, whichever comes first, and a link whose
@@ -52,11 +52,6 @@ export class PollChoice {
   /** A call made the way next() said took `ms` to answer. */
   record(polled: boolean, ms: number): void {
     (polled ? this.polled : this.slept).add(ms);
-  }
-
-  /** For diagnostics: the smoothed round trips, ms. */
-  figures(): { polled: number; slept: number } {
-    return { polled: this.polled.value, slept: this.slept.value };
   }
 }
 
