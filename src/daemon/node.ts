@@ -6,7 +6,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import { BUSY_POLL_US, createDist, type Dist } from '../dist/index.js';
+import { busyPollUsFor, createDist, type Dist } from '../dist/index.js';
 import { clusterPart, type ClusterPart } from '../cluster/node-part.js';
 import { discoveryPart, type DiscoveryPart } from '../discovery/node-part.js';
 import { CtlRegistry } from '../ctl/registry.js';
@@ -82,7 +82,7 @@ export class EmqxNode {
       tls: opts.config.tls,
       basePort: node.dist_base_port,
       netTicktimeMs: node.dist_net_ticktime,
-      busyPollUs: node.dist_busy_poll ? BUSY_POLL_US : 0,
+      busyPollUs: busyPollUsFor(node.dist_busy_poll),
       logger: opts.logger.child({ part: 'dist' }),
       // Membership decides the peers (setPeers): a node that left is not pulled back into links.
       meshGossip: false,

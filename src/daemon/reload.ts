@@ -2,7 +2,7 @@
 // hand each part its changed slice. What to do for a diff is decided in reload-plan.ts.
 import type { Logger } from 'pino';
 import { ConfigError, formatProblem, type Config } from '../config/types.js';
-import { BUSY_POLL_US } from '../dist/options.js';
+import { busyPollUsFor } from '../dist/options.js';
 import type { Dist } from '../dist/types.js';
 import type { ClusterPart } from '../cluster/node-part.js';
 import type { DiscoveryPart } from '../discovery/node-part.js';
@@ -56,7 +56,7 @@ export async function reloadConfig(host: ReloadHost, trigger: string): Promise<R
         tls: target.tls,
         basePort: target.node.dist_base_port,
         netTicktimeMs: target.node.dist_net_ticktime,
-        busyPollUs: target.node.dist_busy_poll ? BUSY_POLL_US : 0,
+        busyPollUs: busyPollUsFor(target.node.dist_busy_poll),
       });
     } catch (err) {
       refused.push({ key: DIST_FAILED, reason: `the links could not move to the new settings, the previous ones stay in force: ${message(err)}` });

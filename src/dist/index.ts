@@ -3,7 +3,7 @@ import { DistNode } from './dist.js';
 import type { DistOptions } from './options.js';
 import type { Dist } from './types.js';
 
-export { BUSY_POLL_US, type DistOptions, type DistReconfig } from './options.js';
+export { busyPollUsFor, type DistOptions, type DistReconfig } from './options.js';
 export * from './types.js';
 
 export function createDist(opts: DistOptions): Dist {

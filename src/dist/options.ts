@@ -39,6 +39,9 @@ export interface DistOptions {
 /** The busy-poll window of `node.dist_busy_poll = true`: a loopback or same-rack round trip. */
 export const BUSY_POLL_US = 250;
 
+/** busyPollUs for the `node.dist_busy_poll` setting. */
+export const busyPollUsFor = (enabled: boolean): number => (enabled ? BUSY_POLL_US : 0);
+
 /** What a reload may change on a running link layer (see Dist.reconfigure). */
 export type DistReconfig = Pick<DistOptions, 'cookie' | 'clusterName' | 'protoDist' | 'tls' | 'basePort' | 'netTicktimeMs' | 'busyPollUs'>;
 
