@@ -280,7 +280,8 @@ export class Cluster {
     try {
       await this.exclusive(() => this.joinSteps(target));
     } finally {
-      this.joining = undefined;
+      // joinSteps clears it once the node is a member; a later join may have set it since.
+      if (this.joining === target) this.joining = undefined;
     }
   }
 
@@ -329,6 +330,10 @@ export class Cluster {
     this.fresh = false;
     this.running.clear();
     this.partitioned.clear();
+    // A member from here on: once status shows the new cluster nothing may call it "joining". A
+    // leave or another join asked for during the linking below waits for it (exclusive) instead
+    // of being refused with join_in_progress.
+    this.joining = undefined;
     await this.setView({ clusterId: v.clusterId, members: v.members });
     this.o.log.info({ target, members: this.members() }, 'joined the cluster');
     this.events.emit('joined', target);

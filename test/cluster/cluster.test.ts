@@ -267,6 +267,33 @@ test('commands while a join is in progress are refused clearly', async (t) => {
   assert.deepEqual(sim.status(C), { running: [C], stopped: [] });
 });
 
+test('a leave asked for once the joiner is a member waits for the join to finish linking, and is not refused', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  await sim.start(A);
+  await sim.start(B);
+  const c = await sim.start(C);
+  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
+  // After the commit the joiner links to every member before it answers; hold the link to B.
+  let release!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const connect = c.dist.connect.bind(c.dist);
+  c.dist.connect = async (node, opts) => {
+    if (node === B) await held;
+    return connect(node, opts);
+  };
+  const join = sim.run(C, 'cluster', 'join', A);
+  await until('c lists the cluster', () => c.parts.cluster.members().length === 3);
+  assert.equal(c.parts.cluster.busy(), undefined, 'a member is not "joining"');
+  const leave = sim.run(C, 'cluster', 'leave');
+  release();
+  assert.equal((await join).code, 0);
+  const l = await leave;
+  assert.equal(l.code, 0, l.output);
+  assert.equal(l.output, "Leave the cluster successfully.\nCluster status: #{running_nodes => ['c@127.0.0.1'],stopped_nodes => []}\n");
+  await until('a and b without c', () => sameRunning(sim, [A, B]));
+});
+
 test('a node in another cluster leaves it properly before joining: its old peers see a leave', async (t) => {
   const sim = new Sim();
   t.after(() => sim.stopAll());

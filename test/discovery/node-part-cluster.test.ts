@@ -54,10 +54,10 @@ async function start(net: MemoryNet, root: string, name: string, startedAt: numb
   };
 }
 
-async function until(what: string, check: () => boolean, timeoutMs = 5000): Promise<void> {
+async function until(what: string, check: () => boolean, state: () => string, timeoutMs = 5000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; ${state()}`);
     await sleep(20);
   }
 }
@@ -76,18 +76,19 @@ test('discovery part over real membership: form, leave, stay out, enable, reload
   for (const [i, name] of names.entries()) nodes.push(await start(net, root, name, [20, 10, 30][i]!, cfg));
   const [n1, n2, n3] = nodes as [Node, Node, Node];
   const sorted = (n: Node): string => [...n.parts.cluster.members()].sort().join(',');
-  await until('one cluster of three', () => nodes.every((n) => sorted(n) === names.join(',')));
+  const views = (): string => nodes.map((n) => `${n.name}: ${sorted(n)}`).join('; ');
+  await until('one cluster of three', () => nodes.every((n) => sorted(n) === names.join(',')), views);
 
   const out = await n1.ctl(['cluster', 'leave']);
-  assert.match(out, /^Automatic cluster discovery is disabled on this node: 'n1@127\.0\.0\.1'/);
-  await until('n1 alone', () => sorted(n1) === 'n1@127.0.0.1' && sorted(n2) === 'n2@127.0.0.1,n3@127.0.0.1');
+  assert.match(out, /^Automatic cluster discovery is disabled on this node: 'n1@127\.0\.0\.1'.*\nLeave the cluster successfully\./);
+  await until('n1 alone', () => sorted(n1) === 'n1@127.0.0.1' && sorted(n2) === 'n2@127.0.0.1,n3@127.0.0.1', views);
   assert.equal(n1.discovery.loop()?.enabled, false);
   // Many loop periods (50 ms) later, n1 is still out.
   await sleep(500);
   assert.equal(sorted(n1), 'n1@127.0.0.1');
 
   assert.equal(await n1.ctl(['cluster', 'discovery', 'enable']), 'Automatic cluster discovery enabled.\n');
-  await until('n1 back', () => nodes.every((n) => sorted(n) === names.join(',')));
+  await until('n1 back', () => nodes.every((n) => sorted(n) === names.join(',')), views);
 
   // A reload with settings that cannot work is refused and leaves discovery running.
   const loop = n3.discovery.loop();
