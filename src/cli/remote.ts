@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { CtlUnreachableError, ctlRequest, type CtlReply } from '../ctl/client.js';
 import { readPointer } from '../ctl/pointer.js';
 import { MAX_BODY_LENGTH, RequestKind, type CtlRequest } from '../ctl/protocol.js';
+import type { Target } from './target.js';
 
 type Outcome = { readonly reply: CtlReply; readonly name?: string } | { readonly code: number };
 
@@ -18,18 +19,19 @@ function report(err: unknown, req: CtlRequest, name: string, notResponding: (n: 
   }
 }
 
+const replyTimeout = (req: CtlRequest): number | undefined => (req.kind === RequestKind.command ? undefined : QUICK_REPLY_MS);
+
 /**
- * Sends `req` to the node this environment selects. With `viaPointer`, the daemon's pointer is
- * tried first (as the native client does), so a reachable node costs no configuration parsing;
- * the configuration is read only when the pointer is missing or stale, or to name the node.
+ * Sends `req` to the node this environment selects. The daemon's pointer is tried first (as the
+ * native client does), so a reachable node costs no configuration parsing; the configuration is
+ * read only when the pointer is missing or stale, or to name the node.
  */
-async function send(root: string, env: NodeJS.ProcessEnv, req: CtlRequest, viaPointer: boolean): Promise<Outcome> {
-  const replyTimeoutMs = req.kind === RequestKind.command ? undefined : QUICK_REPLY_MS;
+async function send(root: string, env: NodeJS.ProcessEnv, req: CtlRequest): Promise<Outcome> {
   let failure: unknown;
-  const pointed = viaPointer ? readPointer(root, env) : undefined;
+  const pointed = readPointer(root, env);
   if (pointed !== undefined) {
     try {
-      return { reply: await ctlRequest(pointed.socketPath, { ...req, expectedKey: pointed.key }, { replyTimeoutMs }) };
+      return { reply: await ctlRequest(pointed.socketPath, { ...req, expectedKey: pointed.key }, { replyTimeoutMs: replyTimeout(req) }) };
     } catch (err) {
       // Unreachable: nothing was delivered, so asking again at the configured path is safe.
       if (!(err instanceof CtlUnreachableError)) failure = err;
@@ -42,16 +44,22 @@ async function send(root: string, env: NodeJS.ProcessEnv, req: CtlRequest, viaPo
     report(failure, req, target.name, notRespondingMessage);
     return { code: 1 };
   }
+  return ask(target, req);
+}
+
+/** Sends `req` to the node at the configured socket path. */
+async function ask(target: Target, req: CtlRequest): Promise<Outcome> {
   try {
-    return { reply: await ctlRequest(target.socketPath, req, { replyTimeoutMs }), name: target.name };
+    return { reply: await ctlRequest(target.socketPath, req, { replyTimeoutMs: replyTimeout(req) }), name: target.name };
   } catch (err) {
+    const { notRespondingMessage } = await import('./target.js');
     report(err, req, target.name, notRespondingMessage);
     return { code: 1 };
   }
 }
 
 export async function pingCommand(root: string, env: NodeJS.ProcessEnv): Promise<number> {
-  const res = await send(root, env, { kind: RequestKind.ping, args: [] }, true);
+  const res = await send(root, env, { kind: RequestKind.ping, args: [] });
   if ('code' in res) return res.code;
   process.stdout.write(res.reply.output);
   return res.reply.code;
@@ -63,14 +71,14 @@ export async function ctlCommand(root: string, env: NodeJS.ProcessEnv, args: rea
     process.stderr.write(`Error: the arguments are too long (${size} bytes, the limit is ${MAX_BODY_LENGTH})\n`);
     return 1;
   }
-  const res = await send(root, env, { kind: RequestKind.command, args }, true);
+  const res = await send(root, env, { kind: RequestKind.command, args });
   if ('code' in res) return res.code;
   process.stdout.write(res.reply.output);
   return res.reply.code;
 }
 
 export async function pidCommand(root: string, env: NodeJS.ProcessEnv): Promise<number> {
-  const res = await send(root, env, { kind: RequestKind.info, args: [] }, true);
+  const res = await send(root, env, { kind: RequestKind.info, args: [] });
   if ('code' in res) return res.code;
   const info = JSON.parse(res.reply.output.toString('utf8')) as { pid: number };
   process.stdout.write(`${info.pid}\n`);
@@ -92,10 +100,39 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Stop asks the configured node itself. Only when the configuration cannot be read (an edit
+ * that broke emqx.conf after the node started, which a reload refused) is the daemon's pointer
+ * followed: a running node must always be stoppable. The pointer's key makes a node that was
+ * not selected by this environment refuse the request, so the wrong node is never stopped.
+ */
+async function sendStop(root: string, env: NodeJS.ProcessEnv): Promise<Outcome> {
+  const req: CtlRequest = { kind: RequestKind.stop, args: [] };
+  const { loadTarget, printConfigError } = await import('./target.js');
+  let target: Target;
+  try {
+    target = loadTarget(root, env);
+  } catch (configErr) {
+    const pointed = readPointer(root, env);
+    if (pointed !== undefined) {
+      try {
+        const reply = await ctlRequest(pointed.socketPath, { ...req, expectedKey: pointed.key }, { replyTimeoutMs: replyTimeout(req) });
+        printConfigError(configErr);
+        process.stderr.write('WARNING: the configuration above cannot be read; the running node was stopped through its control socket. Fix the file before the next start.\n');
+        return { reply };
+      } catch {
+        /* no node behind the pointer: report the configuration, as without one */
+      }
+    }
+    printConfigError(configErr);
+    return { code: 1 };
+  }
+  return ask(target, req);
+}
+
 /** Asks the node to stop and waits (bounded) until its process is gone. */
 export async function stopCommand(root: string, env: NodeJS.ProcessEnv, opts: { quiet?: boolean } = {}): Promise<number> {
-  // Stop asks the configured node itself: never a pointer that might be left from another setup.
-  const res = await send(root, env, { kind: RequestKind.stop, args: [] }, false);
+  const res = await sendStop(root, env);
   if ('code' in res) return res.code;
   const pid = Number(res.reply.output.toString('utf8').trim());
   const waitS = Number(env.EMQX_WAIT_FOR_STOP) > 0 ? Number(env.EMQX_WAIT_FOR_STOP) : 60;

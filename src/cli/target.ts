@@ -25,11 +25,16 @@ export function printConfigError(err: unknown): void {
   }
 }
 
+/** The target node; throws (ConfigError) when the configuration cannot be read. */
+export function loadTarget(root: string, env: NodeJS.ProcessEnv): Target {
+  const { config, warnings } = loadNodeConfig({ root, env });
+  return { config, name: config.node.name, socketPath: controlSocketPath(config.node.data_dir), warnings };
+}
+
 /** The target node, or undefined after printing why the configuration cannot be read. */
 export function resolveTarget(root: string, env: NodeJS.ProcessEnv): Target | undefined {
   try {
-    const { config, warnings } = loadNodeConfig({ root, env });
-    return { config, name: config.node.name, socketPath: controlSocketPath(config.node.data_dir), warnings };
+    return loadTarget(root, env);
   } catch (err) {
     printConfigError(err);
     return undefined;

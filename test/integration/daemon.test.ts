@@ -1,7 +1,7 @@
 // The daemon as an operator drives it: real launchers, real processes, real Unix sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, statSync, symlinkSync, writeFileSync, unlinkSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync, unlinkSync, readlinkSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
 import { createTestNode, TEST_COOKIE } from '../helpers/launcher.js';
@@ -158,6 +158,22 @@ test('bad config: start fails before forking, naming file, line and key', async 
   const r2 = await bad.start();
   assert.equal(r2.code, 1);
   assert.match(r2.stderr, /Invalid node name/);
+});
+
+test('a node started before its emqx.conf broke still answers ping and stops; a stopped one reports the file', async (t) => {
+  const node = await createTestNode(t, { name: 'emqx27@127.0.0.1' });
+  await node.startOk();
+  writeFileSync(node.confFile, `${readFileSync(node.confFile, 'utf8')}\nnode {\n  bogus_key = 1\n}\n`);
+  assert.equal((await node.emqx(['ping'])).stdout, 'pong\n');
+  const stop = await node.stop();
+  assert.deepEqual([stop.code, stop.stdout], [0, 'ok\n'], stop.stderr);
+  assert.match(stop.stderr, /^ERROR: .*emqx\.conf:\d+:\d+: .*bogus_key/m);
+  assert.match(stop.stderr, /the running node was stopped through its control socket/);
+  await node.waitExit(5000);
+  const again = await node.stop();
+  assert.equal(again.code, 1);
+  assert.match(again.stderr, /^ERROR: .*bogus_key/m);
+  assert.doesNotMatch(again.stderr, /stopped through its control socket/);
 });
 
 test('garbage on the control socket gets an error reply and the node keeps serving', async (t) => {
