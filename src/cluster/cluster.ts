@@ -330,6 +330,12 @@ export class Cluster {
     this.fresh = false;
     this.running.clear();
     this.partitioned.clear();
+    // Members not met yet count as down from now, not from our boot: a node up longer than
+    // cluster.autoclean would otherwise remove a member that stopped a minute ago. Boot ids seen in
+    // an earlier stint with these nodes say nothing about a partition in this one.
+    this.downSince.clear();
+    this.lastBoot.clear();
+    for (const n of memberNames(v.members)) if (n !== this.self) this.downSince.set(n, this.now());
     // A member from here on: once status shows the new cluster nothing may call it "joining". A
     // leave or another join asked for during the linking below waits for it (exclusive) instead
     // of being refused with join_in_progress.

@@ -182,6 +182,25 @@ test('autoclean removes a member down longer than cluster.autoclean', async (t) 
   assert.deepEqual(sim.status(A), { running: [A], stopped: [] });
 });
 
+test('a joiner up longer than cluster.autoclean does not remove a stopped member at once: its clock starts at the join', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  const autoclean = 400;
+  const c = await sim.start(C, { config: { autoclean } });
+  await sim.start(A);
+  await sim.start(B);
+  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
+  await sim.kill(B);
+  await until('b stopped on a', () => sim.status(A).stopped.includes(B));
+  // C has been up longer than its autoclean before it joins.
+  await new Promise((r) => setTimeout(r, autoclean + 100));
+  const joinedAt = Date.now();
+  assert.equal((await sim.run(C, 'cluster', 'join', A)).code, 0);
+  assert.deepEqual(sim.status(C), { running: [A, C], stopped: [B] });
+  await until('b cleaned by c', () => !c.parts.cluster.members().includes(B), 3000);
+  assert.ok(Date.now() - joinedAt >= autoclean, `removed ${Date.now() - joinedAt} ms after the join`);
+});
+
 test('with autoheal=false a partition stays until one side restarts', async (t) => {
   const sim = new Sim();
   t.after(() => sim.stopAll());
