@@ -21,6 +21,11 @@ function report(err: unknown, req: CtlRequest, name: string, notResponding: (n: 
 
 const replyTimeout = (req: CtlRequest): number | undefined => (req.kind === RequestKind.command ? undefined : QUICK_REPLY_MS);
 
+/** Sends `req` through the daemon's pointer, with its key: a node not selected by it refuses. */
+function askPointer(pointed: { readonly socketPath: string; readonly key: string }, req: CtlRequest): Promise<CtlReply> {
+  return ctlRequest(pointed.socketPath, { ...req, expectedKey: pointed.key }, { replyTimeoutMs: replyTimeout(req) });
+}
+
 /**
  * Sends `req` to the node this environment selects. The daemon's pointer is tried first (as the
  * native client does), so a reachable node costs no configuration parsing; the configuration is
@@ -31,7 +36,7 @@ async function send(root: string, env: NodeJS.ProcessEnv, req: CtlRequest): Prom
   const pointed = readPointer(root, env);
   if (pointed !== undefined) {
     try {
-      return { reply: await ctlRequest(pointed.socketPath, { ...req, expectedKey: pointed.key }, { replyTimeoutMs: replyTimeout(req) }) };
+      return { reply: await askPointer(pointed, req) };
     } catch (err) {
       // Unreachable: nothing was delivered, so asking again at the configured path is safe.
       if (!(err instanceof CtlUnreachableError)) failure = err;
@@ -116,7 +121,7 @@ async function sendStop(root: string, env: NodeJS.ProcessEnv): Promise<Outcome> 
     const pointed = readPointer(root, env);
     if (pointed !== undefined) {
       try {
-        const reply = await ctlRequest(pointed.socketPath, { ...req, expectedKey: pointed.key }, { replyTimeoutMs: replyTimeout(req) });
+        const reply = await askPointer(pointed, req);
         printConfigError(configErr);
         process.stderr.write('WARNING: the configuration above cannot be read; the running node was stopped through its control socket. Fix the file before the next start.\n');
         return { reply };
