@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { makeCa, makeNodeCert, writeSslDistConf } from '../test/helpers/certs.js';
-import { DistProcess } from '../test/dist/node-process.js';
+import { DistProcess } from '../test/link/node-process.js';
 import { percentile, type BenchRow, type BenchSection } from './types.js';
 
 const ERL_SRC = fileURLToPath(new URL('./erlang/distbench.erl', import.meta.url));

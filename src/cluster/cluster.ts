@@ -2,10 +2,10 @@
 // partition. Talks to peers only through Dist channels; all merging is in membership.ts.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import type { Dist, LinkInfo, NodeDownReason } from '../dist/types.js';
-import { LinkError } from '../dist/types.js';
-import { compareHlc, type Hlc, type HlcClock } from './hlc.js';
-import type { Log } from './log.js';
+import type { Dist, LinkInfo, NodeDownReason } from '../link/types.js';
+import { LinkError } from '../link/types.js';
+import { compareHlc, type Hlc, type HlcClock } from '../base/hlc.js';
+import type { Log } from '../base/log.js';
 import { ClusterError } from './errors.js';
 import { collectableTombstones, forcedOut, isMember, maxVersion, memberNames, membersEqual, mergeMembers, parseView, withEntry, withoutEntries, type MemberEntry, type Members, type View } from './membership.js';
 import type { VerboseRow } from './status-format.js';

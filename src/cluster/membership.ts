@@ -6,7 +6,7 @@
 // must be kept out if it comes back with its old view) or went away itself (leave, join elsewhere:
 // it already knows, and nobody may tell it "you were removed"). Only the latter are ever collected,
 // once every member holds them (collectableTombstones).
-import { compareHlc, type Hlc } from './hlc.js';
+import { compareHlc, type Hlc } from '../base/hlc.js';
 
 export type MemberState = 'member' | 'removed';
 

@@ -2,13 +2,14 @@
 // directory, starts the replicated tables and membership over the node's Dist, and registers the
 // `cluster` and `admins` commands. The daemon adds it right after the dist part.
 import type { Logger } from 'pino';
+import type { NodePart } from '../base/part.js';
 import type { Config } from '../config/types.js';
 import type { CtlCommand } from '../ctl/types.js';
-import type { Dist } from '../dist/types.js';
+import type { Dist } from '../link/types.js';
 import { Store } from '../db/store/index.js';
 import { DISCOVERY_USAGE, discoveryDisabledNotice, runDiscoveryCommand, type DiscoverySwitch } from '../discovery/ctl.js';
 import type { ClusterSubcommands } from './ctl.js';
-import { startClusterParts, type ClusterParts } from './index.js';
+import { startClusterParts, type ClusterParts } from './parts.js';
 
 export interface ClusterPartHost {
   readonly config: Config;
@@ -34,7 +35,7 @@ function discoverySubcommands(host: ClusterPartHost): ClusterSubcommands {
   };
 }
 
-export interface ClusterPart {
+export interface ClusterPart extends NodePart {
   readonly name: 'cluster';
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -43,6 +44,9 @@ export interface ClusterPart {
   /** Hot reload: applies cluster.autoheal, cluster.autoclean and the discovery strategy live. */
   reconfigure(config: Config): void;
 }
+
+/** What membership applies live (the strategy itself is the discovery part's). */
+export const MEMBERSHIP_KEYS = ['cluster.autoheal', 'cluster.autoclean'];
 
 export function clusterPart(host: ClusterPartHost): ClusterPart {
   let store: Store | undefined;
@@ -78,6 +82,7 @@ export function clusterPart(host: ClusterPartHost): ClusterPart {
       store = undefined;
     },
     parts: () => parts,
+    reloadKeys: MEMBERSHIP_KEYS,
     reconfigure: (config) => parts?.reconfigure(config.cluster),
   };
 }

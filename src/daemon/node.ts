@@ -6,7 +6,9 @@
 import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
-import { busyPollUsFor, createDist, type Dist } from '../dist/index.js';
+import type { NodePart } from '../base/part.js';
+import type { Dist } from '../link/index.js';
+import { linkPart, type LinkPart } from '../link/node-part.js';
 import { clusterPart, type ClusterPart } from '../cluster/node-part.js';
 import { discoveryPart, type DiscoveryPart } from '../discovery/node-part.js';
 import { CtlRegistry } from '../ctl/registry.js';
@@ -24,12 +26,7 @@ import type { CtlResult } from '../ctl/types.js';
 import { controlSocketPath, ensureWritableDir, mnesiaDir, otherNodesInDataDir, renameWarning } from './data-dir.js';
 import type { RunMode } from './logger.js';
 
-/** One piece of the node with a lifetime. start() may throw: the node then stops what started. */
-export interface NodePart {
-  readonly name: string;
-  start(): Promise<void> | void;
-  stop(): Promise<void> | void;
-}
+export type { NodePart } from '../base/part.js';
 
 export interface NodeOptions {
   readonly config: Config;
@@ -53,7 +50,7 @@ export class EmqxNode {
   readonly warnings: string[] = [];
   readonly socketPath: string;
   /** Links to the other nodes, listening on this node's distribution port once started. */
-  readonly dist: Dist;
+  readonly links: LinkPart;
   /** Membership and the replicated tables: `cluster.parts()` once started; `cluster.reconfigure(config)` on reload. */
   readonly cluster: ClusterPart;
   /** The configured discovery strategy and the autocluster loop; `discovery.reconfigure(config)` on reload. */
@@ -73,20 +70,7 @@ export class EmqxNode {
     this.logger = opts.logger;
     this.version = opts.version;
     this.socketPath = controlSocketPath(opts.config.node.data_dir);
-    const { node, cluster } = opts.config;
-    this.dist = createDist({
-      self: node.name,
-      cookie: node.cookie,
-      clusterName: cluster.name,
-      protoDist: cluster.proto_dist,
-      tls: opts.config.tls,
-      basePort: node.dist_base_port,
-      netTicktimeMs: node.dist_net_ticktime,
-      busyPollUs: busyPollUsFor(node.dist_busy_poll),
-      logger: opts.logger.child({ part: 'dist' }),
-      // Membership decides the peers (setPeers): a node that left is not pulled back into links.
-      meshGossip: false,
-    });
+    this.links = linkPart(opts.config, opts.logger);
     this.cluster = clusterPart({ config: opts.config, logger: opts.logger, mnesiaDir: this.mnesiaDir, dist: () => this.dist, register: (c) => this.ctl.register(c) });
     this.discovery = discoveryPart({
       config: opts.config,
@@ -103,6 +87,10 @@ export class EmqxNode {
         effective: () => redactTree(effectiveTree(this.#config)) as Record<string, unknown>,
       }),
     );
+  }
+
+  get dist(): Dist {
+    return this.links.dist;
   }
 
   get config(): Config {
@@ -165,7 +153,7 @@ export class EmqxNode {
         },
         stop: () => undefined,
       },
-      { name: 'dist', start: () => this.dist.start(), stop: () => this.dist.stop() },
+      this.links,
       // Membership and the replicated tables (store in mnesiaDir); registers `cluster` and `admins`.
       this.cluster,
       // Needs membership (joins through it) and wraps its `cluster` command.
@@ -269,9 +257,7 @@ export class EmqxNode {
           logger: this.logger,
           running: () => this.#config,
           load: () => loadNodeConfig({ root: this.#config.paths.root, env: this.#opts.env }),
-          dist: this.dist,
-          cluster: this.cluster,
-          discovery: this.discovery,
+          parts: () => this.#started,
           commit: (c) => {
             this.#config = c;
           },

@@ -1,5 +1,6 @@
 // What a reload does with a changed configuration (SPEC §8): which keys are refused and why,
-// and which part applies the rest. Pure: the daemon (reload.ts) carries the plan out.
+// and which parts apply the rest. Pure: the daemon (reload.ts) carries the plan out. The key
+// groups come from the parts themselves (NodePart.reloadKeys).
 import { diffConfig } from '../config/diff.js';
 import type { Config } from '../config/types.js';
 
@@ -8,18 +9,21 @@ export interface Refusal {
   readonly reason: string;
 }
 
+/** A part as the plan sees it: its name and the key prefixes it applies live. */
+export interface PartKeys {
+  readonly name: string;
+  readonly reloadKeys?: readonly string[];
+}
+
 export interface ReloadPlan {
   /** Every changed key, dotted (`cluster.static.seeds`); TLS material shows as `ssl_dist`. */
   readonly changed: readonly string[];
+  /** Changes only a restart can make. */
   readonly refused: readonly Refusal[];
-  /** Link settings to hand to the link layer (cookie, cluster name, ticktime, transport, TLS). */
-  readonly dist: boolean;
-  /** The transport or the TLS material changes: links are re-established. */
-  readonly relink: boolean;
-  /** cluster.autoheal / cluster.autoclean. */
-  readonly membership: boolean;
-  /** Strategy or its settings. */
-  readonly discovery: boolean;
+  /** The key prefixes the refusals keep at their running values. */
+  readonly held: readonly string[];
+  /** Per part (in the order given) with a changed key: the changed keys it owns. */
+  readonly parts: ReadonlyMap<string, readonly string[]>;
 }
 
 /** Changes only a restart can make, with what the operator should know. */
@@ -33,71 +37,63 @@ const RESTART_ONLY: ReadonlyArray<[prefix: string, reason: string]> = [
   ['paths', 'file locations come from the environment the node was started with: restart the node'],
 ];
 
-const DIST_KEYS = ['node.cookie', 'node.dist_net_ticktime', 'node.dist_base_port', 'node.dist_busy_poll', 'cluster.name', 'cluster.proto_dist', 'tls'];
-const RELINK_KEYS = ['node.dist_base_port', 'cluster.proto_dist', 'tls'];
-const MEMBERSHIP_KEYS = ['cluster.autoheal', 'cluster.autoclean'];
-const DISCOVERY_KEYS = ['cluster.discovery_strategy', 'cluster.static', 'cluster.dns', 'cluster.etcd', 'cluster.k8s'];
-
-const under = (key: string, prefixes: readonly string[]): boolean => prefixes.some((p) => key === p || key.startsWith(`${p}.`));
+export const under = (key: string, prefixes: readonly string[]): boolean => prefixes.some((p) => key === p || key.startsWith(`${p}.`));
 
 /** `tls.server.cert` and friends are one operator-facing setting: ssl_dist.conf and its files. */
 function displayKey(key: string): string {
   return under(key, ['tls']) ? 'ssl_dist' : key;
 }
 
-export function planReload(running: Config, next: Config): ReloadPlan {
+export function planReload(running: Config, next: Config, parts: readonly PartKeys[]): ReloadPlan {
   const raw = diffConfig(running, next).changed;
   const refused: Refusal[] = [];
+  const held: string[] = [];
   for (const [prefix, reason] of RESTART_ONLY) {
-    if (raw.some((k) => under(k, [prefix]))) refused.push({ key: prefix, reason });
+    if (raw.some((k) => under(k, [prefix]))) {
+      refused.push({ key: prefix, reason });
+      held.push(prefix);
+    }
   }
-  return {
-    changed: [...new Set(raw.map(displayKey))],
-    refused,
-    dist: raw.some((k) => under(k, DIST_KEYS)),
-    relink: raw.some((k) => under(k, RELINK_KEYS)),
-    membership: raw.some((k) => under(k, MEMBERSHIP_KEYS)),
-    discovery: raw.some((k) => under(k, DISCOVERY_KEYS)),
-  };
+  const owned = new Map<string, readonly string[]>();
+  for (const p of parts) {
+    const keys = raw.filter((k) => under(k, p.reloadKeys ?? []) && !under(k, held));
+    if (keys.length > 0) owned.set(p.name, keys);
+  }
+  return { changed: [...new Set(raw.map(displayKey))], refused, held, parts: owned };
 }
 
-/** Refusal keys for a part that failed to apply its slice: its settings keep their running values. */
-export const DIST_FAILED = 'ssl_dist/proto_dist';
-export const DISCOVERY_FAILED = 'cluster.discovery';
-
-/** The config to run with: the new one, except what was refused keeps its running value. */
-export function acceptedConfig(running: Config, next: Config, refused: readonly Refusal[]): Config {
-  const keys = new Set(refused.map((r) => r.key));
-  const keep = (key: string): boolean => keys.has(key);
-  const distFailed = keep(DIST_FAILED);
-  const node = {
-    ...next.node,
-    name: keep('node.name') ? running.node.name : next.node.name,
-    data_dir: keep('node.data_dir') ? running.node.data_dir : next.node.data_dir,
-    role: keep('node.role') ? running.node.role : next.node.role,
-    ...(distFailed
-      ? { cookie: running.node.cookie, dist_net_ticktime: running.node.dist_net_ticktime, dist_base_port: running.node.dist_base_port, dist_busy_poll: running.node.dist_busy_poll }
-      : {}),
-  };
-  const { discovery_strategy, static: st, dns, etcd, k8s } = running.cluster;
-  const cluster = {
-    ...next.cluster,
-    ...(keep(DISCOVERY_FAILED) ? { discovery_strategy, static: st, dns, etcd, k8s } : {}),
-    ...(distFailed ? { name: running.cluster.name, proto_dist: running.cluster.proto_dist } : {}),
-  };
-  const tls = distFailed ? running.tls : next.tls;
-  const base: Config = { node, cluster, paths: keep('paths') ? running.paths : next.paths };
-  return tls ? { ...base, tls } : base;
+/** `value` with the value at `path` replaced (undefined: removed); copies only along the path. */
+function withValueAt(value: Record<string, unknown>, path: readonly string[], v: unknown): Record<string, unknown> {
+  const [head, ...rest] = path as [string, ...string[]];
+  const out = { ...value };
+  if (rest.length === 0) {
+    if (v === undefined) delete out[head];
+    else out[head] = v;
+    return out;
+  }
+  const child = value[head];
+  out[head] = withValueAt(child !== null && typeof child === 'object' ? (child as Record<string, unknown>) : {}, rest, v);
+  return out;
 }
 
-/** The changed keys that were applied (everything changed, minus what was refused). */
-export function appliedKeys(plan: ReloadPlan, refused: readonly Refusal[]): string[] {
-  const isRefused = (k: string): boolean =>
-    refused.some(
-      (r) =>
-        under(k, [r.key]) ||
-        (r.key === DISCOVERY_FAILED && under(k, DISCOVERY_KEYS)) ||
-        (r.key === DIST_FAILED && (k === 'ssl_dist' || under(k, DIST_KEYS))),
-    );
-  return plan.changed.filter((k) => !isRefused(k));
+function valueAt(value: unknown, path: readonly string[]): unknown {
+  let v = value;
+  for (const k of path) v = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return v;
+}
+
+/** The config to run with: the new one, except that every held key keeps its running value. */
+export function acceptedConfig(running: Config, next: Config, held: readonly string[]): Config {
+  let out = next as unknown as Record<string, unknown>;
+  for (const prefix of held) {
+    const path = prefix.split('.');
+    out = withValueAt(out, path, valueAt(running, path));
+  }
+  return out as unknown as Config;
+}
+
+/** The changed keys that were applied (everything changed, minus what was held back). */
+export function appliedKeys(plan: ReloadPlan, held: readonly string[]): string[] {
+  const shown = held.map(displayKey);
+  return plan.changed.filter((k) => !under(k, held) && !under(k, shown));
 }

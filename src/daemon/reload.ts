@@ -1,21 +1,18 @@
 // Hot reload (SPEC §8): read the configuration again, refuse it whole when it is broken, else
-// hand each part its changed slice. What to do for a diff is decided in reload-plan.ts.
+// hand each part the changed keys it owns, in boot order. What to do for a diff is decided in
+// reload-plan.ts; which keys a part owns, the part says itself (NodePart.reloadKeys).
 import type { Logger } from 'pino';
+import type { NodePart } from '../base/part.js';
 import { ConfigError, formatProblem, type Config } from '../config/types.js';
-import { busyPollUsFor } from '../dist/options.js';
-import type { Dist } from '../dist/types.js';
-import type { ClusterPart } from '../cluster/node-part.js';
-import type { DiscoveryPart } from '../discovery/node-part.js';
-import { acceptedConfig, appliedKeys, DISCOVERY_FAILED, DIST_FAILED, planReload, type Refusal } from './reload-plan.js';
+import { acceptedConfig, appliedKeys, planReload, type Refusal } from './reload-plan.js';
 
 export interface ReloadHost {
   readonly logger: Logger;
   running(): Config;
   /** Reads and validates the files again; throws ConfigError. */
   load(): { config: Config; warnings: readonly string[] };
-  readonly dist: Dist;
-  readonly cluster: ClusterPart;
-  readonly discovery: DiscoveryPart;
+  /** The running parts, in boot order. */
+  parts(): readonly NodePart[];
   /** Makes `config` the running configuration (what `conf show` prints). */
   commit(config: Config): void;
 }
@@ -39,41 +36,30 @@ export async function reloadConfig(host: ReloadHost, trigger: string): Promise<R
     return { ok: false, errors };
   }
   const running = host.running();
-  const plan = planReload(running, next);
+  const parts = host.parts();
+  const plan = planReload(running, next, parts);
   if (plan.changed.length === 0) {
     log.info({ trigger }, 'config reload: no change');
     return { ok: true, applied: [], refused: [] };
   }
   const refused: Refusal[] = [...plan.refused];
+  const held: string[] = [...plan.held];
   // What the refusals leave of the new config is what the parts get.
-  let target = acceptedConfig(running, next, refused);
-  if (plan.dist && host.dist.reconfigure) {
+  let target = acceptedConfig(running, next, held);
+  for (const part of parts) {
+    const changed = plan.parts.get(part.name);
+    if (!changed || !part.reconfigure) continue;
     try {
-      await host.dist.reconfigure({
-        cookie: target.node.cookie,
-        clusterName: target.cluster.name,
-        protoDist: target.cluster.proto_dist,
-        tls: target.tls,
-        basePort: target.node.dist_base_port,
-        netTicktimeMs: target.node.dist_net_ticktime,
-        busyPollUs: busyPollUsFor(target.node.dist_busy_poll),
-      });
+      await part.reconfigure(target, changed);
     } catch (err) {
-      refused.push({ key: DIST_FAILED, reason: `the links could not move to the new settings, the previous ones stay in force: ${message(err)}` });
-      target = acceptedConfig(running, next, refused);
-    }
-  }
-  if (plan.membership) host.cluster.reconfigure(target);
-  if (plan.discovery) {
-    try {
-      await host.discovery.reconfigure(target);
-    } catch (err) {
-      refused.push({ key: DISCOVERY_FAILED, reason: `the new discovery settings cannot work, discovery keeps running as before: ${message(err)}` });
-      target = acceptedConfig(running, next, refused);
+      const r = part.refusal ?? { key: part.name, reason: `${part.name} could not apply the change and keeps its running settings` };
+      refused.push({ key: r.key, reason: `${r.reason}: ${message(err)}` });
+      held.push(...(part.reloadKeys ?? []));
+      target = acceptedConfig(running, next, held);
     }
   }
   host.commit(target);
-  const applied = appliedKeys(plan, refused);
+  const applied = appliedKeys(plan, held);
   log.info({ trigger, applied, refused }, 'config reloaded');
   return { ok: true, applied, refused };
 }

@@ -2,9 +2,9 @@
 // every running member, before it is acknowledged. Members that were away catch up by
 // anti-entropy (bucket digests, then versions, then the missing records) each time they meet.
 import { randomUUID } from 'node:crypto';
-import type { Dist } from '../dist/types.js';
-import type { HlcClock } from '../cluster/hlc.js';
-import type { Log } from '../cluster/log.js';
+import type { Dist } from '../link/types.js';
+import type { HlcClock } from '../base/hlc.js';
+import type { Log } from '../base/log.js';
 import { bucketOf, digest, isDbRecord, recordId, wanted, wins, type DbRecord, type VersionEntry } from './record.js';
 import type { RecordStore } from './storage.js';
 

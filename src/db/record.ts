@@ -1,7 +1,7 @@
 // Records of the replicated tables and the pure rules that merge them: last writer wins by
 // hybrid logical clock, deletions kept as tombstones so a stale copy cannot bring a row back.
 import { createHash } from 'node:crypto';
-import { compareHlc, isHlc, type Hlc } from '../cluster/hlc.js';
+import { compareHlc, isHlc, type Hlc } from '../base/hlc.js';
 
 export interface RecordMeta {
   readonly hlc: Hlc;

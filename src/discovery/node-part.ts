@@ -2,13 +2,14 @@
 // of membership, the probe answer every node gives, and `cluster discovery enable` (merged into
 // the `cluster` command). The daemon adds it right after the cluster part.
 import type { Logger } from 'pino';
+import type { NodePart } from '../base/part.js';
 import type { ClusterConfig, Config } from '../config/types.js';
 import type { CtlCommand, CtlResult } from '../ctl/types.js';
-import type { Dist } from '../dist/types.js';
-import type { ClusterParts } from '../cluster/index.js';
+import type { Dist } from '../link/types.js';
+import type { ClusterParts } from '../cluster/parts.js';
 import { Autocluster, type AutoclusterOptions } from './autocluster.js';
 import { discoveryDisabledNotice, DISCOVERY_USAGE, runDiscoveryCommand, type DiscoverySwitch } from './ctl.js';
-import { clustersAutomatically, createStrategy } from './index.js';
+import { clustersAutomatically, createStrategy } from './strategies.js';
 import { distProbe, serveProbe } from './probe.js';
 import type { DiscoveryStrategy } from './types.js';
 
@@ -25,7 +26,7 @@ export interface DiscoveryPartHost {
   readonly autocluster?: AutoclusterOptions;
 }
 
-export interface DiscoveryPart {
+export interface DiscoveryPart extends NodePart {
   readonly name: 'discovery';
   start(): Promise<void>;
   stop(): Promise<void>;
@@ -38,6 +39,9 @@ export interface DiscoveryPart {
   /** The running loop, when the strategy clusters automatically. */
   loop(): Autocluster | undefined;
 }
+
+/** The strategy and its settings. */
+export const DISCOVERY_KEYS = ['cluster.discovery_strategy', 'cluster.static', 'cluster.dns', 'cluster.etcd', 'cluster.k8s'];
 
 /** The strategy-relevant slice of the config: a reload that leaves it alone leaves discovery alone. */
 export function discoverySettings(c: ClusterConfig): string {
@@ -148,6 +152,8 @@ export function discoveryPart(host: DiscoveryPartHost): DiscoveryPart {
       offs.splice(0).forEach((o) => o());
       await stopLoop();
     },
+    reloadKeys: DISCOVERY_KEYS,
+    refusal: { key: 'cluster.discovery', reason: 'the new discovery settings cannot work, discovery keeps running as before' },
     async reconfigure(config) {
       const next = config.cluster;
       if (discoverySettings(next) === discoverySettings(settings)) {

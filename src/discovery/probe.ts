@@ -1,6 +1,6 @@
 // Probing over the link layer: each node answers on one channel with its boot time, whether its
 // discovery is on and the size of its cluster, and the autocluster loop asks the nodes it discovered.
-import type { Dist } from '../dist/types.js';
+import type { Dist } from '../link/types.js';
 import type { NodeInfo } from './autocluster-decide.js';
 
 export const PROBE_CHANNEL = 'discovery.probe';

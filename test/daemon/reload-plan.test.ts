@@ -1,7 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Config } from '../../src/config/types.js';
-import { acceptedConfig, appliedKeys, DISCOVERY_FAILED, DIST_FAILED, planReload } from '../../src/daemon/reload-plan.js';
+import { acceptedConfig, appliedKeys, planReload as plan, type PartKeys } from '../../src/daemon/reload-plan.js';
+import { LINK_KEYS } from '../../src/link/node-part.js';
+import { MEMBERSHIP_KEYS } from '../../src/cluster/node-part.js';
+import { DISCOVERY_KEYS } from '../../src/discovery/node-part.js';
+
+// The daemon's parts as the plan sees them, in boot order.
+const PARTS: PartKeys[] = [
+  { name: 'dist', reloadKeys: LINK_KEYS },
+  { name: 'cluster', reloadKeys: MEMBERSHIP_KEYS },
+  { name: 'discovery', reloadKeys: DISCOVERY_KEYS },
+];
+const planReload = (a: Config, b: Config) => {
+  const p = plan(a, b, PARTS);
+  return { ...p, dist: p.parts.has('dist'), membership: p.parts.has('cluster'), discovery: p.parts.has('discovery') };
+};
 
 const base: Config = {
   node: { name: 'a@127.0.0.1', cookie: 'c1', data_dir: '/d', role: 'core', dist_net_ticktime: 60_000, dist_base_port: 4370, dist_busy_poll: true },
@@ -24,7 +38,7 @@ const withCluster = (c: Partial<Config['cluster']>): Config => ({ ...base, clust
 
 test('no change: nothing to do', () => {
   const p = planReload(base, structuredClone(base));
-  assert.deepEqual(p, { changed: [], refused: [], dist: false, relink: false, membership: false, discovery: false });
+  assert.deepEqual([p.changed, p.refused, p.dist, p.membership, p.discovery], [[], [], false, false, false]);
 });
 
 test('node.name and node.data_dir are refused with the reason; the rest still applies', () => {
@@ -34,22 +48,23 @@ test('node.name and node.data_dir are refused with the reason; the rest still ap
   assert.match(p.refused[0]!.reason, /restart.*new, empty data directory/);
   assert.match(p.refused[1]!.reason, /stop the node, move the directory/);
   assert.equal(p.membership, true);
-  const kept = acceptedConfig(base, next, p.refused);
+  const kept = acceptedConfig(base, next, p.held);
   assert.equal(kept.node.name, 'a@127.0.0.1');
   assert.equal(kept.node.data_dir, '/d');
   assert.equal(kept.cluster.autoheal, false);
-  assert.deepEqual(appliedKeys(p, p.refused), ['cluster.autoheal']);
+  assert.deepEqual(appliedKeys(p, p.held), ['cluster.autoheal']);
 });
 
-test('cookie and ticktime go to the link layer without relinking; proto_dist and base port relink', () => {
+test('cookie, ticktime, busy polling, proto_dist and base port go to the link layer only', () => {
   const cookie = planReload(base, withNode({ cookie: 'c2', dist_net_ticktime: 10_000 }));
-  assert.deepEqual([cookie.dist, cookie.relink, cookie.discovery, cookie.membership], [true, false, false, false]);
+  assert.deepEqual([cookie.dist, cookie.discovery, cookie.membership], [true, false, false]);
   assert.deepEqual(cookie.changed, ['node.cookie', 'node.dist_net_ticktime']);
+  assert.deepEqual(cookie.parts.get('dist'), ['node.cookie', 'node.dist_net_ticktime']);
   const poll = planReload(base, withNode({ dist_busy_poll: false }));
-  assert.deepEqual([poll.dist, poll.relink], [true, false]);
+  assert.deepEqual([poll.dist, poll.membership], [true, false]);
   for (const next of [withCluster({ proto_dist: 'inet_tls' }), withNode({ dist_base_port: 5000 })]) {
     const p = planReload(base, next);
-    assert.deepEqual([p.dist, p.relink], [true, true]);
+    assert.deepEqual([p.dist, p.membership, p.discovery], [true, false, false]);
   }
 });
 
@@ -57,27 +72,33 @@ test('changed TLS material shows as ssl_dist; the links are re-established', () 
   const tls = (ca: string): Config => ({ ...base, cluster: { ...base.cluster, proto_dist: 'inet_tls' }, tls: { server: { ca }, client: { ca }, warnings: [] } });
   const p = planReload(tls('A'), tls('B'));
   assert.deepEqual(p.changed, ['ssl_dist']);
-  assert.deepEqual([p.dist, p.relink], [true, true]);
+  assert.equal(p.dist, true);
+  assert.deepEqual(p.parts.get('dist'), ['tls.client.ca', 'tls.server.ca']);
 });
 
 test('discovery: the strategy or its settings; a failed discovery keeps its running settings', () => {
   const next = withCluster({ discovery_strategy: 'static', static: { seeds: ['a@127.0.0.1', 'b@127.0.0.1'] }, autoclean: 1000 });
   const p = planReload(base, next);
   assert.deepEqual([p.discovery, p.membership, p.dist], [true, true, false]);
-  const refused = [{ key: DISCOVERY_FAILED, reason: 'x' }];
-  const kept = acceptedConfig(base, next, refused);
+  const held = DISCOVERY_KEYS; // a failed discovery part holds back its keys
+  const kept = acceptedConfig(base, next, held);
   assert.equal(kept.cluster.discovery_strategy, 'manual');
   assert.deepEqual(kept.cluster.static.seeds, []);
   assert.equal(kept.cluster.autoclean, 1000);
-  assert.deepEqual(appliedKeys(p, refused), ['cluster.autoclean']);
+  assert.deepEqual(appliedKeys(p, held), ['cluster.autoclean']);
 });
 
 test('a failed link reconfiguration keeps every link setting', () => {
   const next = { ...withNode({ cookie: 'c2' }), cluster: { ...base.cluster, proto_dist: 'inet_tls' as const, autoheal: false } };
   const p = planReload(base, next);
-  const refused = [{ key: DIST_FAILED, reason: 'x' }];
-  const kept = acceptedConfig(base, next, refused);
+  const held = LINK_KEYS; // a failed link part holds back its keys
+  const kept = acceptedConfig(base, next, held);
   assert.equal(kept.node.cookie, 'c1');
   assert.equal(kept.cluster.proto_dist, 'inet_tcp');
-  assert.deepEqual(appliedKeys(p, refused), ['cluster.autoheal']);
+  assert.deepEqual(appliedKeys(p, held), ['cluster.autoheal']);
+});
+
+test('a part applies no key a restart-only refusal holds back', () => {
+  const p = plan(base, withNode({ name: 'b@127.0.0.1' }), [{ name: 'all', reloadKeys: ['node'] }]);
+  assert.equal(p.parts.has('all'), false);
 });

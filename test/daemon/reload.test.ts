@@ -3,6 +3,12 @@ import assert from 'node:assert/strict';
 import pino from 'pino';
 import { ConfigError, type Config } from '../../src/config/types.js';
 import { formatReloadReport, reloadConfig, type ReloadHost } from '../../src/daemon/reload.js';
+import type { NodePart } from '../../src/base/part.js';
+import { distOptionsOf, LINK_KEYS } from '../../src/link/node-part.js';
+import { MEMBERSHIP_KEYS } from '../../src/cluster/node-part.js';
+import { DISCOVERY_KEYS } from '../../src/discovery/node-part.js';
+
+const stub = (name: string): NodePart => ({ name, start: () => undefined, stop: () => undefined });
 
 test('conf reload output: rejected config, no change, applied and refused keys', () => {
   assert.deepEqual(formatReloadReport({ ok: false, errors: ['/etc/emqx.conf:3:1: unexpected end of input'] }), {
@@ -28,24 +34,34 @@ const running = {
 function fakeHost(load: () => Config, opts: { discoveryFails?: boolean; distFails?: boolean } = {}) {
   const calls: string[] = [];
   let committed: Config | undefined;
-  const host = {
-    logger: pino({ level: 'silent' }),
-    running: () => running,
-    load: () => ({ config: load(), warnings: [] }),
-    dist: {
-      reconfigure: async (o: { cookie: string; busyPollUs: number }) => {
+  // The daemon's three reloadable parts, with their real key groups, in boot order.
+  const parts: NodePart[] = [
+    {
+      ...stub('dist'),
+      reloadKeys: LINK_KEYS,
+      refusal: { key: 'ssl_dist/proto_dist', reason: 'the links could not move to the new settings, the previous ones stay in force' },
+      reconfigure: async (c: Config) => {
+        const o = distOptionsOf(c);
         calls.push(`dist ${o.cookie} busyPollUs=${o.busyPollUs}`);
         if (opts.distFails) throw new Error('port 4370 is in use');
-        return { relistened: false, relinked: false };
       },
     },
-    cluster: { reconfigure: (c: Config) => calls.push(`cluster autoheal=${String(c.cluster.autoheal)}`) },
-    discovery: {
+    { ...stub('cluster'), reloadKeys: MEMBERSHIP_KEYS, reconfigure: (c: Config) => void calls.push(`cluster autoheal=${String(c.cluster.autoheal)}`) },
+    {
+      ...stub('discovery'),
+      reloadKeys: DISCOVERY_KEYS,
+      refusal: { key: 'cluster.discovery', reason: 'the new discovery settings cannot work, discovery keeps running as before' },
       reconfigure: async (c: Config) => {
         calls.push(`discovery ${c.cluster.discovery_strategy}`);
         if (opts.discoveryFails) throw new Error('cluster.static.seeds: not a node name');
       },
     },
+  ];
+  const host = {
+    logger: pino({ level: 'silent' }),
+    running: () => running,
+    load: () => ({ config: load(), warnings: [] }),
+    parts: () => parts,
     commit: (c: Config) => {
       committed = c;
     },

@@ -6,8 +6,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync, statSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Store, StoreCorruptError } from '../../src/db/store/index.js';
-import { startClusterParts } from '../../src/cluster/index.js';
-import { silentLog } from '../../src/cluster/log.js';
+import { startClusterParts } from '../../src/cluster/parts.js';
+import { silentLog } from '../../src/base/log.js';
 import { MemoryNet } from '../helpers/memory-dist.js';
 import { clusterConfig } from '../helpers/cluster-config.js';
 

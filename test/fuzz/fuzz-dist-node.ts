@@ -7,7 +7,7 @@
 // the fuzz itself.
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { createDist } from '../../src/dist/index.js';
+import { createDist } from '../../src/link/index.js';
 import { serveCommands } from '../helpers/command-loop.js';
 
 const { values: a } = parseArgs({

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { DistProcess } from '../dist/node-process.js';
+import { DistProcess } from '../link/node-process.js';
 
 const SCRIPT = fileURLToPath(new URL('./fuzz-dist-node.ts', import.meta.url));
 

@@ -1,7 +1,7 @@
 // Hostile inputs for the wire fuzz, built from a recorded real exchange. Pure and seeded
 // (prng from mutate.ts), so a failing input can be regenerated from its seed and index.
 import { isIP } from 'node:net';
-import { Kind } from '../../src/dist/protocol.js';
+import { Kind } from '../../src/link/protocol.js';
 
 export type Rnd = () => number;
 

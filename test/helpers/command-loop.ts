@@ -1,7 +1,7 @@
 // The stdin/stdout protocol of the test node processes (dist-node.ts, fuzz-dist-node.ts): one JSON
 // command per line in, one JSON reply or event per line out, so a test can drive a real process.
 import { createInterface } from 'node:readline';
-import type { Dist } from '../../src/dist/index.js';
+import type { Dist } from '../../src/link/index.js';
 
 export function out(o: object): void {
   process.stdout.write(`${JSON.stringify(o)}\n`);

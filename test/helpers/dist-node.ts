@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import type { ProtoDist } from '../../src/config/types.js';
-import { createDist, type DistOptions } from '../../src/dist/index.js';
+import { createDist, type DistOptions } from '../../src/link/index.js';
 import { out, serveCommands } from './command-loop.js';
 
 const { values: a } = parseArgs({

@@ -3,7 +3,7 @@
 // codec, links can be cut both ways to simulate partitions, and nodes can be "killed".
 import { EventEmitter } from 'node:events';
 import { deserialize, serialize } from 'node:v8';
-import { LinkError, type ChannelHandler, type Dist, type DistEvents, type LinkInfo, type NodeDownReason } from '../../src/dist/types.js';
+import { LinkError, type ChannelHandler, type Dist, type DistEvents, type LinkInfo, type NodeDownReason } from '../../src/link/types.js';
 
 export class MemoryNet {
   readonly nodes = new Map<string, MemoryDist>();

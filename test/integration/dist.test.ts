@@ -6,8 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeCa, makeNodeCert } from '../helpers/certs.js';
-import { randomBasePort } from '../dist/fixtures.js';
-import { DistProcess } from '../dist/node-process.js';
+import { randomBasePort } from '../link/fixtures.js';
+import { DistProcess } from '../link/node-process.js';
 
 const base = randomBasePort();
 

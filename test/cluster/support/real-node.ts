@@ -4,10 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { createDist, type Dist } from '../../../src/dist/index.js';
+import { createDist, type Dist } from '../../../src/link/index.js';
 import { Store } from '../../../src/db/store/index.js';
-import { startClusterParts, type ClusterParts } from '../../../src/cluster/index.js';
-import { silentLog } from '../../../src/cluster/log.js';
+import { startClusterParts, type ClusterParts } from '../../../src/cluster/parts.js';
+import { silentLog } from '../../../src/base/log.js';
 import type { ClusterConfig, DistTlsOptions } from '../../../src/config/types.js';
 import { clusterConfig } from '../../helpers/cluster-config.js';
 

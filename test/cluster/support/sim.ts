@@ -1,7 +1,7 @@
 // Several cluster nodes in one process over the in-memory link layer, for protocol tests.
 import type { ClusterConfig } from '../../../src/config/types.js';
-import { startClusterParts, type ClusterParts } from '../../../src/cluster/index.js';
-import { silentLog } from '../../../src/cluster/log.js';
+import { startClusterParts, type ClusterParts } from '../../../src/cluster/parts.js';
+import { silentLog } from '../../../src/base/log.js';
 import { clusterConfig } from '../../helpers/cluster-config.js';
 import { MemoryNet, type MemoryDist } from '../../helpers/memory-dist.js';
 import { MemoryStore } from '../../db/support/memory-store.js';

@@ -2,9 +2,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:net';
-import { LinkError, type LinkInfo, type NodeDownReason } from '../../src/dist/index.js';
-import { encodeFrame } from '../../src/dist/framing.js';
-import { Kind } from '../../src/dist/protocol.js';
+import { LinkError, type LinkInfo, type NodeDownReason } from '../../src/link/index.js';
+import { encodeFrame } from '../../src/link/framing.js';
+import { Kind } from '../../src/link/protocol.js';
 import { distPort } from '../../src/node/name.js';
 import { randomBasePort, rawLink, sendRaw, startNode, until, waitEvent } from './fixtures.js';
 import { Partition, partitionUnavailable } from '../helpers/partition.js';

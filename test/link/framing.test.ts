@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FrameDecoder, FrameTooLargeError, encodeFrame } from '../../src/dist/framing.js';
+import { FrameDecoder, FrameTooLargeError, encodeFrame } from '../../src/link/framing.js';
 import { prng } from '../helpers/prng.js';
 
 test('decodes frames split at every byte boundary and merged in one chunk', () => {

@@ -2,8 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes, randomInt } from 'node:crypto';
-import { encodeFrame } from '../../src/dist/framing.js';
-import { Kind, PROTOCOL_NAME } from '../../src/dist/protocol.js';
+import { encodeFrame } from '../../src/link/framing.js';
+import { Kind, PROTOCOL_NAME } from '../../src/link/protocol.js';
 import { distPort } from '../../src/node/name.js';
 import { randomBasePort, sendRaw, startNode, waitEvent } from './fixtures.js';
 

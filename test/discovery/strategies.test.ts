@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { clustersAutomatically, createStrategy } from '../../src/discovery/index.js';
+import { clustersAutomatically, createStrategy } from '../../src/discovery/strategies.js';
 import { clusterConfig } from '../helpers/cluster-config.js';
 
 const cluster = clusterConfig({

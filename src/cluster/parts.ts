@@ -2,15 +2,15 @@
 // opened store; the daemon calls this once and stops the result before stopping Dist.
 import type { ClusterConfig } from '../config/types.js';
 import type { CtlCommand } from '../ctl/types.js';
-import type { Dist } from '../dist/types.js';
+import type { Dist } from '../link/types.js';
 import { Admins } from '../db/admins.js';
 import { adminsCommand } from '../db/admins-ctl.js';
 import { Db } from '../db/db.js';
 import type { RecordStore } from '../db/storage.js';
 import { Cluster, type ClusterSettings } from './cluster.js';
 import { clusterCommand, type ClusterSubcommands } from './ctl.js';
-import { HlcClock } from './hlc.js';
-import type { Log } from './log.js';
+import { HlcClock } from '../base/hlc.js';
+import type { Log } from '../base/log.js';
 
 export interface ClusterParts {
   readonly cluster: Cluster;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BusyPoll, PollChoice } from '../../src/dist/busy-poll.js';
+import { BusyPoll, PollChoice } from '../../src/link/busy-poll.js';
 import { randomBasePort, startNode } from './fixtures.js';
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));

@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DistTlsOptions } from '../../src/config/types.js';
-import { LinkError, type LinkRefusal } from '../../src/dist/index.js';
+import { LinkError, type LinkRefusal } from '../../src/link/index.js';
 import { makeCa, makeIntermediateCa, makeNodeCert, type TestCa } from '../helpers/certs.js';
 import { randomBasePort, startNode, waitEvent } from './fixtures.js';
 

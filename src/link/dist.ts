@@ -514,3 +514,8 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     this.emit('refused', node, reason, detail);
   }
 }
+
+/** The link layer as the rest of the node sees it. */
+export function createDist(opts: DistOptions): Dist {
+  return new DistNode(opts);
+}

@@ -4,9 +4,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo, Server, Socket } from 'node:net';
-import { encodeFrame } from '../../src/dist/framing.js';
-import { inputOf, readsDirectly } from '../../src/dist/input.js';
-import { createListener, dialSocket, listen } from '../../src/dist/transport.js';
+import { encodeFrame } from '../../src/link/framing.js';
+import { inputOf, readsDirectly } from '../../src/link/input.js';
+import { createListener, dialSocket, listen } from '../../src/link/transport.js';
 
 async function pair(): Promise<{ server: Server; accepted: Socket; dialled: Socket }> {
   let onSocket!: (s: Socket) => void;

@@ -3,9 +3,9 @@ import type { TestContext } from 'node:test';
 import { randomInt } from 'node:crypto';
 import { connect as netConnect, type Socket } from 'node:net';
 import pino from 'pino';
-import { dialerHandshake } from '../../src/dist/handshake-io.js';
+import { dialerHandshake } from '../../src/link/handshake-io.js';
 import { distPort } from '../../src/node/name.js';
-import { createDist, type Dist, type DistOptions } from '../../src/dist/index.js';
+import { createDist, type Dist, type DistOptions } from '../../src/link/index.js';
 import { exchange } from '../helpers/exchange.js';
 
 export const silent = pino({ level: 'silent' });

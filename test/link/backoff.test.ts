@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { backoffDelay } from '../../src/dist/backoff.js';
+import { backoffDelay } from '../../src/link/backoff.js';
 
 test('backoff doubles, stays within [exp/2, exp] and is capped', () => {
   assert.equal(backoffDelay(0, 100, 3000, () => 0), 50);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareHlc, HlcClock, maxHlc } from '../../src/cluster/hlc.js';
+import { compareHlc, HlcClock, maxHlc } from '../../src/base/hlc.js';
 
 test('timestamps from one clock strictly increase even when wall time stands still or goes back', () => {
   let wall = 1000;

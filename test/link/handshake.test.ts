@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   HandshakeRefusal, checkChallenge, checkHello, clientMac, macEqual, newNonce, serverMac, transcriptHash,
-} from '../../src/dist/handshake.js';
-import { PROTOCOL_NAME, PROTOCOL_VERSION } from '../../src/dist/protocol.js';
+} from '../../src/link/handshake.js';
+import { PROTOCOL_NAME, PROTOCOL_VERSION } from '../../src/link/protocol.js';
 
 const hello = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
   proto: PROTOCOL_NAME, version: PROTOCOL_VERSION, from: 'a@127.0.0.1', to: 'b@127.0.0.2', cluster: 'cl',

@@ -2,8 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   CodecError, decodeCall, decodeError, decodeReply, decodeSend, encodeCall, encodeError, encodeReply, encodeSend, type Encoded,
-} from '../../src/dist/codec.js';
-import { FrameDecoder } from '../../src/dist/framing.js';
+} from '../../src/link/codec.js';
+import { FrameDecoder } from '../../src/link/framing.js';
 
 /** Runs encoded parts through the frame decoder, as the receiving side does. */
 function body(e: Encoded): Buffer {
