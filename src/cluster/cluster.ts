@@ -197,7 +197,7 @@ export class Cluster {
     // member missed while linked (a write that timed out towards it, for instance).
     this.antiEntropyTimer = setInterval(() => {
       for (const n of this.runningPeers()) {
-        void this.data?.syncWith(n).catch((err: unknown) => this.o.log.debug({ node: n, err: String(err) }, 'periodic anti-entropy failed'));
+        void this.data?.syncWith(n).catch((err: unknown) => this.o.log.debug({ peer: n, err: String(err) }, 'periodic anti-entropy failed'));
       }
     }, this.o.antiEntropyMs ?? 60_000);
     this.antiEntropyTimer.unref();
@@ -401,7 +401,7 @@ export class Cluster {
         const r = (await this.o.dist.call(node, CLUSTER_CHANNELS.leaveRequest, {}, this.timeout)) as { ok: boolean };
         if (r.ok && !isMember(this.view.members, node)) return;
       } catch (err) {
-        this.o.log.warn({ node, err: String(err) }, 'the node did not leave when asked; removing it');
+        this.o.log.warn({ peer: node, err: String(err) }, 'the node did not leave when asked; removing it');
       }
       if (!isMember(this.view.members, node)) return;
     }
@@ -421,7 +421,7 @@ export class Cluster {
     this.heard.delete(node);
     await this.setView({ clusterId: this.view.clusterId, members });
     this.o.dist.disconnect(node);
-    this.o.log.warn({ node, why }, 'removed a node from the cluster');
+    this.o.log.warn({ peer: node, why }, 'removed a node from the cluster');
     this.gossip();
   }
 
@@ -444,7 +444,7 @@ export class Cluster {
       const reply = (await this.o.dist.call(node, CLUSTER_CHANNELS.hello, this.hello(), this.timeout)) as Hello;
       await this.meet(node, reply);
     } catch (err) {
-      this.o.log.debug({ node, err: String(err) }, 'hello failed');
+      this.o.log.debug({ peer: node, err: String(err) }, 'hello failed');
     }
   }
 
@@ -487,12 +487,12 @@ export class Cluster {
       // It left by itself or moved to another cluster: this is an old hello that crossed its
       // leave or join. It knows where it is; nothing to tell it and nothing to merge.
       if (!tomb.forced) return 'foreign';
-      this.o.log.warn({ node: peer }, 'a removed node came back; telling it to stay out');
+      this.o.log.warn({ peer: peer }, 'a removed node came back; telling it to stay out');
       this.o.dist.send(peer, CLUSTER_CHANNELS.removed, { clusterId: this.view.clusterId, entry: tomb });
       return 'removed';
     }
     if (!this.settings.autoheal && this.downSince.has(peer) && this.lastBoot.get(peer) === their.bootId) {
-      if (!this.partitioned.has(peer)) this.o.log.error({ node: peer }, 'network partition detected and cluster.autoheal is false: the sides stay apart until one of them is restarted');
+      if (!this.partitioned.has(peer)) this.o.log.error({ peer: peer }, 'network partition detected and cluster.autoheal is false: the sides stay apart until one of them is restarted');
       this.partitioned.add(peer);
       return 'partitioned';
     }
@@ -507,8 +507,8 @@ export class Cluster {
       this.downSince.delete(peer);
       this.partitioned.delete(peer);
       if (fresh) {
-        this.o.log.info({ node: peer }, 'member running');
-        void this.data!.syncWith(peer).catch((err: unknown) => this.o.log.warn({ node: peer, err: String(err) }, 'anti-entropy failed; will retry on next link up'));
+        this.o.log.info({ peer: peer }, 'member running');
+        void this.data!.syncWith(peer).catch((err: unknown) => this.o.log.warn({ peer: peer, err: String(err) }, 'anti-entropy failed; will retry on next link up'));
       }
     }
     return 'ok';
@@ -538,7 +538,7 @@ export class Cluster {
         this.downSince.delete(n);
         this.heard.delete(n);
         this.o.dist.disconnect(n);
-        this.o.log.info({ node: n }, 'node left the cluster');
+        this.o.log.info({ peer: n }, 'node left the cluster');
       }
     }
     for (const n of this.peers()) if (!wasMember.has(n) && !this.running.has(n)) this.downSince.set(n, this.now());
@@ -560,7 +560,7 @@ export class Cluster {
   private onJoinBegin(from: string): { ok: boolean; reason?: string } {
     if (this.settings.discoveryStrategy === 'singleton') return { ok: false, reason: 'singleton' };
     if (this.joining) return { ok: false, reason: 'join_in_progress' };
-    this.o.log.info({ node: from }, 'a node asks to join; streaming the database to it');
+    this.o.log.info({ peer: from }, 'a node asks to join; streaming the database to it');
     return { ok: true };
   }
 
@@ -572,7 +572,7 @@ export class Cluster {
     // A node removed earlier that others join is in a cluster again: the notice is history.
     this.removedNotice = undefined;
     await this.setView({ clusterId: this.view.clusterId, members });
-    this.o.log.info({ node: from }, 'node joined the cluster');
+    this.o.log.info({ peer: from }, 'node joined the cluster');
     this.gossip();
     return this.view;
   }
@@ -657,7 +657,7 @@ export class Cluster {
 
   private lost(node: string, reason: NodeDownReason): void {
     if (!isMember(this.view.members, node)) return;
-    if (this.running.delete(node)) this.o.log.warn({ node, reason }, 'member down');
+    if (this.running.delete(node)) this.o.log.warn({ peer: node, reason }, 'member down');
     if (!this.downSince.has(node)) this.downSince.set(node, this.now());
   }
 
@@ -700,8 +700,8 @@ export class Cluster {
       if (this.running.has(n)) continue;
       const since = this.downSince.get(n) ?? this.startedAt;
       if (now - since >= this.settings.autoclean) {
-        this.o.log.warn({ node: n, downForMs: now - since }, 'autoclean: removing a member down longer than cluster.autoclean');
-        await this.remove(n, 'autoclean', true).catch((err: unknown) => this.o.log.error({ node: n, err: String(err) }, 'autoclean failed'));
+        this.o.log.warn({ peer: n, downForMs: now - since }, 'autoclean: removing a member down longer than cluster.autoclean');
+        await this.remove(n, 'autoclean', true).catch((err: unknown) => this.o.log.error({ peer: n, err: String(err) }, 'autoclean failed'));
       }
     }
   }

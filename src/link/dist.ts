@@ -366,7 +366,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
         },
         (e: unknown) => {
           r.attempt++;
-          this.log.debug({ node, attempt: r.attempt, err: (e as Error).message }, 'reconnect failed');
+          this.log.debug({ peer: node, attempt: r.attempt, err: (e as Error).message }, 'reconnect failed');
           this.scheduleReconnect(node);
         },
       );
@@ -407,7 +407,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
         } else if (e instanceof HandshakeRefusal) {
           this.refused(peer, address, e.reason as LinkRefusal, e.detail);
         } else if (!this.stopping) {
-          this.log.debug({ peer: address, err: (e as Error).message }, 'incoming connection dropped');
+          this.log.debug({ address, err: (e as Error).message }, 'incoming connection dropped');
         }
       })
       .finally(() => {
@@ -453,7 +453,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     this.links.set(node, link);
     const r = this.reconnects.get(node);
     if (r) r.attempt = 0;
-    this.log.info({ node, address, direction, transport: this.transport }, 'link up');
+    this.log.info({ peer: node, address, direction, transport: this.transport }, 'link up');
     this.emit('nodeup', node, link.linkInfo());
     for (const w of [...(this.upWaiters.get(node) ?? [])]) w();
     this.upWaiters.delete(node);
@@ -470,7 +470,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
   private linkDown(link: Link, reason: NodeDownReason, detail: string): void {
     const node = link.info.node;
     if (this.links.get(node) === link) this.links.delete(node);
-    this.log.warn({ node, address: link.info.address, reason, detail }, 'link down');
+    this.log.warn({ peer: node, address: link.info.address, reason, detail }, 'link down');
     this.emit('nodedown', node, reason);
     if (!this.stopping) this.scheduleReconnect(node);
   }
@@ -484,7 +484,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
       } catch {
         continue;
       }
-      this.connect(n).catch((e: unknown) => this.log.debug({ node: n, err: (e as Error).message }, 'mesh link failed'));
+      this.connect(n).catch((e: unknown) => this.log.debug({ peer: n, err: (e as Error).message }, 'mesh link failed'));
     }
   }
 
@@ -510,7 +510,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
   }
 
   private refused(node: string | undefined, address: string, reason: LinkRefusal, detail: string): void {
-    this.log.warn({ node, peer: address, reason, detail }, 'link refused');
+    this.log.warn({ peer: node, address, reason, detail }, 'link refused');
     this.emit('refused', node, reason, detail);
   }
 }

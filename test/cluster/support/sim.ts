@@ -1,7 +1,7 @@
 // Several cluster nodes in one process over the in-memory link layer, for protocol tests.
 import type { ClusterConfig } from '../../../src/config/types.js';
 import { startClusterParts, type ClusterParts } from '../../../src/cluster/parts.js';
-import { silentLog } from '../../../src/base/log.js';
+import { silentLog, type Log } from '../../../src/base/log.js';
 import { clusterConfig } from '../../helpers/cluster-config.js';
 import { MemoryNet, type MemoryDist } from '../../helpers/memory-dist.js';
 import { MemoryStore } from '../../db/support/memory-store.js';
@@ -19,12 +19,12 @@ export class Sim {
 
   async start(
     name: string,
-    opts: { config?: Partial<ClusterConfig>; store?: MemoryStore; cookie?: string; tombstoneRetentionMs?: number; tombstoneGcMs?: number } = {},
+    opts: { config?: Partial<ClusterConfig>; store?: MemoryStore; cookie?: string; tombstoneRetentionMs?: number; tombstoneGcMs?: number; log?: Log } = {},
   ): Promise<SimNode> {
     const dist = this.net.create(name, opts.cookie);
     await dist.start();
     const store = opts.store ?? new MemoryStore();
-    const parts = await startClusterParts({ dist, store, log: silentLog, config: clusterConfig(opts.config),
+    const parts = await startClusterParts({ dist, store, log: opts.log ?? silentLog, config: clusterConfig(opts.config),
       callTimeoutMs: 1000,
       autocleanCheckMs: 20,
       ...(opts.tombstoneRetentionMs !== undefined ? { tombstoneRetentionMs: opts.tombstoneRetentionMs } : {}),
