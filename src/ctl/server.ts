@@ -127,9 +127,17 @@ export class CtlServer {
       if (answered) return;
       answered = true;
       clearTimeout(timer);
-      sock.pause();
+      // Whatever the client still sends is read and dropped, never left unread: a paused socket
+      // never sees the client's close, and kept its descriptor for good after a large bad request.
+      sock.off('data', onData);
+      sock.resume();
       if (!sock.writable) return void sock.destroy();
-      sock.end(Buffer.concat([encodeReplyHeader(res.code), Buffer.from(res.output, 'utf8')]));
+      sock.end(Buffer.concat([encodeReplyHeader(res.code), Buffer.from(res.output, 'utf8')]), () => lingerThenDrop());
+    };
+    // The reply is out; a client that neither closes nor stops sending is let go after a while.
+    const lingerThenDrop = (): void => {
+      const linger = setTimeout(() => sock.destroy(), this.#opts.requestTimeoutMs ?? 5000).unref();
+      sock.once('close', () => clearTimeout(linger));
     };
     const reject = (reason: string): void => {
       this.#opts.logger.warn({ reason }, 'bad request on the control socket');

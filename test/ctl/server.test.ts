@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, existsSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, existsSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -104,4 +104,33 @@ test('a request meant for another node (stale pointer) is refused unrun and read
   assert.equal(ran, 0);
   assert.equal((await ctlRequest(path, { kind: RequestKind.command, args: ['x'], expectedKey: 'aaaa' })).output.toString(), '1\n');
   assert.equal((await ctlRequest(path, { kind: RequestKind.command, args: ['x'] })).output.toString(), '2\n');
+});
+
+test('a client that sends a large bad request and closes leaves no connection behind', async (t) => {
+  const path = join(sandbox(t), 's.sock');
+  const s = new CtlServer({ socketPath: path, logger, handler: () => ({ code: 0, output: '' }) });
+  await s.listen();
+  t.after(() => s.close());
+  const fds = (): number => readdirSync('/proc/self/fd').length;
+  const before = fds();
+  for (let i = 0; i < 5; i++) {
+    await new Promise<void>((resolve) => {
+      const c = createConnection(path);
+      c.on('error', () => undefined);
+      c.on('connect', () => {
+        const header = Buffer.from('ECTLC\0\0\0\0', 'latin1');
+        header.writeUInt32BE(300_000, 5);
+        // Written without waiting for the reply, as a client that sends garbage and leaves.
+        c.write(Buffer.concat([header, Buffer.alloc(300_000, 0x41)]));
+        setTimeout(() => {
+          c.destroy();
+          resolve();
+        }, 100);
+      });
+    });
+  }
+  const end = Date.now() + 3000;
+  while (fds() > before && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(fds(), before, 'the server kept connections of clients that had closed');
+  assert.equal((await ctlRequest(path, { kind: RequestKind.ping, args: [] })).code, 0);
 });
