@@ -11,6 +11,7 @@ import { BusyPoll } from './busy-poll.js';
 import { encodeFrame } from './framing.js';
 import { HandshakeRefusal } from './handshake.js';
 import { acceptorHandshake, dialerHandshake, type AcceptDecision, type HandshakeResult } from './handshake-io.js';
+import { LineBudget } from './line-budget.js';
 import { Link, type LinkSettings } from './link.js';
 import { Kind } from './protocol.js';
 import { resolveOptions, type DistOptions, type DistReconfig, type ResolvedDistOptions } from './options.js';
@@ -55,6 +56,8 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
   private readonly upWaiters = new Map<string, Set<() => void>>();
   private readonly pending = new Set<Socket>();
   private readonly busyPoll: BusyPoll;
+  private readonly inboundRefusals: LineBudget;
+  private heldRefusalsTimer: NodeJS.Timeout | undefined;
 
   constructor(opts: DistOptions) {
     super();
@@ -63,6 +66,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     this.self = opts.self;
     this.log = opts.logger.child({ component: 'dist' });
     this.busyPoll = new BusyPoll(this.o.busyPollUs / 1000);
+    this.inboundRefusals = new LineBudget(this.o.inboundRefusalLog.lines, this.o.inboundRefusalLog.windowMs);
     const derived = DistNode.derive(this.o, this.busyPoll);
     this.family = derived.family;
     this.transport = derived.transport;
@@ -160,9 +164,9 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
   private createServer(): Server {
     return createListener(this.tls ? this.o.tls : undefined, this.o.handshakeTimeoutMs, {
       onSocket: (s) => this.accept(s),
-      onTlsError: (addr, p, detail) => this.refused(undefined, formatAddress(addr, p), 'tls_handshake_failed', detail),
+      onTlsError: (addr, p, detail) => this.refused(undefined, formatAddress(addr, p), 'tls_handshake_failed', detail, 'in'),
       onTlsRejected: (s, detail) => {
-        this.refused(undefined, formatAddress(s.remoteAddress, s.remotePort), 'tls_handshake_failed', detail);
+        this.refused(undefined, formatAddress(s.remoteAddress, s.remotePort), 'tls_handshake_failed', detail, 'in');
         s.on('error', () => undefined);
         s.end(encodeFrame(Kind.Refuse, Buffer.from(JSON.stringify({ reason: 'tls_handshake_failed', detail }))));
         setTimeout(() => s.destroy(), 1000).unref();
@@ -177,6 +181,9 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     for (const d of this.dials.values()) d.supersede();
     for (const s of this.pending) s.destroy();
     for (const link of [...this.links.values()]) link.close('stopped', 'this node is stopping');
+    clearTimeout(this.heldRefusalsTimer);
+    this.heldRefusalsTimer = undefined;
+    this.logHeldRefusals();
     const server = this.server;
     this.server = undefined;
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -309,7 +316,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
         const err = timedOut
           ? new HandshakeRefusal('timeout', `no link to ${node} within ${timeoutMs} ms`)
           : e instanceof HandshakeRefusal ? e : new HandshakeRefusal('unreachable', (e as Error).message);
-        this.refused(node, address, err.reason as LinkRefusal, err.detail);
+        this.refused(node, address, err.reason as LinkRefusal, err.detail, 'out');
         throw new LinkError(err.reason as LinkRefusal, node, `cannot link to ${node}: ${err.reason}: ${err.detail}`);
       } finally {
         clearTimeout(timer);
@@ -403,9 +410,9 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
         const peer = (e as { peer?: string }).peer;
         if (e instanceof HandshakeRefusal && e.reason === 'duplicate') return;
         if (timedOut) {
-          this.refused(peer, address, 'timeout', `no complete handshake within ${this.o.handshakeTimeoutMs} ms`);
+          this.refused(peer, address, 'timeout', `no complete handshake within ${this.o.handshakeTimeoutMs} ms`, 'in');
         } else if (e instanceof HandshakeRefusal) {
-          this.refused(peer, address, e.reason as LinkRefusal, e.detail);
+          this.refused(peer, address, e.reason as LinkRefusal, e.detail, 'in');
         } else if (!this.stopping) {
           this.log.debug({ address, err: (e as Error).message }, 'incoming connection dropped');
         }
@@ -509,9 +516,28 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     return h(from, payload);
   }
 
-  private refused(node: string | undefined, address: string, reason: LinkRefusal, detail: string): void {
-    this.log.warn({ peer: node, address, reason, detail }, 'link refused');
+  /** Our own dials are paced by the reconnect backoff; incoming ones by whoever connects: budgeted. */
+  private refused(node: string | undefined, address: string, reason: LinkRefusal, detail: string, direction: 'in' | 'out'): void {
+    if (direction === 'out' || this.inboundRefusals.admit(Date.now(), reason)) {
+      this.log.warn({ peer: node, address, reason, detail }, 'link refused');
+    } else if (!this.heldRefusalsTimer) {
+      this.heldRefusalsTimer = setTimeout(() => {
+        this.heldRefusalsTimer = undefined;
+        this.logHeldRefusals();
+      }, Math.max(0, this.inboundRefusals.windowEnd() - Date.now()));
+      this.heldRefusalsTimer.unref();
+    }
     this.emit('refused', node, reason, detail);
+  }
+
+  private logHeldRefusals(): void {
+    const held = this.inboundRefusals.takeHeld();
+    if (!held) return;
+    const { lines, windowMs } = this.o.inboundRefusalLog;
+    this.log.warn(
+      { refused: held.count, reasons: held.reasons },
+      `${held.count} more incoming links refused, not logged one by one (at most ${lines} lines per ${windowMs / 1000} s)`,
+    );
   }
 }
 

@@ -34,6 +34,11 @@ export interface DistOptions {
    * where that measures faster (default BUSY_POLL_US; 0: never). See busy-poll.ts.
    */
   readonly busyPollUs?: number;
+  /**
+   * Refused incoming connections logged one by one, at most `lines` per `windowMs`; the rest are
+   * counted in one line a window (default 10 per 10 s). Anyone reaching the port can cause them.
+   */
+  readonly inboundRefusalLog?: { readonly lines: number; readonly windowMs: number };
 }
 
 /** The busy-poll window of `node.dist_busy_poll = true`: a loopback or same-rack round trip. */
@@ -61,6 +66,7 @@ export function resolveOptions(o: DistOptions): ResolvedDistOptions {
     reconnectMaxMs: 3000,
     callTimeoutMs: 15_000,
     busyPollUs: BUSY_POLL_US,
+    inboundRefusalLog: { lines: 10, windowMs: 10_000 },
     ...stripUndefined(o),
   } as ResolvedDistOptions;
 }

@@ -1,6 +1,7 @@
 // Shared helpers of the link-layer tests: in-process nodes on their own loopback addresses.
 import type { TestContext } from 'node:test';
 import { randomInt } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { connect as netConnect, type Socket } from 'node:net';
 import pino from 'pino';
 import { dialerHandshake } from '../../src/link/handshake-io.js';
@@ -80,4 +81,20 @@ export async function rawLink(
 /** Sends raw bytes from `localAddress` and resolves when the listener has closed the connection. */
 export function sendRaw(host: string, port: number, bytes: Buffer, localAddress: string, timeoutMs = 5000): Promise<Buffer> {
   return exchange(netConnect({ host, port, localAddress }), bytes, timeoutMs, 'the listener');
+}
+
+/** A logger as the daemon's (the writer's name in `node`) whose JSON lines the test can read. */
+export function capturingLogger(self: string): { lines: string[]; records(): Array<Record<string, unknown>>; logger: pino.Logger } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
+      done();
+    },
+  });
+  return {
+    lines,
+    records: () => lines.map((l) => JSON.parse(l) as Record<string, unknown>),
+    logger: pino({ level: 'debug', base: { node: self } }, sink),
+  };
 }

@@ -2,26 +2,14 @@
 // node names it `peer` (a second `node` key made JSON parsers read the peer as the writer).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import pino from 'pino';
 import { createDist, type Dist } from '../../src/link/index.js';
-import { randomBasePort, until } from './fixtures.js';
+import { capturingLogger, randomBasePort, until } from './fixtures.js';
 
 const base = randomBasePort();
 const A = 'a1@127.0.44.1';
 const B = 'b2@127.0.44.2';
 const R = 'r3@127.0.44.3';
-
-function capturing(self: string): { lines: string[]; logger: pino.Logger } {
-  const lines: string[] = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(...chunk.toString('utf8').split('\n').filter((l) => l !== ''));
-      done();
-    },
-  });
-  return { lines, logger: pino({ level: 'debug', base: { node: self } }, sink) };
-}
 
 async function start(self: string, logger: pino.Logger, cookie = 'secret-cookie'): Promise<Dist> {
   const d = createDist({ self, cookie, clusterName: 'testcl', protoDist: 'inet_tcp', netTicktimeMs: 4000, basePort: base, logger });
@@ -30,8 +18,8 @@ async function start(self: string, logger: pino.Logger, cookie = 'secret-cookie'
 }
 
 test('link up, link down and link refused carry the other node as `peer`, the writer as the only `node`', async (t) => {
-  const la = capturing(A);
-  const lb = capturing(B);
+  const la = capturingLogger(A);
+  const lb = capturingLogger(B);
   const a = await start(A, la.logger);
   const b = await start(B, lb.logger);
   const r = await start(R, pino({ level: 'silent' }), 'wrong-cookie');
