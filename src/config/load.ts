@@ -6,6 +6,7 @@ import type { Config, ConfigProblem, DistTlsOptions, Paths } from './types.js';
 import { ConfigError } from './types.js';
 import { parseHoconFile, parseHoconValue, HoconError } from './hocon/index.js';
 import { loadSslDistFile } from './ssl-dist.js';
+import { withListenerTls } from './listener-tls.js';
 import { envOverrides } from './env.js';
 import type { EnvOverride } from './env.js';
 import { validateConfig, deepFreeze, effectiveTree, sortProblems } from './schema.js';
@@ -131,6 +132,13 @@ function configWarnings(config: Config): ConfigProblem[] {
   if (config.node.cookie === DEFAULT_COOKIE) {
     warnings.push({ key: 'node.cookie', message: DEFAULT_COOKIE_WARNING });
   }
+  for (const [type, byName] of Object.entries(config.listeners)) {
+    for (const [name, l] of Object.entries(byName)) {
+      if (l.shadowed_by !== undefined) {
+        warnings.push({ key: `listeners.${type}.${name}`, message: `the default listener ${type}:${name} (${l.bind}) is not started: listener ${l.shadowed_by} uses its port` });
+      }
+    }
+  }
   const ssl = config.cluster.etcd.ssl_options;
   if (config.cluster.discovery_strategy === 'etcd' && ssl?.enable && ssl.verify === 'verify_none') {
     warnings.push({
@@ -139,6 +147,17 @@ function configWarnings(config: Config): ConfigProblem[] {
     });
   }
   return warnings;
+}
+
+/**
+ * What an EMQX operator may expect to work but this node does not serve: whole roots it does not
+ * read (dashboard, authentication, gateway, ...) and listener types it has no listener for.
+ */
+function unservedSections(tree: Readonly<Record<string, unknown>>, ignoredRoots: readonly string[]): string[] {
+  const out = [...ignoredRoots];
+  const listeners = tree.listeners;
+  if (isPlainObject(listeners) && listeners.quic !== undefined) out.push('listeners.quic');
+  return out;
 }
 
 /** Loads and validates the config; throws ConfigError listing every problem found. */
@@ -175,7 +194,16 @@ function loadFrom(paths: Paths, opts: LoadOptions): LoadedConfig {
   const problems = [...result.problems];
   const warnings: ConfigProblem[] = [...env.warnings];
   let config = result.config;
-  if (config !== undefined) warnings.push(...configWarnings(config));
+  const unserved = unservedSections(tree, result.ignoredRoots);
+  if (unserved.length > 0) {
+    warnings.push({ message: `sections of ${paths.conf_file} this node does not serve (accepted, not applied): ${unserved.join(', ')}` });
+  }
+  if (config !== undefined) {
+    warnings.push(...configWarnings(config));
+    const withTls = withListenerTls(config.listeners, (p) => originOf(p) ?? {});
+    problems.push(...withTls.problems);
+    config = { ...config, listeners: withTls.listeners };
+  }
   // Read ssl_dist.conf even when emqx.conf has problems, so one run reports both files.
   const cluster = tree.cluster as Record<string, unknown> | undefined;
   const protoDist = config?.cluster.proto_dist ?? cluster?.proto_dist;

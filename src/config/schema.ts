@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { isIP } from 'node:net';
 import type { Config, ConfigProblem, Paths } from './types.js';
 import { parseNodeName } from '../node/name.js';
-import { parseDuration, formatDuration } from './duration.js';
+import { parseBytesize, parseDuration, formatDuration } from './duration.js';
 import { suggest } from './suggest.js';
 import { ROOT_FIELDS, NODE_FIELDS, CLUSTER_FIELDS } from './schema/fields.js';
 import type { Field, FieldType } from './schema/fields.js';
@@ -176,10 +176,55 @@ function convert(type: FieldType, v: unknown, opts: ValidateOptions): Converted 
     }
     case 'dns_server':
       return convertDnsServer(v);
+    case 'word_or': {
+      if (typeof v === 'string' && Object.hasOwn(type.words, v.trim())) return { ok: true, value: type.words[v.trim()] };
+      const r = convert(type.of, v, opts);
+      if (r.ok) return r;
+      return { ok: false, reason: `${r.reason}, or ${Object.keys(type.words).join(' or ')}` };
+    }
+    case 'number': {
+      const n = typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v.trim()) ? Number(v) : v;
+      if (typeof n !== 'number' || !Number.isFinite(n) || n < type.min || n > type.max) return bad(`a number in ${type.min}..${type.max}`);
+      return { ok: true, value: n };
+    }
+    case 'bytesize': {
+      const b = parseBytesize(v);
+      return b.ok ? b : { ok: false, reason: `${showValue(v)}: ${b.reason}` };
+    }
+    case 'bind':
+      return convertBind(v);
+    case 'string_list': {
+      const items = listOf(v);
+      if (items === undefined) return bad('an array of strings or one comma-separated string');
+      const allowed = type.values;
+      const wrong = allowed ? items.filter((x) => !allowed.includes(x)) : [];
+      if (wrong.length > 0) return { ok: false, reason: `${wrong.map(showValue).join(', ')} not among ${allowed!.join(', ')}` };
+      return { ok: true, value: items };
+    }
     case 'object':
+    case 'map':
     case 'emqx':
       return { ok: true, value: v };
   }
+}
+
+/** A listener's `bind`: `1883`, `"0.0.0.0:1883"`, `"[::]:1883"`; normalised to `ip:port` / `[ip]:port`. */
+function convertBind(v: unknown): Converted {
+  const bad: Converted = { ok: false, reason: `${showValue(v)} is not a listen address (expected a port such as 1883, or ip:port such as "0.0.0.0:1883" or "[::1]:1883")` };
+  const text = typeof v === 'number' ? String(v) : typeof v === 'string' ? v.trim() : undefined;
+  if (text === undefined) return bad;
+  const m = /^(?:\[([^\]]+)\]:|([^:[\]]*):)?(\d{1,5})$/.exec(text);
+  if (!m) return bad;
+  const port = Number(m[3]);
+  if (port > 65535) return { ok: false, reason: `${showValue(v)}: port ${port} is not in 0..65535` };
+  const v6 = m[1];
+  const v4 = m[2] === '' || m[2] === undefined ? '0.0.0.0' : m[2];
+  if (v6 !== undefined) {
+    if (isIP(v6) !== 6) return { ok: false, reason: `${showValue(v)}: '${v6}' is not an IPv6 address` };
+    return { ok: true, value: `[${v6}]:${port}` };
+  }
+  if (isIP(v4) !== 4) return { ok: false, reason: `${showValue(v)}: '${v4}' is not an IPv4 address (write IPv6 addresses in brackets: "[::1]:${port}")` };
+  return { ok: true, value: `${v4}:${port}` };
 }
 
 function convertDnsServer(v: unknown): Converted {
@@ -274,6 +319,26 @@ function walkObject(
       }
     }
     const at = [...path, rawKey];
+    if (field.type.kind === 'map') {
+      const entries: Record<string, unknown> = {};
+      const given = raw ?? {};
+      if (!isPlainObject(given)) {
+        c.add(at, `${showValue(raw)} is not an object (expected named entries, e.g. ${key}.default { ... })`);
+        continue;
+      }
+      const names = new Set([...Object.keys(field.type.defaults ?? {}), ...Object.keys(given)]);
+      for (const name of names) {
+        const own = given[name];
+        if (own != null && !isPlainObject(own)) {
+          c.add([...at, name], `${showValue(own)} is not an object (expected { ... } with keys ${Object.keys(field.type.fields).join(', ')})`);
+          continue;
+        }
+        const merged = { ...(field.type.defaults?.[name] ?? {}), ...((own as Record<string, unknown> | undefined) ?? {}) };
+        entries[name] = { ...walkObject(field.type.fields, merged, [...at, name], c, opts), ...(own == null ? { implicit: true } : {}) };
+      }
+      out[key] = entries;
+      continue;
+    }
     if (field.type.kind === 'object') {
       if (raw == null && field.type.optionalBlock) continue;
       const obj = raw ?? {};
@@ -332,6 +397,34 @@ function crossFieldChecks(node: Record<string, unknown>, cluster: Record<string,
   if (node.cookie === '') c.add(['node', 'cookie'], 'must not be empty');
 }
 
+/**
+ * Two enabled listeners cannot share a port on overlapping addresses. A listener that exists
+ * only by default (tcp:default on 1883, ...) yields to one from the file that wants its port:
+ * it is turned off and `shadowed_by` names the other (EMQX would fail to start instead).
+ */
+function listenerChecks(listeners: Record<string, Record<string, Record<string, unknown>>> | undefined, c: Collector): void {
+  const all = Object.entries(listeners ?? {}).flatMap(([type, byName]) => Object.entries(byName ?? {}).map(([name, l]) => ({ type, name, l })));
+  // Listeners from the file claim their ports first.
+  all.sort((a, b) => Number(a.l.implicit === true) - Number(b.l.implicit === true));
+  const taken: Array<{ bind: string; id: string }> = [];
+  const split = (bind: string): [host: string, port: string] => [bind.slice(0, bind.lastIndexOf(':')), bind.slice(bind.lastIndexOf(':') + 1)];
+  // [::] takes the port on every address (dual stack); 0.0.0.0 on every IPv4 address.
+  const covers = (a: string, b: string): boolean => a === b || a === '[::]' || (a === '0.0.0.0' && !b.startsWith('['));
+  for (const { type, name, l } of all) {
+    if (l.enable !== true || typeof l.bind !== 'string') continue;
+    const [host, port] = split(l.bind);
+    const clash = taken.find((t) => {
+      const [oHost, oPort] = split(t.bind);
+      return port === oPort && port !== '0' && (covers(host, oHost) || covers(oHost, host));
+    });
+    if (clash === undefined) taken.push({ bind: l.bind, id: `${type}:${name}` });
+    else if (l.implicit === true) {
+      l.enable = false;
+      l.shadowed_by = clash.id;
+    } else c.add(['listeners', type, name, 'bind'], `${showValue(l.bind)} is already taken by listener ${clash.id} (${clash.bind})`);
+  }
+}
+
 /** In reading order: by file and position, then those from the environment, then the rest. */
 export function sortProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
   const rank = (p: ConfigProblem): number => (p.file !== undefined ? 0 : p.env !== undefined ? 1 : 2);
@@ -353,15 +446,57 @@ export function validateConfig(tree: Readonly<Record<string, unknown>>, opts: Va
   const node = (out.node ?? {}) as Record<string, unknown>;
   const cluster = (out.cluster ?? {}) as Record<string, unknown>;
   crossFieldChecks(node, cluster, c);
+  listenerChecks(out.listeners as Record<string, Record<string, Record<string, unknown>>>, c);
+  const mqtt = out.mqtt as Record<string, unknown> | undefined;
+  if (mqtt && mqtt.shared_subscription_strategy === undefined) {
+    mqtt.shared_subscription_strategy = (out.broker as Record<string, unknown> | undefined)?.shared_subscription_strategy ?? 'round_robin';
+  }
   if (c.problems.length > 0) return { problems: sortProblems(c.problems), ignoredRoots };
-  const config = { node, cluster, paths: opts.paths } as unknown as Config;
+  const config = { ...out, node, cluster, paths: opts.paths } as unknown as Config;
   return { config: deepFreeze(config), problems: [], ignoredRoots };
+}
+
+const BROKER_ROOTS = ['listeners', 'mqtt', 'broker', 'retainer', 'sys_topics'] as const;
+
+/** A converted value back as an operator writes it: durations as `15s`, Infinity as `infinity`. */
+function showAs(type: FieldType, v: unknown): unknown {
+  switch (type.kind) {
+    case 'object':
+    case 'map': {
+      if (!isPlainObject(v)) return v;
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'implicit' || k === 'tls' || k === 'shadowed_by' || k === 'off_reason') continue;
+        const f = type.kind === 'object' ? type.fields[k] : undefined;
+        out[k] = type.kind === 'map' ? showAs({ kind: 'object', fields: type.fields }, x) : f ? showAs(f.type, x) : x;
+      }
+      return out;
+    }
+    case 'word_or': {
+      const word = Object.entries(type.words).find(([, w]) => w === v)?.[0];
+      return word ?? showAs(type.of, v);
+    }
+    case 'duration':
+      return typeof v === 'number' ? formatDuration(v) : v;
+    case 'string_list':
+      return Array.isArray(v) ? [...(v as unknown[])] : v;
+    default:
+      return v;
+  }
 }
 
 /** The effective settings as an operator writes them (durations as `24h`), for `conf show`. */
 export function effectiveTree(config: Config): Record<string, unknown> {
   const { node, cluster } = config;
+  const shown: Record<string, unknown> = {};
+  for (const root of BROKER_ROOTS) {
+    const field = ROOT_FIELDS[root];
+    if (field !== undefined && (config as unknown as Record<string, unknown>)[root] !== undefined) {
+      shown[root] = showAs(field.type, (config as unknown as Record<string, unknown>)[root]);
+    }
+  }
   return {
+    ...shown,
     node: { ...node, dist_net_ticktime: formatDuration(node.dist_net_ticktime) },
     cluster: {
       ...cluster,

@@ -107,9 +107,130 @@ export interface DistTlsOptions {
   readonly serverDepth?: number;
 }
 
+export type ListenerType = 'tcp' | 'ssl' | 'ws' | 'wss';
+
+/** `listeners.ssl.<name>.ssl_options`: file paths absolute; the files are read when the listener starts. */
+export interface ListenerSslOptions {
+  readonly cacertfile: string;
+  readonly certfile: string;
+  readonly keyfile: string;
+  readonly verify: 'verify_peer' | 'verify_none';
+  readonly fail_if_no_peer_cert: boolean;
+  readonly versions: readonly string[];
+  readonly ciphers: readonly string[];
+  readonly depth: number;
+  readonly password?: string;
+  /** ms */
+  readonly handshake_timeout: number;
+  readonly honor_cipher_order: boolean;
+}
+
+export interface WebsocketOptions {
+  readonly mqtt_path: string;
+  readonly fail_if_no_subprotocol: boolean;
+  readonly supported_subprotocols: readonly string[];
+  /** bytes; Infinity: no limit beyond mqtt.max_packet_size */
+  readonly max_frame_size: number;
+  readonly check_origin_enable: boolean;
+  readonly allow_origin_absence: boolean;
+  readonly check_origins: readonly string[];
+}
+
+/** One entry of `listeners.<type>.<name>`. */
+export interface ListenerConfig {
+  readonly enable: boolean;
+  /** Normalised `ip:port` or `[ipv6]:port`. */
+  readonly bind: string;
+  /** Infinity: no limit. */
+  readonly max_connections: number;
+  /** Prefixed to every topic the listener's clients publish and subscribe to ('' = none). */
+  readonly mountpoint: string;
+  readonly ssl_options?: ListenerSslOptions;
+  readonly websocket?: WebsocketOptions;
+  /** Present (true) when the entry comes from the defaults, not from the file. */
+  readonly implicit?: boolean;
+  /** A default listener turned off because a listener from the file wants its port. */
+  readonly shadowed_by?: string;
+  /** Why a default listener is off although enabled (e.g. no certificate on a fresh install). */
+  readonly off_reason?: string;
+  /** ssl/wss: node:tls server options with the certificate files' contents (read by the loader). */
+  readonly tls?: TlsOptions & SecureContextOptions;
+}
+
+export type ListenersConfig = { readonly [T in ListenerType]: Readonly<Record<string, ListenerConfig>> };
+
+/** `mqtt.*`: durations in ms, Infinity for `infinity`. */
+export interface MqttConfig {
+  readonly idle_timeout: number;
+  readonly max_packet_size: number;
+  readonly max_clientid_len: number;
+  readonly max_topic_levels: number;
+  readonly max_qos_allowed: 0 | 1 | 2;
+  readonly max_topic_alias: number;
+  readonly retain_available: boolean;
+  readonly wildcard_subscription: boolean;
+  readonly shared_subscription: boolean;
+  readonly ignore_loop_deliver: boolean;
+  readonly strict_mode: boolean;
+  readonly response_information: string;
+  /** Seconds; 0 = disabled (the client's keepalive stands). */
+  readonly server_keepalive: number;
+  readonly keepalive_multiplier: number;
+  readonly retry_interval: number;
+  readonly max_awaiting_rel: number;
+  readonly await_rel_timeout: number;
+  readonly session_expiry_interval: number;
+  readonly max_mqueue_len: number;
+  readonly mqueue_store_qos0: boolean;
+  readonly max_inflight: number;
+  readonly max_subscriptions: number;
+  readonly upgrade_qos: boolean;
+  readonly use_username_as_clientid: boolean;
+  readonly message_expiry_interval: number;
+  /** mqtt.shared_subscription_strategy, else broker.shared_subscription_strategy, else round_robin. */
+  readonly shared_subscription_strategy: SharedSubscriptionStrategy;
+}
+
+export type SharedSubscriptionStrategy = 'random' | 'round_robin' | 'round_robin_per_group' | 'sticky' | 'local' | 'hash_clientid' | 'hash_topic';
+
+export interface BrokerConfig {
+  /** The older name of mqtt.shared_subscription_strategy (which the broker reads). */
+  readonly shared_subscription_strategy?: SharedSubscriptionStrategy;
+}
+
+export interface RetainerConfig {
+  readonly enable: boolean;
+  /** ms; 0 = never expire */
+  readonly msg_expiry_interval: number;
+  readonly max_payload_size: number;
+  readonly stop_publish_clear_msg: boolean;
+  readonly backend: {
+    /** 0 = no limit */
+    readonly max_retained_messages: number;
+  };
+}
+
+export interface SysTopicsConfig {
+  /** ms; 0 = disabled */
+  readonly sys_msg_interval: number;
+  /** ms; 0 = disabled */
+  readonly sys_heartbeat_interval: number;
+  readonly sys_event_messages: {
+    readonly client_connected: boolean;
+    readonly client_disconnected: boolean;
+    readonly client_subscribed: boolean;
+    readonly client_unsubscribed: boolean;
+  };
+}
+
 export interface Config {
   readonly node: NodeConfig;
   readonly cluster: ClusterConfig;
+  readonly listeners: ListenersConfig;
+  readonly mqtt: MqttConfig;
+  readonly broker: BrokerConfig;
+  readonly retainer: RetainerConfig;
+  readonly sys_topics: SysTopicsConfig;
   readonly paths: Paths;
   /** Present when cluster.proto_dist is inet_tls or inet6_tls. */
   readonly tls?: DistTlsOptions;

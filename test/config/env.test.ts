@@ -50,8 +50,17 @@ test('a value HOCON would cut at a comment marker is kept whole', () => {
 });
 
 test('an unknown root is ignored silently', () => {
-  const r = overrides({ EMQX_FOO__BAR: '1', EMQX_LISTENERS__TCP__DEFAULT__BIND: '1883', EMQX_DEFAULT_LOG_HANDLER: 'console' });
+  const r = overrides({ EMQX_FOO__BAR: '1', EMQX_DASHBOARD__LISTENERS__HTTP__BIND: '18083', EMQX_DEFAULT_LOG_HANDLER: 'console' });
   assert.deepEqual(r, { overrides: [], warnings: [] });
+});
+
+test('listener and mqtt keys are read from the environment, a listener of any name included', () => {
+  const r = overrides({ EMQX_LISTENERS__TCP__DEFAULT__BIND: '1883', EMQX_LISTENERS__WS__EDGE__BIND: '"127.0.0.1:8093"', EMQX_MQTT__MAX_INFLIGHT: '64' });
+  assert.deepEqual(
+    r.overrides.map((o) => [o.path.join('.'), o.value]).sort(),
+    [['listeners.tcp.default.bind', 1883], ['listeners.ws.edge.bind', '127.0.0.1:8093'], ['mqtt.max_inflight', 64]],
+  );
+  assert.deepEqual(r.warnings, []);
 });
 
 test('a known root with an unknown field is dropped with one warning naming the variable', () => {

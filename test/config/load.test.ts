@@ -73,7 +73,7 @@ test('the shipped etc/emqx.conf loads, with the default-cookie warning and a red
   assert.ok(Object.isFrozen(loaded.config));
 });
 
-test("all of EMQX's example configs load when merged with its shipped emqx.conf", (t) => {
+test("all of EMQX's example configs load when merged with its shipped emqx.conf", async (t) => {
   if (!existsSync(corpus)) {
     t.skip(`corpus not found at ${corpus}`);
     return;
@@ -82,6 +82,16 @@ test("all of EMQX's example configs load when merged with its shipped emqx.conf"
   const examples = readdirSync(join(corpus, 'examples')).sort();
   assert.equal(examples.length, 46);
   const root = install(t, undefined);
+  // The ssl and wss examples name {etc,data}/certs/{cacert,cert,key}.pem: the listeners'
+  // files are read at load, so they must exist and belong together.
+  const ca = await makeCa(join(root, 'ca'));
+  const leaf = await makeNodeCert(ca, join(root, 'leaf'), 'localhost');
+  for (const dir of [join(root, 'etc', 'certs'), join(root, 'data', 'certs')]) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'cacert.pem'), readFileSync(ca.certFile));
+    writeFileSync(join(dir, 'cert.pem'), readFileSync(leaf.certFile));
+    writeFileSync(join(dir, 'key.pem'), readFileSync(leaf.keyFile));
+  }
   const strategies = new Set<string>();
   for (const name of examples) {
     writeFileSync(join(root, 'etc', 'emqx.conf'), `${base}\n${readFileSync(join(corpus, 'examples', name), 'utf8')}`);
@@ -104,7 +114,17 @@ test("all of EMQX's example configs load when merged with its shipped emqx.conf"
       assert.equal(loaded.config.node.cookie, 'Yzc0NGExM2Rj');
       assert.deepEqual(loaded.warnings, []);
     }
-    if (name.startsWith('listeners.')) assert.deepEqual(loaded.ignoredRoots, ['listeners']);
+    if (name.startsWith('listeners.')) {
+      assert.deepEqual(loaded.ignoredRoots, []);
+      const type = name.split('.')[1]!;
+      if (type !== 'quic') {
+        const named = Object.entries(loaded.config.listeners[type as 'tcp']).find(([n]) => n !== 'default');
+        assert.ok(named, `${name}: its listener is read`);
+        // The example takes the default listener's port: the default yields to it.
+        assert.equal(loaded.config.listeners[type as 'tcp'].default?.enable, false, name);
+        assert.ok(loaded.warnings.some((w) => w.message.includes(`is not started: listener ${type}:${named[0]} uses its port`)), name);
+      }
+    }
   }
   assert.deepEqual([...strategies].sort(), ['dns', 'etcd', 'k8s', 'manual', 'static']);
 });
@@ -200,13 +220,14 @@ test('node.cookie missing everywhere is refused; the environment can supply it',
   assert.equal(loadConfig({ root, env: { EMQX_NODE__COOKIE: 'fromenv' } }).config.node.cookie, 'fromenv');
 });
 
-test('includes are resolved relative to emqx.conf; other roots are listed as ignored', (t) => {
+test('includes are resolved relative to emqx.conf; roots this node does not read are listed as ignored', (t) => {
   const root = install(t, 'include "cluster.conf"\nnode { cookie = c }\nlisteners.tcp.default.bind = "0.0.0.0:1883"\ndashboard { listeners.http.bind = 18083 }\n', {
     'etc/cluster.conf': 'cluster { discovery_strategy = singleton }\n',
   });
   const loaded = loadConfig({ root, env: {} });
   assert.equal(loaded.config.cluster.discovery_strategy, 'singleton');
-  assert.deepEqual(loaded.ignoredRoots.sort(), ['dashboard', 'listeners']);
+  assert.deepEqual(loaded.ignoredRoots.sort(), ['dashboard']);
+  assert.equal(loaded.config.listeners.tcp.default?.bind, '0.0.0.0:1883');
 });
 
 test('node.data_dir relative to the install root, not the etc dir or the working directory', (t) => {

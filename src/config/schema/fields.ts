@@ -1,6 +1,7 @@
-// The keys under `node` and `cluster` (SPEC §2), as data: their types, defaults and what is ours.
-// Keys EMQX has but this node does not use are declared `emqx` so a real EMQX file loads unchanged;
-// anything else under these roots is an error.
+// The keys under `node` and `cluster` (SPEC §2), as data: their types, defaults and what is ours;
+// the broker's roots are in broker-fields.ts. Keys EMQX has but this node does not use are
+// declared `emqx` so a real EMQX file loads unchanged; anything else under these roots is an error.
+import { BROKER_FIELDS, LISTENERS_FIELDS, MQTT_FIELDS, RETAINER_FIELDS, SYS_TOPICS_FIELDS } from './broker-fields.js';
 
 /** How long a silent peer is tolerated when the config does not say: silent peer noticed within 5 s (SPEC §6). */
 export const DEFAULT_DIST_NET_TICKTIME_MS = 4000;
@@ -28,6 +29,21 @@ export type FieldType =
   /** `host:port` (or `[v6]:port`, or a bare host meaning port 53). */
   | { readonly kind: 'dns_server' }
   | { readonly kind: 'object'; readonly fields: Readonly<Record<string, Field>>; readonly optionalBlock?: boolean }
+  /**
+   * Named entries, each an object of `fields` (`listeners.tcp.<name>`). `defaults` are entries
+   * that exist unless the file says otherwise; a file's entry of the same name is merged over one.
+   */
+  | { readonly kind: 'map'; readonly fields: Readonly<Record<string, Field>>; readonly defaults?: Readonly<Record<string, Readonly<Record<string, unknown>>>> }
+  /** One of a few words standing for a value (`infinity`, `disabled`), or a value of type `of`. */
+  | { readonly kind: 'word_or'; readonly words: Readonly<Record<string, unknown>>; readonly of: FieldType }
+  /** A number, integral or not. */
+  | { readonly kind: 'number'; readonly min: number; readonly max: number }
+  /** In bytes: `1MB`, `512KB` or an integer. */
+  | { readonly kind: 'bytesize' }
+  /** A listener address: a port, `ip:port` or `[ipv6]:port`; kept as text, normalised. */
+  | { readonly kind: 'bind' }
+  /** An array of strings or one comma-separated string; `values` limits them when given. */
+  | { readonly kind: 'string_list'; readonly values?: readonly string[] }
   /** An EMQX key this node accepts and does not use; its value is not checked. */
   | { readonly kind: 'emqx' };
 
@@ -163,6 +179,11 @@ export const CLUSTER_FIELDS: Readonly<Record<string, Field>> = {
 export const ROOT_FIELDS: Readonly<Record<string, Field>> = {
   node: { type: { kind: 'object', fields: NODE_FIELDS } },
   cluster: { type: { kind: 'object', fields: CLUSTER_FIELDS } },
+  listeners: { type: { kind: 'object', fields: LISTENERS_FIELDS } },
+  mqtt: { type: { kind: 'object', fields: MQTT_FIELDS } },
+  broker: { type: { kind: 'object', fields: BROKER_FIELDS } },
+  retainer: { type: { kind: 'object', fields: RETAINER_FIELDS } },
+  sys_topics: { type: { kind: 'object', fields: SYS_TOPICS_FIELDS } },
 };
 
 /**
@@ -171,10 +192,17 @@ export const ROOT_FIELDS: Readonly<Record<string, Field>> = {
  */
 export function isKnownKey(path: readonly string[]): boolean {
   let fields: Readonly<Record<string, Field>> = ROOT_FIELDS;
-  for (const [i, segment] of path.entries()) {
+  for (let i = 0; i < path.length; i++) {
+    const segment = path[i]!;
     const field = Object.hasOwn(fields, segment) ? fields[segment] : undefined;
     if (field === undefined) return false;
     if (field.type.kind === 'emqx') return true;
+    if (field.type.kind === 'map') {
+      // The next segment is an entry's name (any name will do), then the entry's fields.
+      i++;
+      fields = field.type.fields;
+      continue;
+    }
     if (field.type.kind !== 'object') return i === path.length - 1;
     fields = field.type.fields;
   }
@@ -184,9 +212,14 @@ export function isKnownKey(path: readonly string[]): boolean {
 /** The declared keys one level below `path`, for suggestions. */
 export function fieldsAt(path: readonly string[]): readonly string[] {
   let fields: Readonly<Record<string, Field>> = ROOT_FIELDS;
-  for (const segment of path) {
+  for (let i = 0; i < path.length; i++) {
+    const segment = path[i]!;
     const field = Object.hasOwn(fields, segment) ? fields[segment] : undefined;
-    if (field === undefined || field.type.kind !== 'object') return [];
+    if (field === undefined) return [];
+    if (field.type.kind === 'map') {
+      if (i === path.length - 1) return [];
+      i++;
+    } else if (field.type.kind !== 'object') return [];
     fields = field.type.fields;
   }
   return Object.keys(fields);
