@@ -6,6 +6,7 @@ import type { Config, ConfigProblem, Paths } from './types.js';
 import { parseNodeName } from '../node/name.js';
 import { parseBytesize, parseDuration, formatDuration } from './duration.js';
 import { suggest } from './suggest.js';
+import { startProblems } from './start-checks.js';
 import { ROOT_FIELDS, NODE_FIELDS, CLUSTER_FIELDS } from './schema/fields.js';
 import type { Field, FieldType } from './schema/fields.js';
 
@@ -395,6 +396,7 @@ function crossFieldChecks(node: Record<string, unknown>, cluster: Record<string,
     c.add(['cluster', 'etcd', 'server'], 'is required when cluster.discovery_strategy = etcd (e.g. "http://127.0.0.1:2379")');
   }
   if (node.cookie === '') c.add(['node', 'cookie'], 'must not be empty');
+  for (const p of startProblems(node, cluster)) c.add(p.path, p.message);
 }
 
 /**

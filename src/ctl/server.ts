@@ -5,9 +5,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import type { Logger } from 'pino';
 import { encodeReplyHeader, MISMATCH_MAGIC, parseRequest, type CtlRequest } from './protocol.js';
 import type { CtlResult } from './types.js';
-
-/** Linux's sockaddr_un.sun_path holds 108 bytes including the terminating NUL. */
-export const MAX_SOCKET_PATH_BYTES = 107;
+import { MAX_SOCKET_PATH_BYTES } from '../node/dirs.js';
 
 export class CtlServerError extends Error {
   constructor(

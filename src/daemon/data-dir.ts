@@ -1,11 +1,10 @@
-// Layout of a node's data directory:
-//   <data_dir>/emqx_ctl.sock         control socket, also the lock (one node per data dir)
-//   <data_dir>/mnesia/<node.name>/   the node's database (the database layer stores its files here)
+// A node's data directory on disk: created and checked writable, and the sign of a renamed node.
+// Its layout (node/dirs.ts) is pure, so check_config can check its limits too.
 import { accessSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isValidNodeName } from '../node/name.js';
 
-export const CONTROL_SOCKET_NAME = 'emqx_ctl.sock';
+export { controlSocketPath, mnesiaDir } from '../node/dirs.js';
 
 export class DataDirError extends Error {
   constructor(
@@ -15,15 +14,6 @@ export class DataDirError extends Error {
     super(message);
     this.name = 'DataDirError';
   }
-}
-
-export function controlSocketPath(dataDir: string): string {
-  return join(dataDir, CONTROL_SOCKET_NAME);
-}
-
-/** Where the node's database lives; the name is part of the path, so a node's name is immutable. */
-export function mnesiaDir(dataDir: string, nodeName: string): string {
-  return join(dataDir, 'mnesia', nodeName);
 }
 
 /** Creates `dir` if needed and checks this process may write to it. `what` names it for the operator. */

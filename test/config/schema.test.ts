@@ -173,7 +173,8 @@ test('a bad node name is refused with the reason', () => {
   ]);
   assert.equal(messages({ node: { cookie: 'c', name: 'emqx@myhost' } }).length, 1);
   assert.equal(check({ node: { cookie: 'c', name: 'emqx@s1.emqx.io' } }).problems.length, 0);
-  assert.equal(check({ node: { cookie: 'c', name: 'emqx@::1' } }).problems.length, 0);
+  // An IPv6 host needs a transport over IPv6 (start would refuse it with inet_tcp).
+  assert.equal(check({ node: { cookie: 'c', name: 'emqx@::1' }, cluster: { proto_dist: 'inet6_tcp' } }).problems.length, 0);
 });
 
 test('static seeds: an array or one comma-separated string, each a valid node name', () => {
@@ -191,10 +192,10 @@ test('static seeds: an array or one comma-separated string, each a valid node na
 });
 
 test('dns rule: record type a/aaaa needs a node name whose host is an IP of that family', () => {
-  const dns = (name: string, record_type: string) =>
-    messages({ node: { cookie: 'c', name }, cluster: { discovery_strategy: 'dns', dns: { record_type } } }, { 'node.name': [2, 8] });
+  const dns = (name: string, record_type: string, proto_dist = 'inet_tcp') =>
+    messages({ node: { cookie: 'c', name }, cluster: { discovery_strategy: 'dns', proto_dist, dns: { record_type } } }, { 'node.name': [2, 8] });
   assert.deepEqual(dns('emqx@127.0.0.1', 'a'), []);
-  assert.deepEqual(dns('emqx@::1', 'aaaa'), []);
+  assert.deepEqual(dns('emqx@::1', 'aaaa', 'inet6_tcp'), []);
   assert.deepEqual(dns('emqx@s1.emqx.io', 'srv'), []);
   assert.deepEqual(dns('emqx@s1.emqx.io', 'a'), [
     "etc/emqx.conf:2:8: node.name: 'emqx@s1.emqx.io': with cluster.discovery_strategy = dns and cluster.dns.record_type = a, the host of the node name must be an IPv4 address (peers are found as <name>@<ip>)",

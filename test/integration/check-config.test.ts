@@ -158,3 +158,26 @@ test('check_config: with inet_tls, ssl_dist.conf is checked too (syntax line, mi
   assert.match(missing.stderr, /nope\/cert\.pem/);
   assertNoStackTrace(missing);
 });
+
+test('check_config finds what start would refuse: port past 65535, IPv4 host with inet6_tcp, a 300-character name', { timeout: 60_000 }, async (t) => {
+  const cases: Array<[string, Record<string, string>, RegExp]> = [
+    ['node {\n  cookie = abc\n  name = "emqx65@127.0.0.1"\n  dist_base_port = 65500\n}\n', {}, /emqx\.conf:4:3: node\.dist_base_port: 65500 \+ 65 .* port 65565, above 65535/],
+    ['node {\n  cookie = abc\n  name = "emqx@127.0.0.1"\n}\ncluster.proto_dist = inet6_tcp\n', {}, /emqx\.conf:5:1: cluster\.proto_dist: inet6_tcp links over IPv6, but the host of node\.name 'emqx@127\.0\.0\.1' is an IPv4 address/],
+    ['node {\n  cookie = abc\n}\n', { EMQX_NODE__NAME: `${'n'.repeat(300)}@127.0.0.1` }, /EMQX_NODE__NAME: node\.name: is 310 bytes long; at most 255/],
+  ];
+  for (const [conf, env, want] of cases) {
+    const etc = etcDir(t, conf);
+    const data = mkdtempSync(join(tmpdir(), 'emqx-check-data-'));
+    t.after(() => rmSync(data, { recursive: true, force: true }));
+    const vars = { EMQX_ETC_DIR: etc, EMQX_NODE__DATA_DIR: data, EMQX_LOG_DIR: join(data, 'log'), ...env };
+    const checked = await emqx(['check_config'], vars);
+    assert.equal(checked.code, 1, `check_config passed:\n${conf}`);
+    assert.match(checked.stderr, want);
+    assertNoStackTrace(checked);
+    // start refuses the same way, before anything starts.
+    const started = await emqx(['start'], vars);
+    assert.equal(started.code, 1, started.stdout);
+    assert.match(started.stderr, want);
+    assert.doesNotMatch(started.stderr, /options\.port|ENAMETOOLONG|cannot resolve this node's host/);
+  }
+});
