@@ -72,7 +72,10 @@ interface Hello {
 }
 
 export interface RemovedNotice {
+  /** The member that put this node out (ran force-leave, or autoclean): its tombstone's issuer. */
   readonly by: string;
+  /** The member that told this node, when another one. */
+  readonly via?: string;
   readonly at: number;
   readonly clusterId: string;
 }
@@ -526,7 +529,8 @@ export class Cluster {
     const wasMember = new Set(this.members());
     await this.setView({ clusterId: this.view.clusterId, members: merged });
     if (!isMember(merged, this.self)) {
-      if (forcedOut(merged, this.self)) await this.becomeRemoved(from, this.view.clusterId);
+      const tomb = forcedOut(merged, this.self);
+      if (tomb) await this.becomeRemoved(tomb.version.n, from, this.view.clusterId);
       else if (!this.leaving && !this.joining) await this.goAlone(from);
       // While leaving (or joining elsewhere, which ends with a leave), our own leave echoing back
       // is expected: the leave or join finishes the job.
@@ -610,15 +614,15 @@ export class Cluster {
    * were joined again, or about a cluster we have since left, is stale), and never mid-join (the
    * join replaces the membership anyway; a failed join meets the member again and is told again).
    */
-  private async removalNotice(by: string, clusterId: string, tomb: MemberEntry | undefined): Promise<void> {
+  private async removalNotice(via: string, clusterId: string, tomb: MemberEntry | undefined): Promise<void> {
     const own = this.view.members[this.self];
     if (clusterId !== this.view.clusterId || !tomb || tomb.state !== 'removed' || !tomb.forced) return;
     if (own && compareHlc(tomb.version, own.version) <= 0) return;
     if (this.joining || this.leaving) {
-      this.o.log.info({ by }, 'told that this node was removed while it joins or leaves; ignored');
+      this.o.log.info({ by: tomb.version.n, via }, 'told that this node was removed while it joins or leaves; ignored');
       return;
     }
-    await this.becomeRemoved(by, clusterId);
+    await this.becomeRemoved(tomb.version.n, via, clusterId);
   }
 
   /**
@@ -636,11 +640,14 @@ export class Cluster {
     this.o.log.warn({ via }, 'this node had left its cluster; running alone');
   }
 
-  /** We were force-left while away: stay out, stop reconnecting, say so until an operator acts. */
-  private async becomeRemoved(by: string, clusterId: string): Promise<void> {
+  /**
+   * We were force-left while away: stay out, stop reconnecting, say so until an operator acts.
+   * `by` put us out (the tombstone's issuer); `via` passed the news on, and is running.
+   */
+  private async becomeRemoved(by: string, via: string, clusterId: string): Promise<void> {
     if (clusterId !== this.view.clusterId) return;
     const old = this.peers();
-    this.removedNotice = { by, at: this.now(), clusterId };
+    this.removedNotice = { by, ...(via !== by ? { via } : {}), at: this.now(), clusterId };
     this.fresh = false;
     this.running.clear();
     this.downSince.clear();
@@ -649,8 +656,8 @@ export class Cluster {
     for (const p of old) this.o.dist.disconnect(p);
     await this.data!.clear();
     this.o.log.error(
-      { by, clusterId },
-      `this node was removed from its cluster (told by ${by}); it stays out and no longer reconnects. To rejoin, run: emqx ctl cluster join ${by}`,
+      { by, via, clusterId },
+      `this node was removed from its cluster by ${by}${via !== by ? ` (told by ${via})` : ''}; it stays out and no longer reconnects. To rejoin, run: emqx ctl cluster join ${via}`,
     );
     this.events.emit('removed', by);
   }

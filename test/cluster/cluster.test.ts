@@ -549,3 +549,25 @@ test('tombstones of nodes that left are dropped once every member holds them; fo
   assert.equal(entry(D, C), undefined);
   assert.ok(a.parts.cluster.members().includes(D));
 });
+
+test('a node removed while away names the member that removed it, not the one that passed the news on', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  await sim.start(A);
+  await sim.start(B);
+  await sim.start(C);
+  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
+  assert.equal((await sim.run(C, 'cluster', 'join', A)).code, 0);
+  await until('three', () => sameRunning(sim, [A, B, C]));
+  const cStore = await sim.kill(C);
+  await until('c stopped', () => sim.status(A).stopped.includes(C));
+  assert.equal((await sim.run(A, 'cluster', 'force-leave', C)).code, 0);
+  await until('b holds the removal', () => !sim.get(B).parts.cluster.members().includes(C));
+  // A is down when C comes back: only B can tell it.
+  await sim.kill(A);
+  const c = await sim.start(C, { store: cStore });
+  await until('c told', () => c.parts.cluster.removedFrom() !== undefined);
+  assert.equal(c.parts.cluster.removedFrom()!.by, A);
+  assert.equal(c.parts.cluster.removedFrom()!.via, B);
+  assert.match((await sim.run(C, 'cluster', 'status')).output, /This node was removed from its cluster by a@127\.0\.0\.1 at /);
+});
