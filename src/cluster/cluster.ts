@@ -749,7 +749,8 @@ export class Cluster {
 function linkFailure(err: unknown, target: string): ClusterError {
   if (err instanceof LinkError) {
     if (err.code === 'authentication_failed') return new ClusterError('authentication_failed', target, err.message);
-    if (err.code === 'tls_handshake_failed') return new ClusterError('tls_handshake_failed', target, err.message);
+    // The cause is shown to the operator as it is (node_down gets its whole message).
+    if (err.code === 'tls_handshake_failed') return new ClusterError('tls_handshake_failed', target, err.detail ?? err.message);
     return new ClusterError('node_down', target, `${err.code}: ${err.message}`);
   }
   return new ClusterError('node_down', target, err instanceof Error ? err.message : String(err));

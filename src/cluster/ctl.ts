@@ -37,8 +37,9 @@ function failure(prefix: string, err: unknown, verbForLog: string): CtlResult {
     }
     const reason = err.code === 'singleton' || err.code === 'node_not_in_cluster' || err.code === 'join_in_progress' ? err.code : erlReason(err.code, err.node);
     const hint = HINTS[err.code];
-    const detail = err.code === 'node_down' || err.code === 'join_failed' ? err.message : undefined;
-    return { code: 1, output: `${prefix}: ${reason}\n${hint ? `${hint}\n` : ''}${detail && !hint ? `(${detail})\n` : ''}` };
+    // What this node learned of the cause; a hint says what to check.
+    const detail = err.code === 'node_down' || err.code === 'join_failed' || err.code === 'tls_handshake_failed' ? err.message : undefined;
+    return { code: 1, output: `${prefix}: ${reason}\n${detail ? `(${detail})\n` : ''}${hint ? `${hint}\n` : ''}` };
   }
   return { code: 1, output: `${prefix}: ${verbForLog}: ${err instanceof Error ? err.message : String(err)}\n` };
 }

@@ -317,7 +317,7 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
           ? new HandshakeRefusal('timeout', `no link to ${node} within ${timeoutMs} ms`)
           : e instanceof HandshakeRefusal ? e : new HandshakeRefusal('unreachable', (e as Error).message);
         this.refused(node, address, err.reason as LinkRefusal, err.detail, 'out');
-        throw new LinkError(err.reason as LinkRefusal, node, `cannot link to ${node}: ${err.reason}: ${err.detail}`);
+        throw new LinkError(err.reason as LinkRefusal, node, `cannot link to ${node}: ${err.reason}: ${err.detail}`, err.detail);
       } finally {
         clearTimeout(timer);
       }

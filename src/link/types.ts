@@ -19,6 +19,8 @@ export class LinkError extends Error {
     readonly code: LinkRefusal,
     readonly node: string,
     message: string,
+    /** The refusal's cause alone (`peer certificate rejected: unknown CA`), for operators. */
+    readonly detail?: string,
   ) {
     super(message);
     this.name = 'LinkError';

@@ -24,11 +24,12 @@ function stub(fail: ClusterError | undefined, seen: string[] = []): Cluster {
 }
 
 test('TLS and cookie failures are sharpened with one line saying what to check', async () => {
-  const tls = await clusterCommand(stub(new ClusterError('tls_handshake_failed', 'emqx2@10.0.0.2', 'x'))).run(['join', 'emqx2@10.0.0.2']);
+  const tls = await clusterCommand(stub(new ClusterError('tls_handshake_failed', 'emqx2@10.0.0.2', 'refused by peer: peer certificate rejected: unknown CA'))).run(['join', 'emqx2@10.0.0.2']);
   assert.equal(tls.code, 1);
+  // The cause this node knows, then what to check.
   assert.equal(
     tls.output,
-    "Failed to join the cluster: {tls_handshake_failed,'emqx2@10.0.0.2'}\nCheck cluster.proto_dist and the certificates, CA and verify options in ssl_dist.conf on both nodes.\n",
+    "Failed to join the cluster: {tls_handshake_failed,'emqx2@10.0.0.2'}\n(refused by peer: peer certificate rejected: unknown CA)\nCheck cluster.proto_dist and the certificates, CA and verify options in ssl_dist.conf on both nodes.\n",
   );
   const down = await clusterCommand(stub(new ClusterError('node_down', 'emqx2@10.0.0.2', 'unreachable: ECONNREFUSED'))).run(['join', 'emqx2@10.0.0.2']);
   assert.equal(down.output, "Failed to join the cluster: {node_down,'emqx2@10.0.0.2'}\n(unreachable: ECONNREFUSED)\n");

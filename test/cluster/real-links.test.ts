@@ -87,7 +87,7 @@ test('join over mutual TLS, and a peer with a certificate of another CA gets tls
   assert.equal(bad.code, 1);
   assert.equal(
     bad.output,
-    "Failed to join the cluster: {tls_handshake_failed,'t1@127.0.77.2'}\nCheck cluster.proto_dist and the certificates, CA and verify options in ssl_dist.conf on both nodes.\n",
+    "Failed to join the cluster: {tls_handshake_failed,'t1@127.0.77.2'}\n(refused by peer: peer certificate rejected: unknown CA: UNABLE_TO_VERIFY_LEAF_SIGNATURE)\nCheck cluster.proto_dist and the certificates, CA and verify options in ssl_dist.conf on both nodes.\n",
   );
   assert.deepEqual(m.parts.cluster.members(), [names[2]]);
 });

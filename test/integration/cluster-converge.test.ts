@@ -100,7 +100,7 @@ test('a TLS cluster: join and status over inet_tls; a node with a certificate fr
   assert.equal(refused.code, 1);
   assert.equal(
     refused.stdout,
-    `Failed to join the cluster: {tls_handshake_failed,'${s1.name}'}\nCheck cluster.proto_dist and the certificates, CA and verify options in ssl_dist.conf on both nodes.\n`,
+    `Failed to join the cluster: {tls_handshake_failed,'${s1.name}'}\n(unknown CA: self-signed certificate in certificate chain)\nCheck cluster.proto_dist and the certificates, CA and verify options in ssl_dist.conf on both nodes.\n`,
   );
   assert.ok(await showsExactly([s1, s2], [s1.name, s2.name]));
   assert.ok(await showsExactly([s3], [s3.name]));
