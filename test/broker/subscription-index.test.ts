@@ -82,7 +82,8 @@ test('remove drops a pair, then the filter with its last subscriber, and prunes 
   assert.equal(idx.filterCount, 0);
   assert.equal(idx.hasMatch('a/b/c'), false);
   // Nothing of the trie is left behind: the root has no branch.
-  const root = (idx as unknown as { root: { children?: Map<string, unknown>; plus?: unknown; hash?: unknown } }).root;
+  const root = (idx as unknown as { root: { only?: unknown; children?: Map<string, unknown>; plus?: unknown; hash?: unknown } }).root;
+  assert.equal(root.only, undefined);
   assert.equal(root.children, undefined);
   assert.equal(root.plus, undefined);
   assert.equal(root.hash, undefined);
