@@ -15,6 +15,10 @@ const modules = readdirSync(here)
   .map((f) => f.replace(/\.bench\.ts$/, ''))
   .filter((name) => !only || only.has(name))
   .sort();
+// A benchmark with files of its own lives in a folder: bench/<name>/<name>.bench.ts (`--only <name>`).
+for (const dir of readdirSync(here, { withFileTypes: true })) {
+  if (dir.isDirectory() && readdirSync(join(here, dir.name)).includes(`${dir.name}.bench.ts`) && (!only || only.has(dir.name))) modules.push(`${dir.name}/${dir.name}`);
+}
 
 const fmt = (n: number | null | undefined): string =>
   n == null ? '—' : Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
