@@ -9,8 +9,9 @@
 // - a `+` level: visits every child of the node it stands at (so `+` high up in a wide tree is
 //   the expensive case: `+/x` looks at every first level);
 // - `#`: walks the whole subtree below its node, i.e. costs what it returns (plus the inner nodes).
-// So the work is bounded by the trie nodes that fit the filter's prefix, never the whole store
-// unless the filter asks for (nearly) everything.
+// So the work is bounded by the trie nodes the filter's levels can reach: a literal prefix cuts
+// the store down at once, and only a filter of leading `+`s (or `#`) comes close to a scan.
+import { isWildcard } from './topic.js';
 
 /** One level of the trie. Monomorphic on purpose: every node has every field. */
 class RetainedNode<M> {
@@ -91,7 +92,7 @@ export class RetainedIndex<M> {
    * change the index.
    */
   match(filter: string, visit: RetainedVisitor<M>): void {
-    if (!filter.includes('+') && !filter.includes('#')) {
+    if (!isWildcard(filter)) {
       const node = this.byTopic.get(filter);
       if (node !== undefined) visit(filter, node.msg as M);
       return;

@@ -15,6 +15,10 @@ export const SHARED_STRATEGIES = [
 
 export type SharedStrategy = (typeof SHARED_STRATEGIES)[number];
 
+export function isSharedStrategy(s: string): s is SharedStrategy {
+  return (SHARED_STRATEGIES as readonly string[]).includes(s);
+}
+
 export interface PickContext {
   /** The publisher's client id (hash_clientid). */
   readonly publisher: string;
@@ -43,7 +47,7 @@ const NONE: ReadonlySet<string> = new Set();
 
 /**
  * Per-group state for the strategies that have some (round robin, sticky), keyed by the caller's
- * `group + '/' + filter`. Call forget(key) when a group empties so the state does not outlive it.
+ * `group + '/' + filter` (a group is per filter: `$share/g/a` and `$share/g/b` are two groups). Call forget(key) when a group empties so the state does not outlive it.
  *
  * `round_robin` and `round_robin_per_group` are the same here: one counter per group. EMQX counts
  * `round_robin` per publisher (in the publisher's process, from a random start), so many
@@ -113,7 +117,7 @@ export class SharedPicker {
         return this.randomOf(members, exclude);
       case 'round_robin':
       case 'round_robin_per_group': {
-        const st = this.state(key);
+        const st = this.state(key, n);
         const start = st.next < n ? st.next : st.next % n;
         const i = firstAllowed(members, start, exclude);
         if (i < 0) return undefined;
@@ -121,7 +125,7 @@ export class SharedPicker {
         return members[i];
       }
       case 'sticky': {
-        const st = this.state(key);
+        const st = this.state(key, n);
         if (st.sticky !== undefined && !exclude.has(st.sticky) && members.includes(st.sticky)) return st.sticky;
         // As in EMQX, a member that failed a message loses the stickiness too: the new pick keeps it.
         const m = this.randomOf(members, exclude);
@@ -138,9 +142,13 @@ export class SharedPicker {
     }
   }
 
-  private state(key: string): GroupState {
+  /**
+   * A new group's rotation starts at a random member, so that many groups made at once (one per
+   * topic, say) and sent one message each do not all begin on the same member.
+   */
+  private state(key: string, n: number): GroupState {
     let st = this.groups.get(key);
-    if (st === undefined) this.groups.set(key, (st = { next: 0, sticky: undefined }));
+    if (st === undefined) this.groups.set(key, (st = { next: Math.floor(this.random() * n), sticky: undefined }));
     return st;
   }
 

@@ -158,7 +158,8 @@ export function isWildcard(filter: string): boolean {
  * Whether a valid plain filter matches a topic name. The `$` rule (MQTT 5.0 §4.7.2): a topic whose
  * first level starts with '$' is not matched by a filter whose first level is '+' or '#', so `#`
  * does not see `$SYS/...` while `$SYS/#` does. Levels may be empty (`a//b`, `/a`, `a/`); '+'
- * matches an empty level, and `a/#` matches `a` itself.
+ * matches an empty level, and `a/#` matches `a` itself. A shared subscription matches by its inner
+ * filter (parseShared's `filter`).
  */
 export function matches(filter: string, topic: string): boolean {
   const fl = filter.length;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fnv1a, SHARED_STRATEGIES, SharedPicker, type SharedStrategy } from '../../src/broker/shared-strategy.js';
+import { fnv1a, isSharedStrategy, SHARED_STRATEGIES, SharedPicker, type SharedStrategy } from '../../src/broker/shared-strategy.js';
 
 /** Seeded uniform [0, 1) (mulberry32), so random picks are the same every run. */
 function seeded(seed: number): () => number {
@@ -24,7 +24,12 @@ function tally(picks: (string | undefined)[]): Map<string | undefined, number> {
 
 test('the strategies are EMQX’s seven', () => {
   assert.deepEqual([...SHARED_STRATEGIES].sort(), ['hash_clientid', 'hash_topic', 'local', 'random', 'round_robin', 'round_robin_per_group', 'sticky']);
+  assert.equal(isSharedStrategy('sticky'), true);
+  assert.equal(isSharedStrategy('hash'), false, "EMQX 4's 'hash' is hash_clientid now");
 });
+
+/** Random always 0: a new round-robin group starts at the first member. */
+const first = (): number => 0;
 
 test('no members: no pick, for every strategy', () => {
   const p = new SharedPicker();
@@ -33,7 +38,7 @@ test('no members: no pick, for every strategy', () => {
 
 test('round robin is fair across publishers: 3 interleaved publishers, each member gets exactly n/k', () => {
   for (const strategy of ['round_robin', 'round_robin_per_group'] as const) {
-    const p = new SharedPicker();
+    const p = new SharedPicker(seeded(11));
     const members = ['m1', 'm2', 'm3', 'm4'];
     const picks: (string | undefined)[] = [];
     for (let i = 0; i < 1200; i++) {
@@ -47,14 +52,14 @@ test('round robin is fair across publishers: 3 interleaved publishers, each memb
   }
 });
 
-test('round robin: one publisher sending one message each still rotates the group (emqx#8454)', () => {
-  const p = new SharedPicker();
+test('round robin: publishers sending one message each still rotate the group (emqx#8454)', () => {
+  const p = new SharedPicker(first);
   const picks = Array.from({ length: 9 }, (_, i) => p.pick('round_robin', KEY, ['a', 'b', 'c'], ctx(`client-${i}`)));
   assert.deepEqual(picks, ['a', 'b', 'c', 'a', 'b', 'c', 'a', 'b', 'c']);
 });
 
 test('round robin: groups count separately; membership changes keep the rotation going', () => {
-  const p = new SharedPicker();
+  const p = new SharedPicker(first);
   assert.equal(p.pick('round_robin', 'g1/t', ['a', 'b', 'c'], ctx('p')), 'a');
   assert.equal(p.pick('round_robin', 'g1/t', ['a', 'b', 'c'], ctx('p')), 'b');
   assert.equal(p.pick('round_robin', 'g2/t', ['a', 'b', 'c'], ctx('p')), 'a');
@@ -70,8 +75,14 @@ test('round robin: groups count separately; membership changes keep the rotation
   assert.equal(p.pick('round_robin', 'g1/t', ['a', 'b', 'c'], ctx('p')), 'a', 'a forgotten group starts over');
 });
 
+test('round robin: new groups start at a random member', () => {
+  const p = new SharedPicker(seeded(12));
+  const firsts = tally(Array.from({ length: 300 }, (_, i) => p.pick('round_robin', `g/${i}`, ['a', 'b', 'c'], ctx('p'))));
+  for (const m of ['a', 'b', 'c']) assert.ok(firsts.get(m)! > 60, `${m} began ${firsts.get(m)} of 300 groups`);
+});
+
 test('round robin with exclusions skips the excluded members and keeps its turn', () => {
-  const p = new SharedPicker();
+  const p = new SharedPicker(first);
   const members = ['a', 'b', 'c'];
   assert.equal(p.pickExcept('round_robin', KEY, members, ctx('p'), new Set(['a'])), 'b');
   assert.equal(p.pick('round_robin', KEY, members, ctx('p')), 'c');
