@@ -743,7 +743,7 @@ static void parse_args(int argc, char **argv) {
 	else usage();
 	if ((opt.proto != 4 && opt.proto != 5) || opt.qos < 0 || opt.qos > 1 || opt.clients < 1 || opt.payload < HDR ||
 	    opt.payload > (int)sizeof payload_pad || opt.window < 0 || opt.inflight < 1 || opt.inflight > 65000 ||
-	    opt.concurrency < 1 || opt.seconds <= 0 || opt.rate <= 0 || opt.src_count < 0 || opt.src_base < 1 ||
+	    opt.concurrency < 1 || opt.keepalive < 0 || opt.keepalive > 65535 || opt.seconds <= 0 || opt.rate <= 0 || opt.src_count < 0 || opt.src_base < 1 ||
 	    opt.src_base + opt.src_count > 255)
 		usage();
 	if (opt.mode == M_LATENCY) opt.window = 0; /* paced by rate, not by windows */
@@ -870,7 +870,7 @@ int main(int argc, char **argv) {
 	uint64_t setup_deadline = t_begin + (uint64_t)(opt.timeout * 1e9);
 	uint64_t paced = 0; /* latency mode: messages due so far */
 	uint32_t rr = 0;
-	uint64_t last_stall_check = 0, drain_deadline = 0;
+	uint64_t last_stall_check = 0, drain_deadline = 0, last_ping = t_begin;
 
 	if (opt.mode == M_CONNECT) {
 		/* --clients connections in progress at once, each slot reconnecting as soon as it is done */
@@ -991,6 +991,16 @@ int main(int argc, char **argv) {
 		 * overflow its stack draining thousands of queued messages to closed clients). */
 		if (phase == P_DONE && (drained() || now > drain_deadline)) break;
 		if (phase == P_MEASURE && opt.mode == M_IDLE && now - t_mstart >= (uint64_t)(opt.seconds * 1e9)) break;
+		/* A subscriber only receives: without PINGREQ a broker would drop it after 1.5 keepalives. */
+		if (opt.keepalive && now - last_ping >= (uint64_t)opt.keepalive * 500000000ull) {
+			last_ping = now;
+			for (int i = 0; i < nconns; i++) {
+				struct conn *c = &conns[i];
+				if (c->fd < 0 || (c->state != S_SUBACK && c->state != S_READY)) continue;
+				put_small(c, 0xC0, 0, 0);
+				wake_conn(c);
+			}
+		}
 		if (traffic_on() && now - last_stall_check >= 100000000ull) {
 			last_stall_check = now;
 			check_stalls(now);
