@@ -119,7 +119,8 @@ static uint64_t c_sent, c_recv, c_lost, c_stalls, c_connacks, c_connect_ok, c_co
 static uint64_t s_sent, s_recv, s_connect_ok;
 static uint64_t t_traffic, t_mstart, t_mend, t_ready, t_begin;
 static double cpu_mstart, cpu_mend, user_mstart, user_mend;
-static int ready_subs, ready_pubs, connecting, opened, completed;
+static int ready_subs, ready_pubs, connecting, completed;
+static uint64_t t_last_connack;
 static char errbuf[256];
 
 /* latency histogram, ns: exact below 1024, then 512 sub-buckets per power of two (0.2 % error) */
@@ -524,6 +525,7 @@ static void on_frame(struct conn *c, uint8_t type, const uint8_t *p, uint32_t rl
 			}
 		}
 		c_connacks++;
+		t_last_connack = now;
 		settle(c);
 		if (opt.mode != M_CONNECT) open_more();
 		if (opt.mode == M_CONNECT) {
@@ -680,7 +682,6 @@ static void open_more(void) {
 			return;
 		}
 		next_to_open++;
-		opened++;
 	}
 }
 
@@ -951,8 +952,17 @@ int main(int argc, char **argv) {
 
 		if (phase == P_SETUP) {
 			if (opt.mode == M_IDLE) {
-				/* every connection either holds or failed: hold what there is */
-				if (!t_ready && ready_subs > 0 && (uint64_t)ready_subs + c_closed + c_connect_err >= (uint64_t)nconns) {
+				/* Every connection holds or failed, or the broker stopped answering (out of
+				 * descriptors, it may leave connections unaccepted): hold what there is, so that the
+				 * harness can read the broker's memory for the count reached. */
+				int settled = (uint64_t)ready_subs + c_closed + c_connect_err >= (uint64_t)nconns;
+				int stuck = ready_subs > 0 && (now > setup_deadline || now - t_last_connack > 5000000000ull);
+				if (ready_subs == 0 && (settled || now > setup_deadline)) {
+					if (!errbuf[0]) fail("no connection got a CONNACK");
+					break;
+				}
+				if (settled || stuck) {
+					if (ready_subs < nconns) fail("%d of %d connections got a CONNACK", ready_subs, nconns);
 					t_ready = now;
 					fprintf(stderr, "ready %d\n", ready_subs);
 					/* the hold is measured from here; the broker's RSS is read by the harness */
@@ -982,7 +992,7 @@ int main(int argc, char **argv) {
 					}
 				}
 			}
-			if (phase == P_SETUP && (now > setup_deadline || errbuf[0])) {
+			if (phase == P_SETUP && opt.mode != M_IDLE && (now > setup_deadline || errbuf[0])) {
 				if (!errbuf[0]) fail("setup timed out: %d of %d connections ready", ready_subs + ready_pubs, nconns);
 				break;
 			}
