@@ -55,7 +55,7 @@ export function startProblems(node: Readonly<Record<string, unknown>>, cluster: 
     if (socketBytes > MAX_SOCKET_PATH_BYTES) {
       out.push({
         path: ['node', 'data_dir'],
-        message: `the control socket ${socket} would be ${socketBytes} bytes long; a Unix socket path holds at most ${MAX_SOCKET_PATH_BYTES}: use a shorter node.data_dir`,
+        message: `the control socket path is too long for a Unix socket (${socketBytes} bytes, the limit is ${MAX_SOCKET_PATH_BYTES}): ${socket}; use a shorter node.data_dir`,
       });
     }
   }

@@ -44,6 +44,6 @@ test('a node name longer than a file name may be is refused, as Erlang refuses t
 test('a data directory whose control socket path would not fit a Unix socket is refused', () => {
   const dir = `/var/lib/${'d'.repeat(100)}`;
   assert.deepEqual(problems({ data_dir: dir }), [
-    `node.data_dir: the control socket ${dir}/emqx_ctl.sock would be 123 bytes long; a Unix socket path holds at most 107: use a shorter node.data_dir`,
+    `node.data_dir: the control socket path is too long for a Unix socket (123 bytes, the limit is 107): ${dir}/emqx_ctl.sock; use a shorter node.data_dir`,
   ]);
 });
