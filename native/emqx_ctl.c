@@ -1,7 +1,7 @@
 /*
  * Fast path of bin/emqx_ctl: find the node's control socket through the pointer the daemon left
- * (see src/ctl/pointer.ts), send the arguments, copy the reply to stdout, exit with the node's
- * exit code. It never interprets a command: the daemon renders every output.
+ * (see src/ctl/pointer.ts), send the arguments, copy the reply to stdout (and the node's hint
+ * lines to stderr), exit with the node's exit code. It never interprets a command: the daemon renders every output.
  *
  * Whenever the node cannot be found or reached before the request is sent, it execs the Node.js
  * client (node build/cli/main.js ctl ...), which resolves the configuration fully and prints the
@@ -145,6 +145,16 @@ static int write_all(int fd, const void *buf, size_t n, int sock) {
     return 0;
 }
 
+/* Copies reply bytes out: all to stdout, or for a split reply the first out_left to stdout and
+ * the rest to stderr. */
+static int deliver(const char *p, size_t n, int split, uint64_t *out_left) {
+    size_t to_out = split ? (n < *out_left ? n : (size_t)*out_left) : n;
+    if (to_out > 0 && write_all(STDOUT_FILENO, p, to_out, 0) != 0) return -1;
+    if (split) *out_left -= to_out;
+    if (n > to_out && write_all(STDERR_FILENO, p + to_out, n - to_out, 0) != 0) return -1;
+    return 0;
+}
+
 int main(int argc, char **argv) {
     char root[PATH_MAX];
     if (root_dir(root, sizeof root) != 0) {
@@ -205,6 +215,9 @@ int main(int argc, char **argv) {
     char buf[65536];
     size_t have = 0;
     int code = -1;
+    /* An "ECTE" reply gives the length of its stdout part; what follows goes to stderr. */
+    int split = 0;
+    uint64_t out_left = 0;
     for (;;) {
         ssize_t r = read(fd, buf + have, sizeof buf - have);
         if (r < 0 && errno == EINTR) continue;
@@ -222,13 +235,22 @@ int main(int argc, char **argv) {
                 fallback(root, argc, argv, ping);
             }
             if (have < 5) continue;
-            if (memcmp(buf, "ECTR", 4) != 0) {
+            if (memcmp(buf, "ECTE", 4) == 0) {
+                split = 1;
+            } else if (memcmp(buf, "ECTR", 4) != 0) {
                 fprintf(stderr, "Error: unexpected reply on the control socket\n");
                 return 1;
             }
+            if (split && have < 9) continue;
             code = (unsigned char)buf[4];
-            if (write_all(STDOUT_FILENO, buf + 5, have - 5, 0) != 0) return 1;
-        } else if (write_all(STDOUT_FILENO, buf, have, 0) != 0) {
+            size_t off = 5;
+            if (split) {
+                out_left = ((uint64_t)(unsigned char)buf[5] << 24) | ((uint64_t)(unsigned char)buf[6] << 16) |
+                           ((uint64_t)(unsigned char)buf[7] << 8) | (uint64_t)(unsigned char)buf[8];
+                off = 9;
+            }
+            if (deliver(buf + off, have - off, split, &out_left) != 0) return 1;
+        } else if (deliver(buf, have, split, &out_left) != 0) {
             return 1;
         }
         have = 0;

@@ -79,6 +79,7 @@ export async function ctlCommand(root: string, env: NodeJS.ProcessEnv, args: rea
   const res = await send(root, env, { kind: RequestKind.command, args });
   if ('code' in res) return res.code;
   process.stdout.write(res.reply.output);
+  if (res.reply.stderr.length > 0) process.stderr.write(res.reply.stderr);
   return res.reply.code;
 }
 

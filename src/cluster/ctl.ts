@@ -21,25 +21,32 @@ const HINTS: Partial<Record<string, string>> = {
   join_in_progress: 'A join is in progress on this node; try again when it has finished.',
 };
 
-function statusText(cluster: Cluster): string {
-  const line = formatStatusLine(cluster.status());
+// Stdout carries exactly what EMQX prints, for scripts; every line of ours goes to stderr.
+function reply(code: number, output: string, stderr = ''): CtlResult {
+  return { code, output, ...(stderr ? { stderr } : {}) };
+}
+
+/** `Cluster status: ...` after `head`; the removal note, ours, on stderr. */
+function statusReply(cluster: Cluster, head = ''): CtlResult {
   const removed = cluster.removedFrom();
-  if (!removed) return `${line}\n`;
-  return `${line}\nThis node was removed from its cluster by ${removed.by} at ${new Date(removed.at).toISOString()}; it stays out until an operator runs 'cluster join'.\n`;
+  const note = removed
+    ? `This node was removed from its cluster by ${removed.by} at ${new Date(removed.at).toISOString()}; it stays out until an operator runs 'cluster join'.\n`
+    : '';
+  return reply(0, `${head}${formatStatusLine(cluster.status())}\n`, note);
 }
 
 function failure(prefix: string, err: unknown, verbForLog: string): CtlResult {
   if (err instanceof ClusterError) {
-    if (err.code === 'ignore') return { code: 1, output: 'Ignore.\n' };
+    if (err.code === 'ignore') return reply(1, 'Ignore.\n');
     if (err.code === 'target_join_in_progress') {
       // The node asked to take us in is busy joining elsewhere: name it, and say it is temporary.
-      return { code: 1, output: `${prefix}: ${erlReason('join_in_progress', err.node)}\n${err.node} is itself joining a cluster; try again when its join has finished.\n` };
+      return reply(1, `${prefix}: ${erlReason('join_in_progress', err.node)}\n`, `${err.node} is itself joining a cluster; try again when its join has finished.\n`);
     }
     const reason = err.code === 'singleton' || err.code === 'node_not_in_cluster' || err.code === 'join_in_progress' ? err.code : erlReason(err.code, err.node);
     const hint = HINTS[err.code];
     // What this node learned of the cause; a hint says what to check.
     const detail = err.code === 'node_down' || err.code === 'join_failed' || err.code === 'tls_handshake_failed' ? err.message : undefined;
-    return { code: 1, output: `${prefix}: ${reason}\n${detail ? `(${detail})\n` : ''}${hint ? `${hint}\n` : ''}` };
+    return reply(1, `${prefix}: ${reason}\n`, `${detail ? `(${detail})\n` : ''}${hint ? `${hint}\n` : ''}`);
   }
   return { code: 1, output: `${prefix}: ${verbForLog}: ${err instanceof Error ? err.message : String(err)}\n` };
 }
@@ -78,11 +85,11 @@ export function clusterCommand(cluster: Cluster, sub?: ClusterSubcommands): CtlC
         try {
           node = target(rest[0]!, cluster.self);
         } catch (err) {
-          return { code: 1, output: `Failed to join the cluster: ${erlReason('invalid_node_name', rest[0]!)}\n${err instanceof NodeNameError ? `${err.message}\n` : ''}` };
+          return reply(1, `Failed to join the cluster: ${erlReason('invalid_node_name', rest[0]!)}\n`, err instanceof NodeNameError ? `${err.message}\n` : '');
         }
         try {
           await cluster.join(node);
-          return { code: 0, output: `Join the cluster successfully.\n${statusText(cluster)}` };
+          return statusReply(cluster, 'Join the cluster successfully.\n');
         } catch (err) {
           return failure('Failed to join the cluster', err, 'join');
         }
@@ -91,10 +98,10 @@ export function clusterCommand(cluster: Cluster, sub?: ClusterSubcommands): CtlC
         const notice = cluster.busy() ? '' : ((await sub?.beforeLeave?.()) ?? '');
         try {
           await cluster.leave();
-          return { code: 0, output: `${notice}Leave the cluster successfully.\n${statusText(cluster)}` };
+          return statusReply(cluster, `${notice}Leave the cluster successfully.\n`);
         } catch (err) {
           const f = failure('Failed to leave the cluster', err, 'leave');
-          return { code: f.code, output: notice + f.output };
+          return { ...f, output: notice + f.output };
         }
       }
       if (verb === 'force-leave' && rest.length === 1) {
@@ -106,14 +113,14 @@ export function clusterCommand(cluster: Cluster, sub?: ClusterSubcommands): CtlC
         }
         try {
           await cluster.forceLeave(node);
-          return { code: 0, output: `Remove the node from cluster successfully.\n${statusText(cluster)}` };
+          return statusReply(cluster, 'Remove the node from cluster successfully.\n');
         } catch (err) {
           return failure('Failed to remove the node from cluster', err, 'force-leave');
         }
       }
       if (verb === 'status' && rest.length <= 1) {
         const opt = rest[0];
-        if (opt === undefined) return { code: 0, output: statusText(cluster) };
+        if (opt === undefined) return statusReply(cluster);
         if (opt === '--json') return { code: 0, output: `${formatStatusJson(cluster.status())}\n` };
         if (opt === '--verbose') {
           const removed = cluster.removedFrom();

@@ -1,5 +1,6 @@
 // Rendering of `cluster status` in EMQX's Erlang-term form, as JSON, and as the verbose table.
 // Pure functions: operators' scripts parse these strings, so they are pinned by tests.
+import { erlPretty, type ErlTerm } from './erl-pretty.js';
 
 export interface StatusLists {
   readonly running: readonly string[];
@@ -11,13 +12,17 @@ export function erlAtom(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
-export function erlAtomList(items: readonly string[]): string {
-  return `[${[...items].sort().map(erlAtom).join(',')}]`;
-}
+const STATUS_PREFIX = 'Cluster status: ';
 
-/** `Cluster status: #{running_nodes => ['a@h','b@h'],stopped_nodes => []}` */
+const atomList = (items: readonly string[]): ErlTerm => ({ list: [...items].sort().map((n) => ({ text: erlAtom(n) })) });
+
+/**
+ * `Cluster status: #{running_nodes => ['a@h','b@h'],stopped_nodes => []}` as EMQX prints it with
+ * `~p`: past 80 columns, broken and indented as Erlang does (several lines, no final newline).
+ */
 export function formatStatusLine(s: StatusLists): string {
-  return `Cluster status: #{running_nodes => ${erlAtomList(s.running)},stopped_nodes => ${erlAtomList(s.stopped)}}`;
+  const term: ErlTerm = { map: [[{ text: 'running_nodes' }, atomList(s.running)], [{ text: 'stopped_nodes' }, atomList(s.stopped)]] };
+  return STATUS_PREFIX + erlPretty(term, STATUS_PREFIX.length + 1);
 }
 
 export function formatStatusJson(s: StatusLists): string {

@@ -16,6 +16,8 @@ export class CtlUnreachableError extends Error {
 export interface CtlReply {
   readonly code: number;
   readonly output: Buffer;
+  /** Lines for stderr (hints beyond EMQX's output); empty when none. */
+  readonly stderr: Buffer;
 }
 
 export interface CtlClientOptions {
@@ -52,7 +54,7 @@ export function ctlRequest(socketPath: string, req: CtlRequest, opts: CtlClientO
     sock.on('data', (c: Buffer) => chunks.push(c));
     sock.on('end', () => {
       const res = parseReply(Buffer.concat(chunks));
-      if (res.status === 'ok') finish(undefined, { code: res.code, output: res.output });
+      if (res.status === 'ok') finish(undefined, { code: res.code, output: res.output, stderr: res.stderr });
       // Nothing ran: for the caller this is the same as nobody listening there.
       else if (res.status === 'mismatch') finish(new CtlUnreachableError(socketPath, 'another node owns this socket now'));
       else finish(new Error('the node closed the control connection without a valid reply'));

@@ -1,4 +1,5 @@
 // `emqx ctl conf reload | show [key] | show_keys`: hot reload on demand and the effective config.
+import { printHoconField } from '../config/hocon/index.js';
 import type { CtlCommand, CtlResult } from './types.js';
 
 export interface ConfHost {
@@ -50,7 +51,7 @@ export function confCommand(host: ConfHost): CtlCommand {
         if (rest.length === 0) return { code: 0, output: `${JSON.stringify(tree, null, 2)}\n` };
         const value = lookup(tree, rest[0]!);
         if (value === undefined) return { code: 1, output: `No such config key: ${rest[0]!} (see 'emqx ctl conf show_keys')\n` };
-        return { code: 0, output: `${rest[0]!} = ${JSON.stringify(value, null, 2)}\n` };
+        return { code: 0, output: printHoconField(rest[0]!, value) };
       }
       return usage();
     },

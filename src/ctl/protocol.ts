@@ -3,6 +3,9 @@
 // Request:  "ECTL" | kind (1 byte) | body length (u32 big-endian) | body
 //           body = the arguments, each terminated by a NUL byte (UTF-8).
 // Reply:    "ECTR" | exit code (1 byte) | output bytes until the server closes the connection.
+//           With lines for stderr: "ECTE" | exit code | stdout length (u32 big-endian) | stdout |
+//           stderr bytes until the server closes the connection. Stdout carries exactly what EMQX
+//           prints; our own hints go to stderr, after it.
 //
 // A client that found the socket through a pointer (src/ctl/pointer.ts) sends the kind in lower
 // case and the pointer key it computed as the first argument. A node whose own key differs (the
@@ -14,10 +17,13 @@
 
 export const REQUEST_MAGIC = 'ECTL';
 export const REPLY_MAGIC = 'ECTR';
+/** A reply with stderr lines. */
+export const SPLIT_REPLY_MAGIC = 'ECTE';
 /** "Not the node you computed the pointer for." */
 export const MISMATCH_MAGIC = 'ECTM';
 export const HEADER_LENGTH = 9;
 export const REPLY_HEADER_LENGTH = 5;
+export const SPLIT_REPLY_HEADER_LENGTH = 9;
 /** Larger requests are garbage or abuse: nobody types 64 KiB of arguments. */
 export const MAX_BODY_LENGTH = 64 * 1024;
 
@@ -81,24 +87,42 @@ export function parseRequest(buf: Buffer): ParseResult {
   return { status: 'ok', request: { kind: kind as RequestKind, args: rest, expectedKey } };
 }
 
+// Exit codes are 0..255 for the shell; anything else becomes a generic failure.
+const exitCode = (code: number): number => (Number.isInteger(code) && code >= 0 && code <= 255 ? code : 1);
+
 export function encodeReplyHeader(code: number): Buffer {
   const header = Buffer.alloc(REPLY_HEADER_LENGTH);
   header.write(REPLY_MAGIC, 0, 'latin1');
-  // Exit codes are 0..255 for the shell; anything else becomes a generic failure.
-  header.writeUInt8(Number.isInteger(code) && code >= 0 && code <= 255 ? code : 1, 4);
+  header.writeUInt8(exitCode(code), 4);
   return header;
+}
+
+/** A whole reply; the split form only when there is something for stderr. */
+export function encodeReply(code: number, output: string, stderr = ''): Buffer {
+  const out = Buffer.from(output, 'utf8');
+  if (stderr === '') return Buffer.concat([encodeReplyHeader(code), out]);
+  const header = Buffer.alloc(SPLIT_REPLY_HEADER_LENGTH);
+  header.write(SPLIT_REPLY_MAGIC, 0, 'latin1');
+  header.writeUInt8(exitCode(code), 4);
+  header.writeUInt32BE(out.length, 5);
+  return Buffer.concat([header, out, Buffer.from(stderr, 'utf8')]);
 }
 
 export type ReplyParse =
   | { readonly status: 'incomplete' }
   | { readonly status: 'invalid' }
   | { readonly status: 'mismatch' }
-  | { readonly status: 'ok'; readonly code: number; readonly output: Buffer };
+  | { readonly status: 'ok'; readonly code: number; readonly output: Buffer; readonly stderr: Buffer };
 
 /** Parses a complete reply (all bytes up to EOF). */
 export function parseReply(buf: Buffer): ReplyParse {
   if (buf.length >= 4 && buf.toString('latin1', 0, 4) === MISMATCH_MAGIC) return { status: 'mismatch' };
   if (buf.length < REPLY_HEADER_LENGTH) return { status: 'incomplete' };
-  if (buf.toString('latin1', 0, 4) !== REPLY_MAGIC) return { status: 'invalid' };
-  return { status: 'ok', code: buf.readUInt8(4), output: buf.subarray(REPLY_HEADER_LENGTH) };
+  const magic = buf.toString('latin1', 0, 4);
+  if (magic === REPLY_MAGIC) return { status: 'ok', code: buf.readUInt8(4), output: buf.subarray(REPLY_HEADER_LENGTH), stderr: Buffer.alloc(0) };
+  if (magic !== SPLIT_REPLY_MAGIC) return { status: 'invalid' };
+  if (buf.length < SPLIT_REPLY_HEADER_LENGTH) return { status: 'incomplete' };
+  const outEnd = SPLIT_REPLY_HEADER_LENGTH + buf.readUInt32BE(5);
+  if (buf.length < outEnd) return { status: 'incomplete' };
+  return { status: 'ok', code: buf.readUInt8(4), output: buf.subarray(SPLIT_REPLY_HEADER_LENGTH, outEnd), stderr: buf.subarray(outEnd) };
 }

@@ -45,7 +45,7 @@ export class CtlRegistry {
     if (!cmd) return { code: 1, output: this.help() };
     try {
       const res = await cmd.run(rest);
-      return { code: res.code, output: res.output };
+      return { code: res.code, output: res.output, ...(res.stderr ? { stderr: res.stderr } : {}) };
     } catch (err) {
       onCrash?.(name, err);
       const msg = err instanceof Error ? err.message : String(err);

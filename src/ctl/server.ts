@@ -3,7 +3,7 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { encodeReplyHeader, MISMATCH_MAGIC, parseRequest, type CtlRequest } from './protocol.js';
+import { encodeReply, MISMATCH_MAGIC, parseRequest, type CtlRequest } from './protocol.js';
 import type { CtlResult } from './types.js';
 import { MAX_SOCKET_PATH_BYTES } from '../node/dirs.js';
 
@@ -130,7 +130,7 @@ export class CtlServer {
       sock.off('data', onData);
       sock.resume();
       if (!sock.writable) return void sock.destroy();
-      sock.end(Buffer.concat([encodeReplyHeader(res.code), Buffer.from(res.output, 'utf8')]), () => lingerThenDrop());
+      sock.end(encodeReply(res.code, res.output, res.stderr), () => lingerThenDrop());
     };
     // The reply is out; a client that neither closes nor stops sending is let go after a while.
     const lingerThenDrop = (): void => {

@@ -4,8 +4,10 @@
 export interface CtlResult {
   /** Process exit code for the client: 0 on success, non-zero on every failure (SPEC §5). */
   readonly code: number;
-  /** Exactly what the client prints (including trailing newline). */
+  /** Exactly what the client prints (including trailing newline): for EMQX's commands, EMQX's text. */
   readonly output: string;
+  /** Our own lines beyond EMQX's (hints, causes), printed on stderr after the output. */
+  readonly stderr?: string;
 }
 
 export interface CtlCommand {

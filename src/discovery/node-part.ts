@@ -66,7 +66,7 @@ export function withDiscovery(base: CtlCommand, loop: () => DiscoverySwitch | un
         // As EMQX: discovery is disabled first, so the loop cannot pull the node straight back.
         const wasOn = (await loop()?.disable?.()) ?? false;
         const r = await base.run(args);
-        return wasOn ? { code: r.code, output: discoveryDisabledNotice(self) + r.output } : r;
+        return wasOn ? { ...r, output: discoveryDisabledNotice(self) + r.output } : r;
       }
       return base.run(args);
     },

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { confCommand, configKeys, lookup } from '../../src/ctl/conf.js';
+import { parseHocon } from '../../src/config/hocon/index.js';
 
 const tree = { node: { name: 'a@h', cookie: '******' }, cluster: { static: { seeds: ['x'] }, autoheal: true } };
 const cmd = confCommand({ reload: async () => ({ code: 0, output: 'Config reloaded: no change.\n' }), effective: () => tree });
@@ -25,4 +26,13 @@ test('conf reload runs the reload; anything else prints the usage', async () => 
   const u = await cmd.run(['bogus']);
   assert.equal(u.code, 1);
   assert.match(u.output, /conf reload/);
+});
+
+test('conf show <section> prints HOCON that reads back to the same values', async () => {
+  const out = (await cmd.run(['show', 'cluster'])).output;
+  assert.equal(out, 'cluster {\n  static {\n    seeds = [\n      "x"\n    ]\n  }\n  autoheal = true\n}\n');
+  assert.deepEqual(parseHocon(out).value, { cluster: tree.cluster });
+  const odd = confCommand({ reload: async () => ({ code: 0, output: '' }), effective: () => ({ a: { 'with space': 1, empty: {}, list: [{ k: 'v' }] } }) });
+  const text = (await odd.run(['show', 'a'])).output;
+  assert.deepEqual(parseHocon(text).value, { a: { 'with space': 1, empty: {}, list: [{ k: 'v' }] } });
 });

@@ -46,6 +46,7 @@ test('the native client ferries arguments and a large reply byte for byte, with 
     pointerKey: key,
     handler: (req) => {
       seen.push([req.kind, ...req.args]);
+      if (req.args[0] === 'split') return { code: 1, output: `${big}\n`, stderr: 'a hint for the operator\n' };
       return req.args[0] === 'big' ? { code: 7, output: `${big}\n` } : { code: 0, output: 'pong\n' };
     },
   });
@@ -61,4 +62,10 @@ test('the native client ferries arguments and a large reply byte for byte, with 
   const ping = await runAsync(bin, ['--emqx-ping'], env);
   assert.deepEqual([ping.code, ping.stdout.toString()], [0, 'pong\n']);
   assert.deepEqual(seen[1], ['P']);
+
+  // EMQX's text on stdout, whatever its size; our hint lines on stderr.
+  const split = await runAsync(bin, ['split'], env);
+  assert.equal(split.code, 1);
+  assert.equal(split.stdout.toString(), `${big}\n`);
+  assert.equal(split.stderr, 'a hint for the operator\n');
 });

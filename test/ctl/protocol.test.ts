@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encodeReplyHeader, encodeRequest, MAX_BODY_LENGTH, parseReply, parseRequest, RequestKind } from '../../src/ctl/protocol.js';
+import { encodeReply, encodeReplyHeader, encodeRequest, MAX_BODY_LENGTH, parseReply, parseRequest, RequestKind } from '../../src/ctl/protocol.js';
 
 test('a request round-trips, byte by byte', () => {
   const req = { kind: RequestKind.command, args: ['cluster', 'join', 'emqx2@127.0.0.1', 'ünïcode', ''] };
@@ -52,4 +52,14 @@ test('a keyed request carries the pointer key the client computed; mismatch repl
   assert.deepEqual(parseRequest(ping), { status: 'ok', request: { kind: 'P', args: [], expectedKey: 'k' } });
   assert.deepEqual(parseRequest(Buffer.from('ECTLc\0\0\0\0', 'latin1')), { status: 'invalid', reason: 'keyed request without a key' });
   assert.deepEqual(parseReply(Buffer.from('ECTM')), { status: 'mismatch' });
+});
+
+test('a reply with stderr lines carries the stdout length first; without any, the reply is as before', () => {
+  assert.deepEqual(encodeReply(2, 'out\n'), Buffer.concat([encodeReplyHeader(2), Buffer.from('out\n')]));
+  const bytes = encodeReply(1, 'Failed: x\n', 'a hint\n');
+  assert.equal(bytes.toString('latin1', 0, 4), 'ECTE');
+  for (let i = 0; i < 9 + 'Failed: x\n'.length; i++) assert.equal(parseReply(bytes.subarray(0, i)).status, 'incomplete', `prefix ${i}`);
+  const r = parseReply(bytes);
+  assert.equal(r.status, 'ok');
+  if (r.status === 'ok') assert.deepEqual([r.code, r.output.toString(), r.stderr.toString()], [1, 'Failed: x\n', 'a hint\n']);
 });

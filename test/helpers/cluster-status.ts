@@ -1,10 +1,19 @@
 // Polling helpers for integration tests that watch a cluster converge through the real CLI.
 import assert from 'node:assert/strict';
 import type { TestNode } from './launcher.js';
+import { formatStatusLine } from '../../src/cluster/status-format.js';
 
 export interface ClusterStatus {
   running_nodes: string[];
   stopped_nodes: string[];
+}
+
+/**
+ * What `cluster status` prints on stdout for these lists: EMQX's `Cluster status: ~p` (its layout
+ * is pinned against Erlang in test/cluster/erl-pretty.test.ts).
+ */
+export function statusText(running: readonly string[], stopped: readonly string[] = []): string {
+  return `${formatStatusLine({ running, stopped })}\n`;
 }
 
 /** `cluster status --json` of one node. */

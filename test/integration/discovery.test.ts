@@ -12,13 +12,13 @@ import { startEtcd } from '../helpers/etcd.js';
 import { startDnsmasq } from '../helpers/dnsmasq.js';
 import { startK8sApi } from '../helpers/k8s-api.js';
 import { makeCa, makeNodeCert } from '../helpers/certs.js';
+import { statusText } from '../helpers/cluster-status.js';
 
-const statusLine = (names: readonly string[]): string =>
-  `Cluster status: #{running_nodes => [${[...names].sort().map((n) => `'${n}'`).join(',')}],stopped_nodes => []}\n`;
+const statusLine = (names: readonly string[]): string => statusText(names);
 
-/** The status line only: notices membership may print after it are not discovery's business. */
+/** The status on stdout (notices membership may add go to stderr: not discovery's business). */
 async function status(n: TestNode): Promise<string> {
-  return `${(await n.ctl(['cluster', 'status'])).stdout.split('\n')[0]}\n`;
+  return (await n.ctl(['cluster', 'status'])).stdout;
 }
 
 /** Waits until every node prints the status line of exactly `names`; bounded. */

@@ -8,12 +8,12 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { allocDistBase, createTestNode, type TestNode } from '../helpers/launcher.js';
 import { makeCa, makeNodeCert, writeSslDistConf, type TestCa } from '../helpers/certs.js';
+import { statusText } from '../helpers/cluster-status.js';
 
-const statusLine = (names: readonly string[]): string =>
-  `Cluster status: #{running_nodes => [${[...names].sort().map((n) => `'${n}'`).join(',')}],stopped_nodes => []}`;
+const statusLine = (names: readonly string[]): string => statusText(names);
 
 async function status(n: TestNode): Promise<string> {
-  return (await n.ctl(['cluster', 'status'])).stdout.split('\n')[0] ?? '';
+  return (await n.ctl(['cluster', 'status'])).stdout;
 }
 
 /** Polls until every node prints the status line of exactly `names`; bounded. */

@@ -55,7 +55,7 @@ export class Sim {
     for (const name of [...this.nodes.keys()]) await this.kill(name);
   }
 
-  async run(name: string, ...args: string[]): Promise<{ code: number; output: string }> {
+  async run(name: string, ...args: string[]): Promise<{ code: number; output: string; stderr?: string }> {
     const [cmd, ...rest] = args;
     const c = this.get(name).parts.commands.find((x) => x.name === cmd);
     if (!c) throw new Error(`no command ${cmd}`);
