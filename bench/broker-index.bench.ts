@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RetainedIndex } from '../src/broker/retained-index.js';
 import { SubscriptionIndex } from '../src/broker/subscription-index.js';
-import { matches } from '../src/broker/topic.js';
+import { matches } from '../src/mqtt/topic.js';
 import type { BenchRow, BenchSection } from './types.js';
 
 /** The slice of qlobber's API used here (no type declarations ship with it). */

@@ -11,7 +11,7 @@
 // - `#`: walks the whole subtree below its node, i.e. costs what it returns (plus the inner nodes).
 // So the work is bounded by the trie nodes the filter's levels can reach: a literal prefix cuts
 // the store down at once, and only a filter of leading `+`s (or `#`) comes close to a scan.
-import { isWildcard } from './topic.js';
+import { isWildcard } from '../mqtt/topic.js';
 
 /** One level of the trie. Monomorphic on purpose: every node has every field. */
 class RetainedNode<M> {

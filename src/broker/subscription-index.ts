@@ -3,7 +3,7 @@
 // only wildcard filters go into a trie of levels, walked once per publish along the levels that
 // can match. The same structure serves the node's subscribers (id = client) and, later, the
 // cluster's route table (id = node).
-import { isWildcard } from './topic.js';
+import { isWildcard } from '../mqtt/topic.js';
 
 /** One level of the wildcard trie. Monomorphic on purpose: every node has every field. */
 class TrieNode<V> {

@@ -11,6 +11,7 @@ import type { Dist } from '../link/index.js';
 import { linkPart, type LinkPart } from '../link/node-part.js';
 import { clusterPart, type ClusterPart } from '../cluster/node-part.js';
 import { discoveryPart, type DiscoveryPart } from '../discovery/node-part.js';
+import { mqttParts, type MqttParts } from '../broker/node-part.js';
 import { CtlRegistry } from '../ctl/registry.js';
 import { CtlServer, socketIsLive } from '../ctl/server.js';
 import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
@@ -55,6 +56,8 @@ export class EmqxNode {
   readonly cluster: ClusterPart;
   /** The configured discovery strategy and the autocluster loop; `discovery.reconfigure(config)` on reload. */
   readonly discovery: DiscoveryPart;
+  /** The MQTT broker and its listeners. */
+  readonly mqtt: MqttParts;
   readonly #opts: NodeOptions;
   /** The running configuration: replaced by each reload. */
   #config: Config;
@@ -78,6 +81,14 @@ export class EmqxNode {
       startedAt: this.startedAt,
       dist: () => this.dist,
       cluster: () => this.cluster.parts(),
+      register: (c) => this.ctl.register(c),
+    });
+    this.mqtt = mqttParts({
+      config: opts.config,
+      logger: opts.logger,
+      version: opts.version,
+      startedAt: this.startedAt,
+      runningNodes: () => this.cluster.parts()?.cluster.status().running ?? [this.name],
       register: (c) => this.ctl.register(c),
     });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
@@ -158,6 +169,9 @@ export class EmqxNode {
       this.cluster,
       // Needs membership (joins through it) and wraps its `cluster` command.
       this.discovery,
+      // Clients last: by the time one can connect, everything it may need runs.
+      this.mqtt.broker,
+      this.mqtt.listeners,
       // Last: a change is only applied to a node whose parts all run.
       {
         name: 'config_watch',

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RetainedIndex } from '../../src/broker/retained-index.js';
-import { matches } from '../../src/broker/topic.js';
+import { matches } from '../../src/mqtt/topic.js';
 
 /** Seeded PRNG (mulberry32): the same cases every run; a failure names its seed. */
 function prng(seed: number): (n: number) => number {

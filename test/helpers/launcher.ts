@@ -71,8 +71,20 @@ export function assertBuilt(): void {
 }
 
 /** The current environment minus every EMQX_* variable (and our internals). */
+/**
+ * Every node a test starts has its default MQTT listeners off: they would all want 0.0.0.0:1883
+ * (and 8883, 8083, 8084). A test that wants MQTT asks for it (`mqtt` in the node's spec), which
+ * binds them to loopback ports of its own; `extra` can switch them back on too.
+ */
+export const NO_MQTT_LISTENERS: Readonly<NodeJS.ProcessEnv> = {
+  EMQX_LISTENERS__TCP__DEFAULT__ENABLE: 'false',
+  EMQX_LISTENERS__SSL__DEFAULT__ENABLE: 'false',
+  EMQX_LISTENERS__WS__DEFAULT__ENABLE: 'false',
+  EMQX_LISTENERS__WSS__DEFAULT__ENABLE: 'false',
+};
+
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
+  const env: NodeJS.ProcessEnv = { ...NO_MQTT_LISTENERS };
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EMQX_')) env[k] = v;
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
@@ -161,6 +173,11 @@ export interface TestNodeSpec {
   readonly env?: NodeJS.ProcessEnv;
   /** Reuse this sandbox directory (e.g. to restart a node on the same data) instead of a new one. */
   readonly dir?: string;
+  /**
+   * MQTT listeners on loopback ports of their own: `tcp:default` (mqttPort) and, with `ws`,
+   * `ws:default` (wsPort). Without it the node opens no MQTT listener (NO_MQTT_LISTENERS).
+   */
+  readonly mqtt?: boolean | { readonly ws?: boolean };
 }
 
 /** One cookie per test process: nodes of a test can talk to each other by default. */
@@ -179,6 +196,10 @@ export interface TestNode {
   readonly distPort: number;
   /** The environment every command of this node runs with. */
   readonly env: NodeJS.ProcessEnv;
+  /** With `mqtt` in the spec: the port of listener tcp:default on 127.0.0.1. */
+  readonly mqttPort: number | undefined;
+  /** With `mqtt: { ws: true }`: the port of listener ws:default on 127.0.0.1. */
+  readonly wsPort: number | undefined;
   /** `bin/emqx <args>`. */
   emqx(args: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** `bin/emqx_ctl <args>`. */
@@ -266,7 +287,14 @@ export async function createTestNode(t: AfterHook | undefined, spec: TestNodeSpe
   if (!existsSync(confFile) || spec.conf !== undefined) {
     writeFileSync(confFile, `# written by test/helpers/launcher.ts\n${spec.conf ?? ''}\n`);
   }
+  const mqttPort = spec.mqtt ? await freePort() : undefined;
+  const wsPort = typeof spec.mqtt === 'object' && spec.mqtt.ws ? await freePort() : undefined;
+  const mqttEnv: NodeJS.ProcessEnv = {
+    ...(mqttPort !== undefined ? { EMQX_LISTENERS__TCP__DEFAULT__ENABLE: 'true', EMQX_LISTENERS__TCP__DEFAULT__BIND: `"127.0.0.1:${mqttPort}"` } : {}),
+    ...(wsPort !== undefined ? { EMQX_LISTENERS__WS__DEFAULT__ENABLE: 'true', EMQX_LISTENERS__WS__DEFAULT__BIND: `"127.0.0.1:${wsPort}"` } : {}),
+  };
   const env = cleanEnv({
+    ...mqttEnv,
     EMQX_ETC_DIR: etcDir,
     EMQX_NODE__NAME: spec.name,
     EMQX_NODE__DATA_DIR: dataDir,
@@ -295,6 +323,8 @@ export async function createTestNode(t: AfterHook | undefined, spec: TestNodeSpe
 
   const node: TestNode = {
     name: spec.name,
+    mqttPort,
+    wsPort,
     dir,
     etcDir,
     dataDir,

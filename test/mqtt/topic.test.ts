@@ -9,7 +9,7 @@ import {
   type TopicProblem,
   validateFilter,
   validateTopicName,
-} from '../../src/broker/topic.js';
+} from '../../src/mqtt/topic.js';
 
 const MAX = 128;
 

@@ -1,0 +1,354 @@
+// Everything one node does for its clients (EMQX's emqx_broker + emqx_cm on one node): the
+// sessions by client id (with takeover), the subscription index, shared-subscription groups, and
+// the retained messages. A publish is matched against the index (exact topics by one lookup,
+// wildcard filters through a trie) and handed to each matching session.
+import { EventEmitter } from 'node:events';
+import type { Counters } from '../base/metrics.js';
+import type { Log } from '../base/log.js';
+import type { LogLimiter } from '../base/log-limit.js';
+import type { MqttConfig, RetainerConfig } from '../config/types.js';
+import type { BrokerPort, ClientInfo, ConnectRequest, ConnectResult, Delivery, Message, PublishResult, QoS, SubOptions } from '../mqtt/port.js';
+import { RC } from '../mqtt/reason-codes.js';
+import { Retainer } from './retainer.js';
+import { Session, type DetachHow, type SessionHost } from './session.js';
+import { SharedPicker } from './shared-strategy.js';
+import { SubscriptionIndex } from './subscription-index.js';
+import { parseShared } from '../mqtt/topic.js';
+
+interface Sub {
+  readonly session: Session;
+  readonly opts: SubOptions;
+}
+
+/** The members of one `$share/<group>/<filter>`, in join order (the strategies need a stable order). */
+interface Group {
+  readonly members: Map<string, Sub>;
+  order: string[];
+}
+
+export interface BrokerEvents {
+  connected: [client: ClientInfo, session: Session];
+  disconnected: [client: ClientInfo, reason: string];
+  subscribed: [clientId: string, filter: string, opts: SubOptions];
+  unsubscribed: [clientId: string, filter: string];
+  /** Session ended (expired, discarded, kicked). */
+  sessionEnded: [clientId: string, reason: string];
+}
+
+export interface BrokerOptions {
+  readonly counters: Counters;
+  readonly log: Log;
+  readonly limited: LogLimiter;
+  readonly mqtt: MqttConfig;
+  readonly retainer: RetainerConfig;
+}
+
+export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, SessionHost {
+  readonly counters: Counters;
+  readonly sessions = new Map<string, Session>();
+  readonly subs = new SubscriptionIndex<Sub>();
+  readonly shared = new SubscriptionIndex<Group>();
+  readonly retainer: Retainer;
+  readonly #picker = new SharedPicker();
+  readonly #log: Log;
+  readonly #limited: LogLimiter;
+  #mqtt: MqttConfig;
+  #stopping = false;
+  #connections = 0;
+
+  constructor(o: BrokerOptions) {
+    super();
+    this.counters = o.counters;
+    this.#log = o.log;
+    this.#limited = o.limited;
+    this.#mqtt = o.mqtt;
+    this.retainer = new Retainer(o.retainer);
+  }
+
+  config(): MqttConfig {
+    return this.#mqtt;
+  }
+
+  /** Hot reload: limits apply to what happens from now on. */
+  reconfigure(mqtt: MqttConfig, retainer: RetainerConfig): void {
+    if (mqtt.shared_subscription_strategy !== this.#mqtt.shared_subscription_strategy) this.#picker.clear();
+    this.#mqtt = mqtt;
+    this.retainer.config = retainer;
+  }
+
+  /** Connected clients (sessions with a connection). */
+  get connections(): number {
+    return this.#connections;
+  }
+
+  // ---- connections and sessions ----
+
+  async connect(req: ConnectRequest): Promise<ConnectResult> {
+    if (this.#stopping) return { ok: false, rc: RC.serverUnavailable, reason: 'the node is stopping' };
+    const id = req.client.clientId;
+    const c = this.counters;
+    const existing = this.sessions.get(id);
+    let session: Session;
+    let present = false;
+    if (existing) {
+      clearTimeout(existing.expiryTimer);
+      existing.expiryTimer = undefined;
+      const old = existing.outlet;
+      if (old) {
+        // Takeover (MQTT-3.1.4-3): the old connection is told 0x8E and closed. Its will is
+        // decided by what the new connection does with the session (see detached()).
+        existing.takeover = { cleanStart: req.cleanStart };
+        old.kick(RC.sessionTakenOver, `session taken over by a new connection from ${req.client.peer}`);
+        existing.takeover = undefined;
+        c['session.takenover']++;
+      } else if (existing.will && existing.willTimer) {
+        // Back before the will delay ran out: no will (MQTT-3.1.3-9), unless the session now ends.
+        clearTimeout(existing.willTimer);
+        existing.willTimer = undefined;
+        if (req.cleanStart) this.publish(existing.will.msg);
+        existing.will = undefined;
+      }
+      if (req.cleanStart || existing.ended) {
+        this.#end(existing, 'discarded');
+        c['session.discarded']++;
+      } else {
+        session = existing;
+        present = true;
+        session.attach(req.outlet, req.client, req.sessionExpiryMs, req.will, req.receiveMaximum);
+        c['session.resumed']++;
+      }
+    }
+    if (!present) {
+      session = new Session(this, req.client, req.sessionExpiryMs, req.receiveMaximum);
+      session.attach(req.outlet, req.client, req.sessionExpiryMs, req.will, req.receiveMaximum);
+      this.sessions.set(id, session);
+      c['session.created']++;
+    }
+    this.#connections++;
+    this.emit('connected', req.client, session!);
+    return { ok: true, session: session!, sessionPresent: present };
+  }
+
+  /** SessionHost: the session's connection is gone. */
+  detached(s: Session, how: DetachHow): void {
+    this.#connections--;
+    this.emit('disconnected', s.client, how.reason);
+    const takeover = s.takeover;
+    if (takeover) {
+      // The will of a taken-over connection goes out now if it has no delay, or if the session
+      // it belonged to ends with the takeover (clean start); else the new connection resumes it.
+      if (s.will && (s.will.delayMs === 0 || takeover.cleanStart)) this.publish(s.will.msg);
+      s.will = undefined;
+      return;
+    }
+    const will = s.will;
+    if (will) {
+      if (will.delayMs === 0 || s.expiryMs === 0) {
+        s.will = undefined;
+        this.publish(will.msg);
+      } else {
+        s.willTimer = setTimeout(() => {
+          s.willTimer = undefined;
+          s.will = undefined;
+          this.publish(will.msg);
+        }, Math.min(will.delayMs, s.expiryMs));
+        s.willTimer.unref();
+      }
+    }
+    if (s.expiryMs === 0) {
+      this.#end(s, 'clean session closed');
+    } else if (s.expiryMs !== Number.POSITIVE_INFINITY) {
+      s.expiryTimer = setTimeout(() => this.#end(s, 'session expired'), s.expiryMs);
+      s.expiryTimer.unref();
+    }
+  }
+
+  /** Ends a session: pending will out, subscriptions gone, shared-group messages re-dispatched. */
+  #end(s: Session, reason: string): void {
+    if (s.ended) return;
+    if (s.willTimer && s.will) {
+      clearTimeout(s.willTimer);
+      this.publish(s.will.msg);
+    }
+    s.will = undefined;
+    const orphans: Delivery[] = [];
+    for (const e of s.inflight.values()) if (e.d.shared !== undefined && e.phase === 'publish') orphans.push(e.d);
+    for (const d of s.queue) if (d.shared !== undefined) orphans.push(d);
+    s.end();
+    if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
+    this.counters['session.terminated']++;
+    this.emit('sessionEnded', s.clientId, reason);
+    for (const d of orphans) this.#redispatch(d, s.clientId);
+  }
+
+  /** `clients kick`: the connection closed with 0x98 and the session discarded. */
+  kick(clientId: string): boolean {
+    const s = this.sessions.get(clientId);
+    if (!s) return false;
+    s.will = undefined;
+    s.outlet?.kick(RC.administrativeAction, 'kicked by an operator');
+    this.#end(s, 'kicked');
+    return true;
+  }
+
+  /** Stops accepting connections; existing clients are told the server is shutting down. */
+  stop(): void {
+    this.#stopping = true;
+    for (const s of this.sessions.values()) s.outlet?.kick(RC.serverShuttingDown, 'the node is stopping');
+    for (const s of [...this.sessions.values()]) {
+      clearTimeout(s.expiryTimer);
+      clearTimeout(s.willTimer);
+    }
+  }
+
+  // ---- subscriptions ----
+
+  addSubscription(s: Session, filter: string, opts: SubOptions): number {
+    const shared = parseShared(filter);
+    if (shared !== undefined && typeof shared !== 'string') {
+      let group = this.shared.get(shared.filter, shared.group);
+      if (!group) {
+        group = { members: new Map(), order: [] };
+        this.shared.add(shared.filter, shared.group, group);
+      }
+      if (!group.members.has(s.clientId)) group.order = [...group.order, s.clientId];
+      group.members.set(s.clientId, { session: s, opts });
+    } else {
+      this.subs.add(filter, s.clientId, { session: s, opts });
+    }
+    this.emit('subscribed', s.clientId, filter, opts);
+    return opts.qos;
+  }
+
+  removeSubscription(s: Session, filter: string): void {
+    const shared = parseShared(filter);
+    if (shared !== undefined && typeof shared !== 'string') {
+      const group = this.shared.get(shared.filter, shared.group);
+      if (group?.members.delete(s.clientId)) {
+        group.order = group.order.filter((m) => m !== s.clientId);
+        if (group.members.size === 0) {
+          this.shared.remove(shared.filter, shared.group);
+          this.#picker.forget(`${shared.group}/${shared.filter}`);
+        }
+      }
+    } else {
+      this.subs.remove(filter, s.clientId);
+    }
+    this.emit('unsubscribed', s.clientId, filter);
+  }
+
+  retainedFor(filter: string, opts: SubOptions): Delivery[] {
+    // Retained messages are not sent for shared subscriptions (MQTT 5.0 §4.8.2).
+    if (parseShared(filter) !== undefined) return [];
+    return this.retainer.match(filter).map((msg) => ({
+      msg,
+      qos: Math.min(msg.qos, opts.qos) as QoS,
+      retain: true,
+      ...(opts.subId !== undefined ? { subId: opts.subId } : {}),
+    }));
+  }
+
+  // ---- publishing ----
+
+  publish(msg: Message): PublishResult {
+    const c = this.counters;
+    c['messages.publish']++;
+    if (msg.retain) {
+      const outcome = this.retainer.store(msg);
+      if (outcome === 'stored') c['messages.retained']++;
+      else if (outcome === 'too_large' || outcome === 'full') {
+        this.#limited.warn(`retainer:${outcome}`, { topic: msg.topic, from: msg.from }, outcome === 'full' ? 'retained message not stored: retainer.backend.max_retained_messages reached' : 'retained message not stored: payload over retainer.max_payload_size');
+      }
+      // An empty retained message only clears, when retainer.stop_publish_clear_msg says so.
+      if (outcome === 'deleted' && this.retainer.config.stop_publish_clear_msg) return { matched: 0 };
+    }
+    const matched = this.dispatch(msg);
+    if (matched === 0) {
+      c['messages.dropped']++;
+      c['messages.dropped.no_subscribers']++;
+    }
+    return { matched };
+  }
+
+  /** Hands `msg` to every local subscriber and one member of every matching shared group. */
+  dispatch(msg: Message): number {
+    let n = 0;
+    const cfg = this.#mqtt;
+    const c = this.counters;
+    const upgrade = cfg.upgrade_qos;
+    this.subs.match(msg.topic, (_filter, subscribers) => {
+      for (const [id, sub] of subscribers) {
+        const o = sub.opts;
+        if (id === msg.from && (o.nl || (cfg.ignore_loop_deliver && sub.session.client.protoVer !== 5))) {
+          c['delivery.dropped']++;
+          c['delivery.dropped.no_local']++;
+          continue;
+        }
+        const qos = (upgrade ? Math.max(msg.qos, o.qos) : Math.min(msg.qos, o.qos)) as QoS;
+        const d: Delivery = o.subId === undefined ? { msg, qos, retain: o.rap && msg.retain } : { msg, qos, retain: o.rap && msg.retain, subId: o.subId };
+        sub.session.deliver(d);
+        n++;
+      }
+    });
+    if (this.shared.size > 0) {
+      this.shared.match(msg.topic, (filter, groups) => {
+        for (const [name, group] of groups) {
+          const key = `${name}/${filter}`;
+          const member = this.#picker.pick(cfg.shared_subscription_strategy, key, group.order, { publisher: msg.from, topic: msg.topic });
+          const sub = member === undefined ? undefined : group.members.get(member);
+          if (!sub) continue;
+          sub.session.deliver(this.#sharedDelivery(msg, sub.opts, key));
+          n++;
+        }
+      });
+    }
+    return n;
+  }
+
+  #sharedDelivery(msg: Message, o: SubOptions, key: string): Delivery {
+    const qos = (this.#mqtt.upgrade_qos ? Math.max(msg.qos, o.qos) : Math.min(msg.qos, o.qos)) as QoS;
+    return { msg, qos, retain: o.rap && msg.retain, shared: key, ...(o.subId !== undefined ? { subId: o.subId } : {}) };
+  }
+
+  /** A shared-group message whose member went away goes to another member (EMQX does this for QoS 1; QoS 2 too here). */
+  #redispatch(d: Delivery, gone: string): void {
+    const key = d.shared!;
+    const slash = key.indexOf('/');
+    const group = this.shared.get(key.slice(slash + 1), key.slice(0, slash));
+    if (!group) return;
+    const member = this.#picker.pickExcept(this.#mqtt.shared_subscription_strategy, key, group.order, { publisher: d.msg.from, topic: d.msg.topic }, new Set([gone]));
+    const sub = member === undefined ? undefined : group.members.get(member);
+    if (sub) sub.session.deliver(this.#sharedDelivery(d.msg, sub.opts, key));
+  }
+
+  warnClient(s: Session, kind: string, msg: string, fields: object): void {
+    this.#limited.warn(`${kind}:${s.clientId}`, { clientid: s.clientId, ...fields }, msg);
+  }
+
+  /** Counts for `broker stats`, $SYS and the API (EMQX's emqx_stats names). */
+  stats(): Record<string, number> {
+    let subscriptions = 0;
+    let shared = 0;
+    for (const s of this.sessions.values()) {
+      for (const f of s.subscriptions.keys()) {
+        subscriptions++;
+        if (parseShared(f) !== undefined) shared++;
+      }
+    }
+    return {
+      'connections.count': this.#connections,
+      'live_connections.count': this.#connections,
+      'sessions.count': this.sessions.size,
+      'topics.count': this.subs.filterCount + this.shared.filterCount,
+      'subscriptions.count': subscriptions,
+      'subscriptions.shared.count': shared,
+      'subscribers.count': this.subs.size + this.shared.size,
+      'suboptions.count': subscriptions,
+      'retained.count': this.retainer.size,
+    };
+  }
+
+  log(): Log {
+    return this.#log;
+  }
+}

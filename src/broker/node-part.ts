@@ -1,0 +1,94 @@
+// The MQTT side of a running node, as two parts: the broker (sessions, subscriptions, retained,
+// $SYS; follows mqtt.*, retainer.*, broker.*, sys_topics.* on reload) and its listeners (follow
+// listeners.* on reload, all or nothing). Two parts, so a listener that cannot bind on reload
+// holds back only the listener change.
+import type { Logger } from 'pino';
+import type { NodePart } from '../base/part.js';
+import { LogLimiter } from '../base/log-limit.js';
+import { newCounters, type Counters } from '../base/metrics.js';
+import type { Config } from '../config/types.js';
+import type { CtlCommand } from '../ctl/types.js';
+import { Listeners } from '../mqtt/listeners.js';
+import { Broker } from './broker.js';
+import { brokerCommands } from './ctl.js';
+import { SysPublisher } from './sys.js';
+
+export interface MqttPartsHost {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly version: string;
+  readonly startedAt: number;
+  /** The cluster's running nodes, this one included. */
+  runningNodes(): readonly string[];
+  register(cmd: CtlCommand): void;
+}
+
+export interface MqttParts {
+  readonly broker: NodePart;
+  readonly listeners: NodePart;
+  /** Available once built (always): the broker itself, for other parts and tests. */
+  readonly core: Broker;
+  readonly counters: Counters;
+  readonly listenerSet: Listeners;
+}
+
+export const BROKER_KEYS = ['mqtt', 'retainer', 'broker', 'sys_topics'];
+export const LISTENER_KEYS = ['listeners'];
+
+export function mqttParts(host: MqttPartsHost): MqttParts {
+  const log = host.logger.child({ part: 'mqtt' });
+  const limited = new LogLimiter(log);
+  const counters = newCounters();
+  let config = host.config;
+  const broker = new Broker({ counters, log, limited, mqtt: config.mqtt, retainer: config.retainer });
+  const listeners = new Listeners({ broker, counters, log, limited, mqtt: () => config.mqtt });
+  const sys = new SysPublisher(
+    { node: config.node.name, version: host.version, startedAt: host.startedAt, broker, counters, runningNodes: host.runningNodes },
+    config.sys_topics,
+  );
+  let sweep: NodeJS.Timeout | undefined;
+
+  const brokerPart: NodePart = {
+    name: 'broker',
+    start() {
+      sys.start();
+      // Expired retained messages nobody asked for are removed once a minute.
+      sweep = setInterval(() => broker.retainer.sweep(), 60_000);
+      sweep.unref();
+      for (const c of brokerCommands({ node: config.node.name, version: host.version, startedAt: host.startedAt, broker, listeners })) host.register(c);
+    },
+    stop() {
+      clearInterval(sweep);
+      sys.stop();
+      broker.stop();
+      limited.clear();
+    },
+    reloadKeys: BROKER_KEYS,
+    reconfigure(next) {
+      config = { ...config, mqtt: next.mqtt, retainer: next.retainer, broker: next.broker, sys_topics: next.sys_topics };
+      broker.reconfigure(next.mqtt, next.retainer);
+      sys.reconfigure(next.sys_topics);
+      listeners.refreshSettings();
+    },
+  };
+
+  const listenersPart: NodePart = {
+    name: 'listeners',
+    async start() {
+      await listeners.start(config.listeners);
+      for (const l of listeners.list()) {
+        if (l.running) log.info({ listener: l.id, bind: l.bind }, `listener ${l.id} started on ${l.bind}`);
+        else if (l.note && l.note !== 'enable = false') log.info({ listener: l.id }, `listener ${l.id} not started: ${l.note}`);
+      }
+    },
+    stop: () => listeners.stop(),
+    reloadKeys: LISTENER_KEYS,
+    refusal: { key: 'listeners', reason: 'the listeners stay as they were' },
+    async reconfigure(next) {
+      await listeners.reconfigure(next.listeners);
+      config = { ...config, listeners: next.listeners };
+    },
+  };
+
+  return { broker: brokerPart, listeners: listenersPart, core: broker, counters, listenerSet: listeners };
+}

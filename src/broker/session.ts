@@ -1,0 +1,304 @@
+// One client's session (MQTT 5.0 §4.1): its subscriptions, the QoS 1/2 messages in flight each
+// way, the queue of deliveries waiting for it, its will. It outlives a connection when the client
+// asked for that (clean start false / session expiry > 0) and is resumed, in-flight messages
+// resent, by the next connection with the same client id.
+import type { Counters } from '../base/metrics.js';
+import type { MqttConfig } from '../config/types.js';
+import type { AwaitRel, ClientInfo, Delivery, Message, Outlet, SessionPort, SubOptions, WillMessage } from '../mqtt/port.js';
+import { MQueue } from './mqueue.js';
+
+/** What a session needs from the broker that holds it. */
+export interface SessionHost {
+  readonly counters: Counters;
+  config(): MqttConfig;
+  /** Adds the subscription to the broker's index; returns the granted QoS or an error code. */
+  addSubscription(s: Session, filter: string, opts: SubOptions): number;
+  removeSubscription(s: Session, filter: string): void;
+  /** The retained messages a new subscription to `filter` gets, as deliveries. */
+  retainedFor(filter: string, opts: SubOptions): Delivery[];
+  /** The connection is gone: keep the session for its expiry interval, or end it. */
+  detached(s: Session, how: DetachHow): void;
+  /** Queue overflow and other per-client trouble, rate-limited by the host. */
+  warnClient(s: Session, kind: string, msg: string, fields: object): void;
+  /** Publishes a will (or anything the session must publish as its client). */
+  publish(msg: Message): void;
+}
+
+export interface DetachHow {
+  readonly will: boolean;
+  readonly sessionExpiryMs?: number;
+  readonly reason: string;
+}
+
+interface Inflight {
+  readonly d: Delivery;
+  /** QoS 2 after PUBREC: waiting for PUBCOMP. */
+  phase: 'publish' | 'pubrel';
+  sentAt: number;
+  /** Not yet sent on the current connection (resumed session). */
+  resend: boolean;
+}
+
+export class Session implements SessionPort {
+  readonly createdAt = Date.now();
+  readonly subscriptions = new Map<string, SubOptions>();
+  readonly inflight = new Map<number, Inflight>();
+  readonly queue: MQueue;
+  /** Incoming QoS 2 packet identifiers waiting for PUBREL → when they arrived. */
+  readonly awaiting = new Map<number, number>();
+  outlet: Outlet | undefined;
+  client: ClientInfo;
+  /** ms; 0: ends with the connection; Infinity: never. */
+  expiryMs: number;
+  will: WillMessage | undefined;
+  disconnectedAt: number | undefined;
+  /** Timers while detached (the host owns what they do). */
+  expiryTimer: NodeJS.Timeout | undefined;
+  willTimer: NodeJS.Timeout | undefined;
+  /** Set while a new connection takes the session from its current one. */
+  takeover: { readonly cleanStart: boolean } | undefined;
+  /** Messages sent to the client (delivered_msgs in `clients list`). */
+  delivered = 0;
+  #window: number;
+  #nextId = 1;
+  #ended = false;
+
+  constructor(
+    private readonly host: SessionHost,
+    client: ClientInfo,
+    expiryMs: number,
+    receiveMaximum: number,
+  ) {
+    this.client = client;
+    this.expiryMs = expiryMs;
+    const cfg = host.config();
+    this.queue = new MQueue(cfg.max_mqueue_len === Number.POSITIVE_INFINITY ? 0 : cfg.max_mqueue_len);
+    this.#window = Math.min(cfg.max_inflight, receiveMaximum);
+  }
+
+  get clientId(): string {
+    return this.client.clientId;
+  }
+
+  get ended(): boolean {
+    return this.#ended;
+  }
+
+  /** A connection takes this session on (new or resumed): nothing is sent until writable(). */
+  attach(outlet: Outlet, client: ClientInfo, expiryMs: number, will: WillMessage | undefined, receiveMaximum: number): void {
+    this.outlet = outlet;
+    this.client = client;
+    this.expiryMs = expiryMs;
+    this.will = will;
+    this.disconnectedAt = undefined;
+    this.#window = Math.min(this.host.config().max_inflight, receiveMaximum);
+    for (const e of this.inflight.values()) e.resend = true;
+  }
+
+  // ---- deliveries to the client ----
+
+  /** The broker hands the session a matching message. */
+  deliver(d: Delivery): void {
+    const c = this.host.counters;
+    const out = this.outlet;
+    if (d.qos === 0) {
+      if (out?.ready && this.queue.length === 0) {
+        if (!out.publish(d, 0, false)) return;
+        c['messages.delivered']++;
+        this.delivered++;
+        return;
+      }
+      if (!this.host.config().mqueue_store_qos0 && !out) {
+        c['delivery.dropped']++;
+        c['delivery.dropped.qos0_msg']++;
+        return;
+      }
+      this.#enqueue(d);
+      return;
+    }
+    if (out?.ready && this.queue.length === 0 && this.inflight.size < this.#window) {
+      this.#send(d);
+      return;
+    }
+    this.#enqueue(d);
+  }
+
+  #enqueue(d: Delivery): void {
+    const dropped = this.queue.push(d);
+    if (dropped) {
+      const c = this.host.counters;
+      c['delivery.dropped']++;
+      c['delivery.dropped.queue_full']++;
+      this.host.warnClient(this, 'queue_full', 'message queue full (mqtt.max_mqueue_len): the oldest queued messages are dropped', {
+        max_mqueue_len: this.queue.limit,
+        dropped_total: this.queue.dropped,
+      });
+    }
+  }
+
+  #send(d: Delivery): void {
+    const out = this.outlet!;
+    const id = this.#allocId();
+    if (id === undefined) {
+      this.#enqueue(d);
+      return;
+    }
+    this.inflight.set(id, { d, phase: 'publish', sentAt: Date.now(), resend: false });
+    if (!out.publish(d, id, false)) {
+      this.inflight.delete(id);
+      return;
+    }
+    this.host.counters['messages.delivered']++;
+    this.delivered++;
+  }
+
+  /** A free packet identifier (1..65535, not in flight), or undefined when all are taken. */
+  #allocId(): number | undefined {
+    for (let n = 0; n < 65535; n++) {
+      const id = this.#nextId;
+      this.#nextId = id === 65535 ? 1 : id + 1;
+      if (!this.inflight.has(id)) return id;
+    }
+    return undefined;
+  }
+
+  /** SessionPort: the connection can take more. Resends what a resumed session had in flight, then drains the queue. */
+  writable(): void {
+    const out = this.outlet;
+    if (!out) return;
+    for (const [id, e] of this.inflight) {
+      if (!out.ready) return;
+      if (!e.resend) continue;
+      e.resend = false;
+      e.sentAt = Date.now();
+      if (e.phase === 'pubrel') out.pubrel(id);
+      else if (!out.publish(e.d, id, true)) this.inflight.delete(id);
+    }
+    while (out.ready && this.outlet === out) {
+      const next = this.queue.peek();
+      if (next === undefined) return;
+      if (next.qos > 0 && this.inflight.size >= this.#window) return;
+      this.queue.shift();
+      if (next.msg.expiresAt <= Date.now()) {
+        const c = this.host.counters;
+        c['delivery.dropped']++;
+        c['delivery.dropped.expired']++;
+        continue;
+      }
+      if (next.qos === 0) {
+        if (out.publish(next, 0, false)) {
+          this.host.counters['messages.delivered']++;
+          this.delivered++;
+        }
+      } else this.#send(next);
+    }
+  }
+
+  /** Once a second while connected: resend what waited past mqtt.retry_interval; forget stale QoS 2 ids. */
+  tick(now: number): void {
+    const cfg = this.host.config();
+    const out = this.outlet;
+    if (out?.ready && cfg.retry_interval !== Number.POSITIVE_INFINITY) {
+      for (const [id, e] of this.inflight) {
+        if (e.resend || now - e.sentAt < cfg.retry_interval) continue;
+        if (!out.ready) break;
+        e.sentAt = now;
+        if (e.phase === 'pubrel') out.pubrel(id);
+        else if (!out.publish(e.d, id, true)) this.inflight.delete(id);
+      }
+    }
+    for (const [id, at] of this.awaiting) {
+      if (now - at > cfg.await_rel_timeout) {
+        this.awaiting.delete(id);
+        this.host.counters['messages.dropped']++;
+        this.host.counters['messages.dropped.await_pubrel_timeout']++;
+      }
+    }
+  }
+
+  puback(id: number): boolean {
+    const e = this.inflight.get(id);
+    if (!e || e.d.qos !== 1) return false;
+    this.inflight.delete(id);
+    this.writable();
+    return true;
+  }
+
+  pubrec(id: number): boolean {
+    const e = this.inflight.get(id);
+    if (!e || e.d.qos !== 2) return false;
+    e.phase = 'pubrel';
+    e.sentAt = Date.now();
+    this.outlet?.pubrel(id);
+    return true;
+  }
+
+  pubcomp(id: number): boolean {
+    const e = this.inflight.get(id);
+    if (!e || e.d.qos !== 2) return false;
+    this.inflight.delete(id);
+    this.writable();
+    return true;
+  }
+
+  // ---- messages from the client ----
+
+  awaitRel(id: number): AwaitRel {
+    if (this.awaiting.has(id)) return 'dup';
+    if (this.awaiting.size >= this.host.config().max_awaiting_rel) return 'full';
+    this.awaiting.set(id, Date.now());
+    return 'new';
+  }
+
+  release(id: number): boolean {
+    return this.awaiting.delete(id);
+  }
+
+  // ---- subscriptions ----
+
+  subscribe(filter: string, opts: SubOptions): { rc: number; afterAck?: () => void } {
+    const existed = this.subscriptions.has(filter);
+    if (!existed && this.subscriptions.size >= this.host.config().max_subscriptions) return { rc: 0x97 };
+    const rc = this.host.addSubscription(this, filter, opts);
+    if (rc >= 0x80) return { rc };
+    this.subscriptions.set(filter, opts);
+    if (opts.rh === 2 || (opts.rh === 1 && existed)) return { rc };
+    return {
+      rc,
+      afterAck: () => {
+        for (const d of this.host.retainedFor(filter, opts)) this.deliver(d);
+      },
+    };
+  }
+
+  unsubscribe(filter: string): boolean {
+    if (!this.subscriptions.delete(filter)) return false;
+    this.host.removeSubscription(this, filter);
+    return true;
+  }
+
+  // ---- the end of a connection, and of the session ----
+
+  detach(how: DetachHow): void {
+    if (this.outlet === undefined) return;
+    this.outlet = undefined;
+    this.disconnectedAt = Date.now();
+    if (how.sessionExpiryMs !== undefined) this.expiryMs = how.sessionExpiryMs;
+    if (!how.will) this.will = undefined;
+    this.host.detached(this, how);
+  }
+
+  /** Drops every subscription and everything queued: the session is over. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    clearTimeout(this.expiryTimer);
+    clearTimeout(this.willTimer);
+    for (const filter of this.subscriptions.keys()) this.host.removeSubscription(this, filter);
+    this.subscriptions.clear();
+    this.inflight.clear();
+    this.queue.clear();
+    this.awaiting.clear();
+    this.outlet = undefined;
+  }
+}

@@ -1,0 +1,367 @@
+// One client's protocol state machine: decoded packets in, packets out through a ChannelIO, calls
+// into the broker through BrokerPort/SessionPort. No socket here (the connection shell in
+// connection.ts owns it) and no timer (a sweep calls check() once a second for every channel),
+// so a channel can be driven packet by packet in a test. The work for each packet kind is in
+// handlers/<kind>.ts.
+import type { IDisconnectPacket, Packet } from 'mqtt-packet';
+import type { Counters } from '../base/metrics.js';
+import type { Log } from '../base/log.js';
+import type { LogLimiter } from '../base/log-limit.js';
+import type { MqttConfig } from '../config/types.js';
+import { encodePublish, isDecodeError, MqttCodec, type Decoded } from './codec.js';
+import type { Frame } from './framer.js';
+import { handleConnect } from './handlers/connect.js';
+import { handlePublish } from './handlers/publish.js';
+import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
+import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './handlers/acks.js';
+import { handleDisconnect } from './handlers/disconnect.js';
+import type { BrokerPort, ClientInfo, Delivery, Outlet, SessionPort, WillMessage } from './port.js';
+import { RC, reasonName } from './reason-codes.js';
+
+/** The socket side of a channel (connection.ts). */
+export interface ChannelIO {
+  /** Queues bytes for the client. */
+  write(buf: Buffer): void;
+  /** Bytes queued and not yet taken by the kernel. */
+  readonly buffered: number;
+  /** Flushes what is queued, then closes. */
+  close(): void;
+  /** `ip:port` of the client. */
+  readonly peer: string;
+}
+
+export interface ChannelSettings {
+  readonly mqtt: MqttConfig;
+  /** `tcp:default` */
+  readonly listener: string;
+  /** The listener's port (sockport in events and the API). */
+  readonly port: number;
+  /** Prefixed to the client's topics inside the broker ('' = none). */
+  readonly mountpoint: string;
+}
+
+export interface ChannelEnv {
+  readonly broker: BrokerPort;
+  readonly counters: Counters;
+  readonly log: Log;
+  /** For lines a client can trigger at will. */
+  readonly limited: LogLimiter;
+  /** Called once when the channel is closed, whatever the cause. */
+  readonly onClosed?: (ch: Channel) => void;
+  /** Called when a client is connected (CONNACK 0 sent). */
+  readonly onConnected?: (ch: Channel) => void;
+}
+
+/** Above this many bytes queued on the socket the client counts as slow: deliveries wait in its session. */
+export const HIGH_WATERMARK = 1024 * 1024;
+/** Packets a client may send after CONNECT before its CONNACK is out (pipelining), kept in order. */
+const MAX_EARLY_PACKETS = 1000;
+
+type State = 'new' | 'connecting' | 'connected' | 'closed';
+
+/** Why a connection ended, in EMQX's words (the `reason` of client.disconnected events). */
+function disconnectReason(rc: number): string {
+  switch (rc) {
+    case RC.sessionTakenOver:
+      return 'takenover';
+    case RC.administrativeAction:
+      return 'kicked';
+    case RC.keepAliveTimeout:
+      return 'keepalive_timeout';
+    case RC.serverShuttingDown:
+      return 'shutdown';
+    case RC.malformedPacket:
+    case RC.packetTooLarge:
+      return 'frame_error';
+    case RC.protocolError:
+      return 'protocol_error';
+    default:
+      return reasonName(rc);
+  }
+}
+
+export class Channel implements Outlet {
+  state: State = 'new';
+  readonly codec = new MqttCodec();
+  client: ClientInfo | undefined;
+  session: SessionPort | undefined;
+  will: WillMessage | undefined;
+  /** The keepalive the channel enforces, seconds (0: none). */
+  keepalive = 0;
+  readonly openedAt = Date.now();
+  lastRecv = Date.now();
+  /** v5: session expiry from CONNECT, ms (a DISCONNECT may change it). */
+  sessionExpiryMs = 0;
+  /** Topic aliases the client set (alias → topic). */
+  readonly aliasesIn = new Map<number, string>();
+  /** Aliases this side assigned (topic → alias), up to the client's Topic Alias Maximum. */
+  readonly aliasesOut = new Map<string, number>();
+  aliasMaxOut = 0;
+  /** The client's Maximum Packet Size (v5). */
+  maxPacketSize = Number.POSITIVE_INFINITY;
+  /** Packets that arrived while the CONNECT was being handled. */
+  #early: Packet[] | undefined;
+  #connackSent = false;
+
+  constructor(
+    readonly io: ChannelIO,
+    readonly settings: ChannelSettings,
+    readonly env: ChannelEnv,
+  ) {}
+
+  get v5(): boolean {
+    return this.codec.version === 5;
+  }
+
+  get clientId(): string | undefined {
+    return this.client?.clientId;
+  }
+
+  /** Outlet: deliveries wait in the session until CONNACK is out and while the socket is backed up. */
+  get ready(): boolean {
+    return this.#connackSent && this.state === 'connected' && this.io.buffered < HIGH_WATERMARK;
+  }
+
+  /** A whole packet from the socket. */
+  frame(frame: Frame): void {
+    if (this.state === 'closed') return;
+    this.lastRecv = Date.now();
+    const c = this.env.counters;
+    c['packets.received']++;
+    c['bytes.received'] += frame.bytes.length;
+    const d: Decoded = this.codec.decode(frame);
+    if (isDecodeError(d)) {
+      this.#decodeFailed(d.error, d.rc);
+      return;
+    }
+    if (this.state === 'connecting') {
+      // A client may pipeline packets behind its CONNECT: they run once it is accepted.
+      if (this.#early === undefined) this.#early = [];
+      if (this.#early.length >= MAX_EARLY_PACKETS) return this.closeWith(RC.quotaExceeded, 'too many packets before CONNACK');
+      this.#early.push(d);
+      return;
+    }
+    this.packet(d);
+  }
+
+  /** A decoded packet. */
+  packet(p: Packet): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'new') {
+      if (p.cmd !== 'connect') return this.closeWith(RC.protocolError, `first packet is ${p.cmd}, not CONNECT`, false);
+      this.state = 'connecting';
+      this.env.counters['packets.connect.received']++;
+      void handleConnect(this, p).catch((err: unknown) => {
+        this.env.log.error({ peer: this.io.peer, err: err instanceof Error ? err.message : String(err) }, 'CONNECT handling failed');
+        this.closeWith(RC.unspecifiedError, 'internal error');
+      });
+      return;
+    }
+    switch (p.cmd) {
+      case 'publish':
+        return handlePublish(this, p);
+      case 'puback':
+        return handlePuback(this, p);
+      case 'pubrec':
+        return handlePubrec(this, p);
+      case 'pubrel':
+        return handlePubrel(this, p);
+      case 'pubcomp':
+        return handlePubcomp(this, p);
+      case 'subscribe':
+        return handleSubscribe(this, p);
+      case 'unsubscribe':
+        return handleUnsubscribe(this, p);
+      case 'pingreq':
+        this.env.counters['packets.pingreq.received']++;
+        this.send({ cmd: 'pingresp' });
+        this.env.counters['packets.pingresp.sent']++;
+        return;
+      case 'disconnect':
+        return handleDisconnect(this, p);
+      case 'connect':
+        return this.closeWith(RC.protocolError, 'second CONNECT');
+      case 'auth':
+        this.env.counters['packets.auth.received']++;
+        return this.closeWith(RC.protocolError, 'AUTH without an authentication method');
+      default:
+        return this.closeWith(RC.protocolError, `unexpected ${p.cmd} from a client`);
+    }
+  }
+
+  /** CONNACK 0 is out: the channel serves the client; packets that waited behind CONNECT run now. */
+  connected(): void {
+    this.state = 'connected';
+    this.#connackSent = true;
+    this.env.onConnected?.(this);
+    const early = this.#early;
+    this.#early = undefined;
+    for (const p of early ?? []) this.packet(p);
+    this.session?.writable();
+  }
+
+  send(p: Packet): void {
+    if (this.state === 'closed') return;
+    const buf = this.codec.encode(p);
+    this.env.counters['packets.sent']++;
+    this.env.counters['bytes.sent'] += buf.length;
+    this.io.write(buf);
+  }
+
+  /** Outlet: one delivery as a PUBLISH. False when it cannot be sent (too large for the client, expired). */
+  publish(d: Delivery, packetId: number, dup: boolean): boolean {
+    if (this.state === 'closed') return false;
+    const { msg } = d;
+    const c = this.env.counters;
+    let expiry: number | undefined;
+    if (msg.expiresAt !== Number.POSITIVE_INFINITY) {
+      const left = Math.ceil((msg.expiresAt - Date.now()) / 1000);
+      if (left <= 0) {
+        c['delivery.dropped']++;
+        c['delivery.dropped.expired']++;
+        return false;
+      }
+      if (this.v5) expiry = left;
+    }
+    const mp = this.settings.mountpoint;
+    const topic = mp !== '' && msg.topic.startsWith(mp) ? msg.topic.slice(mp.length) : msg.topic;
+    let buf: Buffer;
+    const plain = !this.v5 || (expiry === undefined && d.subId === undefined && msg.props === undefined && this.aliasMaxOut === 0);
+    if (plain) {
+      if (d.qos === 0 && !d.retain && mp === '') {
+        // The same bytes for every plain QoS 0 subscriber of this message: encoded once.
+        const frames = (msg.frames ??= {});
+        buf = this.v5 ? (frames.v5 ??= encodePublish(true, topic, msg.payload, 0, false, false, 0)) : (frames.v4 ??= encodePublish(false, topic, msg.payload, 0, false, false, 0));
+      } else {
+        buf = encodePublish(this.v5, topic, msg.payload, d.qos, d.retain, dup, packetId);
+      }
+    } else {
+      const properties: Record<string, unknown> = { ...msg.props };
+      if (expiry !== undefined) properties.messageExpiryInterval = expiry;
+      if (d.subId !== undefined) properties.subscriptionIdentifier = d.subId;
+      let outTopic = topic;
+      if (this.aliasMaxOut > 0) {
+        const alias = this.aliasesOut.get(topic);
+        if (alias !== undefined) {
+          properties.topicAlias = alias;
+          outTopic = '';
+        } else if (this.aliasesOut.size < this.aliasMaxOut) {
+          const next = this.aliasesOut.size + 1;
+          this.aliasesOut.set(topic, next);
+          properties.topicAlias = next;
+        }
+      }
+      buf = this.codec.encode({
+        cmd: 'publish',
+        topic: outTopic,
+        payload: msg.payload,
+        qos: d.qos,
+        retain: d.retain,
+        dup,
+        ...(d.qos > 0 ? { messageId: packetId } : {}),
+        properties,
+      });
+    }
+    if (buf.length > this.maxPacketSize) {
+      c['delivery.dropped']++;
+      c['delivery.dropped.too_large']++;
+      return false;
+    }
+    c['packets.sent']++;
+    c['packets.publish.sent']++;
+    c['bytes.sent'] += buf.length;
+    c['messages.sent']++;
+    if (d.qos === 0) c['messages.qos0.sent']++;
+    else if (d.qos === 1) c['messages.qos1.sent']++;
+    else c['messages.qos2.sent']++;
+    this.io.write(buf);
+    return true;
+  }
+
+  /** Outlet: the second step of an outgoing QoS 2 message. */
+  pubrel(packetId: number): void {
+    this.send({ cmd: 'pubrel', messageId: packetId });
+    this.env.counters['packets.pubrel.sent']++;
+  }
+
+  /** Outlet: the broker closes this client (session taken over, kicked). */
+  kick(rc: number, reason: string): void {
+    this.closeWith(rc, reason);
+  }
+
+  /** Once a second: connect timeout, keepalive. */
+  check(now: number): void {
+    if (this.state === 'new' || this.state === 'connecting') {
+      const idle = this.settings.mqtt.idle_timeout;
+      if (now - this.openedAt > idle) this.closeWith(RC.maximumConnectTime, 'no CONNECT within mqtt.idle_timeout', false);
+      return;
+    }
+    if (this.state !== 'connected') return;
+    if (this.keepalive > 0 && now - this.lastRecv > this.keepalive * 1000 * this.settings.mqtt.keepalive_multiplier) {
+      return this.closeWith(RC.keepAliveTimeout, `keepalive timeout (${this.keepalive} s × ${this.settings.mqtt.keepalive_multiplier})`);
+    }
+    this.session?.tick(now);
+  }
+
+  /** The socket is below its high-water mark again. */
+  drained(): void {
+    if (this.state === 'connected') this.session?.writable();
+  }
+
+  /**
+   * Closes because of the client or the broker: v5 clients that got their CONNACK are told why
+   * with a DISCONNECT (`disconnect` false: no packet, e.g. before CONNECT). The session is
+   * detached as after a lost connection (the will goes out).
+   */
+  closeWith(rc: number, reason: string, disconnect = true): void {
+    if (this.state === 'closed') return;
+    const sendIt = disconnect && this.v5 && this.#connackSent;
+    if (rc !== RC.success && rc !== RC.sessionTakenOver && rc !== RC.administrativeAction) {
+      this.env.limited.warn(
+        `${this.settings.listener}:${reasonName(rc)}`,
+        { listener: this.settings.listener, peer: this.io.peer, clientid: this.clientId, reason_code: reasonName(rc), reason },
+        `closing MQTT connection: ${reason}`,
+      );
+    }
+    if (sendIt) {
+      const p: IDisconnectPacket = { cmd: 'disconnect', reasonCode: rc };
+      this.send(p);
+      this.env.counters['packets.disconnect.sent']++;
+    }
+    this.#finish({ will: true, reason: disconnectReason(rc) });
+  }
+
+  /** The socket closed (or errored) under us. */
+  socketClosed(): void {
+    if (this.state === 'closed') return;
+    this.#finish({ will: true, reason: 'sock_closed' });
+  }
+
+  /** Ends the channel once: session detached, socket closed, listeners told. */
+  #finish(how: { will: boolean; reason: string; sessionExpiryMs?: number }): void {
+    if (this.state === 'closed') return;
+    const wasConnected = this.state === 'connected';
+    this.state = 'closed';
+    this.#early = undefined;
+    const s = this.session;
+    this.session = undefined;
+    s?.detach(how);
+    if (wasConnected) this.env.counters['client.disconnected']++;
+    this.io.close();
+    this.env.onClosed?.(this);
+  }
+
+  /** Normal end (DISCONNECT from the client). */
+  finishNormally(will: boolean, sessionExpiryMs: number | undefined): void {
+    this.#finish({ will, reason: 'normal', ...(sessionExpiryMs !== undefined ? { sessionExpiryMs } : {}) });
+  }
+
+  #decodeFailed(error: string, rc: number): void {
+    if (this.state === 'new' && /protocol version/i.test(error)) {
+      // MQTT-3.1.2-2: answer an unknown protocol level with CONNACK 0x01 (0x84 in v5), then close.
+      this.io.write(this.codec.encode({ cmd: 'connack', returnCode: 1, sessionPresent: false }));
+      return this.closeWith(RC.unsupportedProtocolVersion, `unsupported protocol version (${error})`, false);
+    }
+    this.closeWith(rc, `malformed packet: ${error}`, this.state !== 'new');
+  }
+}

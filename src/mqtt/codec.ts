@@ -1,0 +1,230 @@
+// Whole packets ↔ values, for one connection (its protocol version is learnt from CONNECT).
+// mqtt-packet parses and writes every packet kind; PUBLISH, the packet every message is, has a
+// direct path both ways (no properties, or v3): it is most of the work of a broker, and
+// mqtt-packet's general parser costs several times more per packet. Strings the protocol
+// requires to be well-formed UTF-8 without U+0000 are checked on the raw bytes, which
+// mqtt-packet does not do (it would silently replace bad bytes).
+import { isUtf8 } from 'node:buffer';
+import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
+import type { Frame } from './framer.js';
+import { RC } from './reason-codes.js';
+
+export type ProtocolVersion = 3 | 4 | 5;
+
+export interface DecodeError {
+  readonly error: string;
+  /** The v5 reason code to close with (malformed packet or protocol error). */
+  readonly rc: number;
+}
+
+export type Decoded = Packet | DecodeError;
+
+export const isDecodeError = (d: Decoded): d is DecodeError => (d as DecodeError).error !== undefined;
+
+const PUBLISH = 3;
+const CONNECT = 1;
+const SUBSCRIBE = 8;
+const UNSUBSCRIBE = 10;
+
+/** A string field of the protocol: well-formed UTF-8 without U+0000 (MQTT 5 §1.5.4). */
+function wellFormed(b: Buffer, start: number, end: number): boolean {
+  let ascii = true;
+  for (let i = start; i < end; i++) {
+    const c = b[i]!;
+    if (c === 0) return false;
+    if (c >= 0x80) ascii = false;
+  }
+  // Pure ASCII, the common case, is always well-formed.
+  return ascii || isUtf8(b.subarray(start, end));
+}
+
+/** Reads a variable byte integer at `pos`: [value, next position], or undefined if cut short. */
+function varint(b: Buffer, pos: number): [number, number] | undefined {
+  let v = 0;
+  let mul = 1;
+  for (let n = 0; n < 4; n++) {
+    if (pos >= b.length) return undefined;
+    const byte = b[pos++]!;
+    v += (byte & 0x7f) * mul;
+    if ((byte & 0x80) === 0) return [v, pos];
+    mul *= 128;
+  }
+  return undefined;
+}
+
+/**
+ * Checks the UTF-8 strings of CONNECT, SUBSCRIBE and UNSUBSCRIBE. A structure cut short is left
+ * to the full parser, which reports it as malformed.
+ */
+export function stringsWellFormed(type: number, body: Buffer, v5: boolean): boolean {
+  let pos = 0;
+  const str = (): boolean => {
+    if (pos + 2 > body.length) return true;
+    const len = body.readUInt16BE(pos);
+    pos += 2;
+    const ok = pos + len > body.length || wellFormed(body, pos, pos + len);
+    pos += len;
+    return ok;
+  };
+  const skipBinary = (): void => {
+    if (pos + 2 <= body.length) pos += 2 + body.readUInt16BE(pos);
+  };
+  const skipProps = (): boolean => {
+    const r = varint(body, pos);
+    if (!r) return false;
+    pos = r[1] + r[0];
+    return true;
+  };
+  if (type === SUBSCRIBE || type === UNSUBSCRIBE) {
+    pos = 2;
+    if (v5 && !skipProps()) return true;
+    while (pos < body.length) {
+      if (!str()) return false;
+      if (type === SUBSCRIBE) pos++;
+    }
+    return true;
+  }
+  if (type === CONNECT) {
+    if (!str()) return false; // protocol name
+    if (pos + 4 > body.length) return true;
+    const version = body[pos]!;
+    const flags = body[pos + 1]!;
+    pos += 4;
+    const connectV5 = version === 5;
+    if (connectV5 && !skipProps()) return true;
+    if (!str()) return false; // client id
+    if (flags & 0x04) {
+      if (connectV5 && !skipProps()) return true;
+      if (!str()) return false; // will topic
+      skipBinary(); // will payload
+    }
+    if (flags & 0x80 && !str()) return false; // username
+    return true;
+  }
+  return true;
+}
+
+export class MqttCodec {
+  /** 4 (3.1.1) until a CONNECT says otherwise. */
+  version: ProtocolVersion = 4;
+  readonly #parser = mqttPacket.parser({ protocolVersion: 4 });
+  #out: Packet | undefined;
+  #err: string | undefined;
+
+  constructor() {
+    this.#parser.on('packet', (p: Packet) => {
+      this.#out = p;
+    });
+    this.#parser.on('error', (e: unknown) => {
+      this.#err = e instanceof Error ? e.message : String(e);
+    });
+  }
+
+  setVersion(v: ProtocolVersion): void {
+    this.version = v;
+    (this.#parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = v;
+  }
+
+  decode(frame: Frame): Decoded {
+    const type = frame.header >> 4;
+    if (type === PUBLISH) {
+      const fast = this.#decodePublish(frame);
+      if (fast !== undefined) return fast;
+    } else if ((type === CONNECT || type === SUBSCRIBE || type === UNSUBSCRIBE) && !stringsWellFormed(type, frame.body, this.version === 5)) {
+      return { error: 'a string is not well-formed UTF-8 or holds U+0000', rc: RC.malformedPacket };
+    }
+    this.#out = undefined;
+    this.#err = undefined;
+    this.#parser.parse(frame.bytes);
+    // Set by the parser's events, synchronously, during parse().
+    const err = this.#err as string | undefined;
+    const p = this.#out as Packet | undefined;
+    this.#out = undefined;
+    if (err !== undefined) return { error: err, rc: RC.malformedPacket };
+    if (p === undefined) return { error: 'incomplete packet', rc: RC.malformedPacket };
+    if (p.cmd === 'publish') {
+      // Reached only for v5 PUBLISH with properties: the topic still needs its byte check.
+      const bad = this.#publishTopicBad(frame);
+      if (bad) return bad;
+      p.payload = Buffer.from(p.payload as Buffer);
+    }
+    return p;
+  }
+
+  /** PUBLISH without properties, read in place. undefined: let the full parser have it. */
+  #decodePublish(frame: Frame): Decoded | undefined {
+    const h = frame.header;
+    const b = frame.body;
+    const qos = (h >> 1) & 3;
+    if (qos === 3) return { error: 'PUBLISH with both QoS bits set', rc: RC.malformedPacket };
+    if (qos === 0 && h & 0x08) return { error: 'PUBLISH QoS 0 with DUP set', rc: RC.malformedPacket };
+    if (b.length < 2) return { error: 'PUBLISH too short', rc: RC.malformedPacket };
+    const tlen = b.readUInt16BE(0);
+    let pos = 2 + tlen;
+    if (pos > b.length) return { error: 'PUBLISH topic runs past the packet', rc: RC.malformedPacket };
+    if (!wellFormed(b, 2, pos)) return { error: 'PUBLISH topic is not well-formed UTF-8 or holds U+0000', rc: RC.malformedPacket };
+    let messageId: number | undefined;
+    if (qos > 0) {
+      if (pos + 2 > b.length) return { error: 'PUBLISH too short for its packet identifier', rc: RC.malformedPacket };
+      messageId = b.readUInt16BE(pos);
+      if (messageId === 0) return { error: 'PUBLISH with packet identifier 0', rc: RC.malformedPacket };
+      pos += 2;
+    }
+    if (this.version === 5) {
+      if (pos >= b.length) return { error: 'PUBLISH too short for its properties', rc: RC.malformedPacket };
+      if (b[pos] !== 0) return undefined;
+      pos++;
+    }
+    const packet: IPublishPacket = {
+      cmd: 'publish',
+      topic: b.toString('utf8', 2, 2 + tlen),
+      // A copy: the message may outlive the read buffer (queued, retained), which it must not pin.
+      payload: Buffer.from(b.subarray(pos)),
+      qos: qos as 0 | 1 | 2,
+      dup: (h & 0x08) !== 0,
+      retain: (h & 0x01) !== 0,
+    };
+    if (messageId !== undefined) packet.messageId = messageId;
+    return packet;
+  }
+
+  #publishTopicBad(frame: Frame): DecodeError | undefined {
+    const b = frame.body;
+    const tlen = b.readUInt16BE(0);
+    return wellFormed(b, 2, 2 + tlen) ? undefined : { error: 'PUBLISH topic is not well-formed UTF-8 or holds U+0000', rc: RC.malformedPacket };
+  }
+
+  encode(packet: Packet): Buffer {
+    return mqttPacket.generate(packet, { protocolVersion: this.version });
+  }
+}
+
+/**
+ * A PUBLISH without properties (v3, or v5 with an empty property block), written directly.
+ * The same bytes serve every subscriber that gets the message at QoS 0.
+ */
+export function encodePublish(v5: boolean, topic: string, payload: Buffer, qos: number, retain: boolean, dup: boolean, messageId: number): Buffer {
+  const tlen = Buffer.byteLength(topic);
+  const remaining = 2 + tlen + (qos > 0 ? 2 : 0) + (v5 ? 1 : 0) + payload.length;
+  const lenBytes = remaining < 128 ? 1 : remaining < 16_384 ? 2 : remaining < 2_097_152 ? 3 : 4;
+  const buf = Buffer.allocUnsafe(1 + lenBytes + remaining);
+  buf[0] = 0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 1 : 0);
+  let pos = 1;
+  let x = remaining;
+  do {
+    let byte = x % 128;
+    x = Math.floor(x / 128);
+    if (x > 0) byte |= 0x80;
+    buf[pos++] = byte;
+  } while (x > 0);
+  buf.writeUInt16BE(tlen, pos);
+  pos += 2;
+  pos += buf.write(topic, pos, 'utf8');
+  if (qos > 0) {
+    buf.writeUInt16BE(messageId, pos);
+    pos += 2;
+  }
+  if (v5) buf[pos++] = 0;
+  payload.copy(buf, pos);
+  return buf;
+}

@@ -1,0 +1,115 @@
+// The socket shell around a channel: bytes in through the framer, bytes out batched per event-loop
+// turn (one writev for everything a turn produced), reading paused while the client does not
+// read what it is sent. Plain TCP and TLS sockets, and WebSocket connections, have one shell each.
+import type { Socket } from 'node:net';
+import type { WebSocket } from 'ws';
+import { Channel, HIGH_WATERMARK, type ChannelEnv, type ChannelIO, type ChannelSettings } from './channel.js';
+import { FrameReader } from './framer.js';
+import { RC } from './reason-codes.js';
+
+/** How long a closed connection may take to flush before it is cut. */
+const CLOSE_GRACE_MS = 5000;
+
+function peerOf(address: string | undefined, port: number | undefined): string {
+  if (address === undefined) return 'unknown';
+  const a = address.startsWith('::ffff:') ? address.slice(7) : address;
+  return a.includes(':') ? `[${a}]:${port ?? 0}` : `${a}:${port ?? 0}`;
+}
+
+/** Feeds bytes to the channel; on a framing error closes it with the right reason. */
+function reader(ch: Channel, maxPacketSize: number): (chunk: Buffer) => void {
+  const frames = new FrameReader(maxPacketSize);
+  const onFrame = (f: Parameters<Channel['frame']>[0]): boolean => {
+    ch.frame(f);
+    return ch.state !== 'closed';
+  };
+  return (chunk) => {
+    const err = frames.push(chunk, onFrame);
+    if (err === 'too_large') ch.closeWith(RC.packetTooLarge, `packet larger than mqtt.max_packet_size (${maxPacketSize} bytes)`, ch.state !== 'new');
+    else if (err === 'malformed_length') ch.closeWith(RC.malformedPacket, 'malformed remaining length', ch.state !== 'new');
+  };
+}
+
+/** Serves MQTT on an accepted TCP or TLS socket. */
+export function serveSocket(socket: Socket, settings: ChannelSettings, env: ChannelEnv): Channel {
+  socket.setNoDelay(true);
+  let corked = false;
+  let closing = false;
+  const uncork = (): void => {
+    corked = false;
+    socket.uncork();
+  };
+  const io: ChannelIO = {
+    peer: peerOf(socket.remoteAddress, socket.remotePort),
+    get buffered() {
+      return socket.writableLength;
+    },
+    write(buf) {
+      if (socket.destroyed) return;
+      // Everything written in one turn of the event loop leaves in one syscall.
+      if (!corked) {
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
+      socket.write(buf);
+    },
+    close() {
+      if (closing) return;
+      closing = true;
+      if (corked) uncork();
+      socket.end();
+      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+    },
+  };
+  const ch = new Channel(io, settings, env);
+  const feed = reader(ch, settings.mqtt.max_packet_size);
+  socket.on('data', (chunk: Buffer) => {
+    feed(chunk);
+    // A client that does not read its acknowledgements is not read from either.
+    if (socket.writableLength > HIGH_WATERMARK && !socket.isPaused()) socket.pause();
+  });
+  socket.on('drain', () => {
+    if (socket.isPaused() && !closing) socket.resume();
+    ch.drained();
+  });
+  socket.on('error', () => undefined);
+  socket.on('close', () => ch.socketClosed());
+  socket.on('end', () => {
+    // The client half-closed: nothing more will come, so the connection is over.
+    if (!closing) ch.socketClosed();
+  });
+  return ch;
+}
+
+/** Serves MQTT over an open WebSocket (binary frames carry the MQTT bytes, packets may span frames). */
+export function serveWebSocket(ws: WebSocket, remote: { address?: string; port?: number }, settings: ChannelSettings, env: ChannelEnv): Channel {
+  let closing = false;
+  const io: ChannelIO = {
+    peer: peerOf(remote.address, remote.port),
+    get buffered() {
+      return ws.bufferedAmount;
+    },
+    write(buf) {
+      if (ws.readyState === ws.OPEN) ws.send(buf, { binary: true });
+    },
+    close() {
+      if (closing) return;
+      closing = true;
+      ws.close();
+      setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
+    },
+  };
+  const ch = new Channel(io, settings, env);
+  const feed = reader(ch, settings.mqtt.max_packet_size);
+  ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    if (!isBinary) return ch.closeWith(RC.malformedPacket, 'a text WebSocket frame (MQTT needs binary frames)', ch.state !== 'new');
+    feed(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data));
+  });
+  // ws has no drain event of its own: its socket's says the backlog went out.
+  const raw = (ws as unknown as { _socket?: Socket })._socket;
+  raw?.on('drain', () => ch.drained());
+  ws.on('error', () => undefined);
+  ws.on('close', () => ch.socketClosed());
+  return ch;
+}

@@ -1,0 +1,139 @@
+// CONNECT → CONNACK (MQTT 3.1.1 §3.1-3.2, MQTT 5.0 §3.1-3.2): the client's identity, keepalive,
+// session and will are checked against the mqtt.* limits, the broker opens or resumes the
+// session (taking it over from another connection), and the CONNACK says what was granted.
+import { randomBytes } from 'node:crypto';
+import { isUtf8 } from 'node:buffer';
+import type { IConnackPacket, IConnectPacket } from 'mqtt-packet';
+import { validateTopicName, describeTopicProblem } from '../topic.js';
+import type { Channel } from '../channel.js';
+import type { ProtocolVersion } from '../codec.js';
+import type { WillMessage } from '../port.js';
+import { RC, reasonName, v3ConnackCode } from '../reason-codes.js';
+import { messageFrom } from './message.js';
+
+/** v5 Session Expiry Interval 0xFFFFFFFF: the session never expires. */
+const NEVER = 0xffffffff;
+
+/** Refuses the connection with a CONNACK carrying `rc` (mapped for 3.1/3.1.1), then closes. */
+function refuse(ch: Channel, rc: number, reason: string): void {
+  const c = ch.env.counters;
+  c['packets.connack.sent']++;
+  c['packets.connack.error']++;
+  if (rc === RC.badUsernameOrPassword || rc === RC.notAuthorized) c['packets.connack.auth_error']++;
+  const p: IConnackPacket = ch.v5 ? { cmd: 'connack', sessionPresent: false, reasonCode: rc } : { cmd: 'connack', sessionPresent: false, returnCode: v3ConnackCode(rc) };
+  ch.send(p);
+  ch.closeWith(rc, `CONNECT refused (${reasonName(rc)}): ${reason}`, false);
+}
+
+export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<void> {
+  const cfg = ch.settings.mqtt;
+  const version = (p.protocolVersion ?? 4) as ProtocolVersion;
+  ch.codec.setVersion(version);
+  const v5 = version === 5;
+  const props = p.properties ?? {};
+  ch.env.counters['client.connect']++;
+
+  // Enhanced authentication (AUTH exchanges) is not offered.
+  if (props.authenticationMethod !== undefined) return refuse(ch, RC.badAuthenticationMethod, `authentication method '${props.authenticationMethod}' is not supported`);
+  if (v5 && (props.receiveMaximum === 0 || props.maximumPacketSize === 0)) return refuse(ch, RC.protocolError, 'Receive Maximum and Maximum Packet Size may not be 0');
+
+  let clientId = p.clientId;
+  if (cfg.use_username_as_clientid && p.username !== undefined && p.username !== '') clientId = p.username;
+  let assigned: string | undefined;
+  const clean = p.clean !== false;
+  if (clientId === '') {
+    // 3.1 requires an id; 3.1.1 allows none only with a clean session (MQTT-3.1.3-7/8); v5 assigns one.
+    if (version === 3 || (version === 4 && !clean)) return refuse(ch, RC.clientIdentifierNotValid, 'empty client id without a clean session');
+    clientId = assigned = `emqx_${randomBytes(8).toString('hex')}`;
+  }
+  if (Buffer.byteLength(clientId) > cfg.max_clientid_len) return refuse(ch, RC.clientIdentifierNotValid, `client id longer than mqtt.max_clientid_len (${cfg.max_clientid_len})`);
+
+  // Will message.
+  let will: WillMessage | undefined;
+  if (p.will) {
+    const w = p.will;
+    const problem = validateTopicName(w.topic, cfg.max_topic_levels);
+    if (problem) return refuse(ch, RC.topicNameInvalid, `will topic: ${describeTopicProblem(problem)}`);
+    const wqos = (w.qos ?? 0) as 0 | 1 | 2;
+    if (wqos > cfg.max_qos_allowed) return refuse(ch, RC.qosNotSupported, `will QoS ${wqos} is above mqtt.max_qos_allowed`);
+    if (w.retain && !cfg.retain_available) return refuse(ch, RC.retainNotSupported, 'will retain while mqtt.retain_available = false');
+    const payload = Buffer.from(w.payload as Buffer);
+    if (w.properties?.payloadFormatIndicator && !isUtf8(payload)) return refuse(ch, RC.payloadFormatInvalid, 'will payload is marked UTF-8 and is not');
+    // The will is published as the client would have: built once the client id is known.
+    const delayMs = (w.properties?.willDelayInterval ?? 0) * 1000;
+    will = { delayMs, msg: { ...messageFrom(ch, w.topic, payload, wqos, w.retain === true, w.properties), from: clientId } };
+  }
+
+  // Session lifetime: v5 asks; 3.x has clean session (0) or a persistent one (mqtt.session_expiry_interval).
+  let expiryMs: number;
+  let expiryChanged = false;
+  if (v5) {
+    const asked = props.sessionExpiryInterval ?? 0;
+    expiryMs = asked === NEVER ? Number.POSITIVE_INFINITY : asked * 1000;
+    if (expiryMs > cfg.session_expiry_interval) {
+      expiryMs = cfg.session_expiry_interval;
+      expiryChanged = true;
+    }
+  } else {
+    expiryMs = clean ? 0 : cfg.session_expiry_interval;
+  }
+  ch.sessionExpiryMs = expiryMs;
+
+  // Keepalive: mqtt.server_keepalive overrides the client's (v5 tells it; 3.x is just held to it).
+  const keepalive = cfg.server_keepalive > 0 ? cfg.server_keepalive : (p.keepalive ?? 0);
+  ch.keepalive = keepalive;
+  ch.maxPacketSize = props.maximumPacketSize ?? Number.POSITIVE_INFINITY;
+  ch.aliasMaxOut = v5 ? (props.topicAliasMaximum ?? 0) : 0;
+  ch.client = {
+    clientId,
+    username: p.username,
+    peer: ch.io.peer,
+    listener: ch.settings.listener,
+    sockport: ch.settings.port,
+    protoVer: version,
+    keepalive,
+    cleanStart: clean,
+    connectedAt: Date.now(),
+  };
+  ch.will = will;
+
+  const result = await ch.env.broker.connect({
+    client: ch.client,
+    cleanStart: clean,
+    sessionExpiryMs: expiryMs,
+    ...(will ? { will } : {}),
+    receiveMaximum: props.receiveMaximum ?? 65535,
+    outlet: ch,
+  });
+  if (ch.state === 'closed') {
+    // The client went away while the session was being opened.
+    if (result.ok) result.session.detach({ will: true, reason: 'sock_closed' });
+    return;
+  }
+  if (!result.ok) return refuse(ch, result.rc, result.reason);
+  ch.session = result.session;
+
+  const c = ch.env.counters;
+  c['packets.connack.sent']++;
+  c['client.connack']++;
+  c['client.connected']++;
+  if (v5) {
+    const properties: NonNullable<IConnackPacket['properties']> = {
+      receiveMaximum: Math.min(cfg.max_inflight, 65535),
+      maximumPacketSize: cfg.max_packet_size,
+      topicAliasMaximum: cfg.max_topic_alias,
+    };
+    if (assigned !== undefined) properties.assignedClientIdentifier = assigned;
+    if (expiryChanged) properties.sessionExpiryInterval = expiryMs === Number.POSITIVE_INFINITY ? NEVER : Math.floor(expiryMs / 1000);
+    if (!cfg.retain_available) properties.retainAvailable = false;
+    if (cfg.max_qos_allowed < 2) properties.maximumQoS = cfg.max_qos_allowed;
+    if (!cfg.wildcard_subscription) properties.wildcardSubscriptionAvailable = false;
+    if (!cfg.shared_subscription) properties.sharedSubscriptionAvailable = false;
+    if (cfg.server_keepalive > 0) properties.serverKeepAlive = cfg.server_keepalive;
+    if (props.requestResponseInformation && cfg.response_information !== '') properties.responseInformation = cfg.response_information;
+    ch.send({ cmd: 'connack', sessionPresent: result.sessionPresent, reasonCode: RC.success, properties });
+  } else {
+    ch.send({ cmd: 'connack', sessionPresent: result.sessionPresent, returnCode: 0 });
+  }
+  ch.connected();
+}

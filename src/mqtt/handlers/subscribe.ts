@@ -1,0 +1,92 @@
+// SUBSCRIBE → SUBACK and UNSUBSCRIBE → UNSUBACK (MQTT 5.0 §3.8-3.11). Each filter is checked on
+// its own and gets its own reason code; retained messages for the new subscriptions go out only
+// after the SUBACK.
+import type { ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
+import { describeTopicProblem, isWildcard, parseShared, validateFilter } from '../topic.js';
+import type { Channel } from '../channel.js';
+import type { QoS, SubOptions } from '../port.js';
+import { RC } from '../reason-codes.js';
+
+export function handleSubscribe(ch: Channel, p: ISubscribePacket): void {
+  const cfg = ch.settings.mqtt;
+  const c = ch.env.counters;
+  c['packets.subscribe.received']++;
+  const session = ch.session;
+  if (!session) return;
+  const subId = p.properties?.subscriptionIdentifier;
+  if (subId === 0) return ch.closeWith(RC.protocolError, 'subscription identifier 0');
+  const codes: number[] = [];
+  const after: Array<() => void> = [];
+  for (const s of p.subscriptions) {
+    const filter = s.topic;
+    const problem = validateFilter(filter, cfg.max_topic_levels);
+    if (problem) {
+      c['packets.subscribe.error']++;
+      ch.env.limited.warn(`${ch.settings.listener}:bad_filter`, { clientid: ch.clientId, filter: filter.slice(0, 200) }, `SUBSCRIBE refused: ${describeTopicProblem(problem)}`);
+      codes.push(RC.topicFilterInvalid);
+      continue;
+    }
+    const shared = parseShared(filter);
+    if (shared !== undefined && typeof shared !== 'string') {
+      if (!cfg.shared_subscription) {
+        codes.push(RC.sharedSubscriptionsNotSupported);
+        continue;
+      }
+      // MQTT-3.8.3-4: No Local on a shared subscription is a protocol error.
+      if (s.nl) return ch.closeWith(RC.protocolError, `No Local set on shared subscription '${filter}'`);
+    }
+    const inner = shared !== undefined && typeof shared !== 'string' ? shared.filter : filter;
+    if (!cfg.wildcard_subscription && isWildcard(inner)) {
+      codes.push(RC.wildcardSubscriptionsNotSupported);
+      continue;
+    }
+    const opts: SubOptions = {
+      qos: Math.min(s.qos, cfg.max_qos_allowed) as QoS,
+      nl: s.nl === true,
+      rap: s.rap === true,
+      rh: (s.rh ?? 0) as 0 | 1 | 2,
+      ...(subId !== undefined ? { subId } : {}),
+    };
+    const r = session.subscribe(mount(ch, filter), opts);
+    if (r.rc >= 0x80) c['packets.subscribe.error']++;
+    else c['client.subscribe']++;
+    codes.push(r.rc);
+    if (r.afterAck) after.push(r.afterAck);
+  }
+  // 3.1.1 SUBACK has granted QoS or 0x80 only.
+  const granted = ch.v5 ? codes : codes.map((rc) => (rc >= 0x80 ? 0x80 : rc));
+  ch.send({ cmd: 'suback', messageId: p.messageId!, granted });
+  c['packets.suback.sent']++;
+  for (const f of after) f();
+}
+
+export function handleUnsubscribe(ch: Channel, p: IUnsubscribePacket): void {
+  const cfg = ch.settings.mqtt;
+  const c = ch.env.counters;
+  c['packets.unsubscribe.received']++;
+  const session = ch.session;
+  if (!session) return;
+  const codes: number[] = [];
+  for (const filter of p.unsubscriptions) {
+    if (validateFilter(filter, cfg.max_topic_levels)) {
+      c['packets.unsubscribe.error']++;
+      codes.push(RC.topicFilterInvalid);
+      continue;
+    }
+    const had = session.unsubscribe(mount(ch, filter));
+    if (had) c['client.unsubscribe']++;
+    codes.push(had ? RC.success : RC.noSubscriptionExisted);
+  }
+  if (ch.v5) ch.send({ cmd: 'unsuback', messageId: p.messageId!, granted: codes });
+  else ch.send({ cmd: 'unsuback', messageId: p.messageId!, granted: [] });
+  c['packets.unsuback.sent']++;
+}
+
+/** The filter as the broker sees it: the listener's mountpoint after any `$share/<g>/` prefix. */
+function mount(ch: Channel, filter: string): string {
+  const mp = ch.settings.mountpoint;
+  if (mp === '') return filter;
+  const shared = parseShared(filter);
+  if (shared === undefined || typeof shared === 'string') return mp + filter;
+  return filter.slice(0, filter.length - shared.filter.length) + mp + shared.filter;
+}

@@ -1,0 +1,333 @@
+// The MQTT listeners of `listeners.<type>.<name>` (tcp, ssl, ws, wss): thin shells that accept
+// connections and hand each to a channel. They start, stop and change while the node runs: a
+// reload binds every new address first and changes nothing if one of them cannot be bound.
+// One sweep a second serves every channel's timers (connect timeout, keepalive, resends).
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
+import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { WebSocketServer } from 'ws';
+import type { Log } from '../base/log.js';
+import type { LogLimiter } from '../base/log-limit.js';
+import type { Counters } from '../base/metrics.js';
+import type { ListenerConfig, ListenersConfig, ListenerType, MqttConfig } from '../config/types.js';
+import type { Channel, ChannelEnv, ChannelSettings } from './channel.js';
+import { serveSocket, serveWebSocket } from './connection.js';
+import type { BrokerPort } from './port.js';
+import { RC } from './reason-codes.js';
+
+export interface ListenersEnv {
+  readonly broker: BrokerPort;
+  readonly counters: Counters;
+  readonly log: Log;
+  readonly limited: LogLimiter;
+  /** The mqtt.* settings new connections get. */
+  mqtt(): MqttConfig;
+  onConnected?(ch: Channel): void;
+}
+
+export class ListenerError extends Error {
+  constructor(
+    readonly id: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ListenerError';
+  }
+}
+
+type AnyServer = TcpServer | HttpServer;
+
+interface Running {
+  readonly id: string;
+  readonly type: ListenerType;
+  config: ListenerConfig;
+  readonly server: AnyServer;
+  readonly channels: Set<Channel>;
+  settings: ChannelSettings;
+  /** Connections refused because max_connections was reached. */
+  shutdownCount: number;
+}
+
+export interface ListenerStatus {
+  readonly id: string;
+  readonly bind: string;
+  readonly running: boolean;
+  readonly currentConns: number;
+  readonly maxConns: number;
+  readonly shutdownCount: number;
+  /** Why a configured listener is not running (off by default, stopped by an operator, ...). */
+  readonly note?: string;
+}
+
+export function parseBind(bind: string): { host: string; port: number } {
+  const i = bind.lastIndexOf(':');
+  const host = bind.slice(0, i);
+  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(bind.slice(i + 1)) };
+}
+
+function listenReason(err: NodeJS.ErrnoException, bind: string): string {
+  const { host, port } = parseBind(bind);
+  if (err.code === 'EADDRINUSE') return `port ${port} is in use`;
+  if (err.code === 'EACCES') return `permission denied for port ${port} (ports below 1024 need privileges)`;
+  if (err.code === 'EADDRNOTAVAIL') return `${host} is not an address of this host`;
+  return err.message;
+}
+
+const ids = (config: ListenersConfig): Array<[id: string, type: ListenerType, l: ListenerConfig]> =>
+  (Object.keys(config) as ListenerType[]).flatMap((type) => Object.entries(config[type]).map(([name, l]): [string, ListenerType, ListenerConfig] => [`${type}:${name}`, type, l]));
+
+/** A listener change that needs a new socket (another address); anything else is changed in place. */
+const rebind = (a: ListenerConfig, b: ListenerConfig): boolean => a.bind !== b.bind;
+
+export class Listeners {
+  readonly #running = new Map<string, Running>();
+  /** Listeners an operator stopped with `listeners stop` (until start or a restart of the node). */
+  readonly #stopped = new Set<string>();
+  #config: ListenersConfig | undefined;
+  #sweep: NodeJS.Timeout | undefined;
+
+  constructor(private readonly env: ListenersEnv) {}
+
+  /** Opens every enabled listener; on a failure closes what it opened and throws ListenerError. */
+  async start(config: ListenersConfig): Promise<void> {
+    this.#config = config;
+    const opened: Running[] = [];
+    try {
+      for (const [id, type, l] of ids(config)) {
+        if (!l.enable) continue;
+        opened.push(await this.#open(id, type, l));
+      }
+    } catch (err) {
+      await Promise.all(opened.map((r) => this.#close(r)));
+      throw err;
+    }
+    for (const r of opened) this.#running.set(r.id, r);
+    this.#sweep = setInterval(() => this.#tick(), 1000);
+    this.#sweep.unref();
+  }
+
+  /**
+   * Hot reload: all or nothing. New addresses are bound first; if one cannot be, those bound here
+   * are closed again and the running listeners stay as they were (ListenerError).
+   */
+  async reconfigure(config: ListenersConfig): Promise<void> {
+    const want = new Map(ids(config).filter(([id, , l]) => l.enable && !this.#stopped.has(id)).map(([id, type, l]) => [id, { type, l }]));
+    const opened: Running[] = [];
+    try {
+      for (const [id, { type, l }] of want) {
+        const cur = this.#running.get(id);
+        if (!cur || rebind(cur.config, l)) opened.push(await this.#open(id, type, l));
+      }
+    } catch (err) {
+      await Promise.all(opened.map((r) => this.#close(r)));
+      throw err;
+    }
+    this.#config = config;
+    const replaced = new Set(opened.map((r) => r.id));
+    for (const [id, r] of [...this.#running]) {
+      if (!want.has(id) || replaced.has(id)) {
+        this.#running.delete(id);
+        await this.#close(r);
+        this.env.log.info({ listener: id }, want.has(id) ? 'listener moved to its new address' : 'listener stopped (removed or disabled in the configuration)');
+      }
+    }
+    for (const r of opened) {
+      this.#running.set(r.id, r);
+      this.env.log.info({ listener: r.id, bind: r.config.bind }, 'listener started');
+    }
+    for (const [id, { l }] of want) {
+      const r = this.#running.get(id);
+      if (r && !replaced.has(id) && r.config !== l) this.#update(r, l);
+    }
+  }
+
+  /** The sweep and every connection: stop() of the node. */
+  async stop(): Promise<void> {
+    clearInterval(this.#sweep);
+    const all = [...this.#running.values()];
+    this.#running.clear();
+    await Promise.all(all.map((r) => this.#close(r)));
+  }
+
+  list(): ListenerStatus[] {
+    if (!this.#config) return [];
+    return ids(this.#config).map(([id, , l]) => {
+      const r = this.#running.get(id);
+      const note = r ? undefined : this.#stopped.has(id) ? 'stopped by an operator' : l.shadowed_by ? `port taken by ${l.shadowed_by}` : (l.off_reason ?? (l.enable ? undefined : 'enable = false'));
+      return {
+        id,
+        bind: l.bind,
+        running: r !== undefined,
+        currentConns: r?.channels.size ?? 0,
+        maxConns: l.max_connections,
+        shutdownCount: r?.shutdownCount ?? 0,
+        ...(note ? { note } : {}),
+      };
+    });
+  }
+
+  async startListener(id: string): Promise<void> {
+    const found = this.#config && ids(this.#config).find(([i]) => i === id);
+    if (!found) throw new ListenerError(id, 'not_found');
+    if (this.#running.has(id)) throw new ListenerError(id, 'already_started');
+    const [, type, l] = found;
+    this.#running.set(id, await this.#open(id, type, l));
+    this.#stopped.delete(id);
+  }
+
+  async stopListener(id: string): Promise<void> {
+    const r = this.#running.get(id);
+    if (!r) throw new ListenerError(id, this.#config && ids(this.#config).some(([i]) => i === id) ? 'not_running' : 'not_found');
+    this.#running.delete(id);
+    this.#stopped.add(id);
+    await this.#close(r);
+  }
+
+  async restartListener(id: string): Promise<void> {
+    if (this.#running.has(id)) await this.stopListener(id);
+    await this.startListener(id);
+  }
+
+  /** Every open channel (for `clients` and the sweep). */
+  *channels(): IterableIterator<Channel> {
+    for (const r of this.#running.values()) yield* r.channels;
+  }
+
+  #tick(): void {
+    const now = Date.now();
+    for (const r of this.#running.values()) for (const ch of r.channels) ch.check(now);
+  }
+
+  #settings(id: string, l: ListenerConfig): ChannelSettings {
+    return { mqtt: this.env.mqtt(), listener: id, mountpoint: l.mountpoint, port: parseBind(l.bind).port };
+  }
+
+  #channelEnv(r: Running): ChannelEnv {
+    return {
+      broker: this.env.broker,
+      counters: this.env.counters,
+      log: this.env.log,
+      limited: this.env.limited,
+      onClosed: (ch) => r.channels.delete(ch),
+      ...(this.env.onConnected ? { onConnected: this.env.onConnected } : {}),
+    };
+  }
+
+  async #open(id: string, type: ListenerType, l: ListenerConfig): Promise<Running> {
+    const { host, port } = parseBind(l.bind);
+    if ((type === 'ssl' || type === 'wss') && !l.tls) throw new ListenerError(id, `listener ${id} has no certificate loaded${l.off_reason ? `: ${l.off_reason}` : ''}`);
+    const r: Running = { id, type, config: l, server: undefined as unknown as AnyServer, channels: new Set(), settings: this.#settings(id, l), shutdownCount: 0 };
+    const env = this.#channelEnv(r);
+    const accept = (socket: Socket): void => {
+      if (r.channels.size >= r.config.max_connections) {
+        r.shutdownCount++;
+        this.env.limited.warn(`${id}:max_connections`, { listener: id, max_connections: r.config.max_connections }, 'connection refused: the listener is at max_connections');
+        socket.destroy();
+        return;
+      }
+      r.channels.add(serveSocket(socket, r.settings, env));
+    };
+    let server: AnyServer;
+    if (type === 'tcp') {
+      server = createTcpServer({ noDelay: true }, accept);
+    } else if (type === 'ssl') {
+      const tls = createTlsServer(l.tls!, (socket) => {
+        if (this.#peerRefused(id, r.config, socket)) return;
+        accept(socket);
+      });
+      tls.on('tlsClientError', (err, socket) => {
+        this.env.limited.warn(`${id}:tls`, { listener: id, peer: socket.remoteAddress, err: err.message }, 'TLS handshake failed');
+      });
+      server = tls;
+    } else {
+      const http = type === 'wss' ? createHttpsServer(l.tls!) : createHttpServer();
+      if (type === 'wss') {
+        http.on('tlsClientError', (err: Error, socket: TLSSocket) => {
+          this.env.limited.warn(`${id}:tls`, { listener: id, peer: socket.remoteAddress, err: err.message }, 'TLS handshake failed');
+        });
+      }
+      const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, maxPayload: Math.min(l.websocket!.max_frame_size, 256 * 1024 * 1024) });
+      http.on('request', (_req, res) => {
+        res.writeHead(404).end();
+      });
+      http.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+        const refusal = this.#upgradeRefusal(r.config, req);
+        if (refusal || (type === 'wss' && this.#peerRefused(id, r.config, socket as TLSSocket))) {
+          if (refusal && !socket.destroyed) socket.end(`HTTP/1.1 ${refusal}\r\nConnection: close\r\n\r\n`);
+          return;
+        }
+        if (r.channels.size >= r.config.max_connections) {
+          r.shutdownCount++;
+          socket.destroy();
+          return;
+        }
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          r.channels.add(serveWebSocket(ws, { address: socket.remoteAddress, port: socket.remotePort }, r.settings, env));
+        });
+      });
+      server = http;
+    }
+    server.on('error', (err) => this.env.log.error({ listener: id, err: err.message }, 'listener error'));
+    (r as { server: AnyServer }).server = server;
+    await new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException): void => reject(new ListenerError(id, `listener ${id} cannot listen on ${l.bind}: ${listenReason(err, l.bind)}`));
+      server.once('error', onError);
+      server.listen({ host, port, backlog: 1024 }, () => {
+        server.off('error', onError);
+        resolve();
+      });
+    });
+    return r;
+  }
+
+  /** verify_peer: a client with a bad certificate is refused; with none, unless fail_if_no_peer_cert is false. */
+  #peerRefused(id: string, l: ListenerConfig, socket: TLSSocket): boolean {
+    const o = l.ssl_options;
+    if (!o || o.verify !== 'verify_peer' || socket.authorized) return false;
+    const cert = socket.getPeerCertificate();
+    const none = !cert || Object.keys(cert).length === 0;
+    if (none && !o.fail_if_no_peer_cert) return false;
+    this.env.limited.warn(`${id}:peer_cert`, { listener: id, peer: socket.remoteAddress, reason: none ? 'no certificate' : String(socket.authorizationError) }, 'TLS client refused: its certificate is missing or not trusted');
+    socket.destroy();
+    return true;
+  }
+
+  /** The HTTP status line refusing a WebSocket upgrade, or undefined to accept it. */
+  #upgradeRefusal(l: ListenerConfig, req: IncomingMessage): string | undefined {
+    const ws = l.websocket!;
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== ws.mqtt_path) return '404 Not Found';
+    const offered = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (ws.fail_if_no_subprotocol && !offered.some((p) => ws.supported_subprotocols.includes(p))) return '400 Bad Request';
+    if (ws.check_origin_enable) {
+      const origin = req.headers.origin;
+      if (origin === undefined ? !ws.allow_origin_absence : !ws.check_origins.includes(origin)) return '403 Forbidden';
+    }
+    return undefined;
+  }
+
+  /** Changes that keep the socket: limits, mountpoint, certificates, WebSocket checks. */
+  #update(r: Running, l: ListenerConfig): void {
+    r.config = l;
+    r.settings = this.#settings(r.id, l);
+    if (l.tls && 'setSecureContext' in r.server) (r.server as unknown as { setSecureContext(o: object): void }).setSecureContext(l.tls);
+    this.env.log.info({ listener: r.id }, 'listener settings changed');
+  }
+
+  async #close(r: Running): Promise<void> {
+    const closed = new Promise<void>((resolve) => r.server.close(() => resolve()));
+    for (const ch of [...r.channels]) ch.kick(RC.serverShuttingDown, `listener ${r.id} stopped`);
+    if ('closeAllConnections' in r.server) (r.server as HttpServer).closeAllConnections();
+    // Clients that do not close their side are cut after a grace period (connection.ts): the
+    // listener's port is free already, so do not wait for them.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, 2000)))]);
+    clearTimeout(timer);
+  }
+
+  /** New connections get new mqtt.* settings after a reload. */
+  refreshSettings(): void {
+    for (const r of this.#running.values()) r.settings = this.#settings(r.id, r.config);
+  }
+}

@@ -1,0 +1,152 @@
+// What one client's protocol state machine (the channel) exchanges with the broker, as values and
+// small interfaces. mqtt/ defines them and knows nothing else of the broker: broker/ implements
+// BrokerPort and SessionPort, the channel implements Outlet.
+
+export type QoS = 0 | 1 | 2;
+
+/** The v5 PUBLISH properties that travel with a message from its publisher to its subscribers. */
+export interface MessageProps {
+  readonly payloadFormatIndicator?: boolean;
+  readonly contentType?: string;
+  readonly responseTopic?: string;
+  readonly correlationData?: Buffer;
+  readonly userProperties?: Readonly<Record<string, string | string[]>>;
+}
+
+/** One published message, shared by every delivery of it. */
+export interface Message {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: QoS;
+  /** The RETAIN flag as published. */
+  readonly retain: boolean;
+  /** Publisher's client id; '' for messages the broker makes ($SYS, wills carry the client's). */
+  readonly from: string;
+  /** ms since epoch, when the broker received it. */
+  readonly timestamp: number;
+  /** ms since epoch; Infinity: never expires. */
+  readonly expiresAt: number;
+  readonly props?: MessageProps;
+  /** The encoded QoS 0 PUBLISH without properties, per protocol, filled on first use. */
+  frames?: { v4?: Buffer; v5?: Buffer };
+}
+
+/** A message on its way to one subscriber. */
+export interface Delivery {
+  readonly msg: Message;
+  /** min(message QoS, subscription QoS), or the message's QoS with upgrade_qos. */
+  readonly qos: QoS;
+  /** Retain flag to send: the message's with retain-as-published, true for retained messages sent on subscribe. */
+  readonly retain: boolean;
+  /** The subscription identifier of the matching subscription (v5). */
+  readonly subId?: number;
+  /** Set when dispatched through a shared subscription: `<group>/<filter>`, to re-dispatch it. */
+  readonly shared?: string;
+}
+
+/** A subscription's options (v3 subscriptions have nl/rap false and rh 0). */
+export interface SubOptions {
+  readonly qos: QoS;
+  /** No local: not delivered messages this client published. */
+  readonly nl: boolean;
+  /** Retain as published. */
+  readonly rap: boolean;
+  /** Retain handling: 0 send retained on subscribe, 1 only for a new subscription, 2 never. */
+  readonly rh: 0 | 1 | 2;
+  readonly subId?: number;
+}
+
+/** Who a connection is; shown by `clients show` and in logs. */
+export interface ClientInfo {
+  readonly clientId: string;
+  readonly username: string | undefined;
+  /** `ip:port` of the client. */
+  readonly peer: string;
+  /** `tcp:default`, ... */
+  readonly listener: string;
+  /** The port of the listener the client came in on. */
+  readonly sockport: number;
+  readonly protoVer: 3 | 4 | 5;
+  readonly keepalive: number;
+  readonly cleanStart: boolean;
+  readonly connectedAt: number;
+}
+
+export interface WillMessage {
+  readonly msg: Message;
+  /** v5 Will Delay Interval, ms. */
+  readonly delayMs: number;
+}
+
+/** What the session calls on the connection it is attached to. */
+export interface Outlet {
+  /** False while the connection's send buffer is over its high-water mark: hold deliveries. */
+  readonly ready: boolean;
+  /** The largest packet the client accepts (v5 Maximum Packet Size), bytes. */
+  readonly maxPacketSize: number;
+  /** False when it could not be sent (too large for the client, expired): the session drops it. */
+  publish(d: Delivery, packetId: number, dup: boolean): boolean;
+  pubrel(packetId: number): void;
+  /** Closes the connection from the broker's side (takeover, kick): v5 gets DISCONNECT with `rc`. */
+  kick(rc: number, reason: string): void;
+}
+
+export interface ConnectRequest {
+  readonly client: ClientInfo;
+  readonly cleanStart: boolean;
+  /** ms; 0: the session ends with the connection; Infinity: never expires. */
+  readonly sessionExpiryMs: number;
+  readonly will?: WillMessage;
+  /** The client's Receive Maximum: the most unacknowledged QoS 1/2 messages it takes. */
+  readonly receiveMaximum: number;
+  readonly outlet: Outlet;
+}
+
+export type ConnectResult =
+  | { readonly ok: true; readonly session: SessionPort; readonly sessionPresent: boolean }
+  | { readonly ok: false; readonly rc: number; readonly reason: string };
+
+export interface PublishResult {
+  /** Deliveries made (0: no subscriber matched). */
+  readonly matched: number;
+}
+
+/** The broker as the channel sees it. */
+export interface BrokerPort {
+  connect(req: ConnectRequest): Promise<ConnectResult>;
+  /** Routes a message from a client (or its will). */
+  publish(msg: Message): PublishResult;
+}
+
+/** Incoming QoS 2: the packet identifier's state. */
+export type AwaitRel = 'new' | 'dup' | 'full';
+
+/** The session of a connected client, as its channel sees it. */
+export interface SessionPort {
+  readonly clientId: string;
+  /**
+   * The v5 reason code for the SUBACK (granted QoS or an error), and what to do once the SUBACK
+   * is out (send the retained messages).
+   */
+  subscribe(filter: string, opts: SubOptions): { readonly rc: number; readonly afterAck?: () => void };
+  /** False when there was no such subscription. */
+  unsubscribe(filter: string): boolean;
+  /** Outgoing QoS 1 acknowledged. False: unknown packet identifier. */
+  puback(packetId: number): boolean;
+  /** Outgoing QoS 2, first step. False: unknown packet identifier. */
+  pubrec(packetId: number): boolean;
+  pubcomp(packetId: number): boolean;
+  /** Incoming QoS 2 PUBLISH: remember its packet identifier until PUBREL. */
+  awaitRel(packetId: number): AwaitRel;
+  /** Incoming PUBREL. False: unknown packet identifier. */
+  release(packetId: number): boolean;
+  /** The connection can take more: send what waits. */
+  writable(): void;
+  /** Once a second while connected: resends past mqtt.retry_interval. */
+  tick(now: number): void;
+  /**
+   * The connection is gone. `normal`: the client sent DISCONNECT (no will, unless v5 asked for
+   * it with 0x04); the session then lives on for its expiry interval, or ends.
+   */
+  detach(how: { readonly will: boolean; readonly sessionExpiryMs?: number; readonly reason: string }): void;
+}
