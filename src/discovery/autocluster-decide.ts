@@ -44,6 +44,15 @@ export function ranksBefore(a: Ranked, b: Ranked): boolean {
   return a.node < b.node;
 }
 
+/**
+ * Discovered nodes outside this cluster that answered with their discovery off: never joined
+ * (see NodeInfo.discovery), which an operator who listed them as seeds needs to be told.
+ */
+export function notJoinTargets(v: RoundView): string[] {
+  const members = new Set([v.self, ...v.members]);
+  return [...new Set(v.discovered)].filter((n) => !members.has(n) && v.probes.get(n)?.discovery === false).sort();
+}
+
 export function decide(v: RoundView): Decision {
   const members = new Set(v.members);
   members.add(v.self);

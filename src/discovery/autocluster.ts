@@ -3,7 +3,7 @@
 // already ours; repeat every few seconds (with jitter) until
 // stable, then keep checking at a slower pace. A manual leave disables it until enable() (the
 // `cluster discovery enable` command) or a restart.
-import { decide, type Decision, type NodeInfo } from './autocluster-decide.js';
+import { decide, notJoinTargets, type Decision, type NodeInfo } from './autocluster-decide.js';
 import type { DiscoveryLogger, DiscoveryStrategy } from './types.js';
 
 export type { NodeInfo } from './autocluster-decide.js';
@@ -51,6 +51,8 @@ export class Autocluster {
   private abort = new AbortController();
   private stable = false;
   private readonly listeners = new Set<(r: RoundResult) => void>();
+  /** Discovered nodes that are not join targets (their discovery is off), as of the last round. */
+  private discoveryOff = new Set<string>();
 
   constructor(
     private readonly strategy: DiscoveryStrategy,
@@ -66,6 +68,11 @@ export class Autocluster {
   /** What this node answers to a probe. */
   info(): NodeInfo {
     return { startedAt: this.host.startedAt, discovery: this.enabledFlag && this.running, clusterSize: new Set([this.host.self, ...this.host.members()]).size };
+  }
+
+  /** Discovered nodes outside this cluster whose discovery is off: never joined (last round). */
+  notJoinTargets(): string[] {
+    return [...this.discoveryOff].sort();
   }
 
   /** Called after every round (tests and logs). */
@@ -182,7 +189,9 @@ export class Autocluster {
       }),
     );
     signal.throwIfAborted();
-    const decision = decide({ self, selfStartedAt: this.host.startedAt, members: this.host.members(), discovered, probes });
+    const view = { self, selfStartedAt: this.host.startedAt, members: this.host.members(), discovered, probes };
+    this.noteDiscoveryOff(notJoinTargets(view));
+    const decision = decide(view);
     let joined: string | undefined;
     if (decision.kind === 'join' && this.enabledFlag) {
       this.logger.info({ target: decision.target, reason: decision.reason }, 'autocluster: joining');
@@ -196,5 +205,20 @@ export class Autocluster {
       this.stable = decision.stable;
     }
     return { discovered, decision, ...(joined ? { joined } : {}) };
+  }
+
+  /**
+   * Says once why a discovered node is never joined (without it, a static node whose seeds run
+   * `manual` only showed its probe links coming and going); again only if it changes back.
+   */
+  private noteDiscoveryOff(nodes: readonly string[]): void {
+    for (const n of nodes) {
+      if (this.discoveryOff.has(n)) continue;
+      this.logger.warn(
+        { peer: n, hint: 'its cluster.discovery_strategy is manual or singleton, or a leave turned its discovery off; join it with cluster join, or turn its discovery on' },
+        `'${n}' has discovery off: not a join target`,
+      );
+    }
+    this.discoveryOff = new Set(nodes);
   }
 }

@@ -7,6 +7,13 @@ export interface DiscoverySwitch {
   enable(): void;
   /** Resolves to whether discovery was on. */
   disable?(): Promise<boolean>;
+  /** Discovered nodes that are never joined because their discovery is off. */
+  notJoinTargets?(): readonly string[];
+}
+
+/** What `cluster status --verbose` adds below the table for those nodes. */
+export function notJoinTargetLines(nodes: readonly string[]): string {
+  return nodes.map((n) => `'${n}' has discovery off: not a join target (its strategy is manual or singleton, or a leave turned it off)\n`).join('');
 }
 
 /** Handles `cluster discovery ...` (args after `cluster`); undefined when the args are not ours. */

@@ -8,7 +8,7 @@ import type { CtlCommand, CtlResult } from '../ctl/types.js';
 import type { Dist } from '../link/types.js';
 import type { ClusterParts } from '../cluster/parts.js';
 import { Autocluster, type AutoclusterOptions } from './autocluster.js';
-import { discoveryDisabledNotice, DISCOVERY_USAGE, runDiscoveryCommand, type DiscoverySwitch } from './ctl.js';
+import { discoveryDisabledNotice, DISCOVERY_USAGE, notJoinTargetLines, runDiscoveryCommand, type DiscoverySwitch } from './ctl.js';
 import { clustersAutomatically, createStrategy } from './strategies.js';
 import { distProbe, serveProbe } from './probe.js';
 import type { DiscoveryStrategy } from './types.js';
@@ -68,7 +68,11 @@ export function withDiscovery(base: CtlCommand, loop: () => DiscoverySwitch | un
         const r = await base.run(args);
         return wasOn ? { ...r, output: discoveryDisabledNotice(self) + r.output } : r;
       }
-      return base.run(args);
+      const r = await base.run(args);
+      if (args.length === 2 && args[0] === 'status' && args[1] === '--verbose') {
+        return { ...r, output: r.output + notJoinTargetLines(loop()?.notJoinTargets?.() ?? []) };
+      }
+      return r;
     },
   };
 }
@@ -91,6 +95,7 @@ export function discoveryPart(host: DiscoveryPartHost): DiscoveryPart {
       disabledByOperator = true;
       return (await loop?.disable()) ?? false;
     },
+    notJoinTargets: () => loop?.notJoinTargets() ?? [],
   };
 
   const parts = (): ClusterParts => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decide, type NodeInfo, type RoundView } from '../../src/discovery/autocluster-decide.js';
+import { decide, notJoinTargets, type NodeInfo, type RoundView } from '../../src/discovery/autocluster-decide.js';
 
 const on = (startedAt: number, clusterSize = 1): NodeInfo => ({ startedAt, discovery: true, clusterSize });
 const view = (over: Partial<RoundView>): RoundView => ({
@@ -89,4 +89,14 @@ test('a node with discovery off (left manually, singleton) is not a target and n
 
 test('duplicates in the discovered list do not matter', () => {
   assert.equal(target(view({ discovered: ['n1@127.0.0.1', 'n1@127.0.0.1'], probes: new Map([['n1@127.0.0.1', on(1)]]) })), 'n1@127.0.0.1');
+});
+
+test('nodes with discovery off outside this cluster are named as not join targets; members are not', () => {
+  const off = (startedAt: number): NodeInfo => ({ startedAt, discovery: false, clusterSize: 1 });
+  const v = view({
+    members: ['n2@127.0.0.1', 'n3@127.0.0.1'],
+    discovered: ['n0@127.0.0.1', 'n1@127.0.0.1', 'n3@127.0.0.1', 'n4@127.0.0.1', 'n0@127.0.0.1'],
+    probes: new Map([['n0@127.0.0.1', off(1)], ['n1@127.0.0.1', on(1)], ['n3@127.0.0.1', off(1)], ['n4@127.0.0.1', undefined]]),
+  });
+  assert.deepEqual(notJoinTargets(v), ['n0@127.0.0.1']);
 });

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { startClusterParts, type ClusterParts } from '../../src/cluster/parts.js';
 import { silentLog } from '../../src/base/log.js';
@@ -31,14 +32,14 @@ interface Node {
   stop(): Promise<void>;
 }
 
-async function start(net: MemoryNet, root: string, name: string, startedAt: number, cluster: ClusterConfig): Promise<Node> {
+async function start(net: MemoryNet, root: string, name: string, startedAt: number, cluster: ClusterConfig, log: pino.Logger = logger): Promise<Node> {
   const dist = net.create(name);
   await dist.start();
   const store = await Store.open(join(root, name));
   const parts = await startClusterParts({ dist, store, log: silentLog, config: cluster, callTimeoutMs: 2000 });
   const commands = new Map<string, CtlCommand>();
   const config = configOf(cluster);
-  const discovery = discoveryPart({ config, logger, startedAt, dist: () => dist, cluster: () => parts, register: (c) => commands.set(c.name, c), autocluster: pace });
+  const discovery = discoveryPart({ config, logger: log, startedAt, dist: () => dist, cluster: () => parts, register: (c) => commands.set(c.name, c), autocluster: pace });
   await discovery.start();
   return {
     name,
@@ -100,4 +101,37 @@ test('discovery part over real membership: form, leave, stay out, enable, reload
   assert.equal(n3.discovery.loop(), loop);
   await n3.discovery.reconfigure(configOf({ ...cfg, discovery_strategy: 'manual' }));
   assert.equal(n3.discovery.loop(), undefined);
+});
+
+test('a static node whose seed runs manual says once why it never joins it, and shows it in status --verbose', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'discovery-part-'));
+  const net = new MemoryNet();
+  const nodes: Node[] = [];
+  t.after(async () => {
+    for (const n of nodes) await n.stop();
+    rmSync(root, { recursive: true, force: true });
+  });
+  const lines: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
+      done();
+    },
+  });
+  const seed = 'm1@127.0.0.1';
+  nodes.push(await start(net, root, seed, 10, clusterConfig({ discovery_strategy: 'manual' })));
+  const s = await start(net, root, 's2@127.0.0.1', 20, clusterConfig({ discovery_strategy: 'static', static: { seeds: [seed, 's2@127.0.0.1'] } }), pino({ level: 'info' }, sink));
+  nodes.push(s);
+  const said = (): Array<Record<string, unknown>> => lines.filter((l) => l.msg === `'${seed}' has discovery off: not a join target`);
+  await until('the reason logged', () => said().length > 0, () => JSON.stringify(lines));
+  // Many rounds (50 ms each) later: still one line, and still alone.
+  await sleep(500);
+  assert.equal(said().length, 1);
+  assert.equal(said()[0]!.peer, seed);
+  assert.deepEqual(s.parts.cluster.members(), ['s2@127.0.0.1']);
+  assert.match(await s.ctl(['cluster', 'status', '--verbose']), /\n'm1@127\.0\.0\.1' has discovery off: not a join target \(its strategy is manual or singleton, or a leave turned it off\)\n$/);
+  // Once the seed is joined by hand it is a member, not a stranger: no line any more.
+  assert.doesNotMatch(await s.ctl(['cluster', 'join', seed]), /Failed/);
+  await sleep(200);
+  assert.doesNotMatch(await s.ctl(['cluster', 'status', '--verbose']), /not a join target/);
 });
