@@ -51,8 +51,8 @@ function failure(prefix: string, err: unknown, verbForLog: string): CtlResult {
   return { code: 1, output: `${prefix}: ${verbForLog}: ${err instanceof Error ? err.message : String(err)}\n` };
 }
 
-function usage(sub?: ClusterSubcommands): CtlResult {
-  return { code: 1, output: formatUsage(sub ? [...USAGE, ...sub.usage] : USAGE) };
+function usage(): CtlResult {
+  return { code: 1, output: formatUsage(USAGE) };
 }
 
 function target(arg: string, self: string): string {
@@ -61,25 +61,16 @@ function target(arg: string, self: string): string {
   return full;
 }
 
-/** Sub-commands of `cluster` owned by another part (discovery: `cluster discovery enable`). */
-export interface ClusterSubcommands {
-  readonly usage: CtlCommand['usage'];
-  /** undefined when the args are not for it. */
-  run(args: readonly string[]): CtlResult | undefined | Promise<CtlResult | undefined>;
-  /** Runs before a leave (EMQX disables autocluster first); returns text printed before the result. */
-  beforeLeave?(): Promise<string>;
-}
-
-export function clusterCommand(cluster: Cluster, sub?: ClusterSubcommands): CtlCommand {
+/**
+ * The membership verbs of `cluster`. `cluster discovery enable`, and a leave that turns discovery
+ * off first, are added by the discovery part, which wraps this command (discovery/node-part.ts).
+ */
+export function clusterCommand(cluster: Cluster): CtlCommand {
   return {
     name: 'cluster',
-    usage: sub ? [...USAGE, ...sub.usage] : USAGE,
+    usage: USAGE,
     async run(args): Promise<CtlResult> {
       const [verb, ...rest] = args;
-      if (sub) {
-        const r = await sub.run(args);
-        if (r) return r;
-      }
       if (verb === 'join' && rest.length === 1) {
         let node: string;
         try {
@@ -95,13 +86,11 @@ export function clusterCommand(cluster: Cluster, sub?: ClusterSubcommands): CtlC
         }
       }
       if (verb === 'leave' && rest.length === 0) {
-        const notice = cluster.busy() ? '' : ((await sub?.beforeLeave?.()) ?? '');
         try {
           await cluster.leave();
-          return statusReply(cluster, `${notice}Leave the cluster successfully.\n`);
+          return statusReply(cluster, 'Leave the cluster successfully.\n');
         } catch (err) {
-          const f = failure('Failed to leave the cluster', err, 'leave');
-          return { ...f, output: notice + f.output };
+          return failure('Failed to leave the cluster', err, 'leave');
         }
       }
       if (verb === 'force-leave' && rest.length === 1) {
@@ -129,7 +118,7 @@ export function clusterCommand(cluster: Cluster, sub?: ClusterSubcommands): CtlC
           return { code: 0, output: `${formatVerbose(cluster.verbose())}${joining ? `\nJoining ${joining} ...` : ''}${note}\n` };
         }
       }
-      return usage(sub);
+      return usage();
     },
   };
 }

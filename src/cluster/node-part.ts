@@ -7,8 +7,6 @@ import type { Config } from '../config/types.js';
 import type { CtlCommand } from '../ctl/types.js';
 import type { Dist } from '../link/types.js';
 import { Store } from '../db/store/index.js';
-import { DISCOVERY_USAGE, discoveryDisabledNotice, runDiscoveryCommand, type DiscoverySwitch } from '../discovery/ctl.js';
-import type { ClusterSubcommands } from './ctl.js';
 import { startClusterParts, type ClusterParts } from './parts.js';
 
 export interface ClusterPartHost {
@@ -19,20 +17,6 @@ export interface ClusterPartHost {
   /** The started link layer (the dist part comes first in boot order). */
   dist(): Dist;
   register(cmd: CtlCommand): void;
-  /** The autocluster loop, when one runs: `cluster discovery enable`, and a leave disables it. */
-  discovery?(): DiscoverySwitch | undefined;
-}
-
-function discoverySubcommands(host: ClusterPartHost): ClusterSubcommands {
-  const loop = (): DiscoverySwitch | undefined => host.discovery?.();
-  return {
-    usage: DISCOVERY_USAGE,
-    run: (args) => runDiscoveryCommand(loop(), args),
-    async beforeLeave() {
-      const wasOn = (await loop()?.disable?.()) ?? false;
-      return wasOn ? discoveryDisabledNotice(host.config.node.name) : '';
-    },
-  };
 }
 
 export interface ClusterPart extends NodePart {
@@ -59,7 +43,7 @@ export function clusterPart(host: ClusterPartHost): ClusterPart {
       // refuses to start rather than serve or replicate damaged data.
       store = await Store.open(host.mnesiaDir, { logger: host.logger.child({ part: 'store' }) });
       try {
-        parts = await startClusterParts({ dist: host.dist(), store, log, config: host.config.cluster, subcommands: discoverySubcommands(host) });
+        parts = await startClusterParts({ dist: host.dist(), store, log, config: host.config.cluster });
       } catch (err) {
         await store.close().catch(() => undefined);
         store = undefined;

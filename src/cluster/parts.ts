@@ -8,7 +8,7 @@ import { adminsCommand } from '../db/admins-ctl.js';
 import { Db } from '../db/db.js';
 import type { RecordStore } from '../db/storage.js';
 import { Cluster, type ClusterSettings } from './cluster.js';
-import { clusterCommand, type ClusterSubcommands } from './ctl.js';
+import { clusterCommand } from './ctl.js';
 import { HlcClock } from '../base/hlc.js';
 import type { Log } from '../base/log.js';
 
@@ -32,8 +32,6 @@ export interface ClusterPartsOptions {
   /** Tests: how long a leave's tombstone is kept at least, and how often collection runs. */
   readonly tombstoneRetentionMs?: number;
   readonly tombstoneGcMs?: number;
-  /** `cluster discovery ...` and the leave notice, when discovery is wired. */
-  readonly subcommands?: ClusterSubcommands;
 }
 
 export function settingsOf(cfg: ClusterConfig): ClusterSettings {
@@ -65,7 +63,7 @@ export async function startClusterParts(o: ClusterPartsOptions): Promise<Cluster
     cluster: c,
     db,
     admins,
-    commands: [clusterCommand(c, o.subcommands), adminsCommand(admins, () => c.busy())],
+    commands: [clusterCommand(c), adminsCommand(admins, () => c.busy())],
     reconfigure: (cfg) => c.reconfigure(settingsOf(cfg)),
     async stop() {
       // Finish acknowledged-in-progress writes before the links go away.

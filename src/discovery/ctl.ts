@@ -1,5 +1,5 @@
 // `cluster discovery enable` (SPEC §5), and the notice EMQX prints when a leave disables discovery.
-import type { CtlCommand, CtlResult } from '../ctl/types.js';
+import type { CtlResult } from '../ctl/types.js';
 
 export const DISCOVERY_USAGE = [['cluster discovery enable', 'Enable and run automatic cluster discovery (if configured)']] as const;
 
@@ -25,18 +25,6 @@ export function runDiscoveryCommand(loop: DiscoverySwitch | undefined, args: rea
   // With manual/singleton there is no loop: EMQX still answers the same (nothing is configured).
   loop?.enable();
   return { code: 0, output: 'Automatic cluster discovery enabled.\n' };
-}
-
-/**
- * A CtlCommand named `cluster` that only knows `cluster discovery enable`; the owner of the
- * `cluster` command can instead delegate to runDiscoveryCommand and merge DISCOVERY_USAGE.
- */
-export function discoveryCommand(loop: () => DiscoverySwitch | undefined): CtlCommand {
-  return {
-    name: 'cluster',
-    usage: DISCOVERY_USAGE,
-    run: (args) => runDiscoveryCommand(loop(), args) ?? { code: 1, output: `${DISCOVERY_USAGE[0][0]}\n` },
-  };
 }
 
 /** What `cluster leave` adds when it disabled discovery (EMQX's wording). */

@@ -53,12 +53,15 @@ export function discoverySettings(c: ClusterConfig): string {
   return JSON.stringify(slice);
 }
 
-/** The `cluster` command with `discovery enable` added, and leave disabling discovery as EMQX does. */
+/**
+ * The `cluster` command with `discovery enable` added, leave disabling discovery as EMQX does, and
+ * the nodes that are not join targets under `status --verbose`. The one place where operator
+ * commands switch discovery (a remote force-leave or removal does it through membership events).
+ */
 export function withDiscovery(base: CtlCommand, loop: () => DiscoverySwitch | undefined, self: string): CtlCommand {
   return {
     name: base.name,
-    // The cluster command may already list it (its own discovery hook): each line once in help.
-    usage: [...base.usage, ...DISCOVERY_USAGE.filter(([syntax]) => !base.usage.some(([s]) => s === syntax))],
+    usage: [...base.usage, ...DISCOVERY_USAGE],
     async run(args): Promise<CtlResult> {
       const own = runDiscoveryCommand(loop(), args);
       if (own) return own;

@@ -51,29 +51,6 @@ test('a short name gets this node host; usage on bad arguments exits non-zero', 
   assert.deepEqual(await clusterCommand(stub(new ClusterError('ignore', 'emqx1@10.0.0.1', 'Ignore.'))).run(['force-leave', 'emqx1']), { code: 1, output: 'Ignore.\n' });
 });
 
-test('cluster discovery sub-commands are delegated and a leave prints the discovery notice first', async () => {
-  const calls: string[] = [];
-  const c = {
-    ...(stub(undefined) as object),
-    async leave() {
-      calls.push('leave');
-    },
-  } as unknown as Cluster;
-  const cmd = clusterCommand(c, {
-    usage: [['cluster discovery enable', 'Enable discovery']],
-    run: (args) => (args[0] === 'discovery' ? { code: 0, output: 'Automatic cluster discovery enabled.\n' } : undefined),
-    beforeLeave: async () => {
-      calls.push('disable');
-      return 'NOTICE\n';
-    },
-  });
-  assert.deepEqual(await cmd.run(['discovery', 'enable']), { code: 0, output: 'Automatic cluster discovery enabled.\n' });
-  const l = await cmd.run(['leave']);
-  assert.deepEqual(calls, ['disable', 'leave']);
-  assert.equal(l.output, "NOTICE\nLeave the cluster successfully.\nCluster status: #{running_nodes => ['emqx1@10.0.0.1'],stopped_nodes => []}\n");
-  assert.ok(cmd.usage.some(([s]) => s === 'cluster discovery enable'));
-});
-
 test('an invalid node name is printed as an Erlang atom, quotes escaped, with the rule it breaks', async () => {
   const seen: string[] = [];
   const r = await clusterCommand(stub(undefined, seen)).run(['join', "it's@x"]);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { discoveryCommand, discoveryDisabledNotice, runDiscoveryCommand } from '../../src/discovery/ctl.js';
+import { discoveryDisabledNotice, runDiscoveryCommand } from '../../src/discovery/ctl.js';
 
 test('cluster discovery enable re-enables the loop and prints EMQX\'s line', () => {
   let enabled = 0;
@@ -14,13 +14,6 @@ test('other cluster verbs are not ours; a wrong discovery verb prints usage and 
   const r = runDiscoveryCommand(undefined, ['discovery', 'disable']);
   assert.equal(r?.code, 1);
   assert.match(r!.output, /^cluster discovery enable\s+# Enable and run automatic cluster discovery \(if configured\)\n$/);
-});
-
-test('the command offers its usage line for ctl help', async () => {
-  const cmd = discoveryCommand(() => undefined);
-  assert.equal(cmd.name, 'cluster');
-  assert.deepEqual(cmd.usage, [['cluster discovery enable', 'Enable and run automatic cluster discovery (if configured)']]);
-  assert.equal((await cmd.run(['discovery', 'enable'])).output, 'Automatic cluster discovery enabled.\n');
 });
 
 test('the leave notice names the node as EMQX does', () => {
