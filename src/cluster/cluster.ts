@@ -7,18 +7,10 @@ import { LinkError } from '../link/types.js';
 import { compareHlc, type Hlc, type HlcClock } from '../base/hlc.js';
 import type { Log } from '../base/log.js';
 import { ClusterError } from './errors.js';
+import { Liveness } from './liveness.js';
 import { collectableTombstones, forcedOut, isMember, maxVersion, memberNames, membersEqual, mergeMembers, parseView, withEntry, withoutEntries, type MemberEntry, type Members, type View } from './membership.js';
+import { CLUSTER_CHANNELS, parseHello, parseJoinBeginReply, parseJoinCommit, parseOk, parseRemovalNotice, type Hello, type Verdict } from './messages.js';
 import type { VerboseRow } from './status-format.js';
-
-export const CLUSTER_CHANNELS = {
-  hello: 'cluster.hello',
-  view: 'cluster.view',
-  joinBegin: 'cluster.join_begin',
-  joinCommit: 'cluster.join_commit',
-  joinAbort: 'cluster.join_abort',
-  leaveRequest: 'cluster.leave_request',
-  removed: 'cluster.removed',
-} as const;
 
 export const MEMBERSHIP_STATE = 'membership';
 
@@ -60,15 +52,6 @@ export interface ClusterOptions {
   readonly tombstoneRetentionMs?: number;
   /** How often collectable tombstones are looked for (default 60 s). */
   readonly tombstoneGcMs?: number;
-}
-
-interface Hello {
-  readonly clusterId: string;
-  readonly members: Members;
-  readonly bootId: string;
-  readonly verdict?: 'ok' | 'removed' | 'foreign' | 'partitioned';
-  /** The sender started on an empty data directory and has not joined or left since. */
-  readonly fresh?: boolean;
 }
 
 export interface RemovedNotice {
@@ -115,12 +98,7 @@ export class Cluster {
   private data: ClusterData | undefined;
   private settings: ClusterSettings;
   private readonly bootId = randomUUID();
-  /** Members with a link up that agreed they share our cluster, and since when. */
-  private readonly running = new Map<string, number>();
-  /** Members seen going down (or never seen since start), and since when. */
-  private readonly downSince = new Map<string, number>();
-  private readonly lastBoot = new Map<string, string>();
-  private readonly partitioned = new Set<string>();
+  private readonly liveness = new Liveness();
   private joining: string | undefined;
   /** Operator actions run one at a time: a join must not overlap the tail of a leave (clear). */
   private opChain: Promise<unknown> = Promise.resolve();
@@ -175,16 +153,16 @@ export class Cluster {
       await this.persist();
     }
     const d = this.o.dist;
-    d.handle(CLUSTER_CHANNELS.hello, (from, p) => this.onHello(from, p as Hello));
-    d.handle(CLUSTER_CHANNELS.view, (from, p) => this.onView(from, p as View));
+    d.handle(CLUSTER_CHANNELS.hello, (from, p) => this.onHello(from, p));
+    d.handle(CLUSTER_CHANNELS.view, (from, p) => this.onView(from, p));
     d.handle(CLUSTER_CHANNELS.joinBegin, (from) => this.onJoinBegin(from));
-    d.handle(CLUSTER_CHANNELS.joinCommit, (from, p) => this.onJoinCommit(from, p as { members: Members }));
+    d.handle(CLUSTER_CHANNELS.joinCommit, (from, p) => this.onJoinCommit(from, p));
     d.handle(CLUSTER_CHANNELS.joinAbort, (from) => this.onJoinAbort(from));
     d.handle(CLUSTER_CHANNELS.leaveRequest, (from) => this.onLeaveRequest(from));
-    d.handle(CLUSTER_CHANNELS.removed, (from, p) => this.onRemovedNotice(from, p as { clusterId: string }));
+    d.handle(CLUSTER_CHANNELS.removed, (from, p) => this.onRemovedNotice(from, p));
     d.on('nodeup', this.onUp);
     d.on('nodedown', this.onDown);
-    for (const n of this.peers()) this.downSince.set(n, this.startedAt);
+    this.liveness.reset(this.peers(), this.startedAt);
     d.setPeers(this.peers());
     for (const n of d.nodes()) if (isMember(this.view.members, n)) void this.greet(n);
     this.scheduleAutoclean();
@@ -192,7 +170,7 @@ export class Cluster {
     // link flap: members linked but not confirmed are greeted again.
     this.regreetTimer = setInterval(() => {
       for (const n of this.peers()) {
-        if (this.o.dist.isUp(n) && !this.running.has(n) && !this.partitioned.has(n)) void this.greet(n);
+        if (this.o.dist.isUp(n) && !this.liveness.isRunning(n) && !this.liveness.isPartitioned(n)) void this.greet(n);
       }
     }, this.o.regreetMs ?? 2000);
     this.regreetTimer.unref();
@@ -246,13 +224,13 @@ export class Cluster {
 
   /** Members this node replicates to now (running, excluding itself). */
   runningPeers(): string[] {
-    return [...this.running.keys()].filter((n) => isMember(this.view.members, n)).sort();
+    return this.liveness.runningNodes().filter((n) => isMember(this.view.members, n)).sort();
   }
 
   /** Local knowledge only: never waits on a peer, so a dead member cannot slow it down. */
   status(): ClusterStatus {
     const running = [this.self, ...this.runningPeers()].sort();
-    const stopped = this.peers().filter((n) => !this.running.has(n));
+    const stopped = this.peers().filter((n) => !this.liveness.isRunning(n));
     return { running, stopped };
   }
 
@@ -260,13 +238,13 @@ export class Cluster {
     const rows: VerboseRow[] = [{ node: this.self, state: 'self', since: this.startedAt }];
     for (const n of this.peers()) {
       const info = this.o.dist.linkInfo(n);
-      const isRunning = this.running.has(n);
-      const state = isRunning ? 'running' : this.partitioned.has(n) ? 'partitioned' : 'stopped';
+      const state = this.liveness.isRunning(n) ? 'running' : this.liveness.isPartitioned(n) ? 'partitioned' : 'stopped';
+      const since = this.liveness.since(n);
       rows.push({
         node: n,
         state,
         ...(info ? { address: info.address, transport: info.transport, lastSeen: info.lastSeen } : {}),
-        ...(isRunning ? { since: this.running.get(n)! } : this.downSince.has(n) ? { since: this.downSince.get(n)! } : {}),
+        ...(since !== undefined ? { since } : {}),
       });
     }
     return rows;
@@ -300,7 +278,7 @@ export class Cluster {
     } catch (err) {
       throw linkFailure(err, target);
     }
-    const begin = (await this.callOrDown(target, CLUSTER_CHANNELS.joinBegin, {})) as { ok: boolean; reason?: string };
+    const begin = parseJoinBeginReply(await this.callOrDown(target, CLUSTER_CHANNELS.joinBegin, {}), `join reply from ${target}`);
     if (!begin.ok) {
       if (begin.reason === 'singleton') throw new ClusterError('singleton', target, `${target} is configured as singleton`);
       if (begin.reason === 'join_in_progress') throw new ClusterError('target_join_in_progress', target, `${target} is itself joining a cluster`);
@@ -331,14 +309,9 @@ export class Cluster {
     if (mv) this.o.clock.observe(mv);
     this.removedNotice = undefined;
     this.fresh = false;
-    this.running.clear();
-    this.partitioned.clear();
     // Members not met yet count as down from now, not from our boot: a node up longer than
-    // cluster.autoclean would otherwise remove a member that stopped a minute ago. Boot ids seen in
-    // an earlier stint with these nodes say nothing about a partition in this one.
-    this.downSince.clear();
-    this.lastBoot.clear();
-    for (const n of memberNames(v.members)) if (n !== this.self) this.downSince.set(n, this.now());
+    // cluster.autoclean would otherwise remove a member that stopped a minute ago.
+    this.liveness.reset(memberNames(v.members).filter((n) => n !== this.self), this.now());
     // A member from here on: once status shows the new cluster nothing may call it "joining". A
     // leave or another join asked for during the linking below waits for it (exclusive) instead
     // of being refused with join_in_progress.
@@ -350,7 +323,7 @@ export class Cluster {
     // a second), so the status printed after "Join the cluster successfully." is current and
     // the next write reaches every running member directly.
     await Promise.allSettled(this.peers().map((n) => this.o.dist.connect(n, { timeoutMs: 1000 })));
-    await Promise.all(this.peers().filter((n) => this.o.dist.isUp(n) && !this.running.has(n)).map((n) => this.greet(n)));
+    await Promise.all(this.peers().filter((n) => this.o.dist.isUp(n) && !this.liveness.isRunning(n)).map((n) => this.greet(n)));
   }
 
   /** Leaves the current cluster; the node continues alone with an empty database. */
@@ -378,14 +351,12 @@ export class Cluster {
     this.leaving = true;
     try {
       await Promise.allSettled(
-        [...this.running.keys()].map((p) => this.o.dist.call(p, CLUSTER_CHANNELS.view, leaving, this.timeout)),
+        this.liveness.runningNodes().map((p) => this.o.dist.call(p, CLUSTER_CHANNELS.view, leaving, this.timeout)),
       );
     } finally {
       this.leaving = false;
     }
-    this.running.clear();
-    this.partitioned.clear();
-    this.downSince.clear();
+    this.liveness.reset();
     this.fresh = false;
     await this.setView(this.aloneView());
     for (const p of peers) this.o.dist.disconnect(p);
@@ -399,10 +370,10 @@ export class Cluster {
 
   private async forceLeaveSteps(node: string): Promise<void> {
     if (!isMember(this.view.members, node)) throw new ClusterError('node_not_in_cluster', node, `${node} is not in this cluster`);
-    if (this.running.has(node)) {
+    if (this.liveness.isRunning(node)) {
       try {
-        const r = (await this.o.dist.call(node, CLUSTER_CHANNELS.leaveRequest, {}, this.timeout)) as { ok: boolean };
-        if (r.ok && !isMember(this.view.members, node)) return;
+        const ok = parseOk(await this.o.dist.call(node, CLUSTER_CHANNELS.leaveRequest, {}, this.timeout));
+        if (ok && !isMember(this.view.members, node)) return;
       } catch (err) {
         this.o.log.warn({ peer: node, err: String(err) }, 'the node did not leave when asked; removing it');
       }
@@ -418,9 +389,7 @@ export class Cluster {
    */
   private async remove(node: string, why: string, forced: boolean): Promise<void> {
     const members = withEntry(this.view.members, node, { state: 'removed', version: this.o.clock.now(), ...(forced ? { forced: true } : {}) });
-    this.running.delete(node);
-    this.downSince.delete(node);
-    this.partitioned.delete(node);
+    this.liveness.forget(node);
     this.heard.delete(node);
     await this.setView({ clusterId: this.view.clusterId, members });
     this.o.dist.disconnect(node);
@@ -430,7 +399,7 @@ export class Cluster {
 
   // ---- protocol --------------------------------------------------------------------------
 
-  private hello(verdict?: Hello['verdict']): Hello {
+  private hello(verdict?: Verdict): Hello {
     return {
       clusterId: this.view.clusterId,
       members: this.view.members,
@@ -444,15 +413,15 @@ export class Cluster {
   private async greet(node: string): Promise<void> {
     if (this.stopped) return;
     try {
-      const reply = (await this.o.dist.call(node, CLUSTER_CHANNELS.hello, this.hello(), this.timeout)) as Hello;
+      const reply = parseHello(await this.o.dist.call(node, CLUSTER_CHANNELS.hello, this.hello(), this.timeout), `hello reply from ${node}`);
       await this.meet(node, reply);
     } catch (err) {
       this.o.log.debug({ peer: node, err: String(err) }, 'hello failed');
     }
   }
 
-  private async onHello(from: string, msg: Hello): Promise<Hello> {
-    const verdict = await this.meet(from, msg);
+  private async onHello(from: string, msg: unknown): Promise<Hello> {
+    const verdict = await this.meet(from, parseHello(msg, `hello from ${from}`));
     return this.hello(verdict);
   }
 
@@ -461,8 +430,8 @@ export class Cluster {
    * tombstone here (it must stay out), `foreign` when it belongs to another cluster,
    * `partitioned` when autoheal is off and it comes back from a partition.
    */
-  private async meet(peer: string, their: Hello): Promise<Hello['verdict']> {
-    const theirView = parseView(their, `hello from ${peer}`);
+  private async meet(peer: string, their: Hello): Promise<Verdict> {
+    const theirView: View = their;
     if (their.verdict === 'removed') {
       await this.removalNotice(peer, theirView.clusterId, theirView.members[this.self]);
       return 'removed';
@@ -494,9 +463,8 @@ export class Cluster {
       this.o.dist.send(peer, CLUSTER_CHANNELS.removed, { clusterId: this.view.clusterId, entry: tomb });
       return 'removed';
     }
-    if (!this.settings.autoheal && this.downSince.has(peer) && this.lastBoot.get(peer) === their.bootId) {
-      if (!this.partitioned.has(peer)) this.o.log.error({ peer: peer }, 'network partition detected and cluster.autoheal is false: the sides stay apart until one of them is restarted');
-      this.partitioned.add(peer);
+    if (!this.settings.autoheal && this.liveness.cameBackUnrestarted(peer, their.bootId)) {
+      if (this.liveness.keepApart(peer)) this.o.log.error({ peer: peer }, 'network partition detected and cluster.autoheal is false: the sides stay apart until one of them is restarted');
       return 'partitioned';
     }
     if (their.verdict === 'partitioned') return 'partitioned';
@@ -504,12 +472,7 @@ export class Cluster {
     await this.mergeIn(theirView.members, peer);
     if (!isMember(this.view.members, this.self)) return 'ok';
     if (isMember(this.view.members, peer) && this.o.dist.isUp(peer)) {
-      const fresh = !this.running.has(peer);
-      if (fresh) this.running.set(peer, this.now());
-      this.lastBoot.set(peer, their.bootId);
-      this.downSince.delete(peer);
-      this.partitioned.delete(peer);
-      if (fresh) {
+      if (this.liveness.met(peer, their.bootId, this.now())) {
         this.o.log.info({ peer: peer }, 'member running');
         void this.data!.syncWith(peer).catch((err: unknown) => this.o.log.warn({ peer: peer, err: String(err) }, 'anti-entropy failed; will retry on next link up'));
       }
@@ -538,18 +501,17 @@ export class Cluster {
     }
     for (const n of wasMember) {
       if (!isMember(merged, n) && n !== this.self) {
-        this.running.delete(n);
-        this.downSince.delete(n);
+        this.liveness.forget(n);
         this.heard.delete(n);
         this.o.dist.disconnect(n);
         this.o.log.info({ peer: n }, 'node left the cluster');
       }
     }
-    for (const n of this.peers()) if (!wasMember.has(n) && !this.running.has(n)) this.downSince.set(n, this.now());
+    for (const n of this.peers()) if (!wasMember.has(n)) this.liveness.notMetSince(n, this.now());
     this.gossip();
   }
 
-  private async onView(from: string, v: View): Promise<boolean> {
+  private async onView(from: string, v: unknown): Promise<boolean> {
     const view = parseView(v, `view from ${from}`);
     if (view.clusterId !== this.view.clusterId) return false;
     this.heard.set(from, view);
@@ -558,7 +520,7 @@ export class Cluster {
   }
 
   private gossip(): void {
-    for (const p of this.running.keys()) this.o.dist.send(p, CLUSTER_CHANNELS.view, this.view);
+    for (const p of this.liveness.runningNodes()) this.o.dist.send(p, CLUSTER_CHANNELS.view, this.view);
   }
 
   private onJoinBegin(from: string): { ok: boolean; reason?: string } {
@@ -568,11 +530,11 @@ export class Cluster {
     return { ok: true };
   }
 
-  private async onJoinCommit(from: string, p: { members: Members }): Promise<View> {
-    const mv = maxVersion(p.members ?? {});
+  private async onJoinCommit(from: string, p: unknown): Promise<View> {
+    const mv = maxVersion(parseJoinCommit(p, `join commit from ${from}`));
     if (mv) this.o.clock.observe(mv);
     const members = withEntry(this.view.members, from, { state: 'member', version: this.o.clock.now() });
-    this.downSince.set(from, this.now());
+    this.liveness.notMetSince(from, this.now());
     // A node removed earlier that others join is in a cluster again: the notice is history.
     this.removedNotice = undefined;
     await this.setView({ clusterId: this.view.clusterId, members });
@@ -593,7 +555,7 @@ export class Cluster {
 
   private async onJoinAbort(from: string): Promise<void> {
     // Only undo a membership the joiner never adopted: it is not running with us.
-    if (isMember(this.view.members, from) && !this.running.has(from)) await this.remove(from, 'join aborted by the joiner', false);
+    if (isMember(this.view.members, from) && !this.liveness.isRunning(from)) await this.remove(from, 'join aborted by the joiner', false);
   }
 
   private async onLeaveRequest(from: string): Promise<{ ok: boolean }> {
@@ -602,10 +564,9 @@ export class Cluster {
     return { ok: true };
   }
 
-  private async onRemovedNotice(from: string, p: { clusterId: string; entry?: unknown }): Promise<void> {
-    if (typeof p?.clusterId !== 'string' || p.entry === undefined) return;
-    const tomb = parseView({ clusterId: p.clusterId, members: { [this.self]: p.entry } }, `removal notice from ${from}`).members[this.self];
-    await this.removalNotice(from, p.clusterId, tomb);
+  private async onRemovedNotice(from: string, p: unknown): Promise<void> {
+    const notice = parseRemovalNotice(p, this.self, `removal notice from ${from}`);
+    if (notice) await this.removalNotice(from, notice.clusterId, notice.entry);
   }
 
   /**
@@ -631,9 +592,7 @@ export class Cluster {
    */
   private async goAlone(via: string): Promise<void> {
     const old = this.peers();
-    this.running.clear();
-    this.downSince.clear();
-    this.partitioned.clear();
+    this.liveness.reset();
     this.fresh = false;
     await this.setView(this.aloneView());
     for (const p of old) this.o.dist.disconnect(p);
@@ -649,9 +608,7 @@ export class Cluster {
     const old = this.peers();
     this.removedNotice = { by, ...(via !== by ? { via } : {}), at: this.now(), clusterId };
     this.fresh = false;
-    this.running.clear();
-    this.downSince.clear();
-    this.partitioned.clear();
+    this.liveness.reset();
     await this.setView(this.aloneView());
     for (const p of old) this.o.dist.disconnect(p);
     await this.data!.clear();
@@ -664,8 +621,7 @@ export class Cluster {
 
   private lost(node: string, reason: NodeDownReason): void {
     if (!isMember(this.view.members, node)) return;
-    if (this.running.delete(node)) this.o.log.warn({ peer: node, reason }, 'member down');
-    if (!this.downSince.has(node)) this.downSince.set(node, this.now());
+    if (this.liveness.lost(node, this.now())) this.o.log.warn({ peer: node, reason }, 'member down');
   }
 
   // ---- tombstones ------------------------------------------------------------------------
@@ -681,7 +637,7 @@ export class Cluster {
     const { collect: drop, waitingOn } = collectableTombstones(v.members, this.self, heardFrom, Date.now(), this.o.tombstoneRetentionMs ?? 24 * 3600_000);
     // Views are only pushed on change, so a member that took the tombstone from our hello may
     // never have sent its view since: ask the running ones again (the hello reply carries it).
-    for (const m of waitingOn) if (this.running.has(m)) void this.greet(m);
+    for (const m of waitingOn) if (this.liveness.isRunning(m)) void this.greet(m);
     if (drop.length === 0) return;
     for (const n of drop) this.forgotten.set(n, v.members[n]!.version);
     await this.setView({ clusterId: v.clusterId, members: withoutEntries(v.members, drop) });
@@ -704,10 +660,10 @@ export class Cluster {
     if (this.joining) return;
     const now = this.now();
     for (const n of this.peers()) {
-      if (this.running.has(n)) continue;
-      const since = this.downSince.get(n) ?? this.startedAt;
-      if (now - since >= this.settings.autoclean) {
-        this.o.log.warn({ peer: n, downForMs: now - since }, 'autoclean: removing a member down longer than cluster.autoclean');
+      if (this.liveness.isRunning(n)) continue;
+      const downForMs = this.liveness.downFor(n, now, this.startedAt);
+      if (downForMs >= this.settings.autoclean) {
+        this.o.log.warn({ peer: n, downForMs }, 'autoclean: removing a member down longer than cluster.autoclean');
         await this.remove(n, 'autoclean', true).catch((err: unknown) => this.o.log.error({ peer: n, err: String(err) }, 'autoclean failed'));
       }
     }

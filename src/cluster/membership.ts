@@ -130,9 +130,14 @@ export function parseView(doc: unknown, where: string): View {
   if (typeof doc !== 'object' || doc === null) throw new Error(`${where}: membership view is not an object`);
   const d = doc as Record<string, unknown>;
   if (typeof d.clusterId !== 'string' || d.clusterId === '') throw new Error(`${where}: membership view has no clusterId`);
-  if (typeof d.members !== 'object' || d.members === null) throw new Error(`${where}: membership view has no members`);
+  return { clusterId: d.clusterId, members: parseMembers(d.members, where) };
+}
+
+/** Validates a members map (node → entry); throws naming the bad part. */
+export function parseMembers(doc: unknown, where: string): Members {
+  if (typeof doc !== 'object' || doc === null) throw new Error(`${where}: membership view has no members`);
   const members: Record<string, MemberEntry> = {};
-  for (const [node, e] of Object.entries(d.members as Record<string, unknown>)) {
+  for (const [node, e] of Object.entries(doc as Record<string, unknown>)) {
     const entry = e as Record<string, unknown> | null;
     const v = entry?.version as Record<string, unknown> | undefined;
     if (
@@ -149,7 +154,7 @@ export function parseView(doc: unknown, where: string): View {
     const forced = entry.state === 'removed' && entry.forced === true;
     members[node] = { state: entry.state, version: { t: v.t, c: v.c, n: v.n }, ...(forced ? { forced: true } : {}) };
   }
-  return { clusterId: d.clusterId, members: sortKeys(members) };
+  return sortKeys(members);
 }
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
