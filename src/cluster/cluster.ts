@@ -4,11 +4,12 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Dist, LinkInfo, NodeDownReason } from '../link/types.js';
 import { LinkError } from '../link/types.js';
-import { compareHlc, type Hlc, type HlcClock } from '../base/hlc.js';
+import { compareHlc, type HlcClock } from '../base/hlc.js';
 import type { Log } from '../base/log.js';
 import { ClusterError } from './errors.js';
+import { Cleanup } from './cleanup.js';
 import { Liveness } from './liveness.js';
-import { collectableTombstones, forcedOut, isMember, maxVersion, memberNames, membersEqual, mergeMembers, parseView, withEntry, withoutEntries, type MemberEntry, type Members, type View } from './membership.js';
+import { forcedOut, isMember, maxVersion, memberNames, membersEqual, mergeMembers, parseView, withEntry, type MemberEntry, type Members, type View } from './membership.js';
 import { CLUSTER_CHANNELS, parseHello, parseJoinBeginReply, parseJoinCommit, parseOk, parseRemovalNotice, type Hello, type Verdict } from './messages.js';
 import type { VerboseRow } from './status-format.js';
 
@@ -102,14 +103,9 @@ export class Cluster {
   private joining: string | undefined;
   /** Operator actions run one at a time: a join must not overlap the tail of a leave (clear). */
   private opChain: Promise<unknown> = Promise.resolve();
-  private autocleanTimer: NodeJS.Timeout | undefined;
   private regreetTimer: NodeJS.Timeout | undefined;
   private antiEntropyTimer: NodeJS.Timeout | undefined;
-  private tombstoneTimer: NodeJS.Timeout | undefined;
-  /** The last view each member sent us (hello or gossip), to know which tombstones all hold. */
-  private readonly heard = new Map<string, View>();
-  /** Tombstones collected here: a copy still travelling from a member is not taken back. */
-  private readonly forgotten = new Map<string, Hlc>();
+  private readonly cleanup: Cleanup;
   private readonly startedAt: number;
   private stopped = false;
   /** Set while this node announces its own leave: its own tombstone echoing back is expected. */
@@ -126,6 +122,23 @@ export class Cluster {
     this.self = o.dist.self;
     this.settings = o.settings;
     this.startedAt = this.now();
+    this.cleanup = new Cleanup(
+      {
+        self: this.self,
+        log: o.log,
+        now: () => this.now(),
+        view: () => this.view,
+        peers: () => this.peers(),
+        joining: () => this.joining !== undefined,
+        leaving: () => this.leaving,
+        isRunning: (n) => this.liveness.isRunning(n),
+        downFor: (n, now) => this.liveness.downFor(n, now, this.startedAt),
+        greet: (n) => void this.greet(n),
+        setView: (v) => this.setView(v),
+        removeForced: (n, why) => this.remove(n, why, true),
+      },
+      { tombstoneRetentionMs: o.tombstoneRetentionMs, tombstoneGcMs: o.tombstoneGcMs, autocleanCheckMs: o.autocleanCheckMs },
+    );
   }
 
   private now(): number {
@@ -165,7 +178,7 @@ export class Cluster {
     this.liveness.reset(this.peers(), this.startedAt);
     d.setPeers(this.peers());
     for (const n of d.nodes()) if (isMember(this.view.members, n)) void this.greet(n);
-    this.scheduleAutoclean();
+    this.cleanup.start(this.settings.autoclean);
     // A hello lost to a timeout must not leave a linked member looking stopped until the next
     // link flap: members linked but not confirmed are greeted again.
     this.regreetTimer = setInterval(() => {
@@ -182,18 +195,15 @@ export class Cluster {
       }
     }, this.o.antiEntropyMs ?? 60_000);
     this.antiEntropyTimer.unref();
-    this.tombstoneTimer = setInterval(() => void this.collectTombstones(), this.o.tombstoneGcMs ?? 60_000);
-    this.tombstoneTimer.unref();
     const others = this.peers();
     this.o.log.info({ members: memberNames(this.view.members), reconnecting: others }, others.length ? 'restored cluster membership' : 'running alone');
   }
 
   stop(): void {
     this.stopped = true;
-    if (this.autocleanTimer) clearInterval(this.autocleanTimer);
-    if (this.regreetTimer) clearInterval(this.regreetTimer);
-    if (this.antiEntropyTimer) clearInterval(this.antiEntropyTimer);
-    if (this.tombstoneTimer) clearInterval(this.tombstoneTimer);
+    this.cleanup.stop();
+    clearInterval(this.regreetTimer);
+    clearInterval(this.antiEntropyTimer);
     this.o.dist.off('nodeup', this.onUp);
     this.o.dist.off('nodedown', this.onDown);
   }
@@ -201,7 +211,7 @@ export class Cluster {
   /** Applies new autoheal/autoclean/discovery settings (hot reload). */
   reconfigure(settings: ClusterSettings): void {
     this.settings = settings;
-    this.scheduleAutoclean();
+    this.cleanup.setAutoclean(settings.autoclean);
   }
 
   // ---- queries -------------------------------------------------------------------------
@@ -390,7 +400,7 @@ export class Cluster {
   private async remove(node: string, why: string, forced: boolean): Promise<void> {
     const members = withEntry(this.view.members, node, { state: 'removed', version: this.o.clock.now(), ...(forced ? { forced: true } : {}) });
     this.liveness.forget(node);
-    this.heard.delete(node);
+    this.cleanup.forget(node);
     await this.setView({ clusterId: this.view.clusterId, members });
     this.o.dist.disconnect(node);
     this.o.log.warn({ peer: node, why }, 'removed a node from the cluster');
@@ -468,7 +478,7 @@ export class Cluster {
       return 'partitioned';
     }
     if (their.verdict === 'partitioned') return 'partitioned';
-    this.heard.set(peer, theirView);
+    this.cleanup.heardFrom(peer, theirView);
     await this.mergeIn(theirView.members, peer);
     if (!isMember(this.view.members, this.self)) return 'ok';
     if (isMember(this.view.members, peer) && this.o.dist.isUp(peer)) {
@@ -483,11 +493,7 @@ export class Cluster {
   private async mergeIn(received: Members, from: string): Promise<void> {
     const mv = maxVersion(received);
     if (mv) this.o.clock.observe(mv);
-    const theirs = this.forgotten.size === 0 ? received : Object.fromEntries(Object.entries(received).filter(([n, e]) => {
-      const gone = this.forgotten.get(n);
-      return !gone || compareHlc(e.version, gone) > 0;
-    }));
-    const merged = mergeMembers(this.view.members, theirs);
+    const merged = mergeMembers(this.view.members, this.cleanup.withoutCollected(received));
     if (membersEqual(merged, this.view.members)) return;
     const wasMember = new Set(this.members());
     await this.setView({ clusterId: this.view.clusterId, members: merged });
@@ -502,7 +508,7 @@ export class Cluster {
     for (const n of wasMember) {
       if (!isMember(merged, n) && n !== this.self) {
         this.liveness.forget(n);
-        this.heard.delete(n);
+        this.cleanup.forget(n);
         this.o.dist.disconnect(n);
         this.o.log.info({ peer: n }, 'node left the cluster');
       }
@@ -514,7 +520,7 @@ export class Cluster {
   private async onView(from: string, v: unknown): Promise<boolean> {
     const view = parseView(v, `view from ${from}`);
     if (view.clusterId !== this.view.clusterId) return false;
-    this.heard.set(from, view);
+    this.cleanup.heardFrom(from, view);
     await this.mergeIn(view.members, from);
     return true;
   }
@@ -622,51 +628,6 @@ export class Cluster {
   private lost(node: string, reason: NodeDownReason): void {
     if (!isMember(this.view.members, node)) return;
     if (this.liveness.lost(node, this.now())) this.o.log.warn({ peer: node, reason }, 'member down');
-  }
-
-  // ---- tombstones ------------------------------------------------------------------------
-
-  /** Drops the tombstones of nodes that left once every member holds them (membership.ts). */
-  private async collectTombstones(): Promise<void> {
-    if (this.stopped || this.joining || this.leaving) return;
-    const v = this.view;
-    const heardFrom = (m: string): Members | undefined => {
-      const h = this.heard.get(m);
-      return h && h.clusterId === v.clusterId ? h.members : undefined;
-    };
-    const { collect: drop, waitingOn } = collectableTombstones(v.members, this.self, heardFrom, Date.now(), this.o.tombstoneRetentionMs ?? 24 * 3600_000);
-    // Views are only pushed on change, so a member that took the tombstone from our hello may
-    // never have sent its view since: ask the running ones again (the hello reply carries it).
-    for (const m of waitingOn) if (this.liveness.isRunning(m)) void this.greet(m);
-    if (drop.length === 0) return;
-    for (const n of drop) this.forgotten.set(n, v.members[n]!.version);
-    await this.setView({ clusterId: v.clusterId, members: withoutEntries(v.members, drop) });
-    this.o.log.info({ nodes: drop }, 'dropped the tombstones of nodes that left, now held by every member');
-  }
-
-  // ---- autoclean -------------------------------------------------------------------------
-
-  private scheduleAutoclean(): void {
-    if (this.autocleanTimer) clearInterval(this.autocleanTimer);
-    this.autocleanTimer = undefined;
-    const ac = this.settings.autoclean;
-    if (!(ac > 0) || this.stopped) return;
-    const every = this.o.autocleanCheckMs ?? Math.max(50, Math.min(5000, Math.floor(ac / 4)));
-    this.autocleanTimer = setInterval(() => void this.autoclean(), every);
-    this.autocleanTimer.unref();
-  }
-
-  private async autoclean(): Promise<void> {
-    if (this.joining) return;
-    const now = this.now();
-    for (const n of this.peers()) {
-      if (this.liveness.isRunning(n)) continue;
-      const downForMs = this.liveness.downFor(n, now, this.startedAt);
-      if (downForMs >= this.settings.autoclean) {
-        this.o.log.warn({ peer: n, downForMs }, 'autoclean: removing a member down longer than cluster.autoclean');
-        await this.remove(n, 'autoclean', true).catch((err: unknown) => this.o.log.error({ peer: n, err: String(err) }, 'autoclean failed'));
-      }
-    }
   }
 
   // ---- helpers ---------------------------------------------------------------------------
