@@ -9,11 +9,10 @@ import type { Log } from '../base/log.js';
 import { ClusterError } from './errors.js';
 import { Cleanup } from './cleanup.js';
 import { Liveness } from './liveness.js';
+import { LocalMembership, type RemovedNotice, type StateStore } from './local-membership.js';
 import { forcedOut, isMember, maxVersion, memberNames, membersEqual, mergeMembers, parseView, withEntry, type MemberEntry, type Members, type View } from './membership.js';
 import { CLUSTER_CHANNELS, parseHello, parseJoinBeginReply, parseJoinCommit, parseOk, parseRemovalNotice, type Hello, type Verdict } from './messages.js';
 import type { VerboseRow } from './status-format.js';
-
-export const MEMBERSHIP_STATE = 'membership';
 
 /** What membership needs from the replicated tables. */
 export interface ClusterData {
@@ -23,10 +22,7 @@ export interface ClusterData {
   clear(): Promise<void>;
 }
 
-export interface StateStore {
-  readState(name: string): unknown;
-  writeState(name: string, doc: unknown): Promise<void> | void;
-}
+export type { RemovedNotice, StateStore } from './local-membership.js';
 
 export interface ClusterSettings {
   readonly discoveryStrategy: string;
@@ -55,21 +51,6 @@ export interface ClusterOptions {
   readonly tombstoneGcMs?: number;
 }
 
-export interface RemovedNotice {
-  /** The member that put this node out (ran force-leave, or autoclean): its tombstone's issuer. */
-  readonly by: string;
-  /** The member that told this node, when another one. */
-  readonly via?: string;
-  readonly at: number;
-  readonly clusterId: string;
-}
-
-interface Persisted {
-  readonly view: View;
-  readonly removed?: RemovedNotice;
-  readonly fresh?: boolean;
-}
-
 export interface ClusterStatus {
   readonly running: string[];
   readonly stopped: string[];
@@ -89,18 +70,11 @@ export interface ClusterEvents {
 export class Cluster {
   readonly self: string;
   readonly events = new EventEmitter<ClusterEvents>();
-  private view!: View;
-  private removedNotice: RemovedNotice | undefined;
-  /**
-   * Started on an empty data directory and no join/leave since. If a cluster still lists this
-   * node as a member (its data directory was lost or moved aside), the node rejoins it.
-   */
-  private fresh = false;
+  private readonly local: LocalMembership;
   private data: ClusterData | undefined;
   private settings: ClusterSettings;
   private readonly bootId = randomUUID();
   private readonly liveness = new Liveness();
-  private joining: string | undefined;
   /** Operator actions run one at a time: a join must not overlap the tail of a leave (clear). */
   private opChain: Promise<unknown> = Promise.resolve();
   private regreetTimer: NodeJS.Timeout | undefined;
@@ -108,18 +82,17 @@ export class Cluster {
   private readonly cleanup: Cleanup;
   private readonly startedAt: number;
   private stopped = false;
-  /** Set while this node announces its own leave: its own tombstone echoing back is expected. */
-  private leaving = false;
   // Only members are greeted: a link opened to probe a candidate (discovery) or by a node outside
   // the cluster carries no membership traffic from this side, so it cannot disturb membership.
   // (A node that is not in our view but lists us greets us itself, and is answered.)
   private readonly onUp = (node: string, _info: LinkInfo): void => {
-    if (isMember(this.view.members, node)) void this.greet(node);
+    if (this.local.isMember(node)) void this.greet(node);
   };
   private readonly onDown = (node: string, reason: NodeDownReason): void => this.lost(node, reason);
 
   constructor(private readonly o: ClusterOptions) {
     this.self = o.dist.self;
+    this.local = new LocalMembership(this.self, o.dist, o.state, o.clock, (m) => this.events.emit('members', m));
     this.settings = o.settings;
     this.startedAt = this.now();
     this.cleanup = new Cleanup(
@@ -127,14 +100,14 @@ export class Cluster {
         self: this.self,
         log: o.log,
         now: () => this.now(),
-        view: () => this.view,
-        peers: () => this.peers(),
-        joining: () => this.joining !== undefined,
-        leaving: () => this.leaving,
+        view: () => this.local.view,
+        peers: () => this.local.peers(),
+        joining: () => this.local.joining !== undefined,
+        leaving: () => this.local.leaving,
         isRunning: (n) => this.liveness.isRunning(n),
         downFor: (n, now) => this.liveness.downFor(n, now, this.startedAt),
         greet: (n) => void this.greet(n),
-        setView: (v) => this.setView(v),
+        setView: (v) => this.local.setView(v),
         removeForced: (n, why) => this.remove(n, why, true),
       },
       { tombstoneRetentionMs: o.tombstoneRetentionMs, tombstoneGcMs: o.tombstoneGcMs, autocleanCheckMs: o.autocleanCheckMs },
@@ -152,19 +125,7 @@ export class Cluster {
   /** Restores the persisted view (or starts alone) and begins reconnecting to known members. */
   async start(data: ClusterData): Promise<void> {
     this.data = data;
-    const doc = (await this.o.state.readState(MEMBERSHIP_STATE)) as Persisted | undefined | null;
-    if (doc) {
-      this.view = parseView(doc.view, `membership state of ${this.self}`);
-      this.removedNotice = doc.removed;
-      this.fresh = doc.fresh === true;
-      const mv = maxVersion(this.view.members);
-      if (mv) this.o.clock.observe(mv);
-      if (!isMember(this.view.members, this.self)) this.view = this.aloneView();
-    } else {
-      this.view = this.aloneView();
-      this.fresh = true;
-      await this.persist();
-    }
+    await this.local.restore();
     const d = this.o.dist;
     d.handle(CLUSTER_CHANNELS.hello, (from, p) => this.onHello(from, p));
     d.handle(CLUSTER_CHANNELS.view, (from, p) => this.onView(from, p));
@@ -175,14 +136,14 @@ export class Cluster {
     d.handle(CLUSTER_CHANNELS.removed, (from, p) => this.onRemovedNotice(from, p));
     d.on('nodeup', this.onUp);
     d.on('nodedown', this.onDown);
-    this.liveness.reset(this.peers(), this.startedAt);
-    d.setPeers(this.peers());
-    for (const n of d.nodes()) if (isMember(this.view.members, n)) void this.greet(n);
+    this.liveness.reset(this.local.peers(), this.startedAt);
+    d.setPeers(this.local.peers());
+    for (const n of d.nodes()) if (this.local.isMember(n)) void this.greet(n);
     this.cleanup.start(this.settings.autoclean);
     // A hello lost to a timeout must not leave a linked member looking stopped until the next
     // link flap: members linked but not confirmed are greeted again.
     this.regreetTimer = setInterval(() => {
-      for (const n of this.peers()) {
+      for (const n of this.local.peers()) {
         if (this.o.dist.isUp(n) && !this.liveness.isRunning(n) && !this.liveness.isPartitioned(n)) void this.greet(n);
       }
     }, this.o.regreetMs ?? 2000);
@@ -195,8 +156,8 @@ export class Cluster {
       }
     }, this.o.antiEntropyMs ?? 60_000);
     this.antiEntropyTimer.unref();
-    const others = this.peers();
-    this.o.log.info({ members: memberNames(this.view.members), reconnecting: others }, others.length ? 'restored cluster membership' : 'running alone');
+    const others = this.local.peers();
+    this.o.log.info({ members: memberNames(this.local.view.members), reconnecting: others }, others.length ? 'restored cluster membership' : 'running alone');
   }
 
   stop(): void {
@@ -217,36 +178,36 @@ export class Cluster {
   // ---- queries -------------------------------------------------------------------------
 
   busy(): string | undefined {
-    return this.joining;
+    return this.local.joining;
   }
 
   members(): string[] {
-    return memberNames(this.view.members);
+    return memberNames(this.local.view.members);
   }
 
   currentView(): View {
-    return this.view;
+    return this.local.view;
   }
 
   removedFrom(): RemovedNotice | undefined {
-    return this.removedNotice;
+    return this.local.removedNotice;
   }
 
   /** Members this node replicates to now (running, excluding itself). */
   runningPeers(): string[] {
-    return this.liveness.runningNodes().filter((n) => isMember(this.view.members, n)).sort();
+    return this.liveness.runningNodes().filter((n) => this.local.isMember(n)).sort();
   }
 
   /** Local knowledge only: never waits on a peer, so a dead member cannot slow it down. */
   status(): ClusterStatus {
     const running = [this.self, ...this.runningPeers()].sort();
-    const stopped = this.peers().filter((n) => !this.liveness.isRunning(n));
+    const stopped = this.local.peers().filter((n) => !this.liveness.isRunning(n));
     return { running, stopped };
   }
 
   verbose(): VerboseRow[] {
     const rows: VerboseRow[] = [{ node: this.self, state: 'self', since: this.startedAt }];
-    for (const n of this.peers()) {
+    for (const n of this.local.peers()) {
       const info = this.o.dist.linkInfo(n);
       const state = this.liveness.isRunning(n) ? 'running' : this.liveness.isPartitioned(n) ? 'partitioned' : 'stopped';
       const since = this.liveness.since(n);
@@ -264,15 +225,15 @@ export class Cluster {
 
   async join(target: string): Promise<void> {
     if (target === this.self) throw new ClusterError('ignore', target, 'Ignore.');
-    if (this.joining) throw new ClusterError('join_in_progress', this.joining, `a join to ${this.joining} is in progress`);
+    if (this.local.joining) throw new ClusterError('join_in_progress', this.local.joining, `a join to ${this.local.joining} is in progress`);
     if (this.settings.discoveryStrategy === 'singleton') throw new ClusterError('singleton', undefined, 'this node is configured as singleton');
-    if (isMember(this.view.members, target)) throw new ClusterError('already_in_cluster', target, `${target} is already in this cluster`);
-    this.joining = target;
+    if (this.local.isMember(target)) throw new ClusterError('already_in_cluster', target, `${target} is already in this cluster`);
+    this.local.joining = target;
     try {
       await this.exclusive(() => this.joinSteps(target));
     } finally {
       // joinSteps clears it once the node is a member; a later join may have set it since.
-      if (this.joining === target) this.joining = undefined;
+      if (this.local.joining === target) this.local.joining = undefined;
     }
   }
 
@@ -301,7 +262,7 @@ export class Cluster {
         // Everything has arrived. Become a member first, so a failure here leaves us as we were;
         // only then leave the old cluster (announced, so its members see a leave, not a failure).
         try {
-          const reply = await this.o.dist.call(target, CLUSTER_CHANNELS.joinCommit, { members: this.view.members }, this.timeout);
+          const reply = await this.o.dist.call(target, CLUSTER_CHANNELS.joinCommit, { members: this.local.view.members }, this.timeout);
           adopted = parseView(reply, `join reply from ${target}`);
         } catch (err) {
           // The target may have added us before the reply was lost: ask it to take that back.
@@ -317,30 +278,30 @@ export class Cluster {
     const v = adopted!;
     const mv = maxVersion(v.members);
     if (mv) this.o.clock.observe(mv);
-    this.removedNotice = undefined;
-    this.fresh = false;
+    this.local.removedNotice = undefined;
+    this.local.fresh = false;
     // Members not met yet count as down from now, not from our boot: a node up longer than
     // cluster.autoclean would otherwise remove a member that stopped a minute ago.
     this.liveness.reset(memberNames(v.members).filter((n) => n !== this.self), this.now());
     // A member from here on: once status shows the new cluster nothing may call it "joining". A
     // leave or another join asked for during the linking below waits for it (exclusive) instead
     // of being refused with join_in_progress.
-    this.joining = undefined;
-    await this.setView({ clusterId: v.clusterId, members: v.members });
-    this.o.log.info({ target, members: this.members() }, 'joined the cluster');
+    this.local.joining = undefined;
+    await this.local.setView({ clusterId: v.clusterId, members: v.members });
+    this.o.log.info({ target, members: this.local.members() }, 'joined the cluster');
     this.events.emit('joined', target);
     // Link to and greet every member before answering (bounded: a stopped member costs at most
     // a second), so the status printed after "Join the cluster successfully." is current and
     // the next write reaches every running member directly.
-    await Promise.allSettled(this.peers().map((n) => this.o.dist.connect(n, { timeoutMs: 1000 })));
-    await Promise.all(this.peers().filter((n) => this.o.dist.isUp(n) && !this.liveness.isRunning(n)).map((n) => this.greet(n)));
+    await Promise.allSettled(this.local.peers().map((n) => this.o.dist.connect(n, { timeoutMs: 1000 })));
+    await Promise.all(this.local.peers().filter((n) => this.o.dist.isUp(n) && !this.liveness.isRunning(n)).map((n) => this.greet(n)));
   }
 
   /** Leaves the current cluster; the node continues alone with an empty database. */
   async leave(): Promise<void> {
-    if (this.joining) throw new ClusterError('join_in_progress', this.joining, `a join to ${this.joining} is in progress`);
+    if (this.local.joining) throw new ClusterError('join_in_progress', this.local.joining, `a join to ${this.local.joining} is in progress`);
     await this.exclusive(async () => {
-      if (this.peers().length === 0) throw new ClusterError('node_not_in_cluster', undefined, 'this node is not in a cluster');
+      if (this.local.peers().length === 0) throw new ClusterError('node_not_in_cluster', undefined, 'this node is not in a cluster');
       await this.data!.drain();
       await this.leaveOldCluster();
       await this.data!.clear();
@@ -351,43 +312,43 @@ export class Cluster {
 
   /** Tells the old members we are leaving (so they see a leave, not a failure) and goes alone. */
   private async leaveOldCluster(): Promise<void> {
-    const peers = this.peers();
+    const peers = this.local.peers();
     // Whatever happened before, the node is now where the operator put it: an old "removed by"
     // notice no longer describes it.
-    this.removedNotice = undefined;
+    this.local.removedNotice = undefined;
     if (peers.length === 0) return;
     // Not forced: the node goes by itself, so no member will ever tell it "you were removed".
-    const leaving: View = { clusterId: this.view.clusterId, members: withEntry(this.view.members, this.self, { state: 'removed', version: this.o.clock.now() }) };
-    this.leaving = true;
+    const leaving: View = { clusterId: this.local.view.clusterId, members: withEntry(this.local.view.members, this.self, { state: 'removed', version: this.o.clock.now() }) };
+    this.local.leaving = true;
     try {
       await Promise.allSettled(
         this.liveness.runningNodes().map((p) => this.o.dist.call(p, CLUSTER_CHANNELS.view, leaving, this.timeout)),
       );
     } finally {
-      this.leaving = false;
+      this.local.leaving = false;
     }
     this.liveness.reset();
-    this.fresh = false;
-    await this.setView(this.aloneView());
+    this.local.fresh = false;
+    await this.local.setView(this.local.aloneView());
     for (const p of peers) this.o.dist.disconnect(p);
   }
 
   async forceLeave(node: string): Promise<void> {
     if (node === this.self) throw new ClusterError('ignore', node, 'Ignore.');
-    if (this.joining) throw new ClusterError('join_in_progress', this.joining, `a join to ${this.joining} is in progress`);
+    if (this.local.joining) throw new ClusterError('join_in_progress', this.local.joining, `a join to ${this.local.joining} is in progress`);
     await this.exclusive(() => this.forceLeaveSteps(node));
   }
 
   private async forceLeaveSteps(node: string): Promise<void> {
-    if (!isMember(this.view.members, node)) throw new ClusterError('node_not_in_cluster', node, `${node} is not in this cluster`);
+    if (!this.local.isMember(node)) throw new ClusterError('node_not_in_cluster', node, `${node} is not in this cluster`);
     if (this.liveness.isRunning(node)) {
       try {
         const ok = parseOk(await this.o.dist.call(node, CLUSTER_CHANNELS.leaveRequest, {}, this.timeout));
-        if (ok && !isMember(this.view.members, node)) return;
+        if (ok && !this.local.isMember(node)) return;
       } catch (err) {
         this.o.log.warn({ peer: node, err: String(err) }, 'the node did not leave when asked; removing it');
       }
-      if (!isMember(this.view.members, node)) return;
+      if (!this.local.isMember(node)) return;
     }
     await this.remove(node, 'force-leave', true);
   }
@@ -398,10 +359,10 @@ export class Cluster {
    * itself (it joined another cluster, or abandoned its join): it is never told "removed".
    */
   private async remove(node: string, why: string, forced: boolean): Promise<void> {
-    const members = withEntry(this.view.members, node, { state: 'removed', version: this.o.clock.now(), ...(forced ? { forced: true } : {}) });
+    const members = withEntry(this.local.view.members, node, { state: 'removed', version: this.o.clock.now(), ...(forced ? { forced: true } : {}) });
     this.liveness.forget(node);
     this.cleanup.forget(node);
-    await this.setView({ clusterId: this.view.clusterId, members });
+    await this.local.setView({ clusterId: this.local.view.clusterId, members });
     this.o.dist.disconnect(node);
     this.o.log.warn({ peer: node, why }, 'removed a node from the cluster');
     this.gossip();
@@ -411,11 +372,11 @@ export class Cluster {
 
   private hello(verdict?: Verdict): Hello {
     return {
-      clusterId: this.view.clusterId,
-      members: this.view.members,
+      clusterId: this.local.view.clusterId,
+      members: this.local.view.members,
       bootId: this.bootId,
       ...(verdict ? { verdict } : {}),
-      ...(this.fresh ? { fresh: true } : {}),
+      ...(this.local.fresh ? { fresh: true } : {}),
     };
   }
 
@@ -446,11 +407,11 @@ export class Cluster {
       await this.removalNotice(peer, theirView.clusterId, theirView.members[this.self]);
       return 'removed';
     }
-    const mine = this.view.members;
-    if (theirView.clusterId !== this.view.clusterId) {
+    const mine = this.local.view.members;
+    if (theirView.clusterId !== this.local.view.clusterId) {
       const theirSelf = theirView.members[peer];
       const ours = mine[peer];
-      if (this.fresh && theirView.members[this.self]?.state === 'member' && !this.joining) {
+      if (this.local.fresh && theirView.members[this.self]?.state === 'member' && !this.local.joining) {
         void this.rejoin(peer);
         return 'foreign';
       }
@@ -470,7 +431,7 @@ export class Cluster {
       // leave or join. It knows where it is; nothing to tell it and nothing to merge.
       if (!tomb.forced) return 'foreign';
       this.o.log.warn({ peer: peer }, 'a removed node came back; telling it to stay out');
-      this.o.dist.send(peer, CLUSTER_CHANNELS.removed, { clusterId: this.view.clusterId, entry: tomb });
+      this.o.dist.send(peer, CLUSTER_CHANNELS.removed, { clusterId: this.local.view.clusterId, entry: tomb });
       return 'removed';
     }
     if (!this.settings.autoheal && this.liveness.cameBackUnrestarted(peer, their.bootId)) {
@@ -480,8 +441,8 @@ export class Cluster {
     if (their.verdict === 'partitioned') return 'partitioned';
     this.cleanup.heardFrom(peer, theirView);
     await this.mergeIn(theirView.members, peer);
-    if (!isMember(this.view.members, this.self)) return 'ok';
-    if (isMember(this.view.members, peer) && this.o.dist.isUp(peer)) {
+    if (!isMember(this.local.view.members, this.self)) return 'ok';
+    if (this.local.isMember(peer) && this.o.dist.isUp(peer)) {
       if (this.liveness.met(peer, their.bootId, this.now())) {
         this.o.log.info({ peer: peer }, 'member running');
         void this.data!.syncWith(peer).catch((err: unknown) => this.o.log.warn({ peer: peer, err: String(err) }, 'anti-entropy failed; will retry on next link up'));
@@ -493,14 +454,14 @@ export class Cluster {
   private async mergeIn(received: Members, from: string): Promise<void> {
     const mv = maxVersion(received);
     if (mv) this.o.clock.observe(mv);
-    const merged = mergeMembers(this.view.members, this.cleanup.withoutCollected(received));
-    if (membersEqual(merged, this.view.members)) return;
-    const wasMember = new Set(this.members());
-    await this.setView({ clusterId: this.view.clusterId, members: merged });
+    const merged = mergeMembers(this.local.view.members, this.cleanup.withoutCollected(received));
+    if (membersEqual(merged, this.local.view.members)) return;
+    const wasMember = new Set(this.local.members());
+    await this.local.setView({ clusterId: this.local.view.clusterId, members: merged });
     if (!isMember(merged, this.self)) {
       const tomb = forcedOut(merged, this.self);
-      if (tomb) await this.becomeRemoved(tomb.version.n, from, this.view.clusterId);
-      else if (!this.leaving && !this.joining) await this.goAlone(from);
+      if (tomb) await this.becomeRemoved(tomb.version.n, from, this.local.view.clusterId);
+      else if (!this.local.leaving && !this.local.joining) await this.goAlone(from);
       // While leaving (or joining elsewhere, which ends with a leave), our own leave echoing back
       // is expected: the leave or join finishes the job.
       return;
@@ -513,25 +474,25 @@ export class Cluster {
         this.o.log.info({ peer: n }, 'node left the cluster');
       }
     }
-    for (const n of this.peers()) if (!wasMember.has(n)) this.liveness.notMetSince(n, this.now());
+    for (const n of this.local.peers()) if (!wasMember.has(n)) this.liveness.notMetSince(n, this.now());
     this.gossip();
   }
 
   private async onView(from: string, v: unknown): Promise<boolean> {
     const view = parseView(v, `view from ${from}`);
-    if (view.clusterId !== this.view.clusterId) return false;
+    if (view.clusterId !== this.local.view.clusterId) return false;
     this.cleanup.heardFrom(from, view);
     await this.mergeIn(view.members, from);
     return true;
   }
 
   private gossip(): void {
-    for (const p of this.liveness.runningNodes()) this.o.dist.send(p, CLUSTER_CHANNELS.view, this.view);
+    for (const p of this.liveness.runningNodes()) this.o.dist.send(p, CLUSTER_CHANNELS.view, this.local.view);
   }
 
   private onJoinBegin(from: string): { ok: boolean; reason?: string } {
     if (this.settings.discoveryStrategy === 'singleton') return { ok: false, reason: 'singleton' };
-    if (this.joining) return { ok: false, reason: 'join_in_progress' };
+    if (this.local.joining) return { ok: false, reason: 'join_in_progress' };
     this.o.log.info({ peer: from }, 'a node asks to join; streaming the database to it');
     return { ok: true };
   }
@@ -539,14 +500,14 @@ export class Cluster {
   private async onJoinCommit(from: string, p: unknown): Promise<View> {
     const mv = maxVersion(parseJoinCommit(p, `join commit from ${from}`));
     if (mv) this.o.clock.observe(mv);
-    const members = withEntry(this.view.members, from, { state: 'member', version: this.o.clock.now() });
+    const members = withEntry(this.local.view.members, from, { state: 'member', version: this.o.clock.now() });
     this.liveness.notMetSince(from, this.now());
     // A node removed earlier that others join is in a cluster again: the notice is history.
-    this.removedNotice = undefined;
-    await this.setView({ clusterId: this.view.clusterId, members });
+    this.local.removedNotice = undefined;
+    await this.local.setView({ clusterId: this.local.view.clusterId, members });
     this.o.log.info({ peer: from }, 'node joined the cluster');
     this.gossip();
-    return this.view;
+    return this.local.view;
   }
 
   /** Our data directory was empty but a cluster lists us as a member: take its copy back. */
@@ -561,7 +522,7 @@ export class Cluster {
 
   private async onJoinAbort(from: string): Promise<void> {
     // Only undo a membership the joiner never adopted: it is not running with us.
-    if (isMember(this.view.members, from) && !this.liveness.isRunning(from)) await this.remove(from, 'join aborted by the joiner', false);
+    if (this.local.isMember(from) && !this.liveness.isRunning(from)) await this.remove(from, 'join aborted by the joiner', false);
   }
 
   private async onLeaveRequest(from: string): Promise<{ ok: boolean }> {
@@ -582,10 +543,10 @@ export class Cluster {
    * join replaces the membership anyway; a failed join meets the member again and is told again).
    */
   private async removalNotice(via: string, clusterId: string, tomb: MemberEntry | undefined): Promise<void> {
-    const own = this.view.members[this.self];
-    if (clusterId !== this.view.clusterId || !tomb || tomb.state !== 'removed' || !tomb.forced) return;
+    const own = this.local.view.members[this.self];
+    if (clusterId !== this.local.view.clusterId || !tomb || tomb.state !== 'removed' || !tomb.forced) return;
     if (own && compareHlc(tomb.version, own.version) <= 0) return;
-    if (this.joining || this.leaving) {
+    if (this.local.joining || this.local.leaving) {
       this.o.log.info({ by: tomb.version.n, via }, 'told that this node was removed while it joins or leaves; ignored');
       return;
     }
@@ -597,10 +558,10 @@ export class Cluster {
    * leave arriving after a restart cut the leave short): go alone, without any removal notice.
    */
   private async goAlone(via: string): Promise<void> {
-    const old = this.peers();
+    const old = this.local.peers();
     this.liveness.reset();
-    this.fresh = false;
-    await this.setView(this.aloneView());
+    this.local.fresh = false;
+    await this.local.setView(this.local.aloneView());
     for (const p of old) this.o.dist.disconnect(p);
     this.o.log.warn({ via }, 'this node had left its cluster; running alone');
   }
@@ -610,12 +571,12 @@ export class Cluster {
    * `by` put us out (the tombstone's issuer); `via` passed the news on, and is running.
    */
   private async becomeRemoved(by: string, via: string, clusterId: string): Promise<void> {
-    if (clusterId !== this.view.clusterId) return;
-    const old = this.peers();
-    this.removedNotice = { by, ...(via !== by ? { via } : {}), at: this.now(), clusterId };
-    this.fresh = false;
+    if (clusterId !== this.local.view.clusterId) return;
+    const old = this.local.peers();
+    this.local.removedNotice = { by, ...(via !== by ? { via } : {}), at: this.now(), clusterId };
+    this.local.fresh = false;
     this.liveness.reset();
-    await this.setView(this.aloneView());
+    await this.local.setView(this.local.aloneView());
     for (const p of old) this.o.dist.disconnect(p);
     await this.data!.clear();
     this.o.log.error(
@@ -626,33 +587,11 @@ export class Cluster {
   }
 
   private lost(node: string, reason: NodeDownReason): void {
-    if (!isMember(this.view.members, node)) return;
+    if (!this.local.isMember(node)) return;
     if (this.liveness.lost(node, this.now())) this.o.log.warn({ peer: node, reason }, 'member down');
   }
 
   // ---- helpers ---------------------------------------------------------------------------
-
-  private peers(): string[] {
-    return memberNames(this.view.members).filter((n) => n !== this.self);
-  }
-
-  private aloneView(): View {
-    return { clusterId: randomUUID(), members: { [this.self]: { state: 'member', version: this.o.clock.now() } } };
-  }
-
-  private async setView(v: View): Promise<void> {
-    const before = this.members().join(',');
-    this.view = v;
-    if (this.members().join(',') !== before) this.events.emit('members', this.members());
-    // While joining, the link to the target must survive our switch to a fresh view.
-    this.o.dist.setPeers(this.joining && !this.peers().includes(this.joining) ? [...this.peers(), this.joining] : this.peers());
-    await this.persist();
-  }
-
-  private async persist(): Promise<void> {
-    const doc: Persisted = { view: this.view, ...(this.removedNotice ? { removed: this.removedNotice } : {}), ...(this.fresh ? { fresh: true } : {}) };
-    await this.o.state.writeState(MEMBERSHIP_STATE, doc);
-  }
 
   private async callOrDown(node: string, channel: string, payload: unknown): Promise<unknown> {
     try {
