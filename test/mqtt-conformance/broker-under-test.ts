@@ -221,7 +221,10 @@ export function emqxConfText(port: number, wsPort: number, opts: BrokerOptions =
     'listeners.wss.default.enable = false',
   ];
   if (opts.idleTimeoutS !== undefined) lines.push(`mqtt.idle_timeout = ${opts.idleTimeoutS}s`);
-  if (opts.maxPacketSize !== undefined) lines.push(`mqtt.max_packet_size = ${opts.maxPacketSize}`);
+  if (opts.maxPacketSize !== undefined) {
+    const n = opts.maxPacketSize;
+    lines.push(`mqtt.max_packet_size = ${n % 1024 === 0 ? `${n / 1024}KB` : n}`);
+  }
   if (opts.serverKeepAlive !== undefined) lines.push(`mqtt.server_keepalive = ${opts.serverKeepAlive}`);
   if (opts.emqxConf !== undefined) lines.push(opts.emqxConf);
   return lines.join('\n') + '\n';
