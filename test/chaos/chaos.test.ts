@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { partitionUnavailable } from '../helpers/partition.js';
 import { runChaos } from './run.js';
 import { FAULT_KINDS } from './schedule.js';
+import { skipOrFail } from '../helpers/prerequisite.js';
 
 test('chaos, seed 7: every invariant holds after every heal', { timeout: 240_000 }, async (t) => {
   const why = await partitionUnavailable();
-  if (why) return t.skip(why);
+  if (why) return skipOrFail(t, why);
   const ac = new AbortController();
   // runChaos cleans up itself; the abort is the backstop if the test is cancelled mid-run.
   t.after(() => ac.abort());

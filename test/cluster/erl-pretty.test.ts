@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { formatStatusLine } from '../../src/cluster/status-format.js';
 import { erlPretty } from '../../src/cluster/erl-pretty.js';
 import { prng } from '../helpers/prng.js';
+import { skipOrFail } from '../helpers/prerequisite.js';
 
 test('a term that fits stays on one line; a long one breaks as io_lib_pretty breaks it', () => {
   assert.equal(erlPretty({ list: [{ text: 'a' }, { text: 'b' }] }), '[a,b]');
@@ -49,7 +50,7 @@ test('300 generated statuses print exactly as Erlang prints them', (t) => {
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'status.escript'), `${script}\n`);
   const erl = spawnSync('escript', [join(dir, 'status.escript')], { encoding: 'utf8', timeout: 60_000 });
-  if ((erl.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return t.skip('Erlang is not installed (escript not found)');
+  if ((erl.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return skipOrFail(t, 'Erlang is not installed (escript not found)');
   assert.equal(erl.status, 0, erl.stderr);
   const expected = erl.stdout.split('\x1e\n').slice(0, -1);
   assert.equal(expected.length, cases.length, erl.stdout.slice(0, 500));

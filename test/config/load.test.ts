@@ -8,6 +8,7 @@ import { loadConfig, resolvePaths, DEFAULT_COOKIE_WARNING } from '../../src/conf
 import { ConfigError, formatProblem } from '../../src/config/types.js';
 import type { ConfigProblem } from '../../src/config/types.js';
 import { makeCa, makeNodeCert, writeSslDistConf } from '../helpers/certs.js';
+import { skipOrFail } from '../helpers/prerequisite.js';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const corpus = resolve(projectRoot, '../shared/hocon-corpus/emqx');
@@ -74,10 +75,7 @@ test('the shipped etc/emqx.conf loads, with the default-cookie warning and a red
 });
 
 test("all of EMQX's example configs load when merged with its shipped emqx.conf", async (t) => {
-  if (!existsSync(corpus)) {
-    t.skip(`corpus not found at ${corpus}`);
-    return;
-  }
+  if (!existsSync(corpus)) return skipOrFail(t, `corpus not found at ${corpus}`);
   const base = readFileSync(join(corpus, 'emqx.conf'), 'utf8');
   const examples = readdirSync(join(corpus, 'examples')).sort();
   assert.equal(examples.length, 46);

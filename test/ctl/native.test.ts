@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { CtlServer } from '../../src/ctl/server.js';
 import { pointerDir, pointerKey, selectorEtcDir, writePointer } from '../../src/ctl/pointer.js';
+import { skipOrFail } from '../helpers/prerequisite.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -34,7 +35,8 @@ test('the native client ferries arguments and a large reply byte for byte, with 
   mkdirSync(join(work, 'etc'));
   const bin = join(work, 'build', 'emqx_ctl');
   const cc = spawnSync(process.env.CC ?? 'cc', ['-O2', '-o', bin, join(ROOT, 'native', 'emqx_ctl.c')], { encoding: 'utf8' });
-  if (cc.status !== 0) return t.skip(`no C compiler: ${cc.stderr}`);
+  if ((cc.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return skipOrFail(t, `no C compiler (${process.env.CC ?? 'cc'})`);
+  assert.equal(cc.status, 0, `native/emqx_ctl.c does not compile: ${cc.stderr}`);
 
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, XDG_RUNTIME_DIR: work, EMQX_NODE__NAME: 'native@127.0.0.1' };
   const key = pointerKey(selectorEtcDir(work, env), env);

@@ -5,6 +5,7 @@ import { lstatSync, mkdirSync, mkdtempSync, readlinkSync, rmSync, symlinkSync, c
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AMBIGUOUS_TARGET, claimPointer, fnv1a64, pointerDir, pointerKey, pointerKeyInput, removePointer, selectorEtcDir, writePointer } from '../../src/ctl/pointer.js';
+import { skipOrFail } from '../helpers/prerequisite.js';
 
 test('FNV-1a 64 matches the published test vectors', () => {
   assert.equal(fnv1a64(Buffer.from('')), 'cbf29ce484222325');
@@ -72,7 +73,8 @@ test('the native client derives the same pointer path (C and TypeScript agree)',
   mkdirSync(join(work, 'build'));
   const bin = join(work, 'build', 'emqx_ctl');
   const cc = spawnSync(process.env.CC ?? 'cc', ['-O2', '-o', bin, join(root, 'native', 'emqx_ctl.c')], { encoding: 'utf8' });
-  if (cc.status !== 0) return t.skip(`no C compiler: ${cc.stderr}`);
+  if ((cc.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return skipOrFail(t, `no C compiler (${process.env.CC ?? 'cc'})`);
+  assert.equal(cc.status, 0, `native/emqx_ctl.c does not compile: ${cc.stderr}`);
   mkdirSync(join(work, 'etc'));
   mkdirSync(join(work, 'etc2'));
   const cases: NodeJS.ProcessEnv[] = [

@@ -15,7 +15,7 @@ function assertLoopback(ip: string): void {
   if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(ip)) throw new Error(`partition: ${ip} is not a 127.0.0.0/8 address; only loopback may be touched`);
 }
 
-/** Why partitions cannot be made here (for t.skip), or undefined when they can. */
+/** Why partitions cannot be made here (for skipOrFail), or undefined when they can. */
 export async function partitionUnavailable(): Promise<string | undefined> {
   if (process.getuid?.() !== 0) return 'iptables partitions need root';
   const r = await ipt(['-S', 'OUTPUT']);

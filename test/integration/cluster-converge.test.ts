@@ -11,6 +11,7 @@ import { allocDistBase, createTestNode, type TestNode } from '../helpers/launche
 import { Partition, partitionUnavailable } from '../helpers/partition.js';
 import { statusOf, statusText, waitFor } from '../helpers/cluster-status.js';
 import { makeCa, makeNodeCert, writeSslDistConf } from '../helpers/certs.js';
+import { skipOrFail } from '../helpers/prerequisite.js';
 
 const CONF = 'node.dist_net_ticktime = 2s\n';
 
@@ -26,7 +27,7 @@ async function showsExactly(nodes: readonly TestNode[], members: readonly string
 
 test('concurrent joins, a join during a partition and force-leaves on both sides converge after healing', async (t) => {
   const why = await partitionUnavailable();
-  if (why) return t.skip(why);
+  if (why) return skipOrFail(t, why);
   const names = [1, 2, 3, 4, 5].map((i) => `q${i}@127.0.81.${i + 1}`);
   const base = await allocDistBase(names);
   const nodes = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf: CONF })));

@@ -5,12 +5,13 @@ import assert from 'node:assert/strict';
 import { allocDistBase, createTestNode, type TestNode } from '../helpers/launcher.js';
 import { Partition, partitionUnavailable } from '../helpers/partition.js';
 import { statusOf, waitFor } from '../helpers/cluster-status.js';
+import { skipOrFail } from '../helpers/prerequisite.js';
 
 const CONF = 'node.dist_net_ticktime = 2s\n';
 
 test('a partition heals to one view with no acknowledged write lost (autoheal)', async (t) => {
   const why = await partitionUnavailable();
-  if (why) return t.skip(why);
+  if (why) return skipOrFail(t, why);
   const names = ['p1@127.0.73.2', 'p2@127.0.73.3', 'p3@127.0.73.4'];
   const base = await allocDistBase(names);
   const nodes = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf: CONF })));
@@ -50,7 +51,7 @@ test('a partition heals to one view with no acknowledged write lost (autoheal)',
 
 test('with cluster.autoheal = false the sides stay apart after the network heals, until one restarts', async (t) => {
   const why = await partitionUnavailable();
-  if (why) return t.skip(why);
+  if (why) return skipOrFail(t, why);
   const names = ['h1@127.0.74.5', 'h2@127.0.74.6'];
   const base = await allocDistBase(names);
   const conf = `${CONF}cluster.autoheal = false\n`;

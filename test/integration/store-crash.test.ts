@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { pino } from 'pino';
 import { Store } from '../../src/db/store/index.js';
 import { prng } from '../helpers/prng.js';
+import { skipOrFail } from '../helpers/prerequisite.js';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 const WRITER = join(ROOT, 'test/helpers/store-writer.ts');
@@ -239,10 +240,7 @@ test('disk full: writes fail cleanly with ENOSPC, nothing acknowledged is lost, 
     rmSync(base, { recursive: true, force: true });
   });
   mounted = mountTmpfs(mnt, 1 << 20);
-  if (!mounted) {
-    t.skip('mounting a tmpfs needs root');
-    return;
-  }
+  if (!mounted) return skipOrFail(t, 'mounting a tmpfs needs root');
   const dir = join(mnt, 'db');
   const filler = join(mnt, 'filler');
   writeFileSync(filler, Buffer.alloc(400 * 1024, 1));

@@ -9,15 +9,14 @@ import * as path from 'node:path';
 import { HoconError, parseHoconFile } from '../../../src/config/hocon/index.js';
 import { oracleUnavailable, startHoconOracle } from '../../helpers/hocon-oracle.js';
 import { generateDocument } from './hocon-generator.js';
+import { skipOrFail } from '../../helpers/prerequisite.js';
 
 const COUNT = Number(process.env.HOCON_DIFF_COUNT ?? 1000);
 const FIRST_SEED = Number(process.env.HOCON_DIFF_SEED ?? 1);
 const unavailable = oracleUnavailable();
 
-test(`our HOCON parser agrees with the reference on ${COUNT} random documents`, {
-  skip: unavailable === undefined ? false : `skipped: the HOCON reference cannot run here: ${unavailable}`,
-  timeout: 120_000,
-}, (t) => {
+test(`our HOCON parser agrees with the reference on ${COUNT} random documents`, { timeout: 120_000 }, (t) => {
+  if (unavailable !== undefined) return skipOrFail(t, `the HOCON reference cannot run here: ${unavailable}`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hocon-diff-'));
   const oracle = startHoconOracle();
   t.after(() => {

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Store, StoreClosedError, StoreLockedError, StoreRecordError, type StoredRecord } from '../../../src/db/store/index.js';
 import { captureLog, rec, tempDir, tomb } from './fixtures.js';
+import { skipOrFail } from '../../helpers/prerequisite.js';
 
 const sorted = (it: Iterable<StoredRecord>): StoredRecord[] => [...it].sort((a, b) => (a.table + '/' + a.key < b.table + '/' + b.key ? -1 : 1));
 
@@ -337,7 +338,8 @@ test('a group never exceeds maxGroupBytes (one oversized batch goes alone)', asy
   assert.equal(s.get('t', 'huge')?.value, 'y'.repeat(3 << 20));
 });
 
-test('a lock held by a killed process that was never reaped (a zombie) is stale', { skip: process.platform !== 'linux' }, async (t) => {
+test('a lock held by a killed process that was never reaped (a zombie) is stale', async (t) => {
+  if (process.platform !== 'linux') return skipOrFail(t, 'zombie processes are read from Linux /proc');
   const { spawn } = await import('node:child_process');
   const { readFile } = await import('node:fs/promises');
   const dir = tempDir(t);
