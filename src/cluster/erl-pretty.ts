@@ -65,8 +65,8 @@ interface Layout {
 
 function pp(s: Sized, col: number, o: Layout, ind: string, ld: number, w: number): string {
   if (s.len < o.ll - col - ld && s.len + w + ld <= o.m) return write(s);
-  if ('list' in s) return `[${ppList(s.list, col + 1, o, `${ind} `, ld, w + 1)}]`;
-  if ('map' in s) return `#{${ppMap(s.map, col + 2, o, `${ind}  `, ld, w + 1)}}`;
+  if ('list' in s) return `[${ppElements(s.list, LIST_ITEM, col + 1, o, `${ind} `, ld, w + 1)}]`;
+  if ('map' in s) return `#{${ppElements(s.map, MAP_PAIR, col + 2, o, `${ind}  `, ld, w + 1)}}`;
   return s.flat;
 }
 
@@ -77,20 +77,32 @@ function fitsAfterComma(len: number, atom: boolean, col: number, o: Layout, ld1:
   return ld1 === 0 ? eLen + 1 < o.ll - col && w + eLen + 1 <= o.m : eLen < o.ll - col - ld1 && w + eLen + ld1 <= o.m;
 }
 
-function ppList(items: readonly Sized[], col0: number, o: Layout, ind: string, ld: number, w0: number): string {
-  const first = ppElement(items[0]!, col0, o, ind, lastDepth(items.length - 1, ld), w0);
+/** How one kind of element (list item, map pair) is measured, written and laid out. */
+interface ElementKind<E> {
+  len(e: E): number;
+  atomic(e: E): boolean;
+  write(e: E): string;
+  /** Laid out from `col`; a width of the line length forces the next one onto a new line. */
+  lay(e: E, col: number, o: Layout, ind: string, ld: number, w: number): { text: string; width: number };
+  /** The width used after the first element: a list counts its bracket, a map does not. */
+  widthAfterFirst(w0: number, firstWidth: number): number;
+}
+
+/** io_lib_pretty's pp_list + pp_tail and pp_map + pp_pairs_tail: the same walk for both. */
+function ppElements<E>(items: readonly E[], k: ElementKind<E>, col0: number, o: Layout, ind: string, ld: number, w0: number): string {
+  const first = k.lay(items[0]!, col0, o, ind, lastDepth(items.length - 1, ld), w0);
   let out = first.text;
   let col = col0 + first.width;
-  let w = w0 + first.width;
+  let w = k.widthAfterFirst(w0, first.width);
   for (let i = 1; i < items.length; i++) {
     const e = items[i]!;
     const ld1 = lastDepth(items.length - 1 - i, ld);
-    if (fitsAfterComma(e.len, atomic(e), col, o, ld1, w)) {
-      out += `,${write(e)}`;
-      col += 1 + e.len;
-      w += 1 + e.len;
+    if (fitsAfterComma(k.len(e), k.atomic(e), col, o, ld1, w)) {
+      out += `,${k.write(e)}`;
+      col += 1 + k.len(e);
+      w += 1 + k.len(e);
     } else {
-      const el = ppElement(e, col0, o, ind, ld1, 0);
+      const el = k.lay(e, col0, o, ind, ld1, 0);
       out += `,\n${ind}${el.text}`;
       col = col0 + el.width;
       w = el.width;
@@ -99,33 +111,22 @@ function ppList(items: readonly Sized[], col0: number, o: Layout, ind: string, l
   return out;
 }
 
-/** A width of the line length forces the next element onto a new line. */
-function ppElement(e: Sized, col: number, o: Layout, ind: string, ld: number, w: number): { text: string; width: number } {
-  if (e.len < o.ll - col - ld && e.len + w + ld <= o.m && atomic(e)) return { text: write(e), width: e.len };
-  return { text: pp(e, col, o, ind, ld, w), width: o.ll };
-}
+const LIST_ITEM: ElementKind<Sized> = {
+  len: (e) => e.len,
+  atomic,
+  write,
+  lay: (e, col, o, ind, ld, w) =>
+    e.len < o.ll - col - ld && e.len + w + ld <= o.m && atomic(e) ? { text: write(e), width: e.len } : { text: pp(e, col, o, ind, ld, w), width: o.ll },
+  widthAfterFirst: (w0, firstWidth) => w0 + firstWidth,
+};
 
-function ppMap(pairs: readonly SizedPair[], col0: number, o: Layout, ind: string, ld: number, w0: number): string {
-  const first = ppPair(pairs[0]!, col0, o, ind, lastDepth(pairs.length - 1, ld), w0);
-  let out = first.text;
-  let col = col0 + first.width;
-  let w = first.width;
-  for (let i = 1; i < pairs.length; i++) {
-    const p = pairs[i]!;
-    const ld1 = lastDepth(pairs.length - 1 - i, ld);
-    if (fitsAfterComma(p.len, atomicPair(p), col, o, ld1, w)) {
-      out += `,${writePair(p)}`;
-      col += 1 + p.len;
-      w += 1 + p.len;
-    } else {
-      const pl = ppPair(p, col0, o, ind, ld1, 0);
-      out += `,\n${ind}${pl.text}`;
-      col = col0 + pl.width;
-      w = pl.width;
-    }
-  }
-  return out;
-}
+const MAP_PAIR: ElementKind<SizedPair> = {
+  len: (p) => p.len,
+  atomic: atomicPair,
+  write: writePair,
+  lay: ppPair,
+  widthAfterFirst: (_w0, firstWidth) => firstWidth,
+};
 
 function ppPair(p: SizedPair, col: number, o: Layout, ind: string, ld: number, w: number): { text: string; width: number } {
   if (p.len < o.ll - col - ld && p.len + w + ld <= o.m) return { text: writePair(p), width: atomicPair(p) ? p.len : o.ll };
