@@ -4,18 +4,14 @@
 import type { EventEmitter } from 'node:events';
 import type { HlcClock } from '../base/hlc.js';
 import type { Log } from '../base/log.js';
+import type { Db } from '../db/db.js';
 import type { Dist } from '../link/types.js';
 import type { Cleanup } from './cleanup.js';
 import type { Liveness } from './liveness.js';
 import type { LocalMembership } from './local-membership.js';
 
-/** What membership needs from the replicated tables. */
-export interface ClusterData {
-  replaceFrom(peer: string, beforeCommit: () => Promise<void>): Promise<unknown>;
-  syncWith(peer: string): Promise<number>;
-  drain(): Promise<void>;
-  clear(): Promise<void>;
-}
+/** What membership needs from the replicated tables (a join's copy, catch-up, drain, clear). */
+export type ClusterData = Pick<Db, 'replaceFrom' | 'syncWith' | 'drain' | 'clear'>;
 
 export interface ClusterSettings {
   readonly discoveryStrategy: string;
