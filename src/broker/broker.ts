@@ -244,7 +244,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
       msg,
       qos: Math.min(msg.qos, opts.qos) as QoS,
       retain: true,
-      ...(opts.subId !== undefined ? { subId: opts.subId } : {}),
+      ...(opts.subId !== undefined ? { subIds: [opts.subId] } : {}),
     }));
   }
 
@@ -270,26 +270,46 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     return { matched };
   }
 
-  /** Hands `msg` to every local subscriber and one member of every matching shared group. */
+  /**
+   * Hands `msg` to every local subscriber and one member of every matching shared group. A
+   * client with several matching subscriptions gets one message: the highest QoS, every
+   * subscription identifier, retain as published if any of them asks for it (MQTT-3.3.4-2..5).
+   */
   dispatch(msg: Message): number {
     let n = 0;
     const cfg = this.#mqtt;
-    const c = this.counters;
-    const upgrade = cfg.upgrade_qos;
+    const matched: Array<ReadonlyMap<string, Sub>> = [];
     this.subs.match(msg.topic, (_filter, subscribers) => {
-      for (const [id, sub] of subscribers) {
+      matched.push(subscribers);
+    });
+    if (matched.length === 1) {
+      for (const [id, sub] of matched[0]!) {
+        if (this.#local(id, sub, msg)) continue;
         const o = sub.opts;
-        if (id === msg.from && (o.nl || (cfg.ignore_loop_deliver && sub.session.client.protoVer !== 5))) {
-          c['delivery.dropped']++;
-          c['delivery.dropped.no_local']++;
-          continue;
-        }
-        const qos = (upgrade ? Math.max(msg.qos, o.qos) : Math.min(msg.qos, o.qos)) as QoS;
-        const d: Delivery = o.subId === undefined ? { msg, qos, retain: o.rap && msg.retain } : { msg, qos, retain: o.rap && msg.retain, subId: o.subId };
+        const d: Delivery = { msg, qos: this.#qos(msg, o.qos), retain: o.rap && msg.retain, ...(o.subId !== undefined ? { subIds: [o.subId] } : {}) };
         sub.session.deliver(d);
         n++;
       }
-    });
+    } else if (matched.length > 1) {
+      const per = new Map<string, { session: Session; qos: QoS; rap: boolean; subIds: number[] }>();
+      for (const subscribers of matched) {
+        for (const [id, sub] of subscribers) {
+          if (this.#local(id, sub, msg)) continue;
+          const o = sub.opts;
+          const m = per.get(id);
+          if (m) {
+            if (o.qos > m.qos) m.qos = o.qos;
+            m.rap ||= o.rap;
+            if (o.subId !== undefined) m.subIds.push(o.subId);
+          } else per.set(id, { session: sub.session, qos: o.qos, rap: o.rap, subIds: o.subId !== undefined ? [o.subId] : [] });
+        }
+      }
+      for (const m of per.values()) {
+        const d: Delivery = { msg, qos: this.#qos(msg, m.qos), retain: m.rap && msg.retain, ...(m.subIds.length > 0 ? { subIds: m.subIds } : {}) };
+        m.session.deliver(d);
+        n++;
+      }
+    }
     if (this.shared.size > 0) {
       this.shared.match(msg.topic, (filter, groups) => {
         for (const [name, group] of groups) {
@@ -305,9 +325,21 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     return n;
   }
 
+  /** No Local (v5), or mqtt.ignore_loop_deliver for 3.x clients: not delivered back to its publisher. */
+  #local(id: string, sub: Sub, msg: Message): boolean {
+    if (id !== msg.from) return false;
+    if (!sub.opts.nl && !(this.#mqtt.ignore_loop_deliver && sub.session.client.protoVer !== 5)) return false;
+    this.counters['delivery.dropped']++;
+    this.counters['delivery.dropped.no_local']++;
+    return true;
+  }
+
+  #qos(msg: Message, subQos: QoS): QoS {
+    return (this.#mqtt.upgrade_qos ? Math.max(msg.qos, subQos) : Math.min(msg.qos, subQos)) as QoS;
+  }
+
   #sharedDelivery(msg: Message, o: SubOptions, key: string): Delivery {
-    const qos = (this.#mqtt.upgrade_qos ? Math.max(msg.qos, o.qos) : Math.min(msg.qos, o.qos)) as QoS;
-    return { msg, qos, retain: o.rap && msg.retain, shared: key, ...(o.subId !== undefined ? { subId: o.subId } : {}) };
+    return { msg, qos: this.#qos(msg, o.qos), retain: o.rap && msg.retain, shared: key, ...(o.subId !== undefined ? { subIds: [o.subId] } : {}) };
   }
 
   /** A shared-group message whose member went away goes to another member (EMQX does this for QoS 1; QoS 2 too here). */

@@ -226,7 +226,7 @@ export class Channel implements Outlet {
     const mp = this.settings.mountpoint;
     const topic = mp !== '' && msg.topic.startsWith(mp) ? msg.topic.slice(mp.length) : msg.topic;
     let buf: Buffer;
-    const plain = !this.v5 || (expiry === undefined && d.subId === undefined && msg.props === undefined && this.aliasMaxOut === 0);
+    const plain = !this.v5 || (expiry === undefined && d.subIds === undefined && msg.props === undefined && this.aliasMaxOut === 0);
     if (plain) {
       if (d.qos === 0 && !d.retain && mp === '') {
         // The same bytes for every plain QoS 0 subscriber of this message: encoded once.
@@ -238,7 +238,7 @@ export class Channel implements Outlet {
     } else {
       const properties: Record<string, unknown> = { ...msg.props };
       if (expiry !== undefined) properties.messageExpiryInterval = expiry;
-      if (d.subId !== undefined) properties.subscriptionIdentifier = d.subId;
+      if (d.subIds !== undefined) properties.subscriptionIdentifier = d.subIds.length === 1 ? d.subIds[0] : [...d.subIds];
       let outTopic = topic;
       if (this.aliasMaxOut > 0) {
         const alias = this.aliasesOut.get(topic);

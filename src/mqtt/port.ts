@@ -38,8 +38,11 @@ export interface Delivery {
   readonly qos: QoS;
   /** Retain flag to send: the message's with retain-as-published, true for retained messages sent on subscribe. */
   readonly retain: boolean;
-  /** The subscription identifier of the matching subscription (v5). */
-  readonly subId?: number;
+  /**
+   * The subscription identifiers of the client's matching subscriptions (v5): one message per
+   * client carries every one of them (MQTT-3.3.4-4/5).
+   */
+  readonly subIds?: readonly number[];
   /** Set when dispatched through a shared subscription: `<group>/<filter>`, to re-dispatch it. */
   readonly shared?: string;
 }

@@ -79,8 +79,12 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
   }
   ch.sessionExpiryMs = expiryMs;
 
-  // Keepalive: mqtt.server_keepalive overrides the client's (v5 tells it; 3.x is just held to it).
-  const keepalive = cfg.server_keepalive > 0 ? cfg.server_keepalive : (p.keepalive ?? 0);
+  // Keepalive: mqtt.server_keepalive is the longest a v5 client may go silent. One asking for
+  // none or for more gets it in the CONNACK (as the MQTT 5 reference broker does); a shorter one
+  // keeps its own. 3.x clients cannot be told, so they keep theirs.
+  const asked = p.keepalive ?? 0;
+  const capped = v5 && cfg.server_keepalive > 0 && (asked === 0 || asked > cfg.server_keepalive);
+  const keepalive = capped ? cfg.server_keepalive : asked;
   ch.keepalive = keepalive;
   ch.maxPacketSize = props.maximumPacketSize ?? Number.POSITIVE_INFINITY;
   ch.aliasMaxOut = v5 ? (props.topicAliasMaximum ?? 0) : 0;
@@ -119,7 +123,9 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
   c['client.connected']++;
   if (v5) {
     const properties: NonNullable<IConnackPacket['properties']> = {
-      receiveMaximum: Math.min(cfg.max_inflight, 65535),
+      // What this side takes unacknowledged from the client: QoS 2 messages awaiting PUBREL
+      // (QoS 1 is acknowledged at once). One more is answered with DISCONNECT 0x93.
+      receiveMaximum: Math.min(cfg.max_awaiting_rel, 65535),
       maximumPacketSize: cfg.max_packet_size,
       topicAliasMaximum: cfg.max_topic_alias,
     };
@@ -129,7 +135,7 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
     if (cfg.max_qos_allowed < 2) properties.maximumQoS = cfg.max_qos_allowed;
     if (!cfg.wildcard_subscription) properties.wildcardSubscriptionAvailable = false;
     if (!cfg.shared_subscription) properties.sharedSubscriptionAvailable = false;
-    if (cfg.server_keepalive > 0) properties.serverKeepAlive = cfg.server_keepalive;
+    if (capped) properties.serverKeepAlive = keepalive;
     if (props.requestResponseInformation && cfg.response_information !== '') properties.responseInformation = cfg.response_information;
     ch.send({ cmd: 'connack', sessionPresent: result.sessionPresent, reasonCode: RC.success, properties });
   } else {
