@@ -132,7 +132,8 @@ test(`Paho interoperability suite against ${kind}`, { concurrency: 4, timeout: 1
       chains.push({ module: suite.module, names: names.filter((_, i) => i % suite.brokers === b), nodeName: `${suite.module.replace('_', '')}${b}@127.0.0.1` });
     }
   }
-  await Promise.all(
+  // allSettled: a chain whose broker fails to start must not end the parent under the others.
+  const settled = await Promise.allSettled(
     chains.map(async (chain) => {
       const broker = await startBrokerUnderTest(t, kind, brokerOptions(kind, chain.nodeName));
       for (const name of chain.names) {
@@ -150,4 +151,5 @@ test(`Paho interoperability suite against ${kind}`, { concurrency: 4, timeout: 1
       }
     }),
   );
+  for (const r of settled) if (r.status === 'rejected') throw r.reason;
 });
