@@ -13,7 +13,7 @@ function runWith(ci: string | undefined): { code: number | null; out: string } {
   try {
     const file = join(dir, 'needs.test.ts');
     writeFileSync(file, `import { test } from 'node:test';\nimport { skipOrFail } from ${JSON.stringify(HELPER)};\ntest('needs a thing', (t) => skipOrFail(t, 'the thing is not installed'));\n`);
-    const env = { ...process.env, CI: ci };
+    const env: NodeJS.ProcessEnv = { ...process.env, CI: ci };
     if (ci === undefined) delete env.CI;
     // Run as a test run of its own, not as a child of this one.
     delete env.NODE_TEST_CONTEXT;
