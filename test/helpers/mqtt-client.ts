@@ -14,7 +14,7 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type ISubscriptionMap, type MqttClient } from 'mqtt';
 import mqttPacket, { type IConnackPacket, type IConnectPacket, type IPublishPacket, type Packet } from 'mqtt-packet';
-import { createTestNode, type TestNode, type TestNodeSpec } from './launcher.js';
+import { createTestNode, type RunResult, type TestNode, type TestNodeSpec } from './launcher.js';
 
 /** A short random suffix: client ids and topics of one test never meet another's. */
 export const uniq = (): string => randomBytes(4).toString('hex');
@@ -53,6 +53,23 @@ export async function startMqttNode(spec: TestNodeSpec): Promise<TestNode> {
     throw err;
   }
   return node;
+}
+
+/**
+ * Replaces the node's emqx.conf with `text` and reloads (`emqx ctl conf reload`). The node also
+ * watches the file and may apply it first (the command then says "no change"), so with `key`
+ * this waits until `conf show <key>` prints `value`. Returns the command's result.
+ */
+export async function applyConf(node: TestNode, text: string, key?: string, value?: string): Promise<RunResult> {
+  node.writeConf(`# written by a test\n${text}\n`);
+  const r = await node.ctl(['conf', 'reload']);
+  if (key !== undefined && value !== undefined) {
+    await poll(async () => {
+      const shown = await node.ctl(['conf', 'show', key]);
+      return shown.stdout.trim().endsWith(value) ? true : undefined;
+    }, 10_000, `conf show ${key} to print ${value}`);
+  }
+  return r;
 }
 
 // ---- mqtt.js ----
