@@ -59,6 +59,29 @@ const MAX_EARLY_PACKETS = 1000;
 
 type State = 'new' | 'connecting' | 'connected' | 'closed';
 
+/** Packet identifiers 1..65535 where the packet has one (MQTT-2.3.1-1). */
+const WITH_ID = new Set(['subscribe', 'unsubscribe', 'puback', 'pubrec', 'pubrel', 'pubcomp']);
+
+/**
+ * What mqtt-packet lets through and the specs call malformed (or a protocol error): packet
+ * identifier 0, SUBSCRIBE/UNSUBSCRIBE without a filter or with QoS 3, a will with QoS 3, a 3.x
+ * password without a user name.
+ */
+function malformed(p: Packet): { rc: number; why: string } | undefined {
+  const id = (p as { messageId?: number }).messageId;
+  if ((WITH_ID.has(p.cmd) || (p.cmd === 'publish' && p.qos > 0)) && !(id! >= 1 && id! <= 65535)) return { rc: RC.malformedPacket, why: 'packet identifier 0' };
+  if (p.cmd === 'subscribe') {
+    if (p.subscriptions.length === 0) return { rc: RC.protocolError, why: 'no topic filter' };
+    if (p.subscriptions.some((s) => s.qos > 2)) return { rc: RC.protocolError, why: 'requested QoS 3' };
+  }
+  if (p.cmd === 'unsubscribe' && p.unsubscriptions.length === 0) return { rc: RC.protocolError, why: 'no topic filter' };
+  if (p.cmd === 'connect') {
+    if (p.will && (p.will.qos ?? 0) > 2) return { rc: RC.malformedPacket, why: 'will QoS 3' };
+    if (p.protocolVersion !== 5 && p.password !== undefined && p.username === undefined) return { rc: RC.malformedPacket, why: 'password without user name' };
+  }
+  return undefined;
+}
+
 /** Why a connection ended, in EMQX's words (the `reason` of client.disconnected events). */
 function disconnectReason(rc: number): string {
   switch (rc) {
@@ -147,6 +170,8 @@ export class Channel implements Outlet {
   /** A decoded packet. */
   packet(p: Packet): void {
     if (this.state === 'closed') return;
+    const bad = malformed(p);
+    if (bad) return this.closeWith(bad.rc, `malformed ${p.cmd}: ${bad.why}`, this.state !== 'new');
     if (this.state === 'new') {
       if (p.cmd !== 'connect') return this.closeWith(RC.protocolError, `first packet is ${p.cmd}, not CONNECT`, false);
       this.state = 'connecting';

@@ -104,14 +104,90 @@ export function stringsWellFormed(type: number, body: Buffer, v5: boolean): bool
   return true;
 }
 
-export class MqttCodec {
-  /** 4 (3.1.1) until a CONNECT says otherwise. */
-  version: ProtocolVersion = 4;
-  readonly #parser = mqttPacket.parser({ protocolVersion: 4 });
+/** Property identifier → value kind, for the properties a client's PUBLISH may carry (MQTT 5 §3.3.2.3). */
+const PUBLISH_PROPS: ReadonlyMap<number, 'byte' | 'u16' | 'u32' | 'varint' | 'string' | 'binary' | 'pair'> = new Map([
+  [0x01, 'byte'], // payload format indicator
+  [0x02, 'u32'], // message expiry interval
+  [0x03, 'string'], // content type
+  [0x08, 'string'], // response topic
+  [0x09, 'binary'], // correlation data
+  [0x0b, 'varint'], // subscription identifier (never from a client: MQTT-3.3.4-6)
+  [0x23, 'u16'], // topic alias
+  [0x26, 'pair'], // user property (may repeat)
+]);
+
+/**
+ * The property block of a v5 PUBLISH at `pos`: each identifier known and in place, none repeated
+ * but user properties, the block within the packet (mqtt-packet takes the last of a repeated
+ * property and skips unknown ones without a word).
+ */
+function checkPublishProps(b: Buffer, pos: number): DecodeError | undefined {
+  const len = varint(b, pos);
+  if (!len || len[1] + len[0] > b.length) return { error: 'PUBLISH properties run past the packet', rc: RC.malformedPacket };
+  let p = len[1];
+  const end = p + len[0];
+  const seen = new Set<number>();
+  while (p < end) {
+    const id = b[p++]!;
+    const kind = PUBLISH_PROPS.get(id);
+    if (kind === undefined) return { error: `property 0x${id.toString(16)} is not allowed in PUBLISH`, rc: RC.malformedPacket };
+    if (id === 0x0b) return { error: 'a client PUBLISH may not carry a subscription identifier', rc: RC.protocolError };
+    if (kind !== 'pair') {
+      if (seen.has(id)) return { error: `property 0x${id.toString(16)} appears twice`, rc: RC.protocolError };
+      seen.add(id);
+    }
+    const need = (n: number): boolean => p + n <= end;
+    switch (kind) {
+      case 'byte':
+        if (!need(1)) return { error: 'PUBLISH property cut short', rc: RC.malformedPacket };
+        if (b[p]! > 1) return { error: 'payload format indicator is not 0 or 1', rc: RC.protocolError };
+        p += 1;
+        break;
+      case 'u16':
+        p += 2;
+        break;
+      case 'u32':
+        p += 4;
+        break;
+      case 'varint': {
+        const v = varint(b, p);
+        if (!v) return { error: 'PUBLISH property cut short', rc: RC.malformedPacket };
+        p = v[1];
+        break;
+      }
+      case 'string':
+      case 'binary':
+      case 'pair':
+        for (let n = kind === 'pair' ? 2 : 1; n > 0; n--) {
+          if (!need(2)) return { error: 'PUBLISH property cut short', rc: RC.malformedPacket };
+          const l = b.readUInt16BE(p);
+          p += 2;
+          if (!need(l)) return { error: 'PUBLISH property cut short', rc: RC.malformedPacket };
+          if (kind !== 'binary' && !wellFormed(b, p, p + l)) return { error: 'a PUBLISH property string is not well-formed UTF-8', rc: RC.malformedPacket };
+          p += l;
+        }
+        break;
+    }
+    if (p > end) return { error: 'PUBLISH property cut short', rc: RC.malformedPacket };
+  }
+  return undefined;
+}
+
+/**
+ * mqtt-packet's parser, shared by every connection of a protocol version: it is only ever given
+ * one whole packet at a time and answers synchronously, so it holds no state between calls that
+ * matters (a failed parse is reset by the next call). One per connection would cost each of
+ * 50,000 idle clients an EventEmitter and a buffer list.
+ */
+class SharedParser {
+  readonly #parser;
+  readonly #settings: { protocolVersion: 4 | 5 };
   #out: Packet | undefined;
   #err: string | undefined;
 
-  constructor() {
+  constructor(protocolVersion: 4 | 5) {
+    this.#settings = { protocolVersion };
+    this.#parser = mqttPacket.parser(this.#settings);
     this.#parser.on('packet', (p: Packet) => {
       this.#out = p;
     });
@@ -120,9 +196,32 @@ export class MqttCodec {
     });
   }
 
+  parse(bytes: Buffer): { packet?: Packet; error?: string } {
+    this.#out = undefined;
+    this.#err = undefined;
+    // Whatever a previous packet left must not reach this one: mqtt-packet's reset keeps the read
+    // position of a packet that failed halfway, and a parsed CONNECT replaces the parser's
+    // settings with itself. Put all three back.
+    const internals = this.#parser as unknown as { _resetState(): void; settings: object; _pos: number };
+    internals._resetState();
+    internals._pos = 0;
+    internals.settings = this.#settings;
+    this.#parser.parse(bytes);
+    const r = { packet: this.#out as Packet | undefined, error: this.#err as string | undefined };
+    this.#out = undefined;
+    this.#err = undefined;
+    return r.error !== undefined ? { error: r.error } : r.packet !== undefined ? { packet: r.packet } : {};
+  }
+}
+
+const PARSERS = { 4: new SharedParser(4), 5: new SharedParser(5) } as const;
+
+export class MqttCodec {
+  /** 4 (3.1.1) until a CONNECT says otherwise. */
+  version: ProtocolVersion = 4;
+
   setVersion(v: ProtocolVersion): void {
     this.version = v;
-    (this.#parser as unknown as { settings: { protocolVersion: number } }).settings.protocolVersion = v;
   }
 
   decode(frame: Frame): Decoded {
@@ -133,14 +232,9 @@ export class MqttCodec {
     } else if ((type === CONNECT || type === SUBSCRIBE || type === UNSUBSCRIBE) && !stringsWellFormed(type, frame.body, this.version === 5)) {
       return { error: 'a string is not well-formed UTF-8 or holds U+0000', rc: RC.malformedPacket };
     }
-    this.#out = undefined;
-    this.#err = undefined;
-    this.#parser.parse(frame.bytes);
-    // Set by the parser's events, synchronously, during parse().
-    const err = this.#err as string | undefined;
-    const p = this.#out as Packet | undefined;
-    this.#out = undefined;
-    if (err !== undefined) return { error: err, rc: RC.malformedPacket };
+    const { packet: p, error: err } = PARSERS[this.version === 5 ? 5 : 4].parse(frame.bytes);
+    // mqtt-packet reports a few protocol errors (MQTT 5 §3.8.3) as parse errors.
+    if (err !== undefined) return { error: err, rc: /QoS, must be <= 2|retain handling/i.test(err) ? RC.protocolError : RC.malformedPacket };
     if (p === undefined) return { error: 'incomplete packet', rc: RC.malformedPacket };
     if (p.cmd === 'publish') {
       // Reached only for v5 PUBLISH with properties: the topic still needs its byte check.
@@ -172,7 +266,10 @@ export class MqttCodec {
     }
     if (this.version === 5) {
       if (pos >= b.length) return { error: 'PUBLISH too short for its properties', rc: RC.malformedPacket };
-      if (b[pos] !== 0) return undefined;
+      if (b[pos] !== 0) {
+        const bad = checkPublishProps(b, pos);
+        return bad === undefined ? undefined : { error: bad.error, rc: bad.rc };
+      }
       pos++;
     }
     const packet: IPublishPacket = {

@@ -24,7 +24,15 @@ function reader(ch: Channel, maxPacketSize: number): (chunk: Buffer) => void {
     return ch.state !== 'closed';
   };
   return (chunk) => {
-    const err = frames.push(chunk, onFrame);
+    let err: ReturnType<FrameReader['push']>;
+    try {
+      err = frames.push(chunk, onFrame);
+    } catch (e) {
+      // A fault while handling one client's packet ends that client's connection, never the node.
+      ch.env.log.error({ listener: ch.settings.listener, peer: ch.io.peer, clientid: ch.clientId, err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, 'MQTT packet handling failed; closing the connection');
+      ch.closeWith(RC.unspecifiedError, 'internal error while handling a packet');
+      return;
+    }
     if (err === 'too_large') ch.closeWith(RC.packetTooLarge, `packet larger than mqtt.max_packet_size (${maxPacketSize} bytes)`, ch.state !== 'new');
     else if (err === 'malformed_length') ch.closeWith(RC.malformedPacket, 'malformed remaining length', ch.state !== 'new');
   };

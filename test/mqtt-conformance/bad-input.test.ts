@@ -68,7 +68,8 @@ const hookT = {
 
 before(async () => {
   if (!requireTools(hookT, toolsFor(kind))) return;
-  broker = await startBrokerUnderTest(hookT, kind, { nodeName: 'badinput@127.0.0.1', maxPacketSize: MAX_PACKET, idleTimeoutS: IDLE_TIMEOUT_S });
+  // A Topic Alias Maximum below 65535, so that one above it can be sent at all.
+  broker = await startBrokerUnderTest(hookT, kind, { nodeName: 'badinput@127.0.0.1', maxPacketSize: MAX_PACKET, idleTimeoutS: IDLE_TIMEOUT_S, emqxConf: 'mqtt.max_topic_alias = 16' });
   ready = true;
 });
 
@@ -627,6 +628,13 @@ async function halfOpen(t: { after(fn: () => Promise<void> | void): void; skip(m
   );
   const openedMs = performance.now() - started;
   const firstOpened = Math.min(...conns.map((c) => c.openedAt));
+  // The client side counts a connection as open before the broker has accepted it: wait
+  // (bounded) until the broker holds them all.
+  // A few descriptors of the baseline may have been transient (a control-socket call): allow 5.
+  const SLACK = 5;
+  for (const until = performance.now() + 5000; b.openFds() < base.fds + HALF_OPEN - SLACK && performance.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const during = { rss: b.rssKiB(), fds: b.openFds() };
 
   const latencies: number[] = [];
@@ -654,7 +662,7 @@ async function halfOpen(t: { after(fn: () => Promise<void> | void): void; skip(m
   );
   console.log(`normal client (connect+subscribe+publish QoS 1+receive), ${SAMPLES} rounds: p50 ${pct(50).toFixed(1)} ms, p99 ${pct(99).toFixed(1)} ms, max ${latencies.at(-1)!.toFixed(1)} ms`);
   assert.equal(closedEarly, 0, `${closedEarly} half-open connections were closed within ${sampledBy.toFixed(0)} ms, before the ${b.connectTimeoutS} s connect timeout (or the sampling took too long to count)`);
-  assert.ok(during.fds >= base.fds + HALF_OPEN, `the broker holds ${during.fds - base.fds} new descriptors, expected ${HALF_OPEN}`);
+  assert.ok(during.fds >= base.fds + HALF_OPEN - SLACK, `the broker holds ${during.fds - base.fds} new descriptors, expected ${HALF_OPEN}`);
   assert.ok(pct(99) < P99_BOUND_MS, `p99 ${pct(99).toFixed(1)} ms >= ${P99_BOUND_MS} ms with ${HALF_OPEN} half-open connections`);
   assert.ok(during.rss - base.rss < HALF_OPEN_RSS_BOUND_KIB, `RSS grew by ${during.rss - base.rss} KiB for ${HALF_OPEN} half-open connections (bound ${HALF_OPEN_RSS_BOUND_KIB} KiB)`);
 

@@ -267,7 +267,13 @@ async function startEmqx(t: AfterHook, opts: BrokerOptions): Promise<BrokerUnder
   let wsPort = await freePort(LOOPBACK);
   while (wsPort === port) wsPort = await freePort(LOOPBACK);
   const config = emqxConfText(port, wsPort, opts);
-  const node = await createTestNode(t, { name: opts.nodeName ?? 'mqtt@127.0.0.1', conf: config });
+  // The launcher turns every default listener off through the environment (which beats the
+  // file): these two are switched back on, at the addresses the file gives them.
+  const node = await createTestNode(t, {
+    name: opts.nodeName ?? 'mqtt@127.0.0.1',
+    conf: config,
+    env: { EMQX_LISTENERS__TCP__DEFAULT__ENABLE: 'true', EMQX_LISTENERS__WS__DEFAULT__ENABLE: 'true' },
+  });
   await node.startOk();
   const pid = node.pid;
   if (pid === undefined) throw new Error('emqx start succeeded but `emqx pid` named no process');

@@ -17,6 +17,7 @@ export function handlePublish(ch: Channel, p: IPublishPacket): void {
   const qos = p.qos as QoS;
   let topic = p.topic;
   const alias = p.properties?.topicAlias;
+  if (topic === '' && alias === undefined) return ch.closeWith(RC.protocolError, 'PUBLISH with an empty topic and no topic alias');
   if (alias !== undefined) {
     if (alias === 0 || alias > cfg.max_topic_alias) return ch.closeWith(RC.topicAliasInvalid, `topic alias ${alias} outside 1..${cfg.max_topic_alias}`);
     if (topic === '') {
