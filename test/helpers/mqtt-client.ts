@@ -66,7 +66,7 @@ export async function applyConf(node: TestNode, text: string, key?: string, valu
   if (key !== undefined && value !== undefined) {
     await poll(async () => {
       const shown = await node.ctl(['conf', 'show', key]);
-      return shown.stdout.trim().endsWith(value) ? true : undefined;
+      return shown.stdout.trim().replace(/^.* = "?|"$/g, '') === value ? true : undefined;
     }, 10_000, `conf show ${key} to print ${value}`);
   }
   return r;
@@ -109,6 +109,27 @@ export class Inbox {
         reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received ${this.messages.length}: ${this.messages.slice(-10).map((m) => `${m.topic}=${m.payload.toString().slice(0, 40)}`).join(', ')}`));
       }, timeoutMs);
       this.#waiters.add(check);
+      check();
+    });
+  }
+
+  /** Resolves when `done()` holds, checked whenever any of `inboxes` receives a message. */
+  static untilAny(inboxes: readonly Inbox[], done: () => boolean, timeoutMs: number, what: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stop = (): void => {
+        clearTimeout(timer);
+        for (const i of inboxes) i.#waiters.delete(check);
+      };
+      const check = (): void => {
+        if (!done()) return;
+        stop();
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        stop();
+        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received ${inboxes.map((i) => i.messages.length).join(', ')}`));
+      }, timeoutMs);
+      for (const i of inboxes) i.#waiters.add(check);
       check();
     });
   }
