@@ -223,6 +223,42 @@ export interface SysTopicsConfig {
   };
 }
 
+/** `dashboard.listeners.<http|https>`: `bind` normalised to `ip:port`; port 0 = off, as in EMQX. */
+export interface DashboardListenerConfig {
+  readonly enable: boolean;
+  readonly bind: string;
+  readonly max_connections: number;
+  /** https only: file paths absolute; the files are read when the listener starts. */
+  readonly ssl_options?: {
+    readonly certfile: string;
+    readonly keyfile: string;
+    readonly cacertfile?: string;
+    readonly verify: 'verify_peer' | 'verify_none';
+    readonly versions: readonly string[];
+    readonly ciphers: readonly string[];
+    readonly password?: string;
+    readonly honor_cipher_order: boolean;
+  };
+}
+
+/** `dashboard.*`: the HTTP API and its page (src/api/). */
+export interface DashboardConfig {
+  readonly listeners: { readonly http: DashboardListenerConfig; readonly https: DashboardListenerConfig };
+  /** The administrator created when the admins table is empty at start. */
+  readonly default_username: string;
+  /** Secret. */
+  readonly default_password: string;
+  /** How long a login token is valid, ms. */
+  readonly token_expired_time: number;
+  /** How often /monitor samples are taken, ms. */
+  readonly sample_interval: number;
+}
+
+export interface ApiKeyConfig {
+  /** Lines of `key:secret` loaded into the API key table at start; absent: none. */
+  readonly bootstrap_file?: string;
+}
+
 export interface Config {
   readonly node: NodeConfig;
   readonly cluster: ClusterConfig;
@@ -231,6 +267,8 @@ export interface Config {
   readonly broker: BrokerConfig;
   readonly retainer: RetainerConfig;
   readonly sys_topics: SysTopicsConfig;
+  readonly dashboard: DashboardConfig;
+  readonly api_key: ApiKeyConfig;
   readonly paths: Paths;
   /** Present when cluster.proto_dist is inet_tls or inet6_tls. */
   readonly tls?: DistTlsOptions;

@@ -12,6 +12,7 @@ import { linkPart, type LinkPart } from '../link/node-part.js';
 import { clusterPart, type ClusterPart } from '../cluster/node-part.js';
 import { discoveryPart, type DiscoveryPart } from '../discovery/node-part.js';
 import { mqttParts, type MqttParts } from '../broker/node-part.js';
+import { apiPart, type ApiPart } from '../api/node-part.js';
 import { CtlRegistry } from '../ctl/registry.js';
 import { CtlServer, socketIsLive } from '../ctl/server.js';
 import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
@@ -58,6 +59,8 @@ export class EmqxNode {
   readonly discovery: DiscoveryPart;
   /** The MQTT broker and its listeners. */
   readonly mqtt: MqttParts;
+  /** The HTTP API (/api/v5) and the dashboard page on dashboard.listeners. */
+  readonly api: ApiPart;
   readonly #opts: NodeOptions;
   /** The running configuration: replaced by each reload. */
   #config: Config;
@@ -90,6 +93,17 @@ export class EmqxNode {
       startedAt: this.startedAt,
       runningNodes: () => this.cluster.parts()?.cluster.status().running ?? [this.name],
       register: (c) => this.ctl.register(c),
+    });
+    this.api = apiPart({
+      config: opts.config,
+      logger: opts.logger,
+      version: opts.version,
+      startedAt: this.startedAt,
+      dist: () => this.dist,
+      clusterParts: () => this.cluster.parts(),
+      broker: this.mqtt.core,
+      counters: this.mqtt.counters,
+      warn: (msg) => this.warnings.push(msg),
     });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
     this.ctl.register(
@@ -172,6 +186,8 @@ export class EmqxNode {
       // Clients last: by the time one can connect, everything it may need runs.
       this.mqtt.broker,
       this.mqtt.listeners,
+      // Reads membership, the tables and the broker: after them.
+      this.api,
       // Last: a change is only applied to a node whose parts all run.
       {
         name: 'config_watch',

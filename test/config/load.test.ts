@@ -219,12 +219,12 @@ test('node.cookie missing everywhere is refused; the environment can supply it',
 });
 
 test('includes are resolved relative to emqx.conf; roots this node does not read are listed as ignored', (t) => {
-  const root = install(t, 'include "cluster.conf"\nnode { cookie = c }\nlisteners.tcp.default.bind = "0.0.0.0:1883"\ndashboard { listeners.http.bind = 18083 }\n', {
+  const root = install(t, 'include "cluster.conf"\nnode { cookie = c }\nlisteners.tcp.default.bind = "0.0.0.0:1883"\ngateway { mqttsn.enable = true }\n', {
     'etc/cluster.conf': 'cluster { discovery_strategy = singleton }\n',
   });
   const loaded = loadConfig({ root, env: {} });
   assert.equal(loaded.config.cluster.discovery_strategy, 'singleton');
-  assert.deepEqual(loaded.ignoredRoots.sort(), ['dashboard']);
+  assert.deepEqual(loaded.ignoredRoots.sort(), ['gateway']);
   assert.equal(loaded.config.listeners.tcp.default?.bind, '0.0.0.0:1883');
 });
 

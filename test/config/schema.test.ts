@@ -321,9 +321,9 @@ test("EMQX's node and cluster keys that we do not use are accepted", () => {
 });
 
 test('other roots are ignored and listed', () => {
-  const { problems, ignoredRoots } = check({ ...base, gateway: { mqttsn: {} }, dashboard: {}, log: { x: 1 }, authorization: 5 });
+  const { problems, ignoredRoots } = check({ ...base, gateway: { mqttsn: {} }, exhook: {}, log: { x: 1 }, authorization: 5 });
   assert.deepEqual(problems, []);
-  assert.deepEqual(ignoredRoots, ['gateway', 'dashboard', 'log', 'authorization']);
+  assert.deepEqual(ignoredRoots, ['gateway', 'exhook', 'log', 'authorization']);
 });
 
 test('problems from the environment name the variable', () => {

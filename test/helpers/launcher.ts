@@ -83,8 +83,16 @@ export const NO_MQTT_LISTENERS: Readonly<NodeJS.ProcessEnv> = {
   EMQX_LISTENERS__WSS__DEFAULT__ENABLE: 'false',
 };
 
+/**
+ * Nor a dashboard listener: every node would want 0.0.0.0:18083. A test that wants the HTTP API
+ * asks for it (`dashboard` in the node's spec), which binds it to a loopback port of its own.
+ */
+export const NO_DASHBOARD_LISTENER: Readonly<NodeJS.ProcessEnv> = {
+  EMQX_DASHBOARD__LISTENERS__HTTP__ENABLE: 'false',
+};
+
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...NO_MQTT_LISTENERS };
+  const env: NodeJS.ProcessEnv = { ...NO_MQTT_LISTENERS, ...NO_DASHBOARD_LISTENER };
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('EMQX_')) env[k] = v;
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
@@ -178,6 +186,8 @@ export interface TestNodeSpec {
    * `ws:default` (wsPort). Without it the node opens no MQTT listener (NO_MQTT_LISTENERS).
    */
   readonly mqtt?: boolean | { readonly ws?: boolean };
+  /** The dashboard's HTTP listener on a loopback port of its own (dashboardPort). Without it: none. */
+  readonly dashboard?: boolean;
 }
 
 /** One cookie per test process: nodes of a test can talk to each other by default. */
@@ -200,6 +210,8 @@ export interface TestNode {
   readonly mqttPort: number | undefined;
   /** With `mqtt: { ws: true }`: the port of listener ws:default on 127.0.0.1. */
   readonly wsPort: number | undefined;
+  /** With `dashboard`: the port of the dashboard's HTTP listener on 127.0.0.1. */
+  readonly dashboardPort: number | undefined;
   /** `bin/emqx <args>`. */
   emqx(args: readonly string[], opts?: RunOptions): Promise<RunResult>;
   /** `bin/emqx_ctl <args>`. */
@@ -289,7 +301,9 @@ export async function createTestNode(t: AfterHook | undefined, spec: TestNodeSpe
   }
   const mqttPort = spec.mqtt ? await freePort() : undefined;
   const wsPort = typeof spec.mqtt === 'object' && spec.mqtt.ws ? await freePort() : undefined;
+  const dashboardPort = spec.dashboard ? await freePort() : undefined;
   const mqttEnv: NodeJS.ProcessEnv = {
+    ...(dashboardPort !== undefined ? { EMQX_DASHBOARD__LISTENERS__HTTP__ENABLE: 'true', EMQX_DASHBOARD__LISTENERS__HTTP__BIND: `"127.0.0.1:${dashboardPort}"` } : {}),
     ...(mqttPort !== undefined ? { EMQX_LISTENERS__TCP__DEFAULT__ENABLE: 'true', EMQX_LISTENERS__TCP__DEFAULT__BIND: `"127.0.0.1:${mqttPort}"` } : {}),
     ...(wsPort !== undefined ? { EMQX_LISTENERS__WS__DEFAULT__ENABLE: 'true', EMQX_LISTENERS__WS__DEFAULT__BIND: `"127.0.0.1:${wsPort}"` } : {}),
   };
@@ -325,6 +339,7 @@ export async function createTestNode(t: AfterHook | undefined, spec: TestNodeSpe
     name: spec.name,
     mqttPort,
     wsPort,
+    dashboardPort,
     dir,
     etcDir,
     dataDir,

@@ -2,6 +2,7 @@
 // the broker's roots are in broker-fields.ts. Keys EMQX has but this node does not use are
 // declared `emqx` so a real EMQX file loads unchanged; anything else under these roots is an error.
 import { BROKER_FIELDS, LISTENERS_FIELDS, MQTT_FIELDS, RETAINER_FIELDS, SYS_TOPICS_FIELDS } from './broker-fields.js';
+import { API_KEY_FIELDS, DASHBOARD_FIELDS } from './dashboard-fields.js';
 
 /** How long a silent peer is tolerated when the config does not say: silent peer noticed within 5 s (SPEC §6). */
 export const DEFAULT_DIST_NET_TICKTIME_MS = 4000;
@@ -184,6 +185,8 @@ export const ROOT_FIELDS: Readonly<Record<string, Field>> = {
   broker: { type: { kind: 'object', fields: BROKER_FIELDS } },
   retainer: { type: { kind: 'object', fields: RETAINER_FIELDS } },
   sys_topics: { type: { kind: 'object', fields: SYS_TOPICS_FIELDS } },
+  dashboard: { type: { kind: 'object', fields: DASHBOARD_FIELDS } },
+  api_key: { type: { kind: 'object', fields: API_KEY_FIELDS } },
 };
 
 /**

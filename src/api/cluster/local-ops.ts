@@ -1,0 +1,182 @@
+// What this node answers about itself, for its own API and for the other nodes' (over the
+// cluster link, see rpc.ts): node info, stats, metrics, its clients, subscriptions and routes,
+// its /monitor samples, a kick, and a join when another node invites it. Every answer is plain
+// data (it crosses the link v8-serialized).
+import type { Broker } from '../../broker/broker.js';
+import type { Counters } from '../../base/metrics.js';
+import type { Config } from '../../config/types.js';
+import { clientJson, clientMatches, subscriptionRows, type ClientFilter, type ClientLimits, type Json, type SubscriptionFilter } from '../format/clients.js';
+import { Monitor, type Sample } from './monitor.js';
+import { nodeInfo, systemMemory } from './node-info.js';
+
+export interface LocalHost {
+  readonly node: string;
+  readonly version: string;
+  readonly startedAt: number;
+  readonly broker: Broker;
+  readonly counters: Counters;
+  config(): Config;
+  /** Makes this node join `target` (an invitation); rejects with the join's error. */
+  join(target: string): Promise<void>;
+  /** Members of this node's cluster, running and stopped (cluster_nodes_* in Prometheus). */
+  membership(): { running: readonly string[]; stopped: readonly string[] };
+}
+
+export interface Page {
+  readonly offset: number;
+  readonly limit: number;
+}
+
+export interface Slice {
+  readonly count: number;
+  readonly rows: Json[];
+}
+
+export type JoinAnswer = { readonly ok: true } | { readonly ok: false; readonly code: string; readonly node?: string; readonly message: string };
+
+/** Stats kept as a historical maximum too (`<name>.max`). */
+const MAXED = ['connections', 'live_connections', 'sessions', 'channels', 'cluster_sessions', 'topics', 'subscriptions', 'subscriptions.shared', 'subscribers', 'suboptions', 'retained', 'delayed'];
+
+export class LocalOps {
+  readonly monitor: Monitor;
+  readonly #max = new Map<string, number>();
+
+  constructor(private readonly h: LocalHost) {
+    this.monitor = new Monitor(h.config().dashboard.sample_interval);
+  }
+
+  get node(): string {
+    return this.h.node;
+  }
+
+  info(): Json {
+    const b = this.h.broker;
+    const c = this.h.config();
+    return nodeInfo({ node: this.h.node, version: this.h.version, startedAt: this.h.startedAt, sessions: b.sessions.size, connections: b.connections, root: c.paths.root, logDir: c.paths.log_dir });
+  }
+
+  /** EMQX's emqx_stats names, with `.max` beside every count. */
+  stats(): Record<string, number> {
+    const s = this.h.broker.stats();
+    const counts: Record<string, number> = {
+      ...s,
+      'channels.count': s['sessions.count'] ?? 0,
+      'cluster_sessions.count': s['sessions.count'] ?? 0,
+      'delayed.count': 0,
+    };
+    const out: Record<string, number> = {};
+    for (const name of MAXED) {
+      const v = counts[`${name}.count`] ?? 0;
+      const max = Math.max(v, this.#max.get(name) ?? 0);
+      this.#max.set(name, max);
+      out[`${name}.count`] = v;
+      out[`${name}.max`] = max;
+    }
+    return out;
+  }
+
+  metrics(): Record<string, number> {
+    return { ...this.h.counters };
+  }
+
+  #limits(): ClientLimits {
+    const m = this.h.config().mqtt;
+    return { maxInflight: m.max_inflight, maxMqueue: m.max_mqueue_len, maxAwaitingRel: m.max_awaiting_rel, maxSubscriptions: m.max_subscriptions };
+  }
+
+  clients(filter: ClientFilter, page: Page): Slice {
+    const rows: Json[] = [];
+    let count = 0;
+    const lim = this.#limits();
+    for (const s of this.h.broker.sessions.values()) {
+      if (!clientMatches(s, filter)) continue;
+      if (count >= page.offset && rows.length < page.limit) rows.push(clientJson(s, this.h.node, lim));
+      count++;
+    }
+    return { count, rows };
+  }
+
+  client(clientid: string): Json | null {
+    const s = this.h.broker.sessions.get(clientid);
+    return s ? clientJson(s, this.h.node, this.#limits()) : null;
+  }
+
+  kick(clientid: string): boolean {
+    return this.h.broker.kick(clientid);
+  }
+
+  subscriptions(filter: SubscriptionFilter, page: Page): Slice {
+    const rows: Json[] = [];
+    let count = 0;
+    const sessions = filter.clientid !== undefined ? [this.h.broker.sessions.get(filter.clientid)].filter((s) => s !== undefined) : this.h.broker.sessions.values();
+    for (const s of sessions) {
+      for (const row of subscriptionRows(s, this.h.node, filter)) {
+        if (count >= page.offset && rows.length < page.limit) rows.push(row);
+        count++;
+      }
+    }
+    return { count, rows };
+  }
+
+  /** This node's routes: one per subscribed filter (shared ones by their inner filter), as `topics list`. */
+  topics(topic: string | undefined, page: Page): Slice {
+    const b = this.h.broker;
+    const all = new Set<string>();
+    for (const f of b.subs.filters()) all.add(f);
+    for (const f of b.shared.filters()) all.add(f);
+    const list = [...all].filter((t) => topic === undefined || t === topic).sort();
+    return { count: list.length, rows: list.slice(page.offset, page.offset + page.limit).map((t) => ({ topic: t, node: this.h.node })) };
+  }
+
+  /** Takes a /monitor sample (called every dashboard.sample_interval). */
+  sample(now = Date.now()): void {
+    const s = this.stats();
+    const c = this.h.counters;
+    this.monitor.take(now, {
+      received: c['messages.received'],
+      sent: c['messages.sent'],
+      dropped: c['messages.dropped'],
+      connections: s['sessions.count'] ?? 0,
+      live_connections: s['live_connections.count'] ?? 0,
+      subscriptions: s['subscriptions.count'] ?? 0,
+      topics: s['topics.count'] ?? 0,
+      retained_msg_count: s['retained.count'] ?? 0,
+      shared_subscriptions: s['subscriptions.shared.count'] ?? 0,
+    });
+  }
+
+  samples(latestS: number | undefined): Sample[] {
+    return this.monitor.samples(Date.now(), latestS);
+  }
+
+  current(): Json {
+    return { ...this.monitor.current(), node_uptime: Math.floor((Date.now() - this.h.startedAt) / 1000) };
+  }
+
+  /** What this node contributes to a Prometheus scrape. */
+  prometheus(): { stats: Record<string, number>; metrics: Record<string, number>; vm: Record<string, number>; cluster: Record<string, number> } {
+    const mem = systemMemory();
+    const m = this.h.membership();
+    return {
+      stats: this.stats(),
+      metrics: this.metrics(),
+      vm: { total_memory: mem.total, used_memory: mem.used, process_resident_memory: process.memoryUsage.rss() },
+      cluster: { nodes_running: m.running.length, nodes_stopped: m.stopped.length },
+    };
+  }
+
+  async join(target: string): Promise<JoinAnswer> {
+    try {
+      await this.h.join(target);
+      return { ok: true };
+    } catch (err) {
+      const e = err as { code?: unknown; node?: unknown; message?: unknown };
+      return {
+        ok: false,
+        code: typeof e.code === 'string' ? e.code : 'join_failed',
+        ...(typeof e.node === 'string' ? { node: e.node } : {}),
+        message: typeof e.message === 'string' ? e.message : String(err),
+      };
+    }
+  }
+}

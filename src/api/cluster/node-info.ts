@@ -1,0 +1,77 @@
+// What GET /nodes/:node reports about this node (EMQX's emqx_mgmt:node_info): the operating
+// system's memory and load, as EMQX reports them, and the broker's counts. Reads /proc where
+// Linux has it; elsewhere falls back to what node:os offers.
+import { readFileSync } from 'node:fs';
+import { freemem, loadavg, totalmem } from 'node:os';
+import { kmg } from '../format/time.js';
+
+/** Bytes of system memory: total, and in use (total less what is available). */
+export function systemMemory(): { total: number; used: number } {
+  try {
+    const text = readFileSync('/proc/meminfo', 'utf8');
+    const kb = (key: string): number | undefined => {
+      const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
+      return m ? Number(m[1]) * 1024 : undefined;
+    };
+    const total = kb('MemTotal');
+    const avail = kb('MemAvailable');
+    if (total !== undefined && avail !== undefined) return { total, used: total - avail };
+  } catch {
+    // not Linux: below
+  }
+  return { total: totalmem(), used: totalmem() - freemem() };
+}
+
+/** The soft limit on open files (EMQX's max_fds); 0 when unknown. */
+export function maxFds(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const round2 = (n: number): number => Math.round(n * 100) / 100;
+
+export interface NodeInfoInput {
+  readonly node: string;
+  readonly version: string;
+  readonly startedAt: number;
+  readonly sessions: number;
+  readonly connections: number;
+  readonly root: string;
+  readonly logDir: string;
+}
+
+export function nodeInfo(i: NodeInfoInput, now = Date.now()): Record<string, unknown> {
+  const mem = systemMemory();
+  const [l1, l5, l15] = loadavg();
+  return {
+    node: i.node,
+    node_status: 'running',
+    role: 'core',
+    version: i.version,
+    edition: 'Opensource',
+    uptime: now - i.startedAt,
+    connections: i.sessions,
+    live_connections: i.connections,
+    cluster_sessions: i.sessions,
+    load1: round2(l1 ?? 0),
+    load5: round2(l5 ?? 0),
+    load15: round2(l15 ?? 0),
+    max_fds: maxFds(),
+    memory_total: kmg(mem.total),
+    memory_used: kmg(mem.used),
+    // Ours: the node process's own resident memory, which memory_used (the machine's) is not.
+    process_memory: kmg(process.memoryUsage.rss()),
+    node_runtime: `Node.js ${process.version}`,
+    sys_path: i.root,
+    log_path: i.logDir,
+  };
+}
+
+/** A member that is not running, as EMQX lists it. */
+export function stoppedNodeInfo(node: string): Record<string, unknown> {
+  return { node, node_status: 'stopped', role: 'core' };
+}

@@ -1,0 +1,146 @@
+// Requests for another node are answered by that node over the cluster link, on the `api.rpc`
+// channel; requests for this node are answered here without a round trip. Cluster-wide requests
+// ask only the members membership sees running (never waiting on one it knows is down), all at
+// once, each bounded by a short deadline: a member that does not answer in time is reported as
+// down in the answer rather than failing it.
+import type { Dist } from '../../link/types.js';
+import type { ClientFilter, SubscriptionFilter } from '../format/clients.js';
+import type { LocalOps, Page } from './local-ops.js';
+
+export const API_CHANNEL = 'api.rpc';
+
+export type Op =
+  | { readonly op: 'info' }
+  | { readonly op: 'stats' }
+  | { readonly op: 'metrics' }
+  | { readonly op: 'clients'; readonly filter: ClientFilter; readonly page: Page }
+  | { readonly op: 'client'; readonly clientid: string }
+  | { readonly op: 'kick'; readonly clientid: string }
+  | { readonly op: 'subscriptions'; readonly filter: SubscriptionFilter; readonly page: Page }
+  | { readonly op: 'topics'; readonly topic?: string; readonly page: Page }
+  | { readonly op: 'monitor'; readonly latest?: number }
+  | { readonly op: 'monitor_current' }
+  | { readonly op: 'prometheus' }
+  | { readonly op: 'join'; readonly target: string };
+
+/** Runs one operation on this node. */
+export function runLocal(ops: LocalOps, req: Op): unknown {
+  switch (req.op) {
+    case 'info':
+      return ops.info();
+    case 'stats':
+      return ops.stats();
+    case 'metrics':
+      return ops.metrics();
+    case 'clients':
+      return ops.clients(req.filter, req.page);
+    case 'client':
+      return ops.client(req.clientid);
+    case 'kick':
+      return ops.kick(req.clientid);
+    case 'subscriptions':
+      return ops.subscriptions(req.filter, req.page);
+    case 'topics':
+      return ops.topics(req.topic, req.page);
+    case 'monitor':
+      return ops.samples(req.latest);
+    case 'monitor_current':
+      return ops.current();
+    case 'prometheus':
+      return ops.prometheus();
+    case 'join':
+      return ops.join(req.target);
+  }
+}
+
+const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'join']);
+
+function isOp(p: unknown): p is Op {
+  return p !== null && typeof p === 'object' && OPS.has((p as { op?: unknown }).op as string);
+}
+
+export class NodeDownError extends Error {
+  constructor(
+    readonly node: string,
+    reason: string,
+  ) {
+    super(`node ${node} did not answer: ${reason}`);
+    this.name = 'NodeDownError';
+  }
+}
+
+export interface RpcOptions {
+  readonly dist: () => Dist;
+  readonly local: LocalOps;
+  /** Membership's view, local knowledge only (never waits on a peer). */
+  readonly status: () => { readonly running: readonly string[]; readonly stopped: readonly string[] };
+  /** Deadline of one call to another node, ms. */
+  readonly timeoutMs: number;
+}
+
+export interface Gathered<T> {
+  /** Per answering node, in node-name order. */
+  readonly answers: ReadonlyArray<{ readonly node: string; readonly value: T }>;
+  /** Members that are stopped, or running but did not answer in time. */
+  readonly down: readonly string[];
+}
+
+export class ClusterRpc {
+  constructor(private readonly o: RpcOptions) {}
+
+  /** Serves the other nodes' requests (once, when the part starts). */
+  serve(): void {
+    this.o.dist().handle(API_CHANNEL, async (_from, payload) => {
+      if (!isOp(payload)) throw new Error('api.rpc: unknown request');
+      return runLocal(this.o.local, payload);
+    });
+  }
+
+  get self(): string {
+    return this.o.local.node;
+  }
+
+  /** Whether `node` is a member (running or stopped) or this node. */
+  isMember(node: string): boolean {
+    const s = this.o.status();
+    return node === this.self || s.running.includes(node) || s.stopped.includes(node);
+  }
+
+  isRunning(node: string): boolean {
+    return node === this.self || this.o.status().running.includes(node);
+  }
+
+  running(): string[] {
+    const r = new Set(this.o.status().running);
+    r.add(this.self);
+    return [...r].sort();
+  }
+
+  stopped(): string[] {
+    return [...this.o.status().stopped].sort();
+  }
+
+  /** One node's answer; NodeDownError when it is down or does not answer within the deadline. */
+  async call<T>(node: string, req: Op, timeoutMs = this.o.timeoutMs): Promise<T> {
+    if (node === this.self) return (await runLocal(this.o.local, req)) as T;
+    if (!this.isRunning(node)) throw new NodeDownError(node, 'the node is not running');
+    try {
+      return (await this.o.dist().call(node, API_CHANNEL, req, timeoutMs)) as T;
+    } catch (err) {
+      throw new NodeDownError(node, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Asks every running member at once (or only `nodes`); stopped and silent ones are listed in `down`. */
+  async gather<T>(req: Op, nodes?: readonly string[]): Promise<Gathered<T>> {
+    const targets = (nodes ?? this.running()).filter((n) => this.isRunning(n));
+    const down = new Set((nodes ?? this.stopped()).filter((n) => !this.isRunning(n)));
+    const results = await Promise.allSettled(targets.map((n) => this.call<T>(n, req)));
+    const answers: Array<{ node: string; value: T }> = [];
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') answers.push({ node: targets[i]!, value: r.value });
+      else down.add(targets[i]!);
+    });
+    return { answers, down: [...down].sort() };
+  }
+}

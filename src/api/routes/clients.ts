@@ -1,0 +1,155 @@
+// GET /clients, GET|DELETE /clients/:clientid, GET /subscriptions, GET /topics (EMQX's
+// emqx_mgmt_api_clients, _subscriptions, _topics): cluster-wide, each member answering for its
+// own clients; `node` narrows a list to one member.
+import type { ApiContext } from '../context.js';
+import { ApiError, ERROR_SCHEMA } from '../errors.js';
+import type { ClientFilter, SubscriptionFilter } from '../format/clients.js';
+import { parseTime } from '../format/time.js';
+import { validateFilter } from '../../mqtt/topic.js';
+import { clusterPage } from './paging.js';
+import { PAGE_QUERY, noContent, ok, S, type RouteDef } from './route.js';
+
+const CLIENTID_NOT_FOUND = (): ApiError => new ApiError(404, 'CLIENTID_NOT_FOUND', 'Client ID not found');
+const strings = { type: 'array', items: { type: 'string', maxLength: 65535 }, maxItems: 1000 };
+const time = { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', maxLength: 64 }], description: 'RFC 3339 or epoch ms' };
+
+const LIST = S.obj({ data: S.arr(S.any()), meta: S.obj({ page: S.int(), limit: S.int(), count: S.int(), hasnext: S.bool() }, [], true) }, [], true);
+
+function nodesOf(ctx: ApiContext, node: unknown): readonly string[] | undefined {
+  if (node === undefined) return undefined;
+  const n = String(node);
+  if (!ctx.rpc.isMember(n)) throw new ApiError(400, 'BAD_REQUEST', `Node not found: ${n}`);
+  return [n];
+}
+
+function timeOf(key: string, v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const t = parseTime(v as string | number);
+  if (t === undefined) throw new ApiError(400, 'INVALID_PARAMETER', `the ${key} parameter expected type is timestamp or rfc3339, but the value is ${String(v)}`);
+  return t;
+}
+
+export function clientRoutes(ctx: ApiContext): RouteDef[] {
+  const { rpc } = ctx;
+  return [
+    {
+      method: 'GET',
+      url: '/clients',
+      tags: ['Clients'],
+      summary: 'Clients of every running member, paged, with filters',
+      querystring: S.obj({
+        ...PAGE_QUERY,
+        node: S.str('Only this member'),
+        clientid: strings,
+        username: strings,
+        like_clientid: { type: 'string', maxLength: 65535 },
+        like_username: { type: 'string', maxLength: 65535 },
+        ip_address: { type: 'string', maxLength: 64 },
+        conn_state: { type: 'string', enum: ['connected', 'idle', 'disconnected'] },
+        clean_start: S.bool(),
+        proto_ver: S.int(3, 5),
+        gte_created_at: time,
+        lte_created_at: time,
+        gte_connected_at: time,
+        lte_connected_at: time,
+        fields: S.str('accepted; every field is returned'),
+      }),
+      response: { 200: LIST, 400: ERROR_SCHEMA },
+      async handler(req) {
+        const q = req.query as Record<string, unknown> & { page: number; limit: number };
+        const f: ClientFilter = {
+          ...(q.clientid !== undefined ? { clientid: q.clientid as string[] } : {}),
+          ...(q.username !== undefined ? { username: q.username as string[] } : {}),
+          ...(q.like_clientid !== undefined ? { like_clientid: String(q.like_clientid) } : {}),
+          ...(q.like_username !== undefined ? { like_username: String(q.like_username) } : {}),
+          ...(q.ip_address !== undefined ? { ip_address: String(q.ip_address) } : {}),
+          ...(q.conn_state !== undefined ? { conn_state: q.conn_state as ClientFilter['conn_state'] } : {}),
+          ...(q.clean_start !== undefined ? { clean_start: Boolean(q.clean_start) } : {}),
+          ...(q.proto_ver !== undefined ? { proto_ver: Number(q.proto_ver) } : {}),
+        };
+        const times = {
+          gte_created_at: timeOf('gte_created_at', q.gte_created_at),
+          lte_created_at: timeOf('lte_created_at', q.lte_created_at),
+          gte_connected_at: timeOf('gte_connected_at', q.gte_connected_at),
+          lte_connected_at: timeOf('lte_connected_at', q.lte_connected_at),
+        };
+        const filter: ClientFilter = { ...f, ...Object.fromEntries(Object.entries(times).filter(([, v]) => v !== undefined)) };
+        return ok(await clusterPage(rpc, (page) => ({ op: 'clients', filter, page }), q.page, q.limit, nodesOf(ctx, q.node)));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/clients/:clientid',
+      tags: ['Clients'],
+      summary: 'One client, from whichever member holds it',
+      params: S.obj({ clientid: { type: 'string', minLength: 1, maxLength: 65535 } }, ['clientid']),
+      response: { 200: S.any(), 404: ERROR_SCHEMA },
+      async handler(req) {
+        const g = await rpc.gather<Record<string, unknown> | null>({ op: 'client', clientid: req.params.clientid! });
+        const found = g.answers.find((a) => a.value !== null);
+        if (!found) throw CLIENTID_NOT_FOUND();
+        return ok(found.value);
+      },
+    },
+    {
+      method: 'DELETE',
+      url: '/clients/:clientid',
+      tags: ['Clients'],
+      summary: 'Kicks a client out: its connection is closed and its session discarded',
+      params: S.obj({ clientid: { type: 'string', minLength: 1, maxLength: 65535 } }, ['clientid']),
+      response: { 204: { description: 'Kick out client successfully' }, 404: ERROR_SCHEMA },
+      async handler(req) {
+        const g = await rpc.gather<boolean>({ op: 'kick', clientid: req.params.clientid! });
+        if (!g.answers.some((a) => a.value)) throw CLIENTID_NOT_FOUND();
+        ctx.log.info({ clientid: req.params.clientid }, 'client kicked through the API');
+        return noContent();
+      },
+    },
+    {
+      method: 'GET',
+      url: '/subscriptions',
+      tags: ['Subscriptions'],
+      summary: 'Subscriptions of every running member, paged, with filters',
+      querystring: S.obj({
+        ...PAGE_QUERY,
+        node: S.str(),
+        clientid: { type: 'string', maxLength: 65535 },
+        qos: S.int(0, 2),
+        topic: { type: 'string', maxLength: 65535 },
+        match_topic: { type: 'string', maxLength: 65535 },
+        share_group: { type: 'string', maxLength: 65535 },
+        durable: S.bool(),
+      }),
+      response: { 200: LIST, 400: ERROR_SCHEMA },
+      async handler(req) {
+        const q = req.query as Record<string, unknown> & { page: number; limit: number };
+        if (q.match_topic !== undefined && (validateFilter(String(q.match_topic), Number.MAX_SAFE_INTEGER) || String(q.match_topic).startsWith('$share/'))) {
+          throw new ApiError(400, 'INVALID_PARAMETER', 'match_topic_invalid');
+        }
+        const filter: SubscriptionFilter = {
+          ...(q.clientid !== undefined ? { clientid: String(q.clientid) } : {}),
+          ...(q.qos !== undefined ? { qos: Number(q.qos) } : {}),
+          ...(q.topic !== undefined ? { topic: String(q.topic) } : {}),
+          ...(q.match_topic !== undefined ? { match_topic: String(q.match_topic) } : {}),
+          ...(q.share_group !== undefined ? { share_group: String(q.share_group) } : {}),
+        };
+        // No durable sessions here: `durable=true` matches nothing.
+        if (q.durable === true) return ok({ data: [], meta: { page: q.page, limit: q.limit, count: 0, hasnext: false } });
+        return ok(await clusterPage(rpc, (page) => ({ op: 'subscriptions', filter, page }), q.page, q.limit, nodesOf(ctx, q.node)));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/topics',
+      tags: ['Topics'],
+      summary: 'Routes: which member has subscribers to which filter',
+      querystring: S.obj({ ...PAGE_QUERY, node: S.str(), topic: { type: 'string', maxLength: 65535 } }),
+      response: { 200: LIST },
+      async handler(req) {
+        const q = req.query as Record<string, unknown> & { page: number; limit: number };
+        const topic = q.topic === undefined ? undefined : String(q.topic);
+        return ok(await clusterPage(rpc, (page) => ({ op: 'topics', ...(topic !== undefined ? { topic } : {}), page }), q.page, q.limit, nodesOf(ctx, q.node)));
+      },
+    },
+  ];
+}
