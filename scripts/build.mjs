@@ -11,7 +11,7 @@
 // script exits non-zero. A build that is killed leaves its tree behind; a later build removes it.
 import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { lstatSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, readdirSync, readlinkSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -37,6 +37,17 @@ const compiled = spawnSync(process.execPath, [tsc, '-p', join(root, 'tsconfig.bu
   stdio: 'inherit',
 });
 if (compiled.status !== 0) fail(`tsc failed; ${LINK} was left as it was`, compiled.status ?? 1);
+
+// The dashboard page (web/): its TypeScript compiled for the browser, its HTML and CSS copied,
+// into the tree's api/www/, which the API serves as `/` and `/static/...`.
+// (A tree without web/, such as the build script's own test project, has no page to build.)
+if (existsSync(join(root, 'web', 'tsconfig.json'))) {
+  const www = join(fresh, 'api', 'www');
+  const page = spawnSync(process.execPath, [tsc, '-p', join(root, 'web', 'tsconfig.json'), '--outDir', join(www, 'static')], { cwd: root, stdio: 'inherit' });
+  if (page.status !== 0) fail(`tsc failed on web/; ${LINK} was left as it was`, page.status ?? 1);
+  copyFileSync(join(root, 'web', 'index.html'), join(www, 'index.html'));
+  copyFileSync(join(root, 'web', 'style.css'), join(www, 'static', 'style.css'));
+}
 
 // Never fails for want of a compiler (it warns and bin/emqx_ctl falls back to Node.js); a
 // non-zero exit means the script itself broke.

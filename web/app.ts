@@ -1,0 +1,312 @@
+// The dashboard page: a client of the /api/v5 API and nothing else. The token from POST /login
+// is kept in sessionStorage and sent in the Authorization header (no cookie, so no request can
+// be forged from another site). Every view refreshes itself on a timer without reloading.
+const API = '/api/v5';
+const TOKEN_KEY = 'emqx-ts.token';
+const REFRESH_MS = 2000;
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+interface NodeInfo {
+  node: string;
+  node_status: 'running' | 'stopped';
+  role?: string;
+  uptime?: number;
+  connections?: number;
+  live_connections?: number;
+  memory_used?: string;
+  memory_total?: string;
+  process_memory?: string;
+  load1?: number;
+  load5?: number;
+  load15?: number;
+}
+interface Sample {
+  time_stamp: number;
+  received: number;
+  sent: number;
+}
+interface Client {
+  clientid: string;
+  username: string | null;
+  node: string;
+  ip_address: string;
+  port: number | null;
+  connected: boolean;
+  subscriptions_cnt: number;
+}
+interface Subscription {
+  clientid: string;
+  topic: string;
+  qos: number;
+  node: string;
+}
+
+const $ = <T extends HTMLElement>(id: string): T => {
+  const el = document.getElementById(id);
+  if (!el) throw new Error(`missing #${id}`);
+  return el as T;
+};
+
+class Unauthorized extends Error {}
+
+async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const res = await fetch(`${API}${path}`, {
+    method,
+    headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  if (res.status === 401) throw new Unauthorized();
+  if (res.status === 204) return undefined as T;
+  const data = (await res.json()) as T & { message?: string };
+  if (!res.ok) throw new Error(data.message ?? `${res.status}`);
+  return data;
+}
+
+function text(s: string | number | null | undefined): Text {
+  return document.createTextNode(s === null || s === undefined ? '-' : String(s));
+}
+
+function svg(tag: string, attrs: Record<string, string | number>, parent: Element): SVGElement {
+  const el = document.createElementNS(SVG_NS, tag);
+  for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+  parent.appendChild(el);
+  return el;
+}
+
+function duration(ms: number | undefined): string {
+  if (ms === undefined) return '-';
+  let s = Math.floor(ms / 1000);
+  const d = Math.floor(s / 86400);
+  s -= d * 86400;
+  const h = Math.floor(s / 3600);
+  s -= h * 3600;
+  const m = Math.floor(s / 60);
+  s -= m * 60;
+  return d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s}s` : `${s}s`;
+}
+
+// ---- views ----
+
+function drawTopology(nodes: NodeInfo[]): void {
+  const root = $('topology') as unknown as SVGSVGElement;
+  root.replaceChildren();
+  const w = 900;
+  const h = 360;
+  const n = nodes.length;
+  const pos = nodes.map((_, i) => {
+    if (n === 1) return { x: w / 2, y: h / 2 };
+    const a = -Math.PI / 2 + (2 * Math.PI * i) / n;
+    return { x: w / 2 + Math.cos(a) * (w / 2 - 130), y: h / 2 + Math.sin(a) * (h / 2 - 70) };
+  });
+  // Links: the full mesh among running members.
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      if (nodes[i]!.node_status === 'running' && nodes[j]!.node_status === 'running') {
+        svg('line', { class: 'link', x1: pos[i]!.x, y1: pos[i]!.y, x2: pos[j]!.x, y2: pos[j]!.y }, root);
+      }
+    }
+  }
+  nodes.forEach((node, i) => {
+    const g = svg('g', { class: `node ${node.node_status}`, 'data-node': node.node, transform: `translate(${pos[i]!.x - 115},${pos[i]!.y - 52})` }, root);
+    svg('rect', { width: 230, height: 104, rx: 8 }, g);
+    const line = (y: number, s: string, cls = ''): void => {
+      const t = svg('text', { x: 10, y, ...(cls ? { class: cls } : {}) }, g);
+      t.textContent = s;
+    };
+    line(18, node.node, 'title');
+    const state = svg('text', { x: 10, y: 36, class: 'state' }, g);
+    state.textContent = node.node_status;
+    const role = svg('text', { x: 80, y: 36 }, g);
+    role.textContent = `${node.role ?? 'core'}${node.node_status === 'running' ? ` · up ${duration(node.uptime)}` : ''}`;
+    if (node.node_status === 'running') {
+      line(54, `connections ${node.live_connections ?? 0} / sessions ${node.connections ?? 0}`);
+      line(72, `memory ${node.process_memory ?? '-'} (host ${node.memory_used ?? '-'} / ${node.memory_total ?? '-'})`);
+      line(90, `load ${node.load1 ?? '-'} ${node.load5 ?? '-'} ${node.load15 ?? '-'}`);
+    } else {
+      line(60, 'not answering');
+    }
+  });
+  const running = nodes.filter((x) => x.node_status === 'running').length;
+  $('node-summary').textContent = `${running} running, ${n - running} stopped`;
+}
+
+function drawChart(samples: Sample[]): void {
+  const root = $('chart') as unknown as SVGSVGElement;
+  root.replaceChildren();
+  const w = 900;
+  const h = 220;
+  const pad = { l: 50, r: 10, t: 10, b: 24 };
+  const interval = samples.length > 1 ? Math.max(1, (samples[samples.length - 1]!.time_stamp - samples[0]!.time_stamp) / (samples.length - 1)) : 10_000;
+  const rateIn = samples.map((s) => (s.received * 1000) / interval);
+  const rateOut = samples.map((s) => (s.sent * 1000) / interval);
+  const max = Math.max(1, ...rateIn, ...rateOut);
+  const now = Date.now();
+  const x = (t: number): number => pad.l + ((t - (now - 300_000)) / 300_000) * (w - pad.l - pad.r);
+  const y = (v: number): number => h - pad.b - (v / max) * (h - pad.t - pad.b);
+  svg('line', { class: 'axis', x1: pad.l, y1: h - pad.b, x2: w - pad.r, y2: h - pad.b }, root);
+  svg('line', { class: 'axis', x1: pad.l, y1: pad.t, x2: pad.l, y2: h - pad.b }, root);
+  const label = (lx: number, ly: number, s: string, anchor = 'end'): void => {
+    const t = svg('text', { x: lx, y: ly, class: 'chart-label', 'text-anchor': anchor }, root);
+    t.textContent = s;
+  };
+  label(pad.l - 6, pad.t + 10, max >= 10 ? max.toFixed(0) : max.toFixed(1));
+  label(pad.l - 6, h - pad.b, '0');
+  label(pad.l, h - 6, '-5 min', 'start');
+  label(w - pad.r, h - 6, 'now');
+  const path = (rates: number[], cls: string): void => {
+    if (samples.length === 0) return;
+    const d = samples.map((s, i) => `${i === 0 ? 'M' : 'L'}${x(s.time_stamp).toFixed(1)},${y(rates[i]!).toFixed(1)}`).join(' ');
+    svg('path', { d, class: cls }, root);
+  };
+  path(rateIn, 'chart-in');
+  path(rateOut, 'chart-out');
+  const last = samples.length - 1;
+  $('rates').textContent = last >= 0 ? `now: ${rateIn[last]!.toFixed(1)} in/s, ${rateOut[last]!.toFixed(1)} out/s` : 'waiting for the first samples';
+}
+
+function fillClients(list: { data: Client[]; meta: { count: number } }): void {
+  const body = $('clients').querySelector('tbody')!;
+  body.replaceChildren();
+  for (const c of list.data) {
+    const tr = document.createElement('tr');
+    tr.dataset.clientid = c.clientid;
+    for (const v of [c.clientid, c.username, c.node, `${c.ip_address}:${c.port ?? ''}`, c.connected ? 'yes' : 'no', c.subscriptions_cnt]) {
+      const td = document.createElement('td');
+      td.appendChild(text(v));
+      tr.appendChild(td);
+    }
+    const td = document.createElement('td');
+    const kick = document.createElement('button');
+    kick.className = 'kick';
+    kick.type = 'button';
+    kick.textContent = 'Kick';
+    kick.addEventListener('click', () => void kickClient(c.clientid));
+    td.appendChild(kick);
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+  $('client-count').textContent = `${list.meta.count} in total`;
+}
+
+function fillSubscriptions(list: { data: Subscription[]; meta: { count: number } }): void {
+  const body = $('subscriptions').querySelector('tbody')!;
+  body.replaceChildren();
+  for (const s of list.data) {
+    const tr = document.createElement('tr');
+    for (const v of [s.clientid, s.topic, s.qos, s.node]) {
+      const td = document.createElement('td');
+      td.appendChild(text(v));
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
+  $('sub-count').textContent = `${list.meta.count} in total`;
+}
+
+// ---- state and refresh ----
+
+let timer: number | undefined;
+let chartTimer: number | undefined;
+
+async function refresh(): Promise<void> {
+  try {
+    const filter = $<HTMLInputElement>('client-filter').value.trim();
+    const [cluster, nodes, clients, subs] = await Promise.all([
+      api<{ name: string; self: string }>('GET', '/cluster'),
+      api<NodeInfo[]>('GET', '/nodes'),
+      api<{ data: Client[]; meta: { count: number } }>('GET', `/clients?limit=50${filter ? `&like_clientid=${encodeURIComponent(filter)}` : ''}`),
+      api<{ data: Subscription[]; meta: { count: number } }>('GET', '/subscriptions?limit=50'),
+    ]);
+    $('cluster-name').textContent = cluster.name;
+    $('served-by').textContent = `served by ${cluster.self}`;
+    drawTopology(nodes);
+    fillClients(clients);
+    fillSubscriptions(subs);
+  } catch (err) {
+    if (err instanceof Unauthorized) showLogin('Your session has ended; log in again.');
+  }
+}
+
+async function refreshChart(): Promise<void> {
+  try {
+    drawChart(await api<Sample[]>('GET', '/monitor?latest=300'));
+  } catch (err) {
+    if (err instanceof Unauthorized) showLogin('Your session has ended; log in again.');
+  }
+}
+
+async function kickClient(clientid: string): Promise<void> {
+  try {
+    await api('DELETE', `/clients/${encodeURIComponent(clientid)}`);
+  } catch {
+    // Already gone: the refresh shows it.
+  }
+  await refresh();
+}
+
+function stopTimers(): void {
+  window.clearInterval(timer);
+  window.clearInterval(chartTimer);
+}
+
+function showLogin(message = ''): void {
+  stopTimers();
+  sessionStorage.removeItem(TOKEN_KEY);
+  $('app').hidden = true;
+  $('login').hidden = false;
+  $('login-error').textContent = message;
+}
+
+function showApp(): void {
+  $('login').hidden = true;
+  $('app').hidden = false;
+  const warning = sessionStorage.getItem(`${TOKEN_KEY}.warning`);
+  $('warning').hidden = !warning;
+  $('warning').textContent = warning ?? '';
+  void refresh();
+  void refreshChart();
+  stopTimers();
+  timer = window.setInterval(() => void refresh(), REFRESH_MS);
+  chartTimer = window.setInterval(() => void refreshChart(), 5000);
+}
+
+$('login-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const username = $<HTMLInputElement>('username').value;
+  const password = $<HTMLInputElement>('password').value;
+  void (async () => {
+    try {
+      const r = await api<{ token: string; warning?: string }>('POST', '/login', { username, password });
+      sessionStorage.setItem(TOKEN_KEY, r.token);
+      if (r.warning) sessionStorage.setItem(`${TOKEN_KEY}.warning`, r.warning);
+      else sessionStorage.removeItem(`${TOKEN_KEY}.warning`);
+      showApp();
+    } catch (err) {
+      $('login-error').textContent = err instanceof Unauthorized ? 'Wrong username or password.' : `Login failed: ${(err as Error).message}`;
+    }
+  })();
+});
+
+$('logout').addEventListener('click', () => {
+  void (async () => {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (token) {
+      try {
+        const username = JSON.parse(atob(token.split('.')[0]!.replace(/-/g, '+').replace(/_/g, '/'))).u as string;
+        await api('POST', '/logout', { username });
+      } catch {
+        // The token is dropped below either way.
+      }
+    }
+    showLogin();
+  })();
+});
+
+$('client-search').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  void refresh();
+});
+
+if (sessionStorage.getItem(TOKEN_KEY)) showApp();
+else showLogin();
