@@ -8,7 +8,7 @@ import type { QoS } from '../mqtt/port.js';
 import { parseShared, validateFilter } from '../mqtt/topic.js';
 import type { Broker } from './broker.js';
 import type { Session } from './session.js';
-import { SYSDESCR } from './sys.js';
+import { datetime, SYSDESCR } from './sys.js';
 
 export interface BrokerCtlHost {
   readonly node: string;
@@ -208,7 +208,7 @@ export function brokerCommands(h: BrokerCtlHost): CtlCommand[] {
         if (rest.length > 0) return usage(brokerUsage);
         if (verb === undefined) {
           return ok(
-            `${pad('sysdescr', 10)}: ${SYSDESCR}\n${pad('version', 10)}: ${h.version}\n${pad('datetime', 10)}: ${new Date().toISOString()}\n${pad('uptime', 10)}: ${humanDuration(Date.now() - h.startedAt)}\n`,
+            `${pad('sysdescr', 10)}: ${SYSDESCR}\n${pad('version', 10)}: ${h.version}\n${pad('datetime', 10)}: ${datetime()}\n${pad('uptime', 10)}: ${humanDuration(Date.now() - h.startedAt)}\n`,
           );
         }
         if (verb === 'stats') return ok(Object.entries(b.stats()).sort(([x], [y]) => x.localeCompare(y)).map(([k, v]) => `${pad(k, 30)}: ${v}\n`).join(''));

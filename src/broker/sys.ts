@@ -20,6 +20,19 @@ export interface SysOptions {
 
 export const SYSDESCR = 'emqx-ts: an EMQX-compatible MQTT broker on Node.js';
 
+/**
+ * emqx_sys:datetime/0: RFC 3339 in local time with its numeric offset and nine fractional digits
+ * (calendar:system_time_to_rfc3339 with unit nanosecond), e.g. `2024-05-01T10:00:00.123000000+00:00`.
+ */
+export function datetime(d = new Date()): string {
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  const off = -d.getTimezoneOffset();
+  const a = Math.abs(off);
+  const date = `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`;
+  const time = `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000000`;
+  return `${date}T${time}${off < 0 ? '-' : '+'}${p(Math.floor(a / 60))}:${p(a % 60)}`;
+}
+
 function hostOf(peer: string): { ip: string; port: number } {
   const i = peer.lastIndexOf(':');
   const ip = peer.slice(0, i);
@@ -109,7 +122,7 @@ export class SysPublisher {
 
   heartbeat(): void {
     this.#publish(this.topic('uptime'), String(Date.now() - this.o.startedAt), false);
-    this.#publish(this.topic('datetime'), new Date().toISOString(), false);
+    this.#publish(this.topic('datetime'), datetime(), false);
   }
 
   #common(client: ClientInfo): Record<string, unknown> {
