@@ -108,8 +108,8 @@ function drawTopology(nodes: NodeInfo[]): void {
     }
   }
   nodes.forEach((node, i) => {
-    const g = svg('g', { class: `node ${node.node_status}`, 'data-node': node.node, transform: `translate(${pos[i]!.x - 115},${pos[i]!.y - 52})` }, root);
-    svg('rect', { width: 230, height: 104, rx: 8 }, g);
+    const g = svg('g', { class: `node ${node.node_status}`, 'data-node': node.node, transform: `translate(${pos[i]!.x - 130},${pos[i]!.y - 52})` }, root);
+    svg('rect', { width: 260, height: 104, rx: 8 }, g);
     const line = (y: number, s: string, cls = ''): void => {
       const t = svg('text', { x: 10, y, ...(cls ? { class: cls } : {}) }, g);
       t.textContent = s;

@@ -1,0 +1,94 @@
+// The dashboard page in headless Chromium (Debian's chromium through puppeteer-core) against a
+// real three-node cluster: log in, see three nodes, stop one and see it turn stopped within
+// seconds, kick a client, no console errors; a screenshot is written for review. Expressions
+// evaluated in the page are strings: this file is type-checked without the DOM's types.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectAsync } from 'mqtt';
+import puppeteer from 'puppeteer-core';
+import { createTestNodes } from '../helpers/launcher.js';
+import { skipOrFail } from '../helpers/prerequisite.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const NAMES = ['emqx1@127.0.0.1', 'emqx2@127.0.0.1', 'emqx3@127.0.0.1'];
+export const SCREENSHOT = join(tmpdir(), 'emqx-ts-dashboard.png');
+
+test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
+  if (!existsSync(CHROMIUM)) return skipOrFail(t, `${CHROMIUM} (Debian package chromium)`);
+  const [n1, n2, n3] = await createTestNodes(t, NAMES, { dashboard: true, mqtt: true, conf: 'dashboard.sample_interval = 1s' });
+  for (const n of [n1!, n2!, n3!]) await n.startOk();
+  for (const n of [n2!, n3!]) {
+    const r = await n.ctl(['cluster', 'join', n1!.name]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+  }
+  const client = await connectAsync(`mqtt://127.0.0.1:${n1!.mqttPort}`, { clientId: 'browser-kick-me', reconnectPeriod: 0, connectTimeout: 5000 });
+  t.after(() => client.end(true));
+  await client.subscribeAsync('dash/#', { qos: 0 });
+  for (let i = 0; i < 20; i++) await client.publishAsync('dash/t', `m${i}`, { qos: 0 });
+
+  const profile = mkdtempSync(join(tmpdir(), 'emqx-chromium-'));
+  t.after(() => rmSync(profile, { recursive: true, force: true }));
+  const browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
+    protocolTimeout: 30_000,
+  });
+  t.after(async () => {
+    // Closed by its process id if a graceful close hangs.
+    const pid = browser.process()?.pid;
+    await Promise.race([browser.close(), new Promise((r) => setTimeout(r, 5000))]);
+    if (pid !== undefined) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1280, height: 1400 });
+  const errors: string[] = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(m.text());
+  });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.setDefaultTimeout(15_000);
+
+  await page.goto(`http://127.0.0.1:${n1!.dashboardPort}/`, { waitUntil: 'load' });
+  await page.waitForSelector('#login-form', { visible: true });
+  await page.type('#password', 'public');
+  await page.click('#login-button');
+  await page.waitForSelector('#app', { visible: true });
+  assert.match(await page.$eval('#warning', (e) => e.textContent ?? ''), /default password/);
+
+  // Three nodes, all running.
+  await page.waitForFunction("document.querySelectorAll('#topology g.node.running').length === 3");
+  const shown = await page.$$eval('#topology g.node', (gs) => gs.map((g) => g.getAttribute('data-node')).sort());
+  assert.deepEqual(shown, NAMES);
+
+  // The client is listed; the chart has samples.
+  await page.waitForSelector('#clients tr[data-clientid="browser-kick-me"]');
+  await page.waitForFunction("document.querySelectorAll('#chart path').length === 2", { timeout: 20_000 });
+
+  // emqx3 stops: the page shows it stopped within seconds, without a reload.
+  const stopped = await n3!.stop();
+  assert.equal(stopped.code, 0);
+  const t0 = Date.now();
+  await page.waitForSelector('#topology g.node.stopped[data-node="emqx3@127.0.0.1"]', { timeout: 10_000 });
+  t.diagnostic(`emqx3 shown as stopped ${Date.now() - t0} ms after emqx stop returned`);
+  assert.equal(await page.$$eval('#topology g.node.running', (gs) => gs.length), 2);
+
+  // Kick the client from its row.
+  const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+  await page.click('#clients tr[data-clientid="browser-kick-me"] button.kick');
+  await closed;
+  await page.waitForFunction(`document.querySelector('#clients tr[data-clientid="browser-kick-me"]') === null`);
+
+  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+  t.diagnostic(`screenshot: ${SCREENSHOT}`);
+  assert.deepEqual(errors, [], `console errors: ${errors.join('\n')}`);
+});
