@@ -82,6 +82,9 @@ export async function runNode(opts: RunOptions): Promise<number> {
   let fatal = false;
   const onFatal = (err: unknown): void => {
     fatal = true;
+    // Last words where they cannot be lost: stderr (log/daemon.out for a daemon) is written
+    // synchronously, the log file's writer may not get to flush.
+    process.stderr.write(`${new Date().toISOString()} unexpected error; stopping: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     logger.fatal({ err }, 'unexpected error; stopping');
     log.close();
     stopRequested();

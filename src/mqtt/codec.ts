@@ -58,13 +58,15 @@ function varint(b: Buffer, pos: number): [number, number] | undefined {
  */
 export function stringsWellFormed(type: number, body: Buffer, v5: boolean): boolean {
   let pos = 0;
-  const str = (): boolean => {
-    if (pos + 2 > body.length) return true;
+  /** The next string: well-formed, not, or cut short (then the full parser reports it). */
+  const str = (): 'ok' | 'bad' | 'short' => {
+    if (pos + 2 > body.length) return 'short';
     const len = body.readUInt16BE(pos);
     pos += 2;
-    const ok = pos + len > body.length || wellFormed(body, pos, pos + len);
+    if (pos + len > body.length) return 'short';
+    const ok = wellFormed(body, pos, pos + len);
     pos += len;
-    return ok;
+    return ok ? 'ok' : 'bad';
   };
   const skipBinary = (): void => {
     if (pos + 2 <= body.length) pos += 2 + body.readUInt16BE(pos);
@@ -79,26 +81,33 @@ export function stringsWellFormed(type: number, body: Buffer, v5: boolean): bool
     pos = 2;
     if (v5 && !skipProps()) return true;
     while (pos < body.length) {
-      if (!str()) return false;
+      const r = str();
+      if (r !== 'ok') return r === 'short';
       if (type === SUBSCRIBE) pos++;
     }
     return true;
   }
   if (type === CONNECT) {
-    if (!str()) return false; // protocol name
+    let r = str(); // protocol name
+    if (r !== 'ok') return r === 'short';
     if (pos + 4 > body.length) return true;
     const version = body[pos]!;
     const flags = body[pos + 1]!;
     pos += 4;
     const connectV5 = version === 5;
     if (connectV5 && !skipProps()) return true;
-    if (!str()) return false; // client id
+    r = str(); // client id
+    if (r !== 'ok') return r === 'short';
     if (flags & 0x04) {
       if (connectV5 && !skipProps()) return true;
-      if (!str()) return false; // will topic
+      r = str(); // will topic
+      if (r !== 'ok') return r === 'short';
       skipBinary(); // will payload
     }
-    if (flags & 0x80 && !str()) return false; // username
+    if (flags & 0x80) {
+      r = str(); // username
+      if (r !== 'ok') return r === 'short';
+    }
     return true;
   }
   return true;
