@@ -231,6 +231,8 @@ export function brokerCommands(h: BrokerCtlHost): CtlCommand[] {
             row('listen_on', l.bind);
             row('acceptors', '1');
             row('proxy_protocol', 'false');
+            // Sic: emqx_mgmt_cli prints the key misspelt, and scripts read it so.
+            row('enbale', String(l.enable));
             row('running', String(l.running));
             if (l.running) {
               row('current_conn', String(l.currentConns));

@@ -52,6 +52,8 @@ interface Running {
 export interface ListenerStatus {
   readonly id: string;
   readonly bind: string;
+  /** The configured `enable` (a listener stopped by an operator is enabled and not running). */
+  readonly enable: boolean;
   readonly running: boolean;
   readonly currentConns: number;
   readonly maxConns: number;
@@ -158,6 +160,7 @@ export class Listeners {
       return {
         id,
         bind: l.bind,
+        enable: l.enable,
         running: r !== undefined,
         currentConns: r?.channels.size ?? 0,
         maxConns: l.max_connections,
