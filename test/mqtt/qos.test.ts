@@ -1,19 +1,25 @@
 // QoS 0, 1 and 2 both ways (MQTT 3.1.1 §4.3, MQTT 5.0 §4.3) against a running node: the
 // acknowledgement flows seen packet by packet on raw sockets, the delivered QoS as min(published,
 // granted), exactly-once for a resent QoS 2 PUBLISH, and redelivery with DUP of what a persistent
-// session had unacknowledged when its connection dropped (PUBLISH again, or PUBREL for a QoS 2
-// message already at PUBREC).
+// session had unacknowledged when its connection dropped or was taken over (PUBLISH again, or
+// PUBREL for a QoS 2 message already at PUBREC); mqtt.retry_interval resends on a live connection,
+// mqtt.max_awaiting_rel, and acknowledgements of unknown packet identifiers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IPubackPacket, IPubcompPacket, IPublishPacket, IPubrecPacket, IPubrelPacket, ISubackPacket } from 'mqtt-packet';
+import type { IDisconnectPacket, IPubackPacket, IPubcompPacket, IPublishPacket, IPubrecPacket, IPubrelPacket, ISubackPacket } from 'mqtt-packet';
 import type { TestNode } from '../helpers/launcher.js';
 import { closeAll, open, RawClient, startMqttNode, uniq, type Level } from '../helpers/mqtt-client.js';
+
+/** mqtt.retry_interval: unacknowledged messages are resent (DUP) on the same connection after it. */
+const RETRY_S = 2;
+/** mqtt.max_awaiting_rel: incoming QoS 2 messages awaiting PUBREL; one more is refused. */
+const MAX_AWAITING_REL = 3;
 
 let node: TestNode;
 let port: number;
 
 before(async () => {
-  node = await startMqttNode({ name: 'mqttqos@127.0.0.1', mqtt: true });
+  node = await startMqttNode({ name: 'mqttqos@127.0.0.1', mqtt: true, env: { EMQX_MQTT__RETRY_INTERVAL: `${RETRY_S}s`, EMQX_MQTT__MAX_AWAITING_REL: String(MAX_AWAITING_REL) } });
   port = node.mqttPort!;
 });
 
@@ -202,3 +208,87 @@ test('mqtt.js QoS 2 both ways over v5 and v3.1.1 clients on one topic', async ()
   assert.ok(s5.inbox.messages.every((m) => m.packet.qos === 2));
   await Promise.all([s5.end(), s4.end(), p.end()]);
 });
+
+describe('retries and limits', () => {
+  test(`mqtt.retry_interval (${RETRY_S} s): an unacknowledged QoS 1 and a QoS 2 at PUBREC are resent on the same connection, DUP set`, async () => {
+    const topic = `qos/retry/${uniq()}`;
+    const { raw } = await RawClient.session(port, 5, `retry-${uniq()}`);
+    await subscribeRaw(raw, topic, 2);
+    const pub = await open(port, { protocolVersion: 5 });
+    await pub.publish(topic, 'r1', { qos: 1 });
+    await pub.publish(topic, 'r2', { qos: 2 });
+    await raw.until(() => raw.publishes().length === 2, 5000, 'two PUBLISH');
+    const [a, b] = raw.publishes();
+    const sentAt = performance.now();
+    raw.send({ cmd: 'pubrec', messageId: b!.messageId! });
+    await raw.next((p) => p.cmd === 'pubrel', 5000, 'PUBREL');
+    await raw.until(() => raw.publishes().length >= 3 && raw.received.filter((p) => p.cmd === 'pubrel').length >= 2, RETRY_S * 1000 + 3000, 'the resends');
+    const waited = performance.now() - sentAt;
+    assert.ok(waited >= RETRY_S * 1000 - 200, `resent after ${Math.round(waited)} ms`);
+    const again = raw.publishes()[2]!;
+    assert.deepEqual([again.payload.toString(), again.dup, again.messageId], ['r1', true, a!.messageId]);
+    assert.equal(raw.publishes().filter((p) => p.payload.toString() === 'r2').length, 1, 'a message at PUBREC is not published again, its PUBREL is');
+    raw.send({ cmd: 'puback', messageId: a!.messageId! });
+    raw.send({ cmd: 'pubcomp', messageId: b!.messageId! });
+    raw.destroy();
+    await pub.end();
+  });
+
+  test('a takeover resends what the old connection left unacknowledged, with DUP', async () => {
+    const topic = `qos/takeover/${uniq()}`;
+    const id = `tk-inflight-${uniq()}`;
+    const { raw: first } = await RawClient.session(port, 5, id, { properties: { sessionExpiryInterval: 60 } });
+    await subscribeRaw(first, topic, 1);
+    const pub = await open(port, { protocolVersion: 5 });
+    await pub.publish(topic, 'pending', { qos: 1 });
+    const p1 = await first.next<IPublishPacket>(isPublish, 5000, 'PUBLISH');
+    const { raw: second, connack } = await RawClient.session(port, 5, id, { clean: false, properties: { sessionExpiryInterval: 60 } });
+    assert.equal(connack.sessionPresent, true);
+    const p2 = await second.next<IPublishPacket>(isPublish, 5000, 'the resent PUBLISH');
+    assert.deepEqual([p2.payload.toString(), p2.dup, p2.messageId], ['pending', true, p1.messageId]);
+    await first.waitClosed(5000);
+    second.send({ cmd: 'puback', messageId: p2.messageId! });
+    second.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
+    await pub.end();
+  });
+
+  test(`mqtt.max_awaiting_rel (${MAX_AWAITING_REL}): one more QoS 2 PUBLISH awaiting PUBREL gets DISCONNECT 0x93 (v5)`, async () => {
+    const { raw, connack } = await RawClient.session(port, 5, `awaitrel-${uniq()}`);
+    assert.equal(connack.properties?.receiveMaximum, MAX_AWAITING_REL);
+    for (let id = 1; id <= MAX_AWAITING_REL; id++) raw.send({ cmd: 'publish', topic: 'qos/awaitrel', payload: Buffer.from('x'), qos: 2, messageId: id, retain: false, dup: false });
+    await raw.until(() => raw.received.filter((p) => p.cmd === 'pubrec').length === MAX_AWAITING_REL, 5000, 'PUBRECs');
+    raw.send({ cmd: 'publish', topic: 'qos/awaitrel', payload: Buffer.from('x'), qos: 2, messageId: MAX_AWAITING_REL + 1, retain: false, dup: false });
+    const d = await raw.next<IDisconnectPacket>((p) => p.cmd === 'disconnect', 5000, 'DISCONNECT');
+    assert.equal(d.reasonCode, 0x93);
+    await raw.waitClosed(5000);
+  });
+
+  test('PUBREL for an unknown packet id: PUBCOMP 0x92 (v5), PUBCOMP (3.1.1); the connection stays', async () => {
+    const { raw } = await RawClient.session(port, 5, `pubrel-${uniq()}`);
+    raw.send({ cmd: 'pubrel', messageId: 999 });
+    const c = await raw.next<IPubcompPacket>((p) => p.cmd === 'pubcomp', 5000, 'PUBCOMP');
+    assert.deepEqual([c.messageId, c.reasonCode], [999, 0x92]);
+    const { raw: r4 } = await RawClient.session(port, 4, `pubrel4-${uniq()}`);
+    r4.send({ cmd: 'pubrel', messageId: 998 });
+    const c4 = await r4.next<IPubcompPacket>((p) => p.cmd === 'pubcomp', 5000, 'PUBCOMP');
+    assert.equal(c4.messageId, 998);
+    await ping(raw);
+    await ping(r4);
+    raw.destroy();
+    r4.destroy();
+  });
+
+  test('PUBACK for an unknown packet id is ignored (counted), the connection stays', async () => {
+    const { raw } = await RawClient.session(port, 5, `puback-${uniq()}`);
+    raw.send({ cmd: 'puback', messageId: 4242 });
+    await ping(raw);
+    assert.equal(raw.closed, false);
+    raw.destroy();
+  });
+});
+
+async function ping(raw: RawClient): Promise<void> {
+  const from = raw.received.length;
+  raw.send({ cmd: 'pingreq' });
+  await raw.next((p) => p.cmd === 'pingresp', 5000, 'PINGRESP', from);
+}
