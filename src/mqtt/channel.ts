@@ -251,6 +251,8 @@ export class Channel implements Outlet {
     const mp = this.settings.mountpoint;
     const topic = mp !== '' && msg.topic.startsWith(mp) ? msg.topic.slice(mp.length) : msg.topic;
     let buf: Buffer;
+    /** A topic alias this PUBLISH introduces: recorded only once the packet really goes out. */
+    let newAlias: number | undefined;
     const plain = !this.v5 || (expiry === undefined && d.subIds === undefined && msg.props === undefined && this.aliasMaxOut === 0);
     if (plain) {
       if (d.qos === 0 && !d.retain && mp === '') {
@@ -271,9 +273,8 @@ export class Channel implements Outlet {
           properties.topicAlias = alias;
           outTopic = '';
         } else if (this.aliasesOut.size < this.aliasMaxOut) {
-          const next = this.aliasesOut.size + 1;
-          this.aliasesOut.set(topic, next);
-          properties.topicAlias = next;
+          newAlias = this.aliasesOut.size + 1;
+          properties.topicAlias = newAlias;
         }
       }
       buf = this.codec.encode({
@@ -292,6 +293,7 @@ export class Channel implements Outlet {
       c['delivery.dropped.too_large']++;
       return false;
     }
+    if (newAlias !== undefined) this.aliasesOut.set(topic, newAlias);
     c['packets.sent']++;
     c['packets.publish.sent']++;
     c['bytes.sent'] += buf.length;

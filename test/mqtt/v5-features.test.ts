@@ -129,6 +129,23 @@ describe('topic aliases', () => {
     await pub.end();
   });
 
+  test('node → client: a message too large for the client assigns no alias (the next one on its topic carries the topic)', async () => {
+    const topic = `v5/alias/big/${uniq()}`;
+    const { raw } = await RawClient.session(port, 5, `alias-big-${uniq()}`, { properties: { topicAliasMaximum: 4, maximumPacketSize: 200 } });
+    await subscribeRaw(raw, [{ topic, qos: 0 }]);
+    const pub = await open(port, { protocolVersion: 5 });
+    await pub.publish(topic, 'x'.repeat(500), { qos: 1 });
+    await pub.publish(topic, 'small', { qos: 1 });
+    await pub.publish(topic, 'again', { qos: 1 });
+    await raw.until(() => raw.publishes().length === 2, 5000, 'two PUBLISH');
+    const [first, second] = raw.publishes();
+    // The client never saw the dropped message: the first one it gets must name the topic.
+    assert.deepEqual([first!.topic, first!.payload.toString(), first!.properties?.topicAlias], [topic, 'small', 1]);
+    assert.deepEqual([second!.topic, second!.payload.toString(), second!.properties?.topicAlias], ['', 'again', 1]);
+    raw.destroy();
+    await pub.end();
+  });
+
   test('node → client: no alias for a client that did not ask for any', async () => {
     const topic = `v5/alias/none/${uniq()}`;
     const { raw } = await RawClient.session(port, 5, `alias-none-${uniq()}`);
