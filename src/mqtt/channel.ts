@@ -122,6 +122,8 @@ export class Channel implements Outlet {
   aliasMaxOut = 0;
   /** The client's Maximum Packet Size (v5). */
   maxPacketSize = Number.POSITIVE_INFINITY;
+  /** The listener's mountpoint with this client's placeholders filled in (set at CONNECT). */
+  mountpoint = '';
   /** Packets that arrived while the CONNECT was being handled. */
   #early: Packet[] | undefined;
   #connackSent = false;
@@ -248,7 +250,7 @@ export class Channel implements Outlet {
       }
       if (this.v5) expiry = left;
     }
-    const mp = this.settings.mountpoint;
+    const mp = this.mountpoint;
     const topic = mp !== '' && msg.topic.startsWith(mp) ? msg.topic.slice(mp.length) : msg.topic;
     let buf: Buffer;
     /** A topic alias this PUBLISH introduces: recorded only once the packet really goes out. */

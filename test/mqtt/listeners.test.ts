@@ -1,6 +1,6 @@
 // MQTT listeners from emqx.conf against a running node: ws (path, subprotocol, the 404 and 400
 // refusals), ssl and wss with certificates made here, verify_peer + fail_if_no_peer_cert, a
-// listener on [::1], max_connections, named listeners and `enable = false`, and what
+// listener on [::1], max_connections, a mountpoint, named listeners and `enable = false`, and what
 // `emqx ctl listeners` says about each.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +21,7 @@ let server: TestCert;
 let client: TestCert;
 let stranger: TestCert;
 let v6 = false;
-const port: Record<'internal' | 'v6' | 'off' | 'ssl' | 'mtls' | 'wss' | 'lax', number> = { internal: 0, v6: 0, off: 0, ssl: 0, mtls: 0, wss: 0, lax: 0 };
+const port: Record<'internal' | 'v6' | 'off' | 'ssl' | 'mtls' | 'wss' | 'lax' | 'mp' | 'mpvar', number> = { internal: 0, v6: 0, off: 0, ssl: 0, mtls: 0, wss: 0, lax: 0, mp: 0, mpvar: 0 };
 const MAX_CONNECTIONS = 3;
 
 /** Can this machine bind [::1]? */
@@ -51,6 +51,9 @@ before(async () => {
     `listeners.ssl.mtls { bind = "127.0.0.1:${port.mtls}", ${ssl(', verify = verify_peer, fail_if_no_peer_cert = true')} }`,
     `listeners.wss.default { bind = "127.0.0.1:${port.wss}", ${ssl()} }`,
     `listeners.ws.lax { bind = "127.0.0.1:${port.lax}", websocket { mqtt_path = "/custom", fail_if_no_subprotocol = false } }`,
+    `listeners.tcp.mp { bind = "127.0.0.1:${port.mp}", mountpoint = "tenant/" }`,
+    // EMQX's placeholders: one namespace per client (the quotes keep HOCON from substituting).
+    `listeners.tcp.mpvar { bind = "127.0.0.1:${port.mpvar}", mountpoint = "dev/\${clientid}/\${username}/" }`,
   ].join('\n');
   node = await startMqttNode({
     name: 'mqttlisteners@127.0.0.1',
@@ -214,6 +217,60 @@ describe('tcp listeners', () => {
     table = await listenerTable();
     assert.equal(table.get('tcp:internal')?.get('current_conn'), String(MAX_CONNECTIONS));
     await Promise.all([...cs, again].map((c) => c.end()));
+  });
+
+  test('mountpoint: a client’s topics are prefixed inside the broker and unprefixed on the way back to it', async () => {
+    const id = uniq();
+    const inside = await open(port.mp, { protocolVersion: 5 });
+    await inside.subscribe(`mp/${id}/#`, { qos: 1 });
+    const outside = await open(node.mqttPort!, { protocolVersion: 5 });
+    await outside.subscribe(`tenant/mp/${id}/#`, { qos: 1 });
+    await inside.publish(`mp/${id}/from-inside`, 'in', { qos: 1, retain: true });
+    const o = await outside.inbox.get(`tenant/mp/${id}/from-inside`, 'in');
+    assert.equal(o.packet.qos, 1);
+    await inside.inbox.get(`mp/${id}/from-inside`, 'in');
+    await outside.publish(`tenant/mp/${id}/from-outside`, 'out', { qos: 1 });
+    await inside.inbox.get(`mp/${id}/from-outside`, 'out');
+    // A message outside the mountpoint never reaches it.
+    await outside.publish(`mp/${id}/unmounted`, 'no', { qos: 1 });
+    // Retained under the prefix, and sent back without it.
+    const late = await open(port.mp, { protocolVersion: 4 });
+    await late.subscribe(`mp/${id}/+`, { qos: 1 });
+    const r = await late.inbox.get(`mp/${id}/from-inside`, 'in');
+    assert.equal(r.packet.retain, true);
+    const topics = (await node.ctl(['retainer', 'topics'])).stdout;
+    assert.ok(topics.includes(`tenant/mp/${id}/from-inside\n`), topics);
+    await inside.publish(`mp/${id}/from-inside`, '', { qos: 1, retain: true });
+    // A subscription shown as the broker holds it, and a will published under the prefix.
+    const subs = (await node.ctl(['subscriptions', 'show', inside.mqtt.options.clientId!])).stdout;
+    assert.ok(subs.includes(`topic:tenant/mp/${id}/# `), subs);
+    const w = await open(port.mp, { protocolVersion: 5, will: { topic: `mp/${id}/will`, payload: Buffer.from('bye'), qos: 1, retain: false } });
+    await w.destroy();
+    await outside.inbox.get(`tenant/mp/${id}/will`, 'bye');
+    // The will came after the unmounted message: had that one reached `inside`, it would be there.
+    await inside.inbox.get(`mp/${id}/will`, 'bye');
+    assert.ok(!inside.inbox.texts().includes('no'), inside.inbox.texts().join(', '));
+    await Promise.all([inside.end(), outside.end(), late.end()]);
+  });
+
+  test('mountpoint placeholders ${clientid} and ${username}: each client in its own namespace', async () => {
+    const id = uniq();
+    const a = await open(port.mpvar, { protocolVersion: 5, clientId: `a-${id}`, username: 'ua' });
+    const b = await open(port.mpvar, { protocolVersion: 4, clientId: `b-${id}`, username: 'ub' });
+    const outside = await open(node.mqttPort!, { protocolVersion: 5 });
+    await outside.subscribe(`dev/+/+/${id}`, { qos: 1 });
+    for (const c of [a, b]) await c.subscribe(id, { qos: 1 });
+    await a.publish(id, 'from-a', { qos: 1 });
+    await b.publish(id, 'from-b', { qos: 1 });
+    await outside.inbox.count(2);
+    assert.deepEqual(outside.inbox.messages.map((m) => `${m.topic}=${m.payload.toString()}`).sort(), [`dev/a-${id}/ua/${id}=from-a`, `dev/b-${id}/ub/${id}=from-b`]);
+    await outside.publish(`dev/b-${id}/ub/${id}`, 'to-b', { qos: 1 });
+    await b.inbox.get(id, 'to-b');
+    await a.publish(id, 'marker', { qos: 1 });
+    await a.inbox.get(id, 'marker');
+    assert.deepEqual(a.inbox.texts(), ['from-a', 'marker']);
+    assert.deepEqual(b.inbox.texts(), ['from-b', 'to-b']);
+    await Promise.all([a.end(), b.end(), outside.end()]);
   });
 
   test('enable = false: nothing listens on its port; `listeners` shows it not running', async () => {

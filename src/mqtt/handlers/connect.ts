@@ -25,6 +25,17 @@ function refuse(ch: Channel, rc: number, reason: string): void {
   ch.closeWith(rc, `CONNECT refused (${reasonName(rc)}): ${reason}`, false);
 }
 
+/**
+ * The listener's mountpoint for one client, its placeholders filled in as EMQX's
+ * emqx_mountpoint:replvar does: `${clientid}`, `${username}` (left as written when the client
+ * has none), `${peerhost}`; any other placeholder stays as written.
+ */
+export function mountpointFor(mountpoint: string, clientId: string, username: string | undefined, peer: string): string {
+  if (!mountpoint.includes('${')) return mountpoint;
+  const host = peer.slice(0, peer.lastIndexOf(':')).replace(/^\[(.*)\]$/, '$1');
+  return mountpoint.replace(/\$\{(clientid|username|peerhost)\}/g, (whole, name: string) => (name === 'clientid' ? clientId : name === 'peerhost' ? host : (username ?? whole)));
+}
+
 export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<void> {
   const cfg = ch.settings.mqtt;
   const version = (p.protocolVersion ?? 4) as ProtocolVersion;
@@ -47,6 +58,7 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
     clientId = assigned = `emqx_${randomBytes(8).toString('hex')}`;
   }
   if (Buffer.byteLength(clientId) > cfg.max_clientid_len) return refuse(ch, RC.clientIdentifierNotValid, `client id longer than mqtt.max_clientid_len (${cfg.max_clientid_len})`);
+  ch.mountpoint = mountpointFor(ch.settings.mountpoint, clientId, p.username, ch.io.peer);
 
   // Will message.
   let will: WillMessage | undefined;

@@ -24,7 +24,7 @@ export function messageFrom(ch: Channel, topic: string, payload: Buffer, qos: Qo
     if (Object.keys(c).length > 0) carried = c;
   }
   const msg: Message = {
-    topic: ch.settings.mountpoint + topic,
+    topic: ch.mountpoint + topic,
     payload,
     qos,
     retain,

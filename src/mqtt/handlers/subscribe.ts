@@ -82,9 +82,9 @@ export function handleUnsubscribe(ch: Channel, p: IUnsubscribePacket): void {
   c['packets.unsuback.sent']++;
 }
 
-/** The filter as the broker sees it: the listener's mountpoint after any `$share/<g>/` prefix. */
+/** The filter as the broker sees it: the client's mountpoint after any `$share/<g>/` prefix. */
 function mount(ch: Channel, filter: string): string {
-  const mp = ch.settings.mountpoint;
+  const mp = ch.mountpoint;
   if (mp === '') return filter;
   const shared = parseShared(filter);
   if (shared === undefined || typeof shared === 'string') return mp + filter;
