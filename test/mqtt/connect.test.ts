@@ -4,7 +4,7 @@
 // keepalive timeout and mqtt.server_keepalive.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { IConnackPacket, IDisconnectPacket } from 'mqtt-packet';
+import mqttPacket, { type IConnackPacket, type IDisconnectPacket, type ISubackPacket } from 'mqtt-packet';
 import type { TestNode } from '../helpers/launcher.js';
 import { closeAll, connectBytes, open, RawClient, startMqttNode, uniq, within } from '../helpers/mqtt-client.js';
 
@@ -133,6 +133,44 @@ describe('refusals', () => {
     assert.equal(c.connack.reasonCode, 0);
     assert.equal(c.connack.properties?.maximumQoS, 1, 'CONNACK announces Maximum QoS 1');
     await c.end();
+  });
+});
+
+describe('mqtt.max_qos_allowed (1) after CONNECT', () => {
+  test('SUBSCRIBE at QoS 2 is granted QoS 1; a QoS 2 PUBLISH gets DISCONNECT 0x9B (v5)', async () => {
+    const { raw } = await RawClient.session(port, 5, `maxqos-${uniq()}`);
+    raw.send({ cmd: 'subscribe', messageId: 3, subscriptions: [{ topic: 'connect/maxqos', qos: 2 }] });
+    const suback = await raw.next<ISubackPacket>((p) => p.cmd === 'suback', 5000, 'SUBACK');
+    assert.deepEqual(suback.granted, [1]);
+    raw.send({ cmd: 'publish', topic: 'connect/maxqos', payload: Buffer.from('x'), qos: 2, messageId: 5, retain: false, dup: false });
+    const d = await raw.next<IDisconnectPacket>((p) => p.cmd === 'disconnect', 5000, 'DISCONNECT');
+    assert.equal(d.reasonCode, 0x9b);
+    await raw.waitClosed(5000);
+  });
+});
+
+describe('pipelining', () => {
+  test('CONNECT, SUBSCRIBE and PUBLISH in one write: handled in order after the CONNACK', async () => {
+    for (const level of [4, 5] as const) {
+      const raw = await RawClient.connect(port, level);
+      const topic = `connect/pipeline/${uniq()}`;
+      const gen = (p: Parameters<RawClient['send']>[0]): Buffer => mqttPacket.generate(p, { protocolVersion: level });
+      raw.socket.write(
+        Buffer.concat([
+          gen({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: level, clientId: `pipe-${uniq()}`, clean: true, keepalive: 60 }),
+          gen({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 1 }] }),
+          gen({ cmd: 'publish', topic, payload: Buffer.from('piped'), qos: 1, messageId: 2, retain: false, dup: false }),
+          gen({ cmd: 'pingreq' }),
+        ]),
+      );
+      await raw.until(() => raw.received.some((p) => p.cmd === 'pingresp') && raw.received.some((p) => p.cmd === 'publish'), 5000, 'the answers');
+      const order = raw.received.map((p) => p.cmd);
+      assert.equal(order[0], 'connack');
+      assert.ok(order.indexOf('suback') < order.indexOf('puback'), order.join(', '));
+      assert.ok(order.indexOf('puback') < order.indexOf('pingresp'), order.join(', '));
+      assert.equal(raw.publishes()[0]!.payload.toString(), 'piped');
+      raw.destroy();
+    }
   });
 });
 

@@ -132,6 +132,25 @@ describe('persistent sessions and the offline queue', () => {
     await again.end({ properties: { sessionExpiryInterval: 0 } });
   });
 
+  test('v5: a session expiry above mqtt.session_expiry_interval (2 h) is capped, and the CONNACK says so', async () => {
+    const id = `cap-${uniq()}`;
+    const c = await open(port, { protocolVersion: 5, clientId: id, properties: { sessionExpiryInterval: 0xffffffff } });
+    assert.equal(c.connack.properties?.sessionExpiryInterval, 7200);
+    const d = await open(port, { protocolVersion: 5, properties: { sessionExpiryInterval: 60 } });
+    assert.equal(d.connack.properties?.sessionExpiryInterval, undefined);
+    assert.match((await show(id)) ?? '', /session_expiry_interval=7200,/);
+    await c.end({ properties: { sessionExpiryInterval: 0 } });
+    await d.end({ properties: { sessionExpiryInterval: 0 } });
+  });
+
+  test('v5 DISCONNECT setting a session expiry on a session that had none: DISCONNECT 0x82', async () => {
+    const { raw } = await RawClient.session(port, 5, `disc82-${uniq()}`);
+    raw.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 60 } });
+    const d = await raw.next<IDisconnectPacket>((p) => p.cmd === 'disconnect', 5000, 'DISCONNECT from the node');
+    assert.equal(d.reasonCode, 0x82);
+    await raw.waitClosed(5000);
+  });
+
   test('v5 DISCONNECT may shorten the session expiry to 0: the session ends at once', async () => {
     const id = `discexp-${uniq()}`;
     const c = await open(port, { protocolVersion: 5, clientId: id, properties: { sessionExpiryInterval: 300 } });
