@@ -1,12 +1,13 @@
 // MQTT 5 features against a running node, plus the topic rules every version shares: topic
 // aliases both ways, Receive Maximum (the inflight window), Maximum Packet Size both ways,
 // subscription identifiers, No Local, user properties and request/response, `$` topics and
-// wildcards, topic name and filter validation.
+// wildcards, topic name and filter validation, overlapping subscriptions, and the availability
+// switches (wildcard, shared, retain, max_subscriptions) applied by a reload.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { IConnackPacket, IDisconnectPacket, IPublishPacket, ISubackPacket, IUnsubackPacket } from 'mqtt-packet';
 import type { TestNode } from '../helpers/launcher.js';
-import { closeAll, open, parseTable, RawClient, startMqttNode, uniq, type Client } from '../helpers/mqtt-client.js';
+import { applyConf, closeAll, open, parseTable, RawClient, startMqttNode, uniq, type Client } from '../helpers/mqtt-client.js';
 
 const MAX_TOPIC_ALIAS = 10;
 const MAX_PACKET_SIZE = 4096;
@@ -383,5 +384,85 @@ describe('topics', () => {
     assert.equal(raw.received.filter(isPublish).length, 0);
     raw.destroy();
     await pub.end();
+  });
+});
+
+describe('availability switches (applied by reloading emqx.conf)', () => {
+  test('wildcard_subscription, shared_subscription, retain_available = false and max_subscriptions = 2', async () => {
+    const conf = ['mqtt.wildcard_subscription = false', 'mqtt.shared_subscription = false', 'mqtt.retain_available = false', 'mqtt.max_subscriptions = 2'].join('\n');
+    await applyConf(node, conf, 'mqtt.max_subscriptions', '2');
+    try {
+      const { raw, connack } = await RawClient.session(port, 5, `switches-${uniq()}`);
+      assert.equal(connack.properties?.wildcardSubscriptionAvailable, false);
+      assert.equal(connack.properties?.sharedSubscriptionAvailable, false);
+      assert.equal(connack.properties?.retainAvailable, false);
+      const base = `v5/switch/${uniq()}`;
+      const a = await subscribeRaw(raw, [
+        { topic: `${base}/+`, qos: 1 },
+        { topic: `${base}/#`, qos: 1 },
+        { topic: `$share/g/${base}/x`, qos: 1 },
+        { topic: `${base}/one`, qos: 1 },
+        { topic: `${base}/two`, qos: 1 },
+        { topic: `${base}/three`, qos: 1 },
+      ]);
+      assert.deepEqual(a.granted, [0xa2, 0xa2, 0x9e, 1, 1, 0x97]);
+      // Re-subscribing to an existing filter is not a new subscription.
+      const again = await subscribeRaw(raw, [{ topic: `${base}/one`, qos: 0 }]);
+      assert.deepEqual(again.granted, [0]);
+      raw.send({ cmd: 'publish', topic: `${base}/one`, payload: Buffer.from('r'), qos: 0, retain: true, dup: false });
+      const d = await raw.next<IDisconnectPacket>((p) => p.cmd === 'disconnect', 5000, 'DISCONNECT');
+      assert.equal(d.reasonCode, 0x9a);
+      // A 3.1.1 client gets 0x80 for each refusal.
+      const { raw: r4 } = await RawClient.session(port, 4, `switches4-${uniq()}`);
+      const b = await subscribeRaw(r4, [
+        { topic: `${base}/+`, qos: 1 },
+        { topic: `$share/g/${base}/x`, qos: 1 },
+      ]);
+      assert.deepEqual(b.granted, [0x80, 0x80]);
+      r4.destroy();
+    } finally {
+      await applyConf(node, '', 'mqtt.max_subscriptions', 'infinity');
+    }
+  });
+});
+
+describe('more subscription options', () => {
+  test('a retained message sent on subscribe carries the subscription identifier', async () => {
+    const topic = `v5/subid-retained/${uniq()}`;
+    const pub = await open(port, { protocolVersion: 5 });
+    await pub.publish(topic, 'kept', { qos: 1, retain: true });
+    const { raw } = await RawClient.session(port, 5, `subidret-${uniq()}`);
+    await subscribeRaw(raw, [{ topic, qos: 1 }], { subscriptionIdentifier: 77 });
+    const p = await raw.next<IPublishPacket>(isPublish, 5000, 'the retained PUBLISH');
+    assert.equal(p.retain, true);
+    assert.equal(p.properties?.subscriptionIdentifier, 77);
+    raw.destroy();
+    await pub.publish(topic, '', { qos: 1, retain: true });
+    await pub.end();
+  });
+
+  test('No Local on a shared subscription is a protocol error (DISCONNECT 0x82)', async () => {
+    const { raw } = await RawClient.session(port, 5, `sharednl-${uniq()}`);
+    raw.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: '$share/g/v5/nl', qos: 1, nl: true }] });
+    const d = await raw.next<IDisconnectPacket>((p) => p.cmd === 'disconnect', 5000, 'DISCONNECT');
+    assert.equal(d.reasonCode, 0x82);
+    await raw.waitClosed(5000);
+  });
+
+  test('overlapping subscriptions: one message at the highest granted QoS', async () => {
+    const base = `v5/overlap/${uniq()}`;
+    const c = await open(port, { protocolVersion: 5 });
+    await c.subscribe(`${base}/#`, { qos: 0 });
+    await c.subscribe(`${base}/+`, { qos: 2 });
+    await c.subscribe(`${base}/x`, { qos: 1 });
+    const pub = await open(port, { protocolVersion: 5 });
+    await pub.publish(`${base}/x`, 'once', { qos: 2 });
+    await pub.publish(`${base}/y/z`, 'marker', { qos: 2 });
+    await c.inbox.get(`${base}/y/z`, 'marker');
+    assert.deepEqual(c.inbox.messages.map((m) => [m.payload.toString(), m.packet.qos]), [
+      ['once', 2],
+      ['marker', 0],
+    ]);
+    await Promise.all([c.end(), pub.end()]);
   });
 });
