@@ -1,11 +1,11 @@
 // Retained messages against a running node (MQTT 5.0 §3.3.1.3, §3.8.3.1): sent on subscribe with
 // the RETAIN flag, the last one per topic, an empty payload deletes, wildcards, QoS as min(message,
 // subscription), v5 Retain Handling 0/1/2 and Retain As Published, none for shared subscriptions,
-// and `retainer info|topics|clean`.
+// `retainer info|topics|clean`, and the retainer.* limits applied by a reload.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestNode } from '../helpers/launcher.js';
-import { closeAll, open, startMqttNode, uniq, type Client } from '../helpers/mqtt-client.js';
+import { applyConf, closeAll, open, startMqttNode, uniq, type Client } from '../helpers/mqtt-client.js';
 
 let node: TestNode;
 let port: number;
@@ -201,5 +201,108 @@ describe('retainer commands', () => {
     await settle(sub, `${base}/z`);
     assert.deepEqual(retainedOnly(sub), []);
     await Promise.all([pub.end(), sub.end()]);
+  });
+});
+
+describe('retainer limits (applied by reloading emqx.conf)', () => {
+  const count = async (): Promise<number> => Number(/^Number of retained messages: (\d+)\n/.exec((await node.ctl(['retainer', 'info'])).stdout)?.[1]);
+
+  test('retainer.backend.max_retained_messages: a new topic over the limit is not stored (and logged); a stored topic can still be replaced', async () => {
+    const base = `retained/limit/${uniq()}`;
+    const n = await count();
+    await applyConf(node, `retainer.backend.max_retained_messages = ${n + 2}`, 'retainer.backend.max_retained_messages', String(n + 2));
+    try {
+      const pub = await open(port, { protocolVersion: 5 });
+      await pub.publish(`${base}/1`, 'one', { qos: 1, retain: true });
+      await pub.publish(`${base}/2`, 'two', { qos: 1, retain: true });
+      await pub.publish(`${base}/3`, 'three', { qos: 1, retain: true });
+      await pub.publish(`${base}/1`, 'one-again', { qos: 1, retain: true });
+      const sub = await open(port, { protocolVersion: 5 });
+      await sub.subscribe(`${base}/+`, { qos: 1 });
+      await settle(sub, `${base}/z`);
+      assert.deepEqual(retainedOnly(sub).sort(), [`${base}/1=one-again`, `${base}/2=two`]);
+      assert.ok(node.logText().includes('retainer.backend.max_retained_messages reached'), 'the refusal is logged');
+      await pub.publish(`${base}/1`, '', { qos: 1, retain: true });
+      await pub.publish(`${base}/2`, '', { qos: 1, retain: true });
+      await Promise.all([pub.end(), sub.end()]);
+    } finally {
+      await applyConf(node, '', 'retainer.backend.max_retained_messages', '0');
+    }
+  });
+
+  test('retainer.max_payload_size: a larger retained message is delivered but not stored', async () => {
+    const topic = `retained/size/${uniq()}`;
+    await applyConf(node, 'retainer.max_payload_size = 16', 'retainer.max_payload_size', '16');
+    try {
+      const live = await open(port, { protocolVersion: 5 });
+      await live.subscribe(topic, { qos: 1 });
+      const pub = await open(port, { protocolVersion: 5 });
+      await pub.publish(topic, 'x'.repeat(64), { qos: 1, retain: true });
+      await live.inbox.get(topic, 'x'.repeat(64));
+      const late = await open(port, { protocolVersion: 5 });
+      await late.subscribe(topic, { qos: 1 });
+      await settle(late, topic);
+      assert.deepEqual(retainedOnly(late), []);
+      await Promise.all([live.end(), pub.end(), late.end()]);
+    } finally {
+      await applyConf(node, '', 'retainer.max_payload_size', '1048576');
+    }
+  });
+
+  test('retainer.msg_expiry_interval: a retained message without its own expiry is dropped after it', async () => {
+    const topic = `retained/ttl/${uniq()}`;
+    await applyConf(node, 'retainer.msg_expiry_interval = 1s', 'retainer.msg_expiry_interval', '1s');
+    try {
+      const pub = await open(port, { protocolVersion: 5 });
+      await pub.publish(topic, 'short-lived', { qos: 1, retain: true });
+      const early = await open(port, { protocolVersion: 5 });
+      await early.subscribe(topic, { qos: 1 });
+      await early.inbox.get(topic, 'short-lived');
+      // No event marks an expiry: wait it out.
+      await new Promise((r) => setTimeout(r, 1500));
+      const late = await open(port, { protocolVersion: 5 });
+      await late.subscribe(topic, { qos: 1 });
+      await settle(late, topic);
+      assert.deepEqual(retainedOnly(late), []);
+      await Promise.all([pub.end(), early.end(), late.end()]);
+    } finally {
+      await applyConf(node, '', 'retainer.msg_expiry_interval', '0s');
+    }
+  });
+
+  test('retainer.stop_publish_clear_msg: an empty retained message deletes without reaching subscribers', async () => {
+    const topic = `retained/clear/${uniq()}`;
+    await applyConf(node, 'retainer.stop_publish_clear_msg = true', 'retainer.stop_publish_clear_msg', 'true');
+    try {
+      const sub = await open(port, { protocolVersion: 5 });
+      await sub.subscribe(topic, { qos: 1 });
+      const pub = await open(port, { protocolVersion: 5 });
+      await pub.publish(topic, 'v', { qos: 1, retain: true });
+      await pub.publish(topic, '', { qos: 1, retain: true });
+      await settle(sub, topic);
+      assert.deepEqual(sub.inbox.texts().filter((t) => !t.startsWith('marker-')), ['v']);
+      assert.ok(!(await node.ctl(['retainer', 'topics'])).stdout.includes(`${topic}\n`));
+      await Promise.all([sub.end(), pub.end()]);
+    } finally {
+      await applyConf(node, '', 'retainer.stop_publish_clear_msg', 'false');
+    }
+  });
+
+  test('retainer.enable = false: nothing stored, `retainer info` says so', async () => {
+    const topic = `retained/off/${uniq()}`;
+    await applyConf(node, 'retainer.enable = false', 'retainer.enable', 'false');
+    try {
+      const pub = await open(port, { protocolVersion: 5 });
+      await pub.publish(topic, 'not-kept', { qos: 1, retain: true });
+      const sub = await open(port, { protocolVersion: 5 });
+      await sub.subscribe(topic, { qos: 1 });
+      await settle(sub, topic);
+      assert.deepEqual(retainedOnly(sub), []);
+      const info = await node.ctl(['retainer', 'info']);
+      assert.equal(info.stdout, 'Retainer is not enabled\n');
+      await Promise.all([pub.end(), sub.end()]);
+    } finally {
+      await applyConf(node, '', 'retainer.enable', 'true');
+    }
   });
 });
