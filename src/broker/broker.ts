@@ -181,11 +181,13 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     for (const d of orphans) this.#redispatch(d, s.clientId);
   }
 
-  /** `clients kick`: the connection closed with 0x98 and the session discarded. */
+  /**
+   * `clients kick`: the connection closed with 0x98 and the session discarded. The server closed
+   * the connection and the session ends, so the will goes out, a delayed one at once (as EMQX).
+   */
   kick(clientId: string): boolean {
     const s = this.sessions.get(clientId);
     if (!s) return false;
-    s.will = undefined;
     s.outlet?.kick(RC.administrativeAction, 'kicked by an operator');
     this.#end(s, 'kicked');
     return true;

@@ -1,7 +1,8 @@
 // Will messages against a running node (MQTT 5.0 §3.1.2.5, §3.1.3.2, §3.14): sent when the
 // connection drops without DISCONNECT, not after a normal DISCONNECT, sent after a v5 DISCONNECT
 // 0x04; the v5 Will Delay Interval (sent after the delay, or when the session ends first; not
-// sent when the client is back within the delay); a will on session takeover; a retained will.
+// sent when the client is back within the delay); a will when the client is kicked and on session
+// takeover; a retained will.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestNode } from '../helpers/launcher.js';
@@ -167,6 +168,34 @@ describe('v5 will specifics', () => {
     const m = await late.inbox.get(topic, 'kept');
     assert.equal(m.packet.retain, true);
     await Promise.all([w.end(), late.end()]);
+  });
+});
+
+describe('will when kicked', () => {
+  test('`clients kick` on a connected client publishes its will (the server closed the connection)', async () => {
+    for (const level of [4, 5] as const) {
+      const topic = `will/kick/${level}/${uniq()}`;
+      const id = `kicked-${uniq()}`;
+      const w = await watcher(topic);
+      const c = await open(port, { protocolVersion: level, clientId: id, will: { topic, payload: Buffer.from('kicked'), qos: 1, retain: false } });
+      const r = await node.ctl(['clients', 'kick', id]);
+      assert.equal(r.stdout, 'ok\n');
+      await w.inbox.get(topic, 'kicked');
+      await c.closed;
+      await w.end();
+    }
+  });
+
+  test('`clients kick` on a disconnected session whose will waits for its delay: the session ends, the will goes out now', async () => {
+    const topic = `will/kick/delayed/${uniq()}`;
+    const id = `kicked-delayed-${uniq()}`;
+    const w = await watcher(topic);
+    const c = await open(port, { protocolVersion: 5, clientId: id, properties: { sessionExpiryInterval: 300 }, will: { topic, payload: Buffer.from('now'), qos: 1, retain: false, properties: { willDelayInterval: 120 } } });
+    await c.destroy();
+    await poll(async () => ((await node.ctl(['clients', 'show', id])).stdout.includes('connected=false') ? true : undefined), 5000, 'the node to see the drop');
+    await node.ctl(['clients', 'kick', id]);
+    await w.inbox.get(topic, 'now');
+    await w.end();
   });
 });
 
