@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { allocDistBase, createTestNode, type TestNode } from '../helpers/launcher.js';
+import { userAdmins } from '../helpers/admins.js';
 
 async function reaped(n: TestNode): Promise<void> {
   await n.waitExit();
@@ -48,7 +49,7 @@ test('acknowledged admins survive kill -9 of either member during writes', async
 
   const listed = async (n: TestNode): Promise<Set<string>> =>
     new Set(
-      (await n.ctl(['admins', 'list'])).stdout
+      userAdmins((await n.ctl(['admins', 'list'])).stdout)
         .split('\n')
         .filter(Boolean)
         .map((l) => /^Username: (\w+),/.exec(l)![1]!),
