@@ -82,6 +82,14 @@ const ids = (config: ListenersConfig): Array<[id: string, type: ListenerType, l:
 /** A listener change that needs a new socket (another address); anything else is changed in place. */
 const rebind = (a: ListenerConfig, b: ListenerConfig): boolean => a.bind !== b.bind;
 
+/** Two binds that cannot be listened on at once: one port, on the same or a wildcard address. */
+function overlaps(a: string, b: string): boolean {
+  const x = parseBind(a);
+  const y = parseBind(b);
+  const any = (h: string): boolean => h === '0.0.0.0' || h === '::' || h === '';
+  return x.port === y.port && x.port !== 0 && (x.host === y.host || any(x.host) || any(y.host));
+}
+
 export class Listeners {
   readonly #running = new Map<string, Running>();
   /** Listeners an operator stopped with `listeners stop` (until start or a restart of the node). */
@@ -111,18 +119,38 @@ export class Listeners {
 
   /**
    * Hot reload: all or nothing. New addresses are bound first; if one cannot be, those bound here
-   * are closed again and the running listeners stay as they were (ListenerError).
+   * are closed again and the running listeners stay as they were (ListenerError). A new address
+   * held by a listener the change removes or moves (a listener renamed, or its type changed, on
+   * the same port) is freed first, and opened again if the change fails.
    */
   async reconfigure(config: ListenersConfig): Promise<void> {
     const want = new Map(ids(config).filter(([id, , l]) => l.enable && !this.#stopped.has(id)).map(([id, type, l]) => [id, { type, l }]));
     const opened: Running[] = [];
+    const freed: Running[] = [];
     try {
       for (const [id, { type, l }] of want) {
         const cur = this.#running.get(id);
-        if (!cur || rebind(cur.config, l)) opened.push(await this.#open(id, type, l));
+        if (cur && !rebind(cur.config, l)) continue;
+        for (const r of this.#running.values()) {
+          const next = want.get(r.id);
+          const leaving = next === undefined || rebind(r.config, next.l);
+          if (leaving && !freed.includes(r) && overlaps(r.config.bind, l.bind)) {
+            freed.push(r);
+            await this.#close(r);
+          }
+        }
+        opened.push(await this.#open(id, type, l));
       }
     } catch (err) {
       await Promise.all(opened.map((r) => this.#close(r)));
+      for (const r of freed) {
+        try {
+          this.#running.set(r.id, await this.#open(r.id, r.type, r.config));
+        } catch (e) {
+          this.#running.delete(r.id);
+          this.env.log.error({ listener: r.id, err: e instanceof Error ? e.message : String(e) }, 'listener could not be opened again after a refused change');
+        }
+      }
       throw err;
     }
     this.#config = config;

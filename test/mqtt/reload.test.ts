@@ -1,12 +1,18 @@
 // Listener changes on a running node by editing emqx.conf and `emqx ctl conf reload`: a listener
 // added, changed in place (limits: its clients stay), moved to another port, removed; a bad
 // listener (port in use, unreadable certificate) refused with a clear message while the running
-// listeners keep serving (a connected client stays connected, new clients still connect); an
-// mqtt.* limit applied to new connections.
+// listeners keep serving (a connected client stays connected, new clients still connect); a
+// certificate rotated and a WebSocket path changed in place; an mqtt.* limit applied to new
+// connections.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as netConnect, createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import type { IDisconnectPacket } from 'mqtt-packet';
+import { makeCa, makeNodeCert, type TestCa, type TestCert } from '../helpers/certs.js';
 import { freePort, type TestNode } from '../helpers/launcher.js';
 import { applyConf, closeAll, open, poll, RawClient, startMqttNode, uniq, within, type Client } from '../helpers/mqtt-client.js';
 
@@ -91,6 +97,20 @@ describe('listeners on reload', () => {
     await c.end();
   });
 
+  test('replace on the same port in one change: tcp:extra → ws:extra2 on its port', async () => {
+    const c = await open(p2, { protocolVersion: 5 });
+    const r = await applyConf(node, `listeners.ws.extra2 { bind = "127.0.0.1:${p2}" }`);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await within(c.closed, 5000, 'the client of the replaced listener to be closed');
+    await poll(async () => (/ws:extra2\n(?: {2}.*\n)*? {2}running\s+: true\n/.test(await listenersOutput()) ? true : undefined), 10_000, 'ws:extra2 running');
+    const w = await open(0, { url: `ws://127.0.0.1:${p2}/mqtt`, protocolVersion: 5 });
+    await alive(w);
+    await w.end();
+    const back = await applyConf(node, `listeners.tcp.extra { bind = "127.0.0.1:${p2}" }`);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    await poll(async () => (await open(p2, { protocolVersion: 5 }).then((x) => x.end().then(() => true)).catch(() => undefined)), 10_000, 'tcp on the port again');
+  });
+
   test('remove: the listener stops and is no longer listed', async () => {
     const c = await open(p2, { protocolVersion: 4 });
     const r = await applyConf(node, '');
@@ -165,6 +185,78 @@ describe('refused listener changes', () => {
     await alive(c);
     await alive(steady);
     await Promise.all([c.end(), steady.end()]);
+  });
+
+  test('a refused change that had freed a port for another listener puts the old listener back', async () => {
+    const r = await applyConf(node, [`listeners.tcp.keep2 { bind = "127.0.0.1:${p1}" }`, `listeners.tcp.fresh { bind = "127.0.0.1:${p2}" }`, `listeners.tcp.taken { bind = "127.0.0.1:${p3}" }`].join('\n'));
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.ok(r.stdout.includes(`port ${p3} is in use`), r.stdout);
+    const list = await listenersOutput();
+    assert.match(list, /tcp:keep\n(?: {2}.*\n)*? {2}running\s+: true\n/);
+    assert.doesNotMatch(list, /tcp:keep2|tcp:taken/);
+    const c = await open(p1, { protocolVersion: 5 });
+    await alive(c);
+    await c.end();
+  });
+});
+
+describe('listener settings changed in place', () => {
+  let dir: string;
+  let ca: TestCa;
+  let certA: TestCert;
+  let certB: TestCert;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'emqx-t-mqtt-reload-certs-'));
+    ca = await makeCa(join(dir, 'ca'));
+    certA = await makeNodeCert(ca, join(dir, 'a'), 'first@127.0.0.1');
+    certB = await makeNodeCert(ca, join(dir, 'b'), 'second@127.0.0.1');
+  });
+
+  after(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The common name of the certificate the listener presents to a new connection. */
+  function presented(port: number): Promise<string> {
+    return within(
+      new Promise((resolve, reject) => {
+        const s = tlsConnect({ host: '127.0.0.1', port, ca: readFileSync(ca.certFile) }, () => {
+          resolve(String(s.getPeerCertificate().subject.CN));
+          s.destroy();
+        });
+        s.once('error', reject);
+      }),
+      5000,
+      'a TLS handshake',
+    );
+  }
+
+  test('a rotated certificate: new connections get the new one, a connected client stays', async () => {
+    const ssl = (c: TestCert): string => `listeners.ssl.rot { bind = "127.0.0.1:${p3}", ssl_options { certfile = "${c.certFile}", keyfile = "${c.keyFile}" } }`;
+    let r = await applyConf(node, ssl(certA));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await until(p3, 'open');
+    assert.equal(await presented(p3), 'first@127.0.0.1');
+    const c = await open(0, { url: `mqtts://127.0.0.1:${p3}`, protocolVersion: 5, ca: readFileSync(ca.certFile), rejectUnauthorized: true });
+    r = await applyConf(node, ssl(certB));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await poll(async () => ((await presented(p3)) === 'second@127.0.0.1' ? true : undefined), 10_000, 'the new certificate');
+    await alive(c);
+    await c.end();
+  });
+
+  test('a ws listener’s path: the new path serves, the old one is refused', async () => {
+    const ws = (path: string): string => `listeners.ws.moving { bind = "127.0.0.1:${p3}", websocket { mqtt_path = "${path}" } }`;
+    let r = await applyConf(node, ws('/one'));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await poll(async () => (await open(0, { url: `ws://127.0.0.1:${p3}/one`, protocolVersion: 5 }).then((c) => c.end().then(() => true)).catch(() => undefined)), 10_000, 'ws on /one');
+    r = await applyConf(node, ws('/two'));
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await poll(async () => (await open(0, { url: `ws://127.0.0.1:${p3}/two`, protocolVersion: 5 }).then((c) => c.end().then(() => true)).catch(() => undefined)), 10_000, 'ws on /two');
+    await assert.rejects(open(0, { url: `ws://127.0.0.1:${p3}/one`, protocolVersion: 5 }));
+    await applyConf(node, '');
+    await until(p3, 'closed');
   });
 });
 
