@@ -9,6 +9,7 @@ import type { LogLimiter } from '../base/log-limit.js';
 import type { MqttConfig, RetainerConfig } from '../config/types.js';
 import type { BrokerPort, ClientInfo, ConnectRequest, ConnectResult, Delivery, Message, PublishResult, QoS, SubOptions } from '../mqtt/port.js';
 import { RC } from '../mqtt/reason-codes.js';
+import type { ClusterPort } from './cluster-port.js';
 import { Retainer } from './retainer.js';
 import { Session, type DetachHow, type SessionHost } from './session.js';
 import { SharedPicker } from './shared-strategy.js';
@@ -53,6 +54,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   readonly #log: Log;
   readonly #limited: LogLimiter;
   #mqtt: MqttConfig;
+  #cluster: ClusterPort | undefined;
   #stopping = false;
   #connections = 0;
 
@@ -67,6 +69,15 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
 
   config(): MqttConfig {
     return this.#mqtt;
+  }
+
+  /** From now on routes are announced to, and messages routed through, the cluster. */
+  attachCluster(port: ClusterPort): void {
+    this.#cluster = port;
+    for (const f of this.subs.filters()) port.routeAdded(f);
+    for (const f of this.shared.filters()) {
+      for (const [group, g] of this.shared.subscribers(f) ?? []) for (const clientId of g.members.keys()) port.sharedAdded(group, f, clientId);
+    }
   }
 
   /** Hot reload: limits apply to what happens from now on. */
@@ -178,7 +189,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
     this.counters['session.terminated']++;
     this.emit('sessionEnded', s.clientId, reason);
-    for (const d of orphans) this.#redispatch(d, s.clientId);
+    for (const d of orphans) {
+      const key = d.shared!;
+      const slash = key.indexOf('/');
+      if (this.#cluster) this.#cluster.redispatchShared(d.msg, key.slice(0, slash), key.slice(slash + 1), s.clientId);
+      else this.#redispatch(d, s.clientId);
+    }
   }
 
   /**
@@ -213,10 +229,14 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
         group = { members: new Map(), order: [] };
         this.shared.add(shared.filter, shared.group, group);
       }
-      if (!group.members.has(s.clientId)) group.order = [...group.order, s.clientId];
+      const joined = !group.members.has(s.clientId);
+      if (joined) group.order = [...group.order, s.clientId];
       group.members.set(s.clientId, { session: s, opts });
+      if (joined) this.#cluster?.sharedAdded(shared.group, shared.filter, s.clientId);
     } else {
+      const first = this.subs.subscribers(filter) === undefined;
       this.subs.add(filter, s.clientId, { session: s, opts });
+      if (first) this.#cluster?.routeAdded(filter);
     }
     this.emit('subscribed', s.clientId, filter, opts);
     return opts.qos;
@@ -232,9 +252,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
           this.shared.remove(shared.filter, shared.group);
           this.#picker.forget(`${shared.group}/${shared.filter}`);
         }
+        this.#cluster?.sharedRemoved(shared.group, shared.filter, s.clientId);
       }
-    } else {
-      this.subs.remove(filter, s.clientId);
+    } else if (this.subs.remove(filter, s.clientId) && this.subs.subscribers(filter) === undefined) {
+      this.#cluster?.routeRemoved(filter);
     }
     this.emit('unsubscribed', s.clientId, filter);
   }
@@ -244,7 +265,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     if (parseShared(filter) !== undefined) return [];
     return this.retainer.match(filter).map((msg) => ({
       msg,
-      qos: Math.min(msg.qos, opts.qos) as QoS,
+      // As for live messages: mqtt.upgrade_qos applies to retained ones too (EMQX's enrich_subopts).
+      qos: this.#qos(msg, opts.qos),
       retain: true,
       ...(opts.subId !== undefined ? { subIds: [opts.subId] } : {}),
     }));
@@ -264,7 +286,17 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
       // An empty retained message only clears, when retainer.stop_publish_clear_msg says so.
       if (outcome === 'deleted' && this.retainer.config.stop_publish_clear_msg) return { matched: 0 };
     }
-    const matched = this.dispatch(msg);
+    if (this.#cluster) {
+      const r = this.#cluster.route(msg);
+      const matched = r.local + r.remote;
+      if (matched === 0) {
+        c['messages.dropped']++;
+        c['messages.dropped.no_subscribers']++;
+      }
+      if (r.remote > 0) c['messages.forward']++;
+      return r.settled ? { matched, settled: r.settled } : { matched };
+    }
+    const matched = this.dispatchLocal(msg) + this.#dispatchSharedLocal(msg);
     if (matched === 0) {
       c['messages.dropped']++;
       c['messages.dropped.no_subscribers']++;
@@ -273,13 +305,23 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   }
 
   /**
-   * Hands `msg` to every local subscriber and one member of every matching shared group. A
-   * client with several matching subscriptions gets one message: the highest QoS, every
-   * subscription identifier, retain as published if any of them asks for it (MQTT-3.3.4-2..5).
+   * A shared-group message for a member on this node (picked by the cluster). False when that
+   * client is no member any more: the caller picks again.
    */
-  dispatch(msg: Message): number {
+  deliverShared(msg: Message, group: string, filter: string, clientId: string): boolean {
+    const sub = this.shared.get(filter, group)?.members.get(clientId);
+    if (!sub) return false;
+    sub.session.deliver(this.#sharedDelivery(msg, sub.opts, `${group}/${filter}`));
+    return true;
+  }
+
+  /**
+   * Hands `msg` to every subscriber on this node, shared groups aside. A client with several
+   * matching subscriptions gets one message: the highest QoS, every subscription identifier,
+   * retain as published if any of them asks for it (MQTT-3.3.4-2..5).
+   */
+  dispatchLocal(msg: Message): number {
     let n = 0;
-    const cfg = this.#mqtt;
     const matched: Array<ReadonlyMap<string, Sub>> = [];
     this.subs.match(msg.topic, (_filter, subscribers) => {
       matched.push(subscribers);
@@ -312,6 +354,13 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
         n++;
       }
     }
+    return n;
+  }
+
+  /** One member of every matching shared group, on a node alone (the cluster picks otherwise). */
+  #dispatchSharedLocal(msg: Message): number {
+    let n = 0;
+    const cfg = this.#mqtt;
     if (this.shared.size > 0) {
       this.shared.match(msg.topic, (filter, groups) => {
         for (const [name, group] of groups) {
