@@ -278,6 +278,29 @@ describe('retries and limits', () => {
     r4.destroy();
   });
 
+  test('v5: no matching subscriber → PUBACK / PUBREC 0x10, and the QoS 2 flow still completes; 3.1.1 gets plain acknowledgements', async () => {
+    const topic = `qos/nobody/${uniq()}`;
+    const { raw } = await RawClient.session(port, 5, `nobody-${uniq()}`);
+    raw.send({ cmd: 'publish', topic, payload: Buffer.from('x'), qos: 1, messageId: 1, retain: false, dup: false });
+    const ack = await raw.next<IPubackPacket>((p) => p.cmd === 'puback', 5000, 'PUBACK');
+    assert.equal(ack.reasonCode, 0x10);
+    raw.send({ cmd: 'publish', topic, payload: Buffer.from('x'), qos: 2, messageId: 2, retain: false, dup: false });
+    const rec = await raw.next<IPubrecPacket>((p) => p.cmd === 'pubrec', 5000, 'PUBREC');
+    assert.equal(rec.reasonCode, 0x10);
+    raw.send({ cmd: 'pubrel', messageId: 2 });
+    const comp = await raw.next<IPubcompPacket>((p) => p.cmd === 'pubcomp', 5000, 'PUBCOMP');
+    assert.equal(comp.reasonCode ?? 0, 0);
+    // With a subscriber (a shared one counts): success.
+    const sub = await open(port, { protocolVersion: 5 });
+    await sub.subscribe(`$share/g/${topic}`, { qos: 1 });
+    const from = raw.received.length;
+    raw.send({ cmd: 'publish', topic, payload: Buffer.from('y'), qos: 1, messageId: 3, retain: false, dup: false });
+    const ok = await raw.next<IPubackPacket>((p) => p.cmd === 'puback', 5000, 'PUBACK', from);
+    assert.equal(ok.reasonCode ?? 0, 0);
+    raw.destroy();
+    await sub.end();
+  });
+
   test('PUBACK for an unknown packet id is ignored (counted), the connection stays', async () => {
     const { raw } = await RawClient.session(port, 5, `puback-${uniq()}`);
     raw.send({ cmd: 'puback', messageId: 4242 });
