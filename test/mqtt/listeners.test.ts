@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as netConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import mqttPacket, { type Packet } from 'mqtt-packet';
 import { WebSocket } from 'ws';
 import { makeCa, makeNodeCert, type TestCa, type TestCert } from '../helpers/certs.js';
 import { freePort, type TestNode } from '../helpers/launcher.js';
@@ -146,6 +147,27 @@ describe('WebSocket', () => {
     const c = await open(0, { url: `ws://127.0.0.1:${port.lax}/custom`, protocolVersion: 5 });
     await roundTrip(c);
     await c.end();
+  });
+
+  test('packets split across WebSocket frames and several packets in one frame; a text frame closes', async () => {
+    const ws = new WebSocket(`ws://127.0.0.1:${node.wsPort}/mqtt`, 'mqtt');
+    const received: Packet[] = [];
+    const parser = mqttPacket.parser({ protocolVersion: 5 });
+    parser.on('packet', (p: Packet) => received.push(p));
+    const published = new Promise<void>((resolve) => parser.on('packet', (p: Packet) => p.cmd === 'publish' && resolve()));
+    ws.on('message', (d: Buffer) => parser.parse(d));
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    await within(new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject))), 5000, 'ws open');
+    const topic = `listeners/frames/${uniq()}`;
+    const gen = (p: Packet): Buffer => mqttPacket.generate(p, { protocolVersion: 5 });
+    const connect = gen({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: `frames-${uniq()}`, clean: true, keepalive: 60 });
+    ws.send(connect.subarray(0, 5));
+    ws.send(connect.subarray(5));
+    ws.send(Buffer.concat([gen({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic, qos: 0 }] }), gen({ cmd: 'publish', topic, payload: Buffer.from('framed'), qos: 0, retain: false, dup: false })]));
+    await within(published, 5000, 'CONNACK, SUBACK and the PUBLISH');
+    assert.deepEqual(received.map((p) => p.cmd), ['connack', 'suback', 'publish']);
+    ws.send('not binary');
+    await within(closed, 5000, 'the close after a text frame');
   });
 
   test('a plain HTTP request to a ws listener gets 404', async () => {
