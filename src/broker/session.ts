@@ -162,13 +162,21 @@ export class Session implements SessionPort {
     return undefined;
   }
 
-  /** SessionPort: the connection can take more. Resends what a resumed session had in flight, then drains the queue. */
+  /**
+   * SessionPort: the connection can take more. Resends what a resumed session had in flight, no
+   * more at a time than the connection's window (its Receive Maximum, MQTT-3.3.4-9: the rest
+   * waits for acknowledgements), then drains the queue.
+   */
   writable(): void {
     const out = this.outlet;
     if (!out) return;
+    let outstanding = 0;
+    for (const e of this.inflight.values()) if (!e.resend) outstanding++;
     for (const [id, e] of this.inflight) {
       if (!out.ready) return;
       if (!e.resend) continue;
+      if (outstanding >= this.#window) return;
+      outstanding++;
       e.resend = false;
       e.sentAt = Date.now();
       if (e.phase === 'pubrel') out.pubrel(id);

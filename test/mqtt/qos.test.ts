@@ -252,6 +252,56 @@ describe('retries and limits', () => {
     await pub.end();
   });
 
+  test('an incoming QoS 2 message awaiting PUBREL survives the reconnect: PUBREL then gets PUBCOMP 0, a resent PUBLISH is not delivered twice', async () => {
+    const topic = `qos/inrel/${uniq()}`;
+    const id = `inrel-${uniq()}`;
+    const sub = await open(port, { protocolVersion: 5 });
+    await sub.subscribe(topic, { qos: 2 });
+    const { raw: first } = await RawClient.session(port, 5, id, { properties: { sessionExpiryInterval: 60 } });
+    first.send({ cmd: 'publish', topic, payload: Buffer.from('exactly-once'), qos: 2, messageId: 9, retain: false, dup: false });
+    await first.next((p) => p.cmd === 'pubrec', 5000, 'PUBREC');
+    first.destroy();
+    await first.waitClosed(5000);
+    const { raw: second, connack } = await RawClient.session(port, 5, id, { clean: false, properties: { sessionExpiryInterval: 60 } });
+    assert.equal(connack.sessionPresent, true);
+    second.send({ cmd: 'publish', topic, payload: Buffer.from('exactly-once'), qos: 2, messageId: 9, retain: false, dup: true });
+    await second.next((p) => p.cmd === 'pubrec', 5000, 'PUBREC for the resent PUBLISH');
+    second.send({ cmd: 'pubrel', messageId: 9 });
+    const comp = await second.next<IPubcompPacket>((p) => p.cmd === 'pubcomp', 5000, 'PUBCOMP');
+    assert.equal(comp.reasonCode ?? 0, 0);
+    second.send({ cmd: 'publish', topic, payload: Buffer.from('marker'), qos: 1, messageId: 10, retain: false, dup: false });
+    await sub.inbox.get(topic, 'marker');
+    assert.deepEqual(sub.inbox.texts(), ['exactly-once', 'marker']);
+    second.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
+    await sub.end();
+  });
+
+  test('a resumed session resends no more than the new connection’s Receive Maximum', async () => {
+    const topic = `qos/resume-window/${uniq()}`;
+    const id = `resume-window-${uniq()}`;
+    const { raw: first } = await RawClient.session(port, 5, id, { properties: { sessionExpiryInterval: 60, receiveMaximum: 10 } });
+    await subscribeRaw(first, topic, 1);
+    const pub = await open(port, { protocolVersion: 5 });
+    for (let i = 0; i < 5; i++) await pub.publish(topic, `w${i}`, { qos: 1 });
+    await first.until(() => first.publishes().length === 5, 5000, 'five PUBLISH');
+    first.destroy();
+    await first.waitClosed(5000);
+    const { raw: second } = await RawClient.session(port, 5, id, { clean: false, properties: { sessionExpiryInterval: 60, receiveMaximum: 2 } });
+    await second.until(() => second.publishes().length >= 2, 5000, 'the first resends');
+    await ping(second);
+    assert.equal(second.publishes().length, 2, `resent at once: ${second.publishes().map((p) => p.payload.toString()).join(', ')}`);
+    // Each PUBACK lets one more through, in order, until all five are in.
+    for (let acked = 0; acked < 5; acked++) {
+      const sent = second.publishes();
+      assert.ok(sent.length - acked <= 2, `${sent.length - acked} unacknowledged`);
+      second.send({ cmd: 'puback', messageId: sent[acked]!.messageId! });
+      if (acked + 2 < 5) await second.until(() => second.publishes().length === acked + 3, 5000, `PUBLISH #${acked + 3}`);
+    }
+    assert.deepEqual(second.publishes().map((p) => p.payload.toString()), ['w0', 'w1', 'w2', 'w3', 'w4']);
+    second.send({ cmd: 'disconnect', reasonCode: 0, properties: { sessionExpiryInterval: 0 } });
+    await pub.end();
+  });
+
   test(`mqtt.max_awaiting_rel (${MAX_AWAITING_REL}): one more QoS 2 PUBLISH awaiting PUBREL gets DISCONNECT 0x93 (v5)`, async () => {
     const { raw, connack } = await RawClient.session(port, 5, `awaitrel-${uniq()}`);
     assert.equal(connack.properties?.receiveMaximum, MAX_AWAITING_REL);
