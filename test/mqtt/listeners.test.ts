@@ -51,7 +51,7 @@ before(async () => {
     `listeners.ssl.default { bind = "127.0.0.1:${port.ssl}", ${ssl()} }`,
     `listeners.ssl.mtls { bind = "127.0.0.1:${port.mtls}", ${ssl(', verify = verify_peer, fail_if_no_peer_cert = true')} }`,
     `listeners.wss.default { bind = "127.0.0.1:${port.wss}", ${ssl()} }`,
-    `listeners.ws.lax { bind = "127.0.0.1:${port.lax}", websocket { mqtt_path = "/custom", fail_if_no_subprotocol = false } }`,
+    `listeners.ws.lax { bind = "127.0.0.1:${port.lax}", websocket { mqtt_path = "/custom", fail_if_no_subprotocol = false, check_origin_enable = true, check_origins = "http://good.example, https://also.example" } }`,
     `listeners.tcp.mp { bind = "127.0.0.1:${port.mp}", mountpoint = "tenant/" }`,
     // EMQX's placeholders: one namespace per client (the quotes keep HOCON from substituting).
     `listeners.tcp.mpvar { bind = "127.0.0.1:${port.mpvar}", mountpoint = "dev/\${clientid}/\${username}/" }`,
@@ -85,10 +85,10 @@ async function roundTrip(c: Client): Promise<void> {
 }
 
 /** The HTTP status a WebSocket upgrade gets (101 when it opens). */
-function upgradeStatus(url: string, protocols?: string | string[]): Promise<number> {
+function upgradeStatus(url: string, protocols?: string | string[], origin?: string): Promise<number> {
   return within(
     new Promise<number>((resolve, reject) => {
-      const ws = protocols === undefined ? new WebSocket(url) : new WebSocket(url, protocols);
+      const ws = new WebSocket(url, protocols ?? [], origin === undefined ? {} : { origin });
       ws.on('upgrade', (res) => {
         resolve(res.statusCode ?? 0);
         ws.terminate();
@@ -157,6 +157,8 @@ describe('WebSocket', () => {
     const published = new Promise<void>((resolve) => parser.on('packet', (p: Packet) => p.cmd === 'publish' && resolve()));
     ws.on('message', (d: Buffer) => parser.parse(d));
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    let failed: Error | undefined;
+    ws.on('error', (err) => (failed ??= err));
     await within(new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject))), 5000, 'ws open');
     const topic = `listeners/frames/${uniq()}`;
     const gen = (p: Packet): Buffer => mqttPacket.generate(p, { protocolVersion: 5 });
@@ -168,6 +170,16 @@ describe('WebSocket', () => {
     assert.deepEqual(received.map((p) => p.cmd), ['connack', 'suback', 'publish']);
     ws.send('not binary');
     await within(closed, 5000, 'the close after a text frame');
+    assert.equal(failed, undefined);
+  });
+
+  test('check_origin_enable: a listed Origin or none (allow_origin_absence) is accepted, another gets 403', async () => {
+    assert.equal(await upgradeStatus(`ws://127.0.0.1:${port.lax}/custom`, 'mqtt', 'http://good.example'), 101);
+    assert.equal(await upgradeStatus(`ws://127.0.0.1:${port.lax}/custom`, 'mqtt', 'https://also.example'), 101);
+    assert.equal(await upgradeStatus(`ws://127.0.0.1:${port.lax}/custom`, 'mqtt'), 101);
+    assert.equal(await upgradeStatus(`ws://127.0.0.1:${port.lax}/custom`, 'mqtt', 'http://evil.example'), 403);
+    // ws:default does not check origins.
+    assert.equal(await upgradeStatus(`ws://127.0.0.1:${node.wsPort}/mqtt`, 'mqtt', 'http://evil.example'), 101);
   });
 
   test('a plain HTTP request to a ws listener gets 404', async () => {
