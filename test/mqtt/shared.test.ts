@@ -81,6 +81,32 @@ describe('group semantics', () => {
     await endAll([...ms, pub]);
   });
 
+  test('a shared `#` does not match `$` topics; a shared `$`-filter does', async () => {
+    const id = uniq();
+    const [all] = await members(1, '$share/all/#', 'all');
+    const [dollar] = await members(1, `$share/d/$test/${id}/+`, 'dollar');
+    const pub = await open(port, { protocolVersion: 5 });
+    await pub.publish(`$test/${id}/x`, 'dollar-topic', { qos: 1 });
+    await dollar!.inbox.get(`$test/${id}/x`, 'dollar-topic');
+    await pub.publish(`plain/${id}`, 'plain', { qos: 1 });
+    await all!.inbox.get(`plain/${id}`, 'plain');
+    assert.deepEqual(all!.inbox.messages.filter((m) => m.topic.startsWith('$')).map((m) => m.topic), []);
+    await endAll([all!, dollar!, pub]);
+  });
+
+  test('a member that unsubscribes gets no more; the others share everything, at their granted QoS', async () => {
+    const topic = `shared/unsub/${uniq()}`;
+    const ms = await members(3, `$share/u/${topic}`);
+    await ms[0]!.mqtt.unsubscribeAsync(`$share/u/${topic}`);
+    const pub = await open(port, { protocolVersion: 5 });
+    for (let i = 0; i < 10; i++) await pub.publish(topic, `u${i}`, { qos: 2 });
+    const counts = await spread(ms.slice(1), 10);
+    assert.deepEqual(counts, [5, 5]);
+    assert.equal(ms[0]!.inbox.messages.length, 0);
+    assert.ok(ms.slice(1).every((c) => c.inbox.messages.every((m) => m.packet.qos === 1)), 'granted QoS 1 caps delivery');
+    await endAll([...ms, pub]);
+  });
+
   test('a shared subscription with a wildcard filter', async () => {
     const base = `shared/wild/${uniq()}`;
     const ms = await members(2, `$share/w/${base}/+`);
