@@ -16,6 +16,8 @@ export interface BrokerCtlHost {
   readonly startedAt: number;
   readonly broker: Broker;
   readonly listeners: Listeners;
+  /** The cluster's routes as [filter, node] (shared groups as their filter), when clustered. */
+  routes?(): Iterable<readonly [string, string]>;
 }
 
 const ok = (output: string): CtlResult => ({ code: 0, output });
@@ -103,12 +105,16 @@ export function brokerCommands(h: BrokerCtlHost): CtlCommand[] {
     ['listeners restart <Identifier>', 'Restart a listener'],
   ];
 
-  /** Every route of this node: one per subscribed filter (shared ones by their group). */
-  const routes = (): string[] => {
-    const out = new Set<string>();
-    for (const f of b.subs.filters()) out.add(f);
-    for (const f of b.shared.filters()) out.add(f);
-    return [...out].sort();
+  /** Every route, `filter -> node`, sorted: the cluster's when clustered, else this node's. */
+  const routes = (): Array<readonly [string, string]> => {
+    const out = new Map<string, readonly [string, string]>();
+    const add = (f: string, n: string): void => void out.set(`${f}\u0000${n}`, [f, n]);
+    if (h.routes) for (const [f, n] of h.routes()) add(f, n);
+    else {
+      for (const f of b.subs.filters()) add(f, h.node);
+      for (const f of b.shared.filters()) add(f, h.node);
+    }
+    return [...out.values()].sort(([a, x], [b2, y]) => (a < b2 ? -1 : a > b2 ? 1 : x < y ? -1 : x > y ? 1 : 0));
   };
 
   return [
@@ -171,9 +177,11 @@ export function brokerCommands(h: BrokerCtlHost): CtlCommand[] {
         if (rest.length > 0) return usage(topicsUsage);
         if (verb === 'list' && topic === undefined) {
           const all = routes();
-          return ok(all.length === 0 ? 'No topics.\n' : all.map((t) => `${t} -> ${h.node}\n`).join(''));
+          return ok(all.length === 0 ? 'No topics.\n' : all.map(([f, n]) => `${f} -> ${n}\n`).join(''));
         }
-        if (verb === 'show' && topic !== undefined) return ok(routes().includes(topic) ? `${topic} -> ${h.node}\n` : '');
+        if (verb === 'show' && topic !== undefined) {
+          return ok(routes().filter(([f]) => f === topic).map(([f, n]) => `${f} -> ${n}\n`).join(''));
+        }
         return usage(topicsUsage);
       },
     },

@@ -20,6 +20,8 @@ export interface MqttPartsHost {
   readonly startedAt: number;
   /** The cluster's running nodes, this one included. */
   runningNodes(): readonly string[];
+  /** The cluster's routes as [filter, node], once the router runs. */
+  routes?(): Iterable<readonly [string, string]> | undefined;
   register(cmd: CtlCommand): void;
 }
 
@@ -55,7 +57,9 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
       // Expired retained messages nobody asked for are removed once a minute.
       sweep = setInterval(() => broker.retainer.sweep(), 60_000);
       sweep.unref();
-      for (const c of brokerCommands({ node: config.node.name, version: host.version, startedAt: host.startedAt, broker, listeners })) host.register(c);
+      const routes = host.routes;
+      const ctlHost = { node: config.node.name, version: host.version, startedAt: host.startedAt, broker, listeners };
+      for (const c of brokerCommands(routes ? { ...ctlHost, routes: () => routes() ?? [] } : ctlHost)) host.register(c);
     },
     stop() {
       clearInterval(sweep);

@@ -12,6 +12,7 @@ import { linkPart, type LinkPart } from '../link/node-part.js';
 import { clusterPart, type ClusterPart } from '../cluster/node-part.js';
 import { discoveryPart, type DiscoveryPart } from '../discovery/node-part.js';
 import { mqttParts, type MqttParts } from '../broker/node-part.js';
+import { routerPart, type RouterPart } from '../router/node-part.js';
 import { apiPart, type ApiPart } from '../api/node-part.js';
 import { CtlRegistry } from '../ctl/registry.js';
 import { CtlServer, socketIsLive } from '../ctl/server.js';
@@ -59,6 +60,8 @@ export class EmqxNode {
   readonly discovery: DiscoveryPart;
   /** The MQTT broker and its listeners. */
   readonly mqtt: MqttParts;
+  /** Routes and forwarding across the cluster. */
+  readonly router: RouterPart;
   /** The HTTP API (/api/v5) and the dashboard page on dashboard.listeners. */
   readonly api: ApiPart;
   readonly #opts: NodeOptions;
@@ -92,6 +95,7 @@ export class EmqxNode {
       version: opts.version,
       startedAt: this.startedAt,
       runningNodes: () => this.cluster.parts()?.cluster.status().running ?? [this.name],
+      routes: () => this.router.router()?.routeRows(),
       register: (c) => this.ctl.register(c),
     });
     this.api = apiPart({
@@ -105,6 +109,7 @@ export class EmqxNode {
       counters: this.mqtt.counters,
       warn: (msg) => this.warnings.push(msg),
     });
+    this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
     this.ctl.register(
       confCommand({
@@ -185,6 +190,7 @@ export class EmqxNode {
       this.discovery,
       // Clients last: by the time one can connect, everything it may need runs.
       this.mqtt.broker,
+      this.router,
       this.mqtt.listeners,
       // Reads membership, the tables and the broker: after them.
       this.api,

@@ -2,8 +2,9 @@
 // every running member, before it is acknowledged. Members that were away catch up by
 // anti-entropy (bucket digests, then versions, then the missing records) each time they meet.
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import type { Dist } from '../link/types.js';
-import type { HlcClock } from '../base/hlc.js';
+import { compareHlc, type HlcClock } from '../base/hlc.js';
 import type { Log } from '../base/log.js';
 import { bucketOf, digest, isDbRecord, recordId, wanted, wins, type DbRecord, type VersionEntry } from './record.js';
 import type { RecordStore } from './storage.js';
@@ -44,7 +45,14 @@ interface Snapshot {
 
 const SNAPSHOT_IDLE_MS = 60_000;
 
-export class Db {
+export interface DbEvents {
+  /** A row of `table` changed here (a local write, a member's, a catch-up): its value now, or undefined when deleted. */
+  changed: [table: string, key: string, value: unknown];
+  /** The whole replica was replaced (a join) or emptied (a leave): re-read what you mirror. */
+  reset: [];
+}
+
+export class Db extends EventEmitter<DbEvents> {
   /** Records handed to the store whose write has not resolved yet: newer than what get() shows. */
   private readonly pending = new Map<string, DbRecord>();
   private readonly inflight = new Set<Promise<unknown>>();
@@ -53,6 +61,7 @@ export class Db {
   private readonly chunk: number;
 
   constructor(private readonly o: DbOptions) {
+    super();
     this.timeoutMs = o.replicateTimeoutMs ?? 10_000;
     this.chunk = o.chunkRecords ?? 2000;
   }
@@ -170,6 +179,13 @@ export class Db {
         if (this.pending.get(id) === r) this.pending.delete(id);
       }
     }
+    if (this.listenerCount('changed') > 0) {
+      for (const r of winners) {
+        // Only what is still the current version: a newer write may have landed meanwhile.
+        const now = this.record(r.table, r.key);
+        if (now !== undefined && compareHlc(now.meta.hlc, r.meta.hlc) === 0) this.emit('changed', r.table, r.key, r.deleted ? undefined : r.value);
+      }
+    }
     return winners.length;
   }
 
@@ -274,11 +290,13 @@ export class Db {
       throw err;
     }
     await txn.commit();
+    this.emit('reset');
     return { records };
   }
 
   /** Empties the local replica (after leaving: the node continues alone with no data). */
   async clear(): Promise<void> {
     await this.o.store.clear();
+    this.emit('reset');
   }
 }

@@ -124,6 +124,8 @@ export class Channel implements Outlet {
   maxPacketSize = Number.POSITIVE_INFINITY;
   /** The listener's mountpoint with this client's placeholders filled in (set at CONNECT). */
   mountpoint = '';
+  /** QoS 1/2 acknowledgements waiting for other nodes to hold their message, in arrival order. */
+  #acks: Array<{ ready: boolean; send: () => void }> = [];
   /** Packets that arrived while the CONNECT was being handled. */
   #early: Packet[] | undefined;
   #connackSent = false;
@@ -305,6 +307,33 @@ export class Channel implements Outlet {
     else c['messages.qos2.sent']++;
     this.io.write(buf);
     return true;
+  }
+
+  /**
+   * Sends an acknowledgement now, or once `settled` resolves, never ahead of one for an earlier
+   * PUBLISH (MQTT-4.6.0-2). A client waiting on more than the Receive Maximum it was given is
+   * disconnected (0x93): what waits here is bounded.
+   */
+  ackInOrder(send: () => void, settled?: Promise<void>): void {
+    if (settled === undefined && this.#acks.length === 0) return send();
+    if (this.#acks.length >= Math.min(this.settings.mqtt.max_awaiting_rel, 65535)) {
+      return this.closeWith(RC.receiveMaximumExceeded, 'more unacknowledged PUBLISH packets than the Receive Maximum');
+    }
+    const entry = { ready: settled === undefined, send };
+    this.#acks.push(entry);
+    if (settled === undefined) return this.#flushAcks();
+    const done = (): void => {
+      entry.ready = true;
+      this.#flushAcks();
+    };
+    settled.then(done, done);
+  }
+
+  #flushAcks(): void {
+    while (this.#acks[0]?.ready) {
+      const e = this.#acks.shift()!;
+      if (this.state === 'connected') e.send();
+    }
   }
 
   /** Outlet: the second step of an outgoing QoS 2 message. */

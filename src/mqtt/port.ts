@@ -112,6 +112,11 @@ export type ConnectResult =
 export interface PublishResult {
   /** Deliveries made (0: no subscriber matched). */
   readonly matched: number;
+  /**
+   * Set when a QoS 1/2 message went to other nodes: settled once they hold it. The publisher's
+   * PUBACK/PUBREC waits for it, so an acknowledged message is on every subscriber's node.
+   */
+  readonly settled?: Promise<void>;
 }
 
 /** The broker as the channel sees it. */

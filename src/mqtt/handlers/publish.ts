@@ -41,8 +41,8 @@ export function handlePublish(ch: Channel, p: IPublishPacket): void {
   if (p.properties?.payloadFormatIndicator && !isUtf8(payload)) {
     // MQTT-3.3.2-4 allows refusing it in the acknowledgement.
     c['packets.publish.error']++;
-    if (qos === 1) ack(ch, 'puback', p.messageId!, RC.payloadFormatInvalid);
-    else if (qos === 2) ack(ch, 'pubrec', p.messageId!, RC.payloadFormatInvalid);
+    const id = p.messageId!;
+    if (qos > 0) ch.ackInOrder(() => ack(ch, qos === 1 ? 'puback' : 'pubrec', id, RC.payloadFormatInvalid));
     return;
   }
   c['messages.received']++;
@@ -59,13 +59,16 @@ export function handlePublish(ch: Channel, p: IPublishPacket): void {
     if (state === 'dup') {
       // Already delivered: acknowledge again, deliver nothing (exactly once).
       c['packets.publish.inuse']++;
-      return ack(ch, 'pubrec', p.messageId!, RC.success);
+      const id = p.messageId!;
+      return ch.ackInOrder(() => ack(ch, 'pubrec', id, RC.success));
     }
   }
-  const { matched } = ch.env.broker.publish(messageFrom(ch, topic, payload, qos, p.retain, p.properties));
+  const { matched, settled } = ch.env.broker.publish(messageFrom(ch, topic, payload, qos, p.retain, p.properties));
+  if (qos === 0) return;
   const rc = matched === 0 && ch.v5 ? RC.noMatchingSubscribers : RC.success;
-  if (qos === 1) ack(ch, 'puback', p.messageId!, rc);
-  else if (qos === 2) ack(ch, 'pubrec', p.messageId!, rc);
+  const id = p.messageId!;
+  // Acknowledged once every node it went to holds it; acknowledgements leave in arrival order.
+  ch.ackInOrder(() => ack(ch, qos === 1 ? 'puback' : 'pubrec', id, rc), settled);
 }
 
 function ack(ch: Channel, cmd: 'puback' | 'pubrec', messageId: number, rc: number): void {

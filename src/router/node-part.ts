@@ -1,0 +1,86 @@
+// The router as a part of a running node: started after membership and the broker, before the
+// listeners, it attaches to the broker and follows the links and the member list: a member whose
+// link comes up exchanges route tables with this node, one whose link goes down has its routes
+// dropped, one that leaves is forgotten.
+import type { Logger } from 'pino';
+import type { NodePart } from '../base/part.js';
+import type { Broker } from '../broker/broker.js';
+import type { ClusterParts } from '../cluster/parts.js';
+import type { Config } from '../config/types.js';
+import type { Dist, LinkInfo, NodeDownReason } from '../link/types.js';
+import { Router } from './router.js';
+
+export interface RouterPartHost {
+  readonly config: Config;
+  readonly logger: Logger;
+  dist(): Dist;
+  cluster(): ClusterParts | undefined;
+  readonly broker: Broker;
+}
+
+export interface RouterPart extends NodePart {
+  router(): Router | undefined;
+}
+
+export function routerPart(host: RouterPartHost): RouterPart {
+  const log = host.logger.child({ part: 'router' });
+  let router: Router | undefined;
+  let members = new Set<string>();
+  const offs: Array<() => void> = [];
+  let config = host.config;
+
+  return {
+    name: 'router',
+    start() {
+      const dist = host.dist();
+      const parts = host.cluster();
+      if (!parts) throw new Error('the router needs membership to be started first');
+      const { cluster } = parts;
+      const self = dist.self;
+      members = new Set(cluster.members());
+      const r = new Router({
+        self,
+        dist,
+        log,
+        broker: host.broker,
+        isMember: (n) => members.has(n),
+        strategy: () => config.mqtt.shared_subscription_strategy,
+        graceMs: config.node.dist_net_ticktime,
+      });
+      router = r;
+      host.broker.attachCluster(r);
+      const onUp = (n: string, _info: LinkInfo): void => {
+        if (members.has(n)) r.peerUp(n);
+      };
+      const onDown = (n: string, _why: NodeDownReason): void => {
+        if (members.has(n)) r.peerDown(n);
+      };
+      const onMembers = (list: string[]): void => {
+        const next = new Set(list);
+        const before = members;
+        members = next;
+        for (const n of before) if (!next.has(n) && n !== self) r.peerGone(n);
+        for (const n of next) if (!before.has(n) && n !== self && dist.isUp(n)) r.peerUp(n);
+      };
+      dist.on('nodeup', onUp);
+      dist.on('nodedown', onDown);
+      cluster.events.on('members', onMembers);
+      offs.push(
+        () => dist.off('nodeup', onUp),
+        () => dist.off('nodedown', onDown),
+        () => cluster.events.off('members', onMembers),
+      );
+      for (const n of members) if (n !== self && dist.isUp(n)) r.peerUp(n);
+    },
+    stop() {
+      offs.splice(0).forEach((off) => off());
+      router?.stop();
+      router = undefined;
+    },
+    reloadKeys: ['mqtt.shared_subscription_strategy', 'broker.shared_subscription_strategy', 'node.dist_net_ticktime'],
+    reconfigure(next) {
+      config = next;
+    },
+    router: () => router,
+  };
+}

@@ -1,0 +1,147 @@
+// Keeps every member's copy of the route table current. Each node owns its rows (its routes and
+// its shared-group members) and is the only one to write them: it sends its changes, batched per
+// event-loop turn, to every member it is linked to, and its whole set to a member that comes
+// up. A receiver that sees a gap in a sender's changes asks for the whole set again. Routes live
+// in memory only: a node that restarts announces its routes anew from its live sessions, and a
+// member that goes down or leaves has its rows dropped at once.
+import type { Log } from '../base/log.js';
+import type { Dist } from '../link/types.js';
+import { parseRoutes, ROUTER_CHANNELS, type RouteOp, type RoutesMsg } from './protocol.js';
+import type { RouteTable } from './route-table.js';
+import type { SharedTable } from './shared-table.js';
+
+export interface RouteSyncHost {
+  readonly self: string;
+  /** This process's incarnation. */
+  readonly epoch: string;
+  readonly dist: Dist;
+  readonly log: Log;
+  readonly routes: RouteTable;
+  readonly shared: SharedTable;
+  /** Whether `node` is a member of this node's cluster (routes are exchanged with members only). */
+  isMember(node: string): boolean;
+}
+
+/** Most changes per message: a subscribe storm goes out in a few large messages, not one per filter. */
+const MAX_OPS_PER_MSG = 20_000;
+
+export class RouteSync {
+  #seq = 0;
+  #pending: RouteOp[] = [];
+  #scheduled = false;
+  /** Per sender: the incarnation and last change applied. */
+  readonly #from = new Map<string, { epoch: string; seq: number }>();
+  /** Members whose copy of our rows could not be sent (link congested): sent whole later. */
+  readonly #owed = new Set<string>();
+  #retry: NodeJS.Timeout | undefined;
+
+  constructor(private readonly h: RouteSyncHost) {
+    h.dist.handle(ROUTER_CHANNELS.routes, (from, p) => this.#onRoutes(from, p));
+    h.dist.handle(ROUTER_CHANNELS.resync, (from) => this.sendAll(from));
+  }
+
+  /** A change to this node's own rows: applied here now, sent to the members this turn. */
+  local(op: RouteOp): void {
+    const { self, routes, shared } = this.h;
+    const changed = apply(op, self, routes, shared);
+    if (!changed) return;
+    this.#pending.push(op);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    while (this.#pending.length > 0) {
+      const ops = this.#pending.splice(0, MAX_OPS_PER_MSG);
+      const msg: RoutesMsg = { epoch: this.h.epoch, seq: ++this.#seq, reset: false, ops };
+      for (const n of this.#members()) if (!this.h.dist.send(n, ROUTER_CHANNELS.routes, msg)) this.#owe(n);
+    }
+  }
+
+  /** Our whole set to `node` (it came up, joined, or asked). */
+  sendAll(node: string): void {
+    if (!this.h.isMember(node)) return;
+    const { self, routes, shared } = this.h;
+    const ops: RouteOp[] = [];
+    for (const f of routes.filtersOf(self)) ops.push(['+', f]);
+    for (const [g, f, c] of shared.rowsOf(self)) ops.push(['s+', g, f, c]);
+    // The whole set as of the last change sent: changes still pending follow it as usual.
+    const msg: RoutesMsg = { epoch: this.h.epoch, seq: this.#seq, reset: true, ops };
+    if (!this.h.dist.send(node, ROUTER_CHANNELS.routes, msg)) this.#owe(node);
+    else this.#owed.delete(node);
+  }
+
+  /** Asks `node` for its whole set. */
+  askAll(node: string): void {
+    this.h.dist.send(node, ROUTER_CHANNELS.resync, {});
+  }
+
+  /** `node` is down or gone: its rows are dropped here. */
+  forget(node: string): void {
+    this.#from.delete(node);
+    this.#owed.delete(node);
+    const n = this.h.routes.purge(node) + this.h.shared.purge(node);
+    if (n > 0) this.h.log.info({ peer: node, rows: n }, 'routes of a member that is down or gone dropped');
+  }
+
+  stop(): void {
+    clearTimeout(this.#retry);
+  }
+
+  #members(): string[] {
+    return this.h.dist.nodes().filter((n) => this.h.isMember(n));
+  }
+
+  #owe(node: string): void {
+    this.#owed.add(node);
+    if (this.#retry) return;
+    this.#retry = setTimeout(() => {
+      this.#retry = undefined;
+      for (const n of [...this.#owed]) if (this.h.dist.isUp(n)) this.sendAll(n);
+    }, 1000);
+    this.#retry.unref();
+  }
+
+  #onRoutes(from: string, p: unknown): void {
+    const m = parseRoutes(p);
+    if (!m) {
+      this.h.log.warn({ peer: from }, 'malformed route update ignored');
+      return;
+    }
+    // Rows come from members only: a node that is not one (yet) is asked again once it is.
+    if (!this.h.isMember(from)) return;
+    const { routes, shared } = this.h;
+    const last = this.#from.get(from);
+    if (m.reset) {
+      routes.purge(from);
+      shared.purge(from);
+    } else if (!last || last.epoch !== m.epoch) {
+      // Changes we cannot place (the sender restarted, or we never had its set): ask for the set.
+      this.askAll(from);
+      return;
+    } else if (m.seq <= last.seq) {
+      return; // already applied
+    } else if (m.seq > last.seq + 1) {
+      // Changes were lost (a link dropped): apply these, the whole set follows and settles it.
+      this.askAll(from);
+    }
+    for (const op of m.ops) apply(op, from, routes, shared);
+    this.#from.set(from, { epoch: m.epoch, seq: m.seq });
+  }
+}
+
+function apply(op: RouteOp, node: string, routes: RouteTable, shared: SharedTable): boolean {
+  switch (op[0]) {
+    case '+':
+      return routes.add(node, op[1]);
+    case '-':
+      return routes.remove(node, op[1]);
+    case 's+':
+      return shared.add(node, op[1], op[2], op[3]);
+    case 's-':
+      return shared.remove(node, op[1], op[2], op[3]);
+  }
+}

@@ -1,0 +1,160 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BrokerSim, defaultConfig, message, settle, sub } from '../helpers/broker-sim.js';
+
+async function threeNodes(t: { after(fn: () => void): void }, over: Record<string, unknown> = {}): Promise<BrokerSim> {
+  const sim = new BrokerSim(defaultConfig(over).mqtt);
+  t.after(() => sim.stop());
+  for (const n of ['a@h', 'b@h', 'c@h']) await sim.add(n);
+  await sim.mesh();
+  await settle();
+  return sim;
+}
+
+test('routes: one row per (filter, node), announced to every member, removed with the last subscriber', async (t) => {
+  const sim = await threeNodes(t);
+  const b1 = await sim.client('b@h', 'b1');
+  const b2 = await sim.client('b@h', 'b2');
+  b1.session.subscribe('s/+/t', sub());
+  b2.session.subscribe('s/+/t', sub());
+  await settle();
+  for (const n of ['a@h', 'c@h']) {
+    assert.deepEqual([...sim.node(n).router.routeRows()], [['s/+/t', 'b@h']], n);
+  }
+  b1.session.unsubscribe('s/+/t');
+  await settle();
+  assert.deepEqual([...sim.node('a@h').router.routeRows()], [['s/+/t', 'b@h']], 'still one subscriber left');
+  b2.session.unsubscribe('s/+/t');
+  await settle();
+  assert.deepEqual([...sim.node('a@h').router.routeRows()], []);
+});
+
+test('a message crosses once per node, in order, to every matching subscriber there', async (t) => {
+  const sim = await threeNodes(t);
+  const b1 = await sim.client('b@h', 'b1');
+  const b2 = await sim.client('b@h', 'b2');
+  const c1 = await sim.client('c@h', 'c1');
+  b1.session.subscribe('x/#', sub());
+  b2.session.subscribe('x/1', sub());
+  c1.session.subscribe('x/+', sub());
+  await settle();
+  const a = sim.node('a@h');
+  let sent = 0;
+  const real = a.dist.send.bind(a.dist);
+  a.dist.send = (node, channel, payload) => {
+    if (channel === 'router.fwd') sent++;
+    return real(node, channel, payload);
+  };
+  for (let i = 0; i < 10; i++) a.broker.publish(message(`x/${i % 2}`, 0, 'pub', String(i)));
+  await settle();
+  assert.equal(sent, 2, 'one batch per node for the whole turn');
+  assert.deepEqual(b1.outlet.got.map((g) => g.d.msg.payload.toString()), ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+  assert.deepEqual(b2.outlet.got.map((g) => g.d.msg.payload.toString()), ['1', '3', '5', '7', '9']);
+  assert.equal(c1.outlet.got.length, 10);
+});
+
+test('a node whose link goes down has its routes dropped at once; they return with it', async (t) => {
+  const sim = await threeNodes(t);
+  const c1 = await sim.client('c@h', 'c1');
+  c1.session.subscribe('d/#', sub());
+  await settle();
+  assert.equal([...sim.node('a@h').router.routeRows()].length, 1);
+  sim.net.partition(['a@h'], ['c@h']);
+  await settle();
+  assert.deepEqual([...sim.node('a@h').router.routeRows()], [], 'purged on nodedown');
+  assert.equal([...sim.node('b@h').router.routeRows()].length, 1, 'b still linked to c');
+  sim.net.heal();
+  await sim.node('a@h').dist.connect('c@h');
+  await settle(6);
+  assert.deepEqual([...sim.node('a@h').router.routeRows()], [['d/#', 'c@h']]);
+});
+
+test('QoS 1: the publisher is released once the subscriber node holds the message; a dropped link resends it once', async (t) => {
+  const sim = await threeNodes(t);
+  const b1 = await sim.client('b@h', 'b1');
+  b1.session.subscribe('q/1', sub(1));
+  await settle();
+  const a = sim.node('a@h');
+  const r = a.broker.publish(message('q/1', 1));
+  assert.ok(r.settled, 'waits for b');
+  let done = false;
+  void r.settled.then(() => (done = true));
+  await settle();
+  assert.equal(done, true);
+  assert.equal(b1.outlet.got.length, 1);
+
+  // The batch is sent while the link is about to drop: it is held and sent again on return.
+  const real = a.dist.send.bind(a.dist);
+  let dropNext = true;
+  a.dist.send = (node, channel, payload) => {
+    if (channel === 'router.fwd' && dropNext) {
+      dropNext = false;
+      sim.net.partition(['a@h'], ['b@h']);
+      return true; // lost with the link
+    }
+    return real(node, channel, payload);
+  };
+  // b's route stays in a's table until the nodedown event, so the publish is routed to b.
+  const r2 = a.broker.publish(message('q/1', 1, 'pub', 'second'));
+  let done2 = false;
+  void r2.settled!.then(() => (done2 = true));
+  await settle();
+  assert.equal(done2, false, 'not acknowledged while b does not hold it');
+  sim.net.heal();
+  await a.dist.connect('b@h');
+  await settle(6);
+  assert.equal(done2, true);
+  assert.deepEqual(b1.outlet.got.map((g) => g.d.msg.payload.toString()), ['x', 'second']);
+});
+
+test('shared subscription across nodes: round robin over every member, fair across publishers', async (t) => {
+  const sim = await threeNodes(t);
+  const b1 = await sim.client('b@h', 'b1');
+  const c1 = await sim.client('c@h', 'c1');
+  const c2 = await sim.client('c@h', 'c2');
+  for (const s of [b1, c1, c2]) s.session.subscribe('$share/g/jobs/+', sub(1));
+  await settle();
+  for (let i = 0; i < 30; i++) {
+    const node = i % 2 === 0 ? 'a@h' : 'b@h';
+    sim.node(node).broker.publish(message(`jobs/${i}`, 1, `pub${i % 3}`));
+  }
+  await settle(6);
+  const counts = [b1, c1, c2].map((s) => s.outlet.got.length);
+  assert.equal(counts.reduce((x, y) => x + y, 0), 30, 'each message to exactly one member');
+  for (const c of counts) assert.ok(c >= 8 && c <= 12, `evenly spread: ${counts.join(', ')}`);
+});
+
+test('shared subscription: a member whose session ends has its unacknowledged messages re-dispatched', async (t) => {
+  const sim = await threeNodes(t, { mqtt: { shared_subscription_strategy: 'sticky' } });
+  const b1 = await sim.client('b@h', 'b1');
+  const c1 = await sim.client('c@h', 'c1');
+  b1.session.subscribe('$share/g/w', sub(1));
+  await settle();
+  for (let i = 0; i < 3; i++) sim.node('a@h').broker.publish(message('w', 1, 'p', String(i)));
+  await settle();
+  assert.equal(b1.outlet.got.length, 3, 'the only member gets them, unacknowledged');
+  c1.session.subscribe('$share/g/w', sub(1));
+  await settle();
+  b1.session.detach({ will: false, reason: 'normal' });
+  await settle(6);
+  assert.deepEqual(c1.outlet.got.map((g) => g.d.msg.payload.toString()), ['0', '1', '2']);
+});
+
+test('a subscribe storm of 100,000 filters reaches the other members in a few large messages', async (t) => {
+  const sim = await threeNodes(t);
+  const b1 = await sim.client('b@h', 'b1');
+  const b = sim.node('b@h');
+  let batches = 0;
+  const real = b.dist.send.bind(b.dist);
+  b.dist.send = (node, channel, payload) => {
+    if (channel === 'router.routes') batches++;
+    return real(node, channel, payload);
+  };
+  const started = performance.now();
+  for (let i = 0; i < 100_000; i++) b1.session.subscribe(`storm/${i}/+`, sub());
+  await settle(6);
+  const ms = performance.now() - started;
+  assert.equal([...sim.node('a@h').router.routes.filtersOf('b@h')].length, 100_000);
+  assert.ok(batches <= 2 * 10, `sent in ${batches} messages to 2 members`);
+  console.log(`100,000 routes replicated to 2 members in ${ms.toFixed(0)} ms, ${batches} messages`);
+});
