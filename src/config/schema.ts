@@ -202,6 +202,8 @@ function convert(type: FieldType, v: unknown, opts: ValidateOptions): Converted 
       if (wrong.length > 0) return { ok: false, reason: `${wrong.map(showValue).join(', ')} not among ${allowed!.join(', ')}` };
       return { ok: true, value: items };
     }
+    case 'custom':
+      return type.convert(v, (path) => convert({ kind: 'file' }, path, opts));
     case 'object':
     case 'map':
     case 'emqx':
@@ -458,7 +460,7 @@ export function validateConfig(tree: Readonly<Record<string, unknown>>, opts: Va
   return { config: deepFreeze(config), problems: [], ignoredRoots };
 }
 
-const BROKER_ROOTS = ['listeners', 'mqtt', 'broker', 'retainer', 'sys_topics', 'dashboard', 'api_key'] as const;
+const BROKER_ROOTS = ['listeners', 'mqtt', 'broker', 'retainer', 'sys_topics', 'dashboard', 'api_key', 'authentication', 'authorization', 'flapping_detect'] as const;
 
 /** A converted value back as an operator writes it: durations as `15s`, Infinity as `infinity`. */
 function showAs(type: FieldType, v: unknown): unknown {

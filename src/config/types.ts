@@ -189,7 +189,12 @@ export interface MqttConfig {
   readonly message_expiry_interval: number;
   /** mqtt.shared_subscription_strategy, else broker.shared_subscription_strategy, else round_robin. */
   readonly shared_subscription_strategy: SharedSubscriptionStrategy;
+  /** ssl/wss: the client certificate's field used as user name / client id (`disabled`: none). */
+  readonly peer_cert_as_username: PeerCertAs;
+  readonly peer_cert_as_clientid: PeerCertAs;
 }
+
+export type PeerCertAs = 'disabled' | 'cn' | 'dn' | 'crt' | 'pem' | 'md5';
 
 export type SharedSubscriptionStrategy = 'random' | 'round_robin' | 'round_robin_per_group' | 'sticky' | 'local' | 'hash_clientid' | 'hash_topic';
 
@@ -259,6 +264,72 @@ export interface ApiKeyConfig {
   readonly bootstrap_file?: string;
 }
 
+/** EMQX's password_hash_algorithm of a built_in_database authenticator. */
+export type PasswordHashAlgorithm =
+  | { readonly name: 'pbkdf2'; readonly mac_fun: 'sha' | 'sha224' | 'sha256' | 'sha384' | 'sha512'; readonly iterations: number; readonly dk_length?: number }
+  | { readonly name: 'bcrypt'; readonly salt_rounds: number }
+  | { readonly name: 'plain' | 'md5' | 'sha' | 'sha256' | 'sha512'; readonly salt_position: 'disable' | 'prefix' | 'suffix' };
+
+/** One entry of `authentication = [...]`. */
+export type AuthenticatorConfig = BuiltinAuthenticatorConfig | UnservedAuthenticatorConfig;
+
+/** An authenticator of a kind this node does not serve (jwt, http, ldap, ...): it never decides. */
+export interface UnservedAuthenticatorConfig {
+  readonly mechanism: string;
+  readonly backend?: string;
+  readonly enable: boolean;
+  readonly unserved: true;
+}
+
+/** password_based + built_in_database, the kind served. */
+export interface BuiltinAuthenticatorConfig {
+  readonly mechanism: 'password_based';
+  readonly backend: 'built_in_database';
+  readonly enable: boolean;
+  readonly user_id_type: 'username' | 'clientid';
+  readonly password_hash_algorithm: PasswordHashAlgorithm;
+  /** Users added at start when missing (EMQX's CSV or JSON format); absent: none. */
+  readonly bootstrap_file?: string;
+  readonly bootstrap_type: 'plain' | 'hash';
+}
+
+export type AuthzSourceConfig =
+  | { readonly type: 'file'; readonly enable: boolean; readonly path: string }
+  | { readonly type: 'built_in_database'; readonly enable: boolean; readonly max_rules: number }
+  /** A source of a kind this node does not serve (http, mysql, ...): it never matches. */
+  | { readonly type: string; readonly enable: boolean; readonly unserved: true };
+
+/** `authorization.*` (src/auth/). */
+export interface AuthorizationConfig {
+  readonly no_match: 'allow' | 'deny';
+  readonly deny_action: 'ignore' | 'disconnect';
+  readonly cache: {
+    readonly enable: boolean;
+    readonly max_size: number;
+    /** ms */
+    readonly ttl: number;
+    readonly excludes: readonly string[];
+  };
+  /** Absent: EMQX's default, the file `${EMQX_ETC_DIR}/acl.conf` (skipped with a warning when missing). */
+  readonly sources?: readonly AuthzSourceConfig[];
+}
+
+/** One dimension of `flapping_detect`: so many connects within the window bans for ban_time. */
+export interface FlappingPolicy {
+  readonly enable: boolean;
+  readonly max_count: number;
+  /** ms */
+  readonly window_time: number;
+  /** ms */
+  readonly ban_time: number;
+}
+
+/** `flapping_detect.*`: by client id (EMQX's keys), plus ours by peer host and by user name. */
+export interface FlappingConfig extends FlappingPolicy {
+  readonly by_peerhost: FlappingPolicy;
+  readonly by_username: FlappingPolicy;
+}
+
 export interface Config {
   readonly node: NodeConfig;
   readonly cluster: ClusterConfig;
@@ -269,6 +340,9 @@ export interface Config {
   readonly sys_topics: SysTopicsConfig;
   readonly dashboard: DashboardConfig;
   readonly api_key: ApiKeyConfig;
+  readonly authentication: readonly AuthenticatorConfig[];
+  readonly authorization: AuthorizationConfig;
+  readonly flapping_detect: FlappingConfig;
   readonly paths: Paths;
   /** Present when cluster.proto_dist is inet_tls or inet6_tls. */
   readonly tls?: DistTlsOptions;

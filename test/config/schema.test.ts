@@ -321,9 +321,9 @@ test("EMQX's node and cluster keys that we do not use are accepted", () => {
 });
 
 test('other roots are ignored and listed', () => {
-  const { problems, ignoredRoots } = check({ ...base, gateway: { mqttsn: {} }, exhook: {}, log: { x: 1 }, authorization: 5 });
+  const { problems, ignoredRoots } = check({ ...base, gateway: { mqttsn: {} }, exhook: {}, log: { x: 1 }, rule_engine: 5 });
   assert.deepEqual(problems, []);
-  assert.deepEqual(ignoredRoots, ['gateway', 'exhook', 'log', 'authorization']);
+  assert.deepEqual(ignoredRoots, ['gateway', 'exhook', 'log', 'rule_engine']);
 });
 
 test('problems from the environment name the variable', () => {

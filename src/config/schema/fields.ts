@@ -3,6 +3,7 @@
 // declared `emqx` so a real EMQX file loads unchanged; anything else under these roots is an error.
 import { BROKER_FIELDS, LISTENERS_FIELDS, MQTT_FIELDS, RETAINER_FIELDS, SYS_TOPICS_FIELDS } from './broker-fields.js';
 import { API_KEY_FIELDS, DASHBOARD_FIELDS } from './dashboard-fields.js';
+import { AUTHENTICATION_FIELD, AUTHORIZATION_FIELDS, FLAPPING_FIELDS, MQTT_AUTH_FIELDS } from './auth-fields.js';
 
 /** How long a silent peer is tolerated when the config does not say: silent peer noticed within 5 s (SPEC §6). */
 export const DEFAULT_DIST_NET_TICKTIME_MS = 4000;
@@ -46,7 +47,14 @@ export type FieldType =
   /** An array of strings or one comma-separated string; `values` limits them when given. */
   | { readonly kind: 'string_list'; readonly values?: readonly string[] }
   /** An EMQX key this node accepts and does not use; its value is not checked. */
-  | { readonly kind: 'emqx' };
+  | { readonly kind: 'emqx' }
+  /** Checked by its own function (arrays of entries of several kinds: authentication, authorization.sources). */
+  | {
+      readonly kind: 'custom';
+      readonly expected: string;
+      /** `file` converts a path as a `file` key does. */
+      convert(v: unknown, file: (path: string) => { ok: true; value: unknown } | { ok: false; reason: string }): { ok: true; value: unknown } | { ok: false; reason: string };
+    };
 
 export interface Field {
   readonly type: FieldType;
@@ -181,12 +189,15 @@ export const ROOT_FIELDS: Readonly<Record<string, Field>> = {
   node: { type: { kind: 'object', fields: NODE_FIELDS } },
   cluster: { type: { kind: 'object', fields: CLUSTER_FIELDS } },
   listeners: { type: { kind: 'object', fields: LISTENERS_FIELDS } },
-  mqtt: { type: { kind: 'object', fields: MQTT_FIELDS } },
+  mqtt: { type: { kind: 'object', fields: { ...MQTT_FIELDS, ...MQTT_AUTH_FIELDS } } },
   broker: { type: { kind: 'object', fields: BROKER_FIELDS } },
   retainer: { type: { kind: 'object', fields: RETAINER_FIELDS } },
   sys_topics: { type: { kind: 'object', fields: SYS_TOPICS_FIELDS } },
   dashboard: { type: { kind: 'object', fields: DASHBOARD_FIELDS } },
   api_key: { type: { kind: 'object', fields: API_KEY_FIELDS } },
+  authentication: AUTHENTICATION_FIELD,
+  authorization: { type: { kind: 'object', fields: AUTHORIZATION_FIELDS } },
+  flapping_detect: { type: { kind: 'object', fields: FLAPPING_FIELDS } },
 };
 
 /**

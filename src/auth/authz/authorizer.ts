@@ -1,0 +1,144 @@
+// Authorization (EMQX's emqx_authz with emqx_access_control's cache): the sources in order (an
+// acl.conf, the built_in_database rules), the first that matches decides, `no_match` when none
+// does. A ClientAuthz is one connection's view: the rules narrowed to that client, its cache.
+// With no source and no_match = allow every check returns at once, without touching a cache.
+import { AuthzCache, cacheKey } from './cache.js';
+import type { BuiltinRules } from './builtin-rules.js';
+import { decide, rulesForClient, type ClientRule, type Permission, type Rule, type RuleClient } from './rule.js';
+import { matchPattern, type TopicPattern } from './topic-match.js';
+
+export type AuthzSource =
+  | { readonly type: 'file'; readonly path: string; readonly rules: readonly Rule[] }
+  | { readonly type: 'built_in_database'; readonly store: BuiltinRules };
+
+export interface AuthzSettings {
+  readonly noMatch: Permission;
+  readonly denyAction: 'ignore' | 'disconnect';
+  readonly cache: { readonly enable: boolean; readonly maxSize: number; readonly ttl: number; readonly excludes: readonly TopicPattern[] };
+  readonly sources: readonly AuthzSource[];
+}
+
+export interface AuthzStats {
+  allow: number;
+  deny: number;
+  cacheHit: number;
+  cacheMiss: number;
+}
+
+export class Authorizer {
+  #s: AuthzSettings;
+  /** Bumped on every change of the rules: cached answers of older generations are not used. */
+  #gen = 0;
+  #open: boolean;
+  readonly stats: AuthzStats = { allow: 0, deny: 0, cacheHit: 0, cacheMiss: 0 };
+
+  constructor(settings: AuthzSettings) {
+    this.#s = settings;
+    this.#open = isOpen(settings);
+  }
+
+  get settings(): AuthzSettings {
+    return this.#s;
+  }
+
+  get generation(): number {
+    return this.#gen;
+  }
+
+  /** Every check allows: nothing to evaluate. */
+  get open(): boolean {
+    return this.#open;
+  }
+
+  update(settings: AuthzSettings): void {
+    this.#s = settings;
+    this.#open = isOpen(settings);
+    this.#gen++;
+  }
+
+  /** The built_in_database rules changed on this node: forget cached answers. */
+  invalidate(): void {
+    this.#gen++;
+  }
+
+  forClient(client: RuleClient, superuser: boolean): ClientAuthz {
+    return new ClientAuthz(this, client, superuser);
+  }
+}
+
+function isOpen(s: AuthzSettings): boolean {
+  return s.noMatch === 'allow' && s.sources.length === 0;
+}
+
+export class ClientAuthz {
+  #rulesGen = -1;
+  #fileRules: Array<readonly ClientRule[] | undefined> = [];
+  readonly cache: AuthzCache;
+
+  constructor(
+    private readonly authz: Authorizer,
+    readonly client: RuleClient,
+    readonly superuser: boolean,
+  ) {
+    const c = authz.settings.cache;
+    this.cache = new AuthzCache(c.enable ? c.maxSize : 0, c.ttl);
+  }
+
+  get denyAction(): 'ignore' | 'disconnect' {
+    return this.authz.settings.denyAction;
+  }
+
+  /** May this client publish to `topic` (subscribe to a filter)? */
+  allow(type: 'publish' | 'subscribe', topic: string, qos: number, retain: boolean): boolean {
+    const a = this.authz;
+    if (a.open || this.superuser) return true;
+    const s = a.settings;
+    const gen = a.generation;
+    const useCache = s.cache.enable && !excluded(s.cache.excludes, topic);
+    let key = '';
+    if (useCache) {
+      key = cacheKey(type, qos, retain, topic);
+      const hit = this.cache.get(key, gen, Date.now());
+      if (hit !== undefined) {
+        a.stats.cacheHit++;
+        count(a, hit);
+        return hit;
+      }
+      a.stats.cacheMiss++;
+    }
+    const ok = this.#decide(s, gen, type, topic, qos, retain) === 'allow';
+    if (useCache) this.cache.put(key, ok, gen, Date.now());
+    count(a, ok);
+    return ok;
+  }
+
+  #decide(s: AuthzSettings, gen: number, type: 'publish' | 'subscribe', topic: string, qos: number, retain: boolean): Permission {
+    if (this.#rulesGen !== gen) {
+      // The file rules narrowed to this client are worked out once per generation.
+      this.#fileRules = s.sources.map((src) => (src.type === 'file' ? rulesForClient(src.rules, this.client) : undefined));
+      this.#rulesGen = gen;
+      const c = s.cache;
+      this.cache.configure(c.enable ? c.maxSize : 0, c.ttl);
+    }
+    const words = topic.split('/');
+    const req = { type, qos, retain };
+    for (let i = 0; i < s.sources.length; i++) {
+      const src = s.sources[i]!;
+      const rules = src.type === 'file' ? this.#fileRules[i]! : rulesForClient(src.store.rulesFor(this.client), this.client);
+      const p = decide(rules, req, topic, words);
+      if (p !== undefined) return p;
+    }
+    return s.noMatch;
+  }
+}
+
+function excluded(excludes: readonly TopicPattern[], topic: string): boolean {
+  if (excludes.length === 0) return false;
+  const words = topic.split('/');
+  return excludes.some((p) => matchPattern(p, topic, words));
+}
+
+function count(a: Authorizer, ok: boolean): void {
+  if (ok) a.stats.allow++;
+  else a.stats.deny++;
+}
