@@ -11,7 +11,7 @@ import type { BrokerPort, ClientInfo, ConnectRequest, ConnectResult, Delivery, M
 import { RC } from '../mqtt/reason-codes.js';
 import type { ClusterPort } from './cluster-port.js';
 import { Retainer } from './retainer.js';
-import { Session, type DetachHow, type SessionHost } from './session.js';
+import { Session, type DetachHow, type SessionHandover, type SessionHost } from './session.js';
 import { SharedPicker } from './shared-strategy.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { parseShared } from '../mqtt/topic.js';
@@ -98,6 +98,13 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     if (this.#stopping) return { ok: false, rc: RC.serverUnavailable, reason: 'the node is stopping' };
     const id = req.client.clientId;
     const c = this.counters;
+    // In a cluster, the client id is claimed first: a session held on another node comes here.
+    const claim = this.#cluster ? await this.#cluster.claimSession(id, req.cleanStart) : undefined;
+    if (this.#stopping) return { ok: false, rc: RC.serverUnavailable, reason: 'the node is stopping' };
+    // Checked with nothing awaited until the session is in place: no claim can slip in between.
+    if (claim && !claim.stillOurs()) {
+      return { ok: false, rc: RC.serverBusy, reason: 'a newer connection with the same client id on another node took the session' };
+    }
     const existing = this.sessions.get(id);
     let session: Session;
     let present = false;
@@ -131,9 +138,15 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     }
     if (!present) {
       session = new Session(this, req.client, req.sessionExpiryMs, req.receiveMaximum);
+      if (claim?.handover && !req.cleanStart) {
+        session.importState(claim.handover);
+        present = true;
+        c['session.resumed']++;
+        c['session.takenover']++;
+      } else c['session.created']++;
       session.attach(req.outlet, req.client, req.sessionExpiryMs, req.will, req.receiveMaximum);
       this.sessions.set(id, session);
-      c['session.created']++;
+      this.#cluster?.sessionOpened(id);
     }
     this.#connections++;
     this.emit('connected', req.client, session!);
@@ -186,7 +199,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     for (const e of s.inflight.values()) if (e.d.shared !== undefined && e.phase === 'publish') orphans.push(e.d);
     for (const d of s.queue) if (d.shared !== undefined) orphans.push(d);
     s.end();
-    if (this.sessions.get(s.clientId) === s) this.sessions.delete(s.clientId);
+    if (this.sessions.get(s.clientId) === s) {
+      this.sessions.delete(s.clientId);
+      this.#cluster?.sessionEnded(s.clientId);
+    }
     this.counters['session.terminated']++;
     this.emit('sessionEnded', s.clientId, reason);
     for (const d of orphans) {
@@ -207,6 +223,39 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     s.outlet?.kick(RC.administrativeAction, 'kicked by an operator');
     this.#end(s, 'kicked');
     return true;
+  }
+
+  /**
+   * Another node takes this client's session: the connection here is closed with 0x8E, the will
+   * goes out as a takeover decides, and the session leaves this node — its state handed over
+   * unless the new connection starts clean (then it is discarded). undefined: no session here.
+   */
+  handOver(clientId: string, cleanStart: boolean): SessionHandover | undefined {
+    const s = this.sessions.get(clientId);
+    if (!s) return undefined;
+    clearTimeout(s.expiryTimer);
+    s.expiryTimer = undefined;
+    if (s.outlet) {
+      s.takeover = { cleanStart };
+      s.outlet.kick(RC.sessionTakenOver, 'session taken over by a connection on another node');
+      s.takeover = undefined;
+    } else if (s.will && s.willTimer) {
+      clearTimeout(s.willTimer);
+      s.willTimer = undefined;
+      if (cleanStart) this.publish(s.will.msg);
+      s.will = undefined;
+    }
+    this.counters['session.takenover']++;
+    if (cleanStart) {
+      this.#end(s, 'discarded');
+      return undefined;
+    }
+    const state = s.exportState();
+    // Its messages go with it: nothing to re-dispatch to other group members.
+    s.inflight.clear();
+    s.queue.clear();
+    this.#end(s, 'takenover');
+    return state;
   }
 
   /** Stops accepting connections; existing clients are told the server is shutting down. */
@@ -277,6 +326,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   publish(msg: Message): PublishResult {
     const c = this.counters;
     c['messages.publish']++;
+    /** A retained message's write to the cluster's table: the acknowledgement waits for it too. */
+    let retained: Promise<void> | undefined;
     if (msg.retain) {
       const outcome = this.retainer.store(msg);
       if (outcome === 'stored') c['messages.retained']++;
@@ -285,6 +336,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
       }
       // An empty retained message only clears, when retainer.stop_publish_clear_msg says so.
       if (outcome === 'deleted' && this.retainer.config.stop_publish_clear_msg) return { matched: 0 };
+      retained = this.retainer.lastWrite;
     }
     if (this.#cluster) {
       const r = this.#cluster.route(msg);
@@ -294,7 +346,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
         c['messages.dropped.no_subscribers']++;
       }
       if (r.remote > 0) c['messages.forward']++;
-      return r.settled ? { matched, settled: r.settled } : { matched };
+      const settled = r.settled && retained ? Promise.all([r.settled, retained]).then(() => undefined) : (r.settled ?? (msg.qos > 0 ? retained : undefined));
+      return settled ? { matched, settled } : { matched };
     }
     const matched = this.dispatchLocal(msg) + this.#dispatchSharedLocal(msg);
     if (matched === 0) {

@@ -18,6 +18,8 @@ export interface BrokerCtlHost {
   readonly listeners: Listeners;
   /** The cluster's routes as [filter, node] (shared groups as their filter), when clustered. */
   routes?(): Iterable<readonly [string, string]>;
+  /** Closes a client on whichever node holds its session (`clients kick`), when clustered. */
+  kick?(clientId: string): Promise<boolean>;
 }
 
 const ok = (output: string): CtlResult => ({ code: 0, output });
@@ -121,7 +123,7 @@ export function brokerCommands(h: BrokerCtlHost): CtlCommand[] {
     {
       name: 'clients',
       usage: clientsUsage,
-      run(args) {
+      async run(args) {
         const [verb, id, ...rest] = args;
         if (verb === 'list' && id === undefined) {
           if (b.sessions.size === 0) return ok('No clients.\n');
@@ -131,7 +133,7 @@ export function brokerCommands(h: BrokerCtlHost): CtlCommand[] {
           const s = b.sessions.get(id);
           return s ? ok(clientLine(s)) : fail('Not Found.\n');
         }
-        if (verb === 'kick' && id !== undefined && rest.length === 0) return b.kick(id) ? ok('ok\n') : fail('Not Found.\n');
+        if (verb === 'kick' && id !== undefined && rest.length === 0) return (h.kick ? await h.kick(id) : b.kick(id)) ? ok('ok\n') : fail('Not Found.\n');
         return usage(clientsUsage);
       },
     },
@@ -188,7 +190,7 @@ export function brokerCommands(h: BrokerCtlHost): CtlCommand[] {
     {
       name: 'retainer',
       usage: retainerUsage,
-      run(args) {
+      async run(args) {
         const r = b.retainer;
         const [verb, a, c, ...rest] = args;
         if (rest.length > 0) return usage(retainerUsage);
@@ -204,7 +206,7 @@ export function brokerCommands(h: BrokerCtlHost): CtlCommand[] {
           const topics = [...r.topics()].sort().slice((start - 1) * limit, start * limit);
           return ok(count + topics.map((t) => `${t}\n`).join(''));
         }
-        r.clean(a);
+        await r.clean(a);
         return ok('');
       },
     },

@@ -22,6 +22,8 @@ export interface MqttPartsHost {
   runningNodes(): readonly string[];
   /** The cluster's routes as [filter, node], once the router runs. */
   routes?(): Iterable<readonly [string, string]> | undefined;
+  /** Kicks a client wherever its session is, once the router runs (undefined: not clustered). */
+  kick?(clientId: string): Promise<boolean> | undefined;
   register(cmd: CtlCommand): void;
 }
 
@@ -57,9 +59,17 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
       // Expired retained messages nobody asked for are removed once a minute.
       sweep = setInterval(() => broker.retainer.sweep(), 60_000);
       sweep.unref();
-      const routes = host.routes;
-      const ctlHost = { node: config.node.name, version: host.version, startedAt: host.startedAt, broker, listeners };
-      for (const c of brokerCommands(routes ? { ...ctlHost, routes: () => routes() ?? [] } : ctlHost)) host.register(c);
+      const { routes, kick } = host;
+      const ctlHost = {
+        node: config.node.name,
+        version: host.version,
+        startedAt: host.startedAt,
+        broker,
+        listeners,
+        ...(routes ? { routes: () => routes() ?? [] } : {}),
+        ...(kick ? { kick: (id: string) => kick(id) ?? Promise.resolve(broker.kick(id)) } : {}),
+      };
+      for (const c of brokerCommands(ctlHost)) host.register(c);
     },
     stop() {
       clearInterval(sweep);

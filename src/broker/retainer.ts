@@ -7,10 +7,56 @@ import { RetainedIndex } from './retained-index.js';
 
 export type StoreOutcome = 'stored' | 'deleted' | 'too_large' | 'full' | 'disabled';
 
+/**
+ * Where retained messages are kept beyond this node's memory (the cluster's replicated table):
+ * writes are durable on every running member when the promise settles, and changes made by any
+ * member come back through the retainer's `applied`/`reloaded`.
+ */
+export interface RetainedStorage {
+  put(topic: string, msg: Message): Promise<void>;
+  delete(topic: string): Promise<void>;
+  /** Every stored message (to rebuild the index). */
+  all(): Iterable<[topic: string, msg: Message]>;
+}
+
 export class Retainer {
-  readonly #index = new RetainedIndex<Message>();
+  #index = new RetainedIndex<Message>();
+  #storage: RetainedStorage | undefined;
 
   constructor(public config: RetainerConfig) {}
+
+  /**
+   * From now on retained messages are kept in `storage`: what it holds is loaded, and what this
+   * node held before is written to it unless the storage has that topic already.
+   */
+  attachStorage(storage: RetainedStorage): void {
+    const before = this.#index;
+    this.#storage = storage;
+    this.reloaded();
+    for (const t of before.topics()) if (!this.#index.has(t)) void storage.put(t, before.get(t)!).catch(() => undefined);
+  }
+
+  /** The storage changed one topic (a write here or on another member). */
+  applied(topic: string, msg: Message | undefined): void {
+    if (msg) this.#index.set(topic, msg);
+    else this.#index.delete(topic);
+  }
+
+  /** The storage was replaced or emptied: the index is rebuilt from it. */
+  reloaded(): void {
+    const next = new RetainedIndex<Message>();
+    for (const [t, m] of this.#storage?.all() ?? []) next.set(t, m);
+    this.#index = next;
+  }
+
+  /** Writes a change through to the storage; settled when it is durable cluster-wide. */
+  #write(topic: string, msg: Message | undefined): Promise<void> | undefined {
+    if (!this.#storage) return undefined;
+    return (msg ? this.#storage.put(topic, msg) : this.#storage.delete(topic)).catch(() => undefined);
+  }
+
+  /** The promise of the last store()'s write to the storage, if there was one. */
+  lastWrite: Promise<void> | undefined;
 
   get size(): number {
     return this.#index.size;
@@ -18,9 +64,11 @@ export class Retainer {
 
   /** A PUBLISH with RETAIN set. */
   store(msg: Message): StoreOutcome {
+    this.lastWrite = undefined;
     if (!this.config.enable) return 'disabled';
     if (msg.payload.length === 0) {
       this.#index.delete(msg.topic);
+      this.lastWrite = this.#write(msg.topic, undefined);
       return 'deleted';
     }
     if (msg.payload.length > this.config.max_payload_size) return 'too_large';
@@ -32,6 +80,7 @@ export class Retainer {
     const kept: Message = { ...msg, expiresAt };
     delete kept.frames;
     this.#index.set(msg.topic, kept);
+    this.lastWrite = this.#write(msg.topic, kept);
     return 'stored';
   }
 
@@ -43,6 +92,7 @@ export class Retainer {
       if (m.expiresAt <= now) expired.push(topic);
       else out.push(m);
     });
+    // Only from the index: the member that sweeps removes them from the storage (see sweep()).
     for (const t of expired) this.#index.delete(t);
     return out;
   }
@@ -56,23 +106,29 @@ export class Retainer {
   }
 
   /** `retainer clean [Topic filter]`: how many were removed. */
-  clean(filter?: string): number {
-    if (filter === undefined) {
-      const n = this.#index.size;
-      this.#index.clear();
-      return n;
-    }
+  clean(filter?: string): Promise<number> {
     const topics: string[] = [];
-    this.#index.match(filter, (t) => topics.push(t));
-    for (const t of topics) this.#index.delete(t);
-    return topics.length;
+    if (filter === undefined) topics.push(...this.#index.topics());
+    else this.#index.match(filter, (t) => topics.push(t));
+    const writes: Array<Promise<void> | undefined> = [];
+    for (const t of topics) {
+      this.#index.delete(t);
+      writes.push(this.#write(t, undefined));
+    }
+    return Promise.all(writes).then(() => topics.length);
   }
 
-  /** Removes what has expired; run now and then so unread expired messages do not pile up. */
-  sweep(now = Date.now()): number {
+  /**
+   * Removes what has expired, so unread expired messages do not pile up. With `fromStorage` (one
+   * member does it for the cluster) they are deleted from the storage too.
+   */
+  sweep(now = Date.now(), fromStorage = true): number {
     const expired: string[] = [];
     for (const t of this.#index.topics()) if ((this.#index.get(t)?.expiresAt ?? Infinity) <= now) expired.push(t);
-    for (const t of expired) this.#index.delete(t);
+    for (const t of expired) {
+      this.#index.delete(t);
+      if (fromStorage) void this.#write(t, undefined);
+    }
     return expired.length;
   }
 }

@@ -39,8 +39,32 @@ interface Inflight {
   resend: boolean;
 }
 
+/**
+ * A session's state as it moves to another node (a client reconnecting there takes it over):
+ * plain values the link layer carries (message frame caches left out).
+ */
+export interface SessionHandover {
+  readonly createdAt: number;
+  readonly subscriptions: ReadonlyArray<readonly [filter: string, opts: SubOptions]>;
+  /** Sent and not acknowledged, by packet identifier (kept: the client may hold them). */
+  readonly inflight: ReadonlyArray<{ readonly id: number; readonly d: Delivery; readonly phase: 'publish' | 'pubrel' }>;
+  readonly queue: readonly Delivery[];
+  /** Incoming QoS 2 packet identifiers still waiting for PUBREL. */
+  readonly awaiting: readonly number[];
+  readonly delivered: number;
+  readonly dropped: number;
+}
+
+/** A delivery without what only this node uses (the message's encoded-frame cache). */
+function portable(d: Delivery): Delivery {
+  if (d.msg.frames === undefined) return d;
+  const msg = { ...d.msg };
+  delete msg.frames;
+  return { ...d, msg };
+}
+
 export class Session implements SessionPort {
-  readonly createdAt = Date.now();
+  createdAt = Date.now();
   readonly subscriptions = new Map<string, SubOptions>();
   readonly inflight = new Map<number, Inflight>();
   readonly queue: MQueue;
@@ -283,6 +307,36 @@ export class Session implements SessionPort {
     if (!this.subscriptions.delete(filter)) return false;
     this.host.removeSubscription(this, filter);
     return true;
+  }
+
+  // ---- moving to another node ----
+
+  exportState(): SessionHandover {
+    return {
+      createdAt: this.createdAt,
+      subscriptions: [...this.subscriptions],
+      inflight: [...this.inflight].map(([id, e]) => ({ id, d: portable(e.d), phase: e.phase })),
+      queue: [...this.queue].map(portable),
+      awaiting: [...this.awaiting.keys()],
+      delivered: this.delivered,
+      dropped: this.queue.dropped,
+    };
+  }
+
+  /** Takes on a session handed over by another node: its subscriptions are added here. */
+  importState(h: SessionHandover): void {
+    this.createdAt = h.createdAt;
+    this.delivered = h.delivered;
+    this.queue.dropped = h.dropped;
+    for (const [filter, opts] of h.subscriptions) {
+      if (this.host.addSubscription(this, filter, opts) < 0x80) this.subscriptions.set(filter, opts);
+    }
+    const now = Date.now();
+    for (const { id, d, phase } of h.inflight) this.inflight.set(id, { d, phase, sentAt: now, resend: true });
+    for (const d of h.queue) this.queue.push(d);
+    for (const id of h.awaiting) this.awaiting.set(id, now);
+    const top = Math.max(0, ...this.inflight.keys());
+    this.#nextId = top >= 65535 ? 1 : top + 1;
   }
 
   // ---- the end of a connection, and of the session ----

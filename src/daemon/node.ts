@@ -96,6 +96,7 @@ export class EmqxNode {
       startedAt: this.startedAt,
       runningNodes: () => this.cluster.parts()?.cluster.status().running ?? [this.name],
       routes: () => this.router.router()?.routeRows(),
+      kick: (id) => this.router.router()?.sessions.kick(id),
       register: (c) => this.ctl.register(c),
     });
     this.api = apiPart({

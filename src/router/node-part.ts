@@ -1,13 +1,15 @@
 // The router as a part of a running node: started after membership and the broker, before the
 // listeners, it attaches to the broker and follows the links and the member list: a member whose
 // link comes up exchanges route tables with this node, one whose link goes down has its routes
-// dropped, one that leaves is forgotten.
+// dropped, one that leaves is forgotten. It also puts the retained messages in the replicated
+// table.
 import type { Logger } from 'pino';
 import type { NodePart } from '../base/part.js';
 import type { Broker } from '../broker/broker.js';
 import type { ClusterParts } from '../cluster/parts.js';
 import type { Config } from '../config/types.js';
 import type { Dist, LinkInfo, NodeDownReason } from '../link/types.js';
+import { attachRetainedTable } from './retained-store.js';
 import { Router } from './router.js';
 
 export interface RouterPartHost {
@@ -44,6 +46,7 @@ export function routerPart(host: RouterPartHost): RouterPart {
         log,
         broker: host.broker,
         isMember: (n) => members.has(n),
+        running: () => cluster.status().running,
         strategy: () => config.mqtt.shared_subscription_strategy,
         graceMs: config.node.dist_net_ticktime,
       });
@@ -71,6 +74,8 @@ export function routerPart(host: RouterPartHost): RouterPart {
         () => cluster.events.off('members', onMembers),
       );
       for (const n of members) if (n !== self && dist.isUp(n)) r.peerUp(n);
+      // Retained messages live in the replicated table from now on.
+      offs.push(attachRetainedTable(host.broker.retainer, parts.db));
     },
     stop() {
       offs.splice(0).forEach((off) => off());

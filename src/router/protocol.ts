@@ -12,10 +12,16 @@ export const ROUTER_CHANNELS = {
   forward: 'router.fwd',
   /** The receiver holds every QoS 1/2 batch up to `seq`. */
   ack: 'router.ack',
+  /** To a client id's owner: a connect for it here; answers the node that held it before. */
+  claim: 'router.claim',
+  /** To the node holding a session: hand it over (or discard it, with clean start). */
+  takeover: 'router.takeover',
+  /** To the node holding a session: close it and discard the session (`clients kick`). */
+  kick: 'router.kick',
 } as const;
 
-/** One change: a route or a shared-group member of the sender, added or removed. */
-export type RouteOp = readonly ['+' | '-', string] | readonly ['s+' | 's-', string, string, string];
+/** One change: a route, a shared-group member or a session of the sender, added or removed. */
+export type RouteOp = readonly ['+' | '-' | 'c+' | 'c-', string] | readonly ['s+' | 's-', string, string, string];
 
 export interface RoutesMsg {
   /** The sender's incarnation: a restarted node starts a new sequence. */
@@ -57,7 +63,7 @@ const isStr = (v: unknown): v is string => typeof v === 'string';
 
 function isOp(v: unknown): v is RouteOp {
   if (!Array.isArray(v)) return false;
-  if ((v[0] === '+' || v[0] === '-') && v.length === 2) return isStr(v[1]);
+  if ((v[0] === '+' || v[0] === '-' || v[0] === 'c+' || v[0] === 'c-') && v.length === 2) return isStr(v[1]);
   if ((v[0] === 's+' || v[0] === 's-') && v.length === 4) return isStr(v[1]) && isStr(v[2]) && isStr(v[3]);
   return false;
 }
@@ -92,6 +98,11 @@ export function parseForward(p: unknown): ForwardMsg | undefined {
 export function parseAck(p: unknown): AckMsg | undefined {
   const m = p as Partial<AckMsg> | undefined;
   return m && isStr(m.epoch) && typeof m.seq === 'number' ? (m as AckMsg) : undefined;
+}
+
+export function parseClientReq(p: unknown): { clientId: string; cleanStart: boolean } | undefined {
+  const m = p as { clientId?: unknown; cleanStart?: unknown } | undefined;
+  return m && isStr(m.clientId) && (m.cleanStart === undefined || typeof m.cleanStart === 'boolean') ? { clientId: m.clientId, cleanStart: m.cleanStart === true } : undefined;
 }
 
 export function toWire(msg: Message, target?: readonly [string, string, string]): WireMessage {

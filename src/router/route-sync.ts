@@ -8,6 +8,7 @@ import type { Log } from '../base/log.js';
 import type { Dist } from '../link/types.js';
 import { parseRoutes, ROUTER_CHANNELS, type RouteOp, type RoutesMsg } from './protocol.js';
 import type { RouteTable } from './route-table.js';
+import type { ClientTable } from './client-table.js';
 import type { SharedTable } from './shared-table.js';
 
 export interface RouteSyncHost {
@@ -18,6 +19,7 @@ export interface RouteSyncHost {
   readonly log: Log;
   readonly routes: RouteTable;
   readonly shared: SharedTable;
+  readonly clients: ClientTable;
   /** Whether `node` is a member of this node's cluster (routes are exchanged with members only). */
   isMember(node: string): boolean;
 }
@@ -42,8 +44,7 @@ export class RouteSync {
 
   /** A change to this node's own rows: applied here now, sent to the members this turn. */
   local(op: RouteOp): void {
-    const { self, routes, shared } = this.h;
-    const changed = apply(op, self, routes, shared);
+    const changed = apply(op, this.h.self, this.h);
     if (!changed) return;
     this.#pending.push(op);
     if (!this.#scheduled) {
@@ -64,10 +65,11 @@ export class RouteSync {
   /** Our whole set to `node` (it came up, joined, or asked). */
   sendAll(node: string): void {
     if (!this.h.isMember(node)) return;
-    const { self, routes, shared } = this.h;
+    const { self, routes, shared, clients } = this.h;
     const ops: RouteOp[] = [];
     for (const f of routes.filtersOf(self)) ops.push(['+', f]);
     for (const [g, f, c] of shared.rowsOf(self)) ops.push(['s+', g, f, c]);
+    for (const c of clients.clientsOf(self)) ops.push(['c+', c]);
     // The whole set as of the last change sent: changes still pending follow it as usual.
     const msg: RoutesMsg = { epoch: this.h.epoch, seq: this.#seq, reset: true, ops };
     if (!this.h.dist.send(node, ROUTER_CHANNELS.routes, msg)) this.#owe(node);
@@ -83,7 +85,7 @@ export class RouteSync {
   forget(node: string): void {
     this.#from.delete(node);
     this.#owed.delete(node);
-    const n = this.h.routes.purge(node) + this.h.shared.purge(node);
+    const n = this.h.routes.purge(node) + this.h.shared.purge(node) + this.h.clients.purge(node);
     if (n > 0) this.h.log.info({ peer: node, rows: n }, 'routes of a member that is down or gone dropped');
   }
 
@@ -113,11 +115,12 @@ export class RouteSync {
     }
     // Rows come from members only: a node that is not one (yet) is asked again once it is.
     if (!this.h.isMember(from)) return;
-    const { routes, shared } = this.h;
+    const { routes, shared, clients } = this.h;
     const last = this.#from.get(from);
     if (m.reset) {
       routes.purge(from);
       shared.purge(from);
+      clients.purge(from);
     } else if (!last || last.epoch !== m.epoch) {
       // Changes we cannot place (the sender restarted, or we never had its set): ask for the set.
       this.askAll(from);
@@ -128,12 +131,13 @@ export class RouteSync {
       // Changes were lost (a link dropped): apply these, the whole set follows and settles it.
       this.askAll(from);
     }
-    for (const op of m.ops) apply(op, from, routes, shared);
+    for (const op of m.ops) apply(op, from, this.h);
     this.#from.set(from, { epoch: m.epoch, seq: m.seq });
   }
 }
 
-function apply(op: RouteOp, node: string, routes: RouteTable, shared: SharedTable): boolean {
+function apply(op: RouteOp, node: string, t: { routes: RouteTable; shared: SharedTable; clients: ClientTable }): boolean {
+  const { routes, shared, clients } = t;
   switch (op[0]) {
     case '+':
       return routes.add(node, op[1]);
@@ -143,5 +147,9 @@ function apply(op: RouteOp, node: string, routes: RouteTable, shared: SharedTabl
       return shared.add(node, op[1], op[2], op[3]);
     case 's-':
       return shared.remove(node, op[1], op[2], op[3]);
+    case 'c+':
+      return clients.add(node, op[1]);
+    case 'c-':
+      return clients.remove(node, op[1]);
   }
 }

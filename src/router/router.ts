@@ -6,14 +6,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Log } from '../base/log.js';
 import type { Broker } from '../broker/broker.js';
-import type { ClusterPort } from '../broker/cluster-port.js';
+import type { ClusterPort, SessionClaim } from '../broker/cluster-port.js';
 import { SharedPicker, type SharedStrategy } from '../broker/shared-strategy.js';
 import type { Dist } from '../link/types.js';
 import type { Message } from '../mqtt/port.js';
+import { ClientTable } from './client-table.js';
 import { Forwarder } from './forwarder.js';
 import { fromWire, toWire, type WireMessage } from './protocol.js';
 import { RouteSync } from './route-sync.js';
 import { RouteTable } from './route-table.js';
+import { SessionDirectory } from './sessions.js';
 import { memberId, SharedTable, splitMember } from './shared-table.js';
 
 export interface RouterOptions {
@@ -23,6 +25,8 @@ export interface RouterOptions {
   readonly broker: Broker;
   /** Members of this node's cluster (this node included). */
   isMember(node: string): boolean;
+  /** Members running now (this node included). */
+  running(): string[];
   strategy(): SharedStrategy;
   /** How long QoS 1/2 messages for a node that went down wait for it to return. */
   readonly graceMs: number;
@@ -31,6 +35,8 @@ export interface RouterOptions {
 export class Router implements ClusterPort {
   readonly routes = new RouteTable();
   readonly shared = new SharedTable();
+  readonly clients = new ClientTable();
+  readonly sessions: SessionDirectory;
   /** This process's incarnation: a restarted node's route changes start a new sequence. */
   readonly epoch = randomBytes(8).toString('hex');
   readonly #sync: RouteSync;
@@ -40,8 +46,9 @@ export class Router implements ClusterPort {
 
   constructor(o: RouterOptions) {
     this.#o = o;
-    const host = { self: o.self, epoch: this.epoch, dist: o.dist, log: o.log, routes: this.routes, shared: this.shared, isMember: (n: string) => n !== o.self && o.isMember(n) };
+    const host = { self: o.self, epoch: this.epoch, dist: o.dist, log: o.log, routes: this.routes, shared: this.shared, clients: this.clients, isMember: (n: string) => n !== o.self && o.isMember(n) };
     this.#sync = new RouteSync(host);
+    this.sessions = new SessionDirectory({ self: o.self, dist: o.dist, log: o.log, broker: o.broker, clients: this.clients, running: o.running, callTimeoutMs: 5000 });
     this.#fwd = new Forwarder({ epoch: this.epoch, dist: o.dist, log: o.log, graceMs: o.graceMs, deliver: (_from, msgs) => this.#arrived(msgs) });
   }
 
@@ -69,6 +76,7 @@ export class Router implements ClusterPort {
   stop(): void {
     this.#sync.stop();
     this.#fwd.stop();
+    this.sessions.stop();
   }
 
   /** Every route as [filter, node], shared-group members' filters included (`topics list`). */
@@ -97,6 +105,18 @@ export class Router implements ClusterPort {
 
   sharedRemoved(group: string, filter: string, clientId: string): void {
     this.#sync.local(['s-', group, filter, clientId]);
+  }
+
+  claimSession(clientId: string, cleanStart: boolean): Promise<SessionClaim> {
+    return this.sessions.claim(clientId, cleanStart);
+  }
+
+  sessionOpened(clientId: string): void {
+    this.#sync.local(['c+', clientId]);
+  }
+
+  sessionEnded(clientId: string): void {
+    this.#sync.local(['c-', clientId]);
   }
 
   route(msg: Message): { local: number; remote: number; settled?: Promise<void> } {

@@ -58,7 +58,16 @@ export class BrokerSim {
     const counters = newCounters();
     const broker = new Broker({ counters, log: silentLog, limited: new LogLimiter(silentLog), mqtt: this.mqtt, retainer: defaultConfig().retainer });
     const node: SimNode = { name, dist, broker, router: undefined as unknown as Router, members: new Set([name]) };
-    const router = new Router({ self: name, dist, log: silentLog, broker, isMember: (n) => node.members.has(n), strategy: () => this.mqtt.shared_subscription_strategy, graceMs: 1000 });
+    const router = new Router({
+      self: name,
+      dist,
+      log: silentLog,
+      broker,
+      isMember: (n) => node.members.has(n),
+      running: () => [name, ...dist.nodes().filter((n) => node.members.has(n))],
+      strategy: () => this.mqtt.shared_subscription_strategy,
+      graceMs: 1000,
+    });
     (node as { router: Router }).router = router;
     broker.attachCluster(router);
     dist.on('nodeup', (n) => node.members.has(n) && router.peerUp(n));
@@ -79,17 +88,30 @@ export class BrokerSim {
   }
 
   /** A connected client with a session on `node`. */
-  async client(node: string, clientId: string, receiveMaximum = 65535): Promise<{ session: Session; outlet: RecordingOutlet }> {
+  async client(node: string, clientId: string, receiveMaximum = 65535, o: { cleanStart?: boolean; expiryMs?: number } = {}): Promise<{ session: Session; outlet: RecordingOutlet; present: boolean }> {
+    const r = await this.connect(node, clientId, receiveMaximum, o);
+    if (!r.ok) throw new Error(r.reason);
+    return r;
+  }
+
+  /** A connect that may be refused. */
+  async connect(
+    node: string,
+    clientId: string,
+    receiveMaximum = 65535,
+    o: { cleanStart?: boolean; expiryMs?: number } = {},
+  ): Promise<{ ok: true; session: Session; outlet: RecordingOutlet; present: boolean } | { ok: false; rc: number; reason: string }> {
     const outlet = new RecordingOutlet();
+    const cleanStart = o.cleanStart ?? true;
     const r = await this.node(node).broker.connect({
-      client: { clientId, username: undefined, peer: '127.0.0.1:1', listener: 'tcp:default', sockport: 1883, protoVer: 5, keepalive: 0, cleanStart: true, connectedAt: Date.now() },
-      cleanStart: true,
-      sessionExpiryMs: 0,
+      client: { clientId, username: undefined, peer: '127.0.0.1:1', listener: 'tcp:default', sockport: 1883, protoVer: 5, keepalive: 0, cleanStart, connectedAt: Date.now() },
+      cleanStart,
+      sessionExpiryMs: o.expiryMs ?? 0,
       receiveMaximum,
       outlet,
     });
-    if (!r.ok) throw new Error(r.reason);
-    return { session: r.session as Session, outlet };
+    if (!r.ok) return r;
+    return { ok: true, session: r.session as Session, outlet, present: r.sessionPresent };
   }
 
   stop(): void {

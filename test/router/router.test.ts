@@ -158,3 +158,55 @@ test('a subscribe storm of 100,000 filters reaches the other members in a few la
   assert.ok(batches <= 2 * 10, `sent in ${batches} messages to 2 members`);
   console.log(`100,000 routes replicated to 2 members in ${ms.toFixed(0)} ms, ${batches} messages`);
 });
+
+test('a persistent client reconnecting on another node takes its session over: subscriptions, queued and in-flight messages', async (t) => {
+  const sim = await threeNodes(t);
+  const first = await sim.client('a@h', 'dev1', 65535, { cleanStart: false, expiryMs: 60_000 });
+  first.session.subscribe('cmd/dev1', sub(1));
+  await settle();
+  sim.node('c@h').broker.publish(message('cmd/dev1', 1, 'ctl', 'one'));
+  await settle();
+  assert.equal(first.outlet.got.length, 1, 'in flight, not acknowledged');
+  first.session.detach({ will: false, reason: 'sock_closed' });
+  sim.node('c@h').broker.publish(message('cmd/dev1', 1, 'ctl', 'two'));
+  await settle();
+  assert.equal(first.session.queue.length, 1, 'queued while offline');
+
+  const again = await sim.client('b@h', 'dev1', 65535, { cleanStart: false, expiryMs: 60_000 });
+  assert.equal(again.present, true, 'session present');
+  again.session.writable();
+  assert.deepEqual(again.outlet.got.map((g) => [g.d.msg.payload.toString(), g.dup]), [['one', true], ['two', false]]);
+  assert.equal(sim.node('a@h').broker.sessions.has('dev1'), false, 'gone from the old node');
+  await settle();
+  assert.deepEqual(sim.node('c@h').router.routes.nodesOf('cmd/dev1'), ['b@h'], 'the route moved with it');
+  sim.node('c@h').broker.publish(message('cmd/dev1', 1, 'ctl', 'three'));
+  await settle();
+  assert.equal(again.outlet.got.at(-1)?.d.msg.payload.toString(), 'three');
+});
+
+test('a connected client connecting again on another node: the old connection gets 0x8E, one session remains', async (t) => {
+  const sim = await threeNodes(t);
+  const first = await sim.client('a@h', 'phone', 65535, { cleanStart: false, expiryMs: 60_000 });
+  first.session.subscribe('p/#', sub(1));
+  const second = await sim.client('c@h', 'phone', 65535, { cleanStart: false, expiryMs: 60_000 });
+  assert.equal(first.outlet.kicked, 0x8e);
+  assert.equal(second.present, true);
+  assert.deepEqual([...second.session.subscriptions.keys()], ['p/#']);
+  await settle();
+  for (const n of ['a@h', 'b@h', 'c@h']) assert.deepEqual(sim.node(n).router.clients.nodesOf('phone'), ['c@h'], n);
+});
+
+test('simultaneous connects with one client id on different nodes end with exactly one session, every time', async (t) => {
+  const sim = await threeNodes(t);
+  for (let round = 0; round < 50; round++) {
+    const id = `race-${round}`;
+    const nodes = ['a@h', 'b@h', 'c@h'];
+    const results = await Promise.all(nodes.map((n) => sim.connect(n, id, 65535, { cleanStart: round % 2 === 0, expiryMs: 60_000 })));
+    await settle(6);
+    const holding = nodes.filter((n) => sim.node(n).broker.sessions.has(id));
+    assert.equal(holding.length, 1, `round ${round}: sessions on ${holding.join(', ')}`);
+    const winners = results.filter((r) => r.ok && r.outlet.kicked === undefined);
+    assert.equal(winners.length, 1, `round ${round}: exactly one connection stays`);
+    for (const n of nodes) assert.deepEqual(sim.node(n).router.clients.nodesOf(id), holding, `round ${round} registry on ${n}`);
+  }
+});
