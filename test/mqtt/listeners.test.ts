@@ -22,7 +22,7 @@ let server: TestCert;
 let client: TestCert;
 let stranger: TestCert;
 let v6 = false;
-const port: Record<'internal' | 'v6' | 'off' | 'ssl' | 'mtls' | 'wss' | 'lax' | 'mp' | 'mpvar', number> = { internal: 0, v6: 0, off: 0, ssl: 0, mtls: 0, wss: 0, lax: 0, mp: 0, mpvar: 0 };
+const port: Record<'internal' | 'v6' | 'off' | 'ssl' | 'mtls' | 'wss' | 'lax' | 'mp' | 'mpvar' | 'wssMtls', number> = { internal: 0, v6: 0, off: 0, ssl: 0, mtls: 0, wss: 0, lax: 0, mp: 0, mpvar: 0, wssMtls: 0 };
 const MAX_CONNECTIONS = 3;
 
 /** Can this machine bind [::1]? */
@@ -51,6 +51,7 @@ before(async () => {
     `listeners.ssl.default { bind = "127.0.0.1:${port.ssl}", ${ssl()} }`,
     `listeners.ssl.mtls { bind = "127.0.0.1:${port.mtls}", ${ssl(', verify = verify_peer, fail_if_no_peer_cert = true')} }`,
     `listeners.wss.default { bind = "127.0.0.1:${port.wss}", ${ssl()} }`,
+    `listeners.wss.mtls { bind = "127.0.0.1:${port.wssMtls}", ${ssl(', verify = verify_peer, fail_if_no_peer_cert = true')} }`,
     `listeners.ws.lax { bind = "127.0.0.1:${port.lax}", websocket { mqtt_path = "/custom", fail_if_no_subprotocol = false, check_origin_enable = true, check_origins = "http://good.example, https://also.example" } }`,
     `listeners.tcp.mp { bind = "127.0.0.1:${port.mp}", mountpoint = "tenant/" }`,
     // EMQX's placeholders: one namespace per client (the quotes keep HOCON from substituting).
@@ -215,6 +216,11 @@ describe('TLS', () => {
     await ok.end();
     await assert.rejects(open(0, { url: `mqtts://127.0.0.1:${port.mtls}`, protocolVersion: 5, ...tls() }), 'no client certificate');
     await assert.rejects(open(0, { url: `mqtts://127.0.0.1:${port.mtls}`, protocolVersion: 5, ...tls(stranger) }), 'a certificate from another CA');
+    // The same over wss.
+    const wssOk = await open(0, { url: `wss://127.0.0.1:${port.wssMtls}/mqtt`, protocolVersion: 5, ...tls(client) });
+    await roundTrip(wssOk);
+    await wssOk.end();
+    await assert.rejects(open(0, { url: `wss://127.0.0.1:${port.wssMtls}/mqtt`, protocolVersion: 5, ...tls() }), 'wss without a client certificate');
     // Not served as a client either: the node has no connection from them.
     const list = await node.ctl(['listeners']);
     assert.match(list.stdout, /ssl:mtls\n(?: {2}.*\n)*? {2}current_conn\s*: 0\n/);
