@@ -1,0 +1,215 @@
+// The cluster as one broker, with real nodes and real MQTT clients: a message published on one
+// node reaches subscribers on the others, retained messages are served everywhere and survive a
+// restart, a session follows its client to another node, shared groups span the nodes, and a
+// node that dies, splits off or leaves has its routes gone from the others.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, connectAsync, type IClientOptions, type MqttClient } from 'mqtt';
+import { allocDistBase, createTestNode, type TestNode } from '../helpers/launcher.js';
+import { Partition, partitionUnavailable } from '../helpers/partition.js';
+import { statusOf, waitFor } from '../helpers/cluster-status.js';
+import { skipOrFail } from '../helpers/prerequisite.js';
+
+const CONF = 'node.dist_net_ticktime = 2s\n';
+
+async function cluster(t: { after(fn: () => Promise<void> | void): void }, names: readonly string[]): Promise<TestNode[]> {
+  const base = await allocDistBase(names);
+  const nodes = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf: CONF, mqtt: true })));
+  await Promise.all(nodes.map((n) => n.startOk()));
+  for (const n of nodes.slice(1)) assert.equal((await n.ctl(['cluster', 'join', names[0]!])).code, 0);
+  return nodes;
+}
+
+const clients: MqttClient[] = [];
+
+async function client(t: { after(fn: () => Promise<void> | void): void }, node: TestNode, opts: IClientOptions = {}): Promise<MqttClient> {
+  const c = await connectAsync(`mqtt://127.0.0.1:${node.mqttPort}`, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 5000, ...opts });
+  clients.push(c);
+  t.after(() => c.endAsync(true).catch(() => undefined));
+  return c;
+}
+
+/** Resolves with the next `n` messages (topic, payload) on `c`, or fails after `ms`. */
+function messages(c: MqttClient, n: number, ms = 5000): Promise<Array<[string, string]>> {
+  return new Promise((resolve, reject) => {
+    const got: Array<[string, string]> = [];
+    const timer = setTimeout(() => {
+      c.off('message', on);
+      reject(new Error(`got ${got.length} of ${n} messages: ${JSON.stringify(got)}`));
+    }, ms);
+    const on = (topic: string, payload: Buffer): void => {
+      got.push([topic, payload.toString()]);
+      if (got.length === n) {
+        clearTimeout(timer);
+        c.off('message', on);
+        resolve(got);
+      }
+    };
+    c.on('message', on);
+  });
+}
+
+/** The routes `node` knows, as `filter -> node` lines. */
+async function routes(node: TestNode): Promise<string> {
+  const r = await node.ctl(['topics', 'list']);
+  return r.stdout;
+}
+
+test('a message published on one node reaches subscribers on the others, QoS 0, 1 and 2, in order', async (t) => {
+  const names = ['m1@127.0.81.11', 'm2@127.0.81.12', 'm3@127.0.81.13'];
+  const [n1, n2, n3] = (await cluster(t, names)) as [TestNode, TestNode, TestNode];
+  const s3 = await client(t, n3, { clientId: 's3' });
+  const s2 = await client(t, n2, { clientId: 's2' });
+  await s3.subscribeAsync('site/+/temp', { qos: 2 });
+  await s2.subscribeAsync('site/#', { qos: 1 });
+  await waitFor('routes on m1', async () => (await routes(n1)) === `site/# -> ${names[1]}\nsite/+/temp -> ${names[2]}\n`);
+  const pub = await client(t, n1, { clientId: 'pub' });
+  const at3 = messages(s3, 30);
+  const at2 = messages(s2, 30);
+  for (let i = 0; i < 30; i++) await pub.publishAsync(`site/${i % 3}/temp`, String(i), { qos: (i % 3) as 0 | 1 | 2 });
+  const want = Array.from({ length: 30 }, (_, i) => [`site/${i % 3}/temp`, String(i)]);
+  assert.deepEqual(await at3, want);
+  assert.deepEqual(await at2, want);
+});
+
+test('retained on one node is served on every node, survives a restart, and an empty retained publish deletes it everywhere', async (t) => {
+  const names = ['r1@127.0.82.11', 'r2@127.0.82.12'];
+  const [n1, n2] = (await cluster(t, names)) as [TestNode, TestNode];
+  const pub = await client(t, n1, { clientId: 'rp' });
+  await pub.publishAsync('cfg/a', 'A', { qos: 1, retain: true });
+  const sub = await client(t, n2, { clientId: 'rs' });
+  const got = messages(sub, 1);
+  await sub.subscribeAsync('cfg/#', { qos: 1 });
+  assert.deepEqual(await got, [['cfg/a', 'A']]);
+  assert.match((await n2.ctl(['retainer', 'info'])).stdout, /^Number of retained messages: [1-9]/);
+
+  await sub.endAsync();
+  assert.equal((await n2.stop()).code, 0);
+  await n2.startOk();
+  const again = await client(t, n2, { clientId: 'rs2' });
+  const got2 = messages(again, 1);
+  await again.subscribeAsync('cfg/a', { qos: 1 });
+  assert.deepEqual(await got2, [['cfg/a', 'A']], 'still there after the restart');
+
+  const pub2 = await client(t, n2, { clientId: 'rp2' });
+  await pub2.publishAsync('cfg/a', '', { qos: 1, retain: true });
+  const late = await client(t, n1, { clientId: 'late' });
+  let any = false;
+  late.on('message', (topic) => (any ||= topic === 'cfg/a'));
+  await late.subscribeAsync('cfg/a', { qos: 1 });
+  const probe = messages(late, 1);
+  await pub.publishAsync('cfg/probe', 'x', { qos: 1 });
+  await late.subscribeAsync('cfg/probe', { qos: 1 });
+  await pub.publishAsync('cfg/probe', 'y', { qos: 1 });
+  await probe;
+  assert.equal(any, false, 'deleted on the other node too');
+});
+
+test('a persistent session follows its client to another node, with what was queued for it', async (t) => {
+  const names = ['t1@127.0.83.11', 't2@127.0.83.12'];
+  const [n1, n2] = (await cluster(t, names)) as [TestNode, TestNode];
+  const opts: IClientOptions = { clientId: 'dev7', clean: false, properties: { sessionExpiryInterval: 300 } };
+  const first = await client(t, n1, opts);
+  await first.subscribeAsync('cmd/dev7', { qos: 1 });
+  await first.endAsync();
+  const ctl = await client(t, n2, { clientId: 'ctl' });
+  await ctl.publishAsync('cmd/dev7', 'while away', { qos: 1 });
+  // Listening before the CONNACK: the queued message follows it at once.
+  const onOther = connect(`mqtt://127.0.0.1:${n2.mqttPort}`, { protocolVersion: 5, reconnectPeriod: 0, ...opts });
+  t.after(() => onOther.endAsync(true).catch(() => undefined));
+  const got = messages(onOther, 1);
+  const connack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+    onOther.once('connect', resolve);
+    onOther.once('error', reject);
+  });
+  assert.equal(connack.sessionPresent, true);
+  assert.deepEqual(await got, [['cmd/dev7', 'while away']]);
+  assert.equal((await n1.ctl(['clients', 'show', 'dev7'])).stdout, 'Not Found.\n', 'gone from the first node');
+  assert.match((await n2.ctl(['clients', 'show', 'dev7'])).stdout, /^Client\(dev7, .*connected=true/);
+  // The second connection on the first node takes it back, and the one on n2 is told 0x8E.
+  const disconnected = new Promise<number | undefined>((resolve) => onOther.once('disconnect', (p) => resolve(p.reasonCode)));
+  const back = await client(t, n1, opts);
+  assert.equal(await disconnected, 0x8e);
+  const got2 = messages(back, 1);
+  await ctl.publishAsync('cmd/dev7', 'back home', { qos: 1 });
+  assert.deepEqual(await got2, [['cmd/dev7', 'back home']]);
+});
+
+test('a shared group spans the nodes; a node killed with -9 has its routes gone and publishers are not held up', async (t) => {
+  const names = ['g1@127.0.84.11', 'g2@127.0.84.12', 'g3@127.0.84.13'];
+  const [n1, n2, n3] = (await cluster(t, names)) as [TestNode, TestNode, TestNode];
+  const w2 = await client(t, n2, { clientId: 'w2' });
+  const w3 = await client(t, n3, { clientId: 'w3' });
+  await w2.subscribeAsync('$share/workers/jobs/#', { qos: 1 });
+  await w3.subscribeAsync('$share/workers/jobs/#', { qos: 1 });
+  const other = await client(t, n2, { clientId: 'other' });
+  await other.subscribeAsync('news', { qos: 1 });
+  await waitFor('routes on g1', async () => (await routes(n1)).includes(`jobs/# -> ${names[2]}`) && (await routes(n1)).includes(`news -> ${names[1]}`));
+  let c2 = 0;
+  let c3 = 0;
+  w2.on('message', () => c2++);
+  w3.on('message', () => c3++);
+  const pub = await client(t, n1, { clientId: 'boss' });
+  for (let i = 0; i < 60; i++) await pub.publishAsync(`jobs/${i}`, String(i), { qos: 1 });
+  await waitFor('all jobs done', async () => c2 + c3 === 60);
+  assert.ok(c2 >= 25 && c3 >= 25, `spread over both nodes: ${c2} / ${c3}`);
+
+  n3.kill('SIGKILL');
+  await n3.waitExit();
+  await waitFor('g3 routes gone from g1', async () => !(await routes(n1)).includes(names[2]!), 5000);
+  const news = messages(other, 5);
+  const started = performance.now();
+  for (let i = 0; i < 5; i++) await pub.publishAsync('news', String(i), { qos: 1 });
+  for (let i = 0; i < 5; i++) await pub.publishAsync(`jobs/after/${i}`, String(i), { qos: 1 });
+  assert.ok(performance.now() - started < 2000, 'publishers are not held up by the dead node');
+  assert.equal((await news).length, 5);
+  await waitFor('jobs go to the surviving member', async () => c2 + c3 === 65);
+});
+
+test('during a split each side serves its clients; after the heal the route tables agree; a node that leaves takes its routes', async (t) => {
+  const why = await partitionUnavailable();
+  if (why) return skipOrFail(t, why);
+  const names = ['q1@127.0.85.11', 'q2@127.0.85.12', 'q3@127.0.85.13'];
+  const part = new Partition();
+  t.after(() => part.remove());
+  await part.install();
+  const [n1, n2, n3] = (await cluster(t, names)) as [TestNode, TestNode, TestNode];
+  const s1 = await client(t, n1, { clientId: 's1' });
+  const s3 = await client(t, n3, { clientId: 's3' });
+  await s1.subscribeAsync('left/#', { qos: 1 });
+  await s3.subscribeAsync('right/#', { qos: 1 });
+  await waitFor('routes everywhere', async () => {
+    for (const n of [n1, n2, n3]) if ((await routes(n)) !== `left/# -> ${names[0]}\nright/# -> ${names[2]}\n`) return false;
+    return true;
+  });
+
+  await part.split(['127.0.85.11'], ['127.0.85.12', '127.0.85.13']);
+  await waitFor('both sides see the split', async () => (await statusOf(n1)).stopped_nodes.length === 2);
+  const p1 = await client(t, n1, { clientId: 'p1' });
+  const p2 = await client(t, n2, { clientId: 'p2' });
+  const gotLeft = messages(s1, 1);
+  const gotRight = messages(s3, 1);
+  await p1.publishAsync('left/x', 'L', { qos: 1 });
+  await p2.publishAsync('right/x', 'R', { qos: 1 });
+  assert.deepEqual(await gotLeft, [['left/x', 'L']]);
+  assert.deepEqual(await gotRight, [['right/x', 'R']]);
+  await s3.subscribeAsync('during/split', { qos: 1 });
+
+  await part.heal();
+  const want = `during/split -> ${names[2]}\nleft/# -> ${names[0]}\nright/# -> ${names[2]}\n`;
+  await waitFor('route tables agree after the heal', async () => {
+    for (const n of [n1, n2, n3]) if ((await routes(n)) !== want) return false;
+    return true;
+  }, 20_000);
+  const crossed = messages(s3, 1);
+  await p1.publishAsync('during/split', 'healed', { qos: 1 });
+  assert.deepEqual(await crossed, [['during/split', 'healed']]);
+
+  assert.equal((await n3.ctl(['cluster', 'leave'])).code, 0);
+  await waitFor('q3 routes gone', async () => (await routes(n1)) === `left/# -> ${names[0]}\n` && (await routes(n2)) === `left/# -> ${names[0]}\n`);
+  const sys = await client(t, n1, { clientId: 'sys' });
+  const brokers = messages(sys, 1);
+  await sys.subscribeAsync('$SYS/brokers', { qos: 0 });
+  const [[, list]] = (await brokers) as [[string, string]];
+  assert.ok(list.split(',').includes(names[0]!), list);
+});
