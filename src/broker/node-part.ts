@@ -9,6 +9,7 @@ import { newCounters, type Counters } from '../base/metrics.js';
 import type { Config } from '../config/types.js';
 import type { CtlCommand } from '../ctl/types.js';
 import { Listeners } from '../mqtt/listeners.js';
+import type { AccessPort } from '../mqtt/port.js';
 import { Broker } from './broker.js';
 import { brokerCommands } from './ctl.js';
 import { SysPublisher } from './sys.js';
@@ -25,6 +26,8 @@ export interface MqttPartsHost {
   /** Kicks a client wherever its session is, once the router runs (undefined: not clustered). */
   kick?(clientId: string): Promise<boolean> | undefined;
   register(cmd: CtlCommand): void;
+  /** Who may connect, publish and subscribe (auth/); absent: everyone may do everything. */
+  readonly access?: AccessPort;
 }
 
 export interface MqttParts {
@@ -45,7 +48,7 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
   const counters = newCounters();
   let config = host.config;
   const broker = new Broker({ counters, log, limited, mqtt: config.mqtt, retainer: config.retainer });
-  const listeners = new Listeners({ broker, counters, log, limited, mqtt: () => config.mqtt });
+  const listeners = new Listeners({ broker, counters, log, limited, mqtt: () => config.mqtt, ...(host.access ? { access: host.access } : {}) });
   const sys = new SysPublisher(
     { node: config.node.name, version: host.version, startedAt: host.startedAt, broker, counters, runningNodes: host.runningNodes },
     config.sys_topics,

@@ -14,6 +14,7 @@ import { discoveryPart, type DiscoveryPart } from '../discovery/node-part.js';
 import { mqttParts, type MqttParts } from '../broker/node-part.js';
 import { routerPart, type RouterPart } from '../router/node-part.js';
 import { apiPart, type ApiPart } from '../api/node-part.js';
+import { authPart, type AuthPart } from '../auth/node-part.js';
 import { CtlRegistry } from '../ctl/registry.js';
 import { CtlServer, socketIsLive } from '../ctl/server.js';
 import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
@@ -58,6 +59,8 @@ export class EmqxNode {
   readonly cluster: ClusterPart;
   /** The configured discovery strategy and the autocluster loop; `discovery.reconfigure(config)` on reload. */
   readonly discovery: DiscoveryPart;
+  /** Authentication, authorization, banned clients, flapping detection. */
+  readonly auth: AuthPart;
   /** The MQTT broker and its listeners. */
   readonly mqtt: MqttParts;
   /** Routes and forwarding across the cluster. */
@@ -89,7 +92,15 @@ export class EmqxNode {
       cluster: () => this.cluster.parts(),
       register: (c) => this.ctl.register(c),
     });
+    this.auth = authPart({
+      config: opts.config,
+      logger: opts.logger,
+      db: () => this.cluster.parts()?.db,
+      register: (c) => this.ctl.register(c),
+      warn: (msg) => this.warnings.push(msg),
+    });
     this.mqtt = mqttParts({
+      access: this.auth.service.access,
       config: opts.config,
       logger: opts.logger,
       version: opts.version,
@@ -189,6 +200,8 @@ export class EmqxNode {
       this.cluster,
       // Needs membership (joins through it) and wraps its `cluster` command.
       this.discovery,
+      // Needs the tables (users, bans, rules); the listeners ask it about every client.
+      this.auth,
       // Clients last: by the time one can connect, everything it may need runs.
       this.mqtt.broker,
       this.router,

@@ -15,7 +15,7 @@ import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
 import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './handlers/acks.js';
 import { handleDisconnect } from './handlers/disconnect.js';
-import type { BrokerPort, ClientInfo, Delivery, Outlet, SessionPort, WillMessage } from './port.js';
+import type { AccessPort, BrokerPort, ClientAccess, ClientInfo, Delivery, Outlet, PeerCert, SessionPort, WillMessage } from './port.js';
 import { RC, reasonName } from './reason-codes.js';
 
 /** The socket side of a channel (connection.ts). */
@@ -50,6 +50,8 @@ export interface ChannelEnv {
   readonly onClosed?: (ch: Channel) => void;
   /** Called when a client is connected (CONNACK 0 sent). */
   readonly onConnected?: (ch: Channel) => void;
+  /** Authentication and authorization; absent: every client may do everything. */
+  readonly access?: AccessPort;
 }
 
 /** Above this many bytes queued on the socket the client counts as slow: deliveries wait in its session. */
@@ -126,6 +128,10 @@ export class Channel implements Outlet {
   mountpoint = '';
   /** QoS 1/2 acknowledgements waiting for other nodes to hold their message, in arrival order. */
   #acks: Array<{ ready: boolean; send: () => void }> = [];
+  /** The client's certificate (ssl/wss listeners), set by the listener. */
+  peerCert: PeerCert | undefined;
+  /** The admitted client's permissions (set at CONNECT when env.access is present). */
+  access: ClientAccess | undefined;
   /** Packets that arrived while the CONNECT was being handled. */
   #early: Packet[] | undefined;
   #connackSent = false;

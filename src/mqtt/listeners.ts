@@ -5,7 +5,8 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer as createTcpServer, type Server as TcpServer, type Socket } from 'node:net';
-import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type PeerCertificate, type TLSSocket } from 'node:tls';
+import { createHash } from 'node:crypto';
 import { WebSocketServer } from 'ws';
 import type { Log } from '../base/log.js';
 import type { LogLimiter } from '../base/log-limit.js';
@@ -13,7 +14,7 @@ import type { Counters } from '../base/metrics.js';
 import type { ListenerConfig, ListenersConfig, ListenerType, MqttConfig } from '../config/types.js';
 import type { Channel, ChannelEnv, ChannelSettings } from './channel.js';
 import { serveSocket, serveWebSocket } from './connection.js';
-import type { BrokerPort } from './port.js';
+import type { AccessPort, BrokerPort, PeerCert } from './port.js';
 import { RC } from './reason-codes.js';
 
 export interface ListenersEnv {
@@ -24,6 +25,19 @@ export interface ListenersEnv {
   /** The mqtt.* settings new connections get. */
   mqtt(): MqttConfig;
   onConnected?(ch: Channel): void;
+  /** Authentication and authorization for every connection. */
+  readonly access?: AccessPort;
+}
+
+/** The verified client certificate of a TLS connection, in the forms peer_cert_as_* use. */
+export function peerCertOf(socket: TLSSocket): PeerCert | undefined {
+  const c: PeerCertificate | undefined = socket.getPeerCertificate();
+  if (!c || !c.raw) return undefined;
+  const subject = (c.subject ?? {}) as unknown as Record<string, string | string[]>;
+  const one = (v: string | string[] | undefined): string | undefined => (Array.isArray(v) ? v[0] : v);
+  const dn = Object.entries(subject).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('+') : v}`).join(',');
+  const b64 = c.raw.toString('base64');
+  return { cn: one(subject.CN), dn, pem: `-----BEGIN CERTIFICATE-----\n${b64.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`, crt: b64, md5: createHash('md5').update(c.raw).digest('hex') };
 }
 
 export class ListenerError extends Error {
@@ -242,6 +256,7 @@ export class Listeners {
       limited: this.env.limited,
       onClosed: (ch) => r.channels.delete(ch),
       ...(this.env.onConnected ? { onConnected: this.env.onConnected } : {}),
+      ...(this.env.access ? { access: this.env.access } : {}),
     };
   }
 
@@ -257,7 +272,9 @@ export class Listeners {
         socket.destroy();
         return;
       }
-      r.channels.add(serveSocket(socket, r.settings, env));
+      const ch = serveSocket(socket, r.settings, env);
+      if (type === 'ssl') ch.peerCert = peerCertOf(socket as TLSSocket);
+      r.channels.add(ch);
     };
     let server: AnyServer;
     if (type === 'tcp') {
@@ -294,7 +311,9 @@ export class Listeners {
           return;
         }
         wss.handleUpgrade(req, socket, head, (ws) => {
-          r.channels.add(serveWebSocket(ws, { address: socket.remoteAddress, port: socket.remotePort }, r.settings, env));
+          const ch = serveWebSocket(ws, { address: socket.remoteAddress, port: socket.remotePort }, r.settings, env);
+          if (type === 'wss') ch.peerCert = peerCertOf(socket as TLSSocket);
+          r.channels.add(ch);
         });
       });
       server = http;

@@ -126,6 +126,49 @@ export interface BrokerPort {
   publish(msg: Message): PublishResult;
 }
 
+/** A client certificate (ssl/wss), in the forms `mqtt.peer_cert_as_username|clientid` pick. */
+export interface PeerCert {
+  /** Subject common name; undefined when the subject has none. */
+  readonly cn: string | undefined;
+  /** The subject as `C=..,O=..,CN=..`. */
+  readonly dn: string;
+  /** The certificate as PEM text. */
+  readonly pem: string;
+  /** The DER bytes, base64. */
+  readonly crt: string;
+  /** MD5 of the DER bytes, hex. */
+  readonly md5: string;
+}
+
+/** Who is connecting, as authentication, bans and authorization see it. */
+export interface AccessRequest {
+  readonly clientId: string;
+  readonly username: string | undefined;
+  readonly password: Buffer | undefined;
+  /** `ip:port` of the client. */
+  readonly peer: string;
+  readonly listener: string;
+  readonly certCommonName?: string;
+}
+
+/** One admitted client's permissions: asked on every PUBLISH and SUBSCRIBE (cheap when open). */
+export interface ClientAccess {
+  /** `topic` as the client wrote it (before any mountpoint); for SUBSCRIBE the filter without `$share/<g>/`. */
+  allow(action: 'publish' | 'subscribe', topic: string, qos: QoS, retain: boolean): boolean;
+  /** What a refusal does: `ignore` answers 0x87 (3.x: SUBACK 0x80, the PUBLISH dropped), `disconnect` closes. */
+  readonly denyAction: 'ignore' | 'disconnect';
+}
+
+export type AccessResult =
+  | { readonly ok: true; readonly access: ClientAccess }
+  | { readonly ok: false; readonly rc: number; readonly reason: string };
+
+/** Who may connect, publish and subscribe (auth/ implements it). */
+export interface AccessPort {
+  /** At CONNECT, before the session is opened: bans, flapping, authentication. */
+  connect(req: AccessRequest): Promise<AccessResult>;
+}
+
 /** Incoming QoS 2: the packet identifier's state. */
 export type AwaitRel = 'new' | 'dup' | 'full';
 

@@ -49,7 +49,11 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
   if (v5 && (props.receiveMaximum === 0 || props.maximumPacketSize === 0)) return refuse(ch, RC.protocolError, 'Receive Maximum and Maximum Packet Size may not be 0');
 
   let clientId = p.clientId;
-  if (cfg.use_username_as_clientid && p.username !== undefined && p.username !== '') clientId = p.username;
+  // ssl/wss: the certificate may stand for the user name or client id (mqtt.peer_cert_as_*).
+  const cert = ch.peerCert;
+  const username = cert && cfg.peer_cert_as_username !== 'disabled' ? cert[cfg.peer_cert_as_username] : p.username;
+  if (cert && cfg.peer_cert_as_clientid !== 'disabled' && cert[cfg.peer_cert_as_clientid] !== undefined) clientId = cert[cfg.peer_cert_as_clientid]!;
+  if (cfg.use_username_as_clientid && username !== undefined && username !== '') clientId = username;
   let assigned: string | undefined;
   const clean = p.clean !== false;
   if (clientId === '') {
@@ -58,7 +62,16 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
     clientId = assigned = `emqx_${randomBytes(8).toString('hex')}`;
   }
   if (Buffer.byteLength(clientId) > cfg.max_clientid_len) return refuse(ch, RC.clientIdentifierNotValid, `client id longer than mqtt.max_clientid_len (${cfg.max_clientid_len})`);
-  ch.mountpoint = mountpointFor(ch.settings.mountpoint, clientId, p.username, ch.io.peer);
+  ch.mountpoint = mountpointFor(ch.settings.mountpoint, clientId, username, ch.io.peer);
+
+  // Bans, flapping and authentication, before anything of the client is kept.
+  const access = ch.env.access;
+  if (access) {
+    const a = await access.connect({ clientId, username, password: p.password, peer: ch.io.peer, listener: ch.settings.listener, ...(cert?.cn !== undefined ? { certCommonName: cert.cn } : {}) });
+    if (ch.state === 'closed') return;
+    if (!a.ok) return refuse(ch, a.rc, a.reason);
+    ch.access = a.access;
+  }
 
   // Will message.
   let will: WillMessage | undefined;
@@ -71,9 +84,12 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
     if (w.retain && !cfg.retain_available) return refuse(ch, RC.retainNotSupported, 'will retain while mqtt.retain_available = false');
     const payload = Buffer.from(w.payload as Buffer);
     if (w.properties?.payloadFormatIndicator && !isUtf8(payload)) return refuse(ch, RC.payloadFormatInvalid, 'will payload is marked UTF-8 and is not');
+    // A will the client may not publish is dropped now (EMQX checks when it would go out).
+    const mayPublish = ch.access === undefined || ch.access.allow('publish', w.topic, wqos, w.retain === true);
+    if (!mayPublish) ch.env.limited.warn(`${ch.settings.listener}:will_denied`, { clientid: clientId, topic: w.topic.slice(0, 200) }, 'will message dropped: not authorized to publish to its topic');
     // The will is published as the client would have: built once the client id is known.
     const delayMs = (w.properties?.willDelayInterval ?? 0) * 1000;
-    will = { delayMs, msg: { ...messageFrom(ch, w.topic, payload, wqos, w.retain === true, w.properties), from: clientId } };
+    if (mayPublish) will = { delayMs, msg: { ...messageFrom(ch, w.topic, payload, wqos, w.retain === true, w.properties), from: clientId } };
   }
 
   // Session lifetime: v5 asks; 3.x has clean session (0) or a persistent one (mqtt.session_expiry_interval).
@@ -102,7 +118,7 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
   ch.aliasMaxOut = v5 ? (props.topicAliasMaximum ?? 0) : 0;
   ch.client = {
     clientId,
-    username: p.username,
+    username,
     peer: ch.io.peer,
     listener: ch.settings.listener,
     sockport: ch.settings.port,

@@ -37,6 +37,14 @@ export function handlePublish(ch: Channel, p: IPublishPacket): void {
   if (p.retain && !cfg.retain_available) return ch.closeWith(RC.retainNotSupported, 'retained PUBLISH while mqtt.retain_available = false');
   const session = ch.session;
   if (!session) return;
+  if (ch.access !== undefined && !ch.access.allow('publish', topic, qos, p.retain)) {
+    c['packets.publish.auth_error']++;
+    ch.env.limited.warn(`${ch.settings.listener}:publish_denied`, { clientid: ch.clientId, topic: topic.slice(0, 200) }, 'PUBLISH not authorized');
+    if (ch.access.denyAction === 'disconnect') return ch.closeWith(RC.notAuthorized, `PUBLISH to '${topic.slice(0, 200)}' not authorized`);
+    if (qos === 1) ack(ch, 'puback', p.messageId!, RC.notAuthorized);
+    else if (qos === 2) ack(ch, 'pubrec', p.messageId!, RC.notAuthorized);
+    return;
+  }
   const payload = p.payload as Buffer;
   if (p.properties?.payloadFormatIndicator && !isUtf8(payload)) {
     // MQTT-3.3.2-4 allows refusing it in the acknowledgement.

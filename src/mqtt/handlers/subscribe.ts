@@ -36,6 +36,13 @@ export function handleSubscribe(ch: Channel, p: ISubscribePacket): void {
       if (s.nl) return ch.closeWith(RC.protocolError, `No Local set on shared subscription '${filter}'`);
     }
     const inner = shared !== undefined && typeof shared !== 'string' ? shared.filter : filter;
+    if (ch.access !== undefined && !ch.access.allow('subscribe', inner, s.qos as QoS, false)) {
+      c['packets.subscribe.auth_error']++;
+      ch.env.limited.warn(`${ch.settings.listener}:subscribe_denied`, { clientid: ch.clientId, filter: filter.slice(0, 200) }, 'SUBSCRIBE not authorized');
+      if (ch.access.denyAction === 'disconnect') return ch.closeWith(RC.notAuthorized, `SUBSCRIBE to '${filter.slice(0, 200)}' not authorized`);
+      codes.push(RC.notAuthorized);
+      continue;
+    }
     if (!cfg.wildcard_subscription && isWildcard(inner)) {
       codes.push(RC.wildcardSubscriptionsNotSupported);
       continue;

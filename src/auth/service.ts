@@ -1,0 +1,174 @@
+// The node's authentication and authorization, as one object the node part, the ctl commands and
+// the API share: the chain and its users, the authorization sources (acl.conf files compiled,
+// the built_in_database rules), banned clients and flapping detection, and the Access the MQTT
+// listeners ask. Applying a config is all or nothing: an acl.conf that does not compile leaves
+// everything as it was and says where the file is wrong.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Log } from '../base/log.js';
+import type { LogLimiter } from '../base/log-limit.js';
+import type { AuthenticatorConfig, AuthorizationConfig, AuthzSourceConfig, BuiltinAuthenticatorConfig, FlappingConfig, PasswordHashAlgorithm } from '../config/types.js';
+import type { Db } from '../db/db.js';
+import { Access } from './access.js';
+import { AuthnChain } from './authn/chain.js';
+import { hashPassword } from './authn/password-hash.js';
+import { parseUserFile, parseUserList, type ImportedRow } from './authn/user-import.js';
+import { UserError, Users, type AuthnUser } from './authn/users.js';
+import { AclError, compileAclFile } from './authz/acl-file.js';
+import { Authorizer, type AuthzSettings, type AuthzSource } from './authz/authorizer.js';
+import { BuiltinRules } from './authz/builtin-rules.js';
+import { filterPattern } from './authz/topic-match.js';
+import type { Rule } from './authz/rule.js';
+import { Banned } from './banned/banned.js';
+import { FlappingDetector } from './banned/flapping.js';
+
+export interface AuthSettings {
+  readonly authentication: readonly AuthenticatorConfig[];
+  readonly authorization: AuthorizationConfig;
+  readonly flapping_detect: FlappingConfig;
+  /** Where the default acl.conf is looked for. */
+  readonly etcDir: string;
+}
+
+export interface AuthServiceOptions {
+  readonly db: () => Db | undefined;
+  readonly log: Log;
+  readonly limited: LogLimiter;
+  readonly settings: AuthSettings;
+}
+
+/** The sources in force: EMQX's default (the etc dir's acl.conf) when none are configured. */
+export function effectiveSources(a: AuthorizationConfig, etcDir: string): Array<AuthzSourceConfig & { implicit?: boolean }> {
+  if (a.sources !== undefined) return a.sources.filter((s) => s.enable);
+  return [{ type: 'file', enable: true, path: join(etcDir, 'acl.conf'), implicit: true }];
+}
+
+export class AuthService {
+  readonly users: Users;
+  readonly banned: Banned;
+  readonly rules: BuiltinRules;
+  readonly chain: AuthnChain;
+  readonly authorizer: Authorizer;
+  readonly flapping: FlappingDetector;
+  readonly access: Access;
+  #settings: AuthSettings;
+  /** Compiled acl.conf files by path, as in force. */
+  #files = new Map<string, readonly Rule[]>();
+  readonly #log: Log;
+
+  constructor(o: AuthServiceOptions) {
+    this.#log = o.log;
+    this.#settings = o.settings;
+    this.users = new Users(o.db);
+    this.banned = new Banned(o.db);
+    this.rules = new BuiltinRules(o.db, 100);
+    this.chain = new AuthnChain(this.users);
+    this.authorizer = new Authorizer({ noMatch: 'allow', denyAction: 'ignore', cache: { enable: false, maxSize: 0, ttl: 0, excludes: [] }, sources: [] });
+    this.flapping = new FlappingDetector(o.settings.flapping_detect);
+    this.access = new Access({ chain: this.chain, authorizer: this.authorizer, banned: this.banned, flapping: this.flapping, log: o.log, limited: o.limited });
+  }
+
+  get settings(): AuthSettings {
+    return this.#settings;
+  }
+
+  /** The served authenticator, if the chain has one. */
+  builtin(): BuiltinAuthenticatorConfig | undefined {
+    return AuthnChain.builtin(this.#settings.authentication);
+  }
+
+  /** The hash new passwords get: the built_in_database authenticator's. */
+  algorithm(): PasswordHashAlgorithm {
+    const a = this.builtin();
+    if (!a) throw new UserError('not_found', 'no password_based:built_in_database authenticator in authentication');
+    return a.password_hash_algorithm;
+  }
+
+  /** Compiles the file sources of `a` (reading each file); throws AclError naming file, line, column. */
+  #compileSources(a: AuthorizationConfig, etcDir: string): { sources: AuthzSource[]; files: Map<string, readonly Rule[]> } {
+    const sources: AuthzSource[] = [];
+    const files = new Map<string, readonly Rule[]>();
+    for (const s of effectiveSources(a, etcDir)) {
+      if ('unserved' in s) continue;
+      if (s.type === 'file') {
+        const path = (s as { path: string }).path;
+        if ((s as { implicit?: boolean }).implicit && !existsSync(path)) {
+          this.#log.info({ path }, 'authorization: no acl.conf in the etc directory; no file rules apply');
+          continue;
+        }
+        let text: string;
+        try {
+          text = readFileSync(path, 'utf8');
+        } catch (err) {
+          throw new AclError([{ file: path, line: 0, column: 0, message: `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+        }
+        const rules = compileAclFile(text, path);
+        files.set(path, rules);
+        sources.push({ type: 'file', path, rules });
+      } else if (s.type === 'built_in_database') {
+        this.rules.maxRules = (s as { max_rules: number }).max_rules;
+        sources.push({ type: 'built_in_database', store: this.rules });
+      }
+    }
+    return { sources, files };
+  }
+
+  #authzSettings(a: AuthorizationConfig, sources: AuthzSource[]): AuthzSettings {
+    return {
+      noMatch: a.no_match,
+      denyAction: a.deny_action,
+      cache: { enable: a.cache.enable, maxSize: a.cache.max_size, ttl: a.cache.ttl, excludes: a.cache.excludes.map(filterPattern) },
+      sources,
+    };
+  }
+
+  /** Applies settings (at start and on reload); throws AclError and changes nothing when a file is bad. */
+  apply(settings: AuthSettings): void {
+    const { sources, files } = this.#compileSources(settings.authorization, settings.etcDir);
+    this.#settings = settings;
+    this.#files = files;
+    this.chain.configure(settings.authentication);
+    this.authorizer.update(this.#authzSettings(settings.authorization, sources));
+    this.flapping.configure(settings.flapping_detect);
+  }
+
+  /** Reads the acl.conf files again (the file changed, or `ctl acl reload`). */
+  reloadAclFiles(): { ok: true; files: Array<{ path: string; rules: number }> } | { ok: false; error: string } {
+    try {
+      this.apply(this.#settings);
+    } catch (err) {
+      if (err instanceof AclError) return { ok: false, error: err.message };
+      throw err;
+    }
+    return { ok: true, files: this.aclFiles() };
+  }
+
+  aclFiles(): Array<{ path: string; rules: number }> {
+    return [...this.#files].map(([path, rules]) => ({ path, rules: rules.length }));
+  }
+
+  /** The acl.conf files to watch: those of the configured file sources, present or not. */
+  watchedFiles(): string[] {
+    return effectiveSources(this.#settings.authorization, this.#settings.etcDir)
+      .filter((s): s is AuthzSourceConfig & { path: string } => s.type === 'file' && 'path' in s)
+      .map((s) => s.path);
+  }
+
+  async #rowsToUsers(rows: readonly ImportedRow[]): Promise<AuthnUser[]> {
+    const algo = this.algorithm();
+    const out: AuthnUser[] = [];
+    for (const r of rows) {
+      if (r.password !== undefined) out.push({ user_id: r.user_id, ...(await hashPassword(algo, r.password)), is_superuser: r.is_superuser });
+      else out.push({ user_id: r.user_id, password_hash: r.password_hash!, salt: r.salt ?? '', is_superuser: r.is_superuser });
+    }
+    return out;
+  }
+
+  async importFile(name: string, text: string, type: 'plain' | 'hash', override: boolean): ReturnType<Users['import']> {
+    return this.users.import(await this.#rowsToUsers(parseUserFile(name, text, type)), override);
+  }
+
+  async importList(list: unknown, type: 'plain' | 'hash', override: boolean): ReturnType<Users['import']> {
+    return this.users.import(await this.#rowsToUsers(parseUserList(list, type)), override);
+  }
+}
