@@ -43,16 +43,22 @@ export async function poll<T>(check: () => T | undefined | Promise<T | undefined
   }
 }
 
-/** Starts a node for one test file; the caller stops it with `node.cleanup()` in its `after`. */
+/**
+ * Starts a node for one test file; the caller stops it with `node.cleanup()` in its `after`. Its
+ * ports are free when chosen, but another process may take one before the node binds it (the
+ * kernel hands out ephemeral ports from the same range): then it is tried again on new ports.
+ */
 export async function startMqttNode(spec: TestNodeSpec): Promise<TestNode> {
-  const node = await createTestNode(undefined, spec);
-  try {
-    await node.startOk();
-  } catch (err) {
-    await node.cleanup();
-    throw err;
+  for (let attempt = 1; ; attempt++) {
+    const node = await createTestNode(undefined, spec);
+    try {
+      await node.startOk();
+      return node;
+    } catch (err) {
+      await node.cleanup();
+      if (attempt >= 3 || !/ is in use/.test(String(err))) throw err;
+    }
   }
-  return node;
 }
 
 /**
