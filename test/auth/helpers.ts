@@ -44,7 +44,7 @@ export async function subackCodes(raw: RawClient, filters: readonly string[], qo
   const messageId = (nextId = (nextId % 60000) + 1);
   raw.send({ cmd: 'subscribe', messageId, subscriptions: filters.map((topic) => ({ topic, qos })) } as Packet);
   const p = await raw.next<ISubackPacket>((q) => q.cmd === 'suback' && q.messageId === messageId, 5000, `SUBACK for ${filters.join(', ')}`);
-  return p.granted.map((g) => (typeof g === 'number' ? g : g.qos));
+  return p.granted.map((g) => (typeof g === 'number' ? g : (g as { qos: number }).qos));
 }
 
 /** PUBLISH at QoS 1 on a raw client; the PUBACK's reason code (0 when it has none). */

@@ -43,10 +43,13 @@ export interface BrokerOptions {
   readonly serverKeepAlive?: number;
   /**
    * Topic filters every client is refused to subscribe to. mosquitto: its dynamic security plugin
-   * (SUBACK 0x80 for v3.1.1, 0x87 for v5). emqx: not available until authorization lands
-   * (issue 16); asking for it is an error.
+   * (SUBACK 0x80 for v3.1.1, 0x87 for v5). emqx: rules `{deny, all, subscribe, [...]}` and
+   * `{allow, all}` in the node's etc/acl.conf, the file of EMQX's default authorization source
+   * (SUBACK 0x80 for v3.1.1, 0x87 for v5, as EMQX).
    */
   readonly denySubscribe?: readonly string[];
+  /** emqx: an acl.conf copied to the node's etc/ (the default authorization source reads it). */
+  readonly aclFile?: string;
   /** Extra lines for mosquitto.conf (mosquitto kind only). */
   readonly mosquittoConf?: string;
   /** Extra HOCON for etc/emqx.conf (emqx kind only). */
@@ -260,9 +263,6 @@ export async function startBrokerUnderTest(t: AfterHook, kind: BrokerKind, opts:
 }
 
 async function startEmqx(t: AfterHook, opts: BrokerOptions): Promise<BrokerUnderTest> {
-  if (opts.denySubscribe !== undefined && opts.denySubscribe.length > 0) {
-    throw new Error('denySubscribe needs authorization (acl.conf), which the node does not have yet (issue 16)');
-  }
   const port = await freePort(LOOPBACK);
   let wsPort = await freePort(LOOPBACK);
   while (wsPort === port) wsPort = await freePort(LOOPBACK);
@@ -274,6 +274,10 @@ async function startEmqx(t: AfterHook, opts: BrokerOptions): Promise<BrokerUnder
     conf: config,
     env: { EMQX_LISTENERS__TCP__DEFAULT__ENABLE: 'true', EMQX_LISTENERS__WS__DEFAULT__ENABLE: 'true' },
   });
+  if (opts.aclFile !== undefined) writeFileSync(join(node.etcDir, 'acl.conf'), readFileSync(opts.aclFile));
+  else if (opts.denySubscribe !== undefined && opts.denySubscribe.length > 0) {
+    writeFileSync(join(node.etcDir, 'acl.conf'), `{deny, all, subscribe, [${opts.denySubscribe.map((f) => JSON.stringify(f)).join(', ')}]}.\n{allow, all}.\n`);
+  }
   await node.startOk();
   const pid = node.pid;
   if (pid === undefined) throw new Error('emqx start succeeded but `emqx pid` named no process');
