@@ -10,6 +10,7 @@
  *
  * Every wait here is bounded and names what it waited for when it gives up.
  */
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { connect as netConnect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type ISubscriptionMap, type MqttClient } from 'mqtt';
@@ -381,6 +382,37 @@ export function connectBytes(level: number, clientId: string, opts: { clean?: bo
     id,
   ]);
   return Buffer.concat([Buffer.from([0x10, body.length]), body]);
+}
+
+/**
+ * Whether process `pid` has a listening TCP socket on `port` (any address, IPv4 or IPv6), read
+ * from /proc: unlike a connect, not fooled by another process that took the port meanwhile.
+ */
+export function listensOn(pid: number, port: number): boolean {
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const f = line.trim().split(/\s+/);
+      // local_address is HEX_IP:HEX_PORT, st 0A is LISTEN, the inode is the 10th field.
+      if (f.length > 9 && f[3] === '0A' && parseInt(f[1]!.split(':')[1]!, 16) === port) inodes.add(f[9]!);
+    }
+  }
+  if (inodes.size === 0) return false;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m && inodes.has(m[1]!)) return true;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return false;
 }
 
 /** Reads a `name : value` table (`broker stats|metrics`) into numbers by name. */
