@@ -23,6 +23,8 @@ import { apiKeyRoutes } from './routes/api-keys.js';
 import { authRoutes, DEFAULT_PASSWORD, defaultPasswordWarning } from './routes/auth.js';
 import { clientRoutes } from './routes/clients.js';
 import { metricRoutes } from './routes/metrics.js';
+import { mqttAuthRoutes } from './routes/mqtt-auth.js';
+import type { AuthService } from '../auth/service.js';
 import { nodeRoutes } from './routes/nodes.js';
 import { buildServer, type ApiServer } from './server.js';
 import { loadStatic } from './static.js';
@@ -39,6 +41,8 @@ export interface ApiPartHost {
   readonly counters: Counters;
   /** An operator-facing warning, printed by `emqx start`. */
   warn(msg: string): void;
+  /** MQTT users, bans and authorization rules (auth/), for their routes. */
+  auth?(): AuthService | undefined;
 }
 
 export interface ApiPart extends NodePart {
@@ -165,7 +169,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
       sweeper.unref();
       server = await buildServer(
         ctx,
-        [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx)],
+        [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...mqttAuthRoutes(() => host.auth?.())],
         loadStatic(),
       );
       await listeners.start(config.dashboard);

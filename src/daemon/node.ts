@@ -120,6 +120,7 @@ export class EmqxNode {
       broker: this.mqtt.core,
       counters: this.mqtt.counters,
       warn: (msg) => this.warnings.push(msg),
+      auth: () => this.auth.service,
     });
     this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
