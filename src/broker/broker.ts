@@ -357,6 +357,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     return { matched };
   }
 
+  /** Whether a publish to `topic` would reach anyone: to skip building messages nobody gets ($SYS events). */
+  wouldReach(topic: string): boolean {
+    return this.#cluster ? this.#cluster.hasRoute(topic) : this.subs.hasMatch(topic) || this.shared.hasMatch(topic);
+  }
+
   /**
    * A shared-group message for a member on this node (picked by the cluster). False when that
    * client is no member any more: the caller picks again.

@@ -27,6 +27,8 @@ export interface ClusterPort {
    * anywhere in the cluster, of every matching shared group. Returns the deliveries made here
    * and, for a QoS 1/2 message that went to other nodes, a promise settled once they have it.
    */
+  /** Whether a subscriber anywhere in the cluster could want `topic` (cheap; no delivery). */
+  hasRoute(topic: string): boolean;
   route(msg: Message): { readonly local: number; readonly remote: number; readonly settled?: Promise<void> };
   /** A shared-group message whose member's session ended: to another member of the group. */
   redispatchShared(msg: Message, group: string, filter: string, goneClientId: string): void;

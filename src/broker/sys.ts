@@ -65,21 +65,21 @@ export class SysPublisher {
     };
     on('connected', (client: ClientInfo, s: Session) => {
       if (!this.#config.sys_event_messages.client_connected) return;
-      this.#event(client.clientId, 'connected', { ...this.#common(client), keepalive: client.keepalive, clean_start: client.cleanStart, expiry_interval: s.expiryMs === Number.POSITIVE_INFINITY ? 0xffffffff * 1000 : s.expiryMs });
+      this.#event(client.clientId, 'connected', () => ({ ...this.#common(client), keepalive: client.keepalive, clean_start: client.cleanStart, expiry_interval: s.expiryMs === Number.POSITIVE_INFINITY ? 0xffffffff * 1000 : s.expiryMs }));
     });
     on('disconnected', (client: ClientInfo, reason: string) => {
       if (!this.#config.sys_event_messages.client_disconnected) return;
-      this.#event(client.clientId, 'disconnected', { ...this.#common(client), reason, disconnected_at: Date.now() });
+      this.#event(client.clientId, 'disconnected', () => ({ ...this.#common(client), reason, disconnected_at: Date.now() }));
     });
     on('subscribed', (clientId: string, filter: string, opts: SubOptions) => {
       if (!this.#config.sys_event_messages.client_subscribed) return;
       const username = b.sessions.get(clientId)?.client.username ?? null;
-      this.#event(clientId, 'subscribed', { clientid: clientId, username, protocol: 'mqtt', topic: filter, subopts: { qos: opts.qos, nl: Number(opts.nl), rap: Number(opts.rap), rh: opts.rh }, ts: Date.now() });
+      this.#event(clientId, 'subscribed', () => ({ clientid: clientId, username, protocol: 'mqtt', topic: filter, subopts: { qos: opts.qos, nl: Number(opts.nl), rap: Number(opts.rap), rh: opts.rh }, ts: Date.now() }));
     });
     on('unsubscribed', (clientId: string, filter: string) => {
       if (!this.#config.sys_event_messages.client_unsubscribed) return;
       const username = b.sessions.get(clientId)?.client.username ?? null;
-      this.#event(clientId, 'unsubscribed', { clientid: clientId, username, protocol: 'mqtt', topic: filter, ts: Date.now() });
+      this.#event(clientId, 'unsubscribed', () => ({ clientid: clientId, username, protocol: 'mqtt', topic: filter, ts: Date.now() }));
     });
     this.#schedule();
   }
@@ -140,8 +140,11 @@ export class SysPublisher {
     };
   }
 
-  #event(clientId: string, event: string, payload: Record<string, unknown>): void {
-    this.#publish(this.topic(`clients/${clientId}/${event}`), JSON.stringify(payload), false);
+  #event(clientId: string, event: string, payload: () => Record<string, unknown>): void {
+    const topic = this.topic(`clients/${clientId}/${event}`);
+    // A connect and a disconnect each make one: built only when someone subscribes to them.
+    if (!this.o.broker.wouldReach(topic)) return;
+    this.#publish(topic, JSON.stringify(payload()), false);
   }
 
   #publish(topic: string, payload: string, retain: boolean): void {

@@ -8,7 +8,7 @@ import type { Counters } from '../base/metrics.js';
 import type { Log } from '../base/log.js';
 import type { LogLimiter } from '../base/log-limit.js';
 import type { MqttConfig } from '../config/types.js';
-import { encodePublish, isDecodeError, MqttCodec, type Decoded } from './codec.js';
+import { encodeAck, encodePublish, isDecodeError, MqttCodec, type Decoded } from './codec.js';
 import type { Frame } from './framer.js';
 import { handleConnect } from './handlers/connect.js';
 import { handlePublish } from './handlers/publish.js';
@@ -237,7 +237,12 @@ export class Channel implements Outlet {
 
   send(p: Packet): void {
     if (this.state === 'closed') return;
-    const buf = this.codec.encode(p);
+    this.sendRaw(this.codec.encode(p));
+  }
+
+  /** An encoded packet (shared buffers are fine: the socket only reads them). */
+  sendRaw(buf: Buffer): void {
+    if (this.state === 'closed') return;
     this.env.counters['packets.sent']++;
     this.env.counters['bytes.sent'] += buf.length;
     this.io.write(buf);
@@ -344,7 +349,7 @@ export class Channel implements Outlet {
 
   /** Outlet: the second step of an outgoing QoS 2 message. */
   pubrel(packetId: number): void {
-    this.send({ cmd: 'pubrel', messageId: packetId });
+    this.sendRaw(encodeAck('pubrel', packetId));
     this.env.counters['packets.pubrel.sent']++;
   }
 

@@ -305,6 +305,17 @@ export class MqttCodec {
   }
 }
 
+const ACK_TYPE = { puback: 0x40, pubrec: 0x50, pubrel: 0x62, pubcomp: 0x70 } as const;
+
+/** A successful PUBACK/PUBREC/PUBREL/PUBCOMP (v5 may leave out reason code 0): four bytes. */
+export function encodeAck(cmd: keyof typeof ACK_TYPE, messageId: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b[0] = ACK_TYPE[cmd];
+  b[1] = 2;
+  b.writeUInt16BE(messageId, 2);
+  return b;
+}
+
 /**
  * A PUBLISH without properties (v3, or v5 with an empty property block), written directly.
  * The same bytes serve every subscriber that gets the message at QoS 0.

@@ -40,15 +40,18 @@ function reader(ch: Channel, maxPacketSize: number): (chunk: Buffer) => void {
 
 /** Serves MQTT on an accepted TCP or TLS socket. */
 export function serveSocket(socket: Socket, settings: ChannelSettings, env: ChannelEnv): Channel {
-  socket.setNoDelay(true);
+  // No Nagle: the listener is created with noDelay. The peer address is read when first asked.
   let corked = false;
   let closing = false;
+  let peer: string | undefined;
   const uncork = (): void => {
     corked = false;
     socket.uncork();
   };
   const io: ChannelIO = {
-    peer: peerOf(socket.remoteAddress, socket.remotePort),
+    get peer() {
+      return (peer ??= peerOf(socket.remoteAddress, socket.remotePort));
+    },
     get buffered() {
       return socket.writableLength;
     },
@@ -67,7 +70,9 @@ export function serveSocket(socket: Socket, settings: ChannelSettings, env: Chan
       closing = true;
       if (corked) uncork();
       socket.end();
-      setTimeout(() => socket.destroy(), CLOSE_GRACE_MS).unref();
+      const cut = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
+      cut.unref();
+      socket.once('close', () => clearTimeout(cut));
     },
   };
   const ch = new Channel(io, settings, env);

@@ -42,6 +42,11 @@ export class RouteTable {
     });
   }
 
+  /** Whether any node has a route matching `topic`. */
+  hasMatch(topic: string): boolean {
+    return this.#index.hasMatch(topic);
+  }
+
   filtersOf(node: string): ReadonlySet<string> {
     return this.#byNode.get(node) ?? new Set();
   }

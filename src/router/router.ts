@@ -119,6 +119,10 @@ export class Router implements ClusterPort {
     this.#sync.local(['c-', clientId]);
   }
 
+  hasRoute(topic: string): boolean {
+    return this.routes.hasMatch(topic) || this.shared.hasMatch(topic);
+  }
+
   route(msg: Message): { local: number; remote: number; settled?: Promise<void> } {
     const { self, broker } = this.#o;
     let local = broker.dispatchLocal(msg);

@@ -69,6 +69,10 @@ export class SharedTable {
     });
   }
 
+  hasMatch(topic: string): boolean {
+    return this.#index.hasMatch(topic);
+  }
+
   group(group: string, filter: string): SharedGroup | undefined {
     return this.#index.get(filter, group);
   }

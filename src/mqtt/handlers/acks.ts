@@ -3,6 +3,7 @@
 // packet identifier is counted (and answered with 0x92 where the flow needs an answer), never fatal.
 import type { IPubackPacket, IPubcompPacket, IPubrecPacket, IPubrelPacket } from 'mqtt-packet';
 import type { Channel } from '../channel.js';
+import { encodeAck } from '../codec.js';
 import { RC } from '../reason-codes.js';
 
 export function handlePuback(ch: Channel, p: IPubackPacket): void {
@@ -39,7 +40,7 @@ export function handlePubrel(ch: Channel, p: IPubrelPacket): void {
   const known = session.release(id);
   if (!known) c['packets.pubrel.missed']++;
   if (ch.v5 && !known) ch.send({ cmd: 'pubcomp', messageId: id, reasonCode: RC.packetIdentifierNotFound });
-  else ch.send({ cmd: 'pubcomp', messageId: id });
+  else ch.sendRaw(encodeAck('pubcomp', id));
   c['packets.pubcomp.sent']++;
 }
 

@@ -6,6 +6,7 @@ import { isUtf8 } from 'node:buffer';
 import type { IPublishPacket } from 'mqtt-packet';
 import { describeTopicProblem, validateTopicName } from '../topic.js';
 import type { Channel } from '../channel.js';
+import { encodeAck } from '../codec.js';
 import type { QoS } from '../port.js';
 import { RC } from '../reason-codes.js';
 import { messageFrom } from './message.js';
@@ -81,6 +82,6 @@ export function handlePublish(ch: Channel, p: IPublishPacket): void {
 
 function ack(ch: Channel, cmd: 'puback' | 'pubrec', messageId: number, rc: number): void {
   if (ch.v5 && rc !== RC.success) ch.send({ cmd, messageId, reasonCode: rc });
-  else ch.send({ cmd, messageId });
+  else ch.sendRaw(encodeAck(cmd, messageId));
   ch.env.counters[cmd === 'puback' ? 'packets.puback.sent' : 'packets.pubrec.sent']++;
 }
