@@ -242,7 +242,12 @@ const ours: BrokerDef = {
     const port = await freePort();
     let node: TestNode | undefined;
     try {
-      node = await createTestNode(undefined, { name: `mqttbench${++ourSeq}@127.0.0.1`, conf: `listeners.tcp.default { bind = "127.0.0.1:${port}" }` });
+      // The launcher turns the default listeners off through the environment: this one back on.
+      node = await createTestNode(undefined, {
+        name: `mqttbench${++ourSeq}@127.0.0.1`,
+        conf: `listeners.tcp.default { bind = "127.0.0.1:${port}" }`,
+        env: { EMQX_LISTENERS__TCP__DEFAULT__ENABLE: 'true' },
+      });
       const r = await node.start({ timeoutMs: 60_000 });
       if (r.code !== 0 || node.pid === undefined) throw new Error(`emqx start failed (exit ${r.code}): ${(r.stdout + r.stderr).trim().slice(0, 500)}`);
       const pid = node.pid;
