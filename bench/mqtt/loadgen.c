@@ -93,6 +93,8 @@ static struct {
 	enum mode mode;
 	const char *host;
 	int port, proto, qos, clients, payload, window, inflight, concurrency, src_base, src_count, keepalive;
+	int sub_port; /* subscribers connect here when set (another node of a cluster) */
+	const char *sub_host; /* and to this address (default: --host) */
 	double seconds, warmup, rate, timeout;
 	char id[32];
 } opt = {
@@ -369,8 +371,9 @@ static int conn_open(struct conn *c, uint32_t n) {
 			return -1;
 		}
 	}
-	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons((uint16_t)opt.port) };
-	inet_pton(AF_INET, opt.host, &dst.sin_addr);
+	int port = c->role == R_SUB && opt.sub_port > 0 ? opt.sub_port : opt.port;
+	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	inet_pton(AF_INET, c->role == R_SUB && opt.sub_host ? opt.sub_host : opt.host, &dst.sin_addr);
 	if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0 && errno != EINPROGRESS) {
 		if (errno == EADDRNOTAVAIL) fail("connect: %s (ephemeral ports used up: more source addresses?)", strerror(errno));
 		else fail("connect: %s", strerror(errno));
@@ -699,7 +702,7 @@ static void usage(void) {
 	        "usage: loadgen --mode pairs|fanout|fanin|latency|connect|idle --port P [--host 127.0.0.1]\n"
 	        "  [--proto 4|5] [--qos 0|1] [--clients N] [--payload B>=16] [--window W] [--inflight N]\n"
 	        "  [--rate msg/s] [--seconds S] [--warmup S] [--concurrency C] [--src-base X --src-count K]\n"
-	        "  [--keepalive S] [--id PREFIX] [--timeout S]\n");
+	        "  [--keepalive S] [--id PREFIX] [--timeout S] [--sub-host A --sub-port P (subscribers on another node)]\n");
 	exit(2);
 }
 
@@ -709,7 +712,7 @@ static void parse_args(int argc, char **argv) {
 		{ "qos", 1, 0, 'q' }, { "clients", 1, 0, 'n' }, { "payload", 1, 0, 'b' }, { "window", 1, 0, 'w' },
 		{ "inflight", 1, 0, 'i' }, { "rate", 1, 0, 'r' }, { "seconds", 1, 0, 's' }, { "warmup", 1, 0, 'W' },
 		{ "concurrency", 1, 0, 'c' }, { "src-base", 1, 0, 'B' }, { "src-count", 1, 0, 'K' },
-		{ "keepalive", 1, 0, 'k' }, { "id", 1, 0, 'I' }, { "timeout", 1, 0, 'T' }, { 0, 0, 0, 0 },
+		{ "keepalive", 1, 0, 'k' }, { "id", 1, 0, 'I' }, { "timeout", 1, 0, 'T' }, { "sub-port", 1, 0, 'S' }, { "sub-host", 1, 0, 'H' }, { 0, 0, 0, 0 },
 	};
 	const char *mode = NULL;
 	snprintf(opt.id, sizeof opt.id, "lg%d", (int)getpid());
@@ -719,6 +722,8 @@ static void parse_args(int argc, char **argv) {
 		case 'm': mode = optarg; break;
 		case 'h': opt.host = optarg; break;
 		case 'p': opt.port = atoi(optarg); break;
+		case 'S': opt.sub_port = atoi(optarg); break;
+		case 'H': opt.sub_host = optarg; break;
 		case 'V': opt.proto = atoi(optarg); break;
 		case 'q': opt.qos = atoi(optarg); break;
 		case 'n': opt.clients = atoi(optarg); break;

@@ -270,7 +270,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
 
   // ---- subscriptions ----
 
-  addSubscription(s: Session, filter: string, opts: SubOptions): number {
+  addSubscription(s: Session, filter: string, opts: SubOptions): { rc: number; ready?: Promise<void> } {
+    let ready: Promise<void> | undefined;
     const shared = parseShared(filter);
     if (shared !== undefined && typeof shared !== 'string') {
       let group = this.shared.get(shared.filter, shared.group);
@@ -281,14 +282,14 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
       const joined = !group.members.has(s.clientId);
       if (joined) group.order = [...group.order, s.clientId];
       group.members.set(s.clientId, { session: s, opts });
-      if (joined) this.#cluster?.sharedAdded(shared.group, shared.filter, s.clientId);
+      if (joined) ready = this.#cluster?.sharedAdded(shared.group, shared.filter, s.clientId);
     } else {
       const first = this.subs.subscribers(filter) === undefined;
       this.subs.add(filter, s.clientId, { session: s, opts });
-      if (first) this.#cluster?.routeAdded(filter);
+      if (first) ready = this.#cluster?.routeAdded(filter);
     }
     this.emit('subscribed', s.clientId, filter, opts);
-    return opts.qos;
+    return ready ? { rc: opts.qos, ready } : { rc: opts.qos };
   }
 
   removeSubscription(s: Session, filter: string): void {

@@ -16,11 +16,14 @@ export interface SessionClaim {
 }
 
 export interface ClusterPort {
-  /** This node's first subscriber of `filter` arrived / its last one left. */
-  routeAdded(filter: string): void;
+  /**
+   * This node's first subscriber of `filter` arrived / its last one left. The promise settles
+   * once every running member knows the route: the SUBACK waits for it.
+   */
+  routeAdded(filter: string): Promise<void> | undefined;
   routeRemoved(filter: string): void;
-  /** A local client joined / left `$share/<group>/<filter>`. */
-  sharedAdded(group: string, filter: string, clientId: string): void;
+  /** A local client joined / left `$share/<group>/<filter>` (joining: as routeAdded). */
+  sharedAdded(group: string, filter: string, clientId: string): Promise<void> | undefined;
   sharedRemoved(group: string, filter: string, clientId: string): void;
   /**
    * Sends `msg` once to every other node with a matching route, and hands it to one member,

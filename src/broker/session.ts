@@ -11,8 +11,11 @@ import { MQueue } from './mqueue.js';
 export interface SessionHost {
   readonly counters: Counters;
   config(): MqttConfig;
-  /** Adds the subscription to the broker's index; returns the granted QoS or an error code. */
-  addSubscription(s: Session, filter: string, opts: SubOptions): number;
+  /**
+   * Adds the subscription to the broker's index: the granted QoS or an error code, and, for a
+   * route new to the cluster, when every member knows it.
+   */
+  addSubscription(s: Session, filter: string, opts: SubOptions): { rc: number; ready?: Promise<void> };
   removeSubscription(s: Session, filter: string): void;
   /** The retained messages a new subscription to `filter` gets, as deliveries. */
   retainedFor(filter: string, opts: SubOptions): Delivery[];
@@ -288,20 +291,22 @@ export class Session implements SessionPort {
 
   // ---- subscriptions ----
 
-  subscribe(filter: string, opts: SubOptions): { rc: number; afterAck?: () => void } {
+  subscribe(filter: string, opts: SubOptions): { rc: number; afterAck?: () => void; ready?: Promise<void> } {
     const existed = this.subscriptions.has(filter);
     if (!existed && this.subscriptions.size >= this.host.config().max_subscriptions) return { rc: 0x97 };
-    const rc = this.host.addSubscription(this, filter, opts);
+    const { rc, ready } = this.host.addSubscription(this, filter, opts);
     if (rc >= 0x80) return { rc };
     this.subscriptions.set(filter, opts);
-    if (opts.rh === 2 || (opts.rh === 1 && existed)) return { rc };
+    const r = ready ? { rc, ready } : { rc };
+    if (opts.rh === 2 || (opts.rh === 1 && existed)) return r;
     return {
-      rc,
+      ...r,
       afterAck: () => {
         for (const d of this.host.retainedFor(filter, opts)) this.deliver(d);
       },
     };
   }
+
 
   unsubscribe(filter: string): boolean {
     if (!this.subscriptions.delete(filter)) return false;
@@ -329,7 +334,7 @@ export class Session implements SessionPort {
     this.delivered = h.delivered;
     this.queue.dropped = h.dropped;
     for (const [filter, opts] of h.subscriptions) {
-      if (this.host.addSubscription(this, filter, opts) < 0x80) this.subscriptions.set(filter, opts);
+      if (this.host.addSubscription(this, filter, opts).rc < 0x80) this.subscriptions.set(filter, opts);
     }
     const now = Date.now();
     for (const { id, d, phase } of h.inflight) this.inflight.set(id, { d, phase, sentAt: now, resend: true });

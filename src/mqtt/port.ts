@@ -176,10 +176,11 @@ export type AwaitRel = 'new' | 'dup' | 'full';
 export interface SessionPort {
   readonly clientId: string;
   /**
-   * The v5 reason code for the SUBACK (granted QoS or an error), and what to do once the SUBACK
-   * is out (send the retained messages).
+   * The v5 reason code for the SUBACK (granted QoS or an error), what to do once the SUBACK is
+   * out (send the retained messages), and, in a cluster, when the SUBACK may go: once every
+   * member knows the new route, so a publish anywhere after the SUBACK reaches this subscriber.
    */
-  subscribe(filter: string, opts: SubOptions): { readonly rc: number; readonly afterAck?: () => void };
+  subscribe(filter: string, opts: SubOptions): { readonly rc: number; readonly afterAck?: () => void; readonly ready?: Promise<void> };
   /** False when there was no such subscription. */
   unsubscribe(filter: string): boolean;
   /** Outgoing QoS 1 acknowledged. False: unknown packet identifier. */

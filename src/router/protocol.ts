@@ -8,6 +8,8 @@ export const ROUTER_CHANNELS = {
   routes: 'router.routes',
   /** Asks a node to send its whole set again (a gap in its changes was seen). */
   resync: 'router.resync',
+  /** The receiver applied the sender's route changes up to `seq`. */
+  routesAck: 'router.routes_ack',
   /** Messages for the receiver's subscribers. */
   forward: 'router.fwd',
   /** The receiver holds every QoS 1/2 batch up to `seq`. */

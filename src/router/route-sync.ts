@@ -26,6 +26,15 @@ export interface RouteSyncHost {
 
 /** Most changes per message: a subscribe storm goes out in a few large messages, not one per filter. */
 const MAX_OPS_PER_MSG = 20_000;
+/** A member that neither acknowledges nor goes down within this long is not waited for. */
+const ACK_WAIT_MS = 5000;
+
+interface Waiter {
+  /** Acknowledged once every node here has applied our changes up to `seq`. */
+  seq: number;
+  readonly nodes: Set<string>;
+  readonly resolve: () => void;
+}
 
 export class RouteSync {
   #seq = 0;
@@ -36,21 +45,40 @@ export class RouteSync {
   /** Members whose copy of our rows could not be sent (link congested): sent whole later. */
   readonly #owed = new Set<string>();
   #retry: NodeJS.Timeout | undefined;
+  /** Per member: the last of our changes it acknowledged. */
+  readonly #acked = new Map<string, number>();
+  /** Changes someone waits on, not yet sent (they get their sequence when sent) / sent. */
+  #unsent: Waiter[] = [];
+  #waiting: Waiter[] = [];
 
   constructor(private readonly h: RouteSyncHost) {
     h.dist.handle(ROUTER_CHANNELS.routes, (from, p) => this.#onRoutes(from, p));
     h.dist.handle(ROUTER_CHANNELS.resync, (from) => this.sendAll(from));
+    h.dist.handle(ROUTER_CHANNELS.routesAck, (from, p) => this.#onAck(from, p));
   }
 
-  /** A change to this node's own rows: applied here now, sent to the members this turn. */
-  local(op: RouteOp): void {
+  /**
+   * A change to this node's own rows: applied here now, sent to the members this turn. With
+   * `confirm`, returns a promise settled once every member up now has applied it (or went down):
+   * a SUBACK waits for that, so a publish on any node after it finds the new route.
+   */
+  local(op: RouteOp, confirm = false): Promise<void> | undefined {
     const changed = apply(op, this.h.self, this.h);
-    if (!changed) return;
+    if (!changed) return undefined;
     this.#pending.push(op);
     if (!this.#scheduled) {
       this.#scheduled = true;
       setImmediate(() => this.#flush());
     }
+    if (!confirm) return undefined;
+    const nodes = new Set(this.#members());
+    if (nodes.size === 0) return undefined;
+    return new Promise<void>((resolve) => {
+      const w: Waiter = { seq: 0, nodes, resolve };
+      this.#unsent.push(w);
+      // Not forever: a member that neither answers nor is declared down must not hold a SUBACK.
+      setTimeout(() => this.#release(w), ACK_WAIT_MS).unref();
+    });
   }
 
   #flush(): void {
@@ -60,6 +88,37 @@ export class RouteSync {
       const msg: RoutesMsg = { epoch: this.h.epoch, seq: ++this.#seq, reset: false, ops };
       for (const n of this.#members()) if (!this.h.dist.send(n, ROUTER_CHANNELS.routes, msg)) this.#owe(n);
     }
+    for (const w of this.#unsent) {
+      w.seq = this.#seq;
+      this.#waiting.push(w);
+    }
+    this.#unsent = [];
+    this.#settle();
+  }
+
+  #onAck(from: string, p: unknown): void {
+    const a = p as { epoch?: unknown; seq?: unknown } | undefined;
+    if (!a || a.epoch !== this.h.epoch || typeof a.seq !== 'number') return;
+    if (a.seq > (this.#acked.get(from) ?? 0)) this.#acked.set(from, a.seq);
+    this.#settle();
+  }
+
+  /** Resolves the waiters every node of has acknowledged (or left). */
+  #settle(): void {
+    if (this.#waiting.length === 0) return;
+    this.#waiting = this.#waiting.filter((w) => {
+      for (const n of w.nodes) if ((this.#acked.get(n) ?? 0) >= w.seq || !this.h.dist.isUp(n)) w.nodes.delete(n);
+      if (w.nodes.size > 0) return true;
+      w.resolve();
+      return false;
+    });
+  }
+
+  #release(w: Waiter): void {
+    w.nodes.clear();
+    w.resolve();
+    this.#waiting = this.#waiting.filter((x) => x !== w);
+    this.#unsent = this.#unsent.filter((x) => x !== w);
   }
 
   /** Our whole set to `node` (it came up, joined, or asked). */
@@ -85,6 +144,9 @@ export class RouteSync {
   forget(node: string): void {
     this.#from.delete(node);
     this.#owed.delete(node);
+    this.#acked.delete(node);
+    for (const w of this.#waiting) w.nodes.delete(node);
+    this.#settle();
     const n = this.h.routes.purge(node) + this.h.shared.purge(node) + this.h.clients.purge(node);
     if (n > 0) this.h.log.info({ peer: node, rows: n }, 'routes of a member that is down or gone dropped');
   }
@@ -133,6 +195,7 @@ export class RouteSync {
     }
     for (const op of m.ops) apply(op, from, this.h);
     this.#from.set(from, { epoch: m.epoch, seq: m.seq });
+    this.h.dist.send(from, ROUTER_CHANNELS.routesAck, { epoch: m.epoch, seq: m.seq });
   }
 }
 

@@ -91,16 +91,16 @@ export class Router implements ClusterPort {
 
   // ---- ClusterPort: what the broker tells the cluster ----
 
-  routeAdded(filter: string): void {
-    this.#sync.local(['+', filter]);
+  routeAdded(filter: string): Promise<void> | undefined {
+    return this.#sync.local(['+', filter], true);
   }
 
   routeRemoved(filter: string): void {
     this.#sync.local(['-', filter]);
   }
 
-  sharedAdded(group: string, filter: string, clientId: string): void {
-    this.#sync.local(['s+', group, filter, clientId]);
+  sharedAdded(group: string, filter: string, clientId: string): Promise<void> | undefined {
+    return this.#sync.local(['s+', group, filter, clientId], true);
   }
 
   sharedRemoved(group: string, filter: string, clientId: string): void {

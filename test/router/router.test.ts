@@ -210,3 +210,17 @@ test('simultaneous connects with one client id on different nodes end with exact
     for (const n of nodes) assert.deepEqual(sim.node(n).router.clients.nodesOf(id), holding, `round ${round} registry on ${n}`);
   }
 });
+
+test('a new route is known on every member before the subscribe is acknowledged', async (t) => {
+  const sim = await threeNodes(t);
+  const b1 = await sim.client('b@h', 'b1');
+  const r = b1.session.subscribe('fresh/topic', sub(1));
+  assert.ok(r.ready, 'a route new to the cluster: the SUBACK waits');
+  await r.ready;
+  // No settling: the publish on a comes straight after the acknowledgement.
+  sim.node('a@h').broker.publish(message('fresh/topic', 1, 'pub', 'first'));
+  await settle();
+  assert.deepEqual(b1.outlet.got.map((g) => g.d.msg.payload.toString()), ['first']);
+  const again = b1.session.subscribe('fresh/topic', sub(1));
+  assert.equal(again.ready, undefined, 'an existing route: nothing to wait for');
+});

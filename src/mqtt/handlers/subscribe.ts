@@ -17,6 +17,7 @@ export function handleSubscribe(ch: Channel, p: ISubscribePacket): void {
   if (subId === 0) return ch.closeWith(RC.protocolError, 'subscription identifier 0');
   const codes: number[] = [];
   const after: Array<() => void> = [];
+  const waits: Array<Promise<void>> = [];
   for (const s of p.subscriptions) {
     const filter = s.topic;
     const problem = validateFilter(filter, cfg.max_topic_levels);
@@ -59,12 +60,18 @@ export function handleSubscribe(ch: Channel, p: ISubscribePacket): void {
     else c['client.subscribe']++;
     codes.push(r.rc);
     if (r.afterAck) after.push(r.afterAck);
+    if (r.ready) waits.push(r.ready);
   }
   // 3.1.1 SUBACK has granted QoS or 0x80 only.
   const granted = ch.v5 ? codes : codes.map((rc) => (rc >= 0x80 ? 0x80 : rc));
-  ch.send({ cmd: 'suback', messageId: p.messageId!, granted });
-  c['packets.suback.sent']++;
-  for (const f of after) f();
+  const suback = (): void => {
+    ch.send({ cmd: 'suback', messageId: p.messageId!, granted });
+    c['packets.suback.sent']++;
+    for (const f of after) f();
+  };
+  // A new route is known to every member before the SUBACK: a publish anywhere after it arrives.
+  if (waits.length === 0) suback();
+  else void Promise.all(waits).then(suback);
 }
 
 export function handleUnsubscribe(ch: Channel, p: IUnsubscribePacket): void {
