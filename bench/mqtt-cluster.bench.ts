@@ -1,0 +1,111 @@
+// The cluster as one broker: what crossing a node costs. The same load generator and rows as
+// bench/mqtt (100 pairs of 16 B messages, QoS 0 and 1; latency at a fixed rate), with the
+// publishers on one node of a two-node cluster and the subscribers on the other, beside the same
+// load on a single node in the same run (the reference: "advantage" below 1 is the price of the
+// hop). And a subscribe storm: 100,000 subscriptions on one node, until a publish on the other
+// node reaches the last of them.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectAsync, type MqttClient } from 'mqtt';
+import { allocDistBase, createTestNode, type TestNode } from '../test/helpers/launcher.js';
+import type { BenchRow, BenchSection } from './types.js';
+
+const here = new URL('.', import.meta.url).pathname;
+
+interface Report {
+  readonly ok: boolean;
+  readonly error: string | null;
+  readonly received_per_s: number;
+  readonly lost: number;
+  readonly latency_us: { readonly p50: number; readonly p99: number };
+}
+
+function gen(bin: string, args: readonly string[], timeoutMs: number): Promise<Report | undefined> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, [...args, '--id', `cl${process.pid}x${Math.floor(Math.random() * 1e6)}`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('close', () => {
+      clearTimeout(timer);
+      try {
+        const r = JSON.parse(out) as Report;
+        resolve(r.ok ? r : undefined);
+      } catch {
+        resolve(undefined);
+      }
+    });
+  });
+}
+
+const median = (xs: readonly number[]): number | null => (xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
+
+async function storm(pubNode: TestNode, subNode: TestNode, n: number): Promise<number | null> {
+  const sub: MqttClient = await connectAsync(`mqtt://127.0.0.1:${subNode.mqttPort}`, { clientId: 'storm-sub', reconnectPeriod: 0, protocolVersion: 5 });
+  const pub: MqttClient = await connectAsync(`mqtt://127.0.0.1:${pubNode.mqttPort}`, { clientId: 'storm-pub', reconnectPeriod: 0, protocolVersion: 5 });
+  try {
+    const last = `storm/${n - 1}/x`;
+    const got = new Promise<void>((resolve) => sub.on('message', (t) => t === last && resolve()));
+    const started = performance.now();
+    const batch = 1000;
+    // Many filters per SUBSCRIBE packet, all SUBACKs awaited: then every member knows the routes.
+    const pending: Array<Promise<unknown>> = [];
+    for (let i = 0; i < n; i += batch) {
+      const filters = Array.from({ length: Math.min(batch, n - i) }, (_, k) => `storm/${i + k}/+`);
+      pending.push(sub.subscribeAsync(filters, { qos: 0 }));
+    }
+    await Promise.all(pending);
+    await pub.publishAsync(last, 'x', { qos: 1 });
+    await Promise.race([got, new Promise((_, reject) => setTimeout(() => reject(new Error('storm: the last route never reached the other node')), 60_000))]);
+    return (performance.now() - started) / 1000;
+  } finally {
+    await Promise.all([sub.endAsync(true), pub.endAsync(true)]);
+  }
+}
+
+export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]> {
+  const work = mkdtempSync(join(tmpdir(), 'mqtt-cluster-bench-'));
+  const bin = join(work, 'loadgen');
+  const cc = spawnSync('cc', ['-O2', '-Wall', '-o', bin, join(here, 'mqtt', 'loadgen.c')], { encoding: 'utf8', timeout: 60_000 });
+  if (cc.status !== 0) throw new Error(`cc bench/mqtt/loadgen.c failed: ${cc.stderr}`);
+  const names = ['clb1@127.0.0.1', 'clb2@127.0.0.2'];
+  const base = await allocDistBase(names);
+  const nodes: TestNode[] = [];
+  try {
+    for (const name of names) nodes.push(await createTestNode(undefined, { name, distBasePort: base, mqtt: true }));
+    for (const n of nodes) await n.startOk({ timeoutMs: 60_000 });
+    const [n1, n2] = nodes as [TestNode, TestNode];
+    const join = await n2.ctl(['cluster', 'join', names[0]!]);
+    if (join.code !== 0) throw new Error(`join failed: ${join.stdout}${join.stderr}`);
+    const seconds = quick ? 1 : 5;
+    const rounds = quick ? 1 : 3;
+    const single = (extra: readonly string[]): string[] => ['--port', String(n1.mqttPort), '--seconds', String(seconds), ...extra];
+    const cross = (extra: readonly string[]): string[] => [...single(extra), '--sub-host', '127.0.0.1', '--sub-port', String(n2.mqttPort)];
+    const rows: BenchRow[] = [];
+    const measure = async (label: string, extra: string[], pick: (r: Report) => number, unit: string, higherIsBetter: boolean): Promise<void> => {
+      const ours: number[] = [];
+      const ref: number[] = [];
+      for (let i = 0; i < rounds; i++) {
+        // Interleaved, so that the machine's drift hits both alike.
+        const c = await gen(bin, cross(extra), (seconds + 30) * 1000);
+        if (c) ours.push(pick(c));
+        const s = await gen(bin, single(extra), (seconds + 30) * 1000);
+        if (s) ref.push(pick(s));
+      }
+      rows.push({ name: label, unit, ours: median(ours), reference: median(ref), referenceName: 'the same on one node', higherIsBetter, rounds: { ours, reference: ref } });
+    };
+    await measure('QoS 0, 100 pairs, 16 B, publishers on node 1, subscribers on node 2', ['--mode', 'pairs', '--clients', '100', '--qos', '0'], (r) => r.received_per_s, 'msg/s', true);
+    await measure('QoS 1, 100 pairs, 16 B, across nodes (PUBACK once node 2 holds it)', ['--mode', 'pairs', '--clients', '100', '--qos', '1'], (r) => r.received_per_s, 'msg/s', true);
+    await measure('publish→deliver p50 at 2,000 msg/s, across nodes', ['--mode', 'latency', '--clients', '10', '--rate', '2000'], (r) => r.latency_us.p50, 'µs', false);
+    await measure('publish→deliver p99 at 2,000 msg/s, across nodes', ['--mode', 'latency', '--clients', '10', '--rate', '2000'], (r) => r.latency_us.p99, 'µs', false);
+    const stormN = quick ? 10_000 : 100_000;
+    const s = await storm(n1, n2, stormN).catch(() => null);
+    rows.push({ name: `subscribe storm: ${stormN.toLocaleString('en')} subscriptions on node 2 until a publish on node 1 reaches the last`, unit: 's', ours: s, higherIsBetter: false });
+    return [{ title: 'The cluster as one broker (two nodes)', rows }];
+  } finally {
+    for (const n of nodes) await n.cleanup();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
