@@ -295,7 +295,10 @@ export class Listeners {
           this.env.limited.warn(`${id}:tls`, { listener: id, peer: socket.remoteAddress, err: err.message }, 'TLS handshake failed');
         });
       }
-      const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, maxPayload: Math.min(l.websocket!.max_frame_size, 256 * 1024 * 1024) });
+      // A frame is buffered whole before its MQTT packets are read: bounded by the packet limit
+      // (twice it, for clients that put several packets in one frame) unless max_frame_size is lower.
+      const frameLimit = Math.min(l.websocket!.max_frame_size, 2 * this.env.mqtt().max_packet_size);
+      const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, maxPayload: frameLimit });
       http.on('request', (_req, res) => {
         res.writeHead(404).end();
       });
