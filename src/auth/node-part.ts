@@ -47,7 +47,7 @@ export function authWarnings(c: Config): string[] {
   if (anonymous) {
     const open = Object.entries(c.listeners).flatMap(([type, byName]) =>
       Object.entries(byName)
-        .filter(([, l]) => l.enable && !LOOPBACK.test(l.bind))
+        .filter(([, l]) => l.enable && l.shadowed_by === undefined && l.off_reason === undefined && !LOOPBACK.test(l.bind))
         .map(([name, l]) => `${type}:${name} (${l.bind})`),
     );
     if (open.length > 0) {

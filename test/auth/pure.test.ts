@@ -272,3 +272,15 @@ test('config: the chain and the sources, with defaults; kinds not served kept; m
   assert.match(msgs, /authorization\.deny_action: 'drop' is not one of ignore, disconnect/);
   assert.match(msgs, /authorization\.sources: \[1\] path: is required/);
 });
+
+test('start-up warnings: no chain with a listener on a non-loopback address; kinds not served', async () => {
+  const { authWarnings } = await import('../../src/auth/node-part.js');
+  const open = check({}).config!;
+  const w = authWarnings(open);
+  assert.equal(w.length, 1);
+  assert.match(w[0]!, /^no authentication is configured: any client reaching tcp:default \(0\.0\.0\.0:1883\), ssl:default \(0\.0\.0\.0:8883\), ws:default \(0\.0\.0\.0:8083\), wss:default \(0\.0\.0\.0:8084\) is let in/);
+  const loopback = check({ listeners: { tcp: { default: { bind: '127.0.0.1:1883' } }, ws: { default: { bind: '[::1]:8083' } }, ssl: { default: { enable: false } }, wss: { default: { enable: false } } } }).config!;
+  assert.deepEqual(authWarnings(loopback), []);
+  const chained = check({ authentication: [{ mechanism: 'password_based', backend: 'built_in_database' }, { mechanism: 'jwt' }], authorization: { sources: [{ type: 'http' }] } }).config!;
+  assert.deepEqual(authWarnings(chained).map((x) => x.split(' is not served')[0]), ['authentication: jwt', 'authorization: the http source']);
+});
