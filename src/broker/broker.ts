@@ -7,7 +7,7 @@ import type { Counters } from '../base/metrics.js';
 import type { Log } from '../base/log.js';
 import type { LogLimiter } from '../base/log-limit.js';
 import type { MqttConfig, RetainerConfig } from '../config/types.js';
-import type { BrokerPort, ClientInfo, ConnectRequest, ConnectResult, Delivery, Message, PublishResult, QoS, SubOptions } from '../mqtt/port.js';
+import type { BrokerPort, ClientInfo, ConnectRequest, ConnectResult, Delivery, Message, PublishResult, QoS, SubOptions, WillMessage } from '../mqtt/port.js';
 import { RC } from '../mqtt/reason-codes.js';
 import type { ClusterPort } from './cluster-port.js';
 import { Retainer } from './retainer.js';
@@ -123,7 +123,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
         // Back before the will delay ran out: no will (MQTT-3.1.3-9), unless the session now ends.
         clearTimeout(existing.willTimer);
         existing.willTimer = undefined;
-        if (req.cleanStart) this.publish(existing.will.msg);
+        if (req.cleanStart) this.#publishWill(existing.will);
         existing.will = undefined;
       }
       if (req.cleanStart || existing.ended) {
@@ -161,7 +161,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     if (takeover) {
       // The will of a taken-over connection goes out now if it has no delay, or if the session
       // it belonged to ends with the takeover (clean start); else the new connection resumes it.
-      if (s.will && (s.will.delayMs === 0 || takeover.cleanStart)) this.publish(s.will.msg);
+      if (s.will && (s.will.delayMs === 0 || takeover.cleanStart)) this.#publishWill(s.will);
       s.will = undefined;
       return;
     }
@@ -169,12 +169,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     if (will) {
       if (will.delayMs === 0 || s.expiryMs === 0) {
         s.will = undefined;
-        this.publish(will.msg);
+        this.#publishWill(will);
       } else {
         s.willTimer = setTimeout(() => {
           s.willTimer = undefined;
           s.will = undefined;
-          this.publish(will.msg);
+          this.#publishWill(will);
         }, Math.min(will.delayMs, s.expiryMs));
         s.willTimer.unref();
       }
@@ -187,12 +187,22 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     }
   }
 
+  /**
+   * A will goes out as if published now: its timestamp, and its Message Expiry Interval counted
+   * from now rather than from the CONNECT that carried it (MQTT 5.0 §3.1.3.2.4).
+   */
+  #publishWill(will: WillMessage): void {
+    const now = Date.now();
+    const m = will.msg;
+    this.publish({ ...m, timestamp: now, expiresAt: m.expiresAt === Number.POSITIVE_INFINITY ? m.expiresAt : m.expiresAt + (now - m.timestamp) });
+  }
+
   /** Ends a session: pending will out, subscriptions gone, shared-group messages re-dispatched. */
   #end(s: Session, reason: string): void {
     if (s.ended) return;
     if (s.willTimer && s.will) {
       clearTimeout(s.willTimer);
-      this.publish(s.will.msg);
+      this.#publishWill(s.will);
     }
     s.will = undefined;
     const orphans: Delivery[] = [];
@@ -242,7 +252,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     } else if (s.will && s.willTimer) {
       clearTimeout(s.willTimer);
       s.willTimer = undefined;
-      if (cleanStart) this.publish(s.will.msg);
+      if (cleanStart) this.#publishWill(s.will);
       s.will = undefined;
     }
     this.counters['session.takenover']++;

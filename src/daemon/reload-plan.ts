@@ -39,9 +39,14 @@ const RESTART_ONLY: ReadonlyArray<[prefix: string, reason: string]> = [
 
 export const under = (key: string, prefixes: readonly string[]): boolean => prefixes.some((p) => key === p || key.startsWith(`${p}.`));
 
-/** `tls.server.cert` and friends are one operator-facing setting: ssl_dist.conf and its files. */
+/**
+ * `tls.server.cert` and friends are one operator-facing setting: ssl_dist.conf and its files; a
+ * listener's loaded certificates (`listeners.ssl.default.tls.cert`) are its ssl_options files.
+ */
 function displayKey(key: string): string {
-  return under(key, ['tls']) ? 'ssl_dist' : key;
+  if (under(key, ['tls'])) return 'ssl_dist';
+  const m = /^(listeners\.[^.]+\.[^.]+)\.tls(\.|$)/.exec(key);
+  return m ? `${m[1]}.ssl_options` : key;
 }
 
 export function planReload(running: Config, next: Config, parts: readonly PartKeys[]): ReloadPlan {

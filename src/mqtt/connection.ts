@@ -115,13 +115,18 @@ export function serveWebSocket(ws: WebSocket, remote: { address?: string; port?:
   };
   const ch = new Channel(io, settings, env);
   const feed = reader(ch, settings.mqtt.max_packet_size);
+  // ws has no drain event of its own: its socket's says the backlog went out.
+  const raw = (ws as unknown as { _socket?: Socket })._socket;
   ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
     if (!isBinary) return ch.closeWith(RC.malformedPacket, 'a text WebSocket frame (MQTT needs binary frames)', ch.state !== 'new');
     feed(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data));
+    // As over TCP: a client that does not read what it is sent is not read from either.
+    if (ws.bufferedAmount > HIGH_WATERMARK && raw && !raw.isPaused()) raw.pause();
   });
-  // ws has no drain event of its own: its socket's says the backlog went out.
-  const raw = (ws as unknown as { _socket?: Socket })._socket;
-  raw?.on('drain', () => ch.drained());
+  raw?.on('drain', () => {
+    if (raw.isPaused() && !closing) raw.resume();
+    ch.drained();
+  });
   ws.on('error', () => undefined);
   ws.on('close', () => ch.socketClosed());
   return ch;

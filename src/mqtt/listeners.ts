@@ -94,7 +94,17 @@ const ids = (config: ListenersConfig): Array<[id: string, type: ListenerType, l:
   (Object.keys(config) as ListenerType[]).flatMap((type) => Object.entries(config[type]).map(([name, l]): [string, ListenerType, ListenerConfig] => [`${type}:${name}`, type, l]));
 
 /** A listener change that needs a new socket (another address); anything else is changed in place. */
-const rebind = (a: ListenerConfig, b: ListenerConfig): boolean => a.bind !== b.bind;
+/**
+ * A change that needs a new socket: another address, or TLS settings a running server cannot
+ * take (whether to ask for client certificates, the handshake deadline). Certificates and keys
+ * change in place.
+ */
+const rebind = (a: ListenerConfig, b: ListenerConfig): boolean =>
+  a.bind !== b.bind ||
+  a.ssl_options?.verify !== b.ssl_options?.verify ||
+  a.ssl_options?.fail_if_no_peer_cert !== b.ssl_options?.fail_if_no_peer_cert ||
+  a.ssl_options?.handshake_timeout !== b.ssl_options?.handshake_timeout ||
+  a.websocket?.max_frame_size !== b.websocket?.max_frame_size;
 
 /** Two binds that cannot be listened on at once: one port, on the same or a wildcard address. */
 function overlaps(a: string, b: string): boolean {

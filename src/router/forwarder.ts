@@ -3,8 +3,9 @@
 // (never through a third node), so one publisher's messages reach a subscriber in order.
 //
 // QoS 1/2 messages are held until the receiving node says it has them (handed to its sessions),
-// and the publisher's PUBACK/PUBREC waits for that. A batch not yet acknowledged when a link drops
-// is sent again when the node is back, and a receiver applies a batch once (by sequence), so an
+// and the publisher's PUBACK/PUBREC waits for that. A receiver applies these batches strictly in
+// sequence, each once, and acknowledges the last it applied; a batch not yet acknowledged is sent
+// again when the link is back, or after a while on a link that refused it (congested). So an
 // acknowledged message is not lost while the subscriber's node stays up. A node that does not
 // come back within `graceMs` counts as gone: its batches are dropped and the publishers released.
 import type { Log } from '../base/log.js';
@@ -24,6 +25,8 @@ export interface ForwarderHost {
 interface Pending {
   readonly msgs: WireMessage[];
   readonly waiters: Array<() => void>;
+  /** When it was last put on the link. */
+  sentAt: number;
 }
 
 interface Peer {
@@ -36,6 +39,17 @@ interface Peer {
   /** Sent, not acknowledged yet: by sequence, in order. */
   readonly outbox: Map<number, Pending>;
   grace: NodeJS.Timeout | undefined;
+  /** Set while a resend of what is unacknowledged is scheduled. */
+  retry: NodeJS.Timeout | undefined;
+}
+
+/** How long an unacknowledged batch waits on a link that is up before it is sent again. */
+const RESEND_MS = 500;
+
+/** The oldest batch still waiting for an acknowledgement. */
+function oldest(p: Peer): number {
+  for (const seq of p.outbox.keys()) return seq;
+  return p.nextSeq;
 }
 
 export class Forwarder {
@@ -55,7 +69,7 @@ export class Forwarder {
    */
   send(node: string, m: WireMessage, acked: boolean): Promise<void> | undefined {
     let p = this.#peers.get(node);
-    if (!p) this.#peers.set(node, (p = { batch: [], waiters: [], acked: false, nextSeq: 1, outbox: new Map(), grace: undefined }));
+    if (!p) this.#peers.set(node, (p = { batch: [], waiters: [], acked: false, nextSeq: 1, outbox: new Map(), grace: undefined, retry: undefined }));
     p.batch.push(m);
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -80,13 +94,36 @@ export class Forwarder {
         continue;
       }
       const seq = p.nextSeq++;
-      p.outbox.set(seq, { msgs, waiters: p.waiters });
+      p.outbox.set(seq, { msgs, waiters: p.waiters, sentAt: Date.now() });
       p.waiters = [];
       p.acked = false;
       // Not sent now (no link): it goes when the node is back, or is dropped after the grace time.
-      if (this.h.dist.isUp(node)) this.h.dist.send(node, ROUTER_CHANNELS.forward, { epoch: this.h.epoch, seq, msgs } satisfies ForwardMsg);
-      else this.#startGrace(node, p);
+      if (!this.h.dist.isUp(node)) this.#startGrace(node, p);
+      else {
+        this.h.dist.send(node, ROUTER_CHANNELS.forward, { epoch: this.h.epoch, seq, base: oldest(p), msgs } satisfies ForwardMsg);
+        this.#scheduleResend(node, p);
+      }
     }
+  }
+
+  /**
+   * Unacknowledged batches go again after a while: one refused by a congested link, or lost with
+   * a link that dropped and came back between two events. The receiver takes each once, in order.
+   */
+  #scheduleResend(node: string, p: Peer): void {
+    if (p.retry) return;
+    p.retry = setTimeout(() => {
+      p.retry = undefined;
+      if (p.outbox.size === 0 || !this.h.dist.isUp(node)) return;
+      const now = Date.now();
+      for (const [seq, b] of p.outbox) {
+        if (now - b.sentAt < RESEND_MS) continue;
+        if (!this.h.dist.send(node, ROUTER_CHANNELS.forward, { epoch: this.h.epoch, seq, base: oldest(p), msgs: b.msgs } satisfies ForwardMsg)) break;
+        b.sentAt = now;
+      }
+      this.#scheduleResend(node, p);
+    }, RESEND_MS);
+    p.retry.unref();
   }
 
   /** `node`'s link is up again: what it did not acknowledge goes again, in order. */
@@ -95,7 +132,12 @@ export class Forwarder {
     if (!p) return;
     clearTimeout(p.grace);
     p.grace = undefined;
-    for (const [seq, b] of p.outbox) this.h.dist.send(node, ROUTER_CHANNELS.forward, { epoch: this.h.epoch, seq, msgs: b.msgs } satisfies ForwardMsg);
+    const now = Date.now();
+    for (const [seq, b] of p.outbox) {
+      this.h.dist.send(node, ROUTER_CHANNELS.forward, { epoch: this.h.epoch, seq, base: oldest(p), msgs: b.msgs } satisfies ForwardMsg);
+      b.sentAt = now;
+    }
+    if (p.outbox.size > 0) this.#scheduleResend(node, p);
   }
 
   nodeDown(node: string): void {
@@ -138,6 +180,8 @@ export class Forwarder {
 
   #release(p: Peer): void {
     clearTimeout(p.grace);
+    clearTimeout(p.retry);
+    p.retry = undefined;
     for (const b of p.outbox.values()) for (const w of b.waiters) w();
     p.outbox.clear();
     for (const w of p.waiters) w();
@@ -154,13 +198,22 @@ export class Forwarder {
       this.h.deliver(from, m.msgs);
       return;
     }
-    const last = this.#applied.get(from);
-    // A batch sent again after a reconnect is acknowledged again, not delivered twice.
-    if (!last || last.epoch !== m.epoch || m.seq > last.seq) {
+    let last = this.#applied.get(from);
+    // First batch of this sender (or of its new incarnation): its sequence resumes at `base`.
+    if (!last || last.epoch !== m.epoch) {
+      last = { epoch: m.epoch, seq: (m.base ?? m.seq) - 1 };
+      this.#applied.set(from, last);
+    }
+    if (m.seq === last.seq + 1) {
       this.h.deliver(from, m.msgs);
       this.#applied.set(from, { epoch: m.epoch, seq: m.seq });
+    } else if (m.seq > last.seq + 1) {
+      // An earlier batch is missing (refused by a full link): this one waits for it, unacknowledged.
+      return;
     }
-    this.h.dist.send(from, ROUTER_CHANNELS.ack, { epoch: this.h.epoch, seq: m.seq });
+    // Applied now or before (a resend): acknowledged up to what was applied, never beyond.
+    const applied = this.#applied.get(from)!.seq;
+    if (applied > 0) this.h.dist.send(from, ROUTER_CHANNELS.ack, { epoch: this.h.epoch, seq: applied });
   }
 
   #onAck(from: string, payload: unknown): void {

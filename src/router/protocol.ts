@@ -53,6 +53,8 @@ export interface ForwardMsg {
   readonly epoch: string;
   /** Present on batches holding QoS 1/2 messages: acknowledged, resent after a reconnect. */
   readonly seq?: number;
+  /** With seq: the oldest batch the sender still waits on (a receiver with no record starts there). */
+  readonly base?: number;
   readonly msgs: readonly WireMessage[];
 }
 
@@ -93,7 +95,7 @@ function isWire(v: unknown): v is WireMessage {
 
 export function parseForward(p: unknown): ForwardMsg | undefined {
   const m = p as Partial<ForwardMsg> | undefined;
-  if (!m || !isStr(m.epoch) || (m.seq !== undefined && typeof m.seq !== 'number') || !Array.isArray(m.msgs) || !m.msgs.every(isWire)) return undefined;
+  if (!m || !isStr(m.epoch) || (m.seq !== undefined && typeof m.seq !== 'number') || (m.base !== undefined && typeof m.base !== 'number') || !Array.isArray(m.msgs) || !m.msgs.every(isWire)) return undefined;
   return m as ForwardMsg;
 }
 

@@ -224,3 +224,33 @@ test('a new route is known on every member before the subscribe is acknowledged'
   const again = b1.session.subscribe('fresh/topic', sub(1));
   assert.equal(again.ready, undefined, 'an existing route: nothing to wait for');
 });
+
+test('QoS 1: a batch a congested link refuses is sent again, and a later one is not acknowledged ahead of it', async (t) => {
+  const sim = await threeNodes(t);
+  const b1 = await sim.client('b@h', 'b1');
+  b1.session.subscribe('c/1', sub(1));
+  await settle();
+  const a = sim.node('a@h');
+  const real = a.dist.send.bind(a.dist);
+  let refuse = true;
+  a.dist.send = (node, channel, payload) => {
+    if (channel === 'router.fwd' && refuse) {
+      refuse = false;
+      return false; // the link's queue is full: this batch is not sent
+    }
+    return real(node, channel, payload);
+  };
+  const first = a.broker.publish(message('c/1', 1, 'p', 'first'));
+  await settle();
+  const second = a.broker.publish(message('c/1', 1, 'p', 'second'));
+  const done: string[] = [];
+  void first.settled!.then(() => done.push('first'));
+  void second.settled!.then(() => done.push('second'));
+  await settle(6);
+  assert.deepEqual(done, [], 'the second batch is not acknowledged while the first is missing');
+  assert.deepEqual(b1.outlet.got.map((g) => g.d.msg.payload.toString()), []);
+  await new Promise((r) => setTimeout(r, 700));
+  await settle(6);
+  assert.deepEqual(b1.outlet.got.map((g) => g.d.msg.payload.toString()), ['first', 'second'], 'resent, then in order');
+  assert.deepEqual(done, ['first', 'second']);
+});
