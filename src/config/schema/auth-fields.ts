@@ -7,13 +7,8 @@
 // as `unserved`: they act as EMQX's do while their backend is unreachable (they never decide),
 // so a chain of only such authenticators lets nobody in, and the node warns at start.
 import type { Field } from './fields.js';
+import { bool, duration, emqx, int, object, oneOf } from './builders.js';
 
-const emqx: Field = { type: { kind: 'emqx' } };
-const bool = (def: boolean): Field => ({ type: { kind: 'boolean' }, default: def });
-const int = (min: number, max: number, def?: number): Field => ({ type: { kind: 'integer', min, max }, default: def });
-const oneOf = (values: readonly string[], def?: string): Field => ({ type: { kind: 'enum', values }, default: def });
-const duration = (def: string): Field => ({ type: { kind: 'duration', integerUnitMs: 1, minMs: 0 }, default: def });
-const object = (fields: Record<string, Field>): Field => ({ type: { kind: 'object', fields } });
 
 type Converted = { ok: true; value: unknown } | { ok: false; reason: string };
 type FileConverter = (path: string) => Converted;

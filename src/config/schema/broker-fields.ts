@@ -2,24 +2,8 @@
 // EMQX 5's names and defaults. As for node/cluster, keys EMQX has and this node does not use are
 // declared `emqx`: a real EMQX file loads unchanged, and the start-up warning names them.
 import type { Field } from './fields.js';
+import { bind, bool, bytes, duration, durationOrInfinity, emqx, int, limit, object, oneOf, str } from './builders.js';
 
-const emqx: Field = { type: { kind: 'emqx' } };
-const bool = (def: boolean): Field => ({ type: { kind: 'boolean' }, default: def });
-const str = (def?: string): Field => ({ type: { kind: 'string' }, default: def });
-const int = (min: number, max: number, def?: number): Field => ({ type: { kind: 'integer', min, max }, default: def });
-const oneOf = (values: readonly string[], def?: string): Field => ({ type: { kind: 'enum', values }, default: def });
-/** An integer, or `infinity` (no limit). */
-const limit = (min: number, def: number | 'infinity'): Field => ({
-  type: { kind: 'word_or', words: { infinity: Number.POSITIVE_INFINITY }, of: { kind: 'integer', min, max: Number.MAX_SAFE_INTEGER } },
-  default: def,
-});
-/** A duration in ms (bare integers: ms), or `infinity`. */
-const durationOrInfinity = (def: string): Field => ({
-  type: { kind: 'word_or', words: { infinity: Number.POSITIVE_INFINITY }, of: { kind: 'duration', integerUnitMs: 1, minMs: 0 } },
-  default: def,
-});
-const duration = (def: string, minMs = 0): Field => ({ type: { kind: 'duration', integerUnitMs: 1, minMs }, default: def });
-const bytes = (def: string): Field => ({ type: { kind: 'bytesize' }, default: def });
 
 export const SHARED_SUBSCRIPTION_STRATEGIES = ['random', 'round_robin', 'round_robin_per_group', 'sticky', 'local', 'hash_clientid', 'hash_topic'] as const;
 
@@ -87,9 +71,7 @@ const commonListenerFields: Record<string, Field> = {
   tcp_options: emqx,
 };
 
-const object = (fields: Record<string, Field>): Field => ({ type: { kind: 'object', fields } });
 
-const bind = (def: string): Field => ({ type: { kind: 'bind' }, default: def });
 
 export const LISTENER_FIELDS = {
   tcp: { ...commonListenerFields, bind: bind('0.0.0.0:1883') },

@@ -2,15 +2,9 @@
 // names and defaults (emqx_dashboard_schema, emqx_mgmt_api_key_schema). As elsewhere, keys EMQX
 // has and this node does not use are declared `emqx`, so a real EMQX file loads unchanged.
 import type { Field } from './fields.js';
+import { bind, bool, emqx, int, object, oneOf, str } from './builders.js';
 
-const emqx: Field = { type: { kind: 'emqx' } };
-const bool = (def: boolean): Field => ({ type: { kind: 'boolean' }, default: def });
-const str = (def?: string): Field => ({ type: { kind: 'string' }, default: def });
-const int = (min: number, max: number, def?: number): Field => ({ type: { kind: 'integer', min, max }, default: def });
-const oneOf = (values: readonly string[], def?: string): Field => ({ type: { kind: 'enum', values }, default: def });
-const object = (fields: Record<string, Field>): Field => ({ type: { kind: 'object', fields } });
 /** `bind = 0` turns a dashboard listener off, as in EMQX; a bare port binds every IPv4 address. */
-const bind = (def: string): Field => ({ type: { kind: 'bind' }, default: def });
 /** A file, or `""` for none (EMQX's default for api_key.bootstrap_file). */
 const optionalFile: Field = { type: { kind: 'word_or', words: { '': undefined }, of: { kind: 'file' } } };
 

@@ -4,6 +4,7 @@
 import { BROKER_FIELDS, LISTENERS_FIELDS, MQTT_FIELDS, RETAINER_FIELDS, SYS_TOPICS_FIELDS } from './broker-fields.js';
 import { API_KEY_FIELDS, DASHBOARD_FIELDS } from './dashboard-fields.js';
 import { AUTHENTICATION_FIELD, AUTHORIZATION_FIELDS, FLAPPING_FIELDS, MQTT_AUTH_FIELDS } from './auth-fields.js';
+import { duration, emqx, oneOf, str } from './builders.js';
 
 /** How long a silent peer is tolerated when the config does not say: silent peer noticed within 5 s (SPEC §6). */
 export const DEFAULT_DIST_NET_TICKTIME_MS = 4000;
@@ -67,10 +68,6 @@ export interface Field {
   readonly aliasOf?: string;
 }
 
-const emqx: Field = { type: { kind: 'emqx' } };
-const str = (def?: string): Field => ({ type: { kind: 'string' }, default: def });
-const oneOf = (values: readonly string[], def?: string): Field => ({ type: { kind: 'enum', values }, default: def });
-const duration = (def: string, minMs = 0): Field => ({ type: { kind: 'duration', integerUnitMs: 1, minMs }, default: def });
 
 export const DISCOVERY_STRATEGIES = ['manual', 'static', 'singleton', 'dns', 'etcd', 'k8s'] as const;
 export const PROTO_DISTS = ['inet_tcp', 'inet6_tcp', 'inet_tls', 'inet6_tls'] as const;
