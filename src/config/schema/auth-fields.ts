@@ -9,7 +9,6 @@
 import type { Field } from './fields.js';
 import { bool, duration, emqx, int, object, oneOf } from './builders.js';
 
-
 type Converted = { ok: true; value: unknown } | { ok: false; reason: string };
 type FileConverter = (path: string) => Converted;
 

@@ -4,7 +4,6 @@
 import type { Field } from './fields.js';
 import { bind, bool, bytes, duration, durationOrInfinity, emqx, int, limit, object, oneOf, str } from './builders.js';
 
-
 export const SHARED_SUBSCRIPTION_STRATEGIES = ['random', 'round_robin', 'round_robin_per_group', 'sticky', 'local', 'hash_clientid', 'hash_topic'] as const;
 
 /** `listeners.<type>.<name>.ssl_options` (ssl and wss): the server side of TLS. */
@@ -70,8 +69,6 @@ const commonListenerFields: Record<string, Field> = {
   bytes_rate: emqx,
   tcp_options: emqx,
 };
-
-
 
 export const LISTENER_FIELDS = {
   tcp: { ...commonListenerFields, bind: bind('0.0.0.0:1883') },

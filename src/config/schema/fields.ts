@@ -68,7 +68,6 @@ export interface Field {
   readonly aliasOf?: string;
 }
 
-
 export const DISCOVERY_STRATEGIES = ['manual', 'static', 'singleton', 'dns', 'etcd', 'k8s'] as const;
 export const PROTO_DISTS = ['inet_tcp', 'inet6_tcp', 'inet_tls', 'inet6_tls'] as const;
 
