@@ -3,6 +3,8 @@
 // absent subscriber holds at most `max` deliveries. A ring buffer: push and shift are O(1).
 import type { Delivery } from '../mqtt/port.js';
 
+const NONE: Array<Delivery | undefined> = [];
+
 export class MQueue {
   #items: Array<Delivery | undefined>;
   #head = 0;
@@ -12,7 +14,8 @@ export class MQueue {
 
   /** `max` 0 or Infinity: no limit (EMQX's meaning of max_mqueue_len = 0). */
   constructor(private readonly max: number) {
-    this.#items = new Array<Delivery | undefined>(Math.min(16, max > 0 ? max : 16));
+    // Most sessions never queue anything: storage comes with the first delivery.
+    this.#items = NONE;
   }
 
   get length(): number {
@@ -51,7 +54,7 @@ export class MQueue {
   }
 
   clear(): void {
-    this.#items = new Array<Delivery | undefined>(16);
+    this.#items = NONE;
     this.#head = 0;
     this.#size = 0;
   }
@@ -61,7 +64,7 @@ export class MQueue {
   }
 
   #grow(): void {
-    const next = new Array<Delivery | undefined>(Math.min(this.#items.length * 2, Math.max(this.limit, this.#items.length + 1)));
+    const next = new Array<Delivery | undefined>(Math.min(Math.max(16, this.#items.length * 2), Math.max(this.limit, this.#items.length + 1)));
     for (let i = 0; i < this.#size; i++) next[i] = this.#items[(this.#head + i) % this.#items.length];
     this.#items = next;
     this.#head = 0;

@@ -118,9 +118,9 @@ export class Channel implements Outlet {
   /** v5: session expiry from CONNECT, ms (a DISCONNECT may change it). */
   sessionExpiryMs = 0;
   /** Topic aliases the client set (alias → topic). */
-  readonly aliasesIn = new Map<number, string>();
+  #aliasesIn: Map<number, string> | undefined;
   /** Aliases this side assigned (topic → alias), up to the client's Topic Alias Maximum. */
-  readonly aliasesOut = new Map<string, number>();
+  #aliasesOut: Map<string, number> | undefined;
   aliasMaxOut = 0;
   /** The client's Maximum Packet Size (v5). */
   maxPacketSize = Number.POSITIVE_INFINITY;
@@ -141,6 +141,16 @@ export class Channel implements Outlet {
     readonly settings: ChannelSettings,
     readonly env: ChannelEnv,
   ) {}
+
+  /** Topic aliases the client set (alias → topic); made on first use, as few clients use them. */
+  get aliasesIn(): Map<number, string> {
+    return (this.#aliasesIn ??= new Map());
+  }
+
+  /** Aliases this side assigned (topic → alias). */
+  get aliasesOut(): Map<string, number> {
+    return (this.#aliasesOut ??= new Map());
+  }
 
   get v5(): boolean {
     return this.codec.version === 5;

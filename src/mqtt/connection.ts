@@ -38,14 +38,47 @@ function reader(ch: Channel, maxPacketSize: number): (chunk: Buffer) => void {
   };
 }
 
+/**
+ * Sockets asked to close that have not closed yet, and since when: a peer that never closes its
+ * side is cut after a grace period. One sweep for all of them, not a timer per connection.
+ */
+const lingering = new Map<Socket, number>();
+let lingerSweep: NodeJS.Timeout | undefined;
+
+function linger(socket: Socket): void {
+  lingering.set(socket, Date.now());
+  socket.once('close', () => lingering.delete(socket));
+  if (lingerSweep) return;
+  lingerSweep = setInterval(() => {
+    const old = Date.now() - CLOSE_GRACE_MS;
+    for (const [s, since] of lingering) if (since < old) s.destroy();
+    if (lingering.size === 0) {
+      clearInterval(lingerSweep);
+      lingerSweep = undefined;
+    }
+  }, 1000);
+  lingerSweep.unref();
+}
+
 /** Serves MQTT on an accepted TCP or TLS socket. */
 export function serveSocket(socket: Socket, settings: ChannelSettings, env: ChannelEnv): Channel {
   // No Nagle: the listener is created with noDelay. The peer address is read when first asked.
-  let corked = false;
   let closing = false;
   let peer: string | undefined;
-  const uncork = (): void => {
-    corked = false;
+  /** What this turn of the event loop wrote: one buffer goes as one write, more as one writev. */
+  let out: Buffer | Buffer[] | undefined;
+  let outBytes = 0;
+  const flush = (): void => {
+    const o = out;
+    out = undefined;
+    outBytes = 0;
+    if (o === undefined || socket.destroyed) return;
+    if (!Array.isArray(o)) {
+      socket.write(o);
+      return;
+    }
+    socket.cork();
+    for (const b of o) socket.write(b);
     socket.uncork();
   };
   const io: ChannelIO = {
@@ -53,26 +86,23 @@ export function serveSocket(socket: Socket, settings: ChannelSettings, env: Chan
       return (peer ??= peerOf(socket.remoteAddress, socket.remotePort));
     },
     get buffered() {
-      return socket.writableLength;
+      return socket.writableLength + outBytes;
     },
     write(buf) {
       if (socket.destroyed) return;
-      // Everything written in one turn of the event loop leaves in one syscall.
-      if (!corked) {
-        corked = true;
-        socket.cork();
-        process.nextTick(uncork);
-      }
-      socket.write(buf);
+      outBytes += buf.length;
+      if (out === undefined) {
+        out = buf;
+        process.nextTick(flush);
+      } else if (Array.isArray(out)) out.push(buf);
+      else out = [out, buf];
     },
     close() {
       if (closing) return;
       closing = true;
-      if (corked) uncork();
+      flush();
       socket.end();
-      const cut = setTimeout(() => socket.destroy(), CLOSE_GRACE_MS);
-      cut.unref();
-      socket.once('close', () => clearTimeout(cut));
+      linger(socket);
     },
   };
   const ch = new Channel(io, settings, env);

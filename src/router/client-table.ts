@@ -3,7 +3,8 @@
 // possible only for a moment (a takeover in flight, a partition healing). Pure.
 
 export class ClientTable {
-  readonly #where = new Map<string, Set<string>>();
+  /** Client id → its node, or nodes in the rare moments there are several (no Set per client). */
+  readonly #where = new Map<string, string | Set<string>>();
   readonly #byNode = new Map<string, Set<string>>();
 
   add(node: string, clientId: string): boolean {
@@ -11,9 +12,10 @@ export class ClientTable {
     if (!mine) this.#byNode.set(node, (mine = new Set()));
     if (mine.has(clientId)) return false;
     mine.add(clientId);
-    let nodes = this.#where.get(clientId);
-    if (!nodes) this.#where.set(clientId, (nodes = new Set()));
-    nodes.add(node);
+    const w = this.#where.get(clientId);
+    if (w === undefined) this.#where.set(clientId, node);
+    else if (typeof w === 'string') this.#where.set(clientId, new Set([w, node]));
+    else w.add(node);
     return true;
   }
 
@@ -21,9 +23,12 @@ export class ClientTable {
     const mine = this.#byNode.get(node);
     if (!mine?.delete(clientId)) return false;
     if (mine.size === 0) this.#byNode.delete(node);
-    const nodes = this.#where.get(clientId);
-    nodes?.delete(node);
-    if (nodes?.size === 0) this.#where.delete(clientId);
+    const w = this.#where.get(clientId);
+    if (w === node) this.#where.delete(clientId);
+    else if (typeof w === 'object') {
+      w.delete(node);
+      if (w.size === 1) this.#where.set(clientId, [...w][0]!);
+    }
     return true;
   }
 
@@ -36,7 +41,8 @@ export class ClientTable {
 
   /** The nodes holding `clientId`'s session. */
   nodesOf(clientId: string): string[] {
-    return [...(this.#where.get(clientId) ?? [])];
+    const w = this.#where.get(clientId);
+    return w === undefined ? [] : typeof w === 'string' ? [w] : [...w];
   }
 
   clientsOf(node: string): ReadonlySet<string> {

@@ -116,8 +116,13 @@ export class SessionDirectory {
 
   /** As the owner: records `node`'s claim and returns the node that had the id before. */
   #grant(clientId: string, node: string): string | undefined {
-    const prev = this.#claims.get(clientId)?.node ?? this.#holder(clientId, node);
-    this.#claims.set(clientId, { node, at: Date.now() });
+    const { self } = this.h;
+    const prev = this.#claims.get(clientId)?.node ?? (this.#opening.has(clientId) && node !== self ? self : undefined) ?? this.#holder(clientId, node);
+    // A claim of this node's own is known from its opening connect until the session is
+    // registered; only other nodes' claims need remembering (at 10,000 connects a second the
+    // map would otherwise hold every client of the last minute).
+    if (node === self) this.#claims.delete(clientId);
+    else this.#claims.set(clientId, { node, at: Date.now() });
     return prev;
   }
 
