@@ -211,8 +211,9 @@ class SharedParser {
     // Whatever a previous packet left must not reach this one: mqtt-packet's reset keeps the read
     // position of a packet that failed halfway, and a parsed CONNECT replaces the parser's
     // settings with itself. Put all three back.
-    const internals = this.#parser as unknown as { _resetState(): void; settings: object; _pos: number };
-    internals._resetState();
+    const internals = this.#parser as unknown as { _resetState(): void; settings: object; _pos: number; error: unknown; _list: { length: number }; _stateCounter: number };
+    // A clean parse leaves nothing behind; a reset (a new buffer list) only after one that did not.
+    if (internals.error || internals._list.length > 0 || internals._stateCounter !== 0) internals._resetState();
     internals._pos = 0;
     internals.settings = this.#settings;
     this.#parser.parse(bytes);
