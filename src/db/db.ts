@@ -8,6 +8,7 @@ import { compareHlc, type HlcClock } from '../base/hlc.js';
 import type { Log } from '../base/log.js';
 import { bucketOf, digest, isDbRecord, recordId, wanted, wins, type DbRecord, type VersionEntry } from './record.js';
 import type { RecordStore } from './storage.js';
+import { decodeChunk, encodeChunkHeader, nextChunk, type ChunkCursor, type ChunkLimits } from './transfer.js';
 
 export const DB_CHANNELS = {
   apply: 'db.apply',
@@ -26,8 +27,12 @@ export interface DbOptions {
   readonly runningPeers: () => readonly string[];
   /** How long a write waits for one member's acknowledgement before treating it as down. */
   readonly replicateTimeoutMs?: number;
-  /** Records per snapshot chunk streamed to a joining node. */
+  /** Records per fetch when catching up with a member. */
   readonly chunkRecords?: number;
+  /** Bytes per chunk of the copy streamed to a joining node (default 4 MiB). */
+  readonly snapshotChunkBytes?: number;
+  /** Chunks a joining node keeps asked for ahead of the one it stages (default 4). */
+  readonly snapshotWindow?: number;
 }
 
 export class DbCorruptError extends Error {
@@ -38,12 +43,20 @@ export class DbCorruptError extends Error {
   }
 }
 
+/** A joining node's copy being streamed: the records as they were at its first request. */
 interface Snapshot {
+  readonly peer: string;
   readonly records: DbRecord[];
+  readonly cursor: ChunkCursor;
+  /** The chunk asked for next. */
+  seq: number;
   timer: NodeJS.Timeout;
 }
 
 const SNAPSHOT_IDLE_MS = 60_000;
+/** Frames of a chunk aim at this size; records per frame at most (as the store's own snapshots). */
+const FRAME_BYTES = 1 << 20;
+const FRAME_RECORDS = 512;
 
 export interface DbEvents {
   /** A row of `table` changed here (a local write, a member's, a catch-up): its value now, or undefined when deleted. */
@@ -59,11 +72,22 @@ export class Db extends EventEmitter<DbEvents> {
   private readonly snapshots = new Map<string, Snapshot>();
   private readonly timeoutMs: number;
   private readonly chunk: number;
+  private readonly chunkBytes: number;
+  private readonly window: number;
+  private readonly chunkLimits: ChunkLimits;
+  /** A joiner that went down will not ask for the rest of its copy: free it at once. */
+  private readonly onNodeDown = (node: string): void => {
+    for (const [id, s] of this.snapshots) if (s.peer === node) this.dropSnapshot(id);
+  };
 
   constructor(private readonly o: DbOptions) {
     super();
     this.timeoutMs = o.replicateTimeoutMs ?? 10_000;
     this.chunk = o.chunkRecords ?? 2000;
+    this.chunkBytes = o.snapshotChunkBytes ?? 4 << 20;
+    this.window = Math.max(1, o.snapshotWindow ?? 4);
+    // A few frames per chunk at least, so a chunk ends close to its size.
+    this.chunkLimits = { chunkBytes: this.chunkBytes, frameBytes: Math.min(FRAME_BYTES, Math.max(1024, this.chunkBytes >> 2)), maxFrameRecords: FRAME_RECORDS };
   }
 
   /** Loads the local replica and registers the replication handlers. */
@@ -77,10 +101,12 @@ export class Db extends EventEmitter<DbEvents> {
     d.handle(DB_CHANNELS.digest, () => digest(this.all()));
     d.handle(DB_CHANNELS.versions, (_from, p) => this.versionsIn(p));
     d.handle(DB_CHANNELS.fetch, (_from, p) => this.fetch(p));
-    d.handle(DB_CHANNELS.snapshot, (_from, p) => this.snapshotChunk(p));
+    d.handle(DB_CHANNELS.snapshot, (from, p) => this.snapshotChunk(from, p));
+    d.on('nodedown', this.onNodeDown);
   }
 
   close(): void {
+    this.o.dist.off('nodedown', this.onNodeDown);
     for (const s of this.snapshots.values()) clearTimeout(s.timer);
     this.snapshots.clear();
   }
@@ -237,59 +263,112 @@ export class Db extends EventEmitter<DbEvents> {
     return taken;
   }
 
-  private snapshotChunk(p: unknown): { id: string; records: DbRecord[]; done: boolean } {
-    const req = p as { id?: string; offset?: number };
-    let snap = req.id ? this.snapshots.get(req.id) : undefined;
-    if (req.id && !snap) throw new Error('snapshot expired; restart the join');
-    const sid = req.id ?? randomUUID();
-    if (!snap) {
-      snap = { records: [...this.all()], timer: setTimeout(() => {}, 0) };
-      this.snapshots.set(sid, snap);
+  /**
+   * The next chunk of a joining node's copy. The first request takes the copy (the records as
+   * they are now: they are immutable, so holding them costs one pointer each); each chunk is
+   * encoded when asked for, so the seed holds at most the joiner's window of encoded chunks.
+   */
+  private snapshotChunk(from: string, p: unknown): Buffer {
+    const req = p as { id?: unknown; seq?: unknown } | undefined;
+    const seq = typeof req?.seq === 'number' ? req.seq : 0;
+    let id: string;
+    let snap: Snapshot | undefined;
+    if (req?.id === undefined) {
+      if (seq !== 0) throw new Error('a snapshot starts at chunk 0');
+      id = randomUUID();
+      snap = { peer: from, records: [...this.all()], cursor: { pos: 0, perFrame: FRAME_RECORDS }, seq: 0, timer: setTimeout(() => {}, 0) };
+      this.snapshots.set(id, snap);
+    } else {
+      id = String(req.id);
+      snap = this.snapshots.get(id);
+      if (!snap) throw new Error('snapshot expired; restart the join');
+      if (seq !== snap.seq) throw new Error(`snapshot chunk ${seq} asked for, ${snap.seq} expected; restart the join`);
     }
     clearTimeout(snap.timer);
-    snap.timer = setTimeout(() => this.snapshots.delete(sid), SNAPSHOT_IDLE_MS);
+    snap.timer = setTimeout(() => this.dropSnapshot(id), SNAPSHOT_IDLE_MS);
     snap.timer.unref();
-    const offset = req.offset ?? 0;
-    const records = snap.records.slice(offset, offset + this.chunk);
-    const done = offset + records.length >= snap.records.length;
-    if (done) {
-      clearTimeout(snap.timer);
-      this.snapshots.delete(sid);
+    let chunk: ReturnType<typeof nextChunk>;
+    try {
+      chunk = nextChunk(snap.records, snap.cursor, (rs) => this.o.store.encodeTransfer(rs), this.chunkLimits);
+    } catch (err) {
+      this.dropSnapshot(id);
+      throw err;
     }
-    return { id: sid, records, done };
+    const last = snap.cursor.pos >= snap.records.length;
+    const header = encodeChunkHeader({ id, seq, records: chunk.records, total: snap.records.length, last });
+    snap.seq++;
+    if (last) this.dropSnapshot(id);
+    return Buffer.concat([header, ...chunk.parts], header.length + chunk.bytes);
+  }
+
+  private dropSnapshot(id: string): void {
+    const s = this.snapshots.get(id);
+    if (!s) return;
+    clearTimeout(s.timer);
+    this.snapshots.delete(id);
   }
 
   /**
    * Streams `peer`'s full copy into a replacement of the local store. `beforeCommit` runs once
    * everything has arrived; if anything fails before the commit, the local replica is untouched.
+   * The next chunks are asked for while one is staged (a window of them in flight), and each is
+   * stored as it arrives, in the engine's own form, so the transfer, the checks and the disk
+   * overlap; memory is the new copy plus the window.
    */
   async replaceFrom(peer: string, beforeCommit: () => Promise<void>): Promise<{ records: number }> {
     let records = 0;
+    let bytes = 0;
+    // Where the time goes, for the log line below: waiting for chunks, staging them, committing.
+    let waitMs = 0;
+    let stageMs = 0;
+    const started = performance.now();
     const txn = await this.o.store.beginReplace();
     try {
-      type Chunk = { id: string; records: DbRecord[]; done: boolean };
-      const ask = (id: string | undefined, offset: number): Promise<Chunk> =>
-        this.o.dist.call(peer, DB_CHANNELS.snapshot, { id, offset }, 60_000) as Promise<Chunk>;
-      let offset = 0;
-      let next = ask(undefined, 0);
-      for (;;) {
-        const chunk = await next;
-        if (!chunk.records.every(isDbRecord)) throw new Error(`${peer} sent a malformed snapshot chunk`);
-        offset += chunk.records.length;
-        // One chunk ahead: the next one travels while this one is written.
-        if (!chunk.done) next = ask(chunk.id, offset);
-        next.catch(() => {});
-        await txn.add(chunk.records);
-        for (const r of chunk.records) this.o.clock.observe(r.meta.hlc);
-        records += chunk.records.length;
-        if (chunk.done) break;
+      const ask = (id: string | undefined, seq: number): Promise<unknown> => {
+        const p = this.o.dist.call(peer, DB_CHANNELS.snapshot, id === undefined ? { seq } : { id, seq }, 60_000);
+        // Chunks asked for past the last one, or after a failure, are not waited for.
+        p.catch(() => {});
+        return p;
+      };
+      const receive = async (p: Promise<unknown>): Promise<ReturnType<typeof decodeChunk>> => {
+        const t = performance.now();
+        const c = decodeChunk(await p);
+        waitMs += performance.now() - t;
+        bytes += c.frames.length;
+        return c;
+      };
+      let chunk = await receive(ask(undefined, 0));
+      const { id, total } = chunk.header;
+      const ahead: Array<Promise<unknown>> = [];
+      let nextSeq = 1;
+      for (let seq = 0; ; seq++) {
+        if (chunk.header.seq !== seq || chunk.header.id !== id) throw new Error(`${peer} sent chunk ${chunk.header.seq} where ${seq} was expected`);
+        if (!chunk.header.last) while (ahead.length < this.window) ahead.push(ask(id, nextSeq++));
+        const t = performance.now();
+        const staged = await txn.addEncoded(chunk.frames);
+        if (staged.length !== chunk.header.records) throw new Error(`${peer} sent a chunk of ${staged.length} records that says it holds ${chunk.header.records}`);
+        for (const r of staged) {
+          if (!isDbRecord(r)) throw new Error(`${peer} sent a malformed record (table '${r.table}', key '${r.key}')`);
+          this.o.clock.observe(r.meta.hlc);
+        }
+        stageMs += performance.now() - t;
+        records += staged.length;
+        if (chunk.header.last) break;
+        chunk = await receive(ahead.shift()!);
       }
+      if (records !== total) throw new Error(`${peer} sent ${records} records of a copy of ${total}`);
       await beforeCommit();
     } catch (err) {
       await txn.abort();
       throw err;
     }
+    const committing = performance.now();
     await txn.commit();
+    const ms = performance.now() - started;
+    this.o.log.info(
+      { peer, records, bytes, ms: Math.round(ms), waitMs: Math.round(waitMs), stageMs: Math.round(stageMs), commitMs: Math.round(performance.now() - committing), mbps: Math.round(bytes / 1048576 / (ms / 1000)) },
+      "copied the cluster's database",
+    );
     this.emit('reset');
     return { records };
   }

@@ -4,6 +4,12 @@ import type { DbRecord } from './record.js';
 
 export interface ReplaceTxn {
   add(records: readonly DbRecord[]): unknown;
+  /**
+   * Stages records in the engine's own form (encodeTransfer's parts, as received): checks and
+   * decodes them, keeps the bytes as they are and resolves with the records. Nothing is visible
+   * before commit; the caller validates the records and aborts if they are not what it expects.
+   */
+  addEncoded(bytes: Buffer): Promise<readonly LoadedRecord[]>;
   /** Durable when resolved: from then on the store holds exactly what was added. */
   commit(): Promise<void> | void;
   /** Leaves the store as it was before beginReplace(). */
@@ -31,6 +37,11 @@ export interface RecordStore {
   /** Durable (fsynced) when resolved. */
   write(records: readonly DbRecord[]): Promise<void> | void;
   beginReplace(): ReplaceTxn | Promise<ReplaceTxn>;
+  /**
+   * A run of records in the engine's own form, as parts to concatenate: what addEncoded takes on
+   * another node, so a joining node stores what it receives without encoding it again.
+   */
+  encodeTransfer(records: readonly DbRecord[]): Buffer[];
   clear(): Promise<void> | void;
   readState(name: string): unknown;
   writeState(name: string, doc: unknown): Promise<void> | void;

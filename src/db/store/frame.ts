@@ -9,14 +9,22 @@ export const FRAME_HEADER_BYTES = 12;
 export const MAX_FRAME_BYTES = 1 << 30;
 
 export function encodeFrame(payload: Uint8Array): Buffer {
+  const header = frameHeader(payload);
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
+  header.copy(out, 0);
+  out.set(payload, FRAME_HEADER_BYTES);
+  return out;
+}
+
+/** The 12-byte header of a frame holding `payload`: header then payload is the frame. */
+export function frameHeader(payload: Uint8Array): Buffer {
   if (payload.length === 0 || payload.length > MAX_FRAME_BYTES) {
     throw new RangeError(`frame payload of ${payload.length} bytes is out of range (1..${MAX_FRAME_BYTES})`);
   }
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
   out.writeUInt32LE(payload.length, 0);
   out.writeUInt32LE(crc32(out.subarray(0, 4)), 4);
   out.writeUInt32LE(crc32(payload), 8);
-  out.set(payload, FRAME_HEADER_BYTES);
   return out;
 }
 

@@ -13,15 +13,36 @@ import { decodeRecords, encodeRecords, type StoredRecord } from './record.js';
 import type { TableIndex } from './table-index.js';
 
 const RECORDS_PER_FRAME = 512;
+/** Encoded frames gathered before a write is issued (small batches become one write). */
 const WRITE_BUFFER_BYTES = 1 << 20;
+/** Bytes handed to writes that have not completed yet; past this, adding waits for the disk. */
+const MAX_INFLIGHT_BYTES = 32 << 20;
+/**
+ * A background fdatasync is started after this many bytes, so the disk works while records are
+ * still arriving and the final sync has little left to flush (rather than the whole file at once).
+ */
+const SYNC_EVERY_BYTES = 64 << 20;
 
-/** Streams records into a new snapshot file; invisible until finish() renames it. */
+/**
+ * Streams records into a new snapshot file; invisible until finish() renames it. Writes are
+ * issued at known offsets without waiting for the previous ones (bounded by MAX_INFLIGHT_BYTES),
+ * so encoding or receiving the next records overlaps the disk. A failed write is therefore
+ * reported by the first call after it failed, finish() at the latest: a file with a hole in it
+ * is never finished.
+ */
 export class SnapshotWriter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** End of what has been handed to a write: where the next write goes. */
   private position = 0;
   private count = 0;
   private done = false;
+  /** Writes in flight (each settles without rejecting; a failure is kept in `failure`). */
+  private readonly inflight = new Set<Promise<void>>();
+  private inflightBytes = 0;
+  private unsynced = 0;
+  private syncing: Promise<void> | undefined;
+  private failure: { readonly err: unknown } | undefined;
 
   private constructor(
     private readonly dir: string,
@@ -42,6 +63,7 @@ export class SnapshotWriter {
 
   /** Adds normalized records; a later record for the same key wins when the snapshot is loaded. */
   async add(records: readonly StoredRecord[]): Promise<void> {
+    if (this.failure) throw this.failure.err;
     for (let i = 0; i < records.length; i += RECORDS_PER_FRAME) {
       this.queue(encodeFrame(encodeRecords(records.slice(i, i + RECORDS_PER_FRAME))));
       if (this.pendingBytes >= WRITE_BUFFER_BYTES) await this.flush();
@@ -49,10 +71,25 @@ export class SnapshotWriter {
     this.count += records.length;
   }
 
+  /**
+   * Adds whole frames of `count` records, already encoded and checked (decodeRecordFrames), as
+   * they are. `bytes` must not change until the write completes.
+   */
+  async addFrames(bytes: Buffer, count: number): Promise<void> {
+    if (this.failure) throw this.failure.err;
+    this.issue(this.takePending());
+    this.issue(bytes);
+    this.count += count;
+    await this.backPressure();
+  }
+
   /** Seals, syncs and renames the file into place; returns its size in bytes. */
   async finish(): Promise<number> {
     this.queue(encodeFrame(serialize({ count: this.count })));
-    await this.flush();
+    this.issue(this.takePending());
+    await Promise.all(this.inflight);
+    await this.syncing;
+    if (this.failure) throw this.failure.err;
     await this.fh.sync();
     await this.fh.close();
     this.done = true;
@@ -64,6 +101,8 @@ export class SnapshotWriter {
   async abort(): Promise<void> {
     if (!this.done) {
       this.done = true;
+      await Promise.all(this.inflight);
+      await this.syncing;
       await this.fh.close().catch(() => undefined);
     }
     await unlink(this.tempPath).catch(() => undefined);
@@ -74,17 +113,63 @@ export class SnapshotWriter {
     this.pendingBytes += buf.length;
   }
 
-  private async flush(): Promise<void> {
-    if (this.pendingBytes === 0) return;
+  private takePending(): Buffer | undefined {
+    if (this.pendingBytes === 0) return undefined;
     const buf = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
     this.pending = [];
     this.pendingBytes = 0;
+    return buf;
+  }
+
+  private async flush(): Promise<void> {
+    this.issue(this.takePending());
+    await this.backPressure();
+  }
+
+  /** Starts writing `buf` at the current end; a failure is kept and reported by the next call. */
+  private issue(buf: Buffer | undefined): void {
+    if (!buf || buf.length === 0) return;
+    if (this.failure) throw this.failure.err;
+    const at = this.position;
+    this.position += buf.length;
+    const done: Promise<void> = this.writeAt(buf, at).then(
+      () => {
+        this.inflight.delete(done);
+        this.inflightBytes -= buf.length;
+        this.unsynced += buf.length;
+        if (this.unsynced >= SYNC_EVERY_BYTES && !this.syncing && !this.failure) {
+          this.unsynced = 0;
+          this.syncing = this.fh.datasync().then(
+            () => (this.syncing = undefined),
+            (err: unknown) => {
+              this.failure ??= { err };
+              this.syncing = undefined;
+            },
+          );
+        }
+      },
+      (err: unknown) => {
+        this.inflight.delete(done);
+        this.inflightBytes -= buf.length;
+        this.failure ??= { err };
+      },
+    );
+    this.inflight.add(done);
+    this.inflightBytes += buf.length;
+  }
+
+  private async writeAt(buf: Buffer, at: number): Promise<void> {
     let off = 0;
     while (off < buf.length) {
-      const { bytesWritten } = await this.fh.write(buf, off, buf.length - off, this.position + off);
+      const { bytesWritten } = await this.fh.write(buf, off, buf.length - off, at + off);
       off += bytesWritten;
     }
-    this.position += buf.length;
+  }
+
+  /** Waits until the writes in flight fit the budget again; reports a failed write. */
+  private async backPressure(): Promise<void> {
+    while (this.inflightBytes > MAX_INFLIGHT_BYTES && !this.failure) await Promise.race(this.inflight);
+    if (this.failure) throw this.failure.err;
   }
 }
 

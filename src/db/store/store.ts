@@ -15,6 +15,7 @@ import { Mutex } from './mutex.js';
 import { encodeRecords, normalize, type StoredRecord } from './record.js';
 import { ensureDir, recover } from './recovery.js';
 import { SnapshotWriter } from './snapshot.js';
+import { decodeRecordFrames, encodeRecordFrame } from './transfer.js';
 import { encodeState, readStateDoc, writeStateDoc } from './state-docs.js';
 import { TableIndex } from './table-index.js';
 
@@ -30,8 +31,18 @@ export interface StoreOptions {
 }
 
 export interface ReplaceHandle {
-  /** Stages records (a later record for the same key wins); nothing is visible before commit. */
+  /**
+   * Stages records (a later record for the same key wins); nothing is visible before commit. The
+   * staged file is written while the next records come: a failed write is reported by the first
+   * call after it (commit at the latest), and the replace can then only be aborted.
+   */
   add(records: readonly StoredRecord[]): Promise<void>;
+  /**
+   * Stages records received in the store's own form (encodeRecordFrame's frames, back to back):
+   * checks and decodes them, writes the bytes as they are into the staged snapshot and resolves
+   * with the records, once the write is under way. `bytes` must not change afterwards.
+   */
+  addEncoded(bytes: Buffer): Promise<StoredRecord[]>;
   /** Atomically makes the staged records the whole content of the store. */
   commit(): Promise<void>;
   /** Drops the staged records; the store is untouched. */
@@ -155,6 +166,11 @@ export class Store {
     });
   }
 
+  /** Records in transfer form (transfer.ts): frames as a snapshot file holds them, for another store's addEncoded. */
+  encodeTransfer(records: readonly StoredRecord[]): Buffer[] {
+    return encodeRecordFrame(records);
+  }
+
   beginReplace(): ReplaceHandle {
     const usable = this.usable();
     if (usable) throw usable;
@@ -165,29 +181,41 @@ export class Store {
     let adding: Promise<void> = Promise.resolve();
     let addFailure: unknown;
     const getWriter = (): Promise<SnapshotWriter> => (writer ??= SnapshotWriter.create(this.dir, number));
+    const stage = (records: readonly StoredRecord[], write: (w: SnapshotWriter) => Promise<void>): Promise<void> => {
+      if (state !== 'open') return Promise.reject(new Error(`replace is already ${state === 'done' ? 'finished' : 'committing'}`));
+      // Adds run one after another even when the caller does not wait: the file is written in order.
+      const step = adding.then(async () => {
+        if (addFailure !== undefined) throw addFailure;
+        try {
+          await write(await getWriter());
+        } catch (err) {
+          // The staged file may now hold part of these records: this replace cannot be committed.
+          addFailure = err;
+          throw err;
+        }
+        staged.apply(records);
+      });
+      adding = step.catch(() => undefined);
+      return step;
+    };
     const handle = {
       add: (records: readonly StoredRecord[]): Promise<void> => {
-        if (state !== 'open') return Promise.reject(new Error(`replace is already ${state === 'done' ? 'finished' : 'committing'}`));
         let norm: StoredRecord[];
         try {
           norm = records.map(normalize);
         } catch (err) {
           return Promise.reject(err);
         }
-        // Adds run one after another even when the caller does not wait: the file is written in order.
-        const step = adding.then(async () => {
-          if (addFailure !== undefined) throw addFailure;
-          try {
-            await (await getWriter()).add(norm);
-          } catch (err) {
-            // The staged file may now hold part of these records: this replace cannot be committed.
-            addFailure = err;
-            throw err;
-          }
-          staged.apply(norm);
-        });
-        adding = step.catch(() => undefined);
-        return step;
+        return stage(norm, (w) => w.add(norm));
+      },
+      addEncoded: (bytes: Buffer): Promise<StoredRecord[]> => {
+        let records: StoredRecord[];
+        try {
+          records = decodeRecordFrames(bytes);
+        } catch (err) {
+          return Promise.reject(err);
+        }
+        return stage(records, (w) => w.addFrames(bytes, records.length)).then(() => records);
       },
       commit: async (): Promise<void> => {
         if (state !== 'open') throw new Error(`replace is already ${state === 'done' ? 'finished' : 'committing'}`);

@@ -1,5 +1,6 @@
 // An in-memory RecordStore for protocol tests (the real engine is tested on its own). It can be
 // told to fail, to check that a failed join leaves the replica untouched.
+import { deserialize, serialize } from 'node:v8';
 import type { DbRecord } from '../../../src/db/record.js';
 import type { RecordStore, ReplaceTxn } from '../../../src/db/storage.js';
 
@@ -21,11 +22,29 @@ export class MemoryStore implements RecordStore {
     for (const r of records) this.rows.set(`${r.table}\u0000${r.key}`, r);
   }
 
+  /** Length-prefixed v8 arrays: a chunk carries several back to back. */
+  encodeTransfer(records: readonly DbRecord[]): Buffer[] {
+    const body = serialize(records);
+    const len = Buffer.allocUnsafe(4);
+    len.writeUInt32BE(body.length, 0);
+    return [len, body];
+  }
+
   beginReplace(): ReplaceTxn {
     const fresh = new Map<string, DbRecord>();
     return {
       add: (records) => {
         for (const r of records) fresh.set(`${r.table}\u0000${r.key}`, r);
+      },
+      addEncoded: (bytes) => {
+        const out: DbRecord[] = [];
+        for (let off = 0; off < bytes.length; ) {
+          const len = bytes.readUInt32BE(off);
+          for (const r of deserialize(bytes.subarray(off + 4, off + 4 + len)) as DbRecord[]) out.push(r);
+          off += 4 + len;
+        }
+        for (const r of out) fresh.set(`${r.table}\u0000${r.key}`, r);
+        return Promise.resolve(out);
       },
       commit: () => {
         this.rows.clear();
