@@ -14,10 +14,9 @@ import { join } from 'node:path';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { BenchRow, BenchSection } from './types.js';
 import { allocDistBase, createTestNode, type TestNode } from '../test/helpers/launcher.js';
-import { Store } from '../src/db/store/index.js';
 import { mnesiaDir } from '../src/node/dirs.js';
 import { hashPassword } from '../src/auth/authn/password-hash.js';
-import { BUSY_CLUSTER, adminBatches, datasetBatches, retainedTopic, type LoginUser } from '../test/db/support/cluster-dataset.js';
+import { BUSY_CLUSTER, adminBatches, datasetBatches, retainedTopic, writeDataset, type LoginUser } from '../test/db/support/cluster-dataset.js';
 import type { DbRecord } from '../src/db/record.js';
 
 const AUTH_CONF = `authentication = [{
@@ -74,23 +73,6 @@ async function diskCeilingMBps(dir: string, totalMB: number): Promise<number> {
   const mbps = totalMB / ((performance.now() - t0) / 1000);
   await rm(file, { force: true });
   return mbps;
-}
-
-/** Writes the records into the node's (not yet running) store as one committed replace; returns its size on disk. */
-async function seedStore(node: TestNode, batches: Iterable<DbRecord[]>): Promise<{ records: number; bytes: number }> {
-  const store = await Store.open(mnesiaDir(node.dataDir, node.name));
-  try {
-    const txn = store.beginReplace();
-    let records = 0;
-    for (const b of batches) {
-      await txn.add(b);
-      records += b.length;
-    }
-    await txn.commit();
-    return { records, bytes: store.stats().snapshotBytes };
-  } finally {
-    await store.close();
-  }
 }
 
 function rssMiB(pid: number): number {
@@ -157,11 +139,11 @@ async function firstClientServed(joiner: TestNode, login: LoginUser, sub: MqttCl
   }
 }
 
-/** A directory holding a `node` that runs this Node.js with --cpu-prof into `dir`. */
-function profilingNode(dir: string): string {
-  const bin = join(dir, 'bin');
+/** A directory (in `work`) holding a `node` that runs this Node.js with `flags`. */
+function flaggedNode(work: string, flags: string): string {
+  const bin = join(work, 'bin');
   mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, 'node'), `#!/bin/sh\nexec ${process.execPath} --cpu-prof --cpu-prof-dir=${dir} "$@"\n`, { mode: 0o755 });
+  writeFileSync(join(bin, 'node'), `#!/bin/sh\nexec ${process.execPath} ${flags} "$@"\n`, { mode: 0o755 });
   return bin;
 }
 
@@ -196,21 +178,22 @@ interface JoinCase {
   readonly retainedKey?: string;
 }
 
-async function runCase(c: JoinCase, rows: BenchRow[], tcp: number, disk: number, quick: boolean): Promise<void> {
-  const names = [`jseed@127.0.79.1`, `jnew@127.0.79.2`];
-  const base = await allocDistBase(names, '127.0.79.1');
+async function runCase(c: JoinCase, rows: BenchRow[], tcp: number, disk: number, quick: boolean, work: string): Promise<void> {
+  const names = [`jseed@127.0.86.1`, `jnew@127.0.86.2`];
+  const base = await allocDistBase(names, '127.0.86.1');
   const nodes: TestNode[] = [];
   let sub: MqttClient | undefined;
   try {
-    // JOIN_BENCH_CPU_PROF=<dir>: both daemons write a V8 CPU profile there when stopped; the join's
-    // window on the monotonic clock (as in the profiles) is printed, to cut the profiles to it.
-    // Node refuses --cpu-prof in NODE_OPTIONS, so a `node` first on the PATH adds it.
-    const prof = process.env.JOIN_BENCH_CPU_PROF;
-    const env = prof ? { PATH: `${profilingNode(prof)}:${process.env.PATH ?? ''}` } : undefined;
+    // JOIN_BENCH_NODE_FLAGS: flags for both daemons' node, e.g. `--cpu-prof --cpu-prof-dir=/tmp/p`
+    // (a profile each when stopped) or `--trace-gc` (with EMQX_TEST_KEEP=1 to keep their output).
+    // The join's window on the monotonic clock (as in the profiles) is printed, to cut them to it.
+    // Node refuses such flags in NODE_OPTIONS, so a `node` first on the PATH adds them.
+    const prof = process.env.JOIN_BENCH_NODE_FLAGS;
+    const env = prof ? { PATH: `${flaggedNode(work, prof)}:${process.env.PATH ?? ''}` } : undefined;
     for (const name of names) nodes.push(await createTestNode(undefined, { name, distBasePort: base, mqtt: c.mqtt, conf: c.mqtt ? AUTH_CONF : '', ...(env ? { env } : {}) }));
     const [seed, joiner] = nodes as [TestNode, TestNode];
     const login: LoginUser = { userId: 'bench-client', password: 'bench-Passw0rd', stored: await hashPassword({ name: 'pbkdf2', mac_fun: 'sha256', iterations: 4096 }, 'bench-Passw0rd') };
-    const seeded = await seedStore(seed, c.batches(seed.name, login));
+    const seeded = await writeDataset(mnesiaDir(seed.dataDir, seed.name), c.batches(seed.name, login));
     await Promise.all(nodes.map((n) => n.startOk({ timeoutMs: 120_000 })));
     if (c.routes > 0) {
       sub = await connectAsync(`mqtt://127.0.0.1:${seed.mqttPort}`, { clientId: 'route-holder', username: login.userId, password: login.password, reconnectPeriod: 0, protocolVersion: 5 });
@@ -225,7 +208,7 @@ async function runCase(c: JoinCase, rows: BenchRow[], tcp: number, disk: number,
     const r = await joiner.ctl(['cluster', 'join', seed.name], { timeoutMs: 600_000 });
     const joinMs = performance.now() - t0;
     const cpu = [cpuMs(seed.pid!) - cpu0[0]!, cpuMs(joiner.pid!) - cpu0[1]!];
-    if (prof) process.stderr.write(`join ${c.label}: monotonic µs ${mono0} .. ${process.hrtime.bigint() / 1000n}; seed pid ${seed.pid}, joiner pid ${joiner.pid}\n`);
+    if (prof) process.stderr.write(`join ${c.label}: monotonic µs ${mono0} .. ${process.hrtime.bigint() / 1000n}; seed pid ${seed.pid} (${seed.dir}), joiner pid ${joiner.pid} (${joiner.dir})\n`);
     if (r.code !== 0) throw new Error(`join failed: ${r.stdout}${r.stderr}`);
     let servedMs: number | undefined;
     if (c.mqtt && sub && c.retainedKey) {
@@ -275,8 +258,9 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
       tcp,
       disk,
       quick,
+      work,
     );
-    await runCase({ label: `${(100_000 / k).toLocaleString('en')} admins`, batches: (node) => adminBatches(100_000 / k, 21, node), routes: 0, mqtt: false }, rows, tcp, disk, quick);
+    await runCase({ label: `${(100_000 / k).toLocaleString('en')} admins`, batches: (node) => adminBatches(100_000 / k, 21, node), routes: 0, mqtt: false }, rows, tcp, disk, quick, work);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

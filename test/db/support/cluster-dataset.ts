@@ -10,7 +10,9 @@ import { RETAINED_TABLE } from '../../../src/router/retained-store.js';
 import { AUTHN_USERS_TABLE } from '../../../src/auth/authn/users.js';
 import { BANNED_TABLE } from '../../../src/auth/banned/banned.js';
 import { API_KEYS_TABLE } from '../../../src/api/auth/api-keys.js';
-import type { DbRecord } from '../../../src/db/record.js';
+import { API_META_TABLE } from '../../../src/api/auth/auth-store.js';
+import { digest, type DbRecord } from '../../../src/db/record.js';
+import { Store } from '../../../src/db/store/index.js';
 import type { StoredPassword } from '../../../src/auth/authn/password-hash.js';
 
 export interface DatasetSpec {
@@ -112,7 +114,8 @@ export function* datasetBatches(spec: DatasetSpec, batch = 1000, login?: LoginUs
   for (let i = 0; i < spec.banned; i++) {
     const as = i % 3 === 0 ? 'username' : 'clientid';
     const who = `banned-${as}-${i}`;
-    yield* push(BANNED_TABLE, `${as}\u0000${who}`, { as, who, by: 'flapping detector', reason: 'connected too often', at: now - i, until: now + 300 + i });
+    // In force for years (or for good): a node sweeps ended bans away as soon as it starts.
+    yield* push(BANNED_TABLE, `${as}\u0000${who}`, { as, who, by: 'flapping detector', reason: 'connected too often', at: now - i, ...(i % 4 === 0 ? {} : { until: now + 10 * 365 * 86_400 + i }) });
   }
   for (let i = 0; i < spec.apiKeys; i++) {
     const name = `key${i}`;
@@ -126,6 +129,8 @@ export function* datasetBatches(spec: DatasetSpec, batch = 1000, login?: LoginUs
     });
   }
   for (let i = 0; i < spec.admins; i++) yield* push(ADMINS_TABLE, `admin${i}`, adminRow(r, i, now));
+  // The cluster's token signing key: every cluster has one (a node makes it at its first start).
+  yield* push(API_META_TABLE, 'token_signing_key', Buffer.from(hex(r, 32), 'hex').toString('base64'));
   if (out.length > 0) yield out;
 }
 
@@ -148,5 +153,40 @@ export function* adminBatches(n: number, seed: number, node: string, batch = 100
     const out: DbRecord[] = [];
     for (let k = i; k < Math.min(n, i + batch); k++) out.push({ table: ADMINS_TABLE, key: `admin${k}`, value: adminRow(r, k, now), meta: { hlc: { t: t0 + k, c: 0, n: node } } });
     yield out;
+  }
+}
+
+/**
+ * Makes `batches` the whole content of the (closed) store in `dir`, as one committed replace, as a
+ * node's database directory holds it; returns the records and the snapshot's size in bytes.
+ */
+export async function writeDataset(dir: string, batches: Iterable<DbRecord[]>): Promise<{ records: number; bytes: number }> {
+  const store = await Store.open(dir);
+  try {
+    const txn = store.beginReplace();
+    let records = 0;
+    for (const b of batches) {
+      await txn.add(b);
+      records += b.length;
+    }
+    await txn.commit();
+    return { records, bytes: store.stats().snapshotBytes };
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * The anti-entropy digest of the (closed) store in `dir` (equal digests, equal contents), leaving
+ * out what nodes write by themselves at any time: their retained $SYS facts (version, running
+ * nodes), which are not part of any dataset.
+ */
+export async function storeDigest(dir: string): Promise<{ digest: string; records: number }> {
+  const store = await Store.open(dir);
+  try {
+    const records = [...(store.entries() as Iterable<DbRecord>)].filter((r) => !(r.table === RETAINED_TABLE && r.key.startsWith('$SYS/')));
+    return { digest: digest(records).join(','), records: records.length };
+  } finally {
+    await store.close();
   }
 }
