@@ -41,8 +41,12 @@ export function isDbRecord(v: unknown): v is DbRecord {
   return typeof r.table === 'string' && typeof r.key === 'string' && !!meta && isHlc(meta.hlc);
 }
 
-/** The two 32-bit halves of the last hash64(). */
+/** The two 32-bit halves of the last finish(). */
 const lanes = new Uint32Array(2);
+/** The running hash: two lanes and the number of units fed. */
+let ha = 0;
+let hb = 0;
+let hn = 0;
 
 /** murmur3's finalizer: every input bit reaches every output bit. */
 function fmix32(h: number): number {
@@ -51,29 +55,57 @@ function fmix32(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
-/**
- * A 64-bit hash of `s` into `lanes`: two independently multiplied lanes over its UTF-16 units,
- * each finished with fmix32. Not cryptographic, and it need not be: the digest only tells
- * anti-entropy where to look, and an XOR of fingerprints could be cancelled by a chosen set of
- * rows whatever the hash (a linear system), so md5 bought nothing over this but its cost: two md5
- * objects per row made a digest of 100,000 rows take a second of a node's event loop, on both
- * members, every time two members meet (a join, a restart) and every minute.
+/*
+ * A 64-bit hash fed piece by piece (so a record's bucket and its fingerprint share the work on
+ * its table and key): two independently multiplied lanes over 16-bit units, each finished with
+ * fmix32. Not cryptographic, and it need not be: the digest only tells anti-entropy where to
+ * look, and an XOR of fingerprints could be cancelled by a chosen set of rows whatever the hash
+ * (a linear system), so md5 bought nothing over this but its cost: two md5 objects per row made
+ * a digest of 100,000 rows take a second of a node's event loop, on both members, every time two
+ * members meet (a join, a restart) and every minute.
  */
-function hash64(s: string): void {
-  let a = 0x811c9dc5;
-  let b = 0x9747b28c;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995);
-    b ^= b >>> 15;
-  }
-  lanes[0] = fmix32(a ^ Math.imul(s.length, 0x27d4eb2d));
-  lanes[1] = fmix32(b ^ lanes[0]);
+function begin(): void {
+  ha = 0x811c9dc5;
+  hb = 0x9747b28c;
+  hn = 0;
+}
+
+function unit(c: number): void {
+  ha = Math.imul(ha ^ c, 0x01000193);
+  hb = Math.imul(hb ^ c, 0x5bd1e995);
+  hb ^= hb >>> 15;
+  hn++;
+}
+
+function text(s: string): void {
+  for (let i = 0; i < s.length; i++) unit(s.charCodeAt(i));
+  unit(0);
+}
+
+/** A non-negative integer below 2^53 (wall ms, counters), as four 16-bit units. */
+function integer(n: number): void {
+  const hi = Math.floor(n / 0x100000000);
+  unit(n & 0xffff);
+  unit((n >>> 16) & 0xffff);
+  unit(hi & 0xffff);
+  unit((hi >>> 16) & 0xffff);
+}
+
+/** The hash of what was fed so far, into `lanes`; feeding may go on after. */
+function finish(): void {
+  lanes[0] = fmix32(ha ^ Math.imul(hn, 0x27d4eb2d));
+  lanes[1] = fmix32(hb ^ lanes[0]);
+}
+
+function idHash(table: string, key: string): void {
+  begin();
+  text(table);
+  text(key);
+  finish();
 }
 
 export function bucketOf(table: string, key: string): number {
-  hash64(recordId(table, key));
+  idHash(table, key);
   return lanes[0]! % DIGEST_BUCKETS;
 }
 
@@ -85,9 +117,14 @@ export function bucketOf(table: string, key: string): number {
 export function digest(records: Iterable<DbRecord>): string[] {
   const acc = new Uint32Array(DIGEST_BUCKETS * 2);
   for (const r of records) {
-    const b = bucketOf(r.table, r.key) * 2;
+    idHash(r.table, r.key);
+    const b = (lanes[0]! % DIGEST_BUCKETS) * 2;
     const h = r.meta.hlc;
-    hash64(`${recordId(r.table, r.key)}\u0000${h.t}.${h.c}.${h.n}.${r.deleted ? 1 : 0}`);
+    integer(h.t);
+    integer(h.c);
+    text(h.n);
+    unit(r.deleted ? 1 : 0);
+    finish();
     acc[b] = acc[b]! ^ lanes[0]!;
     acc[b + 1] = acc[b + 1]! ^ lanes[1]!;
   }
