@@ -1,17 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fnv1a, isSharedStrategy, SHARED_STRATEGIES, SharedPicker, type SharedStrategy } from '../../src/broker/shared-strategy.js';
-
-/** Seeded uniform [0, 1) (mulberry32), so random picks are the same every run. */
-function seeded(seed: number): () => number {
-  let s = seed | 0;
-  return () => {
-    s = (s + 0x6d2b79f5) | 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as seeded } from '../helpers/prng.js';
 
 const KEY = 'g/sensors/+';
 const ctx = (publisher: string, topic = 'sensors/1') => ({ publisher, topic });

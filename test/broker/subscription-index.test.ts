@@ -2,34 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SubscriptionIndex } from '../../src/broker/subscription-index.js';
 import { matches } from '../../src/mqtt/topic.js';
-
-/** Seeded PRNG (mulberry32): the same cases every run; a failure names its seed. */
-function prng(seed: number): (n: number) => number {
-  let s = seed | 0;
-  return (n) => {
-    s = (s + 0x6d2b79f5) | 0;
-    let x = Math.imul(s ^ (s >>> 15), 1 | s);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) % n;
-  };
-}
-
-const WORDS = ['a', 'b', 'c', 'ab', '', '$SYS', '$x', 'x$'];
-
-function randomTopic(rnd: (n: number) => number): string {
-  return Array.from({ length: 1 + rnd(5) }, () => WORDS[rnd(WORDS.length)]!).join('/') || '/';
-}
-
-/** Valid filters of every shape: exact, '+' anywhere, '#' last, '#' and '+/+' at the root. */
-function randomFilter(rnd: (n: number) => number): string {
-  const r = rnd(20);
-  if (r === 0) return '#';
-  if (r === 1) return '+/+';
-  if (r === 2) return '+';
-  const levels = Array.from({ length: 1 + rnd(5) }, () => (rnd(4) === 0 ? '+' : WORDS[rnd(WORDS.length)]!));
-  if (rnd(4) === 0) levels[levels.length - 1] = '#';
-  return levels.join('/') || '/';
-}
+import { intRng as prng, randomFilter, randomTopic } from '../helpers/random-topics.js';
 
 function matchedFilters<V>(idx: SubscriptionIndex<V>, topic: string): string[] {
   const out: string[] = [];

@@ -10,6 +10,7 @@ import {
   validateFilter,
   validateTopicName,
 } from '../../src/mqtt/topic.js';
+import { intRng } from '../helpers/random-topics.js';
 
 const MAX = 128;
 
@@ -201,13 +202,7 @@ function referenceMatch(filter: string, topic: string): boolean {
 }
 
 test('matching agrees with a level-by-level reference on random filters and topics', () => {
-  let seed = 0x9e3779b9;
-  const rnd = (n: number): number => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return (((x ^ (x >>> 14)) >>> 0) % n);
-  };
+  const rnd = intRng(0x9e3779b9);
   const words = ['a', 'b', 'ab', '', '$SYS', '$', 'a$'];
   // An empty string is not a topic: one empty level becomes two.
   const topic = (): string => Array.from({ length: 1 + rnd(4) }, () => words[rnd(words.length)]!).join('/') || '/';

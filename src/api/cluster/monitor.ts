@@ -2,9 +2,8 @@
 // dashboard.sample_interval, the messages received, sent and dropped since the last sample, and
 // the counts at that moment. An hour of samples is kept. Pure: the caller takes the samples.
 
-export interface Sample {
-  /** ms, aligned to the sample interval so samples of different nodes line up. */
-  readonly time_stamp: number;
+/** Running totals and counts read from the broker at one moment. */
+export interface Reading {
   readonly received: number;
   readonly sent: number;
   readonly dropped: number;
@@ -16,16 +15,10 @@ export interface Sample {
   readonly shared_subscriptions: number;
 }
 
-export interface Reading {
-  readonly received: number;
-  readonly sent: number;
-  readonly dropped: number;
-  readonly connections: number;
-  readonly live_connections: number;
-  readonly subscriptions: number;
-  readonly topics: number;
-  readonly retained_msg_count: number;
-  readonly shared_subscriptions: number;
+/** A reading with received/sent/dropped turned into deltas since the last sample. */
+export interface Sample extends Reading {
+  /** ms, aligned to the sample interval so samples of different nodes line up. */
+  readonly time_stamp: number;
 }
 
 const KEEP_MS = 60 * 60 * 1000;

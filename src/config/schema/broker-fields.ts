@@ -2,7 +2,7 @@
 // EMQX 5's names and defaults. As for node/cluster, keys EMQX has and this node does not use are
 // declared `emqx`: a real EMQX file loads unchanged, and the start-up warning names them.
 import type { Field } from './fields.js';
-import { bind, bool, bytes, duration, durationOrInfinity, emqx, int, limit, object, oneOf, str } from './builders.js';
+import { bind, bool, bytes, duration, durationOrInfinity, emqx, int, limit, object, oneOf, str, UNUSED_SSL_OPTIONS } from './builders.js';
 
 export const SHARED_SUBSCRIPTION_STRATEGIES = ['random', 'round_robin', 'round_robin_per_group', 'sticky', 'local', 'hash_clientid', 'hash_topic'] as const;
 
@@ -19,20 +19,7 @@ const sslOptionFields: Record<string, Field> = {
   password: str(),
   handshake_timeout: duration('15s', 1),
   honor_cipher_order: bool(true),
-  cacerts: emqx,
-  reuse_sessions: emqx,
-  secure_renegotiate: emqx,
-  client_renegotiation: emqx,
-  dhfile: emqx,
-  log_level: emqx,
-  hibernate_after: emqx,
-  gc_after_handshake: emqx,
-  ocsp: emqx,
-  enable_crl_check: emqx,
-  partial_chain: emqx,
-  verify_peer_ext_key_usage: emqx,
-  user_lookup_fun: emqx,
-  middlebox_comp_mode: emqx,
+  ...UNUSED_SSL_OPTIONS,
 };
 
 const websocketFields: Record<string, Field> = {

@@ -24,3 +24,24 @@ export const durationOrInfinity = (def: string): Field => ({
   type: { kind: 'word_or', words: { infinity: Number.POSITIVE_INFINITY }, of: { kind: 'duration', integerUnitMs: 1, minMs: 0 } },
   default: def,
 });
+
+/** Each key declared `emqx`: accepted, so EMQX's files load unchanged, and not acted on. */
+export const acceptedOnly = (...keys: string[]): Record<string, Field> => Object.fromEntries(keys.map((k) => [k, emqx]));
+
+/** The `ssl_options` keys EMQX's MQTT and dashboard listeners have and this node does not use. */
+export const UNUSED_SSL_OPTIONS = acceptedOnly(
+  'cacerts',
+  'reuse_sessions',
+  'secure_renegotiate',
+  'client_renegotiation',
+  'dhfile',
+  'log_level',
+  'hibernate_after',
+  'gc_after_handshake',
+  'ocsp',
+  'enable_crl_check',
+  'partial_chain',
+  'verify_peer_ext_key_usage',
+  'user_lookup_fun',
+  'middlebox_comp_mode',
+);

@@ -2,7 +2,7 @@
 // names and defaults (emqx_dashboard_schema, emqx_mgmt_api_key_schema). As elsewhere, keys EMQX
 // has and this node does not use are declared `emqx`, so a real EMQX file loads unchanged.
 import type { Field } from './fields.js';
-import { bind, bool, emqx, int, object, oneOf, str } from './builders.js';
+import { bind, bool, emqx, int, object, oneOf, str, UNUSED_SSL_OPTIONS } from './builders.js';
 
 /** `bind = 0` turns a dashboard listener off, as in EMQX; a bare port binds every IPv4 address. */
 /** A file, or `""` for none (EMQX's default for api_key.bootstrap_file). */
@@ -31,21 +31,8 @@ const sslOptionFields: Record<string, Field> = {
   honor_cipher_order: bool(true),
   fail_if_no_peer_cert: emqx,
   depth: emqx,
-  cacerts: emqx,
-  reuse_sessions: emqx,
-  secure_renegotiate: emqx,
-  client_renegotiation: emqx,
-  dhfile: emqx,
-  log_level: emqx,
-  hibernate_after: emqx,
   handshake_timeout: emqx,
-  gc_after_handshake: emqx,
-  ocsp: emqx,
-  enable_crl_check: emqx,
-  partial_chain: emqx,
-  verify_peer_ext_key_usage: emqx,
-  user_lookup_fun: emqx,
-  middlebox_comp_mode: emqx,
+  ...UNUSED_SSL_OPTIONS,
 };
 
 export const DASHBOARD_FIELDS: Readonly<Record<string, Field>> = {
