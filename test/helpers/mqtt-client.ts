@@ -104,20 +104,7 @@ export class Inbox {
 
   /** Resolves when `done()` holds. */
   until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!done()) return;
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received ${this.messages.length}: ${this.messages.slice(-10).map((m) => `${m.topic}=${m.payload.toString().slice(0, 40)}`).join(', ')}`));
-      }, timeoutMs);
-      this.#waiters.add(check);
-      check();
-    });
+    return waitFor(this.#waiters, done, timeoutMs, () => `${what}; received ${this.messages.length}: ${this.messages.slice(-10).map((m) => `${m.topic}=${m.payload.toString().slice(0, 40)}`).join(', ')}`);
   }
 
   /** Resolves when `done()` holds, checked whenever any of `inboxes` receives a message. */
@@ -323,20 +310,7 @@ export class RawClient {
   }
 
   until(done: () => boolean, timeoutMs: number, what: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const check = (): void => {
-        if (!done()) return;
-        clearTimeout(timer);
-        this.#waiters.delete(check);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.#waiters.delete(check);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received ${this.received.map((p) => p.cmd).join(', ') || 'nothing'}${this.closed ? ', connection closed' : ''}`));
-      }, timeoutMs);
-      this.#waiters.add(check);
-      check();
-    });
+    return waitFor(this.#waiters, done, timeoutMs, () => `${what}; received ${this.received.map((p) => p.cmd).join(', ') || 'nothing'}${this.closed ? ', connection closed' : ''}`);
   }
 
   /** The first packet received from index `from` on that matches `pred`. */
@@ -423,4 +397,22 @@ export function parseTable(text: string): Map<string, number> {
     if (m) out.set(m[1]!, Number(m[2]));
   }
   return out;
+}
+
+/** Resolves once `done()` holds, checked now and whenever a member of `waiters` is called. */
+function waitFor(waiters: Set<() => void>, done: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (!done()) return;
+      clearTimeout(timer);
+      waiters.delete(check);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      waiters.delete(check);
+      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${describe()}`));
+    }, timeoutMs);
+    waiters.add(check);
+    check();
+  });
 }
