@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { hashFiles, watchConfigDir } from '../src/daemon/config-watcher.js';
 import { percentile, type BenchRow, type BenchSection } from './types.js';
 import { allocDistBase, createTestNode, type TestNode } from '../test/helpers/launcher.js';
+import { untilFormed } from './nodes.js';
 
 const DEBOUNCE_MS = 200;
 const silent = { debug() {}, warn() {}, error() {} };
@@ -113,14 +114,8 @@ async function formation(count: number): Promise<number> {
   try {
     const t0 = performance.now();
     await Promise.all(nodes.map((n) => n.startOk()));
-    const want = `running_nodes => [${[...names].sort().map((x) => `'${x}'`).join(',')}],stopped_nodes => []`;
-    const end = Date.now() + 120_000;
-    for (const n of nodes) {
-      while (!(await n.ctl(['cluster', 'status'])).stdout.includes(want)) {
-        if (Date.now() > end) throw new Error(`${count} nodes: no single cluster within 120 s`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
+    // `--json`: the text form is broken over lines past 80 columns, as Erlang's ~p does.
+    await untilFormed(nodes, 120_000);
     return performance.now() - t0;
   } finally {
     await Promise.all(nodes.map((n) => n.cleanup()));

@@ -54,7 +54,11 @@ test('a three-node cluster managed through the API', { timeout: 180_000 }, async
   assert.deepEqual([self.status, (self.json as { message: string }).message], [400, 'Cannot invite self']);
 
   // The token is good on every member (one signing key, replicated); each node answers for itself.
-  await waitFor('the token to be accepted by emqx2', async () => (await http(p2, 'GET', '/api/v5/nodes', { token })).status === 200);
+  // emqx3 joined through emqx1, so emqx2 sees it running once their own link is up: wait for that.
+  await waitFor('emqx2 to accept the token and see all three running', async () => {
+    const r = await http(p2, 'GET', '/api/v5/nodes', { token });
+    return r.status === 200 && (r.json as NodeRow[]).filter((n) => n.node_status === 'running').length === 3;
+  });
   nodes = (await http(p2, 'GET', '/api/v5/nodes', { token })).json as NodeRow[];
   assert.deepEqual(
     nodes.map((n) => [n.node, n.node_status]),
