@@ -1,4 +1,5 @@
-// Memory per node: VmRSS (/proc/<pid>/status) of an idle daemon (bin/emqx start, alone), and
+// Memory per node: VmRSS (/proc/<pid>/status) of an idle daemon (bin/emqx start, alone; without
+// listeners, and with the MQTT tcp listener and the dashboard on), and
 // of each member of an idle 5-node cluster (static discovery), on 127.0.94.x. References from
 // the same run: an idle bare Node.js process (the runtime alone) and an idle Erlang VM
 // (`erl -noshell`, no distribution, no applications: the floor under an EMQX node, not EMQX).
@@ -38,9 +39,19 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
   try {
     await alone.startOk();
     await sleep(idleMs);
-    rows.push({ name: `idle node, alone (RSS after ${idleMs / 1000} s)`, unit: 'MiB', ours: rssMiB(alone.pid!), reference: erl, referenceName: 'idle Erlang VM, erl -noshell', higherIsBetter: false });
+    rows.push({ name: `idle node, alone, no MQTT or dashboard listener (RSS after ${idleMs / 1000} s)`, unit: 'MiB', ours: rssMiB(alone.pid!), reference: erl, referenceName: 'idle Erlang VM, erl -noshell', higherIsBetter: false });
   } finally {
     await alone.cleanup();
+  }
+
+  // As shipped: the MQTT tcp listener and the dashboard on (the launcher binds them to loopback).
+  const shipped = await createTestNode(undefined, { name: 'm7@127.0.94.7', mqtt: true, dashboard: true });
+  try {
+    await shipped.startOk();
+    await sleep(idleMs);
+    rows.push({ name: `idle node, alone, MQTT listener and dashboard on (RSS after ${idleMs / 1000} s)`, unit: 'MiB', ours: rssMiB(shipped.pid!), reference: erl, referenceName: 'idle Erlang VM, erl -noshell', higherIsBetter: false });
+  } finally {
+    await shipped.cleanup();
   }
 
   const members = await staticCluster([2, 3, 4, 5, 6].map((i) => `m${i}@127.0.94.${i}`));

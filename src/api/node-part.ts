@@ -18,7 +18,7 @@ import { FailureLimiter } from './auth/rate-limit.js';
 import { LocalOps } from './cluster/local-ops.js';
 import { ClusterRpc } from './cluster/rpc.js';
 import type { ApiContext } from './context.js';
-import { DashboardListeners } from './listeners.js';
+import { DashboardListeners, isOn } from './listeners.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { authRoutes, DEFAULT_PASSWORD, defaultPasswordWarning } from './routes/auth.js';
 import { clientRoutes } from './routes/clients.js';
@@ -26,7 +26,7 @@ import { metricRoutes } from './routes/metrics.js';
 import { mqttAuthRoutes } from './routes/mqtt-auth.js';
 import type { AuthService } from '../auth/service.js';
 import { nodeRoutes } from './routes/nodes.js';
-import { buildServer, type ApiServer } from './server.js';
+import type { ApiServer } from './server.js';
 import { loadStatic } from './static.js';
 
 export interface ApiPartHost {
@@ -151,6 +151,21 @@ export function apiPart(host: ApiPartHost): ApiPart {
     log.info({ file, keys: keys.length }, 'API keys loaded from the bootstrap file');
   };
 
+  /**
+   * The HTTP application is built (and fastify loaded) once a dashboard listener is on: a node
+   * without one never pays its start-up time and memory. The rpc channel, the sampler and the
+   * administrators work without it: other nodes' APIs call this one.
+   */
+  const ensureServer = async (d: Config['dashboard']): Promise<void> => {
+    if (server !== undefined || !(isOn(d.listeners.http) || isOn(d.listeners.https))) return;
+    const { buildServer } = await import('./server.js');
+    server = await buildServer(
+      ctx,
+      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...mqttAuthRoutes(() => host.auth?.())],
+      loadStatic(),
+    );
+  };
+
   return {
     name: 'api',
     async start() {
@@ -167,11 +182,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
       startSampler();
       sweeper = setInterval(() => void store?.sweep(Date.now()).catch((err: unknown) => log.debug({ err: String(err) }, 'token revocation sweep failed')), SWEEP_MS);
       sweeper.unref();
-      server = await buildServer(
-        ctx,
-        [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...mqttAuthRoutes(() => host.auth?.())],
-        loadStatic(),
-      );
+      await ensureServer(config.dashboard);
       await listeners.start(config.dashboard);
     },
     async stop() {
@@ -185,7 +196,10 @@ export function apiPart(host: ApiPartHost): ApiPart {
     refusal: { key: 'dashboard', reason: 'the dashboard listeners stay as they were' },
     async reconfigure(next, changed) {
       checkSampleInterval(next.dashboard.sample_interval);
-      if (changed.some((k) => k.startsWith('dashboard.listeners'))) await listeners.reconfigure(next.dashboard);
+      if (changed.some((k) => k.startsWith('dashboard.listeners'))) {
+        await ensureServer(next.dashboard);
+        await listeners.reconfigure(next.dashboard);
+      }
       const intervalChanged = next.dashboard.sample_interval !== config.dashboard.sample_interval;
       const bootstrapChanged = next.api_key.bootstrap_file !== config.api_key.bootstrap_file;
       config = next;

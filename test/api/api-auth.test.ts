@@ -151,3 +151,19 @@ test('auth and bad input on one node', { timeout: 120_000 }, async (t) => {
   await waitFor('the new port to answer', async () => (await http(next, 'GET', '/status').catch(() => ({ status: 0 }))).status === 200);
   await assert.rejects(http(p, 'GET', '/status', { timeoutMs: 2000 }));
 });
+
+test('a node started without a dashboard listener serves the API once a reload turns one on', { timeout: 60_000 }, async (t) => {
+  const p = await freePort();
+  // The launcher turns the listener off in the environment, which would win over the file.
+  const n = await createTestNode(t, { name: 'emqx1@127.0.0.1', env: { EMQX_DASHBOARD__LISTENERS__HTTP__ENABLE: undefined }, conf: `dashboard.listeners.http.enable = false\ndashboard.listeners.http.bind = "127.0.0.1:${p}"\n` });
+  await n.startOk();
+  await assert.rejects(http(p, 'GET', '/status', { timeoutMs: 2000 }));
+  n.writeConf(`dashboard.listeners.http.enable = true\ndashboard.listeners.http.bind = "127.0.0.1:${p}"\n`);
+  const reload = await n.ctl(['conf', 'reload']);
+  assert.equal(reload.code, 0, reload.stdout);
+  const login = await http(p, 'POST', '/api/v5/login', { body: { username: 'admin', password: 'public' } });
+  assert.equal(login.status, 200, login.text);
+  // Request validation still applies (compiled on first use).
+  const bad = await http(p, 'POST', '/api/v5/login', { body: { username: 'admin' } });
+  assert.equal(bad.status, 400, bad.text);
+});
