@@ -57,6 +57,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   #cluster: ClusterPort | undefined;
   #stopping = false;
   #connections = 0;
+  readonly #peaks = new Map<string, number>();
 
   constructor(o: BrokerOptions) {
     super();
@@ -149,6 +150,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
       this.#cluster?.sessionOpened(id);
     }
     this.#connections++;
+    this.#peak('connections.max', this.#connections);
+    this.#peak('live_connections.max', this.#connections);
+    this.#peak('sessions.max', this.sessions.size);
     this.emit('connected', req.client, session!);
     return { ok: true, session: session!, sessionPresent: present };
   }
@@ -487,7 +491,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
         if (parseShared(f) !== undefined) shared++;
       }
     }
-    return {
+    const counts: Record<string, number> = {
       'connections.count': this.#connections,
       'live_connections.count': this.#connections,
       'sessions.count': this.sessions.size,
@@ -498,6 +502,24 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
       'suboptions.count': subscriptions,
       'retained.count': this.retainer.size,
     };
+    const out: Record<string, number> = {};
+    for (const [name, n] of Object.entries(counts)) {
+      const max = name.replace(/\.count$/, '.max');
+      out[name] = n;
+      out[max] = this.#peak(max, n);
+    }
+    return out;
+  }
+
+  /**
+   * EMQX's `*.max`: the highest value seen since the node started. Connections and sessions are
+   * raised as they open (a spike between two samples counts); the rest when stats are read (the
+   * $SYS interval, the API's sampler, `broker stats`), as EMQX samples them on a timer.
+   */
+  #peak(name: string, n: number): number {
+    const max = Math.max(this.#peaks.get(name) ?? 0, n);
+    this.#peaks.set(name, max);
+    return max;
   }
 
   log(): Log {

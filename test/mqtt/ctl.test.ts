@@ -194,7 +194,18 @@ describe('broker', () => {
     assert.equal(now.get('connections.count'), before.get('connections.count')! + 3);
     assert.equal(now.get('sessions.count'), before.get('sessions.count')! + 3);
     assert.equal(now.get('subscriptions.count'), before.get('subscriptions.count')! + 1);
+    // Every count has its `.max` (EMQX's emqx_stats): the peak stays after the clients leave.
+    for (const name of [...now.keys()].filter((k) => k.endsWith('.count'))) {
+      const max = name.replace(/\.count$/, '.max');
+      assert.ok(now.get(max)! >= now.get(name)!, `${max} ${now.get(max)} below ${name} ${now.get(name)}`);
+    }
     await Promise.all(cs.map((c) => c.end()));
+    const after = await poll(async () => {
+      const t = parseTable((await ctl('broker', 'stats')).out);
+      return t.get('connections.count') === before.get('connections.count') ? t : undefined;
+    }, 5000, 'the three clients to be gone');
+    assert.ok(after.get('connections.max')! >= before.get('connections.count')! + 3, `connections.max ${after.get('connections.max')}`);
+    assert.ok(after.get('sessions.max')! >= before.get('sessions.count')! + 3, `sessions.max ${after.get('sessions.max')}`);
   });
 
   test('`broker metrics`: counters that move with the traffic', async () => {
