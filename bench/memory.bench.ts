@@ -35,24 +35,20 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
   const bareNode = await idleRss(node, ['-e', 'setInterval(() => {}, 1000)'], idleMs);
   const erl = await idleRss('erl', ['-noshell', '-eval', 'timer:sleep(infinity).'], idleMs);
 
-  const alone = await createTestNode(undefined, { name: 'm1@127.0.94.1' });
-  try {
-    await alone.startOk();
-    await sleep(idleMs);
-    rows.push({ name: `idle node, alone, no MQTT or dashboard listener (RSS after ${idleMs / 1000} s)`, unit: 'MiB', ours: rssMiB(alone.pid!), reference: erl, referenceName: 'idle Erlang VM, erl -noshell', higherIsBetter: false });
-  } finally {
-    await alone.cleanup();
-  }
-
+  /** RSS of one daemon started alone, after idleMs. */
+  const idleNode = async (name: string, what: string, spec: { mqtt?: boolean; dashboard?: boolean }): Promise<void> => {
+    const n = await createTestNode(undefined, { name, ...spec });
+    try {
+      await n.startOk();
+      await sleep(idleMs);
+      rows.push({ name: `idle node, alone, ${what} (RSS after ${idleMs / 1000} s)`, unit: 'MiB', ours: rssMiB(n.pid!), reference: erl, referenceName: 'idle Erlang VM, erl -noshell', higherIsBetter: false });
+    } finally {
+      await n.cleanup();
+    }
+  };
+  await idleNode('m1@127.0.94.1', 'no MQTT or dashboard listener', {});
   // As shipped: the MQTT tcp listener and the dashboard on (the launcher binds them to loopback).
-  const shipped = await createTestNode(undefined, { name: 'm7@127.0.94.7', mqtt: true, dashboard: true });
-  try {
-    await shipped.startOk();
-    await sleep(idleMs);
-    rows.push({ name: `idle node, alone, MQTT listener and dashboard on (RSS after ${idleMs / 1000} s)`, unit: 'MiB', ours: rssMiB(shipped.pid!), reference: erl, referenceName: 'idle Erlang VM, erl -noshell', higherIsBetter: false });
-  } finally {
-    await shipped.cleanup();
-  }
+  await idleNode('m7@127.0.94.7', 'MQTT listener and dashboard on', { mqtt: true, dashboard: true });
 
   const members = await staticCluster([2, 3, 4, 5, 6].map((i) => `m${i}@127.0.94.${i}`));
   try {
