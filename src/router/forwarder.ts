@@ -18,8 +18,8 @@ export interface ForwarderHost {
   readonly log: Log;
   /** Hands messages that arrived from `from` to this node's subscribers. */
   deliver(from: string, msgs: readonly WireMessage[]): void;
-  /** How long a node that went down may take to come back before its batches are dropped. */
-  readonly graceMs: number;
+  /** How long a node that went down may take to come back before its batches are dropped (read when it goes down: follows reloads). */
+  graceMs(): number;
 }
 
 interface Pending {
@@ -174,7 +174,7 @@ export class Forwarder {
       const n = p.outbox.size;
       this.#release(p);
       this.h.log.warn({ peer: node, batches: n }, 'a node with subscribers did not come back in time: the QoS 1/2 messages waiting for it are dropped');
-    }, this.h.graceMs);
+    }, this.h.graceMs());
     p.grace.unref();
   }
 

@@ -48,7 +48,7 @@ export function routerPart(host: RouterPartHost): RouterPart {
         isMember: (n) => members.has(n),
         running: () => cluster.status().running,
         strategy: () => config.mqtt.shared_subscription_strategy,
-        graceMs: config.node.dist_net_ticktime,
+        graceMs: () => config.node.dist_net_ticktime,
       });
       router = r;
       host.broker.attachCluster(r);

@@ -28,8 +28,8 @@ export interface RouterOptions {
   /** Members running now (this node included). */
   running(): string[];
   strategy(): SharedStrategy;
-  /** How long QoS 1/2 messages for a node that went down wait for it to return. */
-  readonly graceMs: number;
+  /** How long QoS 1/2 messages for a node that went down wait for it to return (node.dist_net_ticktime, as reloaded). */
+  graceMs(): number;
 }
 
 export class Router implements ClusterPort {

@@ -49,6 +49,8 @@ export interface SimNode {
 export class BrokerSim {
   readonly net = new MemoryNet();
   readonly nodes = new Map<string, SimNode>();
+  /** The routers' grace for a node that went down (node.dist_net_ticktime); read when it goes down. */
+  graceMs = 1000;
 
   constructor(readonly mqtt: MqttConfig = defaultConfig().mqtt) {}
 
@@ -66,7 +68,7 @@ export class BrokerSim {
       isMember: (n) => node.members.has(n),
       running: () => [name, ...dist.nodes().filter((n) => node.members.has(n))],
       strategy: () => this.mqtt.shared_subscription_strategy,
-      graceMs: 1000,
+      graceMs: () => this.graceMs,
     });
     (node as { router: Router }).router = router;
     broker.attachCluster(router);

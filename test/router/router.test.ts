@@ -107,6 +107,36 @@ test('QoS 1: the publisher is released once the subscriber node holds the messag
   assert.deepEqual(b1.outlet.got.map((g) => g.d.msg.payload.toString()), ['x', 'second']);
 });
 
+test('QoS 1: a subscriber node that stays away past the grace time releases the publisher; the grace follows a reload', async (t) => {
+  const sim = await threeNodes(t);
+  const b1 = await sim.client('b@h', 'b1');
+  b1.session.subscribe('g/1', sub(1));
+  await settle();
+  const a = sim.node('a@h');
+  const real = a.dist.send.bind(a.dist);
+  let dropNext = true;
+  a.dist.send = (node, channel, payload) => {
+    if (channel === 'router.fwd' && dropNext) {
+      dropNext = false;
+      sim.net.partition(['a@h'], ['b@h']);
+      return true; // lost with the link
+    }
+    return real(node, channel, payload);
+  };
+  // As `node.dist_net_ticktime` reloaded from 1 s to 50 ms after the routers started.
+  sim.graceMs = 50;
+  const t0 = performance.now();
+  const r = a.broker.publish(message('g/1', 1, 'pub', 'lost'));
+  // The grace timer does not hold the process open; this bounded wait does.
+  let bound: NodeJS.Timeout | undefined;
+  const released = await Promise.race([r.settled!.then(() => true), new Promise<false>((res) => (bound = setTimeout(() => res(false), 2000)))]);
+  clearTimeout(bound);
+  assert.ok(released, 'the publisher is released within 2 s');
+  const waited = performance.now() - t0;
+  assert.ok(waited >= 40 && waited < 900, `released after ${waited.toFixed(0)} ms, the grace is 50 ms`);
+  assert.equal(b1.outlet.got.length, 0);
+});
+
 test('shared subscription across nodes: round robin over every member, fair across publishers', async (t) => {
   const sim = await threeNodes(t);
   const b1 = await sim.client('b@h', 'b1');
