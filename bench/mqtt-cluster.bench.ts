@@ -1,14 +1,16 @@
-// The cluster as one broker: what crossing a node costs. The same load generator and rows as
-// bench/mqtt (100 pairs of 16 B messages, QoS 0 and 1; latency at a fixed rate), with the
-// publishers on one node of a two-node cluster and the subscribers on the other, beside the same
-// load on a single node in the same run (the reference: "advantage" below 1 is the price of the
-// hop). And a subscribe storm: 100,000 subscriptions on one node, until a publish on the other
-// node reaches the last of them.
+// The cluster as one broker: what crossing a node costs, on a three-node cluster. The same load
+// generator and rows as bench/mqtt (100 pairs of 16 B messages, QoS 0 and 1; latency at a fixed
+// rate), with the publishers on node 1 and the subscribers on node 2, and fan-out 1 → 1,000 with
+// the subscribers dealt over all three nodes, each beside the same load on a single node in the
+// same run (the reference: "advantage" below 1 is the price of the hop). A subscribe storm:
+// 100,000 subscriptions on node 2, until a publish on node 1 reaches the last of them. And a
+// session takeover across nodes: a persistent client that moves from node 1 to node 2, CONNECT
+// until the CONNACK with its session present.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectAsync, type MqttClient } from 'mqtt';
+import { connect, connectAsync, type MqttClient } from 'mqtt';
 import { allocDistBase, createTestNode, type TestNode } from '../test/helpers/launcher.js';
 import type { BenchRow, BenchSection } from './types.js';
 
@@ -65,31 +67,61 @@ async function storm(pubNode: TestNode, subNode: TestNode, n: number): Promise<n
   }
 }
 
+/** ms from CONNECT on `to` until CONNACK with the session (made on `from`) present; the median of `n` moves. */
+async function takeover(from: TestNode, to: TestNode, n: number): Promise<number | null> {
+  const times: number[] = [];
+  const opts = { clientId: 'mover', clean: false, reconnectPeriod: 0, protocolVersion: 5 as const, properties: { sessionExpiryInterval: 300 } };
+  const open = (node: TestNode): Promise<{ client: MqttClient; present: boolean }> =>
+    new Promise((resolve, reject) => {
+      const client = connect(`mqtt://127.0.0.1:${node.mqttPort}`, opts);
+      client.once('connect', (ack) => resolve({ client, present: ack.sessionPresent }));
+      client.once('error', reject);
+    });
+  let at = from;
+  let current = (await open(at)).client;
+  await current.subscribeAsync('mover/#', { qos: 1 });
+  for (let i = 0; i < n; i++) {
+    await current.endAsync();
+    at = at === from ? to : from;
+    const t0 = performance.now();
+    const next = await open(at);
+    const ms = performance.now() - t0;
+    current = next.client;
+    // A move that lost the session would not be a takeover: not counted.
+    if (next.present) times.push(ms);
+  }
+  await current.endAsync(true);
+  return times.length === n ? median(times) : null;
+}
+
 export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]> {
   const work = mkdtempSync(join(tmpdir(), 'mqtt-cluster-bench-'));
   const bin = join(work, 'loadgen');
   const cc = spawnSync('cc', ['-O2', '-Wall', '-o', bin, join(here, 'mqtt', 'loadgen.c')], { encoding: 'utf8', timeout: 60_000 });
   if (cc.status !== 0) throw new Error(`cc bench/mqtt/loadgen.c failed: ${cc.stderr}`);
-  const names = ['clb1@127.0.0.1', 'clb2@127.0.0.2'];
+  const names = ['clb1@127.0.0.1', 'clb2@127.0.0.2', 'clb3@127.0.0.3'];
   const base = await allocDistBase(names);
   const nodes: TestNode[] = [];
   try {
     for (const name of names) nodes.push(await createTestNode(undefined, { name, distBasePort: base, mqtt: true }));
     for (const n of nodes) await n.startOk({ timeoutMs: 60_000 });
-    const [n1, n2] = nodes as [TestNode, TestNode];
-    const join = await n2.ctl(['cluster', 'join', names[0]!]);
-    if (join.code !== 0) throw new Error(`join failed: ${join.stdout}${join.stderr}`);
+    const [n1, n2, n3] = nodes as [TestNode, TestNode, TestNode];
+    for (const n of [n2, n3]) {
+      const join = await n.ctl(['cluster', 'join', names[0]!]);
+      if (join.code !== 0) throw new Error(`join failed: ${join.stdout}${join.stderr}`);
+    }
     const seconds = quick ? 1 : 5;
     const rounds = quick ? 1 : 3;
     const single = (extra: readonly string[]): string[] => ['--port', String(n1.mqttPort), '--seconds', String(seconds), ...extra];
     const cross = (extra: readonly string[]): string[] => [...single(extra), '--sub-host', '127.0.0.1', '--sub-port', String(n2.mqttPort)];
     const rows: BenchRow[] = [];
-    const measure = async (label: string, extra: string[], pick: (r: Report) => number, unit: string, higherIsBetter: boolean): Promise<void> => {
+    const spread = (extra: readonly string[]): string[] => [...single(extra), '--sub-host', '127.0.0.1', '--sub-port', nodes.map((n) => String(n.mqttPort)).join(',')];
+    const measure = async (label: string, extra: string[], pick: (r: Report) => number, unit: string, higherIsBetter: boolean, across = cross): Promise<void> => {
       const ours: number[] = [];
       const ref: number[] = [];
       for (let i = 0; i < rounds; i++) {
         // Interleaved, so that the machine's drift hits both alike.
-        const c = await gen(bin, cross(extra), (seconds + 30) * 1000);
+        const c = await gen(bin, across(extra), (seconds + 30) * 1000);
         if (c) ours.push(pick(c));
         const s = await gen(bin, single(extra), (seconds + 30) * 1000);
         if (s) ref.push(pick(s));
@@ -100,10 +132,21 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
     await measure('QoS 1, 100 pairs, 16 B, across nodes (PUBACK once node 2 holds it)', ['--mode', 'pairs', '--clients', '100', '--qos', '1'], (r) => r.received_per_s, 'msg/s', true);
     await measure('publish→deliver p50 at 2,000 msg/s, across nodes', ['--mode', 'latency', '--clients', '10', '--rate', '2000'], (r) => r.latency_us.p50, 'µs', false);
     await measure('publish→deliver p99 at 2,000 msg/s, across nodes', ['--mode', 'latency', '--clients', '10', '--rate', '2000'], (r) => r.latency_us.p99, 'µs', false);
+    await measure(
+      'fan-out 1 → 1,000, QoS 0, 16 B, publisher on node 1, subscribers dealt over the 3 nodes',
+      ['--mode', 'fanout', '--clients', '1000', '--qos', '0', '--payload', '16', '--window', '20'],
+      (r) => r.received_per_s,
+      'deliveries/s',
+      true,
+      spread,
+    );
     const stormN = quick ? 10_000 : 100_000;
     const s = await storm(n1, n2, stormN).catch(() => null);
     rows.push({ name: `subscribe storm: ${stormN.toLocaleString('en')} subscriptions on node 2 until a publish on node 1 reaches the last`, unit: 's', ours: s, higherIsBetter: false });
-    return [{ title: 'The cluster as one broker (two nodes)', rows }];
+    const moves = quick ? 5 : 50;
+    const t = await takeover(n1, n2, moves).catch(() => null);
+    rows.push({ name: `session takeover across nodes: a persistent client moving between node 1 and node 2, CONNECT → CONNACK with its session (median of ${moves})`, unit: 'ms', ours: t, higherIsBetter: false });
+    return [{ title: 'The cluster as one broker (three nodes)', rows }];
   } finally {
     for (const n of nodes) await n.cleanup();
     rmSync(work, { recursive: true, force: true });

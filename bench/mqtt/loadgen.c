@@ -93,7 +93,8 @@ static struct {
 	enum mode mode;
 	const char *host;
 	int port, proto, qos, clients, payload, window, inflight, concurrency, src_base, src_count, keepalive;
-	int sub_port; /* subscribers connect here when set (another node of a cluster) */
+	int sub_ports[16]; /* subscribers connect here when set (other nodes of a cluster): subscriber i to sub_ports[i % nsub_ports] */
+	int nsub_ports;
 	const char *sub_host; /* and to this address (default: --host) */
 	double seconds, warmup, rate, timeout;
 	char id[32];
@@ -371,7 +372,7 @@ static int conn_open(struct conn *c, uint32_t n) {
 			return -1;
 		}
 	}
-	int port = c->role == R_SUB && opt.sub_port > 0 ? opt.sub_port : opt.port;
+	int port = c->role == R_SUB && opt.nsub_ports > 0 ? opt.sub_ports[n % (uint32_t)opt.nsub_ports] : opt.port;
 	struct sockaddr_in dst = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
 	inet_pton(AF_INET, c->role == R_SUB && opt.sub_host ? opt.sub_host : opt.host, &dst.sin_addr);
 	if (connect(fd, (struct sockaddr *)&dst, sizeof dst) < 0 && errno != EINPROGRESS) {
@@ -702,7 +703,7 @@ static void usage(void) {
 	        "usage: loadgen --mode pairs|fanout|fanin|latency|connect|idle --port P [--host 127.0.0.1]\n"
 	        "  [--proto 4|5] [--qos 0|1] [--clients N] [--payload B>=16] [--window W] [--inflight N]\n"
 	        "  [--rate msg/s] [--seconds S] [--warmup S] [--concurrency C] [--src-base X --src-count K]\n"
-	        "  [--keepalive S] [--id PREFIX] [--timeout S] [--sub-host A --sub-port P (subscribers on another node)]\n");
+	        "  [--keepalive S] [--id PREFIX] [--timeout S] [--sub-host A --sub-port P[,P...] (subscribers on other nodes, dealt round robin)]\n");
 	exit(2);
 }
 
@@ -722,7 +723,14 @@ static void parse_args(int argc, char **argv) {
 		case 'm': mode = optarg; break;
 		case 'h': opt.host = optarg; break;
 		case 'p': opt.port = atoi(optarg); break;
-		case 'S': opt.sub_port = atoi(optarg); break;
+		case 'S':
+			for (char *p = optarg; *p != '\0' && opt.nsub_ports < 16;) {
+				opt.sub_ports[opt.nsub_ports++] = atoi(p);
+				char *comma = strchr(p, ',');
+				if (!comma) break;
+				p = comma + 1;
+			}
+			break;
 		case 'H': opt.sub_host = optarg; break;
 		case 'V': opt.proto = atoi(optarg); break;
 		case 'q': opt.qos = atoi(optarg); break;
