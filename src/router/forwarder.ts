@@ -10,7 +10,8 @@
 // come back within `graceMs` counts as gone: its batches are dropped and the publishers released.
 import type { Log } from '../base/log.js';
 import type { Dist } from '../link/types.js';
-import { parseAck, parseForward, ROUTER_CHANNELS, type ForwardMsg, type WireMessage } from './protocol.js';
+import { decodeForward, encodeForward } from './forward-codec.js';
+import { parseAck, ROUTER_CHANNELS, type WireMessage } from './protocol.js';
 
 export interface ForwarderHost {
   readonly epoch: string;
@@ -88,9 +89,8 @@ export class Forwarder {
       const msgs = p.batch;
       p.batch = [];
       if (!p.acked) {
-        const msg: ForwardMsg = { epoch: this.h.epoch, msgs };
         // QoS 0: at most once; a link down or congested loses it (counted by the link layer).
-        this.h.dist.send(node, ROUTER_CHANNELS.forward, msg);
+        this.h.dist.send(node, ROUTER_CHANNELS.forward, encodeForward({ epoch: this.h.epoch, msgs }));
         continue;
       }
       const seq = p.nextSeq++;
@@ -100,7 +100,7 @@ export class Forwarder {
       // Not sent now (no link): it goes when the node is back, or is dropped after the grace time.
       if (!this.h.dist.isUp(node)) this.#startGrace(node, p);
       else {
-        this.h.dist.send(node, ROUTER_CHANNELS.forward, { epoch: this.h.epoch, seq, base: oldest(p), msgs } satisfies ForwardMsg);
+        this.h.dist.send(node, ROUTER_CHANNELS.forward, encodeForward({ epoch: this.h.epoch, seq, base: oldest(p), msgs }));
         this.#scheduleResend(node, p);
       }
     }
@@ -118,7 +118,7 @@ export class Forwarder {
       const now = Date.now();
       for (const [seq, b] of p.outbox) {
         if (now - b.sentAt < RESEND_MS) continue;
-        if (!this.h.dist.send(node, ROUTER_CHANNELS.forward, { epoch: this.h.epoch, seq, base: oldest(p), msgs: b.msgs } satisfies ForwardMsg)) break;
+        if (!this.h.dist.send(node, ROUTER_CHANNELS.forward, encodeForward({ epoch: this.h.epoch, seq, base: oldest(p), msgs: b.msgs }))) break;
         b.sentAt = now;
       }
       this.#scheduleResend(node, p);
@@ -134,7 +134,7 @@ export class Forwarder {
     p.grace = undefined;
     const now = Date.now();
     for (const [seq, b] of p.outbox) {
-      this.h.dist.send(node, ROUTER_CHANNELS.forward, { epoch: this.h.epoch, seq, base: oldest(p), msgs: b.msgs } satisfies ForwardMsg);
+      this.h.dist.send(node, ROUTER_CHANNELS.forward, encodeForward({ epoch: this.h.epoch, seq, base: oldest(p), msgs: b.msgs }));
       b.sentAt = now;
     }
     if (p.outbox.size > 0) this.#scheduleResend(node, p);
@@ -189,7 +189,7 @@ export class Forwarder {
   }
 
   #onForward(from: string, payload: unknown): void {
-    const m = parseForward(payload);
+    const m = Buffer.isBuffer(payload) ? decodeForward(payload) : undefined;
     if (!m) {
       this.h.log.warn({ peer: from }, 'malformed forwarded messages ignored');
       return;

@@ -78,27 +78,6 @@ export function parseRoutes(p: unknown): RoutesMsg | undefined {
   return m as RoutesMsg;
 }
 
-function isWire(v: unknown): v is WireMessage {
-  const m = v as Partial<WireMessage> | undefined;
-  return (
-    !!m &&
-    isStr(m.topic) &&
-    Buffer.isBuffer(m.payload) &&
-    (m.qos === 0 || m.qos === 1 || m.qos === 2) &&
-    typeof m.retain === 'boolean' &&
-    isStr(m.from) &&
-    typeof m.timestamp === 'number' &&
-    (m.expiresAt === undefined || typeof m.expiresAt === 'number') &&
-    (m.target === undefined || (Array.isArray(m.target) && m.target.length === 3 && m.target.every(isStr)))
-  );
-}
-
-export function parseForward(p: unknown): ForwardMsg | undefined {
-  const m = p as Partial<ForwardMsg> | undefined;
-  if (!m || !isStr(m.epoch) || (m.seq !== undefined && typeof m.seq !== 'number') || (m.base !== undefined && typeof m.base !== 'number') || !Array.isArray(m.msgs) || !m.msgs.every(isWire)) return undefined;
-  return m as ForwardMsg;
-}
-
 export function parseAck(p: unknown): AckMsg | undefined {
   const m = p as Partial<AckMsg> | undefined;
   return m && isStr(m.epoch) && typeof m.seq === 'number' ? (m as AckMsg) : undefined;

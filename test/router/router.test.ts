@@ -53,6 +53,20 @@ test('a message crosses once per node, in order, to every matching subscriber th
   assert.equal(c1.outlet.got.length, 10);
 });
 
+test('a forwarded batch the receiver cannot decode is dropped; the link and later batches are fine', async (t) => {
+  const sim = await threeNodes(t);
+  const b1 = await sim.client('b@h', 'b1');
+  b1.session.subscribe('ok/1', sub());
+  await settle();
+  const a = sim.node('a@h');
+  for (const garbage of [Buffer.from([1, 0, 0xff, 0xff]), Buffer.alloc(0), { not: 'a batch' }, 'text']) a.dist.send('b@h', 'router.fwd', garbage);
+  await settle();
+  assert.ok(sim.node('b@h').dist.isUp('a@h'), 'the link stays');
+  a.broker.publish(message('ok/1', 0, 'pub', 'after'));
+  await settle();
+  assert.deepEqual(b1.outlet.got.map((g) => g.d.msg.payload.toString()), ['after']);
+});
+
 test('a node whose link goes down has its routes dropped at once; they return with it', async (t) => {
   const sim = await threeNodes(t);
   const c1 = await sim.client('c@h', 'c1');
