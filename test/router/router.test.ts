@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BrokerSim, defaultConfig, message, settle, sub } from '../helpers/broker-sim.js';
+import { BrokerSim, defaultConfig, message, settle, sub, type SimNode } from '../helpers/broker-sim.js';
 
 async function threeNodes(t: { after(fn: () => void): void }, over: Record<string, unknown> = {}): Promise<BrokerSim> {
   const sim = new BrokerSim(defaultConfig(over).mqtt);
@@ -9,6 +9,17 @@ async function threeNodes(t: { after(fn: () => void): void }, over: Record<strin
   await sim.mesh();
   await settle();
   return sim;
+}
+
+/** The next batch `n` forwards does not go out: `instead` runs, and its answer is the send's. */
+function loseNextForward(n: SimNode, instead: () => boolean): void {
+  const real = n.dist.send.bind(n.dist);
+  let armed = true;
+  n.dist.send = (node, channel, payload) => {
+    if (channel !== 'router.fwd' || !armed) return real(node, channel, payload);
+    armed = false;
+    return instead();
+  };
 }
 
 test('routes: one row per (filter, node), announced to every member, removed with the last subscriber', async (t) => {
@@ -98,16 +109,10 @@ test('QoS 1: the publisher is released once the subscriber node holds the messag
   assert.equal(b1.outlet.got.length, 1);
 
   // The batch is sent while the link is about to drop: it is held and sent again on return.
-  const real = a.dist.send.bind(a.dist);
-  let dropNext = true;
-  a.dist.send = (node, channel, payload) => {
-    if (channel === 'router.fwd' && dropNext) {
-      dropNext = false;
-      sim.net.partition(['a@h'], ['b@h']);
-      return true; // lost with the link
-    }
-    return real(node, channel, payload);
-  };
+  loseNextForward(a, () => {
+    sim.net.partition(['a@h'], ['b@h']);
+    return true; // lost with the link
+  });
   // b's route stays in a's table until the nodedown event, so the publish is routed to b.
   const r2 = a.broker.publish(message('q/1', 1, 'pub', 'second'));
   let done2 = false;
@@ -127,16 +132,10 @@ test('QoS 1: a subscriber node that stays away past the grace time releases the 
   b1.session.subscribe('g/1', sub(1));
   await settle();
   const a = sim.node('a@h');
-  const real = a.dist.send.bind(a.dist);
-  let dropNext = true;
-  a.dist.send = (node, channel, payload) => {
-    if (channel === 'router.fwd' && dropNext) {
-      dropNext = false;
-      sim.net.partition(['a@h'], ['b@h']);
-      return true; // lost with the link
-    }
-    return real(node, channel, payload);
-  };
+  loseNextForward(a, () => {
+    sim.net.partition(['a@h'], ['b@h']);
+    return true; // lost with the link
+  });
   // As `node.dist_net_ticktime` reloaded from 1 s to 50 ms after the routers started.
   sim.graceMs = 50;
   const t0 = performance.now();
@@ -275,15 +274,7 @@ test('QoS 1: a batch a congested link refuses is sent again, and a later one is 
   b1.session.subscribe('c/1', sub(1));
   await settle();
   const a = sim.node('a@h');
-  const real = a.dist.send.bind(a.dist);
-  let refuse = true;
-  a.dist.send = (node, channel, payload) => {
-    if (channel === 'router.fwd' && refuse) {
-      refuse = false;
-      return false; // the link's queue is full: this batch is not sent
-    }
-    return real(node, channel, payload);
-  };
+  loseNextForward(a, () => false); // the link's queue is full: this batch is not sent
   const first = a.broker.publish(message('c/1', 1, 'p', 'first'));
   await settle();
   const second = a.broker.publish(message('c/1', 1, 'p', 'second'));
