@@ -75,7 +75,9 @@ export class Retainer {
     const max = this.config.backend.max_retained_messages;
     if (max > 0 && this.#index.size >= max && !this.#index.has(msg.topic)) return 'full';
     const ttl = this.config.msg_expiry_interval;
-    const expiresAt = ttl > 0 ? Math.min(msg.expiresAt, msg.timestamp + ttl) : msg.expiresAt;
+    // As EMQX's retainer: a message's own expiry interval wins over `retainer.msg_expiry_interval`.
+    const own = msg.props?.messageExpiryInterval !== undefined;
+    const expiresAt = ttl > 0 && !own ? Math.min(msg.expiresAt, msg.timestamp + ttl) : msg.expiresAt;
     // Kept without the per-delivery frame cache: a retained message lives long.
     const kept: Message = { ...msg, expiresAt };
     delete kept.frames;

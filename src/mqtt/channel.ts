@@ -271,7 +271,7 @@ export class Channel implements Outlet {
         c['delivery.dropped.expired']++;
         return false;
       }
-      if (this.v5) expiry = left;
+      if (this.v5 && msg.props?.messageExpiryInterval !== undefined) expiry = left;
     }
     const mp = this.mountpoint;
     const topic = mp !== '' && msg.topic.startsWith(mp) ? msg.topic.slice(mp.length) : msg.topic;

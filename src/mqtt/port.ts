@@ -11,6 +11,11 @@ export interface MessageProps {
   readonly responseTopic?: string;
   readonly correlationData?: Buffer;
   readonly userProperties?: Readonly<Record<string, string | string[]>>;
+  /**
+   * The Message Expiry Interval the publisher gave, in seconds. Only such a message shows v5
+   * subscribers the interval left (as EMQX); one that expires by a setting shows none.
+   */
+  readonly messageExpiryInterval?: number;
 }
 
 /** One published message, shared by every delivery of it. */

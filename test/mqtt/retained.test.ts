@@ -249,21 +249,28 @@ describe('retainer limits (applied by reloading emqx.conf)', () => {
     }
   });
 
-  test('retainer.msg_expiry_interval: a retained message without its own expiry is dropped after it', async () => {
+  test('retainer.msg_expiry_interval: a retained message without its own expiry is dropped after it, one with its own interval is not (as EMQX)', async () => {
     const topic = `retained/ttl/${uniq()}`;
+    const own = `retained/ttl-own/${uniq()}`;
     await applyConf(node, 'retainer.msg_expiry_interval = 1s', 'retainer.msg_expiry_interval', '1s');
     try {
       const pub = await open(port, { protocolVersion: 5 });
       await pub.publish(topic, 'short-lived', { qos: 1, retain: true });
+      await pub.publish(own, 'own-interval', { qos: 1, retain: true, properties: { messageExpiryInterval: 60 } });
       const early = await open(port, { protocolVersion: 5 });
       await early.subscribe(topic, { qos: 1 });
-      await early.inbox.get(topic, 'short-lived');
+      const first = await early.inbox.get(topic, 'short-lived');
+      assert.equal(first.packet.properties?.messageExpiryInterval, undefined, 'the retainer\'s expiry is not shown');
       // No event marks an expiry: wait it out.
       await new Promise((r) => setTimeout(r, 1500));
       const late = await open(port, { protocolVersion: 5 });
       await late.subscribe(topic, { qos: 1 });
       await settle(late, topic);
       assert.deepEqual(retainedOnly(late), []);
+      await late.subscribe(own, { qos: 1 });
+      const kept = await late.inbox.get(own, 'own-interval');
+      const left = kept.packet.properties?.messageExpiryInterval;
+      assert.ok(left !== undefined && left <= 59 && left >= 50, `remaining interval ${left}`);
       await Promise.all([pub.end(), early.end(), late.end()]);
     } finally {
       await applyConf(node, '', 'retainer.msg_expiry_interval', '0s');

@@ -195,6 +195,35 @@ describe('message expiry', () => {
     assert.ok(left === 30 || left === 29, `messageExpiryInterval ${left}`);
     await Promise.all([sub.end(), pub.end()]);
   });
+
+  test('mqtt.message_expiry_interval, as EMQX: expires messages without an interval (shown none), a publisher\'s own interval wins', async () => {
+    await applyConf(node, 'mqtt.message_expiry_interval = 1s', 'mqtt.message_expiry_interval', '1s');
+    try {
+      const id = `msgexp-default-${uniq()}`;
+      const topic = `session/msgexp-default/${id}`;
+      const sub = await open(port, { protocolVersion: 5, clientId: id, properties: { sessionExpiryInterval: 300 } });
+      await sub.subscribe(topic, { qos: 1 });
+      const pub = await open(port, { protocolVersion: 5 });
+      await pub.publish(topic, 'live', { qos: 1 });
+      const live = await sub.inbox.get(topic, 'live');
+      assert.equal(live.packet.properties?.messageExpiryInterval, undefined, 'an expiry the publisher did not give is not shown');
+      await sub.end();
+      await pub.publish(topic, 'by-default', { qos: 1 });
+      await pub.publish(topic, 'own-interval', { qos: 1, properties: { messageExpiryInterval: 60 } });
+      await pub.publish(topic, 'last', { qos: 1, properties: { messageExpiryInterval: 60 } });
+      // No event marks an expiry: the queued messages must simply be older than the 1 s default.
+      await new Promise((r) => setTimeout(r, 2100));
+      const back = await open(port, { protocolVersion: 5, clientId: id, clean: false, properties: { sessionExpiryInterval: 300 } });
+      await back.inbox.get(topic, 'last');
+      assert.deepEqual(back.inbox.texts(), ['own-interval', 'last']);
+      const left = back.inbox.messages[0]!.packet.properties?.messageExpiryInterval;
+      assert.ok(left !== undefined && left <= 58 && left >= 50, `the publisher's interval, not capped at the default: ${left}`);
+      await back.end({ properties: { sessionExpiryInterval: 0 } });
+      await pub.end();
+    } finally {
+      await applyConf(node, '', 'mqtt.message_expiry_interval', 'infinity');
+    }
+  });
 });
 
 describe('takeover', () => {

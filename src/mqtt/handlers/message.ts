@@ -10,17 +10,19 @@ type PublishProps = NonNullable<IPublishPacket['properties']>;
 export function messageFrom(ch: Channel, topic: string, payload: Buffer, qos: QoS, retain: boolean, props: PublishProps | undefined): Message {
   const now = Date.now();
   const expirySec = props?.messageExpiryInterval;
-  const cap = ch.settings.mqtt.message_expiry_interval;
-  const expiresAt = expirySec !== undefined ? now + Math.min(expirySec * 1000, cap) : cap === Number.POSITIVE_INFINITY ? cap : now + cap;
+  // As EMQX: the publisher's interval wins; `mqtt.message_expiry_interval` is for messages without one.
+  const dflt = ch.settings.mqtt.message_expiry_interval;
+  const expiresAt = expirySec !== undefined ? now + expirySec * 1000 : dflt === Number.POSITIVE_INFINITY ? dflt : now + dflt;
   let carried: MessageProps | undefined;
   if (props) {
-    const { payloadFormatIndicator, contentType, responseTopic, correlationData, userProperties } = props;
+    const { payloadFormatIndicator, contentType, responseTopic, correlationData, userProperties, messageExpiryInterval } = props;
     const c: { -readonly [K in keyof MessageProps]: MessageProps[K] } = {};
     if (payloadFormatIndicator !== undefined) c.payloadFormatIndicator = payloadFormatIndicator;
     if (contentType !== undefined) c.contentType = contentType;
     if (responseTopic !== undefined) c.responseTopic = responseTopic;
     if (correlationData !== undefined) c.correlationData = correlationData;
     if (userProperties !== undefined) c.userProperties = userProperties;
+    if (messageExpiryInterval !== undefined) c.messageExpiryInterval = messageExpiryInterval;
     if (Object.keys(c).length > 0) carried = c;
   }
   const msg: Message = {
