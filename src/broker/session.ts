@@ -88,6 +88,8 @@ export class Session implements SessionPort {
   delivered = 0;
   #window: number;
   #nextId = 1;
+  /** In-flight entries marked to be sent again (after a resume); 0 on the hot path, where writable() skips the scan. */
+  #resends = 0;
   #ended = false;
 
   constructor(
@@ -120,6 +122,7 @@ export class Session implements SessionPort {
     this.disconnectedAt = undefined;
     this.#window = Math.min(this.host.config().max_inflight, receiveMaximum);
     for (const e of this.inflight.values()) e.resend = true;
+    this.#resends = this.inflight.size;
   }
 
   // ---- deliveries to the client ----
@@ -197,18 +200,7 @@ export class Session implements SessionPort {
   writable(): void {
     const out = this.outlet;
     if (!out) return;
-    let outstanding = 0;
-    for (const e of this.inflight.values()) if (!e.resend) outstanding++;
-    for (const [id, e] of this.inflight) {
-      if (!out.ready) return;
-      if (!e.resend) continue;
-      if (outstanding >= this.#window) return;
-      outstanding++;
-      e.resend = false;
-      e.sentAt = Date.now();
-      if (e.phase === 'pubrel') out.pubrel(id);
-      else if (!out.publish(e.d, id, true)) this.inflight.delete(id);
-    }
+    if (this.#resends > 0 && !this.#resendInflight(out)) return;
     while (out.ready && this.outlet === out) {
       const next = this.queue.peek();
       if (next === undefined) return;
@@ -227,6 +219,34 @@ export class Session implements SessionPort {
         }
       } else this.#send(next);
     }
+  }
+
+  /**
+   * Sends again what a resumed session had in flight, within the window. True once none is left
+   * to resend (the queue may drain then). Counts them again first: an acknowledgement may have
+   * settled some, so #resends is only ever too high, never too low.
+   */
+  #resendInflight(out: Outlet): boolean {
+    let outstanding = 0;
+    let pending = 0;
+    for (const e of this.inflight.values()) {
+      if (e.resend) pending++;
+      else outstanding++;
+    }
+    this.#resends = pending;
+    for (const [id, e] of this.inflight) {
+      if (this.#resends === 0) break;
+      if (!out.ready) return false;
+      if (!e.resend) continue;
+      if (outstanding >= this.#window) return false;
+      outstanding++;
+      e.resend = false;
+      this.#resends--;
+      e.sentAt = Date.now();
+      if (e.phase === 'pubrel') out.pubrel(id);
+      else if (!out.publish(e.d, id, true)) this.inflight.delete(id);
+    }
+    return this.#resends === 0;
   }
 
   /** Once a second while connected: resend what waited past mqtt.retry_interval; forget stale QoS 2 ids. */
@@ -338,6 +358,7 @@ export class Session implements SessionPort {
     }
     const now = Date.now();
     for (const { id, d, phase } of h.inflight) this.inflight.set(id, { d, phase, sentAt: now, resend: true });
+    this.#resends = this.inflight.size;
     for (const d of h.queue) this.queue.push(d);
     for (const id of h.awaiting) this.awaiting.set(id, now);
     const top = Math.max(0, ...this.inflight.keys());

@@ -1,7 +1,8 @@
 // Whole packets ↔ values, for one connection (its protocol version is learnt from CONNECT).
 // mqtt-packet parses and writes every packet kind; PUBLISH, the packet every message is, has a
-// direct path both ways (no properties, or v3): it is most of the work of a broker, and
-// mqtt-packet's general parser costs several times more per packet. Strings the protocol
+// direct path both ways (no properties, or v3), and so do the 4-byte acknowledgements of QoS 1
+// and 2: they are most of the work of a broker, and mqtt-packet's general parser costs several
+// times more per packet. Strings the protocol
 // requires to be well-formed UTF-8 without U+0000 are checked on the raw bytes, which
 // mqtt-packet does not do (it would silently replace bad bytes).
 import { isUtf8 } from 'node:buffer';
@@ -226,6 +227,15 @@ class SharedParser {
 
 const PARSERS = { 4: new SharedParser(4), 5: new SharedParser(5) } as const;
 
+type AckCmd = 'puback' | 'pubrec' | 'pubrel' | 'pubcomp';
+/** The acknowledgements by their whole first byte: flags 0000, PUBREL's 0010 (MQTT-3.6.1-1); any other goes to the full parser, which refuses it. */
+const SHORT_ACK: ReadonlyMap<number, AckCmd> = new Map([
+  [0x40, 'puback'],
+  [0x50, 'pubrec'],
+  [0x62, 'pubrel'],
+  [0x70, 'pubcomp'],
+]);
+
 export class MqttCodec {
   /** 4 (3.1.1) until a CONNECT says otherwise. */
   version: ProtocolVersion = 4;
@@ -236,6 +246,11 @@ export class MqttCodec {
 
   decode(frame: Frame): Decoded {
     const type = frame.header >> 4;
+    if (frame.body.length === 2) {
+      // The acknowledgement of every QoS 1 and 2 message, nearly always in its 4-byte form.
+      const cmd = SHORT_ACK.get(frame.header);
+      if (cmd !== undefined) return this.#shortAck(cmd, frame.body);
+    }
     if (type === PUBLISH) {
       const fast = this.#decodePublish(frame);
       if (fast !== undefined) return fast;
@@ -253,6 +268,15 @@ export class MqttCodec {
       p.payload = Buffer.from(p.payload as Buffer);
     }
     return p;
+  }
+
+  /**
+   * PUBACK, PUBREC, PUBREL or PUBCOMP of 2 bytes: the packet identifier alone (v5: reason code 0
+   * implied, MQTT 5.0 §3.4.2.1). As mqtt-packet gives it, without its per-packet debug calls.
+   */
+  #shortAck(cmd: AckCmd, body: Buffer): Decoded {
+    const messageId = body.readUInt16BE(0);
+    return (this.version === 5 ? { cmd, messageId, length: 2, reasonCode: 0 } : { cmd, messageId, length: 2 }) as Packet;
   }
 
   /** PUBLISH without properties, read in place. undefined: let the full parser have it. */
