@@ -35,6 +35,11 @@ export class RouteTable {
     return set.size;
   }
 
+  /** Whether a node other than `self` has any route: when none has, a publish has nowhere else to go. */
+  hasOtherThan(self: string): boolean {
+    return this.#byNode.size > (this.#byNode.has(self) ? 1 : 0);
+  }
+
   /** Adds to `out` every node with a route matching `topic`. */
   nodesFor(topic: string, out: Set<string>): void {
     this.#index.match(topic, (_filter, nodes) => {

@@ -129,14 +129,17 @@ export class Router implements ClusterPort {
     let remote = 0;
     const waits: Array<Promise<void>> = [];
     const acked = msg.qos > 0;
-    let wire: WireMessage | undefined;
-    const nodes = new Set<string>();
-    this.routes.nodesFor(msg.topic, nodes);
-    nodes.delete(self);
-    for (const n of nodes) {
-      const w = this.#fwd.send(n, (wire ??= toWire(msg)), acked);
-      if (w) waits.push(w);
-      remote++;
+    // A node alone (or whose peers route nothing) matches the topic once, in its broker.
+    if (this.routes.hasOtherThan(self)) {
+      let wire: WireMessage | undefined;
+      const nodes = new Set<string>();
+      this.routes.nodesFor(msg.topic, nodes);
+      nodes.delete(self);
+      for (const n of nodes) {
+        const w = this.#fwd.send(n, (wire ??= toWire(msg)), acked);
+        if (w) waits.push(w);
+        remote++;
+      }
     }
     if (this.shared.size > 0) {
       const strategy = this.#o.strategy();
