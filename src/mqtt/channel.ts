@@ -127,7 +127,13 @@ export class Channel implements Outlet {
   /** The listener's mountpoint with this client's placeholders filled in (set at CONNECT). */
   mountpoint = '';
   /** QoS 1/2 acknowledgements waiting for other nodes to hold their message, in arrival order. */
-  #acks: Array<{ ready: boolean; send: () => void }> = [];
+  /**
+   * Acknowledgements waiting for their turn, in PUBLISH order. Consecutive ones waiting on the same
+   * promise (messages that crossed to another node in one batch) share an entry: one `then` a batch.
+   */
+  #acks: Array<{ ready: boolean; readonly settled: Promise<void> | undefined; readonly sends: Array<() => void> }> = [];
+  /** Acknowledgements in #acks, all entries together. */
+  #acksWaiting = 0;
   /** The client's certificate (ssl/wss listeners), set by the listener. */
   peerCert: PeerCert | undefined;
   /** The admitted client's permissions (set at CONNECT when env.access is present). */
@@ -337,10 +343,16 @@ export class Channel implements Outlet {
    */
   ackInOrder(send: () => void, settled?: Promise<void>): void {
     if (settled === undefined && this.#acks.length === 0) return send();
-    if (this.#acks.length >= Math.min(this.settings.mqtt.max_awaiting_rel, 65535)) {
+    if (this.#acksWaiting >= Math.min(this.settings.mqtt.max_awaiting_rel, 65535)) {
       return this.closeWith(RC.receiveMaximumExceeded, 'more unacknowledged PUBLISH packets than the Receive Maximum');
     }
-    const entry = { ready: settled === undefined, send };
+    this.#acksWaiting++;
+    const last = this.#acks[this.#acks.length - 1];
+    if (settled !== undefined && last?.settled === settled && !last.ready) {
+      last.sends.push(send);
+      return;
+    }
+    const entry = { ready: settled === undefined, settled, sends: [send] };
     this.#acks.push(entry);
     if (settled === undefined) return this.#flushAcks();
     const done = (): void => {
@@ -353,7 +365,8 @@ export class Channel implements Outlet {
   #flushAcks(): void {
     while (this.#acks[0]?.ready) {
       const e = this.#acks.shift()!;
-      if (this.state === 'connected') e.send();
+      this.#acksWaiting -= e.sends.length;
+      if (this.state === 'connected') for (const send of e.sends) send();
     }
   }
 

@@ -35,6 +35,8 @@ interface Peer {
   batch: WireMessage[];
   /** Settled when the batch being filled is acknowledged (only if it holds QoS 1/2). */
   waiters: Array<() => void>;
+  /** The promise every QoS 1/2 message of the batch being filled gets: one per batch, not per message. */
+  settled: Promise<void> | undefined;
   acked: boolean;
   nextSeq: number;
   /** Sent, not acknowledged yet: by sequence, in order. */
@@ -70,7 +72,7 @@ export class Forwarder {
    */
   send(node: string, m: WireMessage, acked: boolean): Promise<void> | undefined {
     let p = this.#peers.get(node);
-    if (!p) this.#peers.set(node, (p = { batch: [], waiters: [], acked: false, nextSeq: 1, outbox: new Map(), grace: undefined, retry: undefined }));
+    if (!p) this.#peers.set(node, (p = { batch: [], waiters: [], settled: undefined, acked: false, nextSeq: 1, outbox: new Map(), grace: undefined, retry: undefined }));
     p.batch.push(m);
     if (!this.#scheduled) {
       this.#scheduled = true;
@@ -79,7 +81,7 @@ export class Forwarder {
     if (!acked) return undefined;
     p.acked = true;
     const peer = p;
-    return new Promise<void>((resolve) => peer.waiters.push(resolve));
+    return (p.settled ??= new Promise<void>((resolve) => peer.waiters.push(resolve)));
   }
 
   #flush(): void {
@@ -96,6 +98,7 @@ export class Forwarder {
       const seq = p.nextSeq++;
       p.outbox.set(seq, { msgs, waiters: p.waiters, sentAt: Date.now() });
       p.waiters = [];
+      p.settled = undefined;
       p.acked = false;
       // Not sent now (no link): it goes when the node is back, or is dropped after the grace time.
       if (!this.h.dist.isUp(node)) this.#startGrace(node, p);
@@ -186,6 +189,8 @@ export class Forwarder {
     p.outbox.clear();
     for (const w of p.waiters) w();
     p.waiters = [];
+    // Settled now: a message sent after this must not be given it.
+    p.settled = undefined;
   }
 
   #onForward(from: string, payload: unknown): void {

@@ -167,7 +167,8 @@ export class Router implements ClusterPort {
         }
       });
     }
-    return waits.length === 0 ? { local, remote } : { local, remote, settled: Promise.all(waits).then(() => undefined) };
+    if (waits.length === 0) return { local, remote };
+    return { local, remote, settled: waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined) };
   }
 
   redispatchShared(msg: Message, group: string, filter: string, goneClientId: string): void {

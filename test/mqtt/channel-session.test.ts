@@ -108,6 +108,39 @@ test('a resumed session resends no more than the new Receive Maximum; each PUBAC
   b.stop();
 });
 
+test('acknowledgements leave in PUBLISH order whatever order their batches settle in; grouped ones count one each against the limit', async () => {
+  const b = newBroker({ max_awaiting_rel: 4 });
+  const c = new Conn(b, 5);
+  await c.connect('acks');
+  const sent: string[] = [];
+  const later = (): { promise: Promise<void>; settle: () => void } => {
+    let settle!: () => void;
+    const promise = new Promise<void>((r) => (settle = r));
+    return { promise, settle };
+  };
+  const batch1 = later();
+  const batch2 = later();
+  // A and B crossed to one node in one batch (one promise), C to another; C's batch settles first.
+  c.ch.ackInOrder(() => sent.push('A'), batch1.promise);
+  c.ch.ackInOrder(() => sent.push('B'), batch1.promise);
+  c.ch.ackInOrder(() => sent.push('C'), batch2.promise);
+  c.ch.ackInOrder(() => sent.push('D'));
+  batch2.settle();
+  await batch2.promise;
+  await Promise.resolve();
+  assert.deepEqual(sent, [], 'nothing overtakes A');
+  batch1.settle();
+  for (let i = 0; i < 10 && sent.length < 4; i++) await Promise.resolve();
+  assert.deepEqual(sent, ['A', 'B', 'C', 'D']);
+  // The limit counts acknowledgements, not entries: four waiting on one batch, a fifth is one too many.
+  const batch3 = later();
+  for (let i = 0; i < 4; i++) c.ch.ackInOrder(() => sent.push(`E${i}`), batch3.promise);
+  assert.equal(c.closed, false);
+  c.ch.ackInOrder(() => sent.push('F'), batch3.promise);
+  assert.equal(c.closed, true, 'more than mqtt.max_awaiting_rel waiting: disconnected');
+  b.stop();
+});
+
 test('`clients kick` publishes the will: at once for a connected client, and a pending delayed one', async () => {
   const b = newBroker();
   const watcher = new Conn(b, 5);
