@@ -126,10 +126,10 @@ export class Channel implements Outlet {
   maxPacketSize = Number.POSITIVE_INFINITY;
   /** The listener's mountpoint with this client's placeholders filled in (set at CONNECT). */
   mountpoint = '';
-  /** QoS 1/2 acknowledgements waiting for other nodes to hold their message, in arrival order. */
   /**
-   * Acknowledgements waiting for their turn, in PUBLISH order. Consecutive ones waiting on the same
-   * promise (messages that crossed to another node in one batch) share an entry: one `then` a batch.
+   * QoS 1/2 acknowledgements waiting for their turn (other nodes to hold their message), in
+   * PUBLISH order. Consecutive ones waiting on the same promise (messages that crossed to another
+   * node in one batch) share an entry: one `then` a batch.
    */
   #acks: Array<{ ready: boolean; readonly settled: Promise<void> | undefined; readonly sends: Array<() => void> }> = [];
   /** Acknowledgements in #acks, all entries together. */

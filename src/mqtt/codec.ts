@@ -2,9 +2,9 @@
 // mqtt-packet parses and writes every packet kind; PUBLISH, the packet every message is, has a
 // direct path both ways (no properties, or v3), and so do the 4-byte acknowledgements of QoS 1
 // and 2: they are most of the work of a broker, and mqtt-packet's general parser costs several
-// times more per packet. Strings the protocol
-// requires to be well-formed UTF-8 without U+0000 are checked on the raw bytes, which
-// mqtt-packet does not do (it would silently replace bad bytes).
+// times more per packet. Strings the protocol requires to be well-formed UTF-8 without U+0000
+// are checked on the raw bytes, which mqtt-packet does not do (it would silently replace bad
+// bytes).
 import { isUtf8 } from 'node:buffer';
 import mqttPacket, { type IPublishPacket, type Packet } from 'mqtt-packet';
 import type { Frame } from './framer.js';
