@@ -114,7 +114,8 @@ test('setPeers reconnects after the peer restarts; disconnect tells the peer', a
   const a = await startNode(t, 'a40@127.0.41.40', { basePort: base, reconnectMinMs: 50, reconnectMaxMs: 200 });
   let b = await startNode(t, 'b41@127.0.41.41', { basePort: base });
   a.setPeers([b.self]);
-  await until(() => a.isUp(b.self), 3000, 'link from setPeers');
+  // Both ends: a link that b has not finished setting up yet ends without a word to a.
+  await until(() => a.isUp(b.self) && b.isUp(a.self), 3000, 'link from setPeers');
   const down = waitEvent(a, 'nodedown');
   await b.stop();
   assert.deepEqual(await down, [b.self, 'stopped']);
