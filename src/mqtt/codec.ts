@@ -227,6 +227,15 @@ class SharedParser {
 
 const PARSERS = { 4: new SharedParser(4), 5: new SharedParser(5) } as const;
 
+/** `b` from `start` on, in a buffer of its own; small payloads by a loop (no view, no native call). */
+function copyOut(b: Buffer, start: number): Buffer {
+  const n = b.length - start;
+  if (n > 64) return Buffer.from(b.subarray(start));
+  const out = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) out[i] = b[start + i]!;
+  return out;
+}
+
 type AckCmd = 'puback' | 'pubrec' | 'pubrel' | 'pubcomp';
 /** The acknowledgements by their whole first byte: flags 0000, PUBREL's 0010 (MQTT-3.6.1-1); any other goes to the full parser, which refuses it. */
 const SHORT_ACK: ReadonlyMap<number, AckCmd> = new Map([
@@ -310,7 +319,7 @@ export class MqttCodec {
       cmd: 'publish',
       topic: b.toString('utf8', 2, 2 + tlen),
       // A copy: the message may outlive the read buffer (queued, retained), which it must not pin.
-      payload: Buffer.from(b.subarray(pos)),
+      payload: copyOut(b, pos),
       qos: qos as 0 | 1 | 2,
       dup: (h & 0x08) !== 0,
       retain: (h & 0x01) !== 0,

@@ -64,7 +64,8 @@ export class FrameReader {
       const total = headerLen + len;
       if (total > this.maxPacketSize) return this.#fail('too_large');
       if (pos + total > buf.length) break;
-      const bytes = buf.subarray(pos, pos + total);
+      // A read that holds exactly one packet (the usual case below full load) is that packet.
+      const bytes = pos === 0 && total === buf.length ? buf : buf.subarray(pos, pos + total);
       pos += total;
       // A stop (false) leaves the rest unread: the connection is closing.
       if (onFrame({ header: bytes[0]!, body: bytes.subarray(headerLen), bytes }) === false) {

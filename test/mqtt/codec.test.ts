@@ -57,3 +57,24 @@ describe('acknowledgements in their 4-byte form', () => {
     assert.ok(isDecodeError(codec.decode(frame(Buffer.from([0x40, 3, 0, 7, 0x01])))), 'an invalid PUBACK reason code is refused');
   });
 });
+
+describe('PUBLISH payloads', () => {
+  test('are copies, not views of the read buffer, small or large (a retained or queued message must not pin it)', () => {
+    for (const version of [4, 5] as const) {
+      const codec = new MqttCodec();
+      codec.setVersion(version);
+      for (const size of [0, 1, 64, 65, 5000]) {
+        const payload = Buffer.alloc(size, 0x61);
+        const bytes = mqttPacket.generate({ cmd: 'publish', topic: 't/x', payload, qos: 0, retain: false, dup: false } as Packet, { protocolVersion: version });
+        let at = 1;
+        while (bytes[at]! & 0x80) at++;
+        const p = codec.decode({ header: bytes[0]!, body: bytes.subarray(at + 1), bytes });
+        assert.ok(!isDecodeError(p) && p.cmd === 'publish');
+        const got = (p as { payload: Buffer }).payload;
+        assert.deepEqual(got, payload, `${size} bytes`);
+        bytes.fill(0x7a);
+        assert.deepEqual(got, payload, `${size} bytes: unchanged when the read buffer is reused`);
+      }
+    }
+  });
+});
