@@ -17,7 +17,9 @@ import { deserialize, serialize } from 'node:v8';
 import type { MessageProps } from '../mqtt/port.js';
 import type { ForwardMsg, WireMessage } from './protocol.js';
 
-const VERSION = 2;
+/** The wire version this node writes and reads; a batch of another is not decoded. */
+export const FORWARD_VERSION = 2;
+const VERSION = FORWARD_VERSION;
 const HAS_SEQ = 1;
 const RETAIN = 4;
 const EXPIRES = 8;

@@ -9,8 +9,9 @@
 // acknowledged message is not lost while the subscriber's node stays up. A node that does not
 // come back within `graceMs` counts as gone: its batches are dropped and the publishers released.
 import type { Log } from '../base/log.js';
+import { LogLimiter } from '../base/log-limit.js';
 import type { Dist } from '../link/types.js';
-import { decodeForward, encodeForward } from './forward-codec.js';
+import { decodeForward, encodeForward, FORWARD_VERSION } from './forward-codec.js';
 import { parseAck, ROUTER_CHANNELS, type WireMessage } from './protocol.js';
 
 export interface ForwarderHost {
@@ -60,8 +61,11 @@ export class Forwarder {
   /** Per sender: its incarnation and the last acknowledged batch applied here. */
   readonly #applied = new Map<string, { epoch: string; seq: number }>();
   #scheduled = false;
+  /** A peer that sends what cannot be decoded, batch after batch, gets a line per interval. */
+  readonly #limited: LogLimiter;
 
   constructor(private readonly h: ForwarderHost) {
+    this.#limited = new LogLimiter(h.log);
     h.dist.handle(ROUTER_CHANNELS.forward, (from, p) => this.#onForward(from, p));
     h.dist.handle(ROUTER_CHANNELS.ack, (from, p) => this.#onAck(from, p));
   }
@@ -160,6 +164,7 @@ export class Forwarder {
   stop(): void {
     for (const p of this.#peers.values()) this.#release(p);
     this.#peers.clear();
+    this.#limited.clear();
   }
 
   /** Batches waiting for an acknowledgement, all nodes (for stats). */
@@ -196,7 +201,10 @@ export class Forwarder {
   #onForward(from: string, payload: unknown): void {
     const m = Buffer.isBuffer(payload) ? decodeForward(payload) : undefined;
     if (!m) {
-      this.h.log.warn({ peer: from }, 'malformed forwarded messages ignored');
+      const version = Buffer.isBuffer(payload) && payload.length > 0 ? payload[0]! : undefined;
+      if (version !== undefined && version !== FORWARD_VERSION) {
+        this.#limited.warn(`version:${from}`, { peer: from, version, expected: FORWARD_VERSION }, 'forwarded messages of another wire version ignored: the nodes of one cluster must run the same release');
+      } else this.#limited.warn(`malformed:${from}`, { peer: from }, 'malformed forwarded messages ignored');
       return;
     }
     if (m.seq === undefined) {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { silentLog } from '../../src/base/log.js';
 import type { Dist } from '../../src/link/types.js';
-import { decodeForward } from '../../src/router/forward-codec.js';
+import { decodeForward, encodeForward, FORWARD_VERSION } from '../../src/router/forward-codec.js';
 import { Forwarder } from '../../src/router/forwarder.js';
 import { ROUTER_CHANNELS, type WireMessage } from '../../src/router/protocol.js';
 
@@ -64,5 +64,26 @@ test('a node that stays away past the grace releases its publishers; a message s
   const batch = decodeForward(sent[sent.length - 1]!.payload as Buffer)!;
   deliver('b@h', ROUTER_CHANNELS.ack, { epoch: 'e1', seq: batch.seq });
   assert.equal(await isSettled(next), true);
+  fwd.stop();
+});
+
+test('a batch of another wire version is dropped with a line that says so, once per interval, not once per batch', () => {
+  const { dist, deliver } = fakeDist();
+  const lines: Array<[object, string]> = [];
+  const log = { ...silentLog, warn: (obj: object, msg: string) => lines.push([obj, msg]) };
+  const got: WireMessage[][] = [];
+  const fwd = new Forwarder({ epoch: 'e1', dist, log, graceMs: () => 60_000, deliver: (_f, msgs) => got.push([...msgs]) });
+  const batch = encodeForward({ epoch: 'e0', msgs: [msg('x')] });
+  const old = Buffer.from(batch);
+  old[0] = 1;
+  for (let i = 0; i < 50; i++) deliver('b@h', ROUTER_CHANNELS.forward, old);
+  for (let i = 0; i < 50; i++) deliver('b@h', ROUTER_CHANNELS.forward, Buffer.from([FORWARD_VERSION, 0, 0]));
+  assert.deepEqual(got, []);
+  assert.equal(lines.length, 2, lines.map(([, m]) => m).join(' | '));
+  assert.match(lines[0]![1], /another wire version.*same release/);
+  assert.deepEqual(lines[0]![0], { peer: 'b@h', version: 1, expected: FORWARD_VERSION });
+  assert.match(lines[1]![1], /malformed forwarded messages/);
+  deliver('b@h', ROUTER_CHANNELS.forward, batch);
+  assert.equal(got.length, 1, 'a good batch still goes through');
   fwd.stop();
 });
