@@ -22,6 +22,14 @@ function loseNextForward(n: SimNode, instead: () => boolean): void {
   };
 }
 
+/** The next batch `a` forwards is lost with its link to b@h, which drops as the batch goes out. */
+function loseWithLink(sim: BrokerSim, a: SimNode): void {
+  loseNextForward(a, () => {
+    sim.net.partition([a.name], ['b@h']);
+    return true;
+  });
+}
+
 test('routes: one row per (filter, node), announced to every member, removed with the last subscriber', async (t) => {
   const sim = await threeNodes(t);
   const b1 = await sim.client('b@h', 'b1');
@@ -109,10 +117,7 @@ test('QoS 1: the publisher is released once the subscriber node holds the messag
   assert.equal(b1.outlet.got.length, 1);
 
   // The batch is sent while the link is about to drop: it is held and sent again on return.
-  loseNextForward(a, () => {
-    sim.net.partition(['a@h'], ['b@h']);
-    return true; // lost with the link
-  });
+  loseWithLink(sim, a);
   // b's route stays in a's table until the nodedown event, so the publish is routed to b.
   const r2 = a.broker.publish(message('q/1', 1, 'pub', 'second'));
   let done2 = false;
@@ -132,10 +137,7 @@ test('QoS 1: a subscriber node that stays away past the grace time releases the 
   b1.session.subscribe('g/1', sub(1));
   await settle();
   const a = sim.node('a@h');
-  loseNextForward(a, () => {
-    sim.net.partition(['a@h'], ['b@h']);
-    return true; // lost with the link
-  });
+  loseWithLink(sim, a);
   // As `node.dist_net_ticktime` reloaded from 1 s to 50 ms after the routers started.
   sim.graceMs = 50;
   const t0 = performance.now();
