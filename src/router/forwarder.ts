@@ -123,10 +123,14 @@ export class Forwarder {
       p.retry = undefined;
       if (p.outbox.size === 0 || !this.h.dist.isUp(node)) return;
       const now = Date.now();
+      // The receiver drops a batch that follows a missing one: once one goes again, every later
+      // one goes with it, however recently it was sent, or it would wait for a tick of its own.
+      let resending = false;
       for (const [seq, b] of p.outbox) {
-        if (now - b.sentAt < RESEND_MS) continue;
+        if (!resending && now - b.sentAt < RESEND_MS) continue;
         if (!this.h.dist.send(node, ROUTER_CHANNELS.forward, encodeForward({ epoch: this.h.epoch, seq, base: oldest(p), msgs: b.msgs }))) break;
         b.sentAt = now;
+        resending = true;
       }
       this.#scheduleResend(node, p);
     }, RESEND_MS);

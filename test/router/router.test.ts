@@ -277,8 +277,11 @@ test('QoS 1: a batch a congested link refuses is sent again, and a later one is 
   await settle();
   const a = sim.node('a@h');
   loseNextForward(a, () => false); // the link's queue is full: this batch is not sent
+  const t0 = performance.now();
   const first = a.broker.publish(message('c/1', 1, 'p', 'first'));
   await settle();
+  // The later batch leaves well after the refused one (not part of a wait: the scenario's timing).
+  await new Promise((r) => setTimeout(r, 150));
   const second = a.broker.publish(message('c/1', 1, 'p', 'second'));
   const done: string[] = [];
   void first.settled!.then(() => done.push('first'));
@@ -286,8 +289,15 @@ test('QoS 1: a batch a congested link refuses is sent again, and a later one is 
   await settle(6);
   assert.deepEqual(done, [], 'the second batch is not acknowledged while the first is missing');
   assert.deepEqual(b1.outlet.got.map((g) => g.d.msg.payload.toString()), []);
-  await new Promise((r) => setTimeout(r, 700));
-  await settle(6);
+  // Both go again at the first resend tick (500 ms): the second was dropped for following a gap.
+  let bound: NodeJS.Timeout | undefined;
+  const both = new Promise<void>((resolve) => void second.settled!.then(resolve));
+  const arrived = await Promise.race([both.then(() => true), new Promise<false>((r) => (bound = setTimeout(() => r(false), 3000)))]);
+  clearTimeout(bound);
+  assert.ok(arrived, 'acknowledged within 3 s');
+  const waited = performance.now() - t0;
+  assert.ok(waited < 900, `both resent at the first tick, not a tick each: ${waited.toFixed(0)} ms after the first publish`);
+  await settle();
   assert.deepEqual(b1.outlet.got.map((g) => g.d.msg.payload.toString()), ['first', 'second'], 'resent, then in order');
   assert.deepEqual(done, ['first', 'second']);
 });
