@@ -282,13 +282,14 @@ export class Listeners {
         socket.destroy();
         return;
       }
-      const ch = serveSocket(socket, r.settings, env);
+      const ch = serveSocket(socket, r.settings, env, type === 'tcp');
       if (type === 'ssl') ch.peerCert = peerCertOf(socket as TLSSocket);
       r.channels.add(ch);
     };
     let server: AnyServer;
     if (type === 'tcp') {
-      server = createTcpServer({ noDelay: true }, accept);
+      // Accepted paused: serveSocket moves each connection to direct reads (direct-read.ts).
+      server = createTcpServer({ noDelay: true, pauseOnConnect: true }, accept);
     } else if (type === 'ssl') {
       const tls = createTlsServer(l.tls!, (socket) => {
         if (this.#peerRefused(id, r.config, socket)) return;

@@ -1,0 +1,127 @@
+// Direct reads on accepted sockets (src/mqtt/direct-read.ts), over real loopback connections:
+// every byte arrives in order in chunks of their own, pause() stops the reads, the peer's end
+// and the server's close behave as on a plain accepted socket.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { withDirectReads } from '../../src/mqtt/direct-read.js';
+
+const WAIT_MS = 5000;
+
+function within<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${WAIT_MS} ms: ${what}`)), WAIT_MS);
+  });
+  return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+}
+
+interface Accepted {
+  readonly socket: Socket;
+  readonly chunks: Buffer[];
+  /** Resolves once `bytes` bytes have been read in all. */
+  until(bytes: number): Promise<void>;
+}
+
+/** A server accepting paused connections and moving each to direct reads. */
+async function serve(): Promise<{ server: Server; port: number; accepted: Promise<Accepted> }> {
+  let resolveAccepted!: (a: Accepted) => void;
+  const accepted = new Promise<Accepted>((r) => (resolveAccepted = r));
+  const server = createServer({ pauseOnConnect: true }, (raw) => {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const waiters: { bytes: number; resolve: () => void }[] = [];
+    const socket = withDirectReads(raw, (chunk) => {
+      chunks.push(chunk);
+      total += chunk.length;
+      for (const w of waiters.filter((x) => total >= x.bytes)) w.resolve();
+    });
+    assert.ok(socket, 'an accepted TCP socket has a handle to move');
+    resolveAccepted({
+      socket,
+      chunks,
+      until: (bytes) => (total >= bytes ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ bytes, resolve }))),
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port, accepted };
+}
+
+async function closed(server: Server): Promise<void> {
+  await within(new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))), 'server.close()');
+}
+
+describe('direct reads on an accepted socket', () => {
+  test('every byte arrives in order, in chunks that later reads do not overwrite', async () => {
+    const { server, port, accepted } = await serve();
+    const client = connect(port, '127.0.0.1');
+    try {
+      const a = await within(accepted, 'the connection');
+      // Writes spaced by a round trip each arrive as reads of their own: the shared read buffer
+      // is written again for each, so a chunk that were a view into it would change.
+      const sent: Buffer[] = [];
+      for (let i = 0; i < 50; i++) {
+        const b = Buffer.alloc(1 + (i % 7) * 300, i);
+        sent.push(b);
+        client.write(b);
+        await within(a.until(sent.reduce((n, x) => n + x.length, 0)), `write ${i}`);
+      }
+      const big = Buffer.alloc(300_000);
+      for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+      sent.push(big);
+      client.write(big);
+      const expected = Buffer.concat(sent);
+      await within(a.until(expected.length), 'the large write');
+      assert.ok(a.chunks.length >= 51, `${a.chunks.length} reads`);
+      assert.ok(Buffer.concat(a.chunks).equals(expected), 'the bytes read are the bytes sent, in order');
+      // The socket writes back as any other.
+      a.socket.write('pong');
+      const [reply] = (await within(once(client, 'data'), 'the reply')) as [Buffer];
+      assert.equal(reply.toString(), 'pong');
+      assert.ok(a.socket.remoteAddress === '127.0.0.1' && a.socket.remotePort === client.localPort);
+    } finally {
+      client.destroy();
+      await closed(server);
+    }
+  });
+
+  test('pause() stops the reads until resume()', async () => {
+    const { server, port, accepted } = await serve();
+    const client = connect(port, '127.0.0.1');
+    try {
+      const a = await within(accepted, 'the connection');
+      client.write('a');
+      await within(a.until(1), 'the first byte');
+      a.socket.pause();
+      client.write('b');
+      // A round trip to the server and back: had reads gone on, 'b' would be read by now.
+      const probe = connect(port, '127.0.0.1');
+      await within(once(probe, 'connect'), 'a second connection');
+      probe.destroy();
+      await new Promise((r) => setImmediate(r));
+      assert.equal(Buffer.concat(a.chunks).toString(), 'a', 'nothing read while paused');
+      a.socket.resume();
+      await within(a.until(2), 'the byte sent while paused');
+      assert.equal(Buffer.concat(a.chunks).toString(), 'ab');
+    } finally {
+      client.destroy();
+      await closed(server);
+    }
+  });
+
+  test("the peer's end ends the socket, and the server's close waits for it", async () => {
+    const { server, port, accepted } = await serve();
+    const client = connect(port, '127.0.0.1');
+    const a = await within(accepted, 'the connection');
+    let serverClosed = false;
+    const closing = closed(server).then(() => (serverClosed = true));
+    client.end('bye');
+    await within(once(a.socket, 'end'), "the socket's end");
+    assert.equal(Buffer.concat(a.chunks).toString(), 'bye');
+    assert.equal(serverClosed, false, 'server.close() waits for the moved connection');
+    a.socket.destroy();
+    await within(closing, 'server.close() once the connection is gone');
+  });
+});
