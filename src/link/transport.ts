@@ -1,6 +1,7 @@
 // Sockets for links: the listener and outgoing connections, plain TCP or mutual TLS.
-import { Socket, createServer as createTcpServer, isIP, connect as tcpConnect, type Server, type SocketConstructorOpts } from 'node:net';
+import { createServer as createTcpServer, isIP, connect as tcpConnect, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, connect as tlsConnect, type ConnectionOptions, type TLSSocket } from 'node:tls';
+import { acceptWithOnread } from '../base/accept-onread.js';
 import { intermediates } from '../config/ssl-dist/chain.js';
 import type { DistTlsOptions } from '../config/types.js';
 import { HandshakeRefusal } from './handshake.js';
@@ -20,7 +21,8 @@ export interface ListenerHooks {
 export function createListener(tls: DistTlsOptions | undefined, handshakeTimeoutMs: number, hooks: ListenerHooks): Server {
   if (!tls) {
     const server = createTcpServer({ noDelay: true }, (s) => hooks.onSocket(s));
-    server.on('listening', () => acceptWithDirectInput(server));
+    // Accepted sockets read into their frame decoder's buffers, as dialled ones do.
+    server.on('listening', () => acceptWithOnread(server, () => new DirectInput(), { pauseOnCreate: true }));
     return server;
   }
   // Strict by default; ssl_dist.conf may relax verification (and then warns at start).
@@ -64,39 +66,6 @@ export function createListener(tls: DistTlsOptions | undefined, handshakeTimeout
 /** Refuses a TLS ClientHello on a plaintext listener in TLS's own terms. */
 export function rejectTlsOnPlainSocket(socket: Socket): void {
   socket.end(TLS_ALERT_UNEXPECTED_MESSAGE);
-}
-
-/** The part of Node's listening TCP handle that accepts connections (not in its public API). */
-interface AcceptingHandle {
-  onconnection?: (err: number, client: unknown) => void;
-}
-
-/**
- * Gives accepted sockets a DirectInput (Node's `onread`), as dialled ones get. net.Server has no
- * `onread` option, so this takes over its accept callback and does what Node's own does (count
- * the connection, emit 'connection') with one more option. Should a Node.js release change that
- * internal, accepted sockets keep reading through 'data' events: slower, the same behaviour.
- */
-function acceptWithDirectInput(server: Server): void {
-  const internals = server as unknown as { _handle?: AcceptingHandle; _connections: number };
-  const handle = internals._handle;
-  const nodeAccept = handle?.onconnection;
-  if (!handle || typeof nodeAccept !== 'function' || typeof internals._connections !== 'number') return;
-  handle.onconnection = function (this: AcceptingHandle, err: number, client: unknown) {
-    if (err) {
-      nodeAccept.call(this, err, client);
-      return;
-    }
-    const input = new DirectInput();
-    const socket = new Socket({
-      handle: client, readable: true, writable: true, pauseOnCreate: true, onread: input.onread,
-    } as SocketConstructorOpts);
-    input.bind(socket);
-    socket.setNoDelay(true);
-    internals._connections++;
-    Object.assign(socket, { server, _server: server });
-    server.emit('connection', socket);
-  };
 }
 
 export function listen(server: Server, host: string, port: number): Promise<void> {

@@ -4,7 +4,7 @@
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
 import { Channel, HIGH_WATERMARK, type ChannelEnv, type ChannelIO, type ChannelSettings } from './channel.js';
-import { withDirectReads } from './direct-read.js';
+import { directReadsOf } from './direct-read.js';
 import { FrameReader } from './framer.js';
 import { RC } from './reason-codes.js';
 
@@ -61,19 +61,8 @@ function linger(socket: Socket): void {
   lingerSweep.unref();
 }
 
-/**
- * Serves MQTT on an accepted TCP or TLS socket. `directReads`: the socket was accepted paused
- * (`pauseOnConnect`) and its reads go to the channel without the stream path (direct-read.ts).
- */
-export function serveSocket(accepted: Socket, settings: ChannelSettings, env: ChannelEnv, directReads = false): Channel {
-  let feed: (chunk: Buffer) => void = () => undefined;
-  const onData = (chunk: Buffer): void => {
-    feed(chunk);
-    // A client that does not read its acknowledgements is not read from either.
-    if (socket.writableLength > HIGH_WATERMARK && !socket.isPaused()) socket.pause();
-  };
-  const direct = directReads ? withDirectReads(accepted, onData) : undefined;
-  const socket = direct ?? accepted;
+/** Serves MQTT on an accepted TCP or TLS socket. */
+export function serveSocket(socket: Socket, settings: ChannelSettings, env: ChannelEnv): Channel {
   // No Nagle: the listener is created with noDelay. The peer address is read when first asked.
   let closing = false;
   let peer: string | undefined;
@@ -123,12 +112,15 @@ export function serveSocket(accepted: Socket, settings: ChannelSettings, env: Ch
     },
   };
   const ch = new Channel(io, settings, env);
-  feed = reader(ch, settings.mqtt.max_packet_size);
-  if (!direct) {
-    socket.on('data', onData);
-    // Accepted paused for direct reads that could not be set up: read through the stream.
-    if (directReads) socket.resume();
-  }
+  const feed = reader(ch, settings.mqtt.max_packet_size);
+  const onData = (chunk: Buffer): void => {
+    feed(chunk);
+    // A client that does not read its acknowledgements is not read from either.
+    if (socket.writableLength > HIGH_WATERMARK && !socket.isPaused()) socket.pause();
+  };
+  const direct = directReadsOf(socket);
+  if (direct) direct.target = onData;
+  else socket.on('data', onData);
   socket.on('drain', () => {
     if (socket.isPaused() && !closing) socket.resume();
     ch.drained();

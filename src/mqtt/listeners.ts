@@ -8,12 +8,14 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { createServer as createTlsServer, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { createHash } from 'node:crypto';
 import { WebSocketServer } from 'ws';
+import { acceptWithOnread } from '../base/accept-onread.js';
 import type { Log } from '../base/log.js';
 import type { LogLimiter } from '../base/log-limit.js';
 import type { Counters } from '../base/metrics.js';
 import type { ListenerConfig, ListenersConfig, ListenerType, MqttConfig } from '../config/types.js';
 import type { Channel, ChannelEnv, ChannelSettings } from './channel.js';
 import { serveSocket, serveWebSocket } from './connection.js';
+import { MqttReads } from './direct-read.js';
 import type { AccessPort, BrokerPort, PeerCert } from './port.js';
 import { RC } from './reason-codes.js';
 
@@ -282,14 +284,16 @@ export class Listeners {
         socket.destroy();
         return;
       }
-      const ch = serveSocket(socket, r.settings, env, type === 'tcp');
+      const ch = serveSocket(socket, r.settings, env);
       if (type === 'ssl') ch.peerCert = peerCertOf(socket as TLSSocket);
       r.channels.add(ch);
     };
     let server: AnyServer;
     if (type === 'tcp') {
-      // Accepted paused: serveSocket moves each connection to direct reads (direct-read.ts).
-      server = createTcpServer({ noDelay: true, pauseOnConnect: true }, accept);
+      const tcp = createTcpServer({ noDelay: true }, accept);
+      // Reads go straight to each connection's channel (direct-read.ts).
+      tcp.on('listening', () => acceptWithOnread(tcp, () => new MqttReads(), { pauseOnCreate: false }));
+      server = tcp;
     } else if (type === 'ssl') {
       const tls = createTlsServer(l.tls!, (socket) => {
         if (this.#peerRefused(id, r.config, socket)) return;

@@ -1,11 +1,12 @@
-// Direct reads on accepted sockets (src/mqtt/direct-read.ts), over real loopback connections:
-// every byte arrives in order in chunks of their own, pause() stops the reads, the peer's end
-// and the server's close behave as on a plain accepted socket.
+// Direct reads on accepted sockets (src/base/accept-onread.ts with src/mqtt/direct-read.ts), over
+// real loopback connections: every byte arrives in order in chunks of their own, pause() stops the
+// reads, the peer's end and the server's close behave as on a plain accepted socket.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { withDirectReads } from '../../src/mqtt/direct-read.js';
+import { acceptWithOnread } from '../../src/base/accept-onread.js';
+import { directReadsOf, MqttReads } from '../../src/mqtt/direct-read.js';
 
 const WAIT_MS = 5000;
 
@@ -24,28 +25,32 @@ interface Accepted {
   until(bytes: number): Promise<void>;
 }
 
-/** A server accepting paused connections and moving each to direct reads. */
+/** A server whose accepted sockets read directly, as MQTT's TCP listeners' do. */
 async function serve(): Promise<{ server: Server; port: number; accepted: Promise<Accepted> }> {
   let resolveAccepted!: (a: Accepted) => void;
   const accepted = new Promise<Accepted>((r) => (resolveAccepted = r));
-  const server = createServer({ pauseOnConnect: true }, (raw) => {
+  const server = createServer((socket) => {
     const chunks: Buffer[] = [];
     let total = 0;
     const waiters: { bytes: number; resolve: () => void }[] = [];
-    const socket = withDirectReads(raw, (chunk) => {
+    const reads = directReadsOf(socket);
+    assert.ok(reads, 'the accepted socket reads directly');
+    reads.target = (chunk) => {
       chunks.push(chunk);
       total += chunk.length;
       for (const w of waiters.filter((x) => total >= x.bytes)) w.resolve();
-    });
-    assert.ok(socket, 'an accepted TCP socket has a handle to move');
+    };
     resolveAccepted({
       socket,
       chunks,
       until: (bytes) => (total >= bytes ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ bytes, resolve }))),
     });
   });
+  let installed = false;
+  server.on('listening', () => (installed = acceptWithOnread(server, () => new MqttReads(), { pauseOnCreate: false })));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
+  assert.ok(installed, "the server's accept was taken over");
   return { server, port: (server.address() as AddressInfo).port, accepted };
 }
 
@@ -120,7 +125,7 @@ describe('direct reads on an accepted socket', () => {
     client.end('bye');
     await within(once(a.socket, 'end'), "the socket's end");
     assert.equal(Buffer.concat(a.chunks).toString(), 'bye');
-    assert.equal(serverClosed, false, 'server.close() waits for the moved connection');
+    assert.equal(serverClosed, false, 'server.close() waits for the connection');
     a.socket.destroy();
     await within(closing, 'server.close() once the connection is gone');
   });
