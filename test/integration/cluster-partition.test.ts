@@ -74,6 +74,10 @@ test('with cluster.autoheal = false the sides stay apart after the network heals
   assert.equal((await h2.stop()).code, 0);
   await h2.waitExit();
   await h2.startOk();
-  await waitFor('healed', async () => (await statusOf(h1)).running_nodes.length === 2 && (await statusOf(h2)).running_nodes.length === 2);
+  // On a timeout, both logs' ends say which side did not take the other back.
+  await waitFor('healed', async () => (await statusOf(h1)).running_nodes.length === 2 && (await statusOf(h2)).running_nodes.length === 2).catch((err: unknown) => {
+    const tail = (n: TestNode): string => n.logText().split('\n').slice(-40).join('\n');
+    throw new Error(`${String(err)}\n--- h1 log ---\n${tail(h1)}\n--- h2 log ---\n${tail(h2)}`);
+  });
   await waitFor('data merged', async () => userAdmins((await h2.ctl(['admins', 'list'])).stdout) === 'Username: onleft, Description: \n');
 });
