@@ -1,7 +1,7 @@
 // Direct reads on accepted sockets (src/base/accept-onread.ts with src/mqtt/direct-read.ts), over
 // real loopback connections: every byte arrives in order in chunks of their own, pause() stops the
 // reads, the peer's end and the server's close behave as on a plain accepted socket.
-import { describe, test } from 'node:test';
+import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
@@ -58,62 +58,60 @@ async function closed(server: Server): Promise<void> {
   await within(new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))), 'server.close()');
 }
 
+/** A served connection and its client, closed (client, then server) when the test ends. */
+async function connection(t: TestContext): Promise<{ a: Accepted; client: Socket; port: number }> {
+  const { server, port, accepted } = await serve();
+  const client = connect(port, '127.0.0.1');
+  t.after(async () => {
+    client.destroy();
+    await closed(server);
+  });
+  return { a: await within(accepted, 'the connection'), client, port };
+}
+
 describe('direct reads on an accepted socket', () => {
-  test('every byte arrives in order, in chunks that later reads do not overwrite', async () => {
-    const { server, port, accepted } = await serve();
-    const client = connect(port, '127.0.0.1');
-    try {
-      const a = await within(accepted, 'the connection');
-      // Writes spaced by a round trip each arrive as reads of their own: the shared read buffer
-      // is written again for each, so a chunk that were a view into it would change.
-      const sent: Buffer[] = [];
-      for (let i = 0; i < 50; i++) {
-        const b = Buffer.alloc(1 + (i % 7) * 300, i);
-        sent.push(b);
-        client.write(b);
-        await within(a.until(sent.reduce((n, x) => n + x.length, 0)), `write ${i}`);
-      }
-      const big = Buffer.alloc(300_000);
-      for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
-      sent.push(big);
-      client.write(big);
-      const expected = Buffer.concat(sent);
-      await within(a.until(expected.length), 'the large write');
-      assert.ok(a.chunks.length >= 51, `${a.chunks.length} reads`);
-      assert.ok(Buffer.concat(a.chunks).equals(expected), 'the bytes read are the bytes sent, in order');
-      // The socket writes back as any other.
-      a.socket.write('pong');
-      const [reply] = (await within(once(client, 'data'), 'the reply')) as [Buffer];
-      assert.equal(reply.toString(), 'pong');
-      assert.ok(a.socket.remoteAddress === '127.0.0.1' && a.socket.remotePort === client.localPort);
-    } finally {
-      client.destroy();
-      await closed(server);
+  test('every byte arrives in order, in chunks that later reads do not overwrite', async (t) => {
+    const { a, client } = await connection(t);
+    // Writes spaced by a round trip each arrive as reads of their own: the shared read buffer
+    // is written again for each, so a chunk that were a view into it would change.
+    const sent: Buffer[] = [];
+    for (let i = 0; i < 50; i++) {
+      const b = Buffer.alloc(1 + (i % 7) * 300, i);
+      sent.push(b);
+      client.write(b);
+      await within(a.until(sent.reduce((n, x) => n + x.length, 0)), `write ${i}`);
     }
+    const big = Buffer.alloc(300_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+    sent.push(big);
+    client.write(big);
+    const expected = Buffer.concat(sent);
+    await within(a.until(expected.length), 'the large write');
+    assert.ok(a.chunks.length >= 51, `${a.chunks.length} reads`);
+    assert.ok(Buffer.concat(a.chunks).equals(expected), 'the bytes read are the bytes sent, in order');
+    // The socket writes back as any other.
+    a.socket.write('pong');
+    const [reply] = (await within(once(client, 'data'), 'the reply')) as [Buffer];
+    assert.equal(reply.toString(), 'pong');
+    assert.ok(a.socket.remoteAddress === '127.0.0.1' && a.socket.remotePort === client.localPort);
   });
 
-  test('pause() stops the reads until resume()', async () => {
-    const { server, port, accepted } = await serve();
-    const client = connect(port, '127.0.0.1');
-    try {
-      const a = await within(accepted, 'the connection');
-      client.write('a');
-      await within(a.until(1), 'the first byte');
-      a.socket.pause();
-      client.write('b');
-      // A round trip to the server and back: had reads gone on, 'b' would be read by now.
-      const probe = connect(port, '127.0.0.1');
-      await within(once(probe, 'connect'), 'a second connection');
-      probe.destroy();
-      await new Promise((r) => setImmediate(r));
-      assert.equal(Buffer.concat(a.chunks).toString(), 'a', 'nothing read while paused');
-      a.socket.resume();
-      await within(a.until(2), 'the byte sent while paused');
-      assert.equal(Buffer.concat(a.chunks).toString(), 'ab');
-    } finally {
-      client.destroy();
-      await closed(server);
-    }
+  test('pause() stops the reads until resume()', async (t) => {
+    const { a, client, port } = await connection(t);
+    client.write('a');
+    await within(a.until(1), 'the first byte');
+    a.socket.pause();
+    client.write('b');
+    // Server and client share this process: 'b' is in the kernel before the probe connects, so
+    // the turns of the event loop that see the probe connect would have read it, had reads gone on.
+    const probe = connect(port, '127.0.0.1');
+    await within(once(probe, 'connect'), 'a second connection');
+    probe.destroy();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(Buffer.concat(a.chunks).toString(), 'a', 'nothing read while paused');
+    a.socket.resume();
+    await within(a.until(2), 'the byte sent while paused');
+    assert.equal(Buffer.concat(a.chunks).toString(), 'ab');
   });
 
   test("the peer's end ends the socket, and the server's close waits for it", async () => {
