@@ -7,6 +7,7 @@
 // test, so tests on one broker run one after another. To bound the time (the MQTT 5 tests take
 // 7 to 28 s each, mostly sleeping), the tests are dealt over four brokers that run side by side:
 // one for client_test.py, three for client_test5.py.
+// A failed test is run once more (see below), and both runs' output is reported.
 //
 // What the suite expects of the broker's configuration:
 // - test_server_keep_alive (v5): a client asking for keep alive 120 gets Server Keep Alive 60,
@@ -82,6 +83,8 @@ interface PahoResult {
   readonly ms: number;
 }
 
+const passed = (r: PahoResult): boolean => !r.timedOut && r.code === 0;
+
 function runPaho(module: Module, name: string, broker: BrokerUnderTest): Promise<PahoResult> {
   return new Promise((resolvePromise, reject) => {
     const started = Date.now();
@@ -140,14 +143,20 @@ test(`Paho interoperability suite against ${kind}`, { concurrency: 4, timeout: 1
       const broker = await startBrokerUnderTest(t, kind, brokerOptions(kind, chain.nodeName));
       for (const name of chain.names) {
         const known = KNOWN[kind][`${chain.module}.${name}`];
-        await t.test(`${chain.module}.py ${name}`, known !== undefined ? { todo: known } : {}, async () => {
-          const r = await runPaho(chain.module, name, broker);
-          const what = r.timedOut ? `timed out after ${TEST_TIMEOUT_MS} ms (killed)` : `exit ${r.code} after ${r.ms} ms`;
-          assert.ok(
-            !r.timedOut && r.code === 0,
-            `${chain.module}.py Test.${name} failed against ${kind} on ${broker.host}:${broker.port}: ${what}\n` +
-              `--- python output ---\n${r.output}\n--- broker config ---\n${broker.config}--- broker log (tail) ---\n${broker.logTail()}`,
-          );
+        await t.test(`${chain.module}.py ${name}`, known !== undefined ? { todo: known } : {}, async (tt) => {
+          const what = (r: PahoResult): string => (r.timedOut ? `timed out after ${TEST_TIMEOUT_MS} ms (killed)` : `exit ${r.code} after ${r.ms} ms`);
+          const report = (r: PahoResult): string =>
+            `${chain.module}.py Test.${name} failed against ${kind} on ${broker.host}:${broker.port}: ${what(r)}\n` +
+            `--- python output ---\n${r.output}\n--- broker config ---\n${broker.config}--- broker log (tail) ---\n${broker.logTail()}`;
+          let r = await runPaho(chain.module, name, broker);
+          // The suite checks with fixed sleeps (1 s after a subscribe, 3 s for a delivery), which a
+          // machine busy with other test files can overrun. A failure is run once more; the first
+          // one's output stays in the report, and a broker that really fails fails both times.
+          if (!passed(r) && known === undefined) {
+            tt.diagnostic(`first run failed, running once more. ${report(r)}`);
+            r = await runPaho(chain.module, name, broker);
+          }
+          assert.ok(passed(r), report(r));
           assert.ok(broker.alive(), `the broker (pid ${broker.pid}) is gone after ${name}`);
         });
       }
