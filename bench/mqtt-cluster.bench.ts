@@ -2,13 +2,14 @@
 // generator and rows as bench/mqtt (100 pairs of 16 B messages, QoS 0 and 1; latency at a fixed
 // rate), with the publishers on node 1 and the subscribers on node 2, and fan-out 1 → 1,000 with
 // the subscribers dealt over all three nodes, each beside the same load on a single node in the
-// same run (the reference: "advantage" below 1 is the price of the hop). A subscribe storm:
+// same run (the reference: "advantage" below 1 is the price of the hop); the latency rows once
+// more with every process on one CPU, to tell the hop from the VM's cross-CPU wake-up. A subscribe storm:
 // 100,000 subscriptions on node 2, until a publish on node 1 reaches the last of them. And a
 // session takeover across nodes: a persistent client that moves from node 1 to node 2, CONNECT
 // until the CONNACK with its session present.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, connectAsync, type MqttClient } from 'mqtt';
 import { allocDistBase, createTestNode, type TestNode } from '../test/helpers/launcher.js';
@@ -24,9 +25,11 @@ interface Report {
   readonly latency_us: { readonly p50: number; readonly p99: number };
 }
 
-function gen(bin: string, args: readonly string[], timeoutMs: number): Promise<Report | undefined> {
+/** Runs the load generator; with `cpus`, on those CPUs only (taskset). */
+function gen(bin: string, args: readonly string[], timeoutMs: number, cpus?: string): Promise<Report | undefined> {
   return new Promise((resolve) => {
-    const child = spawn(bin, [...args, '--id', `cl${process.pid}x${Math.floor(Math.random() * 1e6)}`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const argv = [...args, '--id', `cl${process.pid}x${Math.floor(Math.random() * 1e6)}`];
+    const child = cpus === undefined ? spawn(bin, argv, { stdio: ['ignore', 'pipe', 'ignore'] }) : spawn('taskset', ['-c', cpus, bin, ...argv], { stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
@@ -40,6 +43,14 @@ function gen(bin: string, args: readonly string[], timeoutMs: number): Promise<R
       }
     });
   });
+}
+
+/** Moves every thread of each process onto `cpus` (taskset's list syntax); throws if taskset fails. */
+function pin(pids: readonly number[], cpus: string): void {
+  for (const pid of pids) {
+    const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid} failed: ${r.stderr || r.error?.message}`);
+  }
 }
 
 const median = (xs: readonly number[]): number | null => (xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
@@ -123,14 +134,14 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
       readonly unit: string;
       readonly higherIsBetter: boolean;
     }
-    const measureAll = async (picks: readonly Pick[], extra: string[], across = cross, n = rounds): Promise<void> => {
+    const measureAll = async (picks: readonly Pick[], extra: string[], across = cross, n = rounds, cpus?: string): Promise<void> => {
       const ours: Report[] = [];
       const ref: Report[] = [];
       for (let i = 0; i < n; i++) {
         // Interleaved, so that the machine's drift hits both alike.
-        const c = await gen(bin, across(extra), (seconds + 30) * 1000);
+        const c = await gen(bin, across(extra), (seconds + 30) * 1000, cpus);
         if (c) ours.push(c);
-        const s = await gen(bin, single(extra), (seconds + 30) * 1000);
+        const s = await gen(bin, single(extra), (seconds + 30) * 1000, cpus);
         if (s) ref.push(s);
       }
       for (const p of picks) {
@@ -154,6 +165,26 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
       cross,
       quick ? 1 : 7,
     );
+    // The same with the three nodes and the load generator on one CPU. Waking a process that
+    // sleeps on the other vCPU costs this VM ~85 µs (an interrupt through the hypervisor); a hop
+    // between nodes adds such a wake-up to the path, one node alone mostly does not (Linux wakes
+    // the broker on the CPU of the client that wrote to it). On one CPU neither path crosses, and
+    // the rows show what the hop itself costs. Moderate rate: the CPU is mostly idle either way.
+    pin(nodes.map((n) => n.pid!), '0');
+    try {
+      await measureAll(
+        [
+          { label: 'publish→deliver p50 at 2,000 msg/s, across nodes, every process on one CPU', pick: (r) => r.latency_us.p50, unit: 'µs', higherIsBetter: false },
+          { label: 'publish→deliver p99 at 2,000 msg/s, across nodes, every process on one CPU', pick: (r) => r.latency_us.p99, unit: 'µs', higherIsBetter: false },
+        ],
+        ['--mode', 'latency', '--clients', '10', '--rate', '2000'],
+        cross,
+        quick ? 1 : 7,
+        '0',
+      );
+    } finally {
+      pin(nodes.map((n) => n.pid!), `0-${availableParallelism() - 1}`);
+    }
     await measure(
       'fan-out 1 → 1,000, QoS 0, 16 B, publisher on node 1, subscribers dealt over the 3 nodes',
       ['--mode', 'fanout', '--clients', '1000', '--qos', '0', '--payload', '16', '--window', '20'],
