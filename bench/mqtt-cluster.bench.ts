@@ -156,34 +156,26 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
     await measure('QoS 1, 100 pairs, 16 B, across nodes (PUBACK once node 2 holds it)', ['--mode', 'pairs', '--clients', '100', '--qos', '1'], (r) => r.received_per_s, 'msg/s', true);
     // p50 and p99 from the same runs, and more of them: on this 2-core VM one run's p99 moves by
     // 2–4× from run to run (a wake-up of an idle vCPU now and then), its p50 by a few %.
-    await measureAll(
-      [
-        { label: 'publish→deliver p50 at 2,000 msg/s, across nodes', pick: (r) => r.latency_us.p50, unit: 'µs', higherIsBetter: false },
-        { label: 'publish→deliver p99 at 2,000 msg/s, across nodes', pick: (r) => r.latency_us.p99, unit: 'µs', higherIsBetter: false },
-      ],
-      ['--mode', 'latency', '--clients', '10', '--rate', '2000'],
-      cross,
-      quick ? 1 : 7,
-    );
-    // The same with the three nodes and the load generator on one CPU. Waking a process that
-    // sleeps on the other vCPU costs this VM ~85 µs (an interrupt through the hypervisor); a hop
-    // between nodes adds such a wake-up to the path, one node alone mostly does not (Linux wakes
-    // the broker on the CPU of the client that wrote to it). On one CPU neither path crosses, and
-    // the rows show what the hop itself costs. Moderate rate: the CPU is mostly idle either way.
-    pin(nodes.map((n) => n.pid!), '0');
-    try {
-      await measureAll(
-        [
-          { label: 'publish→deliver p50 at 2,000 msg/s, across nodes, every process on one CPU', pick: (r) => r.latency_us.p50, unit: 'µs', higherIsBetter: false },
-          { label: 'publish→deliver p99 at 2,000 msg/s, across nodes, every process on one CPU', pick: (r) => r.latency_us.p99, unit: 'µs', higherIsBetter: false },
-        ],
+    const latency = (where: string, cpus?: string): Promise<void> =>
+      measureAll(
+        (['p50', 'p99'] as const).map((p) => ({ label: `publish→deliver ${p} at 2,000 msg/s, across nodes${where}`, pick: (r: Report) => r.latency_us[p], unit: 'µs', higherIsBetter: false })),
         ['--mode', 'latency', '--clients', '10', '--rate', '2000'],
         cross,
         quick ? 1 : 7,
-        '0',
+        cpus,
       );
+    await latency('');
+    // The same with the three nodes and the load generator on one CPU. Waking a process that
+    // sleeps on the other vCPU costs this VM tens of µs (an interrupt through the hypervisor); a
+    // hop between nodes adds such a wake-up to the path, one node alone mostly does not (Linux
+    // wakes the broker on the CPU of the client that wrote to it). On one CPU neither path
+    // crosses, and the rows show what the hop itself costs. Moderate rate: the CPU is mostly idle.
+    const pids = nodes.map((n) => n.pid!);
+    pin(pids, '0');
+    try {
+      await latency(', every process on one CPU', '0');
     } finally {
-      pin(nodes.map((n) => n.pid!), `0-${availableParallelism() - 1}`);
+      pin(pids, `0-${availableParallelism() - 1}`);
     }
     await measure(
       'fan-out 1 → 1,000, QoS 0, 16 B, publisher on node 1, subscribers dealt over the 3 nodes',
