@@ -7,7 +7,7 @@
 // test, so tests on one broker run one after another. To bound the time (the MQTT 5 tests take
 // 7 to 28 s each, mostly sleeping), the tests are dealt over four brokers that run side by side:
 // one for client_test.py, three for client_test5.py.
-// A failed test is run once more (see below), and both runs' output is reported.
+// A failed test is run once more (see below); the first run's output is printed either way.
 //
 // What the suite expects of the broker's configuration:
 // - test_server_keep_alive (v5): a client asking for keep alive 120 gets Server Keep Alive 60,
