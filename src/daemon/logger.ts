@@ -38,13 +38,15 @@ export async function createLogger(opts: LoggerOptions): Promise<NodeLogger> {
   const logFile = logFilePath(opts.logDir);
   const file = createRotatingFile({ file: logFile, maxBytes: opts.maxBytes, keep: opts.keep });
   const level = opts.level ?? 'info';
-  const streams: StreamEntry[] = [{ level, stream: file }];
+  // The streams take every level and the logger decides, so that `emqx ctl log set-level`
+  // (setting the logger's level at run time) changes what every stream writes.
+  const streams: StreamEntry[] = [{ level: 'trace', stream: file }];
   if (opts.mode === 'console') {
     // Loaded only here: pino-pretty costs start-up time the daemon does not need to pay.
     const { default: pretty } = await import('pino-pretty');
-    streams.push({ level, stream: pretty({ colorize: process.stdout.isTTY, sync: true, destination: 1, ignore: 'pid,hostname,node', singleLine: true }) });
+    streams.push({ level: 'trace', stream: pretty({ colorize: process.stdout.isTTY, sync: true, destination: 1, ignore: 'pid,hostname,node', singleLine: true }) });
   } else if (opts.mode === 'foreground') {
-    streams.push({ level, stream: pino.destination({ dest: 1, sync: true }) });
+    streams.push({ level: 'trace', stream: pino.destination({ dest: 1, sync: true }) });
   }
   const logger = pino(
     {

@@ -20,6 +20,7 @@ import { CtlServer, socketIsLive } from '../ctl/server.js';
 import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
 import { claimPointer, pointerDir, pointerKey, removePointer, selectorEtcDir } from '../ctl/pointer.js';
 import { statusCommand } from '../ctl/status.js';
+import { logCommand } from '../ctl/log.js';
 import { confCommand } from '../ctl/conf.js';
 import { effectiveTree } from '../config/schema.js';
 import { redactTree } from '../config/redact.js';
@@ -124,6 +125,7 @@ export class EmqxNode {
     });
     this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
+    this.ctl.register(logCommand(opts.logger));
     this.ctl.register(
       confCommand({
         reload: async () => formatReloadReport(await this.reload('ctl')),

@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { logCommand } from '../../src/ctl/log.js';
+import { createTestNode } from '../helpers/launcher.js';
+import { waitFor } from '../helpers/cluster-status.js';
+
+/** A logger as the node builds one (streams take every level, the logger decides), writing into `lines`. */
+function capture(): { logger: pino.Logger; lines: Array<{ level: number; msg: string }> } {
+  const lines: Array<{ level: number; msg: string }> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(JSON.parse(l) as { level: number; msg: string });
+      done();
+    },
+  });
+  return { logger: pino({ level: 'info' }, pino.multistream([{ level: 'trace', stream: sink }])), lines };
+}
+
+test('log set-level reaches the loggers parts made before the change; primary-level shows the level by its EMQX name', async () => {
+  const { logger, lines } = capture();
+  const part = logger.child({ part: 'mqtt' }).child({ listener: 'tcp:default' });
+  const log = logCommand(logger);
+  assert.deepEqual(await log.run(['primary-level']), { code: 0, output: 'info\n' });
+  part.debug('hidden at info');
+  assert.deepEqual(await log.run(['set-level', 'debug']), { code: 0, output: 'debug\n' });
+  part.debug('shown at debug');
+  assert.deepEqual(await log.run(['primary-level']), { code: 0, output: 'debug\n' });
+  assert.deepEqual(
+    lines.map((l) => l.msg),
+    ['log level set to debug (emqx ctl log)', 'shown at debug'],
+  );
+
+  // notice is pino's info: shown as the operator named it.
+  assert.deepEqual(await log.run(['primary-level', 'notice']), { code: 0, output: 'notice\n' });
+  assert.deepEqual(await log.run(['primary-level']), { code: 0, output: 'notice\n' });
+
+  // A level that hides info lines: the change is logged before it takes effect.
+  lines.length = 0;
+  assert.deepEqual(await log.run(['set-level', 'warning']), { code: 0, output: 'warning\n' });
+  part.info('hidden at warning');
+  part.warn('shown at warning');
+  assert.deepEqual(
+    lines.map((l) => l.msg),
+    ['log level set to warning (emqx ctl log)', 'shown at warning'],
+  );
+  assert.deepEqual(await log.run(['set-level', 'none']), { code: 0, output: 'none\n' });
+  part.fatal('hidden at none');
+  assert.equal(lines.at(-1)!.msg, 'shown at warning');
+});
+
+test('log: an unknown level is refused and changes nothing; other arguments print the usage', async () => {
+  const { logger } = capture();
+  const log = logCommand(logger);
+  const bad = await log.run(['set-level', 'verbose']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.output, /^\[error\] set overall log level failed: invalid level verbose; one of all, debug, info, notice, warning, error, critical, alert, emergency, none\n$/);
+  assert.equal(logger.level, 'info');
+  for (const args of [[], ['set-level'], ['primary-level', 'debug', 'x'], ['handlers']]) {
+    const r = await log.run(args);
+    assert.equal(r.code, 1);
+    assert.match(r.output, /^log set-level <Level> +# Set the overall log level\n/);
+  }
+});
+
+test('emqx ctl log set-level debug on a running node: its parts log at debug from then on', async (t) => {
+  const node = await createTestNode(t, { name: 'logl1@127.0.0.1' });
+  await node.startOk();
+  assert.equal((await node.ctl(['log', 'primary-level'])).stdout, 'info\n');
+  const set = await node.ctl(['log', 'set-level', 'debug']);
+  assert.deepEqual([set.code, set.stdout], [0, 'debug\n']);
+  // The config watcher logs each event in the config directory at debug.
+  await waitFor('a debug line from the config watcher', async () => {
+    writeFileSync(join(node.etcDir, 'touched.txt'), String(Date.now()));
+    return node.logText().includes('"msg":"config directory event"');
+  }, 10_000);
+  assert.equal((await node.ctl(['log', 'primary-level'])).stdout, 'debug\n');
+});
