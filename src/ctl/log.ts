@@ -19,7 +19,7 @@ const LEVELS = {
   none: 'silent',
 } as const;
 
-export type EmqxLogLevel = keyof typeof LEVELS;
+type EmqxLogLevel = keyof typeof LEVELS;
 
 const isLevel = (s: string): s is EmqxLogLevel => Object.hasOwn(LEVELS, s);
 
