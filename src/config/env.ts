@@ -93,8 +93,10 @@ export function envOverrides(env: Readonly<Record<string, string | undefined>>, 
   const overrides: EnvOverride[] = [];
   const warnings: ConfigProblem[] = [];
   for (const { name, path, raw } of chosen.values()) {
-    if (!Object.hasOwn(ROOT_FIELDS, path[0]!)) continue;
-    if (!isKnownKey(path)) {
+    // Of EMQX's `log` section only the handlers' levels are read (log-level.ts): those count.
+    const logLevel = path[0] === 'log' && path.at(-1) === 'level';
+    if (!logLevel && !Object.hasOwn(ROOT_FIELDS, path[0]!)) continue;
+    if (!logLevel && !isKnownKey(path)) {
       warnings.push(unknownKeyWarning(name, path));
       continue;
     }

@@ -12,6 +12,7 @@ import type { EnvOverride } from './env.js';
 import { validateConfig, deepFreeze, effectiveTree, sortProblems } from './schema.js';
 import type { Origin } from './schema.js';
 import { redactTree } from './redact.js';
+import { readLogLevel } from './log-level.js';
 
 export interface LoadOptions {
   /** The install root: the directory holding bin/ and etc/. */
@@ -194,7 +195,13 @@ function loadFrom(paths: Paths, opts: LoadOptions): LoadedConfig {
   const problems = [...result.problems];
   const warnings: ConfigProblem[] = [...env.warnings];
   let config = result.config;
-  const unserved = unservedSections(tree, result.ignoredRoots);
+  const log = readLogLevel(tree, (path, message) => {
+    let origin: Origin | undefined;
+    for (let n = path.length; n > 0 && origin === undefined; n--) origin = originOf(path.slice(0, n));
+    return { ...origin, key: path.join('.'), message: `${path.join('.')}: ${message}` };
+  });
+  problems.push(...log.problems);
+  const unserved = unservedSections(tree, result.ignoredRoots).map((r) => (r === 'log' && log.set ? "log (only its handlers' level is applied)" : r));
   if (unserved.length > 0) {
     warnings.push({ message: `sections of ${paths.conf_file} this node does not serve (accepted, not applied): ${unserved.join(', ')}` });
   }
@@ -202,7 +209,7 @@ function loadFrom(paths: Paths, opts: LoadOptions): LoadedConfig {
     warnings.push(...configWarnings(config));
     const withTls = withListenerTls(config.listeners, (p) => originOf(p) ?? {});
     problems.push(...withTls.problems);
-    config = { ...config, listeners: withTls.listeners };
+    config = { ...config, listeners: withTls.listeners, log: { level: log.level } };
   }
   // Read ssl_dist.conf even when emqx.conf has problems, so one run reports both files.
   const cluster = tree.cluster as Record<string, unknown> | undefined;

@@ -2,6 +2,7 @@
 // Keys mirror the HOCON keys of SPEC §2 (snake_case kept so `conf show node.data_dir` maps
 // one-to-one); durations are converted to milliseconds, paths made absolute.
 import type { SecureContextOptions, TlsOptions, ConnectionOptions } from 'node:tls';
+import type { LogLevel } from './log-level.js';
 
 export type DiscoveryStrategy = 'manual' | 'static' | 'singleton' | 'dns' | 'etcd' | 'k8s';
 export type ProtoDist = 'inet_tcp' | 'inet6_tcp' | 'inet_tls' | 'inet6_tls';
@@ -330,6 +331,11 @@ export interface FlappingConfig extends FlappingPolicy {
   readonly by_username: FlappingPolicy;
 }
 
+export interface LogConfig {
+  /** EMQX's level name: the most verbose of the handlers' levels, `info` when none is set. */
+  readonly level: LogLevel;
+}
+
 export interface Config {
   readonly node: NodeConfig;
   readonly cluster: ClusterConfig;
@@ -343,6 +349,8 @@ export interface Config {
   readonly authentication: readonly AuthenticatorConfig[];
   readonly authorization: AuthorizationConfig;
   readonly flapping_detect: FlappingConfig;
+  /** From EMQX's `log` section, only the level (config/log-level.ts); absent in hand-built configs. */
+  readonly log?: LogConfig;
   readonly paths: Paths;
   /** Present when cluster.proto_dist is inet_tls or inet6_tls. */
   readonly tls?: DistTlsOptions;

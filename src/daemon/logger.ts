@@ -12,7 +12,7 @@ export interface LoggerOptions {
   readonly logDir: string;
   readonly mode: RunMode;
   readonly nodeName: string;
-  readonly level?: pino.Level;
+  readonly level?: pino.LevelWithSilent;
   readonly maxBytes?: number;
   readonly keep?: number;
 }

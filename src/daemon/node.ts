@@ -20,7 +20,8 @@ import { CtlServer, socketIsLive } from '../ctl/server.js';
 import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
 import { claimPointer, pointerDir, pointerKey, removePointer, selectorEtcDir } from '../ctl/pointer.js';
 import { statusCommand } from '../ctl/status.js';
-import { logCommand } from '../ctl/log.js';
+import { LogLevelControl, logCommand } from '../ctl/log.js';
+import { DEFAULT_LOG_LEVEL } from '../config/log-level.js';
 import { confCommand } from '../ctl/conf.js';
 import { effectiveTree } from '../config/schema.js';
 import { redactTree } from '../config/redact.js';
@@ -68,6 +69,8 @@ export class EmqxNode {
   readonly router: RouterPart;
   /** The HTTP API (/api/v5) and the dashboard page on dashboard.listeners. */
   readonly api: ApiPart;
+  /** The log level: from emqx.conf, `emqx ctl log`, and reloads. */
+  readonly logLevel: LogLevelControl;
   readonly #opts: NodeOptions;
   /** The running configuration: replaced by each reload. */
   #config: Config;
@@ -125,7 +128,8 @@ export class EmqxNode {
     });
     this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
-    this.ctl.register(logCommand(opts.logger));
+    this.logLevel = new LogLevelControl(opts.logger, opts.config.log?.level ?? DEFAULT_LOG_LEVEL);
+    this.ctl.register(logCommand(this.logLevel));
     this.ctl.register(
       confCommand({
         reload: async () => formatReloadReport(await this.reload('ctl')),
@@ -184,6 +188,14 @@ export class EmqxNode {
           }
         },
         stop: () => removePointer(ptrDir, ptrKey, this.socketPath),
+      },
+      // The log level from emqx.conf, applied again on a reload that changes it.
+      {
+        name: 'log',
+        start: () => undefined,
+        stop: () => undefined,
+        reloadKeys: ['log'],
+        reconfigure: (config) => this.logLevel.set(config.log?.level ?? DEFAULT_LOG_LEVEL, 'configuration reload'),
       },
       {
         name: 'mnesia_dir',

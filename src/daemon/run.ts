@@ -9,6 +9,7 @@ import { sendReadiness } from './readiness.js';
 import { readVersion } from './version.js';
 import { controlSocketPath, ensureWritableDir } from './data-dir.js';
 import { socketIsLive } from '../ctl/server.js';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS } from '../config/log-level.js';
 
 export interface RunOptions {
   readonly root: string;
@@ -51,7 +52,7 @@ export async function runNode(opts: RunOptions): Promise<number> {
   let log: NodeLogger;
   try {
     ensureWritableDir(config.paths.log_dir, 'log directory (EMQX_LOG_DIR)');
-    log = await createLogger({ logDir: config.paths.log_dir, mode: opts.mode, nodeName: config.node.name });
+    log = await createLogger({ logDir: config.paths.log_dir, mode: opts.mode, nodeName: config.node.name, level: LOG_LEVELS[config.log?.level ?? DEFAULT_LOG_LEVEL] });
   } catch (err) {
     return fail(errorMessage(err));
   }

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { logCommand } from '../../src/ctl/log.js';
+import { LogLevelControl, logCommand } from '../../src/ctl/log.js';
 import { createTestNode } from '../helpers/launcher.js';
 import { waitFor } from '../helpers/cluster-status.js';
 
@@ -23,7 +23,7 @@ function capture(): { logger: pino.Logger; lines: Array<{ level: number; msg: st
 test('log set-level reaches the loggers parts made before the change; primary-level shows the level by its EMQX name', async () => {
   const { logger, lines } = capture();
   const part = logger.child({ part: 'mqtt' }).child({ listener: 'tcp:default' });
-  const log = logCommand(logger);
+  const log = logCommand(new LogLevelControl(logger, 'info'));
   assert.deepEqual(await log.run(['primary-level']), { code: 0, output: 'info\n' });
   part.debug('hidden at info');
   assert.deepEqual(await log.run(['set-level', 'debug']), { code: 0, output: 'debug\n' });
@@ -54,7 +54,7 @@ test('log set-level reaches the loggers parts made before the change; primary-le
 
 test('log: an unknown level is refused and changes nothing; other arguments print the usage', async () => {
   const { logger } = capture();
-  const log = logCommand(logger);
+  const log = logCommand(new LogLevelControl(logger, 'info'));
   const bad = await log.run(['set-level', 'verbose']);
   assert.equal(bad.code, 1);
   assert.match(bad.output, /^\[error\] set overall log level failed: invalid level verbose; one of all, debug, info, notice, warning, error, critical, alert, emergency, none\n$/);
@@ -78,4 +78,19 @@ test('emqx ctl log set-level debug on a running node: its parts log at debug fro
     return node.logText().includes('"msg":"config directory event"');
   }, 10_000);
   assert.equal((await node.ctl(['log', 'primary-level'])).stdout, 'debug\n');
+});
+
+test('log.file.level from emqx.conf at start, and again on a reload that changes it', async (t) => {
+  const node = await createTestNode(t, { name: 'logl2@127.0.0.1', conf: 'log { file { level = debug } }\n' });
+  await node.startOk();
+  // Parts report their start at debug.
+  assert.match(node.logText(), /"level":20,.*"msg":"started"/);
+  assert.equal((await node.ctl(['log', 'primary-level'])).stdout, 'debug\n');
+  writeFileSync(node.confFile, readFileSync(node.confFile, 'utf8').replace('level = debug', 'level = warning'));
+  // The config watcher may apply the save first; then this reload finds no change.
+  const reload = await node.ctl(['conf', 'reload']);
+  assert.equal(reload.code, 0, reload.stdout + reload.stderr);
+  assert.match(reload.stdout, /applied: log\.level|no change/);
+  assert.equal((await node.ctl(['log', 'primary-level'])).stdout, 'warning\n');
+  assert.match(node.logText(), /"msg":"log level set to warning \(configuration reload\)"/);
 });
