@@ -9,7 +9,7 @@ import { loadSslDistFile } from './ssl-dist.js';
 import { withListenerTls } from './listener-tls.js';
 import { envOverrides } from './env.js';
 import type { EnvOverride } from './env.js';
-import { validateConfig, deepFreeze, effectiveTree, sortProblems } from './schema.js';
+import { validateConfig, deepFreeze, effectiveTree, problemAt, sortProblems } from './schema.js';
 import type { Origin } from './schema.js';
 import { redactTree } from './redact.js';
 import { readLogLevel } from './log-level.js';
@@ -195,11 +195,7 @@ function loadFrom(paths: Paths, opts: LoadOptions): LoadedConfig {
   const problems = [...result.problems];
   const warnings: ConfigProblem[] = [...env.warnings];
   let config = result.config;
-  const log = readLogLevel(tree, (path, message) => {
-    let origin: Origin | undefined;
-    for (let n = path.length; n > 0 && origin === undefined; n--) origin = originOf(path.slice(0, n));
-    return { ...origin, key: path.join('.'), message: `${path.join('.')}: ${message}` };
-  });
+  const log = readLogLevel(tree, (path, message) => problemAt(path, message, originOf));
   problems.push(...log.problems);
   const unserved = unservedSections(tree, result.ignoredRoots).map((r) => (r === 'log' && log.set ? "log (only its handlers' level is applied)" : r));
   if (unserved.length > 0) {

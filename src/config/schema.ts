@@ -258,22 +258,26 @@ function convertDnsServer(v: unknown): Converted {
   return { ok: true, value: isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}` };
 }
 
+/** A problem at `path`, placed at the key's origin, else at the nearest enclosing key that has one. */
+export function problemAt(path: readonly string[], message: string, originOf?: (path: readonly string[]) => Origin | undefined): ConfigProblem {
+  let origin: Origin = {};
+  for (let n = path.length; n > 0; n--) {
+    const o = originOf?.(path.slice(0, n));
+    if (o !== undefined) {
+      origin = o;
+      break;
+    }
+  }
+  const key = path.join('.');
+  return { ...origin, key, message: `${key}: ${message}` };
+}
+
 class Collector {
   readonly problems: ConfigProblem[] = [];
   constructor(private readonly opts: ValidateOptions) {}
 
-  /** The origin of a key, else of the nearest enclosing key that has one. */
-  where(path: readonly string[]): Origin {
-    for (let n = path.length; n > 0; n--) {
-      const o = this.opts.originOf?.(path.slice(0, n));
-      if (o !== undefined) return o;
-    }
-    return {};
-  }
-
   add(path: readonly string[], message: string): void {
-    const key = path.join('.');
-    this.problems.push({ ...this.where(path), key, message: `${key}: ${message}` });
+    this.problems.push(problemAt(path, message, this.opts.originOf));
   }
 }
 
