@@ -8,7 +8,7 @@ import { RequestKind } from '../ctl/protocol.js';
 import { socketIsLive } from '../ctl/server.js';
 import { DEFAULT_COOKIE } from '../daemon/config.js';
 import { ensureWritableDir } from '../daemon/data-dir.js';
-import { logFilePath } from '../daemon/log-file.js';
+import { defaultLogFile } from '../config/log-outputs.js';
 import { awaitReadiness } from '../daemon/readiness.js';
 import { readVersion } from '../daemon/version.js';
 import { resolveTarget } from './target.js';
@@ -56,7 +56,7 @@ export async function startCommand(root: string, env: NodeJS.ProcessEnv, entry: 
 
   const logDir = target.config.paths.log_dir;
   const outFile = join(logDir, DAEMON_OUT_FILE);
-  const logFile = logFilePath(logDir);
+  const logFile = target.config.log?.file.path ?? defaultLogFile(logDir).path;
   let outFd: number;
   try {
     ensureWritableDir(logDir, 'log directory (EMQX_LOG_DIR)');

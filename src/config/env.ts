@@ -1,4 +1,5 @@
 // EMQX_* environment overrides (SPEC §3). Pure: reads the env object it is given.
+import { isReadLogKey } from './log-handlers.js';
 import type { ConfigProblem } from './types.js';
 import { ROOT_FIELDS, isKnownKey, fieldsAt } from './schema/fields.js';
 import { suggest } from './suggest.js';
@@ -93,10 +94,10 @@ export function envOverrides(env: Readonly<Record<string, string | undefined>>, 
   const overrides: EnvOverride[] = [];
   const warnings: ConfigProblem[] = [];
   for (const { name, path, raw } of chosen.values()) {
-    // Of EMQX's `log` section only the handlers' levels are read (log-level.ts): those count.
-    const logLevel = path[0] === 'log' && path.at(-1) === 'level';
-    if (!logLevel && !Object.hasOwn(ROOT_FIELDS, path[0]!)) continue;
-    if (!logLevel && !isKnownKey(path)) {
+    // Of EMQX's `log` section the handler fields this node reads count (log-handlers.ts).
+    const logKey = isReadLogKey(path);
+    if (!logKey && !Object.hasOwn(ROOT_FIELDS, path[0]!)) continue;
+    if (!logKey && !isKnownKey(path)) {
       warnings.push(unknownKeyWarning(name, path));
       continue;
     }

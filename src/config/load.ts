@@ -13,6 +13,8 @@ import { validateConfig, deepFreeze, effectiveTree, problemAt, sortProblems } fr
 import type { Origin } from './schema.js';
 import { redactTree } from './redact.js';
 import { readLogLevel } from './log-level.js';
+import { readLogOutputs } from './log-outputs.js';
+import { unreadLogKeys } from './log-handlers.js';
 
 export interface LoadOptions {
   /** The install root: the directory holding bin/ and etc/. */
@@ -161,6 +163,14 @@ function unservedSections(tree: Readonly<Record<string, unknown>>, ignoredRoots:
   return out;
 }
 
+/** `log`, in the unserved list, as the keys of it this node does not read (none: not listed). */
+function unreadLog(tree: Readonly<Record<string, unknown>>): string[] {
+  const keys = unreadLogKeys(tree);
+  if (keys.length === 0) return [];
+  const shown = keys.slice(0, 5).join(', ');
+  return [`log (not read: ${shown}${keys.length > 5 ? `, and ${keys.length - 5} more` : ''})`];
+}
+
 /** Loads and validates the config; throws ConfigError listing every problem found. */
 export function loadConfig(opts: LoadOptions): LoadedConfig {
   const paths = resolvePaths(opts);
@@ -195,9 +205,12 @@ function loadFrom(paths: Paths, opts: LoadOptions): LoadedConfig {
   const problems = [...result.problems];
   const warnings: ConfigProblem[] = [...env.warnings];
   let config = result.config;
-  const log = readLogLevel(tree, (path, message) => problemAt(path, message, originOf));
-  problems.push(...log.problems);
-  const unserved = unservedSections(tree, result.ignoredRoots).map((r) => (r === 'log' && log.set ? "log (only its handlers' level is applied)" : r));
+  const at = (path: readonly string[], message: string): ConfigProblem => problemAt(path, message, originOf);
+  const log = readLogLevel(tree, at);
+  const outputs = readLogOutputs(tree, { paths, env: opts.env }, at);
+  problems.push(...log.problems, ...outputs.problems);
+  warnings.push(...outputs.warnings);
+  const unserved = unservedSections(tree, result.ignoredRoots).flatMap((r) => (r === 'log' ? unreadLog(tree) : [r]));
   if (unserved.length > 0) {
     warnings.push({ message: `sections of ${paths.conf_file} this node does not serve (accepted, not applied): ${unserved.join(', ')}` });
   }
@@ -205,7 +218,7 @@ function loadFrom(paths: Paths, opts: LoadOptions): LoadedConfig {
     warnings.push(...configWarnings(config));
     const withTls = withListenerTls(config.listeners, (p) => originOf(p) ?? {});
     problems.push(...withTls.problems);
-    config = { ...config, listeners: withTls.listeners, log: { level: log.level } };
+    config = { ...config, listeners: withTls.listeners, log: { level: log.level, file: outputs.file, console: outputs.console } };
   }
   // Read ssl_dist.conf even when emqx.conf has problems, so one run reports both files.
   const cluster = tree.cluster as Record<string, unknown> | undefined;

@@ -78,10 +78,10 @@ function checkUrl(u: string): string | undefined {
 }
 
 /** A leading `${VAR}` or `$VAR` in a path, expanded as EMQX does for certificate files. */
-function expandLeadingVar(
+export function expandLeadingVar(
   value: string,
   env: ValidateOptions['env'],
-  paths: Paths,
+  paths: Pick<Paths, 'etc_dir' | 'log_dir'>,
 ): { ok: true; value: string } | { ok: false; reason: string } {
   const m = /^\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))/.exec(value);
   if (!m) return { ok: true, value };

@@ -3,6 +3,7 @@
 // one-to-one); durations are converted to milliseconds, paths made absolute.
 import type { SecureContextOptions, TlsOptions, ConnectionOptions } from 'node:tls';
 import type { LogLevel } from './log-level.js';
+import type { LogConsoleConfig, LogFileConfig } from './log-outputs.js';
 
 export type DiscoveryStrategy = 'manual' | 'static' | 'singleton' | 'dns' | 'etcd' | 'k8s';
 export type ProtoDist = 'inet_tcp' | 'inet6_tcp' | 'inet_tls' | 'inet6_tls';
@@ -334,6 +335,10 @@ export interface FlappingConfig extends FlappingPolicy {
 export interface LogConfig {
   /** EMQX's level name: the most verbose of the handlers' levels, `info` when none is set. */
   readonly level: LogLevel;
+  /** The file the node writes, its rotation and formatter (config/log-outputs.ts). */
+  readonly file: LogFileConfig;
+  /** The terminal, in the foreground modes. */
+  readonly console: LogConsoleConfig;
 }
 
 export interface Config {
@@ -349,7 +354,7 @@ export interface Config {
   readonly authentication: readonly AuthenticatorConfig[];
   readonly authorization: AuthorizationConfig;
   readonly flapping_detect: FlappingConfig;
-  /** From EMQX's `log` section, only the level (config/log-level.ts); absent in hand-built configs. */
+  /** From EMQX's `log` section: level, file and terminal; absent in hand-built configs. */
   readonly log?: LogConfig;
   readonly paths: Paths;
   /** Present when cluster.proto_dist is inet_tls or inet6_tls. */

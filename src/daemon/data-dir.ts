@@ -22,7 +22,9 @@ export function ensureWritableDir(dir: string, what: string): void {
     mkdirSync(dir, { recursive: true });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new DataDirError(code === 'ENOTDIR' || code === 'EEXIST' ? 'not_a_directory' : 'not_writable', `${what} ${dir} cannot be created: ${code}`);
+    // EEXIST from a recursive mkdir: the path itself is a file.
+    if (code === 'EEXIST') throw new DataDirError('not_a_directory', `${what} ${dir} is not a directory (a file of that name is in the way)`);
+    throw new DataDirError(code === 'ENOTDIR' ? 'not_a_directory' : 'not_writable', `${what} ${dir} cannot be created: ${code}`);
   }
   if (!statSync(dir).isDirectory()) throw new DataDirError('not_a_directory', `${what} ${dir} is not a directory`);
   try {

@@ -31,6 +31,7 @@ import { formatReloadReport, reloadConfig } from './reload.js';
 import type { CtlResult } from '../ctl/types.js';
 import { controlSocketPath, ensureWritableDir, mnesiaDir, otherNodesInDataDir, renameWarning } from './data-dir.js';
 import type { RunMode } from './logger.js';
+import type { LogConsoleConfig, LogFileConfig } from '../config/log-outputs.js';
 
 export type { NodePart } from '../base/part.js';
 
@@ -45,6 +46,8 @@ export interface NodeOptions {
   readonly onStopRequest?: () => void;
   /** How long one part may take to stop before the node moves on (default 10 s). */
   readonly partStopTimeoutMs?: number;
+  /** Where the log goes (the runner's NodeLogger); a reload that changes the file or terminal settings calls it. */
+  readonly setLogOutputs?: (file: LogFileConfig, console: LogConsoleConfig) => Promise<void>;
 }
 
 export class EmqxNode {
@@ -189,13 +192,19 @@ export class EmqxNode {
         },
         stop: () => removePointer(ptrDir, ptrKey, this.socketPath),
       },
-      // The log level from emqx.conf, applied again on a reload that changes it.
+      // The log level, file and terminal from emqx.conf, applied again on a reload that changes
+      // them. The new file is opened before anything changes, so a path that cannot be written
+      // refuses the change whole.
       {
         name: 'log',
         start: () => undefined,
         stop: () => undefined,
         reloadKeys: ['log'],
-        reconfigure: (config) => this.logLevel.set(config.log?.level ?? DEFAULT_LOG_LEVEL, 'configuration reload'),
+        reconfigure: async (config) => {
+          const { log } = config;
+          if (log !== undefined) await this.#opts.setLogOutputs?.(log.file, log.console);
+          this.logLevel.set(log?.level ?? DEFAULT_LOG_LEVEL, 'configuration reload');
+        },
       },
       {
         name: 'mnesia_dir',

@@ -6,8 +6,8 @@ import pino from 'pino';
 
 export interface RotatingFileOptions {
   readonly file: string;
-  /** Rotate once the file reaches this size (default 10 MiB). */
-  readonly maxBytes?: number;
+  /** Rotate once the file reaches this size (default 10 MiB); null: never. */
+  readonly maxBytes?: number | null;
   /** How many rotated files to keep (default 5). */
   readonly keep?: number;
 }
@@ -19,11 +19,12 @@ export function rotatedName(file: string, n: number): string {
 }
 
 export function createRotatingFile(opts: RotatingFileOptions): RotatingFile {
-  const maxBytes = opts.maxBytes ?? 10 * 1024 * 1024;
+  const maxBytes = opts.maxBytes === undefined ? 10 * 1024 * 1024 : opts.maxBytes;
   const keep = Math.max(1, opts.keep ?? 5);
   // Synchronous writes: a log line is on disk before the process can die, and a crash or
   // `kill -9` loses nothing already logged. Logging volume here is low.
   const dest = pino.destination({ dest: opts.file, mkdir: true, sync: true });
+  if (maxBytes === null) return dest;
   let size = existsSync(opts.file) ? statSync(opts.file).size : 0;
   dest.on('write', (n: number) => {
     size += n;

@@ -3,7 +3,6 @@
 import { ConfigError, formatProblem } from '../config/types.js';
 import { loadNodeConfig, DEFAULT_COOKIE, DEFAULT_COOKIE_WARNING } from './config.js';
 import { createLogger, type NodeLogger, type RunMode } from './logger.js';
-import { logFilePath } from './log-file.js';
 import { EmqxNode } from './node.js';
 import { sendReadiness } from './readiness.js';
 import { readVersion } from './version.js';
@@ -52,7 +51,14 @@ export async function runNode(opts: RunOptions): Promise<number> {
   let log: NodeLogger;
   try {
     ensureWritableDir(config.paths.log_dir, 'log directory (EMQX_LOG_DIR)');
-    log = await createLogger({ logDir: config.paths.log_dir, mode: opts.mode, nodeName: config.node.name, level: LOG_LEVELS[config.log?.level ?? DEFAULT_LOG_LEVEL] });
+    log = await createLogger({
+      logDir: config.paths.log_dir,
+      file: config.log?.file,
+      console: config.log?.console,
+      mode: opts.mode,
+      nodeName: config.node.name,
+      level: LOG_LEVELS[config.log?.level ?? DEFAULT_LOG_LEVEL],
+    });
   } catch (err) {
     return fail(errorMessage(err));
   }
@@ -78,6 +84,7 @@ export async function runNode(opts: RunOptions): Promise<number> {
     version: readVersion(opts.root),
     mode: opts.mode,
     onStopRequest: () => stopRequested(),
+    setLogOutputs: (file, console) => log.setOutputs(file, console),
   });
 
   let fatal = false;
@@ -99,7 +106,7 @@ export async function runNode(opts: RunOptions): Promise<number> {
     const msg = errorMessage(err);
     logger.error({ err: msg }, 'node failed to start');
     log.close();
-    return fail(`${msg}\nSee the log: ${logFilePath(config.paths.log_dir)}`);
+    return fail(`${msg}\nSee the log: ${log.logFile}`);
   }
 
   const onHup = (): void => {
