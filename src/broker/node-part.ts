@@ -9,6 +9,8 @@ import { newCounters, type Counters } from '../base/metrics.js';
 import type { Config } from '../config/types.js';
 import type { CtlCommand } from '../ctl/types.js';
 import { Listeners } from '../mqtt/listeners.js';
+import { Tracer } from '../mqtt/tracer.js';
+import { openTraceFile, traceCommand } from '../mqtt/trace-ctl.js';
 import type { AccessPort } from '../mqtt/port.js';
 import { Broker } from './broker.js';
 import { brokerCommands } from './ctl.js';
@@ -48,7 +50,8 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
   const counters = newCounters();
   let config = host.config;
   const broker = new Broker({ counters, log, limited, mqtt: config.mqtt, retainer: config.retainer });
-  const listeners = new Listeners({ broker, counters, log, limited, mqtt: () => config.mqtt, ...(host.access ? { access: host.access } : {}) });
+  const tracer = new Tracer(openTraceFile);
+  const listeners = new Listeners({ broker, counters, log, limited, tracer, mqtt: () => config.mqtt, ...(host.access ? { access: host.access } : {}) });
   const sys = new SysPublisher(
     { node: config.node.name, version: host.version, startedAt: host.startedAt, broker, counters, runningNodes: host.runningNodes },
     config.sys_topics,
@@ -73,9 +76,11 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
         ...(kick ? { kick: (id: string) => kick(id) ?? Promise.resolve(broker.kick(id)) } : {}),
       };
       for (const c of brokerCommands(ctlHost)) host.register(c);
+      host.register(traceCommand(tracer, config.paths.root));
     },
     stop() {
       clearInterval(sweep);
+      tracer.close();
       sys.stop();
       broker.stop();
       limited.clear();

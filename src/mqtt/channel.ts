@@ -17,6 +17,7 @@ import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './handl
 import { handleDisconnect } from './handlers/disconnect.js';
 import type { AccessPort, BrokerPort, ClientAccess, ClientInfo, Delivery, Outlet, PeerCert, SessionPort, WillMessage } from './port.js';
 import { RC, reasonName } from './reason-codes.js';
+import type { Tracer } from './tracer.js';
 
 /** The socket side of a channel (connection.ts). */
 export interface ChannelIO {
@@ -52,6 +53,8 @@ export interface ChannelEnv {
   readonly onConnected?: (ch: Channel) => void;
   /** Authentication and authorization; absent: every client may do everything. */
   readonly access?: AccessPort;
+  /** `emqx ctl trace`: packets of traced clients and topics to their files. */
+  readonly tracer?: Tracer;
 }
 
 /** Above this many bytes queued on the socket the client counts as slow: deliveries wait in its session. */
@@ -196,6 +199,7 @@ export class Channel implements Outlet {
   /** A decoded packet. */
   packet(p: Packet): void {
     if (this.state === 'closed') return;
+    if (this.env.tracer?.active) this.env.tracer.received(this, p);
     const bad = malformed(p);
     if (bad) return this.closeWith(bad.rc, `malformed ${p.cmd}: ${bad.why}`, this.state !== 'new');
     if (this.state === 'new') {
@@ -253,12 +257,18 @@ export class Channel implements Outlet {
 
   send(p: Packet): void {
     if (this.state === 'closed') return;
-    this.sendRaw(this.codec.encode(p));
+    if (this.env.tracer?.active) this.env.tracer.sent(this, p);
+    this.#write(this.codec.encode(p));
   }
 
   /** An encoded packet (shared buffers are fine: the socket only reads them). */
   sendRaw(buf: Buffer): void {
     if (this.state === 'closed') return;
+    if (this.env.tracer?.active) this.env.tracer.sent(this, buf);
+    this.#write(buf);
+  }
+
+  #write(buf: Buffer): void {
     this.env.counters['packets.sent']++;
     this.env.counters['bytes.sent'] += buf.length;
     this.io.write(buf);
@@ -332,6 +342,7 @@ export class Channel implements Outlet {
     if (d.qos === 0) c['messages.qos0.sent']++;
     else if (d.qos === 1) c['messages.qos1.sent']++;
     else c['messages.qos2.sent']++;
+    if (this.env.tracer?.active) this.env.tracer.delivered(this, { topic, qos: d.qos, retain: d.retain, dup, messageId: packetId, payload: msg.payload });
     this.io.write(buf);
     return true;
   }
@@ -420,7 +431,7 @@ export class Channel implements Outlet {
       this.send(p);
       this.env.counters['packets.disconnect.sent']++;
     }
-    this.#finish({ will: true, reason: disconnectReason(rc) });
+    this.#finish({ will: true, reason: disconnectReason(rc) }, reason);
   }
 
   /** The socket closed (or errored) under us. */
@@ -430,8 +441,9 @@ export class Channel implements Outlet {
   }
 
   /** Ends the channel once: session detached, socket closed, listeners told. */
-  #finish(how: { will: boolean; reason: string; sessionExpiryMs?: number }): void {
+  #finish(how: { will: boolean; reason: string; sessionExpiryMs?: number }, detail = how.reason): void {
     if (this.state === 'closed') return;
+    if (this.env.tracer?.active) this.env.tracer.closed(this, detail);
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
     this.#early = undefined;

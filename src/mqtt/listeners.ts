@@ -18,6 +18,7 @@ import { serveSocket, serveWebSocket } from './connection.js';
 import { MqttReads } from './direct-read.js';
 import type { AccessPort, BrokerPort, PeerCert } from './port.js';
 import { RC } from './reason-codes.js';
+import type { Tracer } from './tracer.js';
 
 export interface ListenersEnv {
   readonly broker: BrokerPort;
@@ -29,6 +30,8 @@ export interface ListenersEnv {
   onConnected?(ch: Channel): void;
   /** Authentication and authorization for every connection. */
   readonly access?: AccessPort;
+  /** `emqx ctl trace` (tracer.ts). */
+  readonly tracer?: Tracer;
 }
 
 /** The verified client certificate of a TLS connection, in the forms peer_cert_as_* use. */
@@ -269,6 +272,7 @@ export class Listeners {
       onClosed: (ch) => r.channels.delete(ch),
       ...(this.env.onConnected ? { onConnected: this.env.onConnected } : {}),
       ...(this.env.access ? { access: this.env.access } : {}),
+      ...(this.env.tracer ? { tracer: this.env.tracer } : {}),
     };
   }
 
