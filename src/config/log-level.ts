@@ -1,8 +1,8 @@
-// The node's log level from EMQX's `log` section. EMQX has a level per handler (`log.console`,
-// `log.file`, or named file handlers `log.file.<name>`; 5.0 spelled them `log.console_handler`
-// and `log.file_handlers.<name>`); this node writes one log to its file and, in the foreground
-// modes, the same lines to the terminal, so it takes the most verbose level set. Where the lines
-// go and in what form is log-outputs.ts.
+// The node's primary log level from EMQX's `log` section. EMQX has a level per handler
+// (`log.console`, `log.file`, or named file handlers `log.file.<name>`; 5.0 spelled them
+// `log.console_handler` and `log.file_handlers.<name>`), and logs at all what the most verbose of
+// them lets through: that is the primary level. Each handler's own level, where its lines go and
+// in what form, is log-outputs.ts.
 import { handlerEnabled, logHandlers } from './log-handlers.js';
 import type { ConfigProblem } from './types.js';
 

@@ -7,6 +7,7 @@ import { parseBytesize } from './duration.js';
 import { handlerEnabled, logHandlers, type LogHandler } from './log-handlers.js';
 import { expandLeadingVar } from './schema.js';
 import type { ConfigProblem, Paths } from './types.js';
+import { DEFAULT_LOG_LEVEL, isLogLevel, type LogLevel } from './log-level.js';
 
 /** The file's name in the log directory (EMQX_LOG_DIR) when no handler sets a path. */
 export const LOG_FILE_NAME = 'emqx.log';
@@ -15,6 +16,8 @@ export type LogFormatter = 'text' | 'json';
 const FORMATTERS: readonly LogFormatter[] = ['text', 'json'];
 
 export interface LogFileConfig {
+  /** What this handler writes of what is logged (its `level`; the node's default when unset). */
+  readonly level: LogLevel;
   /** Absolute. */
   readonly path: string;
   /** Rotate once the file reaches this many bytes; null: never. */
@@ -25,6 +28,7 @@ export interface LogFileConfig {
 }
 
 export interface LogConsoleConfig {
+  readonly level: LogLevel;
   /** false: nothing on the terminal in the foreground modes (`log.console.enable = false`). */
   readonly enable: boolean;
   /** Unset: pretty text in `console` mode, JSON lines in `foreground` mode (as before these keys were read). */
@@ -37,7 +41,7 @@ export const DEFAULT_ROTATION_COUNT = 10;
 const MAX_ROTATION_COUNT = 2048;
 
 export function defaultLogFile(logDir: string): LogFileConfig {
-  return { path: resolve(logDir, LOG_FILE_NAME), rotationSize: DEFAULT_ROTATION_SIZE, rotationCount: DEFAULT_ROTATION_COUNT, formatter: 'json' };
+  return { level: DEFAULT_LOG_LEVEL, path: resolve(logDir, LOG_FILE_NAME), rotationSize: DEFAULT_ROTATION_SIZE, rotationCount: DEFAULT_ROTATION_COUNT, formatter: 'json' };
 }
 
 type ProblemAt = (path: readonly string[], message: string) => ConfigProblem;
@@ -53,6 +57,9 @@ export interface LogOutputs {
 function chosenFile(files: readonly LogHandler[]): LogHandler | undefined {
   return files.find((h) => h.path.length === 3 && h.path[2] === 'default') ?? files.find((h) => h.path.length === 2) ?? files[0];
 }
+
+/** A handler's level; a bad one is reported by readLogLevel (log-level.ts). */
+const levelOf = (h: LogHandler): LogLevel => (isLogLevel(h.fields.level) ? h.fields.level : DEFAULT_LOG_LEVEL);
 
 function formatterOf(h: LogHandler, problemAt: ProblemAt, problems: ConfigProblem[]): LogFormatter | undefined {
   const v = h.fields.formatter;
@@ -116,7 +123,7 @@ function fileConfig(h: LogHandler, dirs: LogDirs, problemAt: ProblemAt, problems
     if (size !== undefined) rotationSize = size;
     rotationCount = rotationCountOf(f.rotation_count, [...h.path, 'rotation_count'], problemAt, problems) ?? rotationCount;
   }
-  return { path, rotationSize, rotationCount, formatter: formatterOf(h, problemAt, problems) ?? def.formatter };
+  return { level: levelOf(h), path, rotationSize, rotationCount, formatter: formatterOf(h, problemAt, problems) ?? def.formatter };
 }
 
 /** The file and terminal settings from `tree.log`; a relative path is anchored at the install directory, as EMQX's working directory is. */
@@ -127,12 +134,12 @@ export function readLogOutputs(tree: Readonly<Record<string, unknown>>, dirs: Lo
   const enableOf = (h: LogHandler): void => {
     if (h.fields.enable !== undefined && typeof h.fields.enable !== 'boolean') problems.push(problemAt([...h.path, 'enable'], `${JSON.stringify(h.fields.enable)} is not a boolean`));
   };
-  let console: LogConsoleConfig = { enable: true };
+  let console: LogConsoleConfig = { level: DEFAULT_LOG_LEVEL, enable: true };
   for (const h of handlers.filter((c) => c.kind === 'console')) {
     enableOf(h);
     const formatter = formatterOf(h, problemAt, problems);
-    if (!handlerEnabled(h)) console = { enable: false };
-    else if (formatter !== undefined && console.enable) console = { enable: true, formatter };
+    if (!handlerEnabled(h)) console = { level: levelOf(h), enable: false };
+    else if (console.enable) console = { level: levelOf(h), enable: true, ...(formatter !== undefined ? { formatter } : {}) };
   }
   const files = handlers.filter((h) => h.kind === 'file');
   files.forEach(enableOf);
@@ -143,7 +150,7 @@ export function readLogOutputs(tree: Readonly<Record<string, unknown>>, dirs: Lo
     if (h === chosen) continue;
     // Checked all the same, so that the file is right the day it becomes the one written.
     fileConfig(h, dirs, problemAt, problems);
-    warnings.push(problemAt(h.path, `this node writes one log file, ${chosen!.path.join('.')}'s (${file.path}); this handler's lines go there (its level counts)`));
+    warnings.push(problemAt(h.path, `this node writes one log file, ${chosen!.path.join('.')}'s (${file.path}); this handler is not written`));
   }
   if (files.length > 0 && enabledFiles.length === 0) {
     warnings.push(problemAt(files[0]!.path, `every file handler is disabled; the node writes its log file all the same (${file.path}): a daemon's only record`));

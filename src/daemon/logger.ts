@@ -8,6 +8,8 @@ import { createRotatingFile, type RotatingFile } from './rotating-file.js';
 import { jsonLineToText } from './log-text.js';
 import { defaultLogFile, type LogConsoleConfig, type LogFileConfig } from '../config/log-outputs.js';
 import { ensureWritableDir } from './data-dir.js';
+import { DEFAULT_LOG_LEVEL, LOG_LEVELS } from '../config/log-level.js';
+import type { LogHandlersPort } from '../ctl/log.js';
 
 export type RunMode = 'daemon' | 'console' | 'foreground';
 
@@ -27,9 +29,11 @@ export interface NodeLogger {
   readonly logFile: string;
   /**
    * Writes to a new file and terminal setting from the next line on. The new file is opened
-   * first: when it cannot be, this throws and nothing changes.
+   * first: when it cannot be, this throws and nothing changes. Levels are set through `handlers`.
    */
   setOutputs(file: LogFileConfig, console: LogConsoleConfig): Promise<void>;
+  /** `default` (the file) and, in `console`/`foreground` mode, `console`: their levels, stopped or not. */
+  readonly handlers: LogHandlersPort;
   /** Flushes everything to disk; call last on shutdown. */
   close(): void;
 }
@@ -44,17 +48,31 @@ export const REDACT_PATHS = [
 
 type Sink = (line: string) => void;
 
-/** A stream whose destination can be swapped while pino keeps writing to it. */
+const METADATA = Symbol.for('pino.metadata');
+
+/**
+ * One handler: a stream whose destination can be swapped while pino keeps writing to it, with
+ * its own level (pino's multistream tells it each line's level: the metadata flag) and a switch.
+ */
 class Relay {
+  readonly [METADATA] = true;
+  lastLevel = 0;
+  minLevel: number;
+  started = true;
   sink: Sink | undefined;
+  constructor(level: pino.LevelWithSilent) {
+    this.minLevel = levelValue(level);
+  }
   write(line: string): void {
-    this.sink?.(line);
+    if (this.started && this.lastLevel >= this.minLevel) this.sink?.(line);
   }
 }
 
+const levelValue = (level: pino.LevelWithSilent): number => (level === 'silent' ? Infinity : pino.levels.values[level]!);
+
 const formatted = (write: Sink, formatter: LogFileConfig['formatter'] | undefined): Sink => (formatter === 'text' ? (l) => write(jsonLineToText(l)) : write);
 
-async function terminalSink(mode: RunMode, console: LogConsoleConfig): Promise<Sink | undefined> {
+async function terminalSink(mode: RunMode, console: Pick<LogConsoleConfig, 'enable' | 'formatter'>): Promise<Sink | undefined> {
   if (mode === 'daemon' || !console.enable) return undefined;
   if (mode === 'console' && console.formatter === undefined) {
     // Loaded only here: pino-pretty costs start-up time the daemon does not need to pay.
@@ -73,13 +91,14 @@ function openFile(file: LogFileConfig): RotatingFile {
 
 export async function createLogger(opts: LoggerOptions): Promise<NodeLogger> {
   let fileConfig = opts.file ?? defaultLogFile(opts.logDir ?? 'log');
+  const consoleConfig = opts.console ?? { level: DEFAULT_LOG_LEVEL, enable: true };
   let file = openFile(fileConfig);
-  const fileRelay = new Relay();
+  const fileRelay = new Relay(LOG_LEVELS[fileConfig.level]);
   fileRelay.sink = formatted((l) => file.write(l), fileConfig.formatter);
-  const terminal = new Relay();
-  terminal.sink = await terminalSink(opts.mode, opts.console ?? { enable: true });
-  // The streams take every level and the logger decides, so that `emqx ctl log set-level`
-  // (setting the logger's level at run time) changes what every stream writes.
+  const terminal = new Relay(LOG_LEVELS[consoleConfig.level]);
+  terminal.sink = await terminalSink(opts.mode, consoleConfig);
+  // The streams take every level; the logger's level (EMQX's primary level) decides what is
+  // logged at all and each handler's what it writes of that, so `emqx ctl log` can change either.
   const streams: StreamEntry[] = [
     { level: 'trace', stream: fileRelay },
     { level: 'trace', stream: terminal },
@@ -100,6 +119,11 @@ export async function createLogger(opts: LoggerOptions): Promise<NodeLogger> {
       /* nothing buffered */
     }
   };
+  const relays = (): ReadonlyArray<readonly [string, Relay, string]> => [
+    ['default', fileRelay, fileConfig.path],
+    ...(opts.mode === 'daemon' ? [] : ([['console', terminal, 'console']] as const)),
+  ];
+  const relay = (id: string): Relay | undefined => relays().find(([i]) => i === id)?.[1];
   return {
     logger,
     get logFile() {
@@ -118,6 +142,19 @@ export async function createLogger(opts: LoggerOptions): Promise<NodeLogger> {
       fileConfig = next;
       fileRelay.sink = formatted((l) => file.write(l), next.formatter);
       terminal.sink = sink;
+    },
+    handlers: {
+      list: () => relays().map(([id, r, destination]) => ({ id, destination, started: r.started })),
+      setLevel(id, level) {
+        const r = relay(id);
+        if (r) r.minLevel = levelValue(level);
+        return r !== undefined;
+      },
+      setStarted(id, started) {
+        const r = relay(id);
+        if (r) r.started = started;
+        return r !== undefined;
+      },
     },
     close: () => flush(file),
   };

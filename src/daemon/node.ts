@@ -21,7 +21,7 @@ import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
 import { claimPointer, pointerDir, pointerKey, removePointer, selectorEtcDir } from '../ctl/pointer.js';
 import { statusCommand } from '../ctl/status.js';
 import { LogLevelControl, logCommand } from '../ctl/log.js';
-import { DEFAULT_LOG_LEVEL } from '../config/log-level.js';
+import { DEFAULT_LOG_LEVEL, type LogLevel } from '../config/log-level.js';
 import { confCommand } from '../ctl/conf.js';
 import { effectiveTree } from '../config/schema.js';
 import { redactTree } from '../config/redact.js';
@@ -30,8 +30,8 @@ import { configFileSet, watchConfigDir, type ConfigWatcher } from './config-watc
 import { formatReloadReport, reloadConfig } from './reload.js';
 import type { CtlResult } from '../ctl/types.js';
 import { controlSocketPath, ensureWritableDir, mnesiaDir, otherNodesInDataDir, renameWarning } from './data-dir.js';
-import type { RunMode } from './logger.js';
-import type { LogConsoleConfig, LogFileConfig } from '../config/log-outputs.js';
+import type { NodeLogger, RunMode } from './logger.js';
+import type { LogConfig } from '../config/types.js';
 
 export type { NodePart } from '../base/part.js';
 
@@ -46,9 +46,12 @@ export interface NodeOptions {
   readonly onStopRequest?: () => void;
   /** How long one part may take to stop before the node moves on (default 10 s). */
   readonly partStopTimeoutMs?: number;
-  /** Where the log goes (the runner's NodeLogger); a reload that changes the file or terminal settings calls it. */
-  readonly setLogOutputs?: (file: LogFileConfig, console: LogConsoleConfig) => Promise<void>;
+  /** Where the log goes (the runner's NodeLogger): its handlers for `emqx ctl log`, new outputs on a reload. */
+  readonly logOutputs?: Pick<NodeLogger, 'setOutputs' | 'handlers'>;
 }
+
+/** The configured level of each of the logger's handlers, by EMQX's handler ids. */
+const handlerLevels = (log: LogConfig): Record<string, LogLevel> => ({ default: log.file.level, console: log.console.level });
 
 export class EmqxNode {
   readonly logger: Logger;
@@ -131,7 +134,8 @@ export class EmqxNode {
     });
     this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
-    this.logLevel = new LogLevelControl(opts.logger, opts.config.log?.level ?? DEFAULT_LOG_LEVEL);
+    const log = opts.config.log;
+    this.logLevel = new LogLevelControl(opts.logger, log?.level ?? DEFAULT_LOG_LEVEL, opts.logOutputs?.handlers, log ? handlerLevels(log) : {});
     this.ctl.register(logCommand(this.logLevel));
     this.ctl.register(
       confCommand({
@@ -202,8 +206,8 @@ export class EmqxNode {
         reloadKeys: ['log'],
         reconfigure: async (config) => {
           const { log } = config;
-          if (log !== undefined) await this.#opts.setLogOutputs?.(log.file, log.console);
-          this.logLevel.set(log?.level ?? DEFAULT_LOG_LEVEL, 'configuration reload');
+          if (log !== undefined) await this.#opts.logOutputs?.setOutputs(log.file, log.console);
+          this.logLevel.configure(log?.level ?? DEFAULT_LOG_LEVEL, log ? handlerLevels(log) : {}, 'configuration reload', log ? undefined : DEFAULT_LOG_LEVEL);
         },
       },
       {

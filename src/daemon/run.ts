@@ -84,7 +84,7 @@ export async function runNode(opts: RunOptions): Promise<number> {
     version: readVersion(opts.root),
     mode: opts.mode,
     onStopRequest: () => stopRequested(),
-    setLogOutputs: (file, console) => log.setOutputs(file, console),
+    logOutputs: log,
   });
 
   let fatal = false;

@@ -16,8 +16,8 @@ const MB = 1024 * 1024;
 
 test("no log section: <log_dir>/emqx.log, EMQX's rotation (50MB, 10 files), JSON lines; the terminal as the mode has it", () => {
   assert.deepEqual(readLogOutputs({}, dirs, at), {
-    file: { path: '/opt/emqx/log/emqx.log', rotationSize: 50 * MB, rotationCount: 10, formatter: 'json' },
-    console: { enable: true },
+    file: { level: 'info', path: '/opt/emqx/log/emqx.log', rotationSize: 50 * MB, rotationCount: 10, formatter: 'json' },
+    console: { level: 'info', enable: true },
     problems: [],
     warnings: [],
   });
@@ -25,7 +25,7 @@ test("no log section: <log_dir>/emqx.log, EMQX's rotation (50MB, 10 files), JSON
 
 test('5.1+ single file handler: path (absolute, or relative to the install directory), rotation and formatter', () => {
   const r = outputsOf({ file: { level: 'warning', path: '/var/log/emqx/node.log', rotation_size: '10MB', rotation_count: 3, formatter: 'text', time_offset: 'system' } });
-  assert.deepEqual(r.file, { path: '/var/log/emqx/node.log', rotationSize: 10 * MB, rotationCount: 3, formatter: 'text' });
+  assert.deepEqual(r.file, { level: 'warning', path: '/var/log/emqx/node.log', rotationSize: 10 * MB, rotationCount: 3, formatter: 'text' });
   assert.deepEqual([r.problems, r.warnings], [[], []]);
   assert.equal(outputsOf({ file: { path: 'logs/emqx.log' } }).file.path, '/opt/emqx/logs/emqx.log');
   // ${VAR} at the start is expanded as EMQX does (EMQX's default is "${EMQX_LOG_DIR}/emqx.log").
@@ -36,10 +36,10 @@ test('5.1+ single file handler: path (absolute, or relative to the install direc
   assert.equal(outputsOf({ file: { rotation_size: 4096 } }).file.rotationSize, 4096);
 });
 
-test('named file handlers: the node writes `default` and says where the others go; a disabled one does not count', () => {
-  const r = outputsOf({ file: { audit: { path: '/a/audit.log' }, default: { path: '/a/emqx.log', rotation_count: 5 }, old: { enable: false, path: '/a/old.log' } } });
-  assert.deepEqual(r.file, { path: '/a/emqx.log', rotationSize: 50 * MB, rotationCount: 5, formatter: 'json' });
-  assert.deepEqual(r.warnings, [{ key: 'log.file.audit', message: "log.file.audit: this node writes one log file, log.file.default's (/a/emqx.log); this handler's lines go there (its level counts)" }]);
+test('named file handlers: the node writes `default` and says the others are not written; a disabled one does not count', () => {
+  const r = outputsOf({ file: { audit: { path: '/a/audit.log' }, default: { path: '/a/emqx.log', rotation_count: 5, level: 'debug' }, old: { enable: false, path: '/a/old.log' } } });
+  assert.deepEqual(r.file, { level: 'debug', path: '/a/emqx.log', rotationSize: 50 * MB, rotationCount: 5, formatter: 'json' });
+  assert.deepEqual(r.warnings, [{ key: 'log.file.audit', message: "log.file.audit: this node writes one log file, log.file.default's (/a/emqx.log); this handler is not written" }]);
   // Without `default`, the first enabled one.
   assert.equal(outputsOf({ file: { one: { enable: false, path: '/a/1.log' }, two: { path: '/a/2.log' } } }).file.path, '/a/2.log');
   // Every one disabled: the file is written all the same, and the operator told.
@@ -50,15 +50,16 @@ test('named file handlers: the node writes `default` and says where the others g
 
 test("5.0's file_handlers: file, max_size, rotation { enable, count }", () => {
   const r = outputsOf({ file_handlers: { default: { level: 'info', file: '/b/emqx.log', max_size: '20MB', rotation: { enable: true, count: 7 } } } });
-  assert.deepEqual(r.file, { path: '/b/emqx.log', rotationSize: 20 * MB, rotationCount: 7, formatter: 'json' });
+  assert.deepEqual(r.file, { level: 'info', path: '/b/emqx.log', rotationSize: 20 * MB, rotationCount: 7, formatter: 'json' });
   assert.equal(outputsOf({ file_handlers: { default: { rotation: { enable: false } } } }).file.rotationSize, null);
   assert.equal(outputsOf({ file_handlers: { default: { max_size: 'infinity' } } }).file.rotationSize, null);
 });
 
-test('the terminal: console.enable = false silences it, console.formatter picks text or JSON', () => {
-  assert.deepEqual(outputsOf({ console: { enable: false, formatter: 'json' } }).console, { enable: false });
-  assert.deepEqual(outputsOf({ console: { level: 'debug', formatter: 'json' } }).console, { enable: true, formatter: 'json' });
-  assert.deepEqual(outputsOf({ console_handler: { formatter: 'text' } }).console, { enable: true, formatter: 'text' });
+test('the terminal: its own level, console.enable = false silences it, console.formatter picks text or JSON', () => {
+  assert.deepEqual(outputsOf({ console: { enable: false, formatter: 'json' } }).console, { level: 'info', enable: false });
+  const both = outputsOf({ console: { level: 'debug', formatter: 'json' }, file: { level: 'warning' } });
+  assert.deepEqual([both.console, both.file.level], [{ level: 'debug', enable: true, formatter: 'json' }, 'warning']);
+  assert.deepEqual(outputsOf({ console_handler: { formatter: 'text' } }).console, { level: 'info', enable: true, formatter: 'text' });
 });
 
 test('bad values are problems at their keys, saying what is allowed; the defaults stand in', () => {
@@ -81,7 +82,7 @@ test('bad values are problems at their keys, saying what is allowed; the default
       'log.file_handlers.x.rotation.count: 5000 is not a rotation count: an integer from 1 to 2048',
     ],
   );
-  assert.deepEqual(r.file, { path: '/opt/emqx/log/emqx.log', rotationSize: 50 * MB, rotationCount: 10, formatter: 'json' });
+  assert.deepEqual(r.file, { level: 'info', path: '/opt/emqx/log/emqx.log', rotationSize: 50 * MB, rotationCount: 10, formatter: 'json' });
 });
 
 test('the keys of log this node does not read are named; EMQX_LOG__* variables for the read ones count', () => {
@@ -105,7 +106,7 @@ test('emqx.conf and EMQX_LOG__*: read, and a bad value refused at its line or na
   const base = 'node { name = "emqx@127.0.0.1", cookie = "c00kie" }\n';
   writeFileSync(file, `${base}log {\n  file {\n    path = "\${EMQX_LOG_DIR}/node.log"\n    rotation_count = 4\n  }\n}\n`);
   const loaded = loadConfig({ root, env: { EMQX_LOG__FILE__FORMATTER: 'text', EMQX_LOG__FILE__ROTATION_SIZE: '1MB' } });
-  assert.deepEqual(loaded.config.log?.file, { path: join(root, 'log', 'node.log'), rotationSize: MB, rotationCount: 4, formatter: 'text' });
+  assert.deepEqual(loaded.config.log?.file, { level: 'info', path: join(root, 'log', 'node.log'), rotationSize: MB, rotationCount: 4, formatter: 'text' });
   assert.ok(!loaded.warnings.some((w) => w.message.includes('does not serve')), JSON.stringify(loaded.warnings));
 
   writeFileSync(file, `${base}log {\n  file {\n    rotation_count = many\n  }\n}\n`);

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { LogLevelControl, logCommand } from '../../src/ctl/log.js';
+import { LogLevelControl, logCommand, type LogHandlersPort } from '../../src/ctl/log.js';
 import { createTestNode } from '../helpers/launcher.js';
 import { waitFor } from '../helpers/cluster-status.js';
 
@@ -93,4 +93,39 @@ test('log.file.level from emqx.conf at start, and again on a reload that changes
   assert.match(reload.stdout, /applied: log\.level|no change/);
   assert.equal((await node.ctl(['log', 'primary-level'])).stdout, 'warning\n');
   assert.match(node.logText(), /"msg":"log level set to warning \(configuration reload\)"/);
+});
+
+test("log handlers list | set-level | stop | start: EMQX's strings; primary-level leaves the handlers' levels, set-level sets them all", async () => {
+  const { logger } = capture();
+  const state = new Map([
+    ['default', { destination: '/opt/emqx/log/emqx.log', started: true, level: '' }],
+    ['console', { destination: 'console', started: true, level: '' }],
+  ]);
+  const port: LogHandlersPort = {
+    list: () => [...state].map(([id, h]) => ({ id, destination: h.destination, started: h.started })),
+    setLevel: (id, level) => state.get(id) !== undefined && ((state.get(id)!.level = level), true),
+    setStarted: (id, started) => state.get(id) !== undefined && ((state.get(id)!.started = started), true),
+  };
+  const log = logCommand(new LogLevelControl(logger, 'info', port, { default: 'warning', console: 'info' }));
+  const run = (...a: string[]) => log.run(a) as { code: number; output: string };
+  assert.deepEqual(run('handlers', 'list'), {
+    code: 0,
+    output: 'LogHandler(id=default, level=warning, destination=/opt/emqx/log/emqx.log, status=started)\nLogHandler(id=console, level=info, destination=console, status=started)\n',
+  });
+  assert.equal(state.get('default')!.level, 'warn');
+  assert.deepEqual(run('handlers', 'set-level', 'default', 'debug'), { code: 0, output: 'debug\n' });
+  assert.equal(state.get('default')!.level, 'debug');
+  assert.deepEqual(run('handlers', 'set-level', 'nope', 'debug'), { code: 1, output: '[error] invalid handler:nope\n' });
+  assert.match(run('handlers', 'set-level', 'default', 'loud').output, /^\[error\] invalid level:"loud"; one of all, /);
+  assert.deepEqual(run('handlers', 'stop', 'console'), { code: 0, output: 'log handler console stopped\n' });
+  assert.match(run('handlers', 'list').output, /id=console, level=info, destination=console, status=stopped/);
+  assert.deepEqual(run('handlers', 'start', 'console'), { code: 0, output: 'log handler console started\n' });
+  assert.deepEqual(run('handlers', 'stop', 'nope'), { code: 1, output: '[error] invalid handler:nope\n' });
+  // primary-level: the primary only; set-level: every handler too.
+  assert.deepEqual(run('primary-level', 'error'), { code: 0, output: 'error\n' });
+  assert.match(run('handlers', 'list').output, /id=default, level=debug.*\n.*id=console, level=info/);
+  assert.deepEqual(run('set-level', 'notice'), { code: 0, output: 'notice\n' });
+  assert.match(run('handlers', 'list').output, /id=default, level=notice.*\n.*id=console, level=notice/);
+  assert.equal(state.get('console')!.level, 'info');
+  assert.equal(run('handlers', 'frob').code, 1);
 });

@@ -88,3 +88,25 @@ test('log.console: the terminal of console and foreground takes the formatter se
     }
   }
 });
+
+test('each handler writes from its own level: log.file.level below the console level keeps info out of the file; ctl log handlers changes it live', async (t) => {
+  const node = await createTestNode(t, { name: 'logh1@127.0.0.1', conf: 'log {\n  console { level = debug }\n  file { level = warning }\n}\n' });
+  await node.startOk();
+  const file = join(node.logDir, 'emqx.log');
+  assert.equal((await node.ctl(['log', 'handlers', 'list'])).stdout, `LogHandler(id=default, level=warning, destination=${file}, status=started)\n`);
+  assert.equal((await node.ctl(['log', 'primary-level'])).stdout, 'debug\n');
+  assert.doesNotMatch(read(file), /"level":(20|30),/, 'no debug or info line in a file at warning');
+  assert.equal((await node.ctl(['log', 'handlers', 'set-level', 'default', 'debug'])).stdout, 'debug\n');
+  await waitFor('a debug line once the file handler is at debug', async () => {
+    writeFileSync(join(node.etcDir, 'touched.txt'), String(Date.now()));
+    return read(file).includes('"msg":"config directory event"');
+  }, 10_000);
+  assert.equal((await node.ctl(['log', 'handlers', 'stop', 'default'])).stdout, 'log handler default stopped\n');
+  const stopped = read(file).length;
+  // Logged (at info) while the command runs: a stopped handler does not write it.
+  assert.equal((await node.ctl(['log', 'primary-level', 'debug'])).stdout, 'debug\n');
+  assert.equal((await node.ctl(['log', 'handlers', 'start', 'default'])).stdout, 'log handler default started\n');
+  const after = read(file).slice(stopped);
+  assert.match(after, /"msg":"log handler default started \(emqx ctl log\)"/);
+  assert.doesNotMatch(after, /log level set to debug/, 'nothing is written while the handler is stopped');
+});
