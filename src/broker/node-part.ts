@@ -50,7 +50,9 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
   const counters = newCounters();
   let config = host.config;
   const broker = new Broker({ counters, log, limited, mqtt: config.mqtt, retainer: config.retainer });
-  const tracer = new Tracer(openTraceFile);
+  const tracer = new Tracer(openTraceFile, (spec, err) =>
+    log.warn({ trace: `${spec.type}=${spec.filter}`, file: spec.path, err: err.message }, `trace ${spec.type} ${spec.filter} stopped: writing ${spec.path} failed`),
+  );
   const listeners = new Listeners({ broker, counters, log, limited, tracer, mqtt: () => config.mqtt, ...(host.access ? { access: host.access } : {}) });
   const sys = new SysPublisher(
     { node: config.node.name, version: host.version, startedAt: host.startedAt, broker, counters, runningNodes: host.runningNodes },

@@ -4,7 +4,7 @@
 // pass them to the logger in the first place.
 import pino, { type Logger, type StreamEntry } from 'pino';
 import { dirname } from 'node:path';
-import { createRotatingFile, type RotatingFile } from './rotating-file.js';
+import { createRotatingFile, type RotatingFile } from '../base/rotating-file.js';
 import { jsonLineToText } from './log-text.js';
 import { defaultLogFile, type LogConsoleConfig, type LogFileConfig } from '../config/log-outputs.js';
 import { ensureWritableDir } from './data-dir.js';
@@ -34,7 +34,7 @@ export interface NodeLogger {
   setOutputs(file: LogFileConfig, console: LogConsoleConfig): Promise<void>;
   /** `default` (the file) and, in `console`/`foreground` mode, `console`: their levels, stopped or not. */
   readonly handlers: LogHandlersPort;
-  /** Flushes everything to disk; call last on shutdown. */
+  /** For the shutdown path: nothing is buffered (every write is synchronous), so nothing to do today. */
   close(): void;
 }
 
@@ -81,6 +81,8 @@ async function terminalSink(mode: RunMode, console: Pick<LogConsoleConfig, 'enab
     return (l) => p.write(l);
   }
   const out = pino.destination({ dest: 1, sync: true });
+  // A terminal gone (EPIPE) loses the terminal's lines, not the node.
+  out.on('error', () => undefined);
   return formatted((l) => out.write(l), console.formatter);
 }
 
@@ -112,13 +114,6 @@ export async function createLogger(opts: LoggerOptions): Promise<NodeLogger> {
     },
     pino.multistream(streams),
   );
-  const flush = (f: RotatingFile): void => {
-    try {
-      f.flushSync();
-    } catch {
-      /* nothing buffered */
-    }
-  };
   const relays = (): ReadonlyArray<readonly [string, Relay, string]> => [
     ['default', fileRelay, fileConfig.path],
     ...(opts.mode === 'daemon' ? [] : ([['console', terminal, 'console']] as const)),
@@ -136,7 +131,6 @@ export async function createLogger(opts: LoggerOptions): Promise<NodeLogger> {
         const opened = openFile(next);
         const old = file;
         file = opened;
-        flush(old);
         old.end();
       }
       fileConfig = next;
@@ -156,6 +150,7 @@ export async function createLogger(opts: LoggerOptions): Promise<NodeLogger> {
         return r !== undefined;
       },
     },
-    close: () => flush(file),
+    // Every stream writes synchronously: a line logged is in the file already.
+    close: () => undefined,
   };
 }

@@ -25,6 +25,10 @@ function errorMessage(err: unknown): string {
 
 /** Resolves with the process exit code once the node has stopped. */
 export async function runNode(opts: RunOptions): Promise<number> {
+  // stdout and stderr are the daemon's log/daemon.out, or a terminal: a full disk or a closed
+  // terminal must not stop the node (an 'error' with no listener would). What cannot be written
+  // there is lost; the log file reports its own failures.
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
   const fail = (msg: string): number => {
     if (opts.readyFd !== undefined) sendReadiness(opts.readyFd, { ok: false, error: msg });
     else process.stderr.write(`${msg}\n`);

@@ -1,10 +1,9 @@
 // `emqx ctl trace`: EMQX's node-local log trace, with its words and strings. A trace writes to the
 // file named (relative paths from the install directory, as EMQX's working directory) until it
 // is stopped or the node stops.
-import { mkdirSync, openSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { dirname, isAbsolute, resolve } from 'node:path';
-import pino from 'pino';
+import { isAbsolute, resolve } from 'node:path';
+import { createRotatingFile } from '../base/rotating-file.js';
 import { LOG_LEVELS, isLogLevel } from '../config/log-level.js';
 import { formatUsage } from '../ctl/registry.js';
 import type { CtlCommand } from '../ctl/types.js';
@@ -23,12 +22,29 @@ const USAGE: CtlCommand['usage'] = [
   ['trace stop  ip_address  <IP> ', 'Stop tracing for a client ip on local node'],
 ];
 
-/** A trace's file: opened now (so a path that cannot be written is the start's error), written asynchronously. */
-export function openTraceFile(path: string): TraceSink {
-  mkdirSync(dirname(path), { recursive: true });
-  const fd = openSync(path, 'a', 0o644);
-  const dest = pino.destination({ dest: fd, sync: false });
-  return { write: (line) => void dest.write(line), end: () => dest.end() };
+/**
+ * A trace's file: opened now (so a path that cannot be written is the start's error); the lines
+ * of one event-loop turn go out in one write. A write that fails (disk full) is `onError`'s, never
+ * an exception in the node. (Not pino's async destination: on a write that keeps failing it
+ * retries without end, even after `end()`.)
+ */
+export function openTraceFile(path: string, onError: (err: Error) => void): TraceSink {
+  const file = createRotatingFile({ file: path, maxBytes: null, report: (_what, err) => onError(err) });
+  let pending: string[] = [];
+  const flush = (): void => {
+    const lines = pending;
+    pending = [];
+    if (lines.length > 0) file.write(lines.join(''));
+  };
+  return {
+    write(line) {
+      if (pending.push(line) === 1) setImmediate(flush);
+    },
+    end() {
+      flush();
+      file.end();
+    },
+  };
 }
 
 /** Why a filter cannot be traced, or undefined. */

@@ -64,7 +64,14 @@ function topicsOf(ch: TracedChannel, p: Packet): readonly string[] {
 export class Tracer {
   #traces: Trace[] = [];
 
-  constructor(private readonly openSink: (path: string) => TraceSink) {}
+  /**
+   * `openSink` opens a trace's file (throwing when it cannot) and calls `onError` if a write to it
+   * fails later; the trace is then stopped and `failed` told.
+   */
+  constructor(
+    private readonly openSink: (path: string, onError: (err: Error) => void) => TraceSink,
+    private readonly failed: (spec: TraceSpec, err: Error) => void = () => undefined,
+  ) {}
 
   get active(): boolean {
     return this.#traces.length > 0;
@@ -80,7 +87,10 @@ export class Tracer {
     if (this.#traces.length >= MAX_TRACES) return { ok: false, error: `max_limit_reached (${MAX_TRACES} traces)` };
     let sink: TraceSink;
     try {
-      sink = this.openSink(spec.path);
+      sink = this.openSink(spec.path, (err) => {
+        // Once: a file that fails goes on failing until the trace is stopped.
+        if (this.#traces.some((t) => t.sink === sink) && this.stop(spec.type, spec.filter)) this.failed(spec, err);
+      });
     } catch (err) {
       return { ok: false, error: err instanceof Error ? err.message : String(err) };
     }

@@ -2,10 +2,11 @@
 // switched by a reload, and a path that cannot be written refused while the old file goes on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestNode } from '../helpers/launcher.js';
 import { waitFor } from '../helpers/cluster-status.js';
+import { closeAll, open } from '../helpers/mqtt-client.js';
 
 const read = (f: string): string => (existsSync(f) ? readFileSync(f, 'utf8') : '');
 
@@ -109,4 +110,25 @@ test('each handler writes from its own level: log.file.level below the console l
   const after = read(file).slice(stopped);
   assert.match(after, /"msg":"log handler default started \(emqx ctl log\)"/);
   assert.doesNotMatch(after, /log level set to debug/, 'nothing is written while the handler is stopped');
+});
+
+test('a full disk under the log (emqx.log and daemon.out on /dev/full): the node starts, serves and stops; the lines are lost, not the node', async (t) => {
+  const node = await createTestNode(t, { name: 'logfull1@127.0.0.1', mqtt: true });
+  mkdirSync(node.logDir, { recursive: true });
+  for (const f of ['emqx.log', 'daemon.out']) symlinkSync('/dev/full', join(node.logDir, f));
+  await node.startOk();
+  assert.equal((await node.emqx(['ping'])).stdout, 'pong\n');
+  const status = await node.ctl(['status']);
+  assert.equal(status.code, 0, status.stdout + status.stderr);
+  // Logging goes on at every step (reload, ctl): each line is dropped, never thrown.
+  assert.equal((await node.ctl(['log', 'set-level', 'debug'])).stdout, 'debug\n');
+  const reload = await node.ctl(['conf', 'reload']);
+  assert.equal(reload.code, 0, reload.stdout + reload.stderr);
+  const c = await open(node.mqttPort!, { clientId: 'full-disk' });
+  await c.subscribe('t');
+  await c.publish('t', 'still here', { qos: 1 });
+  await c.inbox.until(() => c.inbox.texts().includes('still here'), 5000, 'a message through the node');
+  await c.end();
+  await closeAll();
+  assert.equal((await node.stop()).code, 0);
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describePacket, describeRaw, payloadText } from '../../src/mqtt/trace-format.js';
 import { MAX_TRACES, Tracer, type TraceSink } from '../../src/mqtt/tracer.js';
-import { traceCommand } from '../../src/mqtt/trace-ctl.js';
+import { openTraceFile, traceCommand } from '../../src/mqtt/trace-ctl.js';
 import { encodeAck } from '../../src/mqtt/codec.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -185,4 +185,16 @@ test('emqx ctl trace on a running node: a client trace and a topic trace written
   await again.inbox.until(() => again.inbox.texts().includes('after'), 5000, 'after');
   assert.equal(read(clientFile), before1);
   assert.equal(read(topicFile), before2);
+});
+
+test('a trace whose file cannot be written (disk full) stops itself and says so; the node is not disturbed', async () => {
+  const failures: string[] = [];
+  const tracer = new Tracer(openTraceFile, (spec, err) => failures.push(`${spec.type}=${spec.filter}: ${err.message}`));
+  assert.deepEqual(tracer.start({ type: 'clientid', filter: 'c1', level: 'all', path: '/dev/full', formatter: 'text' }), { ok: true });
+  tracer.received(ch('c1'), { cmd: 'pingreq' });
+  await poll(() => (failures.length > 0 ? true : undefined), 5000, 'the write error');
+  tracer.received(ch('c1'), { cmd: 'pingreq' });
+  await new Promise((r) => setTimeout(r, 50));
+  assert.deepEqual(failures, ['clientid=c1: ENOSPC: no space left on device, write']);
+  assert.equal(tracer.active, false);
 });
