@@ -1,5 +1,6 @@
-// The node's logger, handed to every part. JSON lines to <log_dir>/emqx.log (rotated by size);
+// The node's logger, handed to every part: the log file (log.file.*: path, size rotation, JSON or text);
 // in `console` mode also human-readable on the terminal, in `foreground` mode JSON on stdout.
+// Every stream writes synchronously: a line logged is in the file before the process can die.
 // Secrets are redacted by key wherever they appear, as a second line of defence: parts must not
 // pass them to the logger in the first place.
 import pino, { type Logger, type StreamEntry } from 'pino';
@@ -34,8 +35,6 @@ export interface NodeLogger {
   setOutputs(file: LogFileConfig, console: LogConsoleConfig): Promise<void>;
   /** `default` (the file) and, in `console`/`foreground` mode, `console`: their levels, stopped or not. */
   readonly handlers: LogHandlersPort;
-  /** For the shutdown path: nothing is buffered (every write is synchronous), so nothing to do today. */
-  close(): void;
 }
 
 const SECRET_KEYS = ['cookie', 'password', 'passphrase', 'secret', 'token'];
@@ -150,7 +149,5 @@ export async function createLogger(opts: LoggerOptions): Promise<NodeLogger> {
         return r !== undefined;
       },
     },
-    // Every stream writes synchronously: a line logged is in the file already.
-    close: () => undefined,
   };
 }

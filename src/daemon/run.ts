@@ -94,11 +94,10 @@ export async function runNode(opts: RunOptions): Promise<number> {
   let fatal = false;
   const onFatal = (err: unknown): void => {
     fatal = true;
-    // Last words where they cannot be lost: stderr (log/daemon.out for a daemon) is written
-    // synchronously, the log file's writer may not get to flush.
+    // Last words twice: stderr (log/daemon.out for a daemon) as well, in case the log file is
+    // what failed. Both are written synchronously.
     process.stderr.write(`${new Date().toISOString()} unexpected error; stopping: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     logger.fatal({ err }, 'unexpected error; stopping');
-    log.close();
     stopRequested();
   };
   process.on('uncaughtException', onFatal);
@@ -109,7 +108,6 @@ export async function runNode(opts: RunOptions): Promise<number> {
   } catch (err) {
     const msg = errorMessage(err);
     logger.error({ err: msg }, 'node failed to start');
-    log.close();
     return fail(`${msg}\nSee the log: ${log.logFile}`);
   }
 
@@ -126,6 +124,5 @@ export async function runNode(opts: RunOptions): Promise<number> {
   logger.info({ reason: why }, 'shutting down');
   process.off('SIGHUP', onHup);
   await node.stop();
-  log.close();
   return fatal ? 1 : 0;
 }

@@ -11,7 +11,6 @@ test('JSON lines in <log_dir>/emqx.log with the node name; secrets redacted wher
   const log = await createLogger({ logDir: join(dir, 'log'), mode: 'daemon', nodeName: 'emqx@127.0.0.1' });
   log.logger.info({ cookie: 'c00kie', node: { cookie: 'c00kie2' }, cfg: { etcd: { ssl: { password: 'pw' } } }, user: 'admin' }, 'hello');
   log.logger.child({ part: 'x' }).warn({ token: 'tk' }, 'child');
-  log.close();
   const text = readFileSync(join(dir, 'log', 'emqx.log'), 'utf8');
   for (const secret of ['c00kie', 'c00kie2', '"pw"', '"tk"']) assert.ok(!text.includes(secret), `${secret} leaked: ${text}`);
   const [first, second] = text.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -42,6 +41,5 @@ test("the file handler writes from its own level; the handlers port changes it, 
   assert.ok(log.handlers.setStarted('default', true));
   log.logger.info('i3');
   assert.equal(log.handlers.setLevel('console', 'debug'), false, 'no console handler in daemon mode');
-  log.close();
   assert.deepEqual(msgs(), ['w1', 'd2', 'i3']);
 });
