@@ -81,3 +81,24 @@ export function formatDuration(ms: number): string {
   }
   return out;
 }
+
+export const RATE_HELP = 'a rate such as 1000/s, 100/10s or 6000/m, or infinity';
+export const BYTE_RATE_HELP = 'a rate such as 1MB/s, 512KB/10s or 1000/s (bytes), or infinity';
+
+/**
+ * A rate per second, as EMQX's limiters write one: `<amount>/<period>`, the period an optional
+ * count and a unit (`s`, `10s`, `m`, `500ms`); the amount a size (`1MB`) when `bytes`. `infinity`
+ * (no limit) is Infinity; a bare positive number counts per second.
+ */
+export function parseRate(value: unknown, bytes: boolean): Converted {
+  const help = bytes ? BYTE_RATE_HELP : RATE_HELP;
+  if (value === 'infinity') return { ok: true, value: Number.POSITIVE_INFINITY };
+  if (typeof value === 'number') return Number.isFinite(value) && value > 0 ? { ok: true, value } : { ok: false, reason: `expected ${help}` };
+  if (typeof value !== 'string') return { ok: false, reason: `expected ${help}` };
+  const m = /^\s*([^/\s]+)\s*\/\s*(\d*)\s*(ms|s|m|h)\s*$/i.exec(value);
+  if (!m) return { ok: false, reason: `expected ${help}` };
+  const amount = bytes ? parseBytesize(m[1]) : /^\d+$/.test(m[1]!) ? { ok: true as const, value: Number(m[1]) } : { ok: false as const, reason: '' };
+  const periodMs = (m[2] === '' ? 1 : Number(m[2])) * DURATION_UNIT_MS[m[3]!.toLowerCase()]!;
+  if (!amount.ok || amount.value <= 0 || periodMs <= 0) return { ok: false, reason: `expected ${help}` };
+  return { ok: true, value: (amount.value * 1000) / periodMs };
+}

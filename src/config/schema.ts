@@ -4,7 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { isIP } from 'node:net';
 import type { Config, ConfigProblem, Paths } from './types.js';
 import { parseNodeName } from '../node/name.js';
-import { parseBytesize, parseDuration, formatDuration } from './duration.js';
+import { parseBytesize, parseDuration, parseRate, formatDuration } from './duration.js';
 import { suggest } from './suggest.js';
 import { startProblems } from './start-checks.js';
 import { ROOT_FIELDS, NODE_FIELDS, CLUSTER_FIELDS } from './schema/fields.js';
@@ -191,6 +191,10 @@ function convert(type: FieldType, v: unknown, opts: ValidateOptions): Converted 
     case 'bytesize': {
       const b = parseBytesize(v);
       return b.ok ? b : { ok: false, reason: `${showValue(v)}: ${b.reason}` };
+    }
+    case 'rate': {
+      const r = parseRate(v, type.bytes);
+      return r.ok ? r : { ok: false, reason: `${showValue(v)}: ${r.reason}` };
     }
     case 'bind':
       return convertBind(v);
@@ -486,6 +490,8 @@ function showAs(type: FieldType, v: unknown): unknown {
     }
     case 'duration':
       return typeof v === 'number' ? formatDuration(v) : v;
+    case 'rate':
+      return v === Number.POSITIVE_INFINITY ? 'infinity' : typeof v === 'number' ? `${v}/s` : v;
     case 'string_list':
       return Array.isArray(v) ? [...(v as unknown[])] : v;
     default:

@@ -147,6 +147,12 @@ export interface ListenerConfig {
   readonly max_connections: number;
   /** Prefixed to every topic the listener's clients publish and subscribe to ('' = none). */
   readonly mountpoint: string;
+  /** New connections served per second, Infinity: no limit (EMQX's `max_conn_rate`). */
+  readonly max_conn_rate: number;
+  /** PUBLISH packets read per second from each client (`messages_rate`). */
+  readonly messages_rate: number;
+  /** Bytes read per second from each client (`bytes_rate`). */
+  readonly bytes_rate: number;
   readonly ssl_options?: ListenerSslOptions;
   readonly websocket?: WebsocketOptions;
   /** Present (true) when the entry comes from the defaults, not from the file. */

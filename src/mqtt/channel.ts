@@ -39,6 +39,9 @@ export interface ChannelSettings {
   readonly port: number;
   /** Prefixed to the client's topics inside the broker ('' = none). */
   readonly mountpoint: string;
+  /** The listener's `messages_rate` and `bytes_rate`, per second (absent or Infinity: none). */
+  readonly messagesRate?: number;
+  readonly bytesRate?: number;
 }
 
 export interface ChannelEnv {

@@ -7,6 +7,7 @@ import { Channel, HIGH_WATERMARK, type ChannelEnv, type ChannelIO, type ChannelS
 import { directReadsOf } from './direct-read.js';
 import { FrameReader } from './framer.js';
 import { RC } from './reason-codes.js';
+import { ReadLimit } from './read-limit.js';
 
 /** How long a closed connection may take to flush before it is cut. */
 const CLOSE_GRACE_MS = 5000;
@@ -17,26 +18,94 @@ function peerOf(address: string | undefined, port: number | undefined): string {
   return a.includes(':') ? `[${a}]:${port ?? 0}` : `${a}:${port ?? 0}`;
 }
 
-/** Feeds bytes to the channel; on a framing error closes it with the right reason. */
-function reader(ch: Channel, maxPacketSize: number): (chunk: Buffer) => void {
+/** PUBLISH in the first byte of a fixed header. */
+const PUBLISH_TYPE = 3;
+
+type FrameOf = Parameters<Channel['frame']>[0];
+
+/** A reader: bytes in; with a read limit, `resume()` goes on with what waited for the rate. */
+interface Reader {
+  (chunk: Buffer): void;
+  /** Handles the packets that waited; false when the limit holds again before they are done. */
+  resume(): boolean;
+}
+
+/**
+ * Feeds bytes to the channel; on a framing error closes it with the right reason. With `limit`,
+ * a PUBLISH over the message rate waits with every packet behind it (`resume()` goes on), and
+ * each read counts against the byte rate.
+ */
+function reader(ch: Channel, maxPacketSize: number, limit?: ReadLimit): Reader {
   const frames = new FrameReader(maxPacketSize);
-  const onFrame = (f: Parameters<Channel['frame']>[0]): boolean => {
+  const handle = (f: FrameOf): boolean => {
     ch.frame(f);
     return ch.state !== 'closed';
   };
-  return (chunk) => {
-    let err: ReturnType<FrameReader['push']>;
+  /** Runs `work`; a fault while handling one client's packet ends that client's connection, never the node. */
+  const guarded = (work: () => void): boolean => {
     try {
-      err = frames.push(chunk, onFrame);
+      work();
+      return true;
     } catch (e) {
-      // A fault while handling one client's packet ends that client's connection, never the node.
       ch.env.log.error({ listener: ch.settings.listener, peer: ch.io.peer, clientid: ch.clientId, err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, 'MQTT packet handling failed; closing the connection');
       ch.closeWith(RC.unspecifiedError, 'internal error while handling a packet');
-      return;
+      return false;
     }
+  };
+  /** Packets waiting for the message rate, oldest first; the first one is paid for. */
+  let waiting: FrameOf[] = [];
+  let paid = false;
+  const limited = (f: FrameOf): boolean => {
+    if (waiting.length > 0) {
+      waiting.push(f);
+      return true;
+    }
+    if (f.header >> 4 === PUBLISH_TYPE && !limit!.message()) {
+      waiting.push(f);
+      paid = true;
+      return true;
+    }
+    return handle(f);
+  };
+  const onFrame = limit === undefined ? handle : limited;
+  const feed = ((chunk: Buffer): void => {
+    let err: ReturnType<FrameReader['push']>;
+    if (!guarded(() => (err = frames.push(chunk, onFrame)))) return;
     if (err === 'too_large') ch.closeWith(RC.packetTooLarge, `packet larger than mqtt.max_packet_size (${maxPacketSize} bytes)`, ch.state !== 'new');
     else if (err === 'malformed_length') ch.closeWith(RC.malformedPacket, 'malformed remaining length', ch.state !== 'new');
+    else if (limit && ch.state !== 'closed') limit.read(chunk.length);
+  }) as Reader;
+  feed.resume = () => {
+    while (waiting.length > 0 && ch.state !== 'closed') {
+      const f = waiting[0]!;
+      if (f.header >> 4 === PUBLISH_TYPE && !paid && !limit!.message()) {
+        paid = true;
+        return false;
+      }
+      waiting = waiting.slice(1);
+      paid = false;
+      let open = true;
+      if (!guarded(() => (open = handle(f))) || !open) break;
+    }
+    waiting = [];
+    return true;
   };
+  return feed;
+}
+
+/**
+ * The listener's read rates for one connection, pausing and resuming through `io`; when a wait is
+ * over, what waited is handled and reading resumes (unless the rate holds again, or `io` says no).
+ */
+function limitFor(settings: ChannelSettings, env: ChannelEnv, ch: () => Channel, feed: () => Reader, io: { pause(): void; resume(): void }): ReadLimit | undefined {
+  return ReadLimit.for(settings, {
+    pause: io.pause,
+    resume: () => {
+      if (feed().resume()) io.resume();
+    },
+    limited: (rate, waitMs) =>
+      env.limited.warn(`${settings.listener}:${rate}`, { listener: settings.listener, clientid: ch().clientId, rate, wait_ms: waitMs }, `client over the listener's ${rate}: reading paused`),
+  });
 }
 
 /**
@@ -112,7 +181,15 @@ export function serveSocket(socket: Socket, settings: ChannelSettings, env: Chan
     },
   };
   const ch = new Channel(io, settings, env);
-  const feed = reader(ch, settings.mqtt.max_packet_size);
+  // Reading stops while the client is over a rate or does not read what it is sent; it resumes
+  // when neither holds.
+  const limit = limitFor(settings, env, () => ch, () => feed, {
+    pause: () => socket.pause(),
+    resume: () => {
+      if (!closing && socket.writableLength <= HIGH_WATERMARK) socket.resume();
+    },
+  });
+  const feed = reader(ch, settings.mqtt.max_packet_size, limit);
   const onData = (chunk: Buffer): void => {
     feed(chunk);
     // A client that does not read its acknowledgements is not read from either.
@@ -122,11 +199,14 @@ export function serveSocket(socket: Socket, settings: ChannelSettings, env: Chan
   if (direct) direct.target = onData;
   else socket.on('data', onData);
   socket.on('drain', () => {
-    if (socket.isPaused() && !closing) socket.resume();
+    if (socket.isPaused() && !closing && !limit?.holding) socket.resume();
     ch.drained();
   });
   socket.on('error', () => undefined);
-  socket.on('close', () => ch.socketClosed());
+  socket.on('close', () => {
+    limit?.stop();
+    ch.socketClosed();
+  });
   socket.on('end', () => {
     // The client half-closed: nothing more will come, so the connection is over.
     if (!closing) ch.socketClosed();
@@ -153,9 +233,17 @@ export function serveWebSocket(ws: WebSocket, remote: { address?: string; port?:
     },
   };
   const ch = new Channel(io, settings, env);
-  const feed = reader(ch, settings.mqtt.max_packet_size);
   // ws has no drain event of its own: its socket's says the backlog went out.
   const raw = (ws as unknown as { _socket?: Socket })._socket;
+  const limit = raw
+    ? limitFor(settings, env, () => ch, () => feed, {
+        pause: () => raw.pause(),
+        resume: () => {
+          if (!closing && ws.bufferedAmount <= HIGH_WATERMARK) raw.resume();
+        },
+      })
+    : undefined;
+  const feed = reader(ch, settings.mqtt.max_packet_size, limit);
   ws.on('message', (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
     if (!isBinary) return ch.closeWith(RC.malformedPacket, 'a text WebSocket frame (MQTT needs binary frames)', ch.state !== 'new');
     feed(Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data));
@@ -163,10 +251,13 @@ export function serveWebSocket(ws: WebSocket, remote: { address?: string; port?:
     if (ws.bufferedAmount > HIGH_WATERMARK && raw && !raw.isPaused()) raw.pause();
   });
   raw?.on('drain', () => {
-    if (raw.isPaused() && !closing) raw.resume();
+    if (raw.isPaused() && !closing && !limit?.holding) raw.resume();
     ch.drained();
   });
   ws.on('error', () => undefined);
-  ws.on('close', () => ch.socketClosed());
+  ws.on('close', () => {
+    limit?.stop();
+    ch.socketClosed();
+  });
   return ch;
 }

@@ -19,6 +19,7 @@ import { MqttReads } from './direct-read.js';
 import type { AccessPort, BrokerPort, PeerCert } from './port.js';
 import { RC } from './reason-codes.js';
 import type { Tracer } from './tracer.js';
+import { TokenBucket } from '../base/token-bucket.js';
 
 export interface ListenersEnv {
   readonly broker: BrokerPort;
@@ -66,7 +67,14 @@ interface Running {
   settings: ChannelSettings;
   /** Connections refused because max_connections was reached. */
   shutdownCount: number;
+  /** max_conn_rate's bucket; undefined: no limit. */
+  connRate: TokenBucket | undefined;
+  /** Accepted connections held back by max_conn_rate, not served yet. */
+  waiting: number;
 }
+
+const connRateOf = (l: ListenerConfig): TokenBucket | undefined =>
+  l.max_conn_rate > 0 && l.max_conn_rate < Number.POSITIVE_INFINITY ? new TokenBucket(l.max_conn_rate, Date.now()) : undefined;
 
 export interface ListenerStatus {
   readonly id: string;
@@ -260,7 +268,7 @@ export class Listeners {
   }
 
   #settings(id: string, l: ListenerConfig): ChannelSettings {
-    return { mqtt: this.env.mqtt(), listener: id, mountpoint: l.mountpoint, port: parseBind(l.bind).port };
+    return { mqtt: this.env.mqtt(), listener: id, mountpoint: l.mountpoint, port: parseBind(l.bind).port, messagesRate: l.messages_rate, bytesRate: l.bytes_rate };
   }
 
   #channelEnv(r: Running): ChannelEnv {
@@ -279,19 +287,24 @@ export class Listeners {
   async #open(id: string, type: ListenerType, l: ListenerConfig): Promise<Running> {
     const { host, port } = parseBind(l.bind);
     if ((type === 'ssl' || type === 'wss') && !l.tls) throw new ListenerError(id, `listener ${id} has no certificate loaded${l.off_reason ? `: ${l.off_reason}` : ''}`);
-    const r: Running = { id, type, config: l, server: undefined as unknown as AnyServer, channels: new Set(), settings: this.#settings(id, l), shutdownCount: 0 };
+    const r: Running = {
+      id,
+      type,
+      config: l,
+      server: undefined as unknown as AnyServer,
+      channels: new Set(),
+      settings: this.#settings(id, l),
+      shutdownCount: 0,
+      connRate: connRateOf(l),
+      waiting: 0,
+    };
     const env = this.#channelEnv(r);
-    const accept = (socket: Socket): void => {
-      if (r.channels.size >= r.config.max_connections) {
-        r.shutdownCount++;
-        this.env.limited.warn(`${id}:max_connections`, { listener: id, max_connections: r.config.max_connections }, 'connection refused: the listener is at max_connections');
-        socket.destroy();
-        return;
-      }
+    const serve = (socket: Socket): void => {
       const ch = serveSocket(socket, r.settings, env);
       if (type === 'ssl') ch.peerCert = peerCertOf(socket as TLSSocket);
       r.channels.add(ch);
     };
+    const accept = (socket: Socket): void => this.#admit(r, socket, () => serve(socket));
     let server: AnyServer;
     if (type === 'tcp') {
       const tcp = createTcpServer({ noDelay: true }, accept);
@@ -327,16 +340,13 @@ export class Listeners {
           if (refusal && !socket.destroyed) socket.end(`HTTP/1.1 ${refusal}\r\nConnection: close\r\n\r\n`);
           return;
         }
-        if (r.channels.size >= r.config.max_connections) {
-          r.shutdownCount++;
-          socket.destroy();
-          return;
-        }
-        wss.handleUpgrade(req, socket, head, (ws) => {
-          const ch = serveWebSocket(ws, { address: socket.remoteAddress, port: socket.remotePort }, r.settings, env);
-          if (type === 'wss') ch.peerCert = peerCertOf(socket as TLSSocket);
-          r.channels.add(ch);
-        });
+        this.#admit(r, socket, () =>
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            const ch = serveWebSocket(ws, { address: socket.remoteAddress, port: socket.remotePort }, r.settings, env);
+            if (type === 'wss') ch.peerCert = peerCertOf(socket as TLSSocket);
+            r.channels.add(ch);
+          }),
+        );
       });
       server = http;
     }
@@ -379,8 +389,35 @@ export class Listeners {
     return undefined;
   }
 
+  /**
+   * A new connection: refused at max_connections; over max_conn_rate it waits, unread, for its
+   * turn (as EMQX's acceptor pauses), counted against max_connections while it waits.
+   */
+  #admit(r: Running, socket: Socket, serve: () => void): void {
+    if (r.channels.size + r.waiting >= r.config.max_connections) {
+      r.shutdownCount++;
+      this.env.limited.warn(`${r.id}:max_connections`, { listener: r.id, max_connections: r.config.max_connections }, 'connection refused: the listener is at max_connections');
+      socket.destroy();
+      return;
+    }
+    const wait = r.connRate?.take(1, Date.now()) ?? 0;
+    if (wait <= 0) return serve();
+    socket.pause();
+    r.waiting++;
+    this.env.limited.warn(`${r.id}:max_conn_rate`, { listener: r.id, max_conn_rate: r.config.max_conn_rate, wait_ms: wait }, 'connection held back: the listener is over max_conn_rate');
+    setTimeout(() => {
+      r.waiting--;
+      // The listener stopped or moved meanwhile: its connections went with it.
+      if (socket.destroyed || this.#running.get(r.id) !== r) return void socket.destroy();
+      // Reads start at the next turn of the event loop, after serve() has set everything up.
+      socket.resume();
+      serve();
+    }, wait);
+  }
+
   /** Changes that keep the socket: limits, mountpoint, certificates, WebSocket checks. */
   #update(r: Running, l: ListenerConfig): void {
+    if (l.max_conn_rate !== r.config.max_conn_rate) r.connRate = connRateOf(l);
     r.config = l;
     r.settings = this.#settings(r.id, l);
     if (l.tls && 'setSecureContext' in r.server) (r.server as unknown as { setSecureContext(o: object): void }).setSecureContext(l.tls);

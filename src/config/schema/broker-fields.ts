@@ -2,7 +2,7 @@
 // EMQX 5's names and defaults. As for node/cluster, keys EMQX has and this node does not use are
 // declared `emqx`: a real EMQX file loads unchanged, and the start-up warning names them.
 import type { Field } from './fields.js';
-import { bind, bool, bytes, duration, durationOrInfinity, emqx, int, limit, object, oneOf, str, UNUSED_SSL_OPTIONS } from './builders.js';
+import { bind, bool, bytes, duration, durationOrInfinity, emqx, int, limit, object, oneOf, rate, str, UNUSED_SSL_OPTIONS } from './builders.js';
 
 export const SHARED_SUBSCRIPTION_STRATEGIES = ['random', 'round_robin', 'round_robin_per_group', 'sticky', 'local', 'hash_clientid', 'hash_topic'] as const;
 
@@ -51,9 +51,9 @@ const commonListenerFields: Record<string, Field> = {
   enable_authn: emqx,
   access_rules: emqx,
   limiter: emqx,
-  max_conn_rate: emqx,
-  messages_rate: emqx,
-  bytes_rate: emqx,
+  max_conn_rate: rate(false),
+  messages_rate: rate(false),
+  bytes_rate: rate(true),
   tcp_options: emqx,
 };
 

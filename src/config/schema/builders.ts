@@ -45,3 +45,6 @@ export const UNUSED_SSL_OPTIONS = acceptedOnly(
   'user_lookup_fun',
   'middlebox_comp_mode',
 );
+
+/** A rate limit, `infinity` unless set. */
+export const rate = (bytes: boolean): Field => ({ type: { kind: 'rate', bytes }, default: 'infinity' });

@@ -43,6 +43,8 @@ export type FieldType =
   | { readonly kind: 'number'; readonly min: number; readonly max: number }
   /** In bytes: `1MB`, `512KB` or an integer. */
   | { readonly kind: 'bytesize' }
+  /** A rate per second (Infinity for `infinity`): `1000/s`, `100/10s`; `1MB/s` when `bytes`. */
+  | { readonly kind: 'rate'; readonly bytes: boolean }
   /** A listener address: a port, `ip:port` or `[ipv6]:port`; kept as text, normalised. */
   | { readonly kind: 'bind' }
   /** An array of strings or one comma-separated string; `values` limits them when given. */
