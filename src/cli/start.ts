@@ -6,7 +6,7 @@ import type { Readable } from 'node:stream';
 import { ctlRequest } from '../ctl/client.js';
 import { RequestKind } from '../ctl/protocol.js';
 import { socketIsLive } from '../ctl/server.js';
-import { DEFAULT_COOKIE } from '../daemon/config.js';
+import { DEFAULT_COOKIE, defaultCookieHint } from '../daemon/config.js';
 import { ensureWritableDir } from '../daemon/data-dir.js';
 import { defaultLogFile } from '../config/log-outputs.js';
 import { awaitReadiness } from '../daemon/readiness.js';
@@ -50,7 +50,7 @@ export async function startCommand(root: string, env: NodeJS.ProcessEnv, entry: 
   if (target.config.node.cookie === DEFAULT_COOKIE) {
     // The loader's warnings above already carry EMQX's first line; this is EMQX's second one.
     process.stderr.write(
-      `WARNING: Configure node.cookie in ${target.config.paths.conf_file} or override from environment variable EMQX_NODE__COOKIE\n`,
+      `WARNING: ${defaultCookieHint(target.config.paths.conf_file)}\n`,
     );
   }
 

@@ -34,6 +34,8 @@ export interface LoadedConfig {
 
 export const DEFAULT_COOKIE = 'emqxsecretcookie';
 export const DEFAULT_COOKIE_WARNING = 'Default (insecure) Erlang cookie is in use.';
+/** EMQX's second line about the default cookie, where the operator reads it (the terminal). */
+export const defaultCookieHint = (confFile: string): string => `Configure node.cookie in ${confFile} or override from environment variable EMQX_NODE__COOKIE`;
 
 function fromEnv(value: string | undefined, base: string, fallback: string): string {
   if (value === undefined || value === '') return fallback;

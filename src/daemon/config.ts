@@ -1,9 +1,9 @@
 // The one place the daemon and the command line get their configuration from (src/config/load.ts),
 // with warnings already formatted for the operator.
-import { loadConfig, DEFAULT_COOKIE, DEFAULT_COOKIE_WARNING, type LoadedConfig } from '../config/load.js';
+import { loadConfig, DEFAULT_COOKIE, defaultCookieHint, type LoadedConfig } from '../config/load.js';
 import { formatProblem, type Config } from '../config/types.js';
 
-export { DEFAULT_COOKIE, DEFAULT_COOKIE_WARNING };
+export { DEFAULT_COOKIE, defaultCookieHint };
 
 export interface NodeConfigLoad {
   readonly config: Config;

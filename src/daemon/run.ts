@@ -1,7 +1,7 @@
 // Runs a node in this process until it is told to stop: `emqx console`, `emqx foreground`, and
 // the detached daemon that `emqx start` forks. Owns the process: signals, exit code, last words.
 import { ConfigError, formatProblem } from '../config/types.js';
-import { loadNodeConfig, DEFAULT_COOKIE, DEFAULT_COOKIE_WARNING } from './config.js';
+import { loadNodeConfig, DEFAULT_COOKIE, defaultCookieHint } from './config.js';
 import { createLogger, type NodeLogger, type RunMode } from './logger.js';
 import { EmqxNode } from './node.js';
 import { sendReadiness } from './readiness.js';
@@ -67,10 +67,11 @@ export async function runNode(opts: RunOptions): Promise<number> {
     return fail(errorMessage(err));
   }
   const { logger } = log;
+  // The loader's warnings hold the default cookie's (EMQX's first line): logged once, and shown
+  // on the terminal above; EMQX's second line goes with it there, as `emqx start` prints it.
   for (const w of loaded.warnings) logger.warn(w);
-  if (config.node.cookie === DEFAULT_COOKIE) {
-    logger.warn(DEFAULT_COOKIE_WARNING);
-    if (interactive) process.stderr.write(`${DEFAULT_COOKIE_WARNING}\n`);
+  if (config.node.cookie === DEFAULT_COOKIE && interactive) {
+    process.stderr.write(`WARNING: ${defaultCookieHint(config.paths.conf_file)}\n`);
   }
 
   let stopRequested: () => void = () => undefined;

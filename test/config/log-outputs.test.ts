@@ -128,5 +128,6 @@ test("the text formatter: EMQX's `<time> [<level>] msg: ..., key: value` lines",
   const line = JSON.stringify({ level: 40, time: '2026-12-07T05:00:00.000Z', pid: 1, node: 'emqx@h', msg: 'peer down', peer: 'emqx2@h', reason: 'tick timeout, 4s', n: 3, err: { message: 'x\ny' } });
   assert.equal(jsonLineToText(`${line}\n`), '2026-12-07T05:00:00.000Z [warning] msg: peer down, peer: emqx2@h, reason: "tick timeout, 4s", n: 3, err: {"message":"x\\ny"}\n');
   assert.equal(jsonLineToText(JSON.stringify({ level: 60, time: 't', msg: 'stop' })), 't [critical] msg: stop\n');
+  assert.equal(jsonLineToText(JSON.stringify({ level: 30, time: 't', msg: 'a, b: c' })), 't [info] msg: a, b: c\n', 'the message bare, as EMQX writes it');
   assert.equal(jsonLineToText('not json\n'), 'not json\n');
 });
