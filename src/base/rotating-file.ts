@@ -8,8 +8,9 @@
 // throws into the code that logged, and nothing piles up in memory: a node whose disk is full
 // goes on serving. (pino's sync destination throws the write's error at the caller and keeps the
 // failed bytes to retry with the next line.)
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeDirsSync } from './make-dirs.js';
 
 export interface RotatingFileOptions {
   readonly file: string;
@@ -40,7 +41,7 @@ export function createRotatingFile(opts: RotatingFileOptions): RotatingFile {
     opts.report ??
     ((what: string, err: Error, n: number) =>
       void process.stderr.write(`${new Date().toISOString()} log file ${opts.file}: ${what} failed: ${err.message}${n > 0 ? ` (${n} lines dropped so far)` : ''}\n`));
-  mkdirSync(dirname(opts.file), { recursive: true });
+  makeDirsSync(dirname(opts.file));
   let fd: number | undefined = openSync(opts.file, 'a', 0o644);
   let size = statSync(opts.file).size;
   let dropped = 0;

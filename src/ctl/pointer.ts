@@ -7,8 +7,9 @@
 // computes the same key from its own environment and follows the link; when the link is missing
 // or stale it falls back to resolving the configuration (the Node.js client). native/emqx_ctl.c
 // implements the same key and directory rules; keep them in step.
-import { existsSync, lstatSync, mkdirSync, readdirSync, readlinkSync, realpathSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { makeDirsSync } from '../base/make-dirs.js';
 
 /** The environment variables that select which node a command addresses (SPEC §3). */
 export const SELECTOR_VARS = ['EMQX_NODE__NAME', 'EMQX_NODE_NAME', 'EMQX_NODE__DATA_DIR'] as const;
@@ -59,7 +60,7 @@ export function pointerDir(env: NodeJS.ProcessEnv, uid: number = process.getuid?
  */
 export function writePointer(dir: string, key: string, socketPath: string): Error | undefined {
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirsSync(dir, 0o700);
     const st = lstatSync(dir);
     const uid = process.getuid?.();
     // Another user's (or a symlinked) directory in /tmp could redirect our clients: refuse it.

@@ -1,8 +1,9 @@
 // A node's data directory on disk: created and checked writable, and the sign of a renamed node.
 // Its layout (node/dirs.ts) is pure, so check_config can check its limits too.
-import { accessSync, constants, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { accessSync, constants, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { isValidNodeName } from '../node/name.js';
+import { makeDirsSync } from '../base/make-dirs.js';
 
 export { controlSocketPath, mnesiaDir } from '../node/dirs.js';
 
@@ -19,7 +20,7 @@ export class DataDirError extends Error {
 /** Creates `dir` if needed and checks this process may write to it. `what` names it for the operator. */
 export function ensureWritableDir(dir: string, what: string): void {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirsSync(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     // EEXIST from a recursive mkdir: the path itself is a file.

@@ -3,7 +3,6 @@
 // This is the one file that wires the parts together. To add a part (membership, database,
 // discovery, ...): write a `NodePart` and add it to `buildParts` at the place it belongs in
 // the boot order; to add ctl commands, call `node.ctl.register(...)` from the part's start().
-import { mkdirSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Config } from '../config/types.js';
 import type { NodePart } from '../base/part.js';
@@ -32,6 +31,7 @@ import type { CtlResult } from '../ctl/types.js';
 import { controlSocketPath, ensureWritableDir, mnesiaDir, otherNodesInDataDir, renameWarning } from './data-dir.js';
 import type { NodeLogger, RunMode } from './logger.js';
 import type { LogConfig } from '../config/types.js';
+import { makeDirsSync } from '../base/make-dirs.js';
 
 export type { NodePart } from '../base/part.js';
 
@@ -219,7 +219,7 @@ export class EmqxNode {
             logger.warn({ data_dir: dataDir, other_nodes: others }, msg);
             this.warnings.push(msg);
           }
-          mkdirSync(this.mnesiaDir, { recursive: true });
+          makeDirsSync(this.mnesiaDir);
         },
         stop: () => undefined,
       },

@@ -53,6 +53,11 @@ test('log.file: path, rotation and the text formatter at start; a reload moves t
   // Refused by this reload (and by the watcher's, if it came first: a refused change stays pending).
   assert.equal(bad.code, 1, bad.stdout);
   assert.match(bad.stdout, /refused: log: log could not apply the change and keeps its running settings: log file directory \S+\/not-a-dir is not a directory \(a file of that name is in the way\)/);
+  // A path under /proc (where Node's own recursive mkdir never returns): refused at once, too.
+  writeFileSync(node.confFile, readFileSync(node.confFile, 'utf8').replace(`"${blocker}/x.log"`, '"/proc/emqx-nope/x.log"'));
+  const proc = await node.ctl(['conf', 'reload']);
+  assert.equal(proc.code, 1, proc.stdout);
+  assert.match(proc.stdout, /refused: log: .*log file directory \/proc\/emqx-nope cannot be created: ENOENT/);
   await waitFor('lines still reach moved.log', async () => {
     writeFileSync(join(node.etcDir, 'touched.txt'), String(Date.now()));
     return read(moved).includes('config directory event');

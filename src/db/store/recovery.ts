@@ -2,7 +2,7 @@
 // the MANIFEST names, cut a torn final batch, and refuse (StoreCorruptError) on any other damage.
 // Leftovers of an interrupted compaction, replace or state write are removed only after the
 // recovery succeeded, so a store that refuses to open is left exactly as found.
-import { mkdir, readdir, stat, unlink } from 'node:fs/promises';
+import { readdir, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import { StoreCorruptError } from './errors.js';
@@ -11,6 +11,7 @@ import { LogFile, replayLog } from './log.js';
 import { readManifest, writeManifest, type Manifest } from './manifest.js';
 import { loadSnapshot } from './snapshot.js';
 import { TableIndex } from './table-index.js';
+import { makeDirs } from '../../base/make-dirs.js';
 
 export interface Recovered {
   readonly manifest: Manifest;
@@ -25,7 +26,7 @@ export interface Recovered {
 
 /** Creates `dir` (and missing parents) durably: each new entry's parent directory is synced. */
 export async function ensureDir(dir: string): Promise<void> {
-  const created = await mkdir(dir, { recursive: true });
+  const created = await makeDirs(dir);
   if (created === undefined) return;
   for (let d = dir; d !== dirname(created); d = dirname(d)) await fsyncDir(dirname(d));
 }
