@@ -24,8 +24,10 @@
  *   name, data dir, cookie and base port are passed as EMQX_* variables (env beats the file).
  * - Every process is bounded in time (`timeoutMs`, default 30 s) and killed by PID when it overruns.
  * - Cleanup (registered with t.after, or call `cleanup()`): SIGTERM to every daemon PID this node
- *   had (checked against the process's start time, so a reused PID is never hit), SIGKILL after
- *   5 s, then the sandbox is removed (kept when EMQX_TEST_KEEP=1, for post-mortems).
+ *   had, and to any process still running with its sandbox and name in its environment (a daemon
+ *   that hung before it could report its PID), checked against each process's start time so a
+ *   reused PID is never hit; SIGKILL after 5 s; then the sandbox is removed (kept when
+ *   EMQX_TEST_KEEP=1, for post-mortems).
  * - `createTestNodes(t, names)` makes several nodes with one shared port base. `spec.dir` reuses a
  *   sandbox (e.g. the same data dir under another name); only the node that created it removes it.
  * - `spawnForeground('console' | 'foreground')` runs a node as a child of the test (its logs on the
@@ -34,7 +36,7 @@
  * - `npm test` builds first; when developing run `npm run build` yourself (assertBuilt() says so).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -267,6 +269,25 @@ function startTimeOf(pid: number): string | undefined {
 }
 
 /** Signals `pid` only if it is still the process we recorded (PIDs get reused). */
+/**
+ * Processes started with this sandbox's EMQX_ETC_DIR and this node's name in their environment: a
+ * daemon the node never reported (it hung before `emqx pid` could answer) is found and stopped too.
+ */
+function sandboxPids(etcDir: string, name: string): number[] {
+  const needles = [`\0EMQX_ETC_DIR=${etcDir}\0`, `\0EMQX_NODE__NAME=${name}\0`];
+  const out: number[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      const environ = `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`;
+      if (needles.every((n) => environ.includes(n))) out.push(Number(pid));
+    } catch {
+      /* gone, or not ours to read */
+    }
+  }
+  return out;
+}
+
 function signalOwn(pid: number, started: string | undefined, signal: NodeJS.Signals): boolean {
   if (started === undefined || startTimeOf(pid) !== started) return false;
   try {
@@ -398,6 +419,7 @@ export async function createTestNode(t: AfterHook | undefined, spec: TestNodeSpe
     async cleanup() {
       if (cleaned) return;
       cleaned = true;
+      for (const p of sandboxPids(env.EMQX_ETC_DIR ?? etcDir, env.EMQX_NODE__NAME ?? spec.name)) track(p);
       for (const [p, started] of pids) {
         if (!isAlive(p) || !signalOwn(p, started, 'SIGTERM')) continue;
         if (!(await waitGone(p, 5000))) {
