@@ -60,7 +60,7 @@ export class LogLevelControl {
    */
   configure(level: LogLevel, handlerLevels: Readonly<Record<string, LogLevel>>, by: string, all?: LogLevel): void {
     const was = this.#level;
-    const note = (): void => this.logger.info({ level, was }, `log level set to ${level} (${by})`);
+    const note = (): void => this.logger.info({ log_level: level, was }, `log level set to ${level} (${by})`);
     const hidesInfo = this.logger.levels.values[LOG_LEVELS[level]]! > this.logger.levels.values.info!;
     if (hidesInfo) note();
     for (const h of this.handlers?.list() ?? []) {
@@ -87,7 +87,7 @@ export class LogLevelControl {
 
   setHandlerLevel(id: string, level: LogLevel): boolean {
     const done = this.#setHandler(id, level);
-    if (done) this.logger.info({ handler: id, level }, `log handler ${id} level set to ${level} (emqx ctl log)`);
+    if (done) this.logger.info({ handler: id, log_level: level }, `log handler ${id} level set to ${level} (emqx ctl log)`);
     return done;
   }
 

@@ -129,3 +129,19 @@ test("log handlers list | set-level | stop | start: EMQX's strings; primary-leve
   assert.equal(state.get('console')!.level, 'info');
   assert.equal(run('handlers', 'frob').code, 1);
 });
+
+test("a level change is logged without clobbering the line's own level (no second `level` key)", async () => {
+  const raw: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      raw.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+      done();
+    },
+  });
+  const logger = pino({ level: 'info' }, pino.multistream([{ level: 'trace', stream: sink }]));
+  const log = logCommand(new LogLevelControl(logger, 'info'));
+  await log.run(['set-level', 'debug']);
+  assert.equal(raw.length, 1);
+  assert.equal((raw[0]!.match(/"level":/g) ?? []).length, 1, raw[0]);
+  assert.deepEqual(JSON.parse(raw[0]!), { ...JSON.parse(raw[0]!), level: 30, log_level: 'debug', was: 'info' });
+});
