@@ -8,6 +8,7 @@ import type { Dist } from '../link/types.js';
 import type { ApiKeys } from './auth/api-keys.js';
 import type { AuthStore } from './auth/auth-store.js';
 import type { FailureLimiter } from './auth/rate-limit.js';
+import type { LoginLock } from './auth/login-lock.js';
 import type { LocalOps } from './cluster/local-ops.js';
 import type { ClusterRpc } from './cluster/rpc.js';
 
@@ -17,6 +18,8 @@ export interface ApiContext {
   readonly local: LocalOps;
   readonly rpc: ClusterRpc;
   readonly failures: FailureLimiter;
+  /** dashboard.unsuccessful_login_*: usernames locked after failed logins. */
+  readonly logins: LoginLock;
   config(): Config;
   dist(): Dist;
   cluster(): Cluster | undefined;

@@ -28,6 +28,7 @@ import type { AuthService } from '../auth/service.js';
 import { nodeRoutes } from './routes/nodes.js';
 import type { ApiServer } from './server.js';
 import { loadStatic } from './static.js';
+import { LoginLock } from './auth/login-lock.js';
 
 export interface ApiPartHost {
   readonly config: Config;
@@ -101,6 +102,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     local,
     rpc,
     failures: new FailureLimiter({ max: 10, windowMs: 60_000 }),
+    logins: new LoginLock(),
     config: () => config,
     dist: () => host.dist(),
     cluster: () => parts()?.cluster,

@@ -265,6 +265,10 @@ export interface DashboardConfig {
   readonly token_expired_time: number;
   /** How often /monitor samples are taken, ms. */
   readonly sample_interval: number;
+  /** A username that fails this many logins within `unsuccessful_login_interval` (ms) is locked for `unsuccessful_login_lock_duration` (ms). */
+  readonly unsuccessful_login_max_attempts: number;
+  readonly unsuccessful_login_interval: number;
+  readonly unsuccessful_login_lock_duration: number;
 }
 
 export interface ApiKeyConfig {

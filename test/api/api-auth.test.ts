@@ -16,7 +16,8 @@ test('auth and bad input on one node', { timeout: 120_000 }, async (t) => {
   writeFileSync(bootstrap, '\nboot-key:boot-secret-1\n');
   // The listener's address is in the file (not the environment, which would win), so a reload can move it.
   const p = await freePort();
-  const conf = `dashboard.token_expired_time = 3s\napi_key.bootstrap_file = "${bootstrap}"\ndashboard.listeners.http.bind = "127.0.0.1:${p}"\n`;
+  // The username lock (dashboard.unsuccessful_login_*) has a test of its own below: off the way here.
+  const conf = `dashboard.token_expired_time = 3s\ndashboard.unsuccessful_login_max_attempts = 1000\napi_key.bootstrap_file = "${bootstrap}"\ndashboard.listeners.http.bind = "127.0.0.1:${p}"\n`;
   const n = await createTestNode(t, { name: 'emqx1@127.0.0.1', dashboard: true, env: { EMQX_DASHBOARD__LISTENERS__HTTP__BIND: undefined }, conf });
   await n.startOk();
 
@@ -166,4 +167,24 @@ test('a node started without a dashboard listener serves the API once a reload t
   // Request validation still applies (compiled on first use).
   const bad = await http(p, 'POST', '/api/v5/login', { body: { username: 'admin' } });
   assert.equal(bad.status, 400, bad.text);
+});
+
+test("dashboard.unsuccessful_login_*: a username that fails too often is locked, even with the right password, and unlocked after the lock's duration", async (t) => {
+  const p = await freePort();
+  const conf = `dashboard.listeners.http.bind = "127.0.0.1:${p}"\ndashboard.unsuccessful_login_max_attempts = 3\ndashboard.unsuccessful_login_lock_duration = 2s\ndashboard.unsuccessful_login_interval = 1m\n`;
+  const n = await createTestNode(t, { name: 'emqxlock@127.0.0.1', dashboard: true, env: { EMQX_DASHBOARD__LISTENERS__HTTP__BIND: undefined }, conf });
+  await n.startOk();
+  const attempt = (username: string, password: string) => http(p, 'POST', '/api/v5/login', { body: { username, password } });
+  for (let i = 0; i < 3; i++) assert.deepEqual((await attempt('admin', `wrong-${i}`)).json, { code: 'BAD_USERNAME_OR_PWD', message: 'Auth failed' });
+  const locked = await attempt('admin', 'public');
+  assert.equal(locked.status, 401);
+  assert.match((locked.json as { message: string }).message, /^Login locked after too many failed attempts; try again in [12] s$/);
+  assert.ok(Number(locked.headers.get('retry-after')) >= 1);
+  // A name that does not exist locks the same way: the answer says nothing about which names exist.
+  for (let i = 0; i < 3; i++) await attempt('ghost', 'x');
+  assert.match(((await attempt('ghost', 'x')).json as { message: string }).message, /^Login locked/);
+  assert.match(n.logText(), /"msg":"dashboard login of admin locked: 3 failed attempts"/);
+  // The lock's end is a time, not an event: wait it out once (polling would count as more failures).
+  await new Promise((r) => setTimeout(r, Number(locked.headers.get('retry-after')) * 1000 + 300));
+  assert.equal((await attempt('admin', 'public')).status, 200);
 });

@@ -27,6 +27,12 @@ export function tooManyFailures(source: string, waitMs: number): ApiError {
   return new ApiError(429, 'TOO_MANY_REQUESTS', `Too many failed authentication attempts from ${source}; retry in ${s} s`, { 'retry-after': String(s) });
 }
 
+/** A username locked by dashboard.unsuccessful_login_*: refused as a failed login is, saying for how long. */
+export function loginLocked(waitMs: number): ApiError {
+  const s = Math.max(1, Math.ceil(waitMs / 1000));
+  return new ApiError(401, 'BAD_USERNAME_OR_PWD', `Login locked after too many failed attempts; try again in ${s} s`, { 'retry-after': String(s) });
+}
+
 export async function authenticate(header: string | undefined, rule: AuthRule, source: string, path: string, d: GuardDeps): Promise<Principal> {
   const m = header === undefined ? null : /^(basic|bearer)\s+(\S+)\s*$/i.exec(header);
   if (!m) throw unauthorizedHeader();

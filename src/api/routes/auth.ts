@@ -4,7 +4,7 @@
 import { verifyPassword } from '../../db/password.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, ERROR_SCHEMA } from '../errors.js';
-import { tooManyFailures } from '../auth/guard.js';
+import { loginLocked, tooManyFailures } from '../auth/guard.js';
 import { signToken } from '../auth/token.js';
 import { noContent, ok, S, type RouteDef } from './route.js';
 
@@ -33,18 +33,30 @@ export function authRoutes(ctx: ApiContext): RouteDef[] {
         const now = ctx.now();
         const wait = ctx.failures.blockedFor(req.ip, now);
         if (wait > 0) throw tooManyFailures(req.ip, wait);
+        const locked = ctx.logins.lockedFor(username, now);
+        if (locked > 0) {
+          // Still a failed attempt from this address, for the per-address limit.
+          ctx.failures.fail(req.ip, now);
+          throw loginLocked(locked);
+        }
         const admin = ctx.admins()?.get(username);
         const key = ctx.store()?.signingKey();
         const good = admin !== undefined && (await verifyPassword(password, admin.pwdHash));
+        const cfg = ctx.config().dashboard;
         if (!good || !key) {
           ctx.failures.fail(req.ip, now);
-          ctx.log.info({ username, source: req.ip }, 'dashboard login failed');
+          const lock = { maxAttempts: cfg.unsuccessful_login_max_attempts, intervalMs: cfg.unsuccessful_login_interval, lockMs: cfg.unsuccessful_login_lock_duration };
+          if (ctx.logins.fail(username, now, lock)) {
+            ctx.log.warn({ username, source: req.ip, lock_ms: lock.lockMs }, `dashboard login of ${username} locked: ${lock.maxAttempts} failed attempts`);
+          } else {
+            ctx.log.info({ username, source: req.ip }, 'dashboard login failed');
+          }
           throw new ApiError(401, 'BAD_USERNAME_OR_PWD', 'Auth failed');
         }
         ctx.failures.succeed(req.ip);
+        ctx.logins.succeed(username);
         const { token } = signToken(key, username, admin.pwdHash, now, ctx.config().dashboard.token_expired_time);
         ctx.log.info({ username, source: req.ip }, 'dashboard login');
-        const cfg = ctx.config().dashboard;
         const isDefault = password === DEFAULT_PASSWORD || (username === cfg.default_username && password === cfg.default_password);
         return ok({
           token,

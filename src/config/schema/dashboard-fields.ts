@@ -52,9 +52,10 @@ export const DASHBOARD_FIELDS: Readonly<Record<string, Field>> = {
   bootstrap_users_file: emqx,
   sso: emqx,
   password_expired_time: emqx,
-  unsuccessful_login_max_attempts: emqx,
-  unsuccessful_login_lock_duration: emqx,
-  unsuccessful_login_interval: emqx,
+  // A username that fails this many logins within the interval is locked for the duration.
+  unsuccessful_login_max_attempts: int(3, Number.MAX_SAFE_INTEGER, 5),
+  unsuccessful_login_lock_duration: { type: { kind: 'duration', integerUnitMs: 1000, minMs: 1000 }, default: '10m' },
+  unsuccessful_login_interval: { type: { kind: 'duration', integerUnitMs: 1000, minMs: 1000 }, default: '5m' },
 };
 
 export const API_KEY_FIELDS: Readonly<Record<string, Field>> = {
