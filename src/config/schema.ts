@@ -509,6 +509,15 @@ export function effectiveTree(config: Config): Record<string, unknown> {
       shown[root] = showAs(field.type, (config as unknown as Record<string, unknown>)[root]);
     }
   }
+  const { log } = config;
+  if (log !== undefined) {
+    // What the node applies of `log`, in EMQX's 5.1 keys (the path resolved).
+    const { file, console } = log;
+    shown.log = {
+      console: { level: console.level, enable: console.enable, ...(console.formatter ? { formatter: console.formatter } : {}) },
+      file: { level: file.level, path: file.path, rotation_size: file.rotationSize ?? 'infinity', rotation_count: file.rotationCount, formatter: file.formatter },
+    };
+  }
   return {
     ...shown,
     node: { ...node, dist_net_ticktime: formatDuration(node.dist_net_ticktime) },

@@ -109,6 +109,11 @@ test('emqx.conf and EMQX_LOG__*: read, and a bad value refused at its line or na
   assert.deepEqual(loaded.config.log?.file, { level: 'info', path: join(root, 'log', 'node.log'), rotationSize: MB, rotationCount: 4, formatter: 'text' });
   assert.ok(!loaded.warnings.some((w) => w.message.includes('does not serve')), JSON.stringify(loaded.warnings));
 
+  // `emqx ctl conf show log`: what is applied, in EMQX's keys, the path resolved.
+  assert.deepEqual(loaded.effective.log, {
+    console: { level: 'info', enable: true },
+    file: { level: 'info', path: join(root, 'log', 'node.log'), rotation_size: MB, rotation_count: 4, formatter: 'text' },
+  });
   writeFileSync(file, `${base}log {\n  file {\n    rotation_count = many\n  }\n}\n`);
   const refused = (env: Record<string, string>): string[] => {
     try {

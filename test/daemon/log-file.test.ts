@@ -21,6 +21,7 @@ test('log.file: path, rotation and the text formatter at start; a reload moves t
   // EMQX's text lines, in the configured file; nothing in the default one.
   assert.match(read(live).split('\n')[0]!, /^\d{4}-\d\d-\d\dT[\d:.]+Z \[(debug|info|warning)\] msg: \S/);
   assert.ok(!existsSync(join(node.logDir, 'emqx.log')), 'the default file is not written');
+  assert.equal((await node.ctl(['conf', 'show', 'log.file.path'])).stdout, `log.file.path = ${JSON.stringify(live)}\n`);
   // Debug lines (one per config directory event) until the file has rotated twice, then once
   // more: with rotation_count = 2 the oldest is dropped, not kept as node.log.3.
   const touch = (): void => writeFileSync(join(node.etcDir, 'touched.txt'), String(Date.now()));
