@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, resolvePaths, DEFAULT_COOKIE_WARNING } from '../../src/config/load.js';
@@ -9,22 +8,10 @@ import { ConfigError, formatProblem } from '../../src/config/types.js';
 import type { ConfigProblem } from '../../src/config/types.js';
 import { makeCa, makeNodeCert, writeSslDistConf } from '../helpers/certs.js';
 import { skipOrFail } from '../helpers/prerequisite.js';
+import { installRoot } from '../helpers/install-root.js';
 
 const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const corpus = resolve(projectRoot, '../shared/hocon-corpus/emqx');
-
-/** A scratch install root with etc/emqx.conf holding `conf`; removed after the test. */
-function install(t: { after: (fn: () => void) => void }, conf: string | undefined, extra: Record<string, string> = {}): string {
-  const root = mkdtempSync(join(tmpdir(), 'emqx-load-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  mkdirSync(join(root, 'etc'));
-  if (conf !== undefined) writeFileSync(join(root, 'etc', 'emqx.conf'), conf);
-  for (const [name, text] of Object.entries(extra)) {
-    mkdirSync(dirname(join(root, name)), { recursive: true });
-    writeFileSync(join(root, name), text);
-  }
-  return root;
-}
 
 function problemsOf(fn: () => unknown): ConfigProblem[] {
   try {
@@ -79,7 +66,7 @@ test("all of EMQX's example configs load when merged with its shipped emqx.conf"
   const base = readFileSync(join(corpus, 'emqx.conf'), 'utf8');
   const examples = readdirSync(join(corpus, 'examples')).sort();
   assert.equal(examples.length, 46);
-  const root = install(t, undefined);
+  const root = installRoot(t, undefined);
   // The ssl and wss examples name {etc,data}/certs/{cacert,cert,key}.pem: the listeners'
   // files are read at load, so they must exist and belong together.
   const ca = await makeCa(join(root, 'ca'));
@@ -128,7 +115,7 @@ test("all of EMQX's example configs load when merged with its shipped emqx.conf"
 });
 
 test('a missing emqx.conf is a problem naming the path', (t) => {
-  const root = install(t, undefined);
+  const root = installRoot(t, undefined);
   const problems = problemsOf(() => loadConfig({ root, env: {} }));
   assert.equal(problems.length, 1);
   assert.equal(problems[0]?.file, join(root, 'etc', 'emqx.conf'));
@@ -138,7 +125,7 @@ test('a missing emqx.conf is a problem naming the path', (t) => {
 });
 
 test('a syntax error is one problem with file, line and column', (t) => {
-  const root = install(t, 'node {\n  cookie = x\n  name = "emqx@127.0.0.1"\n\ncluster {\n  name = x\n}\n');
+  const root = installRoot(t, 'node {\n  cookie = x\n  name = "emqx@127.0.0.1"\n\ncluster {\n  name = x\n}\n');
   const problems = problemsOf(() => loadConfig({ root, env: {} }));
   assert.equal(problems.length, 1);
   assert.equal(problems[0]?.file, join(root, 'etc', 'emqx.conf'));
@@ -149,7 +136,7 @@ test('a syntax error is one problem with file, line and column', (t) => {
 
 test('schema problems carry the file position of the offending key, all of them', (t) => {
   const conf = ['node {', '  cookie = abc', '  name = bad', '}', 'cluster {', '  discovery_strategy = statik', '  autoheal = maybe', '  discovery_stratgy = manual', '}', ''].join('\n');
-  const root = install(t, conf);
+  const root = installRoot(t, conf);
   const file = join(root, 'etc', 'emqx.conf');
   const problems = problemsOf(() => loadConfig({ root, env: {} }));
   const byKey = new Map(problems.map((p) => [p.key, p]));
@@ -168,7 +155,7 @@ test('schema problems carry the file position of the offending key, all of them'
 });
 
 test('environment beats the file, and merges into objects', (t) => {
-  const root = install(t, 'node { cookie = filecookie, name = "a@127.0.0.1" }\ncluster { dns { name = "emqx.local" } }\n');
+  const root = installRoot(t, 'node { cookie = filecookie, name = "a@127.0.0.1" }\ncluster { dns { name = "emqx.local" } }\n');
   const loaded = loadConfig({
     root,
     env: {
@@ -185,7 +172,7 @@ test('environment beats the file, and merges into objects', (t) => {
 });
 
 test('an environment value that is bad refuses to load, naming the variable', (t) => {
-  const root = install(t, 'node { cookie = c }\n');
+  const root = installRoot(t, 'node { cookie = c }\n');
   const problems = problemsOf(() => loadConfig({ root, env: { EMQX_CLUSTER__AUTOHEAL: 'perhaps', EMQX_NODE__NAME: 'nohost' } }));
   assert.deepEqual(problems.map(formatProblem).sort(), [
     "EMQX_CLUSTER__AUTOHEAL: cluster.autoheal: 'perhaps' is not a boolean (true or false)",
@@ -194,7 +181,7 @@ test('an environment value that is bad refuses to load, naming the variable', (t
 });
 
 test('an environment variable naming an unknown key is a warning, not a failure', (t) => {
-  const root = install(t, 'node { cookie = c }\n');
+  const root = installRoot(t, 'node { cookie = c }\n');
   const loaded = loadConfig({ root, env: { EMQX_CLUSTER__AUTOHEEL: 'false' } });
   assert.equal(loaded.config.cluster.autoheal, true);
   assert.deepEqual(loaded.warnings.map(formatProblem), [
@@ -203,7 +190,7 @@ test('an environment variable naming an unknown key is a warning, not a failure'
 });
 
 test('file and environment problems are reported together', (t) => {
-  const root = install(t, 'node { cookie = c }\ncluster { proto_dist = tcp }\n');
+  const root = installRoot(t, 'node { cookie = c }\ncluster { proto_dist = tcp }\n');
   const problems = problemsOf(() => loadConfig({ root, env: { EMQX_NODE__DIST_BASE_PORT: '99' } }));
   assert.equal(problems.length, 2);
   assert.ok(problems.some((p) => p.env === 'EMQX_NODE__DIST_BASE_PORT'));
@@ -211,7 +198,7 @@ test('file and environment problems are reported together', (t) => {
 });
 
 test('node.cookie missing everywhere is refused; the environment can supply it', (t) => {
-  const root = install(t, 'node { name = "emqx@127.0.0.1" }\n');
+  const root = installRoot(t, 'node { name = "emqx@127.0.0.1" }\n');
   const problems = problemsOf(() => loadConfig({ root, env: {} }));
   assert.deepEqual(problems.map((p) => p.message), ['node.cookie: is required but not set']);
   assert.equal(problems[0]?.line, 1);
@@ -219,7 +206,7 @@ test('node.cookie missing everywhere is refused; the environment can supply it',
 });
 
 test('includes are resolved relative to emqx.conf; roots this node does not read are listed as ignored', (t) => {
-  const root = install(t, 'include "cluster.conf"\nnode { cookie = c }\nlisteners.tcp.default.bind = "0.0.0.0:1883"\ngateway { mqttsn.enable = true }\n', {
+  const root = installRoot(t, 'include "cluster.conf"\nnode { cookie = c }\nlisteners.tcp.default.bind = "0.0.0.0:1883"\ngateway { mqttsn.enable = true }\n', {
     'etc/cluster.conf': 'cluster { discovery_strategy = singleton }\n',
   });
   const loaded = loadConfig({ root, env: {} });
@@ -229,7 +216,7 @@ test('includes are resolved relative to emqx.conf; roots this node does not read
 });
 
 test('node.data_dir relative to the install root, not the etc dir or the working directory', (t) => {
-  const root = install(t, 'node { cookie = c, data_dir = "var/n1" }\n');
+  const root = installRoot(t, 'node { cookie = c, data_dir = "var/n1" }\n');
   const etc = join(root, 'elsewhere');
   mkdirSync(etc);
   writeFileSync(join(etc, 'emqx.conf'), 'node { cookie = c, data_dir = "var/n2" }\n');
@@ -238,7 +225,7 @@ test('node.data_dir relative to the install root, not the etc dir or the working
 });
 
 test('a TLS transport needs a readable ssl_dist.conf; its problem names the file', (t) => {
-  const root = install(t, 'node { cookie = c }\ncluster { proto_dist = inet_tls }\n');
+  const root = installRoot(t, 'node { cookie = c }\ncluster { proto_dist = inet_tls }\n');
   const missing = join(root, 'etc', 'missing_ssl_dist.conf');
   const problems = problemsOf(() => loadConfig({ root, env: { EMQX_SSL_DIST_OPTFILE: missing } }));
   assert.ok(problems.length >= 1);
@@ -246,21 +233,21 @@ test('a TLS transport needs a readable ssl_dist.conf; its problem names the file
 });
 
 test('${EMQX_ETC_DIR} substitutions resolve to the etc dir in use even when the variable is unset', (t) => {
-  const root = install(t, 'node { cookie = c }\ncluster.etcd.ssl_options.cacertfile = ${EMQX_ETC_DIR}"/ca.pem"\n');
+  const root = installRoot(t, 'node { cookie = c }\ncluster.etcd.ssl_options.cacertfile = ${EMQX_ETC_DIR}"/ca.pem"\n');
   const loaded = loadConfig({ root, env: {} });
   assert.equal(loaded.config.cluster.etcd.ssl_options?.cacertfile, join(root, 'etc', 'ca.pem'));
 });
 
 test('a pathologically deep file is refused as a problem, not a crash', (t) => {
   const depth = 20_000;
-  const root = install(t, `node.cookie = c\nlisteners = ${'['.repeat(depth)}${']'.repeat(depth)}\n`);
+  const root = installRoot(t, `node.cookie = c\nlisteners = ${'['.repeat(depth)}${']'.repeat(depth)}\n`);
   const problems = problemsOf(() => loadConfig({ root, env: {} }));
   assert.equal(problems.length, 1);
   assert.equal(problems[0]?.file, join(root, 'etc', 'emqx.conf'));
 });
 
 test('inet_tls: ssl_dist.conf is loaded into config.tls; its warnings join the list', async (t) => {
-  const root = install(t, 'node { cookie = c }\ncluster { proto_dist = inet_tls }\n');
+  const root = installRoot(t, 'node { cookie = c }\ncluster { proto_dist = inet_tls }\n');
   const certs = join(root, 'etc', 'certs');
   mkdirSync(certs);
   const ca = await makeCa(certs);
@@ -283,7 +270,7 @@ test('inet_tls: ssl_dist.conf is loaded into config.tls; its warnings join the l
 });
 
 test('inet6_tls: a syntax error in ssl_dist.conf is reported with its line, alongside emqx.conf problems', (t) => {
-  const root = install(t, 'node { cookie = c }\ncluster { proto_dist = inet6_tls }\n', {
+  const root = installRoot(t, 'node { cookie = c }\ncluster { proto_dist = inet6_tls }\n', {
     'etc/ssl_dist.conf': '[{server,\n  [{certfile, "a.pem"}\n]}\n',
   });
   const problems = problemsOf(() => loadConfig({ root, env: { EMQX_CLUSTER__AUTOHEAL: 'nope' } }));
@@ -294,7 +281,7 @@ test('inet6_tls: a syntax error in ssl_dist.conf is reported with its line, alon
 });
 
 test('text keys set from the environment keep the text as written (no number or boolean reading)', (t) => {
-  const root = install(t, 'node { cookie = c }\n');
+  const root = installRoot(t, 'node { cookie = c }\n');
   const loaded = loadConfig({
     root,
     env: { EMQX_NODE__COOKIE: '00123456789012345678901', EMQX_CLUSTER__DNS__NAME: 'true', EMQX_CLUSTER__K8S__SUFFIX: '1.5' },

@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLogLevel } from '../../src/config/log-level.js';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError, formatProblem } from '../../src/config/types.js';
+import { installRoot } from '../helpers/install-root.js';
 
 const at = (path: readonly string[], message: string) => ({ key: path.join('.'), message });
 const levelOf = (log: unknown) => readLogLevel({ log }, at);
@@ -34,9 +34,7 @@ test('a level that is not one of EMQX\'s names is a problem at its key', () => {
 });
 
 test('emqx.conf: log.console.level is read; a bad one is refused with file and line', (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'emqx-log-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  mkdirSync(join(root, 'etc'));
+  const root = installRoot(t, undefined);
   const file = join(root, 'etc', 'emqx.conf');
   const base = 'node { name = "emqx@127.0.0.1", cookie = "c00kie" }\n';
   writeFileSync(file, `${base}log {\n  console { level = debug, formatter = text, time_offset = system }\n}\n`);
@@ -59,10 +57,7 @@ test('emqx.conf: log.console.level is read; a bad one is refused with file and l
 });
 
 test('EMQX_LOG__CONSOLE__LEVEL: a bad level names the variable', (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'emqx-log-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  mkdirSync(join(root, 'etc'));
-  writeFileSync(join(root, 'etc', 'emqx.conf'), 'node { name = "emqx@127.0.0.1", cookie = "c00kie" }\n');
+  const root = installRoot(t, 'node { name = "emqx@127.0.0.1", cookie = "c00kie" }\n');
   assert.equal(loadConfig({ root, env: {} }).config.log?.level, 'info');
   assert.equal(loadConfig({ root, env: { EMQX_LOG__FILE__DEFAULT__LEVEL: 'debug' } }).config.log?.level, 'debug');
   try {

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLogOutputs } from '../../src/config/log-outputs.js';
 import { isReadLogKey, unreadLogKeys } from '../../src/config/log-handlers.js';
 import { loadConfig } from '../../src/config/load.js';
 import { ConfigError, formatProblem } from '../../src/config/types.js';
 import { jsonLineToText } from '../../src/daemon/log-text.js';
+import { installRoot } from '../helpers/install-root.js';
 
 const at = (path: readonly string[], message: string) => ({ key: path.join('.'), message: `${path.join('.')}: ${message}` });
 const dirs = { paths: { root: '/opt/emqx', etc_dir: '/opt/emqx/etc', log_dir: '/opt/emqx/log' }, env: { LOGS: '/srv/logs' } };
@@ -99,9 +99,7 @@ test('the keys of log this node does not read are named; EMQX_LOG__* variables f
 });
 
 test('emqx.conf and EMQX_LOG__*: read, and a bad value refused at its line or naming its variable', (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'emqx-logout-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  mkdirSync(join(root, 'etc'));
+  const root = installRoot(t, undefined);
   const file = join(root, 'etc', 'emqx.conf');
   const base = 'node { name = "emqx@127.0.0.1", cookie = "c00kie" }\n';
   writeFileSync(file, `${base}log {\n  file {\n    path = "\${EMQX_LOG_DIR}/node.log"\n    rotation_count = 4\n  }\n}\n`);

@@ -3,9 +3,6 @@
 // each rate. Timing assertions are lower bounds only: a loaded machine can only make them slower.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseRate } from '../../src/config/duration.js';
 import { TokenBucket } from '../../src/base/token-bucket.js';
 import { ReadLimit } from '../../src/mqtt/read-limit.js';
@@ -13,6 +10,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { ConfigError, formatProblem } from '../../src/config/types.js';
 import { closeAll, open, startMqttNode, within } from '../helpers/mqtt-client.js';
 import type { ChannelSettings } from '../../src/mqtt/channel.js';
+import { installRoot } from '../helpers/install-root.js';
 
 test("rates as EMQX writes them: <amount>/<period>, sizes for bytes, infinity", () => {
   const ok = (v: unknown, bytes = false) => {
@@ -75,10 +73,7 @@ test("a connection's read limit: a PUBLISH over the rate waits (paid for), a rea
 });
 
 test('a bad rate refuses the file at its line, saying what is allowed', (t) => {
-  const root = mkdtempSync(join(tmpdir(), 'emqx-rate-'));
-  t.after(() => rmSync(root, { recursive: true, force: true }));
-  mkdirSync(join(root, 'etc'));
-  writeFileSync(join(root, 'etc', 'emqx.conf'), 'node { name = "emqx@127.0.0.1", cookie = "c00kie" }\nlisteners.tcp.default {\n  messages_rate = "fast"\n}\n');
+  const root = installRoot(t, 'node { name = "emqx@127.0.0.1", cookie = "c00kie" }\nlisteners.tcp.default {\n  messages_rate = "fast"\n}\n');
   try {
     loadConfig({ root, env: {} });
     assert.fail('expected the config to be refused');
