@@ -22,6 +22,7 @@ import { DashboardListeners, isOn } from './listeners.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { authRoutes, DEFAULT_PASSWORD, defaultPasswordWarning } from './routes/auth.js';
 import { clientRoutes } from './routes/clients.js';
+import { delayedRoutes } from './routes/delayed.js';
 import { metricRoutes } from './routes/metrics.js';
 import { mqttAuthRoutes } from './routes/mqtt-auth.js';
 import type { AuthService } from '../auth/service.js';
@@ -163,7 +164,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     const { buildServer } = await import('./server.js');
     server = await buildServer(
       ctx,
-      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...mqttAuthRoutes(() => host.auth?.())],
+      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...mqttAuthRoutes(() => host.auth?.())],
       loadStatic(),
     );
   };

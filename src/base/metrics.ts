@@ -61,6 +61,7 @@ export const METRIC_NAMES = [
   'messages.delivered',
   'messages.acked',
   'messages.retained',
+  'messages.delayed',
   'delivery.dropped',
   'delivery.dropped.no_local',
   'delivery.dropped.too_large',

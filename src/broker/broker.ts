@@ -6,10 +6,12 @@ import { EventEmitter } from 'node:events';
 import type { Counters } from '../base/metrics.js';
 import type { Log } from '../base/log.js';
 import type { LogLimiter } from '../base/log-limit.js';
-import type { MqttConfig, RetainerConfig } from '../config/types.js';
+import type { DelayedConfig, MqttConfig, RetainerConfig } from '../config/types.js';
 import type { BrokerPort, ClientInfo, ConnectRequest, ConnectResult, Delivery, Message, PublishResult, QoS, SubOptions, WillMessage } from '../mqtt/port.js';
 import { RC } from '../mqtt/reason-codes.js';
 import type { ClusterPort } from './cluster-port.js';
+import { DelayedPublisher } from './delayed.js';
+import { DELAYED_PREFIX } from './delayed-topic.js';
 import { Retainer } from './retainer.js';
 import { Session, type DetachHow, type SessionHandover, type SessionHost } from './session.js';
 import { SharedPicker } from './shared-strategy.js';
@@ -42,6 +44,12 @@ export interface BrokerOptions {
   readonly limited: LogLimiter;
   readonly mqtt: MqttConfig;
   readonly retainer: RetainerConfig;
+  /** `delayed.*`; default: on, no limit (EMQX's defaults). */
+  readonly delayed?: DelayedConfig;
+  /** This node's name, on the delayed messages it takes. */
+  readonly node?: string;
+  /** Whether a client id is banned (a delayed message of a banned publisher is not published). */
+  isBanned?(clientId: string): boolean;
 }
 
 export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, SessionHost {
@@ -50,6 +58,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   readonly subs = new SubscriptionIndex<Sub>();
   readonly shared = new SubscriptionIndex<Group>();
   readonly retainer: Retainer;
+  readonly delayed: DelayedPublisher;
   readonly #picker = new SharedPicker();
   readonly #log: Log;
   readonly #limited: LogLimiter;
@@ -66,6 +75,13 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     this.#limited = o.limited;
     this.#mqtt = o.mqtt;
     this.retainer = new Retainer(o.retainer);
+    this.delayed = new DelayedPublisher({
+      node: o.node ?? 'local',
+      log: o.log,
+      config: o.delayed ?? { enable: true, max_delayed_messages: 0 },
+      publish: (msg) => void this.publish(msg),
+      ...(o.isBanned ? { isBanned: o.isBanned } : {}),
+    });
   }
 
   config(): MqttConfig {
@@ -82,10 +98,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   }
 
   /** Hot reload: limits apply to what happens from now on. */
-  reconfigure(mqtt: MqttConfig, retainer: RetainerConfig): void {
+  reconfigure(mqtt: MqttConfig, retainer: RetainerConfig, delayed?: DelayedConfig): void {
     if (mqtt.shared_subscription_strategy !== this.#mqtt.shared_subscription_strategy) this.#picker.clear();
     this.#mqtt = mqtt;
     this.retainer.config = retainer;
+    // Turning delayed publish off stops taking new ones; those already taken still go out.
+    if (delayed) this.delayed.config = delayed;
   }
 
   /** Connected clients (sessions with a connection). */
@@ -275,6 +293,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   /** Stops accepting connections; existing clients are told the server is shutting down. */
   stop(): void {
     this.#stopping = true;
+    this.delayed.stop();
     for (const s of this.sessions.values()) s.outlet?.kick(RC.serverShuttingDown, 'the node is stopping');
     for (const s of [...this.sessions.values()]) {
       clearTimeout(s.expiryTimer);
@@ -338,8 +357,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
 
   // ---- publishing ----
 
-  publish(msg: Message): PublishResult {
+  publish(msg: Message, username?: string): PublishResult {
     const c = this.counters;
+    if (msg.topic.startsWith(DELAYED_PREFIX) && this.delayed.config.enable) return this.#delay(msg, username);
     c['messages.publish']++;
     /** A retained message's write to the cluster's table: the acknowledgement waits for it too. */
     let retained: Promise<void> | undefined;
@@ -370,6 +390,23 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
       c['messages.dropped.no_subscribers']++;
     }
     return { matched };
+  }
+
+  /** A PUBLISH to `$delayed/<seconds>/<topic>`: kept until its time (acknowledged once durable). */
+  #delay(msg: Message, username: string | undefined): PublishResult {
+    const c = this.counters;
+    const out = this.delayed.take(msg, username, this.#mqtt.max_topic_levels);
+    if (out.kind === 'stored') {
+      c['messages.delayed']++;
+      return out.write ? { matched: 0, settled: out.write } : { matched: 0 };
+    }
+    c['messages.dropped']++;
+    if (out.kind === 'full') {
+      this.#limited.warn('delayed:full', { topic: msg.topic.slice(0, 200), from: msg.from }, 'delayed message not stored: delayed.max_delayed_messages reached');
+      return { matched: 0, refused: RC.quotaExceeded };
+    }
+    this.#limited.warn('delayed:invalid', { topic: msg.topic.slice(0, 200), from: msg.from }, `delayed message dropped: ${out.why}`);
+    return { matched: 0, refused: RC.topicNameInvalid };
   }
 
   /** Whether a publish to `topic` would reach anyone: to skip building messages nobody gets ($SYS events). */
@@ -501,6 +538,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
       'subscribers.count': this.subs.size + this.shared.size,
       'suboptions.count': subscriptions,
       'retained.count': this.retainer.size,
+      'delayed.count': this.delayed.count,
     };
     const out: Record<string, number> = {};
     for (const [name, n] of Object.entries(counts)) {

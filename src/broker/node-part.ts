@@ -1,6 +1,6 @@
 // The MQTT side of a running node, as two parts: the broker (sessions, subscriptions, retained,
-// $SYS; follows mqtt.*, retainer.*, broker.*, sys_topics.* on reload) and its listeners (follow
-// listeners.* on reload, all or nothing). Two parts, so a listener that cannot bind on reload
+// delayed, $SYS; follows mqtt.*, retainer.*, delayed.*, broker.*, sys_topics.* on reload) and its
+// listeners (follow listeners.* on reload, all or nothing). Two parts, so a listener that cannot bind on reload
 // holds back only the listener change.
 import type { Logger } from 'pino';
 import type { NodePart } from '../base/part.js';
@@ -30,6 +30,8 @@ export interface MqttPartsHost {
   register(cmd: CtlCommand): void;
   /** Who may connect, publish and subscribe (auth/); absent: everyone may do everything. */
   readonly access?: AccessPort;
+  /** Whether a client id is banned (auth/): its delayed messages are not published. */
+  isBanned?(clientId: string): boolean;
 }
 
 export interface MqttParts {
@@ -41,7 +43,7 @@ export interface MqttParts {
   readonly listenerSet: Listeners;
 }
 
-export const BROKER_KEYS = ['mqtt', 'retainer', 'broker', 'sys_topics'];
+export const BROKER_KEYS = ['mqtt', 'retainer', 'delayed', 'broker', 'sys_topics'];
 export const LISTENER_KEYS = ['listeners'];
 
 export function mqttParts(host: MqttPartsHost): MqttParts {
@@ -49,7 +51,16 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
   const limited = new LogLimiter(log);
   const counters = newCounters();
   let config = host.config;
-  const broker = new Broker({ counters, log, limited, mqtt: config.mqtt, retainer: config.retainer });
+  const broker = new Broker({
+    counters,
+    log,
+    limited,
+    mqtt: config.mqtt,
+    retainer: config.retainer,
+    delayed: config.delayed,
+    node: config.node.name,
+    ...(host.isBanned ? { isBanned: host.isBanned } : {}),
+  });
   const tracer = new Tracer(openTraceFile, (spec, err) =>
     log.warn({ trace: `${spec.type}=${spec.filter}`, file: spec.path, err: err.message }, `trace ${spec.type} ${spec.filter} stopped: writing ${spec.path} failed`),
   );
@@ -89,8 +100,8 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
     },
     reloadKeys: BROKER_KEYS,
     reconfigure(next) {
-      config = { ...config, mqtt: next.mqtt, retainer: next.retainer, broker: next.broker, sys_topics: next.sys_topics };
-      broker.reconfigure(next.mqtt, next.retainer);
+      config = { ...config, mqtt: next.mqtt, retainer: next.retainer, delayed: next.delayed, broker: next.broker, sys_topics: next.sys_topics };
+      broker.reconfigure(next.mqtt, next.retainer, next.delayed);
       sys.reconfigure(next.sys_topics);
       listeners.refreshSettings();
     },

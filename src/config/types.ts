@@ -223,6 +223,12 @@ export interface RetainerConfig {
   };
 }
 
+export interface DelayedConfig {
+  readonly enable: boolean;
+  /** 0 = no limit */
+  readonly max_delayed_messages: number;
+}
+
 export interface SysTopicsConfig {
   /** ms; 0 = disabled */
   readonly sys_msg_interval: number;
@@ -358,6 +364,7 @@ export interface Config {
   readonly mqtt: MqttConfig;
   readonly broker: BrokerConfig;
   readonly retainer: RetainerConfig;
+  readonly delayed: DelayedConfig;
   readonly sys_topics: SysTopicsConfig;
   readonly dashboard: DashboardConfig;
   readonly api_key: ApiKeyConfig;

@@ -111,6 +111,7 @@ export class EmqxNode {
     });
     this.mqtt = mqttParts({
       access: this.auth.service.access,
+      isBanned: (id) => this.auth.service.banned.clientIdBanned(id),
       config: opts.config,
       logger: opts.logger,
       version: opts.version,

@@ -122,13 +122,15 @@ export interface PublishResult {
    * PUBACK/PUBREC waits for it, so an acknowledged message is on every subscriber's node.
    */
   readonly settled?: Promise<void>;
+  /** The v5 reason code of a message the broker would not take (delayed publish: bad topic, full). */
+  readonly refused?: number;
 }
 
 /** The broker as the channel sees it. */
 export interface BrokerPort {
   connect(req: ConnectRequest): Promise<ConnectResult>;
-  /** Routes a message from a client (or its will). */
-  publish(msg: Message): PublishResult;
+  /** Routes a message from a client (or its will); `username`: the publisher's, when known. */
+  publish(msg: Message, username?: string): PublishResult;
 }
 
 /** A client certificate (ssl/wss), in the forms `mqtt.peer_cert_as_username|clientid` pick. */

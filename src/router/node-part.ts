@@ -1,14 +1,15 @@
 // The router as a part of a running node: started after membership and the broker, before the
 // listeners, it attaches to the broker and follows the links and the member list: a member whose
 // link comes up exchanges route tables with this node, one whose link goes down has its routes
-// dropped, one that leaves is forgotten. It also puts the retained messages in the replicated
-// table.
+// dropped, one that leaves is forgotten. It also puts the retained and the delayed messages in
+// the replicated table.
 import type { Logger } from 'pino';
 import type { NodePart } from '../base/part.js';
 import type { Broker } from '../broker/broker.js';
 import type { ClusterParts } from '../cluster/parts.js';
 import type { Config } from '../config/types.js';
 import type { Dist, LinkInfo, NodeDownReason } from '../link/types.js';
+import { attachDelayedTable } from './delayed-store.js';
 import { attachRetainedTable } from './retained-store.js';
 import { Router } from './router.js';
 
@@ -52,11 +53,16 @@ export function routerPart(host: RouterPartHost): RouterPart {
       });
       router = r;
       host.broker.attachCluster(r);
+      // Delayed messages too; who publishes the messages of a node that is gone follows membership.
+      const delayed = attachDelayedTable(host.broker.delayed, parts.db, { self, isMember: (n) => members.has(n), running: () => cluster.status().running });
+      offs.push(() => delayed.detach());
       const onUp = (n: string, _info: LinkInfo): void => {
         if (members.has(n)) r.peerUp(n);
+        delayed.membershipChanged();
       };
       const onDown = (n: string, _why: NodeDownReason): void => {
         if (members.has(n)) r.peerDown(n);
+        delayed.membershipChanged();
       };
       const onMembers = (list: string[]): void => {
         const next = new Set(list);
@@ -64,6 +70,7 @@ export function routerPart(host: RouterPartHost): RouterPart {
         members = next;
         for (const n of before) if (!next.has(n) && n !== self) r.peerGone(n);
         for (const n of next) if (!before.has(n) && n !== self && dist.isUp(n)) r.peerUp(n);
+        delayed.membershipChanged();
       };
       dist.on('nodeup', onUp);
       dist.on('nodedown', onDown);

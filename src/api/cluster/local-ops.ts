@@ -62,7 +62,6 @@ export class LocalOps {
       ...s,
       'channels.count': s['sessions.count'] ?? 0,
       'cluster_sessions.count': s['sessions.count'] ?? 0,
-      'delayed.count': 0,
     };
     const out: Record<string, number> = {};
     for (const name of MAXED) {

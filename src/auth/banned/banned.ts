@@ -91,6 +91,12 @@ export class Banned {
     return gone.length;
   }
 
+  /** Whether a ban on this client id is in force (a delayed message's publisher, long gone). */
+  clientIdBanned(clientid: string, nowS = Date.now() / 1000): boolean {
+    const v = this.db()?.get(BANNED_TABLE, keyOf('clientid', clientid));
+    return isBan(v) && inForce(v, nowS);
+  }
+
   /** The ban in force on this client, if any. */
   check(c: { clientid: string; username: string | undefined; peerhost: string }, nowS = Date.now() / 1000): Ban | undefined {
     const d = this.db();

@@ -1,4 +1,4 @@
-// The keys of the MQTT broker: `listeners`, `mqtt`, `broker`, `retainer`, `sys_topics`, with
+// The keys of the MQTT broker: `listeners`, `mqtt`, `broker`, `retainer`, `delayed`, `sys_topics`, with
 // EMQX 5's names and defaults. As for node/cluster, keys EMQX has and this node does not use are
 // declared `emqx`: a real EMQX file loads unchanged, and the start-up warning names them.
 import type { Field } from './fields.js';
@@ -142,6 +142,13 @@ export const RETAINER_FIELDS: Readonly<Record<string, Field>> = {
   delivery_rate: emqx,
   max_publish_rate: emqx,
   flow_control: emqx,
+};
+
+/** EMQX's `delayed` (delayed publish, `$delayed/<seconds>/<topic>`). */
+export const DELAYED_FIELDS: Readonly<Record<string, Field>> = {
+  enable: bool(true),
+  /** 0: no limit. */
+  max_delayed_messages: int(0, Number.MAX_SAFE_INTEGER, 0),
 };
 
 export const SYS_TOPICS_FIELDS: Readonly<Record<string, Field>> = {

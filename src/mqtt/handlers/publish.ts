@@ -72,9 +72,9 @@ export function handlePublish(ch: Channel, p: IPublishPacket): void {
       return ch.ackInOrder(() => ack(ch, 'pubrec', id, RC.success));
     }
   }
-  const { matched, settled } = ch.env.broker.publish(messageFrom(ch, topic, payload, qos, p.retain, p.properties));
+  const { matched, settled, refused } = ch.env.broker.publish(messageFrom(ch, topic, payload, qos, p.retain, p.properties), ch.client?.username);
   if (qos === 0) return;
-  const rc = matched === 0 && ch.v5 ? RC.noMatchingSubscribers : RC.success;
+  const rc = refused ?? (matched === 0 && ch.v5 ? RC.noMatchingSubscribers : RC.success);
   const id = p.messageId!;
   // Acknowledged once every node it went to holds it; acknowledgements leave in arrival order.
   ch.ackInOrder(() => ack(ch, qos === 1 ? 'puback' : 'pubrec', id, rc), settled);
