@@ -6,11 +6,13 @@ import { EventEmitter } from 'node:events';
 import type { Counters } from '../base/metrics.js';
 import type { Log } from '../base/log.js';
 import type { LogLimiter } from '../base/log-limit.js';
-import type { DelayedConfig, MqttConfig, RetainerConfig } from '../config/types.js';
+import type { AutoSubscribeTopic, DelayedConfig, MqttConfig, RetainerConfig, RewriteRuleConfig } from '../config/types.js';
 import type { BrokerPort, ClientInfo, ConnectRequest, ConnectResult, Delivery, Message, PublishResult, QoS, SubOptions, WillMessage } from '../mqtt/port.js';
 import { RC } from '../mqtt/reason-codes.js';
 import type { ClusterPort } from './cluster-port.js';
+import { autoSubscriptions, type AutoSubscription } from './auto-subscribe.js';
 import { DelayedPublisher } from './delayed.js';
+import { TopicRewriter } from './topic-rewrite.js';
 import { DELAYED_PREFIX } from './delayed-topic.js';
 import { Retainer } from './retainer.js';
 import { Session, type DetachHow, type SessionHandover, type SessionHost } from './session.js';
@@ -38,14 +40,22 @@ export interface BrokerEvents {
   sessionEnded: [clientId: string, reason: string];
 }
 
-export interface BrokerOptions {
-  readonly counters: Counters;
-  readonly log: Log;
-  readonly limited: LogLimiter;
+/** The settings a reload may change (`mqtt`, `retainer`, `delayed`, `rewrite`, `auto_subscribe`). */
+export interface BrokerSettings {
   readonly mqtt: MqttConfig;
   readonly retainer: RetainerConfig;
   /** `delayed.*`; default: on, no limit (EMQX's defaults). */
   readonly delayed?: DelayedConfig;
+  /** Topic rewrite rules; default none. */
+  readonly rewrite?: readonly RewriteRuleConfig[];
+  /** `auto_subscribe.topics`; default none. */
+  readonly autoSubscribe?: readonly AutoSubscribeTopic[];
+}
+
+export interface BrokerOptions extends BrokerSettings {
+  readonly counters: Counters;
+  readonly log: Log;
+  readonly limited: LogLimiter;
   /** This node's name, on the delayed messages it takes. */
   readonly node?: string;
   /** Whether a client id is banned (a delayed message of a banned publisher is not published). */
@@ -63,6 +73,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   readonly #log: Log;
   readonly #limited: LogLimiter;
   #mqtt: MqttConfig;
+  #rewriter: TopicRewriter;
+  #rewriteRules: readonly RewriteRuleConfig[];
+  #autoTopics: readonly AutoSubscribeTopic[];
   #cluster: ClusterPort | undefined;
   #stopping = false;
   #connections = 0;
@@ -74,6 +87,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     this.#log = o.log;
     this.#limited = o.limited;
     this.#mqtt = o.mqtt;
+    this.#rewriteRules = o.rewrite ?? [];
+    this.#rewriter = new TopicRewriter(this.#rewriteRules);
+    this.#autoTopics = o.autoSubscribe ?? [];
     this.retainer = new Retainer(o.retainer);
     this.delayed = new DelayedPublisher({
       node: o.node ?? 'local',
@@ -98,12 +114,30 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   }
 
   /** Hot reload: limits apply to what happens from now on. */
-  reconfigure(mqtt: MqttConfig, retainer: RetainerConfig, delayed?: DelayedConfig): void {
-    if (mqtt.shared_subscription_strategy !== this.#mqtt.shared_subscription_strategy) this.#picker.clear();
-    this.#mqtt = mqtt;
-    this.retainer.config = retainer;
+  reconfigure(next: BrokerSettings): void {
+    if (next.mqtt.shared_subscription_strategy !== this.#mqtt.shared_subscription_strategy) this.#picker.clear();
+    this.#mqtt = next.mqtt;
+    this.retainer.config = next.retainer;
     // Turning delayed publish off stops taking new ones; those already taken still go out.
-    if (delayed) this.delayed.config = delayed;
+    if (next.delayed) this.delayed.config = next.delayed;
+    this.#rewriteRules = next.rewrite ?? [];
+    this.#rewriter = new TopicRewriter(this.#rewriteRules);
+    this.#autoTopics = next.autoSubscribe ?? [];
+  }
+
+  /** The topic rewrite rules and auto-subscribe topics in force (the API shows them). */
+  extensions(): { readonly rewrite: readonly RewriteRuleConfig[]; readonly autoSubscribe: readonly AutoSubscribeTopic[] } {
+    return { rewrite: this.#rewriteRules, autoSubscribe: this.#autoTopics };
+  }
+
+  /** A SUBSCRIBE or UNSUBSCRIBE filter after the topic rewrite rules. */
+  rewriteFilter(filter: string, clientId: string, username: string | undefined): string {
+    return this.#rewriter.subscribe(filter, clientId, username);
+  }
+
+  /** What a client that just connected is subscribed to (`auto_subscribe`). */
+  autoSubscriptions(client: ClientInfo): AutoSubscription[] {
+    return autoSubscriptions(this.#autoTopics, client);
   }
 
   /** Connected clients (sessions with a connection). */
@@ -359,6 +393,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
 
   publish(msg: Message, username?: string): PublishResult {
     const c = this.counters;
+    if (this.#rewriter.rewritesPublish) {
+      const topic = this.#rewriter.publish(msg.topic, msg.from, username);
+      if (topic !== msg.topic) msg = { ...msg, topic };
+    }
     if (msg.topic.startsWith(DELAYED_PREFIX) && this.delayed.config.enable) return this.#delay(msg, username);
     c['messages.publish']++;
     /** A retained message's write to the cluster's table: the acknowledgement waits for it too. */

@@ -1,5 +1,6 @@
 // The MQTT side of a running node, as two parts: the broker (sessions, subscriptions, retained,
-// delayed, $SYS; follows mqtt.*, retainer.*, delayed.*, broker.*, sys_topics.* on reload) and its
+// delayed, $SYS, topic rewrite, auto subscribe; follows mqtt.*, retainer.*, delayed.*, rewrite,
+// auto_subscribe.*, broker.*, sys_topics.* on reload) and its
 // listeners (follow listeners.* on reload, all or nothing). Two parts, so a listener that cannot bind on reload
 // holds back only the listener change.
 import type { Logger } from 'pino';
@@ -43,7 +44,7 @@ export interface MqttParts {
   readonly listenerSet: Listeners;
 }
 
-export const BROKER_KEYS = ['mqtt', 'retainer', 'delayed', 'broker', 'sys_topics'];
+export const BROKER_KEYS = ['mqtt', 'retainer', 'delayed', 'rewrite', 'auto_subscribe', 'broker', 'sys_topics'];
 export const LISTENER_KEYS = ['listeners'];
 
 export function mqttParts(host: MqttPartsHost): MqttParts {
@@ -58,6 +59,8 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
     mqtt: config.mqtt,
     retainer: config.retainer,
     delayed: config.delayed,
+    rewrite: config.rewrite,
+    autoSubscribe: config.auto_subscribe.topics,
     node: config.node.name,
     ...(host.isBanned ? { isBanned: host.isBanned } : {}),
   });
@@ -100,8 +103,8 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
     },
     reloadKeys: BROKER_KEYS,
     reconfigure(next) {
-      config = { ...config, mqtt: next.mqtt, retainer: next.retainer, delayed: next.delayed, broker: next.broker, sys_topics: next.sys_topics };
-      broker.reconfigure(next.mqtt, next.retainer, next.delayed);
+      config = { ...config, mqtt: next.mqtt, retainer: next.retainer, delayed: next.delayed, rewrite: next.rewrite, auto_subscribe: next.auto_subscribe, broker: next.broker, sys_topics: next.sys_topics };
+      broker.reconfigure({ mqtt: next.mqtt, retainer: next.retainer, delayed: next.delayed, rewrite: next.rewrite, autoSubscribe: next.auto_subscribe.topics });
       sys.reconfigure(next.sys_topics);
       listeners.refreshSettings();
     },

@@ -229,6 +229,23 @@ export interface DelayedConfig {
   readonly max_delayed_messages: number;
 }
 
+/** One rule of `rewrite` (EMQX's topic rewrite). */
+export interface RewriteRuleConfig {
+  readonly action: 'publish' | 'subscribe' | 'all';
+  readonly source_topic: string;
+  readonly dest_topic: string;
+  readonly re: string;
+}
+
+/** One of `auto_subscribe.topics`. */
+export interface AutoSubscribeTopic {
+  readonly topic: string;
+  readonly qos: number;
+  readonly rh: number;
+  readonly rap: number;
+  readonly nl: number;
+}
+
 export interface SysTopicsConfig {
   /** ms; 0 = disabled */
   readonly sys_msg_interval: number;
@@ -365,6 +382,8 @@ export interface Config {
   readonly broker: BrokerConfig;
   readonly retainer: RetainerConfig;
   readonly delayed: DelayedConfig;
+  readonly rewrite: readonly RewriteRuleConfig[];
+  readonly auto_subscribe: { readonly topics: readonly AutoSubscribeTopic[] };
   readonly sys_topics: SysTopicsConfig;
   readonly dashboard: DashboardConfig;
   readonly api_key: ApiKeyConfig;

@@ -131,6 +131,10 @@ export interface BrokerPort {
   connect(req: ConnectRequest): Promise<ConnectResult>;
   /** Routes a message from a client (or its will); `username`: the publisher's, when known. */
   publish(msg: Message, username?: string): PublishResult;
+  /** A SUBSCRIBE or UNSUBSCRIBE filter as the topic rewrite rules make it. */
+  rewriteFilter(filter: string, clientId: string, username: string | undefined): string;
+  /** The subscriptions a client gets when it connects (auto subscribe). */
+  autoSubscriptions(client: ClientInfo): ReadonlyArray<{ readonly filter: string; readonly opts: SubOptions }>;
 }
 
 /** A client certificate (ssl/wss), in the forms `mqtt.peer_cert_as_username|clientid` pick. */

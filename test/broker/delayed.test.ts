@@ -198,7 +198,7 @@ test('the broker takes $delayed publishes (not routed, not retained), refuses ba
   assert.equal(b.publish(msg('$delayed/soon/u')).refused, RC.topicNameInvalid);
   assert.equal(b.stats()['delayed.count'], 1);
   // Off: a $delayed topic is an ordinary topic again; what was taken stays.
-  b.reconfigure(c.mqtt, c.retainer, { enable: false, max_delayed_messages: 1 });
+  b.reconfigure({ mqtt: c.mqtt, retainer: c.retainer, delayed: { enable: false, max_delayed_messages: 1 } });
   assert.equal(b.publish(msg('$delayed/60/v')).refused, undefined);
   assert.equal(b.delayed.size, 1);
   b.stop();

@@ -5,6 +5,7 @@ import type { DelayedPublisher, DelayedRow } from '../../broker/delayed.js';
 import { validateTopicName } from '../../mqtt/topic.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, ERROR_SCHEMA } from '../errors.js';
+import { putRefused } from './extensions.js';
 import { rfc3339 } from '../format/time.js';
 import { noContent, ok, PAGE_QUERY, S, type RouteDef } from './route.js';
 
@@ -68,17 +69,7 @@ export function delayedRoutes(ctx: ApiContext, delayed: DelayedPublisher): Route
       response: { 200: SETTINGS },
       handler: () => ok({ enable: delayed.config.enable, max_delayed_messages: delayed.config.max_delayed_messages }),
     },
-    {
-      method: 'PUT',
-      url: '/mqtt/delayed',
-      tags: ['MQTT'],
-      summary: 'Not here: delayed publish is set in emqx.conf, applied when the file is saved',
-      body: S.obj({ enable: S.bool(), max_delayed_messages: S.int() }, [], true),
-      response: { 400: ERROR_SCHEMA },
-      handler() {
-        throw new ApiError(400, 'BAD_REQUEST', 'delayed publish is configured in emqx.conf (delayed.enable, delayed.max_delayed_messages) on each node; a saved change applies at once');
-      },
-    },
+    putRefused('/mqtt/delayed', 'delayed (delayed.enable, delayed.max_delayed_messages)', S.obj({ enable: S.bool(), max_delayed_messages: S.int() }, [], true)),
     {
       method: 'GET',
       url: '/mqtt/delayed/messages',

@@ -10,6 +10,7 @@ import type { ProtocolVersion } from '../codec.js';
 import type { WillMessage } from '../port.js';
 import { RC, reasonName, v3ConnackCode } from '../reason-codes.js';
 import { messageFrom } from './message.js';
+import { autoSubscribe } from './subscribe.js';
 
 const CONNACK_ACCEPTED = Buffer.from([0x20, 0x02, 0x00, 0x00]);
 const CONNACK_ACCEPTED_PRESENT = Buffer.from([0x20, 0x02, 0x01, 0x00]);
@@ -174,4 +175,5 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
     ch.sendRaw(result.sessionPresent ? CONNACK_ACCEPTED_PRESENT : CONNACK_ACCEPTED);
   }
   ch.connected();
+  autoSubscribe(ch);
 }

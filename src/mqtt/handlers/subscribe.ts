@@ -55,7 +55,7 @@ export function handleSubscribe(ch: Channel, p: ISubscribePacket): void {
       rh: (s.rh ?? 0) as 0 | 1 | 2,
       ...(subId !== undefined ? { subId } : {}),
     };
-    const r = session.subscribe(mount(ch, filter), opts);
+    const r = session.subscribe(mount(ch, rewrite(ch, filter)), opts);
     if (r.rc >= 0x80) c['packets.subscribe.error']++;
     else c['client.subscribe']++;
     codes.push(r.rc);
@@ -87,13 +87,36 @@ export function handleUnsubscribe(ch: Channel, p: IUnsubscribePacket): void {
       codes.push(RC.topicFilterInvalid);
       continue;
     }
-    const had = session.unsubscribe(mount(ch, filter));
+    const had = session.unsubscribe(mount(ch, rewrite(ch, filter)));
     if (had) c['client.unsubscribe']++;
     codes.push(had ? RC.success : RC.noSubscriptionExisted);
   }
   if (ch.v5) ch.send({ cmd: 'unsuback', messageId: p.messageId!, granted: codes });
   else ch.send({ cmd: 'unsuback', messageId: p.messageId!, granted: [] });
   c['packets.unsuback.sent']++;
+}
+
+/** The filter the topic rewrite rules make of it (after the authorization check, as EMQX). */
+function rewrite(ch: Channel, filter: string): string {
+  return ch.env.broker.rewriteFilter(filter, ch.clientId ?? '', ch.client?.username);
+}
+
+/**
+ * The subscriptions of `auto_subscribe`, made as the client's CONNACK goes out: no SUBACK, no
+ * authorization check (as EMQX); retained messages follow once the route is known everywhere.
+ */
+export function autoSubscribe(ch: Channel): void {
+  const session = ch.session;
+  if (!session || !ch.client) return;
+  for (const { filter, opts } of ch.env.broker.autoSubscriptions(ch.client)) {
+    const r = session.subscribe(mount(ch, filter), opts);
+    if (r.rc < 0x80) ch.env.counters['client.subscribe']++;
+    const after = r.afterAck;
+    if (after) {
+      if (r.ready) void r.ready.then(after);
+      else after();
+    }
+  }
 }
 
 /** The filter as the broker sees it: the client's mountpoint after any `$share/<g>/` prefix. */
