@@ -6,6 +6,7 @@
 // (`inbox/${clientid}` must not become `inbox/#` for the client `#`). Pure.
 import type { AutoSubscribeTopic } from '../config/types.js';
 import type { QoS, SubOptions } from '../mqtt/port.js';
+import { validateFilter } from '../mqtt/topic.js';
 
 export interface AutoSubscription {
   readonly filter: string;
@@ -19,7 +20,7 @@ export interface Who {
   readonly peer: string;
 }
 
-const WILD = /[+#\u0000]/;
+const WILD = /[+#]/;
 
 export function autoSubscriptions(topics: readonly AutoSubscribeTopic[], who: Who): AutoSubscription[] {
   if (topics.length === 0) return [];
@@ -31,7 +32,7 @@ export function autoSubscriptions(topics: readonly AutoSubscribeTopic[], who: Wh
     if (t.topic.includes('${username}') && (who.username === undefined || who.username === '' || WILD.test(who.username))) continue;
     if (t.topic.includes('${clientid}') && WILD.test(who.clientId)) continue;
     const filter = t.topic.split('${clientid}').join(who.clientId).split('${username}').join(who.username ?? '').split('${host}').join(host).split('${port}').join(port);
-    if (filter === '') continue;
+    if (validateFilter(filter, Number.POSITIVE_INFINITY) !== undefined) continue;
     out.push({ filter, opts: { qos: t.qos as QoS, rh: t.rh as 0 | 1 | 2, rap: t.rap === 1, nl: t.nl === 1 } });
   }
   return out;

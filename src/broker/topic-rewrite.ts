@@ -52,7 +52,7 @@ export class TopicRewriter {
   }
 }
 
-const WILD = /[+#\u0000]/;
+const WILD = /[+#]/;
 
 function apply(rules: readonly Compiled[], topic: string, clientId: string, username: string | undefined): string {
   for (const r of rules) {
