@@ -24,6 +24,7 @@ import { authRoutes, DEFAULT_PASSWORD, defaultPasswordWarning } from './routes/a
 import { clientRoutes } from './routes/clients.js';
 import { delayedRoutes } from './routes/delayed.js';
 import { extensionRoutes } from './routes/extensions.js';
+import { publishRoutes } from './routes/publish.js';
 import { metricRoutes } from './routes/metrics.js';
 import { mqttAuthRoutes } from './routes/mqtt-auth.js';
 import type { AuthService } from '../auth/service.js';
@@ -165,7 +166,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     const { buildServer } = await import('./server.js');
     server = await buildServer(
       ctx,
-      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...mqttAuthRoutes(() => host.auth?.())],
+      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...mqttAuthRoutes(() => host.auth?.())],
       loadStatic(),
     );
   };

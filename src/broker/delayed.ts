@@ -3,11 +3,11 @@
 // replicated table, written on every running member before the publisher is acknowledged (EMQX
 // keeps them on the receiving node's disk only); the node that took a message publishes it, and
 // a survivor takes over the messages of a node that is no longer a member (`router/delayed-store`).
-import { randomBytes } from 'node:crypto';
 import type { DelayedConfig } from '../config/types.js';
 import type { Log } from '../base/log.js';
 import type { Message } from '../mqtt/port.js';
 import { parseDelayedTopic } from './delayed-topic.js';
+import { newMessageId } from './message-id.js';
 
 /** One delayed message, as stored and listed. */
 export interface DelayedRow {
@@ -63,7 +63,6 @@ export class DelayedPublisher {
   #mine: (row: DelayedRow) => boolean = () => true;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
-  #seq = 0;
   #stopped = false;
   /**
    * Rows removed here whose removal the storage has not settled yet: the storage's late report of
@@ -108,18 +107,10 @@ export class DelayedPublisher {
     if (max > 0 && this.#rows.size >= max) return { kind: 'full' };
     const kept: Message = { ...msg, topic: parsed.topic };
     delete kept.frames;
-    const row: DelayedRow = { id: this.#newId(now), node: this.#o.node, dueAt: parsed.dueAt, interval: parsed.interval, msg: kept, ...(username !== undefined ? { username } : {}) };
+    const row: DelayedRow = { id: newMessageId(now), node: this.#o.node, dueAt: parsed.dueAt, interval: parsed.interval, msg: kept, ...(username !== undefined ? { username } : {}) };
     this.#add(row);
     const write = this.#storage?.put(row);
     return write ? { kind: 'stored', row, write } : { kind: 'stored', row };
-  }
-
-  /** Time-ordered, so a listing reads in the order they were taken: ms, a counter, random bits. */
-  #newId(now: number): string {
-    const b = randomBytes(16);
-    b.writeUIntBE(now, 0, 6);
-    b.writeUInt16BE(this.#seq++ & 0xffff, 6);
-    return b.toString('hex').toUpperCase();
   }
 
   /**

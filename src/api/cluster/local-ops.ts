@@ -6,6 +6,9 @@ import type { Broker } from '../../broker/broker.js';
 import type { Counters } from '../../base/metrics.js';
 import type { Config } from '../../config/types.js';
 import { clientJson, clientMatches, subscriptionRows, type ClientFilter, type ClientLimits, type Json, type SubscriptionFilter } from '../format/clients.js';
+import type { QoS } from '../../mqtt/port.js';
+import { reasonName } from '../../mqtt/reason-codes.js';
+import { describeTopicProblem, parseShared, validateFilter } from '../../mqtt/topic.js';
 import { Monitor, type Sample } from './monitor.js';
 import { nodeInfo, systemMemory } from './node-info.js';
 
@@ -21,6 +24,18 @@ export interface LocalHost {
   /** Members of this node's cluster, running and stopped (cluster_nodes_* in Prometheus). */
   membership(): { running: readonly string[]; stopped: readonly string[] };
 }
+
+/** One subscription asked for through the API (EMQX's fields). */
+export interface SubscribeRequest {
+  readonly topic: string;
+  readonly qos: number;
+  readonly nl: number;
+  readonly rap: number;
+  readonly rh: number;
+}
+
+/** What became of it: EMQX's answer (the options, node, client id) or why not. */
+export type SubscribeAnswer = { readonly ok: true; readonly sub: Json } | { readonly ok: false; readonly code: 'INVALID_PARAMETER' | 'INVALID_TOPIC' | 'REFUSED'; readonly message: string };
 
 export interface Page {
   readonly offset: number;
@@ -102,6 +117,34 @@ export class LocalOps {
 
   kick(clientid: string): boolean {
     return this.h.broker.kick(clientid);
+  }
+
+  /** Subscribes a client of this node (null: it has no session here), as if it had sent SUBSCRIBE. */
+  subscribeClient(clientid: string, subs: readonly SubscribeRequest[]): SubscribeAnswer[] | null {
+    const s = this.h.broker.sessions.get(clientid);
+    if (!s) return null;
+    const maxLevels = this.h.config().mqtt.max_topic_levels;
+    return subs.map((r): SubscribeAnswer => {
+      const problem = validateFilter(r.topic, maxLevels);
+      if (problem) return { ok: false, code: 'INVALID_TOPIC', message: `'${r.topic}': ${describeTopicProblem(problem)}` };
+      const shared = parseShared(r.topic);
+      if (shared !== undefined && r.nl === 1) return { ok: false, code: 'INVALID_PARAMETER', message: 'Invalid Subscribe options: `no_local` not allowed for shared-sub. See [MQTT-3.8.3-4]' };
+      const res = s.subscribe(r.topic, { qos: r.qos as QoS, nl: r.nl === 1, rap: r.rap === 1, rh: r.rh as 0 | 1 | 2 });
+      if (res.rc >= 0x80) return { ok: false, code: 'REFUSED', message: `subscription refused: ${reasonName(res.rc)}` };
+      const after = res.afterAck;
+      if (after) {
+        if (res.ready) void res.ready.then(after);
+        else after();
+      }
+      return { ok: true, sub: { topic: r.topic, qos: r.qos, nl: r.nl, rap: r.rap, rh: r.rh, node: this.h.node, clientid } };
+    });
+  }
+
+  /** Unsubscribes a client of this node (null: it has no session here). */
+  unsubscribeClient(clientid: string, topics: readonly string[]): boolean[] | null {
+    const s = this.h.broker.sessions.get(clientid);
+    if (!s) return null;
+    return topics.map((t) => s.unsubscribe(t));
   }
 
   subscriptions(filter: SubscriptionFilter, page: Page): Slice {

@@ -5,7 +5,7 @@
 // down in the answer rather than failing it.
 import type { Dist } from '../../link/types.js';
 import type { ClientFilter, SubscriptionFilter } from '../format/clients.js';
-import type { LocalOps, Page } from './local-ops.js';
+import type { LocalOps, Page, SubscribeRequest } from './local-ops.js';
 
 export const API_CHANNEL = 'api.rpc';
 
@@ -16,6 +16,8 @@ export type Op =
   | { readonly op: 'clients'; readonly filter: ClientFilter; readonly page: Page }
   | { readonly op: 'client'; readonly clientid: string }
   | { readonly op: 'kick'; readonly clientid: string }
+  | { readonly op: 'client_subscribe'; readonly clientid: string; readonly subs: readonly SubscribeRequest[] }
+  | { readonly op: 'client_unsubscribe'; readonly clientid: string; readonly topics: readonly string[] }
   | { readonly op: 'subscriptions'; readonly filter: SubscriptionFilter; readonly page: Page }
   | { readonly op: 'topics'; readonly topic?: string; readonly page: Page }
   | { readonly op: 'monitor'; readonly latest?: number }
@@ -38,6 +40,10 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
       return ops.client(req.clientid);
     case 'kick':
       return ops.kick(req.clientid);
+    case 'client_subscribe':
+      return ops.subscribeClient(req.clientid, req.subs);
+    case 'client_unsubscribe':
+      return ops.unsubscribeClient(req.clientid, req.topics);
     case 'subscriptions':
       return ops.subscriptions(req.filter, req.page);
     case 'topics':
@@ -53,7 +59,7 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
   }
 }
 
-const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'join']);
+const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'join']);
 
 function isOp(p: unknown): p is Op {
   return p !== null && typeof p === 'object' && OPS.has((p as { op?: unknown }).op as string);

@@ -1,9 +1,11 @@
-// GET /clients, GET|DELETE /clients/:clientid, GET /subscriptions, GET /topics (EMQX's
-// emqx_mgmt_api_clients, _subscriptions, _topics): cluster-wide, each member answering for its
-// own clients; `node` narrows a list to one member.
+// GET /clients, GET|DELETE /clients/:clientid, a client's subscriptions (list, subscribe,
+// unsubscribe, one or in bulk), GET /subscriptions, GET /topics (EMQX's emqx_mgmt_api_clients,
+// _subscriptions, _topics): cluster-wide, each member answering for its own clients; `node`
+// narrows a list to one member.
 import type { ApiContext } from '../context.js';
 import { ApiError, ERROR_SCHEMA } from '../errors.js';
-import type { ClientFilter, SubscriptionFilter } from '../format/clients.js';
+import type { ClientFilter, Json, SubscriptionFilter } from '../format/clients.js';
+import type { SubscribeAnswer, SubscribeRequest } from '../cluster/local-ops.js';
 import { parseTime } from '../format/time.js';
 import { validateFilter } from '../../mqtt/topic.js';
 import { clusterPage } from './paging.js';
@@ -12,6 +14,33 @@ import { PAGE_QUERY, noContent, ok, S, type RouteDef } from './route.js';
 const CLIENTID_NOT_FOUND = (): ApiError => new ApiError(404, 'CLIENTID_NOT_FOUND', 'Client ID not found');
 const strings = { type: 'array', items: { type: 'string', maxLength: 65535 }, maxItems: 1000 };
 const time = { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', maxLength: 64 }], description: 'RFC 3339 or epoch ms' };
+
+const CLIENTID_PARAM = S.obj({ clientid: { type: 'string', minLength: 1, maxLength: 65535 } }, ['clientid']);
+const SUBSCRIPTION = S.obj(
+  {
+    topic: { type: 'string', minLength: 1, maxLength: 65535 },
+    qos: { type: 'integer', minimum: 0, maximum: 2, default: 0 },
+    nl: { type: 'integer', minimum: 0, maximum: 1, default: 0 },
+    rap: { type: 'integer', minimum: 0, maximum: 1, default: 0 },
+    rh: { type: 'integer', minimum: 0, maximum: 2, default: 0 },
+  },
+  ['topic'],
+);
+
+/** Subscribes on the member holding the client: EMQX's answer per filter, or the first refusal. */
+async function subscribeOn(ctx: ApiContext, clientid: string, subs: SubscribeRequest[]): Promise<Json[]> {
+  const g = await ctx.rpc.gather<SubscribeAnswer[] | null>({ op: 'client_subscribe', clientid, subs });
+  const found = g.answers.find((a) => a.value !== null)?.value;
+  if (!found) throw CLIENTID_NOT_FOUND();
+  const refused = found.find((a) => !a.ok);
+  if (refused && !refused.ok) throw new ApiError(400, refused.code === 'INVALID_PARAMETER' ? 'INVALID_PARAMETER' : 'BAD_REQUEST', refused.message);
+  return found.map((a) => (a as { sub: Json }).sub);
+}
+
+async function unsubscribeOn(ctx: ApiContext, clientid: string, topics: string[]): Promise<void> {
+  const g = await ctx.rpc.gather<boolean[] | null>({ op: 'client_unsubscribe', clientid, topics });
+  if (!g.answers.some((a) => a.value !== null)) throw CLIENTID_NOT_FOUND();
+}
 
 const LIST = S.obj({ data: S.arr(S.any()), meta: S.obj({ page: S.int(), limit: S.int(), count: S.int(), hasnext: S.bool() }, [], true) }, [], true);
 
@@ -102,6 +131,72 @@ export function clientRoutes(ctx: ApiContext): RouteDef[] {
         const g = await rpc.gather<boolean>({ op: 'kick', clientid: req.params.clientid! });
         if (!g.answers.some((a) => a.value)) throw CLIENTID_NOT_FOUND();
         ctx.log.info({ clientid: req.params.clientid }, 'client kicked through the API');
+        return noContent();
+      },
+    },
+    {
+      method: 'GET',
+      url: '/clients/:clientid/subscriptions',
+      tags: ['Clients'],
+      summary: "A client's subscriptions, from whichever member holds it",
+      params: CLIENTID_PARAM,
+      response: { 200: S.arr(S.any()), 404: ERROR_SCHEMA },
+      async handler(req) {
+        const clientid = req.params.clientid!;
+        const found = (await rpc.gather<Record<string, unknown> | null>({ op: 'client', clientid })).answers.find((a) => a.value !== null);
+        if (!found) throw CLIENTID_NOT_FOUND();
+        const slice = await rpc.call<{ rows: Array<Record<string, unknown>> }>(found.node, { op: 'subscriptions', filter: { clientid }, page: { offset: 0, limit: 100_000 } });
+        return ok(slice.rows.map(({ durable: _durable, ...row }) => row));
+      },
+    },
+    {
+      method: 'POST',
+      url: '/clients/:clientid/subscribe',
+      tags: ['Clients'],
+      summary: 'Subscribes a client, as if it had sent SUBSCRIBE (retained messages as rh says)',
+      params: CLIENTID_PARAM,
+      body: SUBSCRIPTION,
+      response: { 200: S.any(), 400: ERROR_SCHEMA, 404: ERROR_SCHEMA },
+      async handler(req) {
+        const [answer] = await subscribeOn(ctx, req.params.clientid!, [req.body as SubscribeRequest]);
+        return ok(answer);
+      },
+    },
+    {
+      method: 'POST',
+      url: '/clients/:clientid/subscribe/bulk',
+      tags: ['Clients'],
+      summary: 'Subscribes a client to several filters',
+      params: CLIENTID_PARAM,
+      body: { type: 'array', items: SUBSCRIPTION, minItems: 1, maxItems: 1000 },
+      response: { 200: S.arr(S.any()), 400: ERROR_SCHEMA, 404: ERROR_SCHEMA },
+      async handler(req) {
+        return ok(await subscribeOn(ctx, req.params.clientid!, req.body as SubscribeRequest[]));
+      },
+    },
+    {
+      method: 'POST',
+      url: '/clients/:clientid/unsubscribe',
+      tags: ['Clients'],
+      summary: 'Unsubscribes a client from one filter',
+      params: CLIENTID_PARAM,
+      body: S.obj({ topic: { type: 'string', minLength: 1, maxLength: 65535 } }, ['topic']),
+      response: { 204: { description: 'Unsubscribed' }, 404: ERROR_SCHEMA },
+      async handler(req) {
+        await unsubscribeOn(ctx, req.params.clientid!, [(req.body as { topic: string }).topic]);
+        return noContent();
+      },
+    },
+    {
+      method: 'POST',
+      url: '/clients/:clientid/unsubscribe/bulk',
+      tags: ['Clients'],
+      summary: 'Unsubscribes a client from several filters',
+      params: CLIENTID_PARAM,
+      body: { type: 'array', items: S.obj({ topic: { type: 'string', minLength: 1, maxLength: 65535 } }, ['topic']), minItems: 1, maxItems: 1000 },
+      response: { 204: { description: 'Unsubscribed' }, 404: ERROR_SCHEMA },
+      async handler(req) {
+        await unsubscribeOn(ctx, req.params.clientid!, (req.body as Array<{ topic: string }>).map((t) => t.topic));
         return noContent();
       },
     },
