@@ -25,6 +25,7 @@ import { clientRoutes } from './routes/clients.js';
 import { delayedRoutes } from './routes/delayed.js';
 import { extensionRoutes } from './routes/extensions.js';
 import { publishRoutes } from './routes/publish.js';
+import { retainerRoutes } from './routes/retainer.js';
 import { metricRoutes } from './routes/metrics.js';
 import { mqttAuthRoutes } from './routes/mqtt-auth.js';
 import type { AuthService } from '../auth/service.js';
@@ -47,6 +48,8 @@ export interface ApiPartHost {
   warn(msg: string): void;
   /** MQTT users, bans and authorization rules (auth/), for their routes. */
   auth?(): AuthService | undefined;
+  /** The node's configuration in force (after every reload, whichever part it changed). */
+  current?(): Config;
 }
 
 export interface ApiPart extends NodePart {
@@ -84,7 +87,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     startedAt: host.startedAt,
     broker: host.broker,
     counters: host.counters,
-    config: () => config,
+    config: () => host.current?.() ?? config,
     join: async (target) => {
       const c = parts()?.cluster;
       if (!c) throw new Error('membership is not running');
@@ -106,7 +109,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     rpc,
     failures: new FailureLimiter({ max: 10, windowMs: 60_000 }),
     logins: new LoginLock(),
-    config: () => config,
+    config: () => host.current?.() ?? config,
     dist: () => host.dist(),
     cluster: () => parts()?.cluster,
     admins: () => parts()?.admins,
@@ -166,7 +169,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     const { buildServer } = await import('./server.js');
     server = await buildServer(
       ctx,
-      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...mqttAuthRoutes(() => host.auth?.())],
+      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...mqttAuthRoutes(() => host.auth?.())],
       loadStatic(),
     );
   };

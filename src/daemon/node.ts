@@ -132,6 +132,7 @@ export class EmqxNode {
       counters: this.mqtt.counters,
       warn: (msg) => this.warnings.push(msg),
       auth: () => this.auth.service,
+      current: () => this.#config,
     });
     this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));

@@ -2,6 +2,7 @@
 // /publish/bulk from one node reaching a subscriber on the other (EMQX's 200 / 202 / 400 answers,
 // properties, base64), and a client on one node subscribed, listed and unsubscribed through the
 // other node's API.
+import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type MqttClient } from 'mqtt';
@@ -108,5 +109,24 @@ test('publish through the API of one node to a subscriber on another; a client o
   assert.equal((await http(p1, 'POST', '/api/v5/clients/remote-client/unsubscribe/bulk', { token, body: [{ topic: 'api/kept' }, { topic: '$share/g/x/2' }] })).status, 204);
   assert.deepEqual((await http(p1, 'GET', '/api/v5/clients/remote-client/subscriptions', { token })).json, []);
   assert.equal((await http(p1, 'POST', '/api/v5/clients/nobody/subscribe', { token, body: { topic: 't' } })).status, 404);
+
+  // Retained messages through the other node's API: the replicated table answers everywhere.
+  const p2 = n2.dashboardPort!;
+  const token2 = await login(p2);
+  const all = (await http(p2, 'GET', '/api/v5/mqtt/retainer/messages', { token: token2 })).json as { data: Array<{ topic: string }>; meta: { count: number } };
+  assert.ok(all.data.some((m) => m.topic === 'api/kept'));
+  assert.equal(all.meta.count, all.data.length);
+  const matching = (await http(p2, 'GET', '/api/v5/mqtt/retainer/messages?topic=api/%23', { token: token2 })).json as { data: Array<Record<string, unknown>> };
+  assert.deepEqual(matching.data.map((m) => [m.topic, m.qos, m.from_clientid]), [['api/kept', 1, 'http_api']]);
+  const kept = await http(p2, 'GET', `/api/v5/mqtt/retainer/message/${encodeURIComponent('api/kept')}`, { token: token2 });
+  assert.equal((kept.json as { payload: string }).payload, Buffer.from('r').toString('base64'));
+  assert.equal((await http(p2, 'DELETE', `/api/v5/mqtt/retainer/message/${encodeURIComponent('api/kept')}`, { token: token2 })).status, 204);
+  await waitFor('the deletion on am1', async () => (await http(p1, 'GET', `/api/v5/mqtt/retainer/message/${encodeURIComponent('api/kept')}`, { token })).status === 404);
+
+  // Settings as reloaded: the API reads the configuration in force, not the one it started with.
+  assert.equal(((await http(p1, 'GET', '/api/v5/mqtt/retainer', { token })).json as { max_payload_size: unknown }).max_payload_size, 1024 * 1024);
+  n1.writeConf(`${readFileSync(n1.confFile, 'utf8')}\nretainer.max_payload_size = 2KB\n`);
+  assert.equal((await n1.ctl(['conf', 'reload'])).code, 0);
+  assert.equal(((await http(p1, 'GET', '/api/v5/mqtt/retainer', { token })).json as { max_payload_size: unknown }).max_payload_size, 2048);
   assert.equal((await http(p1, 'GET', '/api/v5/clients/nobody/subscriptions', { token })).status, 404);
 });
