@@ -41,6 +41,22 @@ interface Subscription {
   node: string;
 }
 
+interface Retained {
+  topic: string;
+  qos: number;
+  from_clientid: string;
+  publish_at: string;
+}
+interface Delayed {
+  msgid: string;
+  node: string;
+  topic: string;
+  qos: number;
+  from_clientid: string;
+  expected_at: string;
+  delayed_remaining: number;
+}
+
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
   if (!el) throw new Error(`missing #${id}`);
@@ -204,6 +220,48 @@ function fillSubscriptions(list: { data: Subscription[]; meta: { count: number }
   $('sub-count').textContent = `${list.meta.count} in total`;
 }
 
+/** A table's rows from `cells`, each row with a Delete button doing `remove`. */
+function fillRows<T>(table: string, rows: T[], key: (r: T) => string, cells: (r: T) => Array<string | number | null>, remove: (r: T) => Promise<void>): void {
+  const body = $(table).querySelector('tbody')!;
+  body.replaceChildren();
+  for (const r of rows) {
+    const tr = document.createElement('tr');
+    tr.dataset.key = key(r);
+    for (const v of cells(r)) {
+      const td = document.createElement('td');
+      td.appendChild(text(v));
+      tr.appendChild(td);
+    }
+    const td = document.createElement('td');
+    const del = document.createElement('button');
+    del.className = 'kick';
+    del.type = 'button';
+    del.textContent = 'Delete';
+    del.addEventListener('click', () => void remove(r).catch(() => undefined).then(refresh));
+    td.appendChild(del);
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+}
+
+function fillRetained(list: { data: Retained[]; meta: { count?: number } }): void {
+  // $SYS topics are the broker's own; the table shows what clients retained.
+  const rows = list.data.filter((m) => !m.topic.startsWith('$SYS/'));
+  fillRows('retained', rows, (m) => m.topic, (m) => [m.topic, m.qos, m.from_clientid, m.publish_at], (m) => api('DELETE', `/mqtt/retainer/message/${encodeURIComponent(m.topic)}`));
+  $('retained-count').textContent = `${rows.length} shown`;
+}
+
+function fillDelayed(list: { data: Delayed[]; meta: { count: number } }): void {
+  fillRows(
+    'delayed',
+    list.data,
+    (m) => m.msgid,
+    (m) => [m.topic, m.qos, m.from_clientid, m.node, m.expected_at, `${m.delayed_remaining} s`],
+    (m) => api('DELETE', `/mqtt/delayed/messages/${encodeURIComponent(m.node)}/${m.msgid}`),
+  );
+  $('delayed-count').textContent = `${list.meta.count} in total`;
+}
+
 // ---- state and refresh ----
 
 let timer: number | undefined;
@@ -212,17 +270,21 @@ let chartTimer: number | undefined;
 async function refresh(): Promise<void> {
   try {
     const filter = $<HTMLInputElement>('client-filter').value.trim();
-    const [cluster, nodes, clients, subs] = await Promise.all([
+    const [cluster, nodes, clients, subs, retained, delayed] = await Promise.all([
       api<{ name: string; self: string }>('GET', '/cluster'),
       api<NodeInfo[]>('GET', '/nodes'),
       api<{ data: Client[]; meta: { count: number } }>('GET', `/clients?limit=50${filter ? `&like_clientid=${encodeURIComponent(filter)}` : ''}`),
       api<{ data: Subscription[]; meta: { count: number } }>('GET', '/subscriptions?limit=50'),
+      api<{ data: Retained[]; meta: { count?: number } }>('GET', '/mqtt/retainer/messages?limit=60'),
+      api<{ data: Delayed[]; meta: { count: number } }>('GET', '/mqtt/delayed/messages?limit=50'),
     ]);
     $('cluster-name').textContent = cluster.name;
     $('served-by').textContent = `served by ${cluster.self}`;
     drawTopology(nodes);
     fillClients(clients);
     fillSubscriptions(subs);
+    fillRetained(retained);
+    fillDelayed(delayed);
   } catch (err) {
     if (err instanceof Unauthorized) showLogin('Your session has ended; log in again.');
   }
@@ -300,6 +362,25 @@ $('logout').addEventListener('click', () => {
       }
     }
     showLogin();
+  })();
+});
+
+$('publish-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const body = {
+    topic: $<HTMLInputElement>('pub-topic').value,
+    payload: $<HTMLInputElement>('pub-payload').value,
+    qos: Number($<HTMLSelectElement>('pub-qos').value),
+    retain: $<HTMLInputElement>('pub-retain').checked,
+  };
+  void (async () => {
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    // Read as it is: 202 (no subscriber) and 400 answer with a reason code, not an error.
+    const res = await fetch(`${API}/publish`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    if (res.status === 401) return showLogin('Your session has ended; log in again.');
+    const r = (await res.json()) as { id?: string; message?: string; reason_code?: number };
+    $('pub-result').textContent = res.status === 200 ? `published, id ${r.id ?? ''}` : `${res.status}: ${r.message ?? ''}${r.reason_code !== undefined ? ` (reason code ${r.reason_code})` : ''}`;
+    await refresh();
   })();
 });
 

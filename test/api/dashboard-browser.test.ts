@@ -1,6 +1,7 @@
 // The dashboard page in headless Chromium (Debian's chromium through puppeteer-core) against a
-// real three-node cluster: log in, see three nodes, stop one and see it turn stopped within
-// seconds, kick a client, no console errors; a screenshot is written for review. Expressions
+// real three-node cluster: log in, see three nodes, publish from the page (plain, retained,
+// delayed) and delete the retained and delayed messages from their tables, stop a node and see it
+// turn stopped within seconds, kick a client, no console errors; a screenshot is written for review. Expressions
 // evaluated in the page are strings: this file is type-checked without the DOM's types.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -73,6 +74,31 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   // The client is listed; the chart has samples.
   await page.waitForSelector('#clients tr[data-clientid="browser-kick-me"]');
   await page.waitForFunction("document.querySelectorAll('#chart path').length === 2", { timeout: 20_000 });
+
+  // Publish from the page: the client gets it, the retained message is listed and deleted there.
+  const got = new Promise<string>((resolve) => {
+    const on = (topic: string, payload: Buffer): void => {
+      if (topic !== 'dash/page') return;
+      client.off('message', on);
+      resolve(payload.toString());
+    };
+    client.on('message', on);
+  });
+  await page.type('#pub-topic', 'dash/page');
+  await page.type('#pub-payload', 'from the page');
+  await page.click('#pub-retain');
+  await page.click('#pub-button');
+  assert.equal(await got, 'from the page');
+  await page.waitForFunction("document.querySelector('#pub-result').textContent.startsWith('published, id ')");
+  await page.waitForSelector('#retained tr[data-key="dash/page"]');
+  // A delayed one is listed with its node, and deleted from its row.
+  await page.evaluate("document.querySelector('#pub-topic').value = '$delayed/600/dash/later'; document.querySelector('#pub-retain').checked = false");
+  await page.click('#pub-button');
+  await page.waitForFunction("[...document.querySelectorAll('#delayed tbody tr')].some((tr) => tr.textContent.includes('dash/later') && tr.textContent.includes('emqx1@127.0.0.1'))");
+  await page.click('#delayed tbody tr button.kick');
+  await page.waitForFunction("document.querySelectorAll('#delayed tbody tr').length === 0");
+  await page.click('#retained tr[data-key="dash/page"] button.kick');
+  await page.waitForFunction(`document.querySelector('#retained tr[data-key="dash/page"]') === null`);
 
   // emqx3 stops: the page shows it stopped within seconds, without a reload.
   const stopped = await n3!.stop();
