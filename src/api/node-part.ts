@@ -26,9 +26,11 @@ import { delayedRoutes } from './routes/delayed.js';
 import { extensionRoutes } from './routes/extensions.js';
 import { publishRoutes } from './routes/publish.js';
 import { retainerRoutes } from './routes/retainer.js';
+import { traceRoutes } from './routes/trace.js';
 import { metricRoutes } from './routes/metrics.js';
 import { mqttAuthRoutes } from './routes/mqtt-auth.js';
 import type { AuthService } from '../auth/service.js';
+import type { ClusterTraces } from '../trace/cluster-traces.js';
 import { nodeRoutes } from './routes/nodes.js';
 import type { ApiServer } from './server.js';
 import { loadStatic } from './static.js';
@@ -50,6 +52,8 @@ export interface ApiPartHost {
   auth?(): AuthService | undefined;
   /** The node's configuration in force (after every reload, whichever part it changed). */
   current?(): Config;
+  /** The cluster's log traces on this node (started after this part is built). */
+  traces?(): ClusterTraces | undefined;
 }
 
 export interface ApiPart extends NodePart {
@@ -94,6 +98,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
       await c.join(target);
     },
     membership: () => parts()?.cluster.status() ?? { running: [config.node.name], stopped: [] },
+    traces: () => host.traces?.(),
   });
   const rpc = new ClusterRpc({
     dist: () => host.dist(),
@@ -169,7 +174,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     const { buildServer } = await import('./server.js');
     server = await buildServer(
       ctx,
-      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...mqttAuthRoutes(() => host.auth?.())],
+      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...traceRoutes(ctx, () => host.traces?.()), ...mqttAuthRoutes(() => host.auth?.())],
       loadStatic(),
     );
   };

@@ -42,6 +42,8 @@ export interface MqttParts {
   readonly core: Broker;
   readonly counters: Counters;
   readonly listenerSet: Listeners;
+  /** This node's packet tracer (`ctl trace` and the cluster's traces). */
+  readonly tracer: Tracer;
 }
 
 export const BROKER_KEYS = ['mqtt', 'retainer', 'delayed', 'rewrite', 'auto_subscribe', 'broker', 'sys_topics'];
@@ -128,5 +130,5 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
     },
   };
 
-  return { broker: brokerPart, listeners: listenersPart, core: broker, counters, listenerSet: listeners };
+  return { broker: brokerPart, listeners: listenersPart, core: broker, counters, listenerSet: listeners, tracer };
 }

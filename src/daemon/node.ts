@@ -12,6 +12,7 @@ import { clusterPart, type ClusterPart } from '../cluster/node-part.js';
 import { discoveryPart, type DiscoveryPart } from '../discovery/node-part.js';
 import { mqttParts, type MqttParts } from '../broker/node-part.js';
 import { routerPart, type RouterPart } from '../router/node-part.js';
+import { tracePart, type TracePart } from '../trace/node-part.js';
 import { apiPart, type ApiPart } from '../api/node-part.js';
 import { authPart, type AuthPart } from '../auth/node-part.js';
 import { CtlRegistry } from '../ctl/registry.js';
@@ -73,6 +74,8 @@ export class EmqxNode {
   readonly mqtt: MqttParts;
   /** Routes and forwarding across the cluster. */
   readonly router: RouterPart;
+  /** The cluster's log traces (the API's /trace), run on this node's clients. */
+  readonly traces: TracePart;
   /** The HTTP API (/api/v5) and the dashboard page on dashboard.listeners. */
   readonly api: ApiPart;
   /** The log level: from emqx.conf, `emqx ctl log`, and reloads. */
@@ -133,8 +136,10 @@ export class EmqxNode {
       warn: (msg) => this.warnings.push(msg),
       auth: () => this.auth.service,
       current: () => this.#config,
+      traces: () => this.traces.traces(),
     });
     this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
+    this.traces = tracePart({ config: opts.config, logger: opts.logger, tracer: this.mqtt.tracer, cluster: () => this.cluster.parts() });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
     const log = opts.config.log;
     this.logLevel = new LogLevelControl(opts.logger, log?.level ?? DEFAULT_LOG_LEVEL, opts.logOutputs?.handlers, log ? handlerLevels(log) : {});
@@ -235,6 +240,7 @@ export class EmqxNode {
       // Clients last: by the time one can connect, everything it may need runs.
       this.mqtt.broker,
       this.router,
+      this.traces,
       this.mqtt.listeners,
       // Reads membership, the tables and the broker: after them.
       this.api,

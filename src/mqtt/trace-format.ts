@@ -5,17 +5,28 @@ import type { Packet } from 'mqtt-packet';
 /** Payload bytes shown before the rest is elided: a trace line stays a line. */
 const PAYLOAD_SHOWN = 1024;
 
-/** A payload as text when it is printable UTF-8, else as hex; long ones cut. */
-export function payloadText(payload: Buffer | string | undefined): string {
+/**
+ * How payloads are shown: `auto` (the `ctl trace` default) as text when printable UTF-8, else
+ * as hex; EMQX's API traces choose `text`, `hex` or `hidden`.
+ */
+export type PayloadEncode = 'auto' | 'text' | 'hex' | 'hidden';
+
+/** A payload as `enc` says; long ones cut. */
+export function payloadText(payload: Buffer | string | undefined, enc: PayloadEncode = 'auto'): string {
   if (payload === undefined) return '';
+  if (enc === 'hidden') return '******';
   const b = typeof payload === 'string' ? Buffer.from(payload) : payload;
   const cut = b.length > PAYLOAD_SHOWN;
   const shown = cut ? b.subarray(0, PAYLOAD_SHOWN) : b;
-  const text = shown.toString('utf8');
-  // Control characters or invalid UTF-8 (the replacement character): hex reads better.
-  // eslint-disable-next-line no-control-regex
-  const printable = !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]/.test(text);
-  const body = printable ? text : `0x${shown.toString('hex')}`;
+  let body: string;
+  if (enc === 'hex') body = shown.toString('hex');
+  else {
+    const text = shown.toString('utf8');
+    // Control characters or invalid UTF-8 (the replacement character): hex reads better.
+    // eslint-disable-next-line no-control-regex
+    const printable = enc === 'text' || !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\ufffd]/.test(text);
+    body = printable ? text : `0x${shown.toString('hex')}`;
+  }
   return cut ? `${body}... (${b.length} bytes)` : body;
 }
 
@@ -23,17 +34,17 @@ const header = (name: string, qos: number, retain: boolean, dup: boolean, rest: 
   `${name}(Q${qos}, R${retain ? 1 : 0}, D${dup ? 1 : 0}${rest === '' ? '' : `, ${rest}`})`;
 
 /** A PUBLISH, in or out. */
-export function describePublish(p: { topic: string; qos: number; retain: boolean; dup: boolean; messageId?: number | undefined; payload: Buffer | string }): string {
+export function describePublish(p: { topic: string; qos: number; retain: boolean; dup: boolean; messageId?: number | undefined; payload: Buffer | string }, enc: PayloadEncode = 'auto'): string {
   const id = p.qos > 0 ? `, PacketId=${p.messageId ?? 0}` : '';
-  return header('PUBLISH', p.qos, p.retain, p.dup, `Topic=${p.topic}${id}, Payload=${payloadText(p.payload)}`);
+  return header('PUBLISH', p.qos, p.retain, p.dup, `Topic=${p.topic}${id}, Payload=${payloadText(p.payload, enc)}`);
 }
 
 const rc = (p: { reasonCode?: number | undefined }): string => `ReasonCode=${p.reasonCode ?? 0}`;
 
-export function describePacket(p: Packet): string {
+export function describePacket(p: Packet, enc: PayloadEncode = 'auto'): string {
   switch (p.cmd) {
     case 'connect': {
-      const will = p.will ? `, Will(Q${p.will.qos}, R${p.will.retain ? 1 : 0}, Topic=${p.will.topic}, Payload=${payloadText(p.will.payload)})` : '';
+      const will = p.will ? `, Will(Q${p.will.qos}, R${p.will.retain ? 1 : 0}, Topic=${p.will.topic}, Payload=${payloadText(p.will.payload, enc)})` : '';
       return header(
         'CONNECT',
         0,
@@ -45,7 +56,7 @@ export function describePacket(p: Packet): string {
     case 'connack':
       return header('CONNACK', 0, false, false, `AckFlags=${p.sessionPresent ? 1 : 0}, ReasonCode=${p.reasonCode ?? p.returnCode ?? 0}`);
     case 'publish':
-      return describePublish(p);
+      return describePublish(p, enc);
     case 'puback':
     case 'pubrec':
     case 'pubcomp':

@@ -5,7 +5,7 @@
 import type { Packet } from 'mqtt-packet';
 import { LOG_LEVELS, type LogLevel } from '../config/log-level.js';
 import { matches } from './topic.js';
-import { describePacket, describePublish, describeRaw, traceLine, type TraceFormatter } from './trace-format.js';
+import { describePacket, describePublish, describeRaw, traceLine, type PayloadEncode, type TraceFormatter } from './trace-format.js';
 
 export type TraceType = 'clientid' | 'topic' | 'ip_address';
 
@@ -17,6 +17,8 @@ export interface TraceSpec {
   /** Absolute. */
   readonly path: string;
   readonly formatter: TraceFormatter;
+  /** How payloads are shown; default `auto`. */
+  readonly payload?: PayloadEncode;
 }
 
 /** Where a trace's lines go (a file in the node, a list in tests). */
@@ -78,7 +80,7 @@ export class Tracer {
   }
 
   list(): readonly TraceSpec[] {
-    return this.#traces.map(({ type, filter, level, path, formatter }) => ({ type, filter, level, path, formatter }));
+    return this.#traces.map(({ type, filter, level, path, formatter, payload }) => ({ type, filter, level, path, formatter, ...(payload ? { payload } : {}) }));
   }
 
   /** Starts a trace; an error (EMQX's word for it) when one of the same type and filter runs, or the file cannot be opened. */
@@ -116,29 +118,33 @@ export class Tracer {
     const clientId = ch.clientId ?? (p.cmd === 'connect' ? p.clientId : undefined);
     const topics = topicsOf(ch, p);
     // A PUBLISH by topic alias alone is shown with the topic the alias stands for.
-    this.#emit(ch, clientId, topics, 'mqtt_packet_received', () => describePacket(p.cmd === 'publish' ? { ...p, topic: topics[0]! } : p));
+    this.#emit(ch, clientId, topics, 'mqtt_packet_received', (enc) => describePacket(p.cmd === 'publish' ? { ...p, topic: topics[0]! } : p, enc));
   }
 
   /** A packet to the client: a packet object, a pre-encoded one, or a delivery's PUBLISH. */
   sent(ch: TracedChannel, p: Packet | Buffer): void {
     if (Buffer.isBuffer(p)) this.#emit(ch, ch.clientId, [], 'mqtt_packet_sent', () => describeRaw(p));
-    else this.#emit(ch, ch.clientId, topicsOf(ch, p), 'mqtt_packet_sent', () => describePacket(p));
+    else this.#emit(ch, ch.clientId, topicsOf(ch, p), 'mqtt_packet_sent', (enc) => describePacket(p, enc));
   }
 
   delivered(ch: TracedChannel, d: { topic: string; qos: number; retain: boolean; dup: boolean; messageId: number; payload: Buffer }): void {
-    this.#emit(ch, ch.clientId, [d.topic], 'mqtt_packet_sent', () => describePublish(d));
+    this.#emit(ch, ch.clientId, [d.topic], 'mqtt_packet_sent', (enc) => describePublish(d, enc));
   }
 
   closed(ch: TracedChannel, reason: string): void {
     this.#emit(ch, ch.clientId, [], 'connection_closed', () => reason, 'info');
   }
 
-  #emit(ch: TracedChannel, clientId: string | undefined, topics: readonly string[], msg: string, what: () => string, level: 'debug' | 'info' = 'debug'): void {
-    let text: string | undefined;
+  #emit(ch: TracedChannel, clientId: string | undefined, topics: readonly string[], msg: string, what: (enc: PayloadEncode) => string, level: 'debug' | 'info' = 'debug'): void {
+    // Described once per payload encoding, however many traces match.
+    let texts: Map<PayloadEncode, string> | undefined;
     for (const t of this.#traces) {
       if (!(level === 'debug' ? t.packets : t.events)) continue;
       if (t.type === 'clientid' ? clientId !== t.filter : t.type === 'ip_address' ? hostOf(ch.io.peer) !== t.filter : !topics.some((x) => matches(t.filter, x))) continue;
-      text ??= what();
+      const enc = t.payload ?? 'auto';
+      texts ??= new Map();
+      let text = texts.get(enc);
+      if (text === undefined) texts.set(enc, (text = what(enc)));
       const key = level === 'info' ? 'reason' : 'packet';
       t.sink.write(traceLine({ time: new Date(), level, msg, clientId, peer: ch.io.peer, fields: { [key]: text } }, t.formatter));
     }

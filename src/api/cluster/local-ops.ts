@@ -5,6 +5,7 @@
 import type { Broker } from '../../broker/broker.js';
 import type { Counters } from '../../base/metrics.js';
 import type { Config } from '../../config/types.js';
+import type { ClusterTraces } from '../../trace/cluster-traces.js';
 import { clientJson, clientMatches, subscriptionRows, type ClientFilter, type ClientLimits, type Json, type SubscriptionFilter } from '../format/clients.js';
 import type { QoS } from '../../mqtt/port.js';
 import { reasonName } from '../../mqtt/reason-codes.js';
@@ -23,6 +24,8 @@ export interface LocalHost {
   join(target: string): Promise<void>;
   /** Members of this node's cluster, running and stopped (cluster_nodes_* in Prometheus). */
   membership(): { running: readonly string[]; stopped: readonly string[] };
+  /** The cluster's log traces on this node, once they run. */
+  traces?(): ClusterTraces | undefined;
 }
 
 /** One subscription asked for through the API (EMQX's fields). */
@@ -138,6 +141,23 @@ export class LocalOps {
       }
       return { ok: true, sub: { topic: r.topic, qos: r.qos, nl: r.nl, rap: r.rap, rh: r.rh, node: this.h.node, clientid } };
     });
+  }
+
+  /** This node's trace files: sizes by trace name. */
+  traceSizes(): Record<string, number> {
+    return this.h.traces?.()?.sizes() ?? {};
+  }
+
+  traceDetail(name: string): { size: number; mtime: number } | null {
+    return this.h.traces?.()?.detail(name) ?? null;
+  }
+
+  traceRead(name: string, position: number, bytes: number): { data: Buffer; size: number } | null {
+    return this.h.traces?.()?.read(name, position, bytes) ?? null;
+  }
+
+  traceFile(name: string): { name: string; data: Buffer; mtime: number } | null {
+    return this.h.traces?.()?.file(name) ?? null;
   }
 
   /** Unsubscribes a client of this node (null: it has no session here). */

@@ -18,6 +18,10 @@ export type Op =
   | { readonly op: 'kick'; readonly clientid: string }
   | { readonly op: 'client_subscribe'; readonly clientid: string; readonly subs: readonly SubscribeRequest[] }
   | { readonly op: 'client_unsubscribe'; readonly clientid: string; readonly topics: readonly string[] }
+  | { readonly op: 'trace_sizes' }
+  | { readonly op: 'trace_detail'; readonly name: string }
+  | { readonly op: 'trace_read'; readonly name: string; readonly position: number; readonly bytes: number }
+  | { readonly op: 'trace_file'; readonly name: string }
   | { readonly op: 'subscriptions'; readonly filter: SubscriptionFilter; readonly page: Page }
   | { readonly op: 'topics'; readonly topic?: string; readonly page: Page }
   | { readonly op: 'monitor'; readonly latest?: number }
@@ -44,6 +48,14 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
       return ops.subscribeClient(req.clientid, req.subs);
     case 'client_unsubscribe':
       return ops.unsubscribeClient(req.clientid, req.topics);
+    case 'trace_sizes':
+      return ops.traceSizes();
+    case 'trace_detail':
+      return ops.traceDetail(req.name);
+    case 'trace_read':
+      return ops.traceRead(req.name, req.position, req.bytes);
+    case 'trace_file':
+      return ops.traceFile(req.name);
     case 'subscriptions':
       return ops.subscriptions(req.filter, req.page);
     case 'topics':
@@ -59,7 +71,7 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
   }
 }
 
-const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'join']);
+const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'join']);
 
 function isOp(p: unknown): p is Op {
   return p !== null && typeof p === 'object' && OPS.has((p as { op?: unknown }).op as string);
