@@ -57,6 +57,14 @@ interface Delayed {
   delayed_remaining: number;
 }
 
+interface TraceInfo {
+  name: string;
+  type: 'clientid' | 'topic' | 'ip_address';
+  status: string;
+  log_size: Record<string, number>;
+  [key: string]: unknown;
+}
+
 const $ = <T extends HTMLElement>(id: string): T => {
   const el = document.getElementById(id);
   if (!el) throw new Error(`missing #${id}`);
@@ -262,6 +270,63 @@ function fillDelayed(list: { data: Delayed[]; meta: { count: number } }): void {
   $('delayed-count').textContent = `${list.meta.count} in total`;
 }
 
+function button(label: string, cls: string, onClick: () => void): HTMLButtonElement {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = cls;
+  b.textContent = label;
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+/** The last 8 KB of the biggest file of a trace (the node where its client is). */
+async function viewTrace(t: TraceInfo): Promise<void> {
+  const [node, size] = Object.entries(t.log_size).sort((a, b) => b[1] - a[1])[0] ?? [undefined, 0];
+  const pre = $('trace-log');
+  pre.hidden = false;
+  if (node === undefined || size === 0) {
+    pre.textContent = `${t.name}: nothing traced yet`;
+    return;
+  }
+  const r = await api<{ items: string }>('GET', `/trace/${encodeURIComponent(t.name)}/log?node=${encodeURIComponent(node)}&position=${Math.max(0, size - 8192)}&bytes=8192`);
+  pre.textContent = `${t.name} on ${node}:\n${r.items}`;
+}
+
+/** The zip of every node's file, fetched with the token and handed to the browser as a file. */
+async function downloadTrace(name: string): Promise<void> {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  const res = await fetch(`${API}/trace/${encodeURIComponent(name)}/download`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  if (!res.ok) return;
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = `${name}.zip`;
+  a.click();
+  URL.revokeObjectURL(url);
+}
+
+function fillTraces(list: TraceInfo[]): void {
+  const body = $('traces').querySelector('tbody')!;
+  body.replaceChildren();
+  for (const t of list) {
+    const tr = document.createElement('tr');
+    tr.dataset.key = t.name;
+    const bytes = Object.values(t.log_size).reduce((a, b) => a + b, 0);
+    for (const v of [t.name, t.type, String(t[t.type] ?? ''), t.status, `${bytes} bytes`]) {
+      const td = document.createElement('td');
+      td.appendChild(text(v));
+      tr.appendChild(td);
+    }
+    const td = document.createElement('td');
+    td.appendChild(button('View', 'view', () => void viewTrace(t).catch(() => undefined)));
+    td.appendChild(button('Download', 'download', () => void downloadTrace(t.name).catch(() => undefined)));
+    if (t.status !== 'stopped') td.appendChild(button('Stop', 'kick stop', () => void api('PUT', `/trace/${encodeURIComponent(t.name)}/stop`).catch(() => undefined).then(refresh)));
+    td.appendChild(button('Delete', 'kick', () => void api('DELETE', `/trace/${encodeURIComponent(t.name)}`).catch(() => undefined).then(refresh)));
+    tr.appendChild(td);
+    body.appendChild(tr);
+  }
+}
+
 // ---- state and refresh ----
 
 let timer: number | undefined;
@@ -270,13 +335,14 @@ let chartTimer: number | undefined;
 async function refresh(): Promise<void> {
   try {
     const filter = $<HTMLInputElement>('client-filter').value.trim();
-    const [cluster, nodes, clients, subs, retained, delayed] = await Promise.all([
+    const [cluster, nodes, clients, subs, retained, delayed, traces] = await Promise.all([
       api<{ name: string; self: string }>('GET', '/cluster'),
       api<NodeInfo[]>('GET', '/nodes'),
       api<{ data: Client[]; meta: { count: number } }>('GET', `/clients?limit=50${filter ? `&like_clientid=${encodeURIComponent(filter)}` : ''}`),
       api<{ data: Subscription[]; meta: { count: number } }>('GET', '/subscriptions?limit=50'),
       api<{ data: Retained[]; meta: { count?: number } }>('GET', '/mqtt/retainer/messages?limit=60'),
       api<{ data: Delayed[]; meta: { count: number } }>('GET', '/mqtt/delayed/messages?limit=50'),
+      api<TraceInfo[]>('GET', '/trace'),
     ]);
     $('cluster-name').textContent = cluster.name;
     $('served-by').textContent = `served by ${cluster.self}`;
@@ -285,6 +351,7 @@ async function refresh(): Promise<void> {
     fillSubscriptions(subs);
     fillRetained(retained);
     fillDelayed(delayed);
+    fillTraces(traces);
   } catch (err) {
     if (err instanceof Unauthorized) showLogin('Your session has ended; log in again.');
   }
@@ -380,6 +447,22 @@ $('publish-form').addEventListener('submit', (ev) => {
     if (res.status === 401) return showLogin('Your session has ended; log in again.');
     const r = (await res.json()) as { id?: string; message?: string; reason_code?: number };
     $('pub-result').textContent = res.status === 200 ? `published, id ${r.id ?? ''}` : `${res.status}: ${r.message ?? ''}${r.reason_code !== undefined ? ` (reason code ${r.reason_code})` : ''}`;
+    await refresh();
+  })();
+});
+
+$('trace-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const type = $<HTMLSelectElement>('trace-type').value;
+  const body = { name: $<HTMLInputElement>('trace-name').value, type, [type]: $<HTMLInputElement>('trace-filter').value };
+  void (async () => {
+    try {
+      await api('POST', '/trace', body);
+      $('trace-result').textContent = `trace ${body.name} started on every node`;
+    } catch (err) {
+      if (err instanceof Unauthorized) return showLogin('Your session has ended; log in again.');
+      $('trace-result').textContent = `not started: ${(err as Error).message}`;
+    }
     await refresh();
   })();
 });

@@ -1,8 +1,9 @@
 // The dashboard page in headless Chromium (Debian's chromium through puppeteer-core) against a
 // real three-node cluster: log in, see three nodes, publish from the page (plain, retained,
-// delayed) and delete the retained and delayed messages from their tables, stop a node and see it
-// turn stopped within seconds, kick a client, no console errors; a screenshot is written for review. Expressions
-// evaluated in the page are strings: this file is type-checked without the DOM's types.
+// delayed) and delete the retained and delayed messages from their tables, trace a client and
+// view its packets, stop a node and see it turn stopped within seconds, kick a client, no console
+// errors; a screenshot is written for review. Expressions evaluated in the page are strings: this
+// file is type-checked without the DOM's types.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -99,6 +100,20 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   await page.waitForFunction("document.querySelectorAll('#delayed tbody tr').length === 0");
   await page.click('#retained tr[data-key="dash/page"] button.kick');
   await page.waitForFunction(`document.querySelector('#retained tr[data-key="dash/page"]') === null`);
+
+  // A log trace of the client from the page: its packets are viewed there, then it is stopped and deleted.
+  await page.type('#trace-name', 'kickme');
+  await page.type('#trace-filter', 'browser-kick-me');
+  await page.click('#trace-button');
+  await page.waitForSelector('#traces tr[data-key="kickme"]');
+  await client.publishAsync('dash/traced', 'seen by the trace', { qos: 1 });
+  await page.waitForFunction("/[1-9][0-9]* bytes/.test(document.querySelector('#traces tr[data-key=\"kickme\"]').textContent)");
+  await page.click('#traces tr[data-key="kickme"] button.view');
+  await page.waitForFunction("document.querySelector('#trace-log').textContent.includes('Topic=dash/traced')");
+  await page.click('#traces tr[data-key="kickme"] button.stop');
+  await page.waitForFunction("document.querySelector('#traces tr[data-key=\"kickme\"]').textContent.includes('stopped')");
+  await page.click('#traces tr[data-key="kickme"] button.kick:not(.stop)');
+  await page.waitForFunction(`document.querySelector('#traces tr[data-key="kickme"]') === null`);
 
   // emqx3 stops: the page shows it stopped within seconds, without a reload.
   const stopped = await n3!.stop();
