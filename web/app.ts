@@ -228,8 +228,8 @@ function fillSubscriptions(list: { data: Subscription[]; meta: { count: number }
   $('sub-count').textContent = `${list.meta.count} in total`;
 }
 
-/** A table's rows from `cells`, each row with a Delete button doing `remove`. */
-function fillRows<T>(table: string, rows: T[], key: (r: T) => string, cells: (r: T) => Array<string | number | null>, remove: (r: T) => Promise<void>): void {
+/** A table's rows from `cells`, each row ending with the buttons `actions` gives it. */
+function fillRows<T>(table: string, rows: T[], key: (r: T) => string, cells: (r: T) => Array<string | number | null>, actions: (r: T) => HTMLElement[]): void {
   const body = $(table).querySelector('tbody')!;
   body.replaceChildren();
   for (const r of rows) {
@@ -241,33 +241,10 @@ function fillRows<T>(table: string, rows: T[], key: (r: T) => string, cells: (r:
       tr.appendChild(td);
     }
     const td = document.createElement('td');
-    const del = document.createElement('button');
-    del.className = 'kick';
-    del.type = 'button';
-    del.textContent = 'Delete';
-    del.addEventListener('click', () => void remove(r).catch(() => undefined).then(refresh));
-    td.appendChild(del);
+    for (const el of actions(r)) td.appendChild(el);
     tr.appendChild(td);
     body.appendChild(tr);
   }
-}
-
-function fillRetained(list: { data: Retained[]; meta: { count?: number } }): void {
-  // $SYS topics are the broker's own; the table shows what clients retained.
-  const rows = list.data.filter((m) => !m.topic.startsWith('$SYS/'));
-  fillRows('retained', rows, (m) => m.topic, (m) => [m.topic, m.qos, m.from_clientid, m.publish_at], (m) => api('DELETE', `/mqtt/retainer/message/${encodeURIComponent(m.topic)}`));
-  $('retained-count').textContent = `${rows.length} shown`;
-}
-
-function fillDelayed(list: { data: Delayed[]; meta: { count: number } }): void {
-  fillRows(
-    'delayed',
-    list.data,
-    (m) => m.msgid,
-    (m) => [m.topic, m.qos, m.from_clientid, m.node, m.expected_at, `${m.delayed_remaining} s`],
-    (m) => api('DELETE', `/mqtt/delayed/messages/${encodeURIComponent(m.node)}/${m.msgid}`),
-  );
-  $('delayed-count').textContent = `${list.meta.count} in total`;
 }
 
 function button(label: string, cls: string, onClick: () => void): HTMLButtonElement {
@@ -277,6 +254,28 @@ function button(label: string, cls: string, onClick: () => void): HTMLButtonElem
   b.textContent = label;
   b.addEventListener('click', onClick);
   return b;
+}
+
+/** A button that calls the API, then refreshes the page's tables. */
+const apiButton = (label: string, cls: string, method: string, path: string): HTMLButtonElement =>
+  button(label, cls, () => void api(method, path).catch(() => undefined).then(refresh));
+
+function fillRetained(list: { data: Retained[]; meta: { count?: number } }): void {
+  // $SYS topics are the broker's own; the table shows what clients retained.
+  const rows = list.data.filter((m) => !m.topic.startsWith('$SYS/'));
+  fillRows('retained', rows, (m) => m.topic, (m) => [m.topic, m.qos, m.from_clientid, m.publish_at], (m) => [apiButton('Delete', 'kick', 'DELETE', `/mqtt/retainer/message/${encodeURIComponent(m.topic)}`)]);
+  $('retained-count').textContent = `${rows.length} shown`;
+}
+
+function fillDelayed(list: { data: Delayed[]; meta: { count: number } }): void {
+  fillRows(
+    'delayed',
+    list.data,
+    (m) => m.msgid,
+    (m) => [m.topic, m.qos, m.from_clientid, m.node, m.expected_at, `${m.delayed_remaining} s`],
+    (m) => [apiButton('Delete', 'kick', 'DELETE', `/mqtt/delayed/messages/${encodeURIComponent(m.node)}/${m.msgid}`)],
+  );
+  $('delayed-count').textContent = `${list.meta.count} in total`;
 }
 
 /** The last 8 KB of the biggest file of a trace (the node where its client is). */
@@ -306,25 +305,19 @@ async function downloadTrace(name: string): Promise<void> {
 }
 
 function fillTraces(list: TraceInfo[]): void {
-  const body = $('traces').querySelector('tbody')!;
-  body.replaceChildren();
-  for (const t of list) {
-    const tr = document.createElement('tr');
-    tr.dataset.key = t.name;
-    const bytes = Object.values(t.log_size).reduce((a, b) => a + b, 0);
-    for (const v of [t.name, t.type, String(t[t.type] ?? ''), t.status, `${bytes} bytes`]) {
-      const td = document.createElement('td');
-      td.appendChild(text(v));
-      tr.appendChild(td);
-    }
-    const td = document.createElement('td');
-    td.appendChild(button('View', 'view', () => void viewTrace(t).catch(() => undefined)));
-    td.appendChild(button('Download', 'download', () => void downloadTrace(t.name).catch(() => undefined)));
-    if (t.status !== 'stopped') td.appendChild(button('Stop', 'kick stop', () => void api('PUT', `/trace/${encodeURIComponent(t.name)}/stop`).catch(() => undefined).then(refresh)));
-    td.appendChild(button('Delete', 'kick', () => void api('DELETE', `/trace/${encodeURIComponent(t.name)}`).catch(() => undefined).then(refresh)));
-    tr.appendChild(td);
-    body.appendChild(tr);
-  }
+  const path = (t: TraceInfo): string => `/trace/${encodeURIComponent(t.name)}`;
+  fillRows(
+    'traces',
+    list,
+    (t) => t.name,
+    (t) => [t.name, t.type, String(t[t.type] ?? ''), t.status, `${Object.values(t.log_size).reduce((a, b) => a + b, 0)} bytes`],
+    (t) => [
+      button('View', 'view', () => void viewTrace(t).catch(() => undefined)),
+      button('Download', 'download', () => void downloadTrace(t.name).catch(() => undefined)),
+      ...(t.status !== 'stopped' ? [apiButton('Stop', 'kick stop', 'PUT', `${path(t)}/stop`)] : []),
+      apiButton('Delete', 'kick', 'DELETE', path(t)),
+    ],
+  );
 }
 
 // ---- state and refresh ----

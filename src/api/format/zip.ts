@@ -21,6 +21,20 @@ function dosTime(ms: number): { time: number; date: number } {
 
 const UTF8_NAMES = 0x0800;
 
+/** The 24 bytes a local header and a central directory entry share: flags to extra length. */
+function common(to: Buffer, at: number, nameLength: number, size: number, crc: number, mtime: number): void {
+  const { time, date } = dosTime(mtime);
+  to.writeUInt16LE(UTF8_NAMES, at);
+  to.writeUInt16LE(0, at + 2); // stored, no compression
+  to.writeUInt16LE(time, at + 4);
+  to.writeUInt16LE(date, at + 6);
+  to.writeUInt32LE(crc, at + 8);
+  to.writeUInt32LE(size, at + 12);
+  to.writeUInt32LE(size, at + 16);
+  to.writeUInt16LE(nameLength, at + 20);
+  to.writeUInt16LE(0, at + 22);
+}
+
 export function zipStore(entries: readonly ZipEntry[]): Buffer {
   const parts: Buffer[] = [];
   const central: Buffer[] = [];
@@ -28,32 +42,16 @@ export function zipStore(entries: readonly ZipEntry[]): Buffer {
   for (const e of entries) {
     const name = Buffer.from(e.name, 'utf8');
     const crc = crc32(e.data);
-    const { time, date } = dosTime(e.mtime);
     const local = Buffer.alloc(30);
     local.writeUInt32LE(0x04034b50, 0);
     local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(UTF8_NAMES, 6);
-    local.writeUInt16LE(0, 8);
-    local.writeUInt16LE(time, 10);
-    local.writeUInt16LE(date, 12);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(e.data.length, 18);
-    local.writeUInt32LE(e.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    local.writeUInt16LE(0, 28);
+    common(local, 6, name.length, e.data.length, crc, e.mtime);
     parts.push(local, name, e.data);
     const c = Buffer.alloc(46);
     c.writeUInt32LE(0x02014b50, 0);
     c.writeUInt16LE(20, 4);
     c.writeUInt16LE(20, 6);
-    c.writeUInt16LE(UTF8_NAMES, 8);
-    c.writeUInt16LE(0, 10);
-    c.writeUInt16LE(time, 12);
-    c.writeUInt16LE(date, 14);
-    c.writeUInt32LE(crc, 16);
-    c.writeUInt32LE(e.data.length, 20);
-    c.writeUInt32LE(e.data.length, 24);
-    c.writeUInt16LE(name.length, 28);
+    common(c, 8, name.length, e.data.length, crc, e.mtime);
     c.writeUInt32LE(offset, 42);
     central.push(c, name);
     offset += local.length + name.length + e.data.length;

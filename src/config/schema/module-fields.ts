@@ -6,21 +6,27 @@ import { validateFilter, describeTopicProblem } from '../../mqtt/topic.js';
 import { Entry, isObj, show, type Converted } from './entry.js';
 import type { Field } from './fields.js';
 
-function entries(v: unknown, what: string): { items: unknown[] } | { problem: string } {
+/** Each entry of an array read by `read` (one object alone is an array of one), problems collected. */
+function eachEntry(v: unknown, what: string, read: (e: Entry) => unknown): Converted {
   const items = v === undefined ? [] : isObj(v) ? [v] : v;
-  return Array.isArray(items) ? { items } : { problem: `${show(v)} is not an array of ${what}` };
+  if (!Array.isArray(items)) return { ok: false, reason: `${show(v)} is not an array of ${what}` };
+  const problems: string[] = [];
+  const out: unknown[] = [];
+  items.forEach((item, i) => {
+    const at = `[${i + 1}]`;
+    if (!isObj(item)) return problems.push(`${at}: ${show(item)} is not an object`);
+    const e = new Entry(at, item);
+    const value = read(e);
+    e.rest();
+    problems.push(...e.problems);
+    out.push(value);
+  });
+  return problems.length > 0 ? { ok: false, reason: problems.join('; ') } : { ok: true, value: out };
 }
 
 /** `rewrite = [{action, source_topic, re, dest_topic}]`. */
 export function convertRewrite(v: unknown): Converted {
-  const list = entries(v, 'rewrite rules');
-  if ('problem' in list) return { ok: false, reason: list.problem };
-  const problems: string[] = [];
-  const out: unknown[] = [];
-  list.items.forEach((item, i) => {
-    const at = `[${i + 1}]`;
-    if (!isObj(item)) return problems.push(`${at}: ${show(item)} is not an object`);
-    const e = new Entry(at, item);
+  return eachEntry(v, 'rewrite rules', (e) => {
     const action = e.oneOf('action', ['publish', 'subscribe', 'all']);
     const source = e.str('source_topic');
     if (source === undefined) e.bad('source_topic', 'is required (a topic filter)');
@@ -39,23 +45,13 @@ export function convertRewrite(v: unknown): Converted {
         e.bad('re', `'${re}' is not a regular expression: ${(err as Error).message}`);
       }
     }
-    e.rest();
-    problems.push(...e.problems);
-    out.push({ action, source_topic: source, dest_topic: dest, re });
+    return { action, source_topic: source, dest_topic: dest, re };
   });
-  return problems.length > 0 ? { ok: false, reason: problems.join('; ') } : { ok: true, value: out };
 }
 
 /** `auto_subscribe.topics = [{topic, qos, rh, rap, nl}]`. */
 export function convertAutoSubscribeTopics(v: unknown): Converted {
-  const list = entries(v, 'topics');
-  if ('problem' in list) return { ok: false, reason: list.problem };
-  const problems: string[] = [];
-  const out: unknown[] = [];
-  list.items.forEach((item, i) => {
-    const at = `[${i + 1}]`;
-    if (!isObj(item)) return problems.push(`${at}: ${show(item)} is not an object`);
-    const e = new Entry(at, item);
+  return eachEntry(v, 'topics', (e) => {
     const topic = e.str('topic');
     if (topic === undefined) e.bad('topic', 'is required (a topic filter; ${clientid}, ${username}, ${host}, ${port} allowed)');
     else {
@@ -63,15 +59,8 @@ export function convertAutoSubscribeTopics(v: unknown): Converted {
       const p = validateFilter(topic.replace(/\$\{(clientid|username|host|port)\}/g, 'x'), Number.POSITIVE_INFINITY);
       if (p) e.bad('topic', `'${topic}' is not a topic filter: ${describeTopicProblem(p)}`);
     }
-    const qos = e.int('qos', 0, 2, 0);
-    const rh = e.int('rh', 0, 2, 0);
-    const rap = e.int('rap', 0, 1, 0);
-    const nl = e.int('nl', 0, 1, 0);
-    e.rest();
-    problems.push(...e.problems);
-    out.push({ topic, qos, rh, rap, nl });
+    return { topic, qos: e.int('qos', 0, 2, 0), rh: e.int('rh', 0, 2, 0), rap: e.int('rap', 0, 1, 0), nl: e.int('nl', 0, 1, 0) };
   });
-  return problems.length > 0 ? { ok: false, reason: problems.join('; ') } : { ok: true, value: out };
 }
 
 export const REWRITE_FIELD: Field = { type: { kind: 'custom', expected: 'an array of rewrite rules', convert: (v) => convertRewrite(v) }, default: [] };
