@@ -27,10 +27,12 @@ import { extensionRoutes } from './routes/extensions.js';
 import { publishRoutes } from './routes/publish.js';
 import { retainerRoutes } from './routes/retainer.js';
 import { traceRoutes } from './routes/trace.js';
+import { mqttListenerRoutes } from './routes/mqtt-listeners.js';
 import { metricRoutes } from './routes/metrics.js';
 import { mqttAuthRoutes } from './routes/mqtt-auth.js';
 import type { AuthService } from '../auth/service.js';
 import type { ClusterTraces } from '../trace/cluster-traces.js';
+import type { Listeners } from '../mqtt/listeners.js';
 import { nodeRoutes } from './routes/nodes.js';
 import type { ApiServer } from './server.js';
 import { loadStatic } from './static.js';
@@ -54,6 +56,8 @@ export interface ApiPartHost {
   current?(): Config;
   /** The cluster's log traces on this node (started after this part is built). */
   traces?(): ClusterTraces | undefined;
+  /** This node's MQTT listeners. */
+  readonly listeners?: Listeners;
 }
 
 export interface ApiPart extends NodePart {
@@ -99,6 +103,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     },
     membership: () => parts()?.cluster.status() ?? { running: [config.node.name], stopped: [] },
     traces: () => host.traces?.(),
+    ...(host.listeners ? { listeners: host.listeners } : {}),
   });
   const rpc = new ClusterRpc({
     dist: () => host.dist(),
@@ -174,7 +179,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     const { buildServer } = await import('./server.js');
     server = await buildServer(
       ctx,
-      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...traceRoutes(ctx, () => host.traces?.()), ...mqttAuthRoutes(() => host.auth?.())],
+      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...traceRoutes(ctx, () => host.traces?.()), ...mqttListenerRoutes(ctx), ...mqttAuthRoutes(() => host.auth?.())],
       loadStatic(),
     );
   };

@@ -137,6 +137,7 @@ export class EmqxNode {
       auth: () => this.auth.service,
       current: () => this.#config,
       traces: () => this.traces.traces(),
+      listeners: this.mqtt.listenerSet,
     });
     this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
     this.traces = tracePart({ config: opts.config, logger: opts.logger, tracer: this.mqtt.tracer, cluster: () => this.cluster.parts() });

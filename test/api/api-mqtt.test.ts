@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, type MqttClient } from 'mqtt';
+import { connect, connectAsync, type MqttClient } from 'mqtt';
 import { createTestNodes, type TestNode } from '../helpers/launcher.js';
 import { http, login, waitFor } from './http.js';
 
@@ -128,5 +128,22 @@ test('publish through the API of one node to a subscriber on another; a client o
   n1.writeConf(`${readFileSync(n1.confFile, 'utf8')}\nretainer.max_payload_size = 2KB\n`);
   assert.equal((await n1.ctl(['conf', 'reload'])).code, 0);
   assert.equal(((await http(p1, 'GET', '/api/v5/mqtt/retainer', { token })).json as { max_payload_size: unknown }).max_payload_size, 2048);
+
+  // MQTT listeners of both members, stopped and started again on both through one API.
+  const listeners = (await http(p1, 'GET', '/api/v5/listeners?type=tcp', { token })).json as Array<{ id: string; number: number; running: boolean; node_status: Array<{ node: string; current_connections: number }> }>;
+  const tcp = listeners.find((l) => l.id === 'tcp:default')!;
+  assert.deepEqual([tcp.number, tcp.running, tcp.node_status.map((n) => n.node).sort()], [2, true, NAMES]);
+  assert.ok(tcp.node_status.find((n) => n.node === NAMES[1])!.current_connections >= 2);
+  const tcpDefault = (await http(p1, 'GET', '/api/v5/listeners/tcp:default', { token })).json as { bind: string; type: string; running: boolean };
+  assert.deepEqual([tcpDefault.type, tcpDefault.running, tcpDefault.bind], ['tcp', true, `127.0.0.1:${n1.mqttPort}`]);
+  assert.equal((await http(p1, 'GET', '/api/v5/listeners/tcp:nope', { token })).status, 404);
+  assert.equal((await http(p1, 'POST', '/api/v5/listeners/tcp:nope/stop', { token })).status, 404);
+  assert.equal((await http(p1, 'POST', '/api/v5/listeners/tcp:default/stop', { token })).status, 200);
+  const ofNode2 = (await http(p1, 'GET', `/api/v5/nodes/${NAMES[1]}/listeners`, { token })).json as Array<{ id: string; running: boolean }>;
+  assert.equal(ofNode2.find((l) => l.id === 'tcp:default')!.running, false);
+  await assert.rejects(connectAsync(`mqtt://127.0.0.1:${n2.mqttPort}`, { reconnectPeriod: 0, connectTimeout: 2000 }));
+  assert.equal((await http(p1, 'POST', '/api/v5/listeners/tcp:default/start', { token })).status, 200);
+  const back = await connectAsync(`mqtt://127.0.0.1:${n2.mqttPort}`, { reconnectPeriod: 0, connectTimeout: 5000 });
+  await back.endAsync();
   assert.equal((await http(p1, 'GET', '/api/v5/clients/nobody/subscriptions', { token })).status, 404);
 });

@@ -6,6 +6,7 @@ import type { Broker } from '../../broker/broker.js';
 import type { Counters } from '../../base/metrics.js';
 import type { Config } from '../../config/types.js';
 import type { ClusterTraces } from '../../trace/cluster-traces.js';
+import type { Listeners } from '../../mqtt/listeners.js';
 import { clientJson, clientMatches, subscriptionRows, type ClientFilter, type ClientLimits, type Json, type SubscriptionFilter } from '../format/clients.js';
 import type { QoS } from '../../mqtt/port.js';
 import { reasonName } from '../../mqtt/reason-codes.js';
@@ -26,7 +27,21 @@ export interface LocalHost {
   membership(): { running: readonly string[]; stopped: readonly string[] };
   /** The cluster's log traces on this node, once they run. */
   traces?(): ClusterTraces | undefined;
+  /** This node's MQTT listeners. */
+  readonly listeners?: Listeners;
 }
+
+/** One MQTT listener of this node, as the listeners API reports it. */
+export interface ListenerRow {
+  readonly id: string;
+  readonly bind: string;
+  readonly enable: boolean;
+  readonly running: boolean;
+  readonly current_connections: number;
+  readonly max_connections: number | 'infinity';
+}
+
+export type ListenerAction = 'start' | 'stop' | 'restart';
 
 /** One subscription asked for through the API (EMQX's fields). */
 export interface SubscribeRequest {
@@ -141,6 +156,33 @@ export class LocalOps {
       }
       return { ok: true, sub: { topic: r.topic, qos: r.qos, nl: r.nl, rap: r.rap, rh: r.rh, node: this.h.node, clientid } };
     });
+  }
+
+  listeners(): ListenerRow[] {
+    return (this.h.listeners?.list() ?? []).map((l) => ({
+      id: l.id,
+      bind: l.bind,
+      enable: l.enable,
+      running: l.running,
+      current_connections: l.currentConns,
+      max_connections: l.maxConns === Number.POSITIVE_INFINITY ? 'infinity' : l.maxConns,
+    }));
+  }
+
+  /** Starts, stops or restarts a listener here; as EMQX, starting a running one or stopping a stopped one is no error. */
+  async listenerAction(id: string, action: ListenerAction): Promise<{ ok: true } | { ok: false; error: string }> {
+    const l = this.h.listeners;
+    if (!l) return { ok: false, error: 'no listeners on this node' };
+    try {
+      if (action === 'start') await l.startListener(id);
+      else if (action === 'stop') await l.stopListener(id);
+      else await l.restartListener(id);
+      return { ok: true };
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      if ((action === 'start' && why === 'already_started') || (action === 'stop' && why === 'not_running')) return { ok: true };
+      return { ok: false, error: why };
+    }
   }
 
   /** This node's trace files: sizes by trace name. */

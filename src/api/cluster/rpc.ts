@@ -5,7 +5,7 @@
 // down in the answer rather than failing it.
 import type { Dist } from '../../link/types.js';
 import type { ClientFilter, SubscriptionFilter } from '../format/clients.js';
-import type { LocalOps, Page, SubscribeRequest } from './local-ops.js';
+import type { ListenerAction, LocalOps, Page, SubscribeRequest } from './local-ops.js';
 
 export const API_CHANNEL = 'api.rpc';
 
@@ -18,6 +18,8 @@ export type Op =
   | { readonly op: 'kick'; readonly clientid: string }
   | { readonly op: 'client_subscribe'; readonly clientid: string; readonly subs: readonly SubscribeRequest[] }
   | { readonly op: 'client_unsubscribe'; readonly clientid: string; readonly topics: readonly string[] }
+  | { readonly op: 'listeners' }
+  | { readonly op: 'listener_action'; readonly id: string; readonly action: ListenerAction }
   | { readonly op: 'trace_sizes' }
   | { readonly op: 'trace_detail'; readonly name: string }
   | { readonly op: 'trace_read'; readonly name: string; readonly position: number; readonly bytes: number }
@@ -48,6 +50,10 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
       return ops.subscribeClient(req.clientid, req.subs);
     case 'client_unsubscribe':
       return ops.unsubscribeClient(req.clientid, req.topics);
+    case 'listeners':
+      return ops.listeners();
+    case 'listener_action':
+      return ops.listenerAction(req.id, req.action);
     case 'trace_sizes':
       return ops.traceSizes();
     case 'trace_detail':
@@ -71,7 +77,7 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
   }
 }
 
-const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'join']);
+const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'join']);
 
 function isOp(p: unknown): p is Op {
   return p !== null && typeof p === 'object' && OPS.has((p as { op?: unknown }).op as string);
