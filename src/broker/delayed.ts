@@ -109,7 +109,11 @@ export class DelayedPublisher {
     delete kept.frames;
     const row: DelayedRow = { id: newMessageId(now), node: this.#o.node, dueAt: parsed.dueAt, interval: parsed.interval, msg: kept, ...(username !== undefined ? { username } : {}) };
     this.#add(row);
-    const write = this.#storage?.put(row);
+    // A write that fails here (a full disk) leaves the message in memory, published on time by
+    // this node unless it restarts first; the publisher is acknowledged, as for retained messages.
+    const write = this.#storage?.put(row).catch((err: unknown) => {
+      this.#o.log.warn({ msgid: row.id, topic: kept.topic, err: String(err) }, 'delayed message not written to the cluster table');
+    });
     return write ? { kind: 'stored', row, write } : { kind: 'stored', row };
   }
 
