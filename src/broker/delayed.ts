@@ -50,6 +50,8 @@ export interface DelayedOptions {
 
 /** Published per timer turn at most, so thousands due at once do not stall the event loop. */
 const BATCH = 1000;
+/** While publishing is held (routes not known yet), how often it is tried again. */
+const HOLD_RETRY_MS = 100;
 /** setTimeout's longest delay is ~24.8 days; a later message is looked at again after this. */
 const MAX_TIMER_MS = 3_600_000;
 
@@ -61,6 +63,8 @@ export class DelayedPublisher {
   #storage: DelayedStorage | undefined;
   /** Which rows this node publishes (every row, until the cluster says otherwise). */
   #mine: (row: DelayedRow) => boolean = () => true;
+  /** Whether a publish now would reach the cluster's subscribers (not before the routes are known). */
+  #mayPublish: () => boolean = () => true;
   #timer: NodeJS.Timeout | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
   #stopped = false;
@@ -118,13 +122,16 @@ export class DelayedPublisher {
   }
 
   /**
-   * From now on the rows are kept in `storage` and this node publishes those `mine` says: what
-   * the storage holds is loaded, and what this node held before is written to it.
+   * From now on the rows are kept in `storage` and this node publishes those `mine` says, once
+   * `mayPublish` says a publish would reach the cluster (a node that starts has messages that fell
+   * due while it was down: they wait for the other members' routes). What the storage holds is
+   * loaded, and what this node held before is written to it.
    */
-  attachStorage(storage: DelayedStorage, mine: (row: DelayedRow) => boolean): void {
+  attachStorage(storage: DelayedStorage, mine: (row: DelayedRow) => boolean, mayPublish: () => boolean = () => true): void {
     const before = [...this.#rows.values()];
     this.#storage = storage;
     this.#mine = mine;
+    this.#mayPublish = mayPublish;
     this.reloaded();
     for (const r of before) {
       if (this.#rows.has(r.id)) continue;
@@ -171,6 +178,17 @@ export class DelayedPublisher {
     this.#timerAt = Number.POSITIVE_INFINITY;
   }
 
+  /** Not yet allowed to publish: looked at again shortly. */
+  #retryLater(): void {
+    if (this.#stopped || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Number.POSITIVE_INFINITY;
+      this.publishDue();
+    }, HOLD_RETRY_MS);
+    this.#timer.unref();
+  }
+
   #arm(): void {
     if (this.#stopped || this.#timer) return;
     const next = this.#heap.peek();
@@ -189,6 +207,10 @@ export class DelayedPublisher {
   publishDue(): number {
     const now = this.#now();
     let n = 0;
+    if (!this.#mayPublish()) {
+      this.#retryLater();
+      return 0;
+    }
     while (n < BATCH) {
       const e = this.#heap.peek();
       if (!e || e.dueAt > now) break;

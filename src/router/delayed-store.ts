@@ -74,6 +74,8 @@ export interface DelayedOwnership {
   isMember(node: string): boolean;
   /** The running members, this node included. */
   running(): readonly string[];
+  /** Whether a publish now would reach the cluster's subscribers. */
+  mayPublish?(): boolean;
 }
 
 /**
@@ -111,6 +113,7 @@ export function attachDelayedTable(delayed: DelayedPublisher, db: Db, ownership:
       },
     },
     (row) => publishesHere(row, ownership),
+    ownership.mayPublish,
   );
   return {
     detach() {

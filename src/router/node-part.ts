@@ -54,7 +54,12 @@ export function routerPart(host: RouterPartHost): RouterPart {
       router = r;
       host.broker.attachCluster(r);
       // Delayed messages too; who publishes the messages of a node that is gone follows membership.
-      const delayed = attachDelayedTable(host.broker.delayed, parts.db, { self, isMember: (n) => members.has(n), running: () => cluster.status().running });
+      // Those that fell due while this node was down wait until the members' routes are here (or
+      // a tick time has passed: a member that is down sends none), so they reach subscribers on
+      // the other nodes.
+      const startedAt = Date.now();
+      const routesKnown = (): boolean => Date.now() - startedAt >= config.node.dist_net_ticktime || [...members].every((n) => n === self || r.routesFrom(n));
+      const delayed = attachDelayedTable(host.broker.delayed, parts.db, { self, isMember: (n) => members.has(n), running: () => cluster.status().running, mayPublish: routesKnown });
       offs.push(() => delayed.detach());
       const onUp = (n: string, _info: LinkInfo): void => {
         if (members.has(n)) r.peerUp(n);

@@ -135,6 +135,11 @@ export class RouteSync {
     else this.#owed.delete(node);
   }
 
+  /** Whether `node`'s set has arrived here (since it or this node last came up). */
+  knows(node: string): boolean {
+    return this.#from.has(node);
+  }
+
   /** Asks `node` for its whole set. */
   askAll(node: string): void {
     this.h.dist.send(node, ROUTER_CHANNELS.resync, {});

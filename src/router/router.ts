@@ -85,6 +85,11 @@ export class Router implements ClusterPort {
     for (const node of this.shared.nodes()) for (const [, filter] of this.shared.rowsOf(node)) yield [filter, node];
   }
 
+  /** Whether `node`'s routes have arrived here: a publish now reaches its subscribers. */
+  routesFrom(node: string): boolean {
+    return this.#sync.knows(node);
+  }
+
   get unacknowledgedBatches(): number {
     return this.#fwd.unacknowledged;
   }

@@ -153,3 +153,29 @@ test('across the cluster: taken on one node, delivered on another; a node force-
   assert.deepEqual(got.map((m) => m.topic), ['c/x', 'c/orphan']);
   assert.equal(got[1]!.payload, 'rescued');
 });
+
+test('a node that is only down keeps its delayed messages: nobody else publishes them; back up, it does, to subscribers on the others', async (t) => {
+  const names = ['dk1@127.0.84.11', 'dk2@127.0.84.12'];
+  const base = await allocDistBase(names);
+  const [n1, n2] = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf: 'node.dist_net_ticktime = 2s\n', mqtt: true })));
+  await Promise.all([n1!.startOk(), n2!.startOk()]);
+  assert.equal((await n2!.ctl(['cluster', 'join', names[0]!])).code, 0);
+  const sub = await client(t, n2!, { clientId: 'sub-k2' });
+  await sub.subscribeAsync('k/#', { qos: 1 });
+  const got = record(sub);
+  await waitFor('the route on dk1', async () => (await n1!.ctl(['topics', 'list'])).stdout.includes('k/#'), 10_000);
+  const pub = await client(t, n1!, { clientId: 'pub-k1' });
+  const sent = Date.now();
+  await pub.publishAsync('$delayed/2/k/late', 'kept by dk1', { qos: 1 });
+  n1!.kill('SIGKILL');
+  await n1!.waitExit();
+  // Due while dk1 is down: dk2 holds the row but must not publish it (a split looks the same).
+  await new Promise((r) => setTimeout(r, 3500));
+  assert.deepEqual(got, [], 'published by a member that does not own it');
+  await n1!.startOk();
+  await waitFor('k/late from dk1 after its restart', () => got.length > 0, 15_000);
+  assert.deepEqual(got.map((m) => [m.topic, m.payload]), [['k/late', 'kept by dk1']]);
+  assert.ok(got[0]!.at - sent >= 3500);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(got.length, 1, 'published once');
+});
