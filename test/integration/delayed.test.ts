@@ -171,7 +171,7 @@ test('a node that is only down keeps its delayed messages: nobody else publishes
   await n1!.waitExit();
   // Due while dk1 is down: dk2 holds the row but must not publish it (a split looks the same).
   await new Promise((r) => setTimeout(r, 3500));
-  assert.deepEqual(got, [], 'published by a member that does not own it');
+  assert.equal(got.length, 0, 'published by a member that does not own it');
   await n1!.startOk();
   await waitFor('k/late from dk1 after its restart', () => got.length > 0, 15_000);
   assert.deepEqual(got.map((m) => [m.topic, m.payload]), [['k/late', 'kept by dk1']]);
