@@ -146,6 +146,20 @@ export class DelayedPublisher {
     else this.#rows.delete(id);
   }
 
+  /**
+   * The storage was replaced by a cluster's copy (a join): the messages this node took, acknowledged
+   * to their publishers, are written to it again, so a join loses none of them.
+   */
+  rejoined(): void {
+    const own = [...this.#rows.values()].filter((r) => r.node === this.#o.node);
+    this.reloaded();
+    for (const r of own) {
+      if (this.#rows.has(r.id)) continue;
+      this.#add(r);
+      void this.#storage?.put(r).catch((err: unknown) => this.#o.log.warn({ msgid: r.id, err: String(err) }, 'delayed message not written to the cluster table after the join'));
+    }
+  }
+
   /** The storage was replaced or emptied: everything is read again. */
   reloaded(): void {
     this.#rows.clear();

@@ -62,7 +62,7 @@ export interface DbEvents {
   /** A row of `table` changed here (a local write, a member's, a catch-up): its value now, or undefined when deleted. */
   changed: [table: string, key: string, value: unknown];
   /** The whole replica was replaced (a join) or emptied (a leave): re-read what you mirror. */
-  reset: [];
+  reset: [why: 'join' | 'leave'];
 }
 
 export class Db extends EventEmitter<DbEvents> {
@@ -369,13 +369,13 @@ export class Db extends EventEmitter<DbEvents> {
       { peer, records, bytes, ms: Math.round(ms), waitMs: Math.round(waitMs), stageMs: Math.round(stageMs), commitMs: Math.round(performance.now() - committing), mbps: Math.round(bytes / 1048576 / (ms / 1000)) },
       "copied the cluster's database",
     );
-    this.emit('reset');
+    this.emit('reset', 'join');
     return { records };
   }
 
   /** Empties the local replica (after leaving: the node continues alone with no data). */
   async clear(): Promise<void> {
     await this.o.store.clear();
-    this.emit('reset');
+    this.emit('reset', 'leave');
   }
 }

@@ -98,7 +98,9 @@ export function attachDelayedTable(delayed: DelayedPublisher, db: Db, ownership:
   const onChanged = (table: string, key: string, value: unknown): void => {
     if (table === DELAYED_TABLE) delayed.applied(key, value === undefined ? undefined : fromStored(key, value));
   };
-  const onReset = (): void => delayed.reloaded();
+  // After a join the messages this node took go on; after a leave they are the cluster's to publish
+  // (the first running member takes them over), and this node, alone, starts empty.
+  const onReset = (why: 'join' | 'leave'): void => (why === 'join' ? delayed.rejoined() : delayed.reloaded());
   db.on('changed', onChanged);
   db.on('reset', onReset);
   delayed.attachStorage(

@@ -179,3 +179,19 @@ test('a node that is only down keeps its delayed messages: nobody else publishes
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(got.length, 1, 'published once');
 });
+
+test('a node that joins a cluster keeps the delayed messages it took alone: the join replaces its tables, not its promises', async (t) => {
+  const names = ['dj1@127.0.85.11', 'dj2@127.0.85.12'];
+  const base = await allocDistBase(names);
+  const [n1, n2] = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, mqtt: true })));
+  await Promise.all([n1!.startOk(), n2!.startOk()]);
+  const sub = await client(t, n1!, { clientId: 'sub-j1' });
+  await sub.subscribeAsync('j/#', { qos: 1 });
+  const got = record(sub);
+  // Taken by dj2 while it is alone.
+  const pub = await client(t, n2!, { clientId: 'pub-j2' });
+  await pub.publishAsync('$delayed/5/j/kept', 'across the join', { qos: 1 });
+  assert.equal((await n2!.ctl(['cluster', 'join', names[0]!])).code, 0);
+  await waitFor('j/kept on dj1, published by dj2 after the join', () => got.length > 0, 15_000);
+  assert.deepEqual(got.map((m) => [m.topic, m.payload]), [['j/kept', 'across the join']]);
+});
