@@ -20,6 +20,8 @@ import { SharedPicker } from './shared-strategy.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { parseShared } from '../mqtt/topic.js';
 
+const DOLLAR = 0x24;
+
 interface Sub {
   readonly session: Session;
   readonly opts: SubOptions;
@@ -74,6 +76,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   readonly #limited: LogLimiter;
   #mqtt: MqttConfig;
   #rewriter: TopicRewriter;
+  #rewritesPublish: boolean;
   #rewriteRules: readonly RewriteRuleConfig[];
   #autoTopics: readonly AutoSubscribeTopic[];
   #cluster: ClusterPort | undefined;
@@ -89,6 +92,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     this.#mqtt = o.mqtt;
     this.#rewriteRules = o.rewrite ?? [];
     this.#rewriter = new TopicRewriter(this.#rewriteRules);
+    this.#rewritesPublish = this.#rewriter.rewritesPublish;
     this.#autoTopics = o.autoSubscribe ?? [];
     this.retainer = new Retainer(o.retainer);
     this.delayed = new DelayedPublisher({
@@ -122,6 +126,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     if (next.delayed) this.delayed.config = next.delayed;
     this.#rewriteRules = next.rewrite ?? [];
     this.#rewriter = new TopicRewriter(this.#rewriteRules);
+    this.#rewritesPublish = this.#rewriter.rewritesPublish;
     this.#autoTopics = next.autoSubscribe ?? [];
   }
 
@@ -393,11 +398,12 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
 
   publish(msg: Message, username?: string): PublishResult {
     const c = this.counters;
-    if (this.#rewriter.rewritesPublish) {
+    // Both checks cost the hot path one boolean and one character when unused.
+    if (this.#rewritesPublish) {
       const topic = this.#rewriter.publish(msg.topic, msg.from, username);
       if (topic !== msg.topic) msg = { ...msg, topic };
     }
-    if (msg.topic.startsWith(DELAYED_PREFIX) && this.delayed.config.enable) return this.#delay(msg, username);
+    if (msg.topic.charCodeAt(0) === DOLLAR && msg.topic.startsWith(DELAYED_PREFIX) && this.delayed.config.enable) return this.#delay(msg, username);
     c['messages.publish']++;
     /** A retained message's write to the cluster's table: the acknowledgement waits for it too. */
     let retained: Promise<void> | undefined;
