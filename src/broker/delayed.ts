@@ -192,28 +192,20 @@ export class DelayedPublisher {
     this.#timerAt = Number.POSITIVE_INFINITY;
   }
 
-  /** Not yet allowed to publish: looked at again shortly. */
-  #retryLater(): void {
-    if (this.#stopped || this.#timer) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.#timerAt = Number.POSITIVE_INFINITY;
-      this.publishDue();
-    }, HOLD_RETRY_MS);
-    this.#timer.unref();
+  #arm(): void {
+    const next = this.#heap.peek();
+    if (next) this.#wakeAt(next.dueAt, Math.min(MAX_TIMER_MS, Math.max(0, next.dueAt - this.#now())));
   }
 
-  #arm(): void {
+  /** One timer: publishDue after `ms` (for the message due at `at`), unless one is set already. */
+  #wakeAt(at: number, ms: number): void {
     if (this.#stopped || this.#timer) return;
-    const next = this.#heap.peek();
-    if (!next) return;
-    const wait = Math.min(MAX_TIMER_MS, Math.max(0, next.dueAt - this.#now()));
-    this.#timerAt = next.dueAt;
+    this.#timerAt = at;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       this.#timerAt = Number.POSITIVE_INFINITY;
       this.publishDue();
-    }, wait);
+    }, ms);
     this.#timer.unref();
   }
 
@@ -222,7 +214,8 @@ export class DelayedPublisher {
     const now = this.#now();
     let n = 0;
     if (!this.#mayPublish()) {
-      this.#retryLater();
+      // Not yet allowed to publish (the routes are not here): looked at again shortly.
+      this.#wakeAt(Number.NEGATIVE_INFINITY, HOLD_RETRY_MS);
       return 0;
     }
     while (n < BATCH) {

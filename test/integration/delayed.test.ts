@@ -36,6 +36,23 @@ async function refusal(c: MqttClient, topic: string): Promise<number | undefined
   }
 }
 
+/**
+ * Two joined nodes, a subscriber to `filter` on the second (its messages recorded), the route
+ * known on the first, and a publisher on the first.
+ */
+async function pairWithSubscriber(t: { after(fn: () => Promise<void> | void): void }, names: readonly [string, string], filter: string) {
+  const base = await allocDistBase(names);
+  const [n1, n2] = (await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf: 'node.dist_net_ticktime = 2s\n', mqtt: true })))) as [TestNode, TestNode];
+  await Promise.all([n1.startOk(), n2.startOk()]);
+  assert.equal((await n2.ctl(['cluster', 'join', names[0]])).code, 0);
+  const sub = await client(t, n2, { clientId: `sub-${names[1]}` });
+  await sub.subscribeAsync(filter, { qos: 1 });
+  const got = record(sub);
+  await waitFor(`the route on ${names[0]}`, async () => (await n1.ctl(['topics', 'list'])).stdout.includes(filter), 10_000);
+  const pub = await client(t, n1, { clientId: `pub-${names[0]}` });
+  return { n1, n2, got, pub };
+}
+
 test('$delayed/<seconds>/<topic> goes out on time, over the API it is listed, shown and deleted, the limit and bad topics are refused', async (t) => {
   const base = await allocDistBase(['dl1@127.0.0.1']);
   const n = await createTestNode(t, { name: 'dl1@127.0.0.1', distBasePort: base, conf: 'delayed { max_delayed_messages = 4 }\n', mqtt: true, dashboard: true });
@@ -130,49 +147,33 @@ test('delayed messages survive a restart of their node and go out on time after 
 });
 
 test('across the cluster: taken on one node, delivered on another; a node force-left while down has its messages published by a survivor', async (t) => {
-  const names = ['dc1@127.0.83.11', 'dc2@127.0.83.12'];
-  const base = await allocDistBase(names);
-  const [n1, n2] = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf: 'node.dist_net_ticktime = 2s\n', mqtt: true })));
-  await Promise.all([n1!.startOk(), n2!.startOk()]);
-  assert.equal((await n2!.ctl(['cluster', 'join', names[0]!])).code, 0);
-  const sub = await client(t, n2!, { clientId: 'sub2' });
-  await sub.subscribeAsync('c/#', { qos: 1 });
-  const got = record(sub);
-  await waitFor('the route on dc1', async () => (await n1!.ctl(['topics', 'list'])).stdout.includes('c/#'), 10_000);
-  const pub = await client(t, n1!, { clientId: 'pub1' });
+  const names = ['dc1@127.0.83.11', 'dc2@127.0.83.12'] as const;
+  const { n1, n2, got, pub } = await pairWithSubscriber(t, names, 'c/#');
   await pub.publishAsync('$delayed/1/c/x', 'across', { qos: 1 });
   await waitFor('c/x on dc2', () => got.length > 0, 5000);
   assert.deepEqual(got.map((m) => [m.topic, m.payload]), [['c/x', 'across']]);
 
   // Acknowledged: durable on both members. Then dc1 dies before it is due and is force-left.
   await pub.publishAsync('$delayed/4/c/orphan', 'rescued', { qos: 1 });
-  n1!.kill('SIGKILL');
-  await n1!.waitExit();
-  assert.equal((await n2!.ctl(['cluster', 'force-leave', names[0]!])).code, 0);
+  n1.kill('SIGKILL');
+  await n1.waitExit();
+  assert.equal((await n2.ctl(['cluster', 'force-leave', names[0]!])).code, 0);
   await waitFor('c/orphan published by dc2', () => got.length > 1, 10_000);
   assert.deepEqual(got.map((m) => m.topic), ['c/x', 'c/orphan']);
   assert.equal(got[1]!.payload, 'rescued');
 });
 
 test('a node that is only down keeps its delayed messages: nobody else publishes them; back up, it does, to subscribers on the others', async (t) => {
-  const names = ['dk1@127.0.84.11', 'dk2@127.0.84.12'];
-  const base = await allocDistBase(names);
-  const [n1, n2] = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf: 'node.dist_net_ticktime = 2s\n', mqtt: true })));
-  await Promise.all([n1!.startOk(), n2!.startOk()]);
-  assert.equal((await n2!.ctl(['cluster', 'join', names[0]!])).code, 0);
-  const sub = await client(t, n2!, { clientId: 'sub-k2' });
-  await sub.subscribeAsync('k/#', { qos: 1 });
-  const got = record(sub);
-  await waitFor('the route on dk1', async () => (await n1!.ctl(['topics', 'list'])).stdout.includes('k/#'), 10_000);
-  const pub = await client(t, n1!, { clientId: 'pub-k1' });
+  const names = ['dk1@127.0.84.11', 'dk2@127.0.84.12'] as const;
+  const { n1, got, pub } = await pairWithSubscriber(t, names, 'k/#');
   const sent = Date.now();
   await pub.publishAsync('$delayed/2/k/late', 'kept by dk1', { qos: 1 });
-  n1!.kill('SIGKILL');
-  await n1!.waitExit();
+  n1.kill('SIGKILL');
+  await n1.waitExit();
   // Due while dk1 is down: dk2 holds the row but must not publish it (a split looks the same).
   await new Promise((r) => setTimeout(r, 3500));
   assert.equal(got.length, 0, 'published by a member that does not own it');
-  await n1!.startOk();
+  await n1.startOk();
   await waitFor('k/late from dk1 after its restart', () => got.length > 0, 15_000);
   assert.deepEqual(got.map((m) => [m.topic, m.payload]), [['k/late', 'kept by dk1']]);
   assert.ok(got[0]!.at - sent >= 3500);
@@ -183,15 +184,15 @@ test('a node that is only down keeps its delayed messages: nobody else publishes
 test('a node that joins a cluster keeps the delayed messages it took alone: the join replaces its tables, not its promises', async (t) => {
   const names = ['dj1@127.0.85.11', 'dj2@127.0.85.12'];
   const base = await allocDistBase(names);
-  const [n1, n2] = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, mqtt: true })));
-  await Promise.all([n1!.startOk(), n2!.startOk()]);
-  const sub = await client(t, n1!, { clientId: 'sub-j1' });
+  const [n1, n2] = (await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, mqtt: true })))) as [TestNode, TestNode];
+  await Promise.all([n1.startOk(), n2.startOk()]);
+  const sub = await client(t, n1, { clientId: 'sub-j1' });
   await sub.subscribeAsync('j/#', { qos: 1 });
   const got = record(sub);
   // Taken by dj2 while it is alone.
-  const pub = await client(t, n2!, { clientId: 'pub-j2' });
+  const pub = await client(t, n2, { clientId: 'pub-j2' });
   await pub.publishAsync('$delayed/5/j/kept', 'across the join', { qos: 1 });
-  assert.equal((await n2!.ctl(['cluster', 'join', names[0]!])).code, 0);
+  assert.equal((await n2.ctl(['cluster', 'join', names[0]!])).code, 0);
   await waitFor('j/kept on dj1, published by dj2 after the join', () => got.length > 0, 15_000);
   assert.deepEqual(got.map((m) => [m.topic, m.payload]), [['j/kept', 'across the join']]);
 });
