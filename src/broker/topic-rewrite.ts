@@ -47,8 +47,10 @@ export class TopicRewriter {
     const shared = parseShared(filter);
     const inner = shared !== undefined && typeof shared !== 'string' ? shared.filter : filter;
     const out = apply(this.#subscribe, inner, clientId, username);
-    if (out === inner || validateFilter(out, Number.POSITIVE_INFINITY) !== undefined) return filter;
-    return filter.slice(0, filter.length - inner.length) + out;
+    if (out === inner) return filter;
+    // Checked whole: the group's prefix and what the rule made of the rest must still be a filter.
+    const whole = filter.slice(0, filter.length - inner.length) + out;
+    return validateFilter(whole, Number.POSITIVE_INFINITY) === undefined ? whole : filter;
   }
 }
 

@@ -13,6 +13,8 @@ import { validateConfig } from '../../src/config/schema.js';
 import type { Paths } from '../../src/config/types.js';
 import type { Message } from '../../src/mqtt/port.js';
 import { RC } from '../../src/mqtt/reason-codes.js';
+import { validateTopicName } from '../../src/mqtt/topic.js';
+import { prng } from '../helpers/prng.js';
 import { publishesHere } from '../../src/router/delayed-store.js';
 
 const T0 = 1_800_000_000_000;
@@ -203,4 +205,16 @@ test('the broker takes $delayed publishes (not routed, not retained), refuses ba
   assert.equal(b.publish(msg('$delayed/60/v')).refused, undefined);
   assert.equal(b.delayed.size, 1);
   b.stop();
+});
+
+test('generated $delayed topics: parsing never throws; an accepted one names a valid topic, due within the longest delay', () => {
+  const rand = prng(7);
+  const parts = ['$delayed', '10', '0', '4294967', String(T0 / 1000 + 5), '-1', '1e3', 'x', '', '+', '#', 'a', '9'.repeat(20)];
+  for (let i = 0; i < 20_000; i++) {
+    const topic = Array.from({ length: 1 + Math.floor(rand() * 5) }, () => parts[Math.floor(rand() * parts.length)]!).join('/');
+    const r = parseDelayedTopic(topic.startsWith('$delayed/') ? topic : `$delayed/${topic}`, T0, 128);
+    if (!r.ok) continue;
+    assert.equal(validateTopicName(r.topic, 128), undefined, r.topic);
+    assert.ok(r.dueAt >= T0 && r.dueAt <= T0 + MAX_DELAY_S * 1000, `${topic}: due ${r.dueAt - T0} ms ahead`);
+  }
 });

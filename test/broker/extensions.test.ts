@@ -7,6 +7,8 @@ import { autoSubscriptions } from '../../src/broker/auto-subscribe.js';
 import { TopicRewriter } from '../../src/broker/topic-rewrite.js';
 import { validateConfig } from '../../src/config/schema.js';
 import type { Paths, RewriteRuleConfig } from '../../src/config/types.js';
+import { validateFilter, validateTopicName } from '../../src/mqtt/topic.js';
+import { prng } from '../helpers/prng.js';
 
 const paths: Paths = { root: '/opt/emqx', etc_dir: '/opt/emqx/etc', conf_file: '/opt/emqx/etc/emqx.conf', log_dir: '/opt/emqx/log', ssl_dist_optfile: '/opt/emqx/etc/ssl_dist.conf' };
 
@@ -98,4 +100,33 @@ test('config: rewrite and auto_subscribe as EMQX writes them; every bad entry na
   assert.match(text, /\[1\] topic: 'a\/#\/b' is not a topic filter/);
   assert.match(text, /\[1\] qos: 3 is not an integer in 0\.\.2/);
   assert.match(text, /\[2\] topic: is required/);
+});
+
+test('generated topics and clients: rewrite and auto subscribe never throw and never give an invalid topic or filter', () => {
+  const rand = prng(20261207);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const words = ['a', 'b', '+', '#', '', '$SYS', 'x y', 'é', '${clientid}', '$1', '$share', 'g'];
+  const topicOf = (): string => Array.from({ length: 1 + Math.floor(rand() * 4) }, () => pick(words)).join('/');
+  const r = new TopicRewriter([
+    { action: 'all', source_topic: '#', re: '^([^/]*)/(.*)$', dest_topic: '$2/${clientid}/$1' },
+    { action: 'all', source_topic: '+', re: '^(.*)$', dest_topic: 'one/${username}/$1' },
+  ]);
+  for (let i = 0; i < 20_000; i++) {
+    const topic = topicOf();
+    const id = pick(['dev', '#', '+', '', 'a/b']);
+    const user = pick([undefined, 'u', '+', '']);
+    const asName = validateTopicName(topic, Number.POSITIVE_INFINITY) === undefined;
+    if (asName) {
+      const out = r.publish(topic, id, user);
+      assert.equal(validateTopicName(out, Number.POSITIVE_INFINITY), undefined, `publish ${topic} -> ${out}`);
+    }
+    if (validateFilter(topic, Number.POSITIVE_INFINITY) === undefined) {
+      const out = r.subscribe(topic, id, user);
+      assert.equal(validateFilter(out, Number.POSITIVE_INFINITY), undefined, `subscribe ${topic} -> ${out}`);
+    }
+    for (const s of autoSubscriptions([{ topic: 'c/${clientid}/${username}', qos: 1, rh: 0, rap: 0, nl: 0 }], { clientId: id, username: user, peer: '127.0.0.1:1' })) {
+      assert.equal(validateFilter(s.filter, Number.POSITIVE_INFINITY), undefined, s.filter);
+      assert.ok(!s.filter.includes('#') && !s.filter.includes('+'), `a client's id widened ${s.filter}`);
+    }
+  }
 });
