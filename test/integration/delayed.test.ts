@@ -171,6 +171,7 @@ test('a node that is only down keeps its delayed messages: nobody else publishes
   n1.kill('SIGKILL');
   await n1.waitExit();
   // Due while dk1 is down: dk2 holds the row but must not publish it (a split looks the same).
+  // Nothing happens to wait for: the row is due at 2 s, so 1.5 s past it is the check.
   await new Promise((r) => setTimeout(r, 3500));
   assert.equal(got.length, 0, 'published by a member that does not own it');
   await n1.startOk();
