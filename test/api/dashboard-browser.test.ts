@@ -32,7 +32,6 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   for (let i = 0; i < 20; i++) await client.publishAsync('dash/t', `m${i}`, { qos: 0 });
 
   const profile = mkdtempSync(join(tmpdir(), 'emqx-chromium-'));
-  t.after(() => rmSync(profile, { recursive: true, force: true }));
   const browser = await puppeteer.launch({
     executablePath: CHROMIUM,
     headless: true,
@@ -40,7 +39,8 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
     protocolTimeout: 30_000,
   });
   t.after(async () => {
-    // Closed by its process id if a graceful close hangs.
+    // Closed by its process id if a graceful close hangs; its profile removed only then (while
+    // it runs it writes there, and a failed removal must not keep the browser alive).
     const pid = browser.process()?.pid;
     await Promise.race([browser.close(), new Promise((r) => setTimeout(r, 5000))]);
     if (pid !== undefined) {
@@ -50,6 +50,7 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
         // already gone
       }
     }
+    rmSync(profile, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   });
   const page = await browser.newPage();
   await page.setViewport({ width: 1280, height: 1400 });
