@@ -24,17 +24,19 @@ test('busy polling turns the event loop while a call waits and stops at its answ
 test('busy polling stops at the end of its window even when no answer comes', async () => {
   const p = new BusyPoll(5);
   p.begin(performance.now());
+  assert.equal(p.active, true);
   await sleep(30);
-  // The spin's own turn, queued before this one, has run past the window by now.
+  // The spin's own turn, queued before this one, has run past the window by now. (Whether it
+  // turned at all inside the 5 ms depends on the machine's load: not asserted.)
   await turn();
   assert.equal(p.active, false);
-  assert.ok(p.turns > 0);
 });
 
 test('a call that outlived its window does not end the next spin', async () => {
-  const p = new BusyPoll(20);
+  // A window wide enough that three turns fit in it on a loaded machine.
+  const p = new BusyPoll(250);
   const stale = p.begin(performance.now());
-  await sleep(60);
+  await sleep(400);
   await turn();
   assert.equal(p.active, false);
   const fresh = p.begin(performance.now());
