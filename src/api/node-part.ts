@@ -33,6 +33,8 @@ import { mqttAuthRoutes } from './routes/mqtt-auth.js';
 import type { AuthService } from '../auth/service.js';
 import type { ClusterTraces } from '../trace/cluster-traces.js';
 import type { Listeners } from '../mqtt/listeners.js';
+import type { Alarms } from '../alarm/alarms.js';
+import { alarmRoutes } from './routes/alarms.js';
 import { nodeRoutes } from './routes/nodes.js';
 import type { ApiServer } from './server.js';
 import { loadStatic } from './static.js';
@@ -58,6 +60,8 @@ export interface ApiPartHost {
   traces?(): ClusterTraces | undefined;
   /** This node's MQTT listeners. */
   readonly listeners?: Listeners;
+  /** This node's alarms. */
+  readonly alarms?: Alarms;
 }
 
 export interface ApiPart extends NodePart {
@@ -104,6 +108,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     membership: () => parts()?.cluster.status() ?? { running: [config.node.name], stopped: [] },
     traces: () => host.traces?.(),
     ...(host.listeners ? { listeners: host.listeners } : {}),
+    ...(host.alarms ? { alarms: host.alarms } : {}),
   });
   const rpc = new ClusterRpc({
     dist: () => host.dist(),
@@ -179,7 +184,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     const { buildServer } = await import('./server.js');
     server = await buildServer(
       ctx,
-      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...traceRoutes(ctx, () => host.traces?.()), ...mqttListenerRoutes(ctx), ...mqttAuthRoutes(() => host.auth?.())],
+      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...traceRoutes(ctx, () => host.traces?.()), ...mqttListenerRoutes(ctx), ...alarmRoutes(ctx), ...mqttAuthRoutes(() => host.auth?.())],
       loadStatic(),
     );
   };

@@ -33,6 +33,11 @@ export function datetime(d = new Date()): string {
   return `${date}T${time}${off < 0 ? '-' : '+'}${p(Math.floor(a / 60))}:${p(a % 60)}`;
 }
 
+/** A message the broker itself publishes ($SYS): QoS 0, from no client. */
+export function sysMessage(topic: string, payload: string, retain: boolean): Message {
+  return { topic, payload: Buffer.from(payload), qos: 0, retain, from: '', timestamp: Date.now(), expiresAt: Number.POSITIVE_INFINITY };
+}
+
 function hostOf(peer: string): { ip: string; port: number } {
   const i = peer.lastIndexOf(':');
   const ip = peer.slice(0, i);
@@ -148,8 +153,6 @@ export class SysPublisher {
   }
 
   #publish(topic: string, payload: string, retain: boolean): void {
-    const now = Date.now();
-    const msg: Message = { topic, payload: Buffer.from(payload), qos: 0, retain, from: '', timestamp: now, expiresAt: Number.POSITIVE_INFINITY };
-    this.o.broker.publish(msg);
+    this.o.broker.publish(sysMessage(topic, payload, retain));
   }
 }

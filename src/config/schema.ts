@@ -188,6 +188,12 @@ function convert(type: FieldType, v: unknown, opts: ValidateOptions): Converted 
       if (typeof n !== 'number' || !Number.isFinite(n) || n < type.min || n > type.max) return bad(`a number in ${type.min}..${type.max}`);
       return { ok: true, value: n };
     }
+    case 'percent': {
+      const m = typeof v === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*%\s*$/.exec(v) : null;
+      const n = m ? Number(m[1]) : NaN;
+      if (!(n >= 0 && n <= 100)) return bad('a percentage from 0% to 100%, written like "80%"');
+      return { ok: true, value: n / 100 };
+    }
     case 'bytesize': {
       const b = parseBytesize(v);
       return b.ok ? b : { ok: false, reason: `${showValue(v)}: ${b.reason}` };
@@ -459,6 +465,10 @@ export function validateConfig(tree: Readonly<Record<string, unknown>>, opts: Va
   const cluster = (out.cluster ?? {}) as Record<string, unknown>;
   crossFieldChecks(node, cluster, c);
   listenerChecks(out.listeners as Record<string, Record<string, Record<string, unknown>>>, c);
+  const os = (out.sysmon as { os?: Record<string, unknown> } | undefined)?.os;
+  if (os && typeof os.cpu_low_watermark === 'number' && typeof os.cpu_high_watermark === 'number' && os.cpu_low_watermark > os.cpu_high_watermark) {
+    c.add(['sysmon', 'os', 'cpu_low_watermark'], `${showAs({ kind: 'percent' }, os.cpu_low_watermark) as string} is above sysmon.os.cpu_high_watermark (${showAs({ kind: 'percent' }, os.cpu_high_watermark) as string}): the alarm would never clear`);
+  }
   const mqtt = out.mqtt as Record<string, unknown> | undefined;
   if (mqtt && mqtt.shared_subscription_strategy === undefined) {
     mqtt.shared_subscription_strategy = (out.broker as Record<string, unknown> | undefined)?.shared_subscription_strategy ?? 'round_robin';
@@ -468,7 +478,7 @@ export function validateConfig(tree: Readonly<Record<string, unknown>>, opts: Va
   return { config: deepFreeze(config), problems: [], ignoredRoots };
 }
 
-const BROKER_ROOTS = ['listeners', 'mqtt', 'broker', 'retainer', 'delayed', 'rewrite', 'auto_subscribe', 'sys_topics', 'dashboard', 'api_key', 'authentication', 'authorization', 'flapping_detect'] as const;
+const BROKER_ROOTS = ['listeners', 'mqtt', 'broker', 'retainer', 'delayed', 'rewrite', 'auto_subscribe', 'sys_topics', 'dashboard', 'api_key', 'authentication', 'authorization', 'flapping_detect', 'alarm', 'sysmon', 'conn_congestion'] as const;
 
 /** A converted value back as an operator writes it: durations as `15s`, Infinity as `infinity`. */
 function showAs(type: FieldType, v: unknown): unknown {
@@ -490,6 +500,8 @@ function showAs(type: FieldType, v: unknown): unknown {
     }
     case 'duration':
       return typeof v === 'number' ? formatDuration(v) : v;
+    case 'percent':
+      return typeof v === 'number' ? `${Math.round(v * 10000) / 100}%` : v;
     case 'rate':
       return v === Number.POSITIVE_INFINITY ? 'infinity' : typeof v === 'number' ? `${v}/s` : v;
     case 'string_list':

@@ -259,6 +259,31 @@ export interface SysTopicsConfig {
   };
 }
 
+/** `alarm`: what an alarm does, and how many deactivated ones are kept for how long. */
+export interface AlarmConfig {
+  readonly actions: ReadonlyArray<'log' | 'publish'>;
+  readonly size_limit: number;
+  /** ms */
+  readonly validity_period: number;
+}
+
+/** `sysmon.os` (fractions for percentages; ms for intervals, 0 = disabled). */
+export interface SysmonConfig {
+  readonly os: {
+    readonly cpu_check_interval: number;
+    readonly cpu_high_watermark: number;
+    readonly cpu_low_watermark: number;
+    readonly mem_check_interval: number;
+    readonly sysmem_high_watermark: number;
+  };
+}
+
+export interface ConnCongestionConfig {
+  readonly enable_alarm: boolean;
+  /** ms an alarm stays at least, once raised */
+  readonly min_alarm_sustain_duration: number;
+}
+
 /** `dashboard.listeners.<http|https>`: `bind` normalised to `ip:port`; port 0 = off, as in EMQX. */
 export interface DashboardListenerConfig {
   readonly enable: boolean;
@@ -390,6 +415,9 @@ export interface Config {
   readonly authentication: readonly AuthenticatorConfig[];
   readonly authorization: AuthorizationConfig;
   readonly flapping_detect: FlappingConfig;
+  readonly alarm: AlarmConfig;
+  readonly sysmon: SysmonConfig;
+  readonly conn_congestion: ConnCongestionConfig;
   /** From EMQX's `log` section: level, file and terminal; absent in hand-built configs. */
   readonly log?: LogConfig;
   readonly paths: Paths;

@@ -15,6 +15,8 @@ import { routerPart, type RouterPart } from '../router/node-part.js';
 import { tracePart, type TracePart } from '../trace/node-part.js';
 import { apiPart, type ApiPart } from '../api/node-part.js';
 import { authPart, type AuthPart } from '../auth/node-part.js';
+import { alarmPart, type AlarmPart } from '../alarm/node-part.js';
+import { sysMessage } from '../broker/sys.js';
 import { CtlRegistry } from '../ctl/registry.js';
 import { CtlServer, socketIsLive } from '../ctl/server.js';
 import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
@@ -70,6 +72,8 @@ export class EmqxNode {
   readonly discovery: DiscoveryPart;
   /** Authentication, authorization, banned clients, flapping detection. */
   readonly auth: AuthPart;
+  /** This node's alarms (before the broker: the listeners report congested clients to it). */
+  readonly alarm: AlarmPart;
   /** The MQTT broker and its listeners. */
   readonly mqtt: MqttParts;
   /** Routes and forwarding across the cluster. */
@@ -112,7 +116,9 @@ export class EmqxNode {
       register: (c) => this.ctl.register(c),
       warn: (msg) => this.warnings.push(msg),
     });
+    this.alarm = alarmPart({ config: opts.config, logger: opts.logger, publish: (topic, payload) => this.mqtt.core.publish(sysMessage(topic, payload, false)) });
     this.mqtt = mqttParts({
+      congestion: this.alarm.congestion,
       access: this.auth.service.access,
       isBanned: (id) => this.auth.service.banned.clientIdBanned(id),
       config: opts.config,
@@ -138,6 +144,7 @@ export class EmqxNode {
       current: () => this.#config,
       traces: () => this.traces.traces(),
       listeners: this.mqtt.listenerSet,
+      alarms: this.alarm.alarms,
     });
     this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
     this.traces = tracePart({ config: opts.config, logger: opts.logger, tracer: this.mqtt.tracer, cluster: () => this.cluster.parts() });
@@ -242,6 +249,8 @@ export class EmqxNode {
       this.mqtt.broker,
       this.router,
       this.traces,
+      // Publishes on $SYS through the broker; the listeners report congested clients to it.
+      this.alarm,
       this.mqtt.listeners,
       // Reads membership, the tables and the broker: after them.
       this.api,

@@ -15,7 +15,7 @@ import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
 import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './handlers/acks.js';
 import { handleDisconnect } from './handlers/disconnect.js';
-import type { AccessPort, BrokerPort, ClientAccess, ClientInfo, Delivery, Outlet, PeerCert, SessionPort, WillMessage } from './port.js';
+import type { AccessPort, BrokerPort, ClientAccess, ClientInfo, CongestionPort, Delivery, Outlet, PeerCert, SessionPort, WillMessage } from './port.js';
 import { RC, reasonName } from './reason-codes.js';
 import type { Tracer } from './tracer.js';
 
@@ -58,6 +58,8 @@ export interface ChannelEnv {
   readonly access?: AccessPort;
   /** `emqx ctl trace`: packets of traced clients and topics to their files. */
   readonly tracer?: Tracer;
+  /** conn_congestion alarms. */
+  readonly congestion?: CongestionPort;
 }
 
 /** Above this many bytes queued on the socket the client counts as slow: deliveries wait in its session. */
@@ -147,6 +149,8 @@ export class Channel implements Outlet {
   /** Packets that arrived while the CONNECT was being handled. */
   #early: Packet[] | undefined;
   #connackSent = false;
+  /** Whether the congestion port was told this socket backed up (and not yet that it cleared). */
+  #congested = false;
 
   constructor(
     readonly io: ChannelIO,
@@ -411,7 +415,18 @@ export class Channel implements Outlet {
 
   /** The socket is below its high-water mark again. */
   drained(): void {
+    if (this.#congested) {
+      this.#congested = false;
+      if (this.client) this.env.congestion?.relieved(this.client, false);
+    }
     if (this.state === 'connected') this.session?.writable();
+  }
+
+  /** The socket holds more than the high-water mark after a write (`buffered` bytes). */
+  congested(buffered: number): void {
+    if (this.#congested || this.state !== 'connected' || !this.client) return;
+    this.#congested = true;
+    this.env.congestion?.congested(this.client, buffered);
   }
 
   /**
@@ -454,6 +469,8 @@ export class Channel implements Outlet {
     this.session = undefined;
     s?.detach(how);
     if (wasConnected) this.env.counters['client.disconnected']++;
+    if (this.#congested && this.client) this.env.congestion?.relieved(this.client, true);
+    this.#congested = false;
     this.io.close();
     this.env.onClosed?.(this);
   }

@@ -152,13 +152,13 @@ export function serveSocket(socket: Socket, settings: ChannelSettings, env: Chan
     out = undefined;
     outBytes = 0;
     if (o === undefined || socket.destroyed) return;
-    if (!Array.isArray(o)) {
-      socket.write(o);
-      return;
+    if (!Array.isArray(o)) socket.write(o);
+    else {
+      socket.cork();
+      for (const b of o) socket.write(b);
+      socket.uncork();
     }
-    socket.cork();
-    for (const b of o) socket.write(b);
-    socket.uncork();
+    if (socket.writableLength > HIGH_WATERMARK) ch.congested(socket.writableLength);
   };
   const io: ChannelIO = {
     get peer() {
@@ -227,7 +227,9 @@ export function serveWebSocket(ws: WebSocket, remote: { address?: string; port?:
       return ws.bufferedAmount;
     },
     write(buf) {
-      if (ws.readyState === ws.OPEN) ws.send(buf, { binary: true });
+      if (ws.readyState !== ws.OPEN) return;
+      ws.send(buf, { binary: true });
+      if (ws.bufferedAmount > HIGH_WATERMARK) ch.congested(ws.bufferedAmount);
     },
     close() {
       if (closing) return;

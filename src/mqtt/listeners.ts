@@ -16,7 +16,7 @@ import type { ListenerConfig, ListenersConfig, ListenerType, MqttConfig } from '
 import type { Channel, ChannelEnv, ChannelSettings } from './channel.js';
 import { serveSocket, serveWebSocket } from './connection.js';
 import { MqttReads } from './direct-read.js';
-import type { AccessPort, BrokerPort, PeerCert } from './port.js';
+import type { AccessPort, BrokerPort, CongestionPort, PeerCert } from './port.js';
 import { RC } from './reason-codes.js';
 import type { Tracer } from './tracer.js';
 import { TokenBucket } from '../base/token-bucket.js';
@@ -33,6 +33,8 @@ export interface ListenersEnv {
   readonly access?: AccessPort;
   /** `emqx ctl trace` (tracer.ts). */
   readonly tracer?: Tracer;
+  /** conn_congestion alarms. */
+  readonly congestion?: CongestionPort;
 }
 
 /** The verified client certificate of a TLS connection, in the forms peer_cert_as_* use. */
@@ -281,6 +283,7 @@ export class Listeners {
       ...(this.env.onConnected ? { onConnected: this.env.onConnected } : {}),
       ...(this.env.access ? { access: this.env.access } : {}),
       ...(this.env.tracer ? { tracer: this.env.tracer } : {}),
+      ...(this.env.congestion ? { congestion: this.env.congestion } : {}),
     };
   }
 

@@ -80,6 +80,15 @@ export interface ClientInfo {
   readonly connectedAt: number;
 }
 
+/**
+ * Told when a connected client's socket backs up past the high-water mark (the client does not
+ * read what it is sent) and when it is under it again or gone: EMQX's conn_congestion alarms.
+ */
+export interface CongestionPort {
+  congested(client: ClientInfo, bufferedBytes: number): void;
+  relieved(client: ClientInfo, closed: boolean): void;
+}
+
 export interface WillMessage {
   readonly msg: Message;
   /** v5 Will Delay Interval, ms. */

@@ -12,7 +12,10 @@ import type { QoS } from '../../mqtt/port.js';
 import { reasonName } from '../../mqtt/reason-codes.js';
 import { describeTopicProblem, parseShared, validateFilter } from '../../mqtt/topic.js';
 import { Monitor, type Sample } from './monitor.js';
-import { nodeInfo, systemMemory } from './node-info.js';
+import type { Alarms } from '../../alarm/alarms.js';
+import { alarmJson } from '../format/alarms.js';
+import { nodeInfo } from './node-info.js';
+import { systemMemory } from '../../base/system-memory.js';
 
 export interface LocalHost {
   readonly node: string;
@@ -29,6 +32,8 @@ export interface LocalHost {
   traces?(): ClusterTraces | undefined;
   /** This node's MQTT listeners. */
   readonly listeners?: Listeners;
+  /** This node's alarms. */
+  readonly alarms?: Alarms;
 }
 
 /** One MQTT listener of this node, as the listeners API reports it. */
@@ -126,6 +131,21 @@ export class LocalOps {
       count++;
     }
     return { count, rows };
+  }
+
+  /** This node's active alarms, or its history (GET /alarms). */
+  alarms(activated: boolean, page: Page): Slice {
+    const a = this.h.alarms;
+    if (!a) return { count: 0, rows: [] };
+    const list = activated ? a.activated() : a.deactivated();
+    const now = a.nowUs();
+    return { count: list.length, rows: list.slice(page.offset, page.offset + page.limit).map((x) => alarmJson(this.h.node, x, now)) };
+  }
+
+  /** DELETE /alarms: this node's history of deactivated alarms. */
+  clearAlarms(): boolean {
+    this.h.alarms?.clearHistory();
+    return true;
   }
 
   client(clientid: string): Json | null {

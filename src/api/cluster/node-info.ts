@@ -2,25 +2,9 @@
 // system's memory and load, as EMQX reports them, and the broker's counts. Reads /proc where
 // Linux has it; elsewhere falls back to what node:os offers.
 import { readFileSync } from 'node:fs';
-import { freemem, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
+import { systemMemory } from '../../base/system-memory.js';
 import { kmg } from '../format/time.js';
-
-/** Bytes of system memory: total, and in use (total less what is available). */
-export function systemMemory(): { total: number; used: number } {
-  try {
-    const text = readFileSync('/proc/meminfo', 'utf8');
-    const kb = (key: string): number | undefined => {
-      const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(text);
-      return m ? Number(m[1]) * 1024 : undefined;
-    };
-    const total = kb('MemTotal');
-    const avail = kb('MemAvailable');
-    if (total !== undefined && avail !== undefined) return { total, used: total - avail };
-  } catch {
-    // not Linux: below
-  }
-  return { total: totalmem(), used: totalmem() - freemem() };
-}
 
 /** The soft limit on open files (EMQX's max_fds); 0 when unknown. */
 export function maxFds(): number {

@@ -29,6 +29,8 @@ export type Op =
   | { readonly op: 'monitor'; readonly latest?: number }
   | { readonly op: 'monitor_current' }
   | { readonly op: 'prometheus' }
+  | { readonly op: 'alarms'; readonly activated: boolean; readonly page: Page }
+  | { readonly op: 'alarms_clear' }
   | { readonly op: 'join'; readonly target: string };
 
 /** Runs one operation on this node. */
@@ -72,12 +74,16 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
       return ops.current();
     case 'prometheus':
       return ops.prometheus();
+    case 'alarms':
+      return ops.alarms(req.activated, req.page);
+    case 'alarms_clear':
+      return ops.clearAlarms();
     case 'join':
       return ops.join(req.target);
   }
 }
 
-const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'join']);
+const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'join']);
 
 function isOp(p: unknown): p is Op {
   return p !== null && typeof p === 'object' && OPS.has((p as { op?: unknown }).op as string);

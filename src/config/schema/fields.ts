@@ -4,6 +4,7 @@
 import { AUTO_SUBSCRIBE_FIELDS, REWRITE_FIELD } from './module-fields.js';
 import { BROKER_FIELDS, LISTENERS_FIELDS, MQTT_FIELDS, RETAINER_FIELDS, DELAYED_FIELDS, SYS_TOPICS_FIELDS } from './broker-fields.js';
 import { API_KEY_FIELDS, DASHBOARD_FIELDS } from './dashboard-fields.js';
+import { ALARM_FIELDS, CONN_CONGESTION_FIELDS, SYSMON_FIELDS } from './alarm-fields.js';
 import { AUTHENTICATION_FIELD, AUTHORIZATION_FIELDS, FLAPPING_FIELDS, MQTT_AUTH_FIELDS } from './auth-fields.js';
 import { duration, emqx, oneOf, str } from './builders.js';
 
@@ -42,6 +43,8 @@ export type FieldType =
   | { readonly kind: 'word_or'; readonly words: Readonly<Record<string, unknown>>; readonly of: FieldType }
   /** A number, integral or not. */
   | { readonly kind: 'number'; readonly min: number; readonly max: number }
+  /** A percentage written `80%` (EMQX's percent type), kept as a fraction (0.8). */
+  | { readonly kind: 'percent' }
   /** In bytes: `1MB`, `512KB` or an integer. */
   | { readonly kind: 'bytesize' }
   /** A rate per second (Infinity for `infinity`): `1000/s`, `100/10s`; `1MB/s` when `bytes`. */
@@ -200,6 +203,9 @@ export const ROOT_FIELDS: Readonly<Record<string, Field>> = {
   authentication: AUTHENTICATION_FIELD,
   authorization: { type: { kind: 'object', fields: AUTHORIZATION_FIELDS } },
   flapping_detect: { type: { kind: 'object', fields: FLAPPING_FIELDS } },
+  alarm: { type: { kind: 'object', fields: ALARM_FIELDS } },
+  sysmon: { type: { kind: 'object', fields: SYSMON_FIELDS } },
+  conn_congestion: { type: { kind: 'object', fields: CONN_CONGESTION_FIELDS } },
 };
 
 /**

@@ -1,0 +1,33 @@
+// EMQX's `alarm` (what an alarm does and how long it is kept), `sysmon` (the thresholds the node
+// checks itself against) and `conn_congestion` (an alarm per client whose socket backs up), with
+// EMQX's defaults (emqx_schema). `sysmon.vm` watches Erlang processes and ports, which a Node.js
+// node does not have: its keys are accepted and not used.
+import { acceptedOnly, bool, duration, emqx, int, object } from './builders.js';
+import type { Field } from './fields.js';
+
+const percent = (def: string): Field => ({ type: { kind: 'percent' }, default: def });
+
+export const ALARM_FIELDS: Readonly<Record<string, Field>> = {
+  actions: { type: { kind: 'string_list', values: ['log', 'publish'] }, default: ['log', 'publish'] },
+  size_limit: int(1, 3000, 1000),
+  validity_period: duration('24h', 1000),
+};
+
+export const SYSMON_FIELDS: Readonly<Record<string, Field>> = {
+  os: object({
+    cpu_check_interval: duration('60s', 1000),
+    cpu_high_watermark: percent('80%'),
+    cpu_low_watermark: percent('60%'),
+    mem_check_interval: { type: { kind: 'word_or', words: { disabled: 0 }, of: { kind: 'duration', integerUnitMs: 1, minMs: 1000 } }, default: '60s' },
+    sysmem_high_watermark: percent('70%'),
+    // The memory of one Erlang process against the system's: a node has no such processes.
+    procmem_high_watermark: emqx,
+  }),
+  vm: object(acceptedOnly('process_check_interval', 'process_high_watermark', 'process_low_watermark', 'long_gc', 'long_schedule', 'large_heap', 'busy_dist_port', 'busy_port')),
+  top: object(acceptedOnly('num_items', 'sample_interval', 'max_procs', 'db_hostname', 'db_port', 'db_username', 'db_password', 'db_name')),
+};
+
+export const CONN_CONGESTION_FIELDS: Readonly<Record<string, Field>> = {
+  enable_alarm: bool(true),
+  min_alarm_sustain_duration: duration('1m'),
+};
