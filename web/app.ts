@@ -57,6 +57,14 @@ interface Delayed {
   delayed_remaining: number;
 }
 
+interface Alarm {
+  node: string;
+  name: string;
+  message: string;
+  activate_at: string;
+  deactivate_at: string;
+}
+
 interface TraceInfo {
   name: string;
   type: 'clientid' | 'topic' | 'ip_address';
@@ -278,6 +286,26 @@ function fillDelayed(list: { data: Delayed[]; meta: { count: number } }): void {
   $('delayed-count').textContent = `${list.meta.count} in total`;
 }
 
+/** Active alarms first (marked), then the latest of the history. */
+function fillAlarms(active: { data: Alarm[]; meta: { count: number } }, history: { data: Alarm[]; meta: { count: number } }): void {
+  const rows = [...active.data, ...history.data.slice(-20).reverse()];
+  const body = $('alarms').querySelector('tbody')!;
+  body.replaceChildren();
+  for (const a of rows) {
+    const tr = document.createElement('tr');
+    tr.dataset.key = `${a.node}/${a.name}/${a.activate_at}`;
+    if (a.deactivate_at === 'infinity') tr.className = 'alarm-active';
+    for (const v of [a.node, a.name, a.message, a.activate_at, a.deactivate_at === 'infinity' ? 'active' : a.deactivate_at]) {
+      const td = document.createElement('td');
+      td.appendChild(text(v));
+      tr.appendChild(td);
+    }
+    body.appendChild(tr);
+  }
+  $('alarm-count').textContent = `${active.meta.count} active`;
+  $('alarm-history-count').textContent = `${history.meta.count} in the history`;
+}
+
 /** The last 8 KB of the biggest file of a trace (the node where its client is). */
 async function viewTrace(t: TraceInfo): Promise<void> {
   const [node, size] = Object.entries(t.log_size).sort((a, b) => b[1] - a[1])[0] ?? [undefined, 0];
@@ -328,7 +356,7 @@ let chartTimer: number | undefined;
 async function refresh(): Promise<void> {
   try {
     const filter = $<HTMLInputElement>('client-filter').value.trim();
-    const [cluster, nodes, clients, subs, retained, delayed, traces] = await Promise.all([
+    const [cluster, nodes, clients, subs, retained, delayed, traces, alarms, alarmHistory] = await Promise.all([
       api<{ name: string; self: string }>('GET', '/cluster'),
       api<NodeInfo[]>('GET', '/nodes'),
       api<{ data: Client[]; meta: { count: number } }>('GET', `/clients?limit=50${filter ? `&like_clientid=${encodeURIComponent(filter)}` : ''}`),
@@ -336,6 +364,8 @@ async function refresh(): Promise<void> {
       api<{ data: Retained[]; meta: { count?: number } }>('GET', '/mqtt/retainer/messages?limit=60'),
       api<{ data: Delayed[]; meta: { count: number } }>('GET', '/mqtt/delayed/messages?limit=50'),
       api<TraceInfo[]>('GET', '/trace'),
+      api<{ data: Alarm[]; meta: { count: number } }>('GET', '/alarms?activated=true&limit=50'),
+      api<{ data: Alarm[]; meta: { count: number } }>('GET', '/alarms?activated=false&limit=1000'),
     ]);
     $('cluster-name').textContent = cluster.name;
     $('served-by').textContent = `served by ${cluster.self}`;
@@ -345,6 +375,7 @@ async function refresh(): Promise<void> {
     fillRetained(retained);
     fillDelayed(delayed);
     fillTraces(traces);
+    fillAlarms(alarms, alarmHistory);
   } catch (err) {
     if (err instanceof Unauthorized) showLogin('Your session has ended; log in again.');
   }
@@ -458,6 +489,10 @@ $('trace-form').addEventListener('submit', (ev) => {
     }
     await refresh();
   })();
+});
+
+$('alarm-history-clear').addEventListener('click', () => {
+  void api('DELETE', '/alarms').catch(() => undefined).then(refresh);
 });
 
 $('client-search').addEventListener('submit', (ev) => {

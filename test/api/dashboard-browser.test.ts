@@ -1,7 +1,7 @@
 // The dashboard page in headless Chromium (Debian's chromium through puppeteer-core) against a
 // real three-node cluster: log in, see three nodes, publish from the page (plain, retained,
 // delayed) and delete the retained and delayed messages from their tables, trace a client and
-// view its packets, stop a node and see it turn stopped within seconds, kick a client, no console
+// view its packets, see each node's alarm and clear the history, stop a node and see it turn stopped within seconds, kick a client, no console
 // errors; a screenshot is written for review. Expressions evaluated in the page are strings: this
 // file is type-checked without the DOM's types.
 import { test } from 'node:test';
@@ -20,7 +20,9 @@ export const SCREENSHOT = join(tmpdir(), 'emqx-ts-dashboard.png');
 
 test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   if (!existsSync(CHROMIUM)) return skipOrFail(t, `${CHROMIUM} (Debian package chromium)`);
-  const [n1, n2, n3] = await createTestNodes(t, NAMES, { dashboard: true, mqtt: true, conf: 'dashboard.sample_interval = 1s' });
+  // Every node raises its system memory alarm: any machine uses more than 1 % of its memory.
+  const conf = (mem: string): string => `dashboard.sample_interval = 1s\nsysmon.os { sysmem_high_watermark = "${mem}", mem_check_interval = 1s }\n`;
+  const [n1, n2, n3] = await createTestNodes(t, NAMES, { dashboard: true, mqtt: true, conf: conf('1%') });
   for (const n of [n1!, n2!, n3!]) await n.startOk();
   for (const n of [n2!, n3!]) {
     const r = await n.ctl(['cluster', 'join', n1!.name]);
@@ -115,6 +117,16 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   await page.waitForFunction("document.querySelector('#traces tr[data-key=\"kickme\"]').textContent.includes('stopped')");
   await page.click('#traces tr[data-key="kickme"] button.kick:not(.stop)');
   await page.waitForFunction(`document.querySelector('#traces tr[data-key="kickme"]') === null`);
+
+  // Alarms: one active per node; emqx1's clears on a reload and goes to the history, which the
+  // page clears.
+  await page.waitForFunction("document.querySelectorAll('#alarms tr.alarm-active').length === 3");
+  assert.match(await page.$eval('#alarms', (e) => e.textContent ?? ''), /high_system_memory_usage.*mem usage/);
+  n1!.writeConf(conf('99%'));
+  assert.equal((await n1!.ctl(['conf', 'reload'])).code, 0);
+  await page.waitForFunction("document.querySelectorAll('#alarms tr.alarm-active').length === 2 && document.querySelectorAll('#alarms tbody tr').length === 3");
+  await page.click('#alarm-history-clear');
+  await page.waitForFunction("document.querySelectorAll('#alarms tbody tr').length === 2 && document.querySelector('#alarm-history-count').textContent === '0 in the history'");
 
   // emqx3 stops: the page shows it stopped within seconds, without a reload.
   const stopped = await n3!.stop();
