@@ -96,9 +96,12 @@ export class Alarms {
     this.#expire();
   }
 
-  /** Raises an alarm; false when it is active already. */
-  activate(name: string, details: Details, message: string): boolean {
-    const a = this.#book.activate(name, details, message || name, this.#nowUs());
+  /**
+   * Raises an alarm; false when it is active already. `sinceUs`: when the condition began, if
+   * it was found out later (a partition is known once the other side is back).
+   */
+  activate(name: string, details: Details, message: string, sinceUs?: number): boolean {
+    const a = this.#book.activate(name, details, message || name, Math.min(sinceUs ?? Number.POSITIVE_INFINITY, this.#nowUs()));
     if (!a) return false;
     this.#act('activate', a);
     return true;

@@ -29,6 +29,12 @@ export interface ClusterEvents {
   removed: [by: string];
   /** The member list changed (any cause). */
   members: [members: string[]];
+  /**
+   * A member came back from a silence without having restarted (both sides ran on apart: a
+   * partition), or one kept apart is no longer (`healed`: merged, restarted, or removed).
+   * `sinceMs` is when its link was lost (this node's clock, ms).
+   */
+  partition: [peer: string, state: 'detected' | 'healed', sinceMs: number];
 }
 
 export interface ClusterContext {

@@ -74,6 +74,7 @@ export class Operations {
   async remove(node: string, why: string, forced: boolean): Promise<void> {
     const { local, liveness, cleanup, dist, log, clock } = this.ctx;
     const members = withEntry(local.view.members, node, { state: 'removed', version: clock.now(), ...(forced ? { forced: true } : {}) });
+    if (liveness.isPartitioned(node)) this.ctx.events.emit('partition', node, 'healed', liveness.since(node) ?? this.ctx.now());
     liveness.forget(node);
     cleanup.forget(node);
     await local.setView({ clusterId: local.view.clusterId, members });

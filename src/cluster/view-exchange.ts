@@ -136,8 +136,14 @@ export class ViewExchange {
       dist.send(peer, CLUSTER_CHANNELS.removed, { clusterId: local.view.clusterId, entry: tomb });
       return 'removed';
     }
-    if (!this.ctx.settings().autoheal && liveness.cameBackUnrestarted(peer, their.bootId)) {
-      if (liveness.keepApart(peer)) log.error({ peer }, 'network partition detected and cluster.autoheal is false: the sides stay apart until one of them is restarted');
+    const split = liveness.cameBackUnrestarted(peer, their.bootId);
+    const wasApart = liveness.isPartitioned(peer);
+    const lostAt = liveness.since(peer) ?? this.ctx.now();
+    if (!this.ctx.settings().autoheal && split) {
+      if (liveness.keepApart(peer)) {
+        log.error({ peer }, 'network partition detected and cluster.autoheal is false: the sides stay apart until one of them is restarted');
+        this.ctx.events.emit('partition', peer, 'detected', lostAt);
+      }
       return 'partitioned';
     }
     if (their.verdict === 'partitioned') return 'partitioned';
@@ -146,6 +152,7 @@ export class ViewExchange {
     if (!local.isMember(self)) return 'ok';
     if (local.isMember(peer) && dist.isUp(peer) && liveness.met(peer, their.bootId, this.ctx.now())) {
       log.info({ peer }, 'member running');
+      if (split || wasApart) this.ctx.events.emit('partition', peer, 'healed', lostAt);
       void this.ctx.data().syncWith(peer).catch((err: unknown) => log.warn({ peer, err: String(err) }, 'anti-entropy failed; will retry on next link up'));
     }
     return 'ok';
@@ -169,6 +176,7 @@ export class ViewExchange {
     }
     for (const n of wasMember) {
       if (!local.isMember(n) && n !== self) {
+        if (liveness.isPartitioned(n)) this.ctx.events.emit('partition', n, 'healed', liveness.since(n) ?? this.ctx.now());
         liveness.forget(n);
         cleanup.forget(n);
         dist.disconnect(n);

@@ -116,7 +116,12 @@ export class EmqxNode {
       register: (c) => this.ctl.register(c),
       warn: (msg) => this.warnings.push(msg),
     });
-    this.alarm = alarmPart({ config: opts.config, logger: opts.logger, publish: (topic, payload) => this.mqtt.core.publish(sysMessage(topic, payload, false)) });
+    this.alarm = alarmPart({
+      config: opts.config,
+      logger: opts.logger,
+      publish: (topic, payload) => this.mqtt.core.publish(sysMessage(topic, payload, false)),
+      clusterEvents: () => this.cluster.parts()?.cluster.events,
+    });
     this.mqtt = mqttParts({
       congestion: this.alarm.congestion,
       access: this.auth.service.access,

@@ -2,13 +2,15 @@
 // reloading its watermark, announced on $SYS, listed through the other member's API, kept as
 // history across a restart and cleared by DELETE /alarms; a conn_congestion alarm raised by a
 // subscriber that stops reading, cleared once it reads again (after the sustain time) and at once
-// when it goes away.
+// when it goes away; the partition alarm of a member that stalled past the ticktime, healed at
+// once with autoheal on and kept until a restart with it off.
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type MqttClient } from 'mqtt';
 import mqttPacket from 'mqtt-packet';
 import { createTestNode, createTestNodes, type TestNode } from '../helpers/launcher.js';
+import { statusOf } from '../helpers/cluster-status.js';
 import { http, login, waitFor } from './http.js';
 
 interface AlarmRow {
@@ -172,4 +174,52 @@ test('conn_congestion: a subscriber that stops reading raises its alarm; reading
   await waitFor('cleared when the client went', async () => !(await activeNames()).includes('conn_congestion/slow-2/u2'), 5000);
   // The first subscriber still reads: no alarm of its own meanwhile.
   assert.ok(!(await activeNames()).includes(name));
+});
+
+test('partition: a member stalled past the ticktime and back unrestarted is recorded; with autoheal off the alarm stays until one side restarts', { timeout: 120_000 }, async (t) => {
+  const names = ['pa1@127.0.0.1', 'pa2@127.0.0.1'];
+  const base = 'node.dist_net_ticktime = 2s\n';
+  const [n1, n2] = (await createTestNodes(t, names, { dashboard: true, conf: base })) as [TestNode, TestNode];
+  await n1.startOk();
+  await n2.startOk();
+  assert.equal((await n2.ctl(['cluster', 'join', names[0]!])).code, 0);
+  const port = n1.dashboardPort!;
+  const token = await login(port);
+  const own = async (activated: boolean): Promise<AlarmRow[]> => (await alarms(port, token, activated)).filter((a) => a.node === names[0] && a.name === 'partition');
+  t.after(() => n2.kill('SIGCONT'));
+
+  /** pa2 stops answering until pa1 counts it down, stays silent a second more, then runs on with the same boot. */
+  const stall = async (): Promise<void> => {
+    n2.kill('SIGSTOP');
+    await waitFor('pa2 seen stopped by pa1', async () => (await statusOf(n1)).stopped_nodes.includes(names[1]!), 15_000);
+    // The split's length, which the alarm's history must show.
+    await new Promise((r) => setTimeout(r, 1000));
+    n2.kill('SIGCONT');
+    await waitFor('pa2 running again on pa1', async () => (await statusOf(n1)).running_nodes.includes(names[1]!), 15_000);
+  };
+
+  // autoheal on (the default): merged at once, recorded in the history with the split's length.
+  await stall();
+  await waitFor('the partition in pa1\'s history', async () => (await own(false)).length === 1);
+  const [healed] = await own(false);
+  assert.equal(healed!.message, `Partition occurs at node ${names[1]}`);
+  assert.equal(healed!.details.occurred, names[1]);
+  assert.ok(healed!.duration >= 900, `split for ${healed!.duration} ms`);
+  assert.deepEqual(await own(true), []);
+
+  // autoheal off: the alarm stays while the sides are apart.
+  for (const n of [n1, n2]) {
+    n.writeConf(`${base}cluster.autoheal = false\n`);
+    assert.equal((await n.ctl(['conf', 'reload'])).code, 0);
+  }
+  n2.kill('SIGSTOP');
+  await waitFor('pa2 seen stopped by pa1', async () => (await statusOf(n1)).stopped_nodes.includes(names[1]!), 15_000);
+  n2.kill('SIGCONT');
+  await waitFor('the partition alarm active on pa1', async () => (await own(true)).length === 1);
+  assert.match((await n1.ctl(['cluster', 'status'])).stdout + n1.logText(), /network partition detected/);
+  // pa2 restarts: it comes back as a new run, the sides merge and the alarm clears.
+  assert.equal((await n2.stop()).code, 0);
+  await n2.startOk();
+  await waitFor('the partition alarm cleared', async () => (await own(true)).length === 0, 20_000);
+  assert.equal((await own(false)).length, 2);
 });
