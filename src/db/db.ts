@@ -65,6 +65,9 @@ export interface DbEvents {
   reset: [why: 'join' | 'leave'];
 }
 
+/** Rows kept from before a join are written in batches of this many (a message of each stays small). */
+const MERGE_BATCH = 500;
+
 export class Db extends EventEmitter<DbEvents> {
   /** Records handed to the store whose write has not resolved yet: newer than what get() shows. */
   private readonly pending = new Map<string, DbRecord>();
@@ -75,6 +78,8 @@ export class Db extends EventEmitter<DbEvents> {
   private readonly chunkBytes: number;
   private readonly window: number;
   private readonly chunkLimits: ChunkLimits;
+  /** Tables whose rows a join merges into the cluster's copy instead of dropping (mergeOnJoin). */
+  private readonly merged = new Set<string>();
   /** A joiner that went down will not ask for the rest of its copy: free it at once. */
   private readonly onNodeDown = (node: string): void => {
     for (const [id, s] of this.snapshots) if (s.peer === node) this.dropSnapshot(id);
@@ -315,7 +320,18 @@ export class Db extends EventEmitter<DbEvents> {
    * stored as it arrives, in the engine's own form, so the transfer, the checks and the disk
    * overlap; memory is the new copy plus the window.
    */
+  /**
+   * A join keeps this node's rows of `table` that are newer than the cluster's (its row or its
+   * tombstone): the two copies merge by the rule replication uses everywhere, last writer wins,
+   * instead of the joiner's being dropped.
+   */
+  mergeOnJoin(table: string): void {
+    this.merged.add(table);
+  }
+
   async replaceFrom(peer: string, beforeCommit: () => Promise<void>): Promise<{ records: number }> {
+    const own: DbRecord[] = [];
+    for (const t of this.merged) for (const r of this.o.store.entries(t)) if (r.table === t && !r.deleted && isDbRecord(r)) own.push(r);
     let records = 0;
     let bytes = 0;
     // Where the time goes, for the log line below: waiting for chunks, staging them, committing.
@@ -370,6 +386,15 @@ export class Db extends EventEmitter<DbEvents> {
       "copied the cluster's database",
     );
     this.emit('reset', 'join');
+    const newer = own.filter((r) => wins(r, this.record(r.table, r.key)));
+    if (newer.length > 0) {
+      // Written with their own versions, to this replica and the members (which also pull them
+      // by anti-entropy when they meet this node).
+      for (let i = 0; i < newer.length; i += MERGE_BATCH) {
+        await this.replicate(newer.slice(i, i + MERGE_BATCH)).catch((err: unknown) => this.o.log.warn({ err: String(err) }, 'rows kept from before the join were not all written'));
+      }
+      this.o.log.info({ rows: newer.length, tables: [...this.merged] }, 'kept rows from before the join that are newer than the cluster\'s');
+    }
     return { records };
   }
 

@@ -56,6 +56,9 @@ export function attachRetainedTable(retainer: Retainer, db: Db): () => void {
   const onReset = (): void => retainer.reloaded();
   db.on('changed', onChanged);
   db.on('reset', onReset);
+  // A node joining a cluster keeps the messages it retained alone unless the cluster has a newer
+  // message (or deletion) on the same topic (EMQX's join drops them).
+  db.mergeOnJoin(RETAINED_TABLE);
   retainer.attachStorage(storage);
   return () => {
     db.off('changed', onChanged);

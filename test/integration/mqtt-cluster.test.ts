@@ -108,6 +108,42 @@ test('retained on one node is served on every node, survives a restart, and an e
   assert.equal(any, false, 'deleted on the other node too');
 });
 
+test('a node joining a cluster keeps what it retained alone, except where the cluster has newer: a newer message or a deletion', async (t) => {
+  const names = ['rj1@127.0.82.21', 'rj2@127.0.82.22'];
+  const base = await allocDistBase(names);
+  const [c1, j2] = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf: CONF, mqtt: true })));
+  await Promise.all([c1!.startOk(), j2!.startOk()]);
+  const onC = await client(t, c1!, { clientId: 'rj-c' });
+  const onJ = await client(t, j2!, { clientId: 'rj-j' });
+  // Before the join, each alone; the order of the publishes decides which is newer.
+  await onJ.publishAsync('rj/deleted-later', 'joiner old', { qos: 1, retain: true });
+  await onC.publishAsync('rj/deleted-later', 'cluster', { qos: 1, retain: true });
+  await onC.publishAsync('rj/deleted-later', '', { qos: 1, retain: true });
+  await onC.publishAsync('rj/both', 'cluster older', { qos: 1, retain: true });
+  await onC.publishAsync('rj/cluster-only', 'C', { qos: 1, retain: true });
+  await onJ.publishAsync('rj/both', 'joiner newer', { qos: 1, retain: true });
+  await onJ.publishAsync('rj/joiner-only', 'J', { qos: 1, retain: true });
+  const newerOnCluster = 'rj/cluster-newer';
+  await onJ.publishAsync(newerOnCluster, 'joiner older', { qos: 1, retain: true });
+  await onC.publishAsync(newerOnCluster, 'cluster newer', { qos: 1, retain: true });
+
+  assert.equal((await j2!.ctl(['cluster', 'join', names[0]!])).code, 0);
+  const expected = [
+    ['rj/both', 'joiner newer'],
+    ['rj/cluster-newer', 'cluster newer'],
+    ['rj/cluster-only', 'C'],
+    ['rj/joiner-only', 'J'],
+  ];
+  for (const [i, node] of [c1!, j2!].entries()) {
+    await waitFor(`the merged retained messages on ${node.name}`, async () => (await node.ctl(['retainer', 'topics'])).stdout.includes('rj/joiner-only'), 10_000);
+    const sub = await client(t, node, { clientId: `rj-sub-${i}` });
+    const got = messages(sub, expected.length);
+    await sub.subscribeAsync('rj/#', { qos: 1 });
+    assert.deepEqual((await got).sort(), expected, node.name);
+  }
+  assert.match(j2!.logText(), /kept rows from before the join/);
+});
+
 test('a persistent session follows its client to another node, with what was queued for it', async (t) => {
   const names = ['t1@127.0.83.11', 't2@127.0.83.12'];
   const [n1, n2] = (await cluster(t, names)) as [TestNode, TestNode];
