@@ -10,6 +10,7 @@ import type { AutoSubscribeTopic, DelayedConfig, MqttConfig, RetainerConfig, Rew
 import type { BrokerPort, ClientInfo, ConnectRequest, ConnectResult, Delivery, Message, PublishResult, QoS, SubOptions, WillMessage } from '../mqtt/port.js';
 import { RC } from '../mqtt/reason-codes.js';
 import type { ClusterPort } from './cluster-port.js';
+import { LocalExclusive, type ExclusiveLocks } from './exclusive.js';
 import { autoSubscriptions, type AutoSubscription } from './auto-subscribe.js';
 import { DelayedPublisher } from './delayed.js';
 import { TopicRewriter } from './topic-rewrite.js';
@@ -80,6 +81,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   #rewriteRules: readonly RewriteRuleConfig[];
   #autoTopics: readonly AutoSubscribeTopic[];
   #cluster: ClusterPort | undefined;
+  /** `$exclusive/` subscriptions: this node's locks until the router attaches the cluster's. */
+  #exclusive: ExclusiveLocks = new LocalExclusive((id) => this.sessions.has(id));
   #stopping = false;
   #connections = 0;
   readonly #peaks = new Map<string, number>();
@@ -115,6 +118,19 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     for (const f of this.shared.filters()) {
       for (const [group, g] of this.shared.subscribers(f) ?? []) for (const clientId of g.members.keys()) port.sharedAdded(group, f, clientId);
     }
+  }
+
+  /** `$exclusive/` locks held cluster-wide from now on. */
+  attachExclusive(locks: ExclusiveLocks): void {
+    this.#exclusive = locks;
+  }
+
+  claimExclusive(filter: string, clientId: string): Promise<boolean> {
+    return this.#exclusive.claim(filter, clientId);
+  }
+
+  releaseExclusive(filter: string, clientId: string): void {
+    this.#exclusive.release(filter, clientId);
   }
 
   /** Hot reload: limits apply to what happens from now on. */
@@ -266,6 +282,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
       this.#publishWill(s.will);
     }
     s.will = undefined;
+    // A session that moves to another node takes its exclusive subscriptions along.
+    if (reason !== 'takenover') for (const [filter, opts] of s.subscriptions) if (opts.exclusive) this.#exclusive.release(filter, s.clientId);
     const orphans: Delivery[] = [];
     for (const e of s.inflight.values()) if (e.d.shared !== undefined && e.phase === 'publish') orphans.push(e.d);
     for (const d of s.queue) if (d.shared !== undefined) orphans.push(d);

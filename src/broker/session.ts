@@ -17,6 +17,8 @@ export interface SessionHost {
    */
   addSubscription(s: Session, filter: string, opts: SubOptions): { rc: number; ready?: Promise<void> };
   removeSubscription(s: Session, filter: string): void;
+  /** The session's client no longer holds `filter` exclusively (unsubscribed, or subscribed plainly). */
+  releaseExclusive(filter: string, clientId: string): void;
   /** The retained messages a new subscription to `filter` gets, as deliveries. */
   retainedFor(filter: string, opts: SubOptions): Delivery[];
   /** The connection is gone: keep the session for its expiry interval, or end it. */
@@ -312,11 +314,13 @@ export class Session implements SessionPort {
   // ---- subscriptions ----
 
   subscribe(filter: string, opts: SubOptions): { rc: number; afterAck?: () => void; ready?: Promise<void> } {
-    const existed = this.subscriptions.has(filter);
+    const before = this.subscriptions.get(filter);
+    const existed = before !== undefined;
     if (!existed && this.subscriptions.size >= this.host.config().max_subscriptions) return { rc: 0x97 };
     const { rc, ready } = this.host.addSubscription(this, filter, opts);
     if (rc >= 0x80) return { rc };
     this.subscriptions.set(filter, opts);
+    if (before?.exclusive && !opts.exclusive) this.host.releaseExclusive(filter, this.clientId);
     const r = ready ? { rc, ready } : { rc };
     if (opts.rh === 2 || (opts.rh === 1 && existed)) return r;
     return {
@@ -329,8 +333,11 @@ export class Session implements SessionPort {
 
 
   unsubscribe(filter: string): boolean {
-    if (!this.subscriptions.delete(filter)) return false;
+    const opts = this.subscriptions.get(filter);
+    if (!opts) return false;
+    this.subscriptions.delete(filter);
     this.host.removeSubscription(this, filter);
+    if (opts.exclusive) this.host.releaseExclusive(filter, this.clientId);
     return true;
   }
 

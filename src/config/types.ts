@@ -178,6 +178,8 @@ export interface MqttConfig {
   readonly retain_available: boolean;
   readonly wildcard_subscription: boolean;
   readonly shared_subscription: boolean;
+  /** `$exclusive/<filter>` subscriptions (off: refused with 0x8F, as EMQX). */
+  readonly exclusive_subscription: boolean;
   readonly ignore_loop_deliver: boolean;
   readonly strict_mode: boolean;
   readonly response_information: string;

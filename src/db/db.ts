@@ -65,7 +65,7 @@ export interface DbEvents {
   reset: [why: 'join' | 'leave'];
 }
 
-/** Rows kept from before a join are written in batches of this many (a message of each stays small). */
+/** Rows kept from before a join go to the members in batches of this many (each message stays small). */
 const MERGE_BATCH = 500;
 
 export class Db extends EventEmitter<DbEvents> {
@@ -314,13 +314,6 @@ export class Db extends EventEmitter<DbEvents> {
   }
 
   /**
-   * Streams `peer`'s full copy into a replacement of the local store. `beforeCommit` runs once
-   * everything has arrived; if anything fails before the commit, the local replica is untouched.
-   * The next chunks are asked for while one is staged (a window of them in flight), and each is
-   * stored as it arrives, in the engine's own form, so the transfer, the checks and the disk
-   * overlap; memory is the new copy plus the window.
-   */
-  /**
    * A join keeps this node's rows of `table` that are newer than the cluster's (its row or its
    * tombstone): the two copies merge by the rule replication uses everywhere, last writer wins,
    * instead of the joiner's being dropped.
@@ -329,9 +322,17 @@ export class Db extends EventEmitter<DbEvents> {
     this.merged.add(table);
   }
 
+  /**
+   * Streams `peer`'s full copy into a replacement of the local store. `beforeCommit` runs once
+   * everything has arrived; if anything fails before the commit, the local replica is untouched.
+   * The next chunks are asked for while one is staged (a window of them in flight), and each is
+   * stored as it arrives, in the engine's own form, so the transfer, the checks and the disk
+   * overlap; memory is the new copy plus the window.
+   */
   async replaceFrom(peer: string, beforeCommit: () => Promise<void>): Promise<{ records: number }> {
-    const own: DbRecord[] = [];
-    for (const t of this.merged) for (const r of this.o.store.entries(t)) if (r.table === t && !r.deleted && isDbRecord(r)) own.push(r);
+    // This node's live rows of the merged tables; each one the copy holds newer is struck off.
+    const own = new Map<string, DbRecord>();
+    for (const t of this.merged) for (const r of this.o.store.entries(t)) if (r.table === t && !r.deleted && isDbRecord(r)) own.set(recordId(t, r.key), r);
     let records = 0;
     let bytes = 0;
     // Where the time goes, for the log line below: waiting for chunks, staging them, committing.
@@ -366,6 +367,11 @@ export class Db extends EventEmitter<DbEvents> {
         for (const r of staged) {
           if (!isDbRecord(r)) throw new Error(`${peer} sent a malformed record (table '${r.table}', key '${r.key}')`);
           this.o.clock.observe(r.meta.hlc);
+          if (own.size > 0 && this.merged.has(r.table)) {
+            const id = recordId(r.table, r.key);
+            const mine = own.get(id);
+            if (mine && !wins(mine, r)) own.delete(id);
+          }
         }
         stageMs += performance.now() - t;
         records += staged.length;
@@ -373,6 +379,9 @@ export class Db extends EventEmitter<DbEvents> {
         chunk = await receive(ahead.shift()!);
       }
       if (records !== total) throw new Error(`${peer} sent ${records} records of a copy of ${total}`);
+      // Staged after the copy, so they replace its older rows of the same keys: the replace
+      // commits the merge whole, or nothing.
+      if (own.size > 0) await txn.add([...own.values()]);
       await beforeCommit();
     } catch (err) {
       await txn.abort();
@@ -386,14 +395,14 @@ export class Db extends EventEmitter<DbEvents> {
       "copied the cluster's database",
     );
     this.emit('reset', 'join');
-    const newer = own.filter((r) => wins(r, this.record(r.table, r.key)));
-    if (newer.length > 0) {
-      // Written with their own versions, to this replica and the members (which also pull them
-      // by anti-entropy when they meet this node).
-      for (let i = 0; i < newer.length; i += MERGE_BATCH) {
-        await this.replicate(newer.slice(i, i + MERGE_BATCH)).catch((err: unknown) => this.o.log.warn({ err: String(err) }, 'rows kept from before the join were not all written'));
+    if (own.size > 0) {
+      this.o.log.info({ rows: own.size, tables: [...this.merged] }, "kept rows from before the join that are newer than the cluster's");
+      // To the members now (they would also pull them by anti-entropy when they meet this node).
+      const kept = [...own.values()];
+      for (let i = 0; i < kept.length; i += MERGE_BATCH) {
+        const records = kept.slice(i, i + MERGE_BATCH);
+        await Promise.allSettled(this.o.runningPeers().map((p) => this.o.dist.call(p, DB_CHANNELS.apply, { records }, this.timeoutMs)));
       }
-      this.o.log.info({ rows: newer.length, tables: [...this.merged] }, 'kept rows from before the join that are newer than the cluster\'s');
     }
     return { records };
   }

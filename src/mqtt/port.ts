@@ -62,6 +62,8 @@ export interface SubOptions {
   /** Retain handling: 0 send retained on subscribe, 1 only for a new subscription, 2 never. */
   readonly rh: 0 | 1 | 2;
   readonly subId?: number;
+  /** Subscribed as `$exclusive/<filter>`: no other client may hold it so meanwhile. */
+  readonly exclusive?: true;
 }
 
 /** Who a connection is; shown by `clients show` and in logs. */
@@ -144,6 +146,10 @@ export interface BrokerPort {
   rewriteFilter(filter: string, clientId: string, username: string | undefined): string;
   /** The subscriptions a client gets when it connects (auto subscribe). */
   autoSubscriptions(client: ClientInfo): ReadonlyArray<{ readonly filter: string; readonly opts: SubOptions }>;
+  /** Takes `filter` for `clientId` alone (`$exclusive/`); false when another client holds it. */
+  claimExclusive(filter: string, clientId: string): Promise<boolean>;
+  /** `clientId` no longer holds `filter` exclusively. */
+  releaseExclusive(filter: string, clientId: string): void;
 }
 
 /** A client certificate (ssl/wss), in the forms `mqtt.peer_cert_as_username|clientid` pick. */

@@ -191,3 +191,8 @@ export function matches(filter: string, topic: string): boolean {
     ti = te + 1;
   }
 }
+
+/** The filter after `$exclusive/` (EMQX's exclusive subscriptions), or undefined for any other. */
+export function exclusiveFilter(filter: string): string | undefined {
+  return filter.startsWith('$exclusive/') ? filter.slice('$exclusive/'.length) : undefined;
+}

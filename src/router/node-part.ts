@@ -2,7 +2,7 @@
 // listeners, it attaches to the broker and follows the links and the member list: a member whose
 // link comes up exchanges route tables with this node, one whose link goes down has its routes
 // dropped, one that leaves is forgotten. It also puts the retained and the delayed messages in
-// the replicated table.
+// the replicated table, and decides `$exclusive/` subscriptions for the whole cluster.
 import type { Logger } from 'pino';
 import type { NodePart } from '../base/part.js';
 import type { Broker } from '../broker/broker.js';
@@ -11,6 +11,7 @@ import type { Config } from '../config/types.js';
 import type { Dist, LinkInfo, NodeDownReason } from '../link/types.js';
 import { attachDelayedTable } from './delayed-store.js';
 import { attachRetainedTable } from './retained-store.js';
+import { ClusterExclusive, EXCLUSIVE_TABLE } from './exclusive-store.js';
 import { Router } from './router.js';
 
 export interface RouterPartHost {
@@ -88,6 +89,20 @@ export function routerPart(host: RouterPartHost): RouterPart {
       for (const n of members) if (n !== self && dist.isUp(n)) r.peerUp(n);
       // Retained messages live in the replicated table from now on.
       offs.push(attachRetainedTable(host.broker.retainer, parts.db));
+      // So do the `$exclusive/` locks.
+      const exclusive = new ClusterExclusive({
+        self,
+        dist,
+        db: parts.db,
+        log,
+        running: () => cluster.status().running,
+        alive: (id) => host.broker.sessions.has(id) || r.clients.nodesOf(id).some((n) => n !== self && cluster.status().running.includes(n)),
+        timeoutMs: 5000,
+      });
+      exclusive.serve();
+      // A node joining keeps the locks its clients hold unless the cluster's are newer.
+      parts.db.mergeOnJoin(EXCLUSIVE_TABLE);
+      host.broker.attachExclusive(exclusive);
     },
     stop() {
       offs.splice(0).forEach((off) => off());

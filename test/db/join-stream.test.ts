@@ -86,6 +86,35 @@ test('a copy of many chunks, asked for a window ahead, arrives whole and in orde
   await assert.rejects(joiner.dist.call(seed.dist.self, DB_CHANNELS.snapshot, { id: 'any', seq: 1 }, 1000), /expired/);
 });
 
+test('a merged table: the joiner keeps its rows newer than the copy, not those the copy has newer or deleted later', async (t) => {
+  const net = new MemoryNet();
+  const seed = await side(t, net, 'seed@127.0.0.1', { chunkBytes: 16 * 1024 });
+  const joiner = await side(t, net, 'joiner@127.0.0.1');
+  joiner.db.mergeOnJoin('retained');
+  // The order of the writes decides which side is newer: each side's clock sees the other's
+  // before it writes after it (within one millisecond, independent clocks need not agree).
+  await joiner.db.write('retained', 'deleted-later', 'joiner');
+  await joiner.db.write('retained', 'older-here', 'joiner');
+  seed.clock.observe(joiner.clock.now());
+  await seed.db.write('retained', 'deleted-later', 'seed');
+  await seed.db.write('retained', 'deleted-later', undefined);
+  await seed.db.write('retained', 'older-here', 'seed newer');
+  await seed.db.write('retained', 'newer-here', 'seed older');
+  await seed.db.write('users', 'u', 'seed');
+  joiner.clock.observe(seed.clock.now());
+  await joiner.db.write('retained', 'newer-here', 'joiner newer');
+  await joiner.db.write('retained', 'only-here', 'joiner');
+  await joiner.db.write('users', 'mine', 'not merged');
+  await joiner.dist.connect(seed.dist.self);
+  await joiner.db.replaceFrom(seed.dist.self, async () => {});
+  assert.deepEqual(joiner.db.list('retained'), [
+    ['newer-here', 'joiner newer'],
+    ['older-here', 'seed newer'],
+    ['only-here', 'joiner'],
+  ]);
+  assert.deepEqual(joiner.db.list('users'), [['u', 'seed']], 'other tables are the copy alone');
+});
+
 async function assertUntouched(t: TestContext, joiner: Side, before: Map<string, DbRecord>): Promise<void> {
   assert.deepEqual(rows(joiner), before, "the joiner's replica is as it was");
   assert.deepEqual(readdirSync(joiner.dir).filter((f) => f.endsWith('.tmp')), [], 'no staged file left behind');

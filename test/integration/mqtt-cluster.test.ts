@@ -115,16 +115,22 @@ test('a node joining a cluster keeps what it retained alone, except where the cl
   await Promise.all([c1!.startOk(), j2!.startOk()]);
   const onC = await client(t, c1!, { clientId: 'rj-c' });
   const onJ = await client(t, j2!, { clientId: 'rj-j' });
-  // Before the join, each alone; the order of the publishes decides which is newer.
+  // Before the join, each alone; the order of the publishes decides which is newer. The two
+  // nodes' clocks are not linked yet, so versions order by wall clock, in milliseconds: a few
+  // milliseconds between the sides keep the order unambiguous.
+  const tick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
   await onJ.publishAsync('rj/deleted-later', 'joiner old', { qos: 1, retain: true });
+  await tick();
   await onC.publishAsync('rj/deleted-later', 'cluster', { qos: 1, retain: true });
   await onC.publishAsync('rj/deleted-later', '', { qos: 1, retain: true });
   await onC.publishAsync('rj/both', 'cluster older', { qos: 1, retain: true });
   await onC.publishAsync('rj/cluster-only', 'C', { qos: 1, retain: true });
+  await tick();
   await onJ.publishAsync('rj/both', 'joiner newer', { qos: 1, retain: true });
   await onJ.publishAsync('rj/joiner-only', 'J', { qos: 1, retain: true });
   const newerOnCluster = 'rj/cluster-newer';
   await onJ.publishAsync(newerOnCluster, 'joiner older', { qos: 1, retain: true });
+  await tick();
   await onC.publishAsync(newerOnCluster, 'cluster newer', { qos: 1, retain: true });
 
   assert.equal((await j2!.ctl(['cluster', 'join', names[0]!])).code, 0);

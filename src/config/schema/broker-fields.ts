@@ -101,7 +101,7 @@ export const MQTT_FIELDS: Readonly<Record<string, Field>> = {
   message_expiry_interval: durationOrInfinity('infinity'),
   // EMQX 5's place for it; broker.shared_subscription_strategy is its older name (see schema.ts).
   shared_subscription_strategy: oneOf(SHARED_SUBSCRIPTION_STRATEGIES),
-  exclusive_subscription: emqx,
+  exclusive_subscription: bool(false),
   subscription_message_filter: emqx,
   keepalive_check_interval: emqx,
   mqueue_priorities: emqx,

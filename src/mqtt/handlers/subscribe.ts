@@ -2,7 +2,7 @@
 // its own and gets its own reason code; retained messages for the new subscriptions go out only
 // after the SUBACK.
 import type { ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
-import { describeTopicProblem, isWildcard, parseShared, validateFilter } from '../topic.js';
+import { describeTopicProblem, exclusiveFilter, isWildcard, parseShared, validateFilter } from '../topic.js';
 import type { Channel } from '../channel.js';
 import type { QoS, SubOptions } from '../port.js';
 import { RC } from '../reason-codes.js';
@@ -15,11 +15,18 @@ export function handleSubscribe(ch: Channel, p: ISubscribePacket): void {
   if (!session) return;
   const subId = p.properties?.subscriptionIdentifier;
   if (subId === 0) return ch.closeWith(RC.protocolError, 'subscription identifier 0');
-  const codes: number[] = [];
+  const codes: Array<number | Promise<number>> = [];
   const after: Array<() => void> = [];
   const waits: Array<Promise<void>> = [];
   for (const s of p.subscriptions) {
-    const filter = s.topic;
+    const exclusive = exclusiveFilter(s.topic);
+    if (exclusive !== undefined && (!cfg.exclusive_subscription || exclusive === '' || parseShared(exclusive) !== undefined)) {
+      // EMQX: `$exclusive/` refused as an invalid filter while the feature is off.
+      c['packets.subscribe.error']++;
+      codes.push(RC.topicFilterInvalid);
+      continue;
+    }
+    const filter = exclusive ?? s.topic;
     const problem = validateFilter(filter, cfg.max_topic_levels);
     if (problem) {
       c['packets.subscribe.error']++;
@@ -54,24 +61,55 @@ export function handleSubscribe(ch: Channel, p: ISubscribePacket): void {
       rap: s.rap === true,
       rh: (s.rh ?? 0) as 0 | 1 | 2,
       ...(subId !== undefined ? { subId } : {}),
+      ...(exclusive !== undefined ? { exclusive: true as const } : {}),
     };
-    const r = session.subscribe(mount(ch, rewrite(ch, filter)), opts);
-    if (r.rc >= 0x80) c['packets.subscribe.error']++;
-    else c['client.subscribe']++;
-    codes.push(r.rc);
-    if (r.afterAck) after.push(r.afterAck);
-    if (r.ready) waits.push(r.ready);
+    const key = mount(ch, rewrite(ch, filter));
+    const subscribe = (): number => {
+      const r = session.subscribe(key, opts);
+      if (r.rc >= 0x80) c['packets.subscribe.error']++;
+      else c['client.subscribe']++;
+      if (r.afterAck) after.push(r.afterAck);
+      if (r.ready) waits.push(r.ready);
+      return r.rc;
+    };
+    if (exclusive === undefined) {
+      codes.push(subscribe());
+      continue;
+    }
+    // The lock first (in a cluster, a round trip to the member that decides), then the subscription.
+    const clientId = session.clientId;
+    codes.push(
+      ch.env.broker.claimExclusive(key, clientId).then(
+        (held) => {
+          if (!held) {
+            c['packets.subscribe.error']++;
+            return RC.quotaExceeded;
+          }
+          // The client may have gone while the lock was taken: the lock goes with it.
+          if (ch.session !== session) {
+            ch.env.broker.releaseExclusive(key, clientId);
+            return RC.unspecifiedError;
+          }
+          return subscribe();
+        },
+        () => RC.unspecifiedError,
+      ),
+    );
   }
-  // 3.1.1 SUBACK has granted QoS or 0x80 only.
-  const granted = ch.v5 ? codes : codes.map((rc) => (rc >= 0x80 ? 0x80 : rc));
-  const suback = (): void => {
+  const suback = (resolved: number[]): void => {
+    // 3.1.1 SUBACK has granted QoS or 0x80 only.
+    const granted = ch.v5 ? resolved : resolved.map((rc) => (rc >= 0x80 ? 0x80 : rc));
     ch.send({ cmd: 'suback', messageId: p.messageId!, granted });
     c['packets.suback.sent']++;
     for (const f of after) f();
   };
   // A new route is known to every member before the SUBACK: a publish anywhere after it arrives.
-  if (waits.length === 0) suback();
-  else void Promise.all(waits).then(suback);
+  if (waits.length === 0 && codes.every((x) => typeof x === 'number')) suback(codes as number[]);
+  else
+    void Promise.all(codes).then(async (resolved) => {
+      await Promise.all(waits);
+      if (ch.state !== 'closed') suback(resolved);
+    });
 }
 
 export function handleUnsubscribe(ch: Channel, p: IUnsubscribePacket): void {
@@ -81,7 +119,8 @@ export function handleUnsubscribe(ch: Channel, p: IUnsubscribePacket): void {
   const session = ch.session;
   if (!session) return;
   const codes: number[] = [];
-  for (const filter of p.unsubscriptions) {
+  for (const topic of p.unsubscriptions) {
+    const filter = exclusiveFilter(topic) ?? topic;
     if (validateFilter(filter, cfg.max_topic_levels)) {
       c['packets.unsubscribe.error']++;
       codes.push(RC.topicFilterInvalid);

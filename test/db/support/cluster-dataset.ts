@@ -11,7 +11,7 @@ import { AUTHN_USERS_TABLE } from '../../../src/auth/authn/users.js';
 import { BANNED_TABLE } from '../../../src/auth/banned/banned.js';
 import { API_KEYS_TABLE } from '../../../src/api/auth/api-keys.js';
 import { API_META_TABLE } from '../../../src/api/auth/auth-store.js';
-import { digest, type DbRecord } from '../../../src/db/record.js';
+import { digest, recordId, wins, type DbRecord } from '../../../src/db/record.js';
 import { Store } from '../../../src/db/store/index.js';
 import type { StoredPassword } from '../../../src/auth/authn/password-hash.js';
 
@@ -182,11 +182,33 @@ export async function writeDataset(dir: string, batches: Iterable<DbRecord[]>): 
  * nodes), which are not part of any dataset.
  */
 export async function storeDigest(dir: string): Promise<{ digest: string; records: number }> {
+  return digestOf(await storeRecords(dir));
+}
+
+/**
+ * The digest of what a join of the node holding `ownDir` into the cluster holding `clusterDir`
+ * commits: the cluster's copy, and the joiner's live rows of the merged tables (the retained
+ * messages) wherever they are newer than the copy's (db.ts, mergeOnJoin).
+ */
+export async function joinedDigest(clusterDir: string, ownDir: string): Promise<{ digest: string; records: number }> {
+  const merged = new Map((await storeRecords(clusterDir)).map((r) => [recordId(r.table, r.key), r] as const));
+  for (const r of await storeRecords(ownDir)) {
+    if (r.table !== RETAINED_TABLE || r.deleted) continue;
+    const id = recordId(r.table, r.key);
+    if (wins(r, merged.get(id))) merged.set(id, r);
+  }
+  return digestOf([...merged.values()]);
+}
+
+async function storeRecords(dir: string): Promise<DbRecord[]> {
   const store = await Store.open(dir);
   try {
-    const records = [...(store.entries() as Iterable<DbRecord>)].filter((r) => !(r.table === RETAINED_TABLE && r.key.startsWith('$SYS/')));
-    return { digest: digest(records).join(','), records: records.length };
+    return [...(store.entries() as Iterable<DbRecord>)].filter((r) => !(r.table === RETAINED_TABLE && r.key.startsWith('$SYS/')));
   } finally {
     await store.close();
   }
+}
+
+function digestOf(records: DbRecord[]): { digest: string; records: number } {
+  return { digest: digest(records).join(','), records: records.length };
 }
