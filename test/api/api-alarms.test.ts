@@ -220,6 +220,9 @@ test('partition: a member stalled past the ticktime and back unrestarted is reco
   // pa2 restarts: it comes back as a new run, the sides merge and the alarm clears.
   assert.equal((await n2.stop()).code, 0);
   await n2.startOk();
-  await waitFor('the partition alarm cleared', async () => (await own(true)).length === 0, 20_000);
+  await waitFor('the partition alarm cleared', async () => (await own(true)).length === 0, 30_000).catch((err: Error) => {
+    const tail = (n: TestNode): string => n.logText().split('\n').filter((l) => /"part":"(cluster|dist|alarm)"/.test(l)).slice(-15).join('\n');
+    throw new Error(`${err.message}\n--- ${names[0]} ---\n${tail(n1)}\n--- ${names[1]} ---\n${tail(n2)}`);
+  });
   assert.equal((await own(false)).length, 2);
 });
