@@ -150,6 +150,52 @@ test('a node joining a cluster keeps what it retained alone, except where the cl
   assert.match(j2!.logText(), /kept rows from before the join/);
 });
 
+test('an exclusive subscription holds across the cluster: one holder among clients on every node, freed when it leaves or its node dies', async (t) => {
+  const names = ['ex1@127.0.82.31', 'ex2@127.0.82.32', 'ex3@127.0.82.33'];
+  const base = await allocDistBase(names);
+  const nodes = await Promise.all(names.map((name) => createTestNode(t, { name, distBasePort: base, conf: `${CONF}mqtt.exclusive_subscription = true\n`, mqtt: true })));
+  await Promise.all(nodes.map((n) => n.startOk()));
+  for (const n of nodes.slice(1)) assert.equal((await n.ctl(['cluster', 'join', names[0]!])).code, 0);
+  const [n1, n2, n3] = nodes as [TestNode, TestNode, TestNode];
+  /** The SUBACK code (mqtt.js rejects a v5 failure with the SUBACK attached). */
+  const code = async (c: MqttClient, filter: string): Promise<number> => {
+    try {
+      return (await c.subscribeAsync(filter, { qos: 1 }))[0]!.qos;
+    } catch (err) {
+      const granted = (err as { packet?: { granted?: number[] } }).packet?.granted;
+      if (!granted) throw err;
+      return granted[0]!;
+    }
+  };
+  // Two clients on two nodes, neither of them the member that decides, claim one filter at once.
+  const a = await client(t, n2, { clientId: 'ex-a' });
+  const b = await client(t, n3, { clientId: 'ex-b' });
+  const [ca, cb] = await Promise.all([code(a, '$exclusive/ex/t'), code(b, '$exclusive/ex/t')]);
+  assert.deepEqual([ca, cb].sort(), [1, 0x97], `one holder: ${ca}, ${cb}`);
+  const [holder, other] = ca === 1 ? [a, b] : [b, a];
+  const c = await client(t, n1, { clientId: 'ex-c' });
+  assert.equal(await code(c, '$exclusive/ex/t'), 0x97, 'refused on the third node too');
+
+  // The holder gets the messages published anywhere.
+  const got = messages(holder, 1);
+  const pub = await client(t, n1, { clientId: 'ex-pub' });
+  await pub.publishAsync('ex/t', 'to the holder', { qos: 1 });
+  assert.deepEqual(await got, [['ex/t', 'to the holder']]);
+
+  // Unsubscribed: the next claim anywhere takes it.
+  await holder.unsubscribeAsync('$exclusive/ex/t');
+  assert.equal(await code(c, '$exclusive/ex/t'), 1);
+  assert.equal(await code(other, '$exclusive/ex/t'), 0x97);
+
+  // The holder's node dies: its lock is no longer held once the cluster knows.
+  const onN3 = await client(t, n3, { clientId: 'ex-d' });
+  await c.unsubscribeAsync('$exclusive/ex/t');
+  assert.equal(await code(onN3, '$exclusive/ex/t'), 1);
+  n3.kill('SIGKILL');
+  await waitFor('ex3 seen down', async () => (await statusOf(n1)).stopped_nodes.includes(names[2]!), 10_000);
+  assert.equal(await code(c, '$exclusive/ex/t'), 1, 'the dead node\'s client holds nothing');
+});
+
 test('a persistent session follows its client to another node, with what was queued for it', async (t) => {
   const names = ['t1@127.0.83.11', 't2@127.0.83.12'];
   const [n1, n2] = (await cluster(t, names)) as [TestNode, TestNode];

@@ -7,12 +7,13 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestNode } from '../helpers/launcher.js';
 import { applyConf, closeAll, open, startMqttNode, uniq } from '../helpers/mqtt-client.js';
+import { http, login } from '../api/http.js';
 
 let node: TestNode;
 let port: number;
 
 before(async () => {
-  node = await startMqttNode({ name: 'mqttexcl@127.0.0.1', mqtt: true });
+  node = await startMqttNode({ name: 'mqttexcl@127.0.0.1', mqtt: true, dashboard: true });
   port = node.mqttPort!;
 });
 
@@ -66,4 +67,16 @@ test('exclusive subscriptions: off by default (0x8F), then one holder at a time'
   await a.end();
   const c = await open(port, { protocolVersion: 5, clientId: `c-${uniq()}` });
   assert.equal(await granted(c, `$exclusive/${topic}`), 1);
+
+  // Through the API: a client subscribed for it is refused while another holds the filter, and
+  // holds it once free.
+  const token = await login(node.dashboardPort!);
+  const d = await open(port, { protocolVersion: 5, clientId: `d-${uniq()}` });
+  const viaApi = (clientId: string, path: string, body: unknown): ReturnType<typeof http> => http(node.dashboardPort!, 'POST', `/api/v5/clients/${clientId}/${path}`, { token, body });
+  const refused = await viaApi(d.mqtt.options.clientId!, 'subscribe', { topic: `$exclusive/${topic}`, qos: 1 });
+  assert.equal(refused.status, 400, refused.text);
+  assert.match(refused.text, /held by another client/);
+  assert.equal((await viaApi(c.mqtt.options.clientId!, 'unsubscribe', { topic: `$exclusive/${topic}` })).status, 204);
+  assert.equal((await viaApi(d.mqtt.options.clientId!, 'subscribe', { topic: `$exclusive/${topic}`, qos: 1 })).status, 200);
+  assert.equal(await granted(c, `$exclusive/${topic}`), 0x97);
 });

@@ -10,7 +10,8 @@ import type { Listeners } from '../../mqtt/listeners.js';
 import { clientJson, clientMatches, subscriptionRows, type ClientFilter, type ClientLimits, type Json, type SubscriptionFilter } from '../format/clients.js';
 import type { QoS } from '../../mqtt/port.js';
 import { reasonName } from '../../mqtt/reason-codes.js';
-import { describeTopicProblem, parseShared, validateFilter } from '../../mqtt/topic.js';
+import { describeTopicProblem, exclusiveFilter, parseShared, validateFilter } from '../../mqtt/topic.js';
+import type { Session } from '../../broker/session.js';
 import { Monitor, type Sample } from './monitor.js';
 import type { Alarms } from '../../alarm/alarms.js';
 import { alarmJson } from '../format/alarms.js';
@@ -158,24 +159,49 @@ export class LocalOps {
   }
 
   /** Subscribes a client of this node (null: it has no session here), as if it had sent SUBSCRIBE. */
-  subscribeClient(clientid: string, subs: readonly SubscribeRequest[]): SubscribeAnswer[] | null {
+  async subscribeClient(clientid: string, subs: readonly SubscribeRequest[]): Promise<SubscribeAnswer[] | null> {
     const s = this.h.broker.sessions.get(clientid);
     if (!s) return null;
-    const maxLevels = this.h.config().mqtt.max_topic_levels;
-    return subs.map((r): SubscribeAnswer => {
-      const problem = validateFilter(r.topic, maxLevels);
-      if (problem) return { ok: false, code: 'INVALID_TOPIC', message: `'${r.topic}': ${describeTopicProblem(problem)}` };
-      const shared = parseShared(r.topic);
-      if (shared !== undefined && r.nl === 1) return { ok: false, code: 'INVALID_PARAMETER', message: 'Invalid Subscribe options: `no_local` not allowed for shared-sub. See [MQTT-3.8.3-4]' };
-      const res = s.subscribe(r.topic, { qos: r.qos as QoS, nl: r.nl === 1, rap: r.rap === 1, rh: r.rh as 0 | 1 | 2 });
-      if (res.rc >= 0x80) return { ok: false, code: 'REFUSED', message: `subscription refused: ${reasonName(res.rc)}` };
-      const after = res.afterAck;
-      if (after) {
-        if (res.ready) void res.ready.then(after);
-        else after();
+    const mqtt = this.h.config().mqtt;
+    const out: SubscribeAnswer[] = [];
+    for (const r of subs) {
+      const exclusive = exclusiveFilter(r.topic);
+      const topic = exclusive ?? r.topic;
+      const problem = validateFilter(topic, mqtt.max_topic_levels);
+      if (problem) {
+        out.push({ ok: false, code: 'INVALID_TOPIC', message: `'${r.topic}': ${describeTopicProblem(problem)}` });
+        continue;
       }
-      return { ok: true, sub: { topic: r.topic, qos: r.qos, nl: r.nl, rap: r.rap, rh: r.rh, node: this.h.node, clientid } };
-    });
+      const shared = parseShared(topic);
+      if (exclusive !== undefined && (!mqtt.exclusive_subscription || shared !== undefined)) {
+        out.push({ ok: false, code: 'INVALID_TOPIC', message: `'${r.topic}': ${mqtt.exclusive_subscription ? 'a shared filter cannot be exclusive' : 'exclusive subscriptions are off (mqtt.exclusive_subscription)'}` });
+        continue;
+      }
+      if (shared !== undefined && r.nl === 1) {
+        out.push({ ok: false, code: 'INVALID_PARAMETER', message: 'Invalid Subscribe options: `no_local` not allowed for shared-sub. See [MQTT-3.8.3-4]' });
+        continue;
+      }
+      if (exclusive !== undefined && !(await this.h.broker.claimExclusive(topic, clientid))) {
+        out.push({ ok: false, code: 'REFUSED', message: `subscription refused: ${reasonName(0x97)} ('${topic}' is held by another client)` });
+        continue;
+      }
+      const answer = this.#subscribeOne(s, clientid, topic, r, exclusive !== undefined);
+      if (exclusive !== undefined && !answer.ok) this.h.broker.releaseExclusive(topic, clientid);
+      out.push(answer);
+    }
+    return out;
+  }
+
+  /** One subscription made for the client as if it had sent SUBSCRIBE (its lock taken already). */
+  #subscribeOne(s: Session, clientid: string, topic: string, r: SubscribeRequest, exclusive: boolean): SubscribeAnswer {
+    const res = s.subscribe(topic, { qos: r.qos as QoS, nl: r.nl === 1, rap: r.rap === 1, rh: r.rh as 0 | 1 | 2, ...(exclusive ? { exclusive: true as const } : {}) });
+    if (res.rc >= 0x80) return { ok: false, code: 'REFUSED', message: `subscription refused: ${reasonName(res.rc)}` };
+    const after = res.afterAck;
+    if (after) {
+      if (res.ready) void res.ready.then(after);
+      else after();
+    }
+    return { ok: true, sub: { topic: r.topic, qos: r.qos, nl: r.nl, rap: r.rap, rh: r.rh, node: this.h.node, clientid } };
   }
 
   listeners(): ListenerRow[] {
@@ -226,7 +252,7 @@ export class LocalOps {
   unsubscribeClient(clientid: string, topics: readonly string[]): boolean[] | null {
     const s = this.h.broker.sessions.get(clientid);
     if (!s) return null;
-    return topics.map((t) => s.unsubscribe(t));
+    return topics.map((t) => s.unsubscribe(exclusiveFilter(t) ?? t));
   }
 
   subscriptions(filter: SubscriptionFilter, page: Page): Slice {

@@ -90,7 +90,9 @@ export function handleSubscribe(ch: Channel, p: ISubscribePacket): void {
             ch.env.broker.releaseExclusive(key, clientId);
             return RC.unspecifiedError;
           }
-          return subscribe();
+          const rc = subscribe();
+          if (rc >= 0x80) ch.env.broker.releaseExclusive(key, clientId);
+          return rc;
         },
         () => RC.unspecifiedError,
       ),
