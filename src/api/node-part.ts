@@ -35,6 +35,8 @@ import type { ClusterTraces } from '../trace/cluster-traces.js';
 import type { Listeners } from '../mqtt/listeners.js';
 import type { Alarms } from '../alarm/alarms.js';
 import { alarmRoutes } from './routes/alarms.js';
+import { topicMetricRoutes } from './routes/topic-metrics.js';
+import type { TopicMetricsList } from '../router/topic-metrics-store.js';
 import { nodeRoutes } from './routes/nodes.js';
 import type { ApiServer } from './server.js';
 import { loadStatic } from './static.js';
@@ -62,6 +64,8 @@ export interface ApiPartHost {
   readonly listeners?: Listeners;
   /** This node's alarms. */
   readonly alarms?: Alarms;
+  /** The cluster's metered topics, once the router runs. */
+  topicMetrics?(): TopicMetricsList | undefined;
 }
 
 export interface ApiPart extends NodePart {
@@ -184,7 +188,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     const { buildServer } = await import('./server.js');
     server = await buildServer(
       ctx,
-      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...traceRoutes(ctx, () => host.traces?.()), ...mqttListenerRoutes(ctx), ...alarmRoutes(ctx), ...mqttAuthRoutes(() => host.auth?.())],
+      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...traceRoutes(ctx, () => host.traces?.()), ...mqttListenerRoutes(ctx), ...alarmRoutes(ctx), ...topicMetricRoutes(ctx, () => host.topicMetrics?.()), ...mqttAuthRoutes(() => host.auth?.())],
       loadStatic(),
     );
   };

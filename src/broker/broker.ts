@@ -11,6 +11,7 @@ import type { BrokerPort, ClientInfo, ConnectRequest, ConnectResult, Delivery, M
 import { RC } from '../mqtt/reason-codes.js';
 import type { ClusterPort } from './cluster-port.js';
 import { LocalExclusive, type ExclusiveLocks } from './exclusive.js';
+import { TopicMetrics } from './topic-metrics.js';
 import { autoSubscriptions, type AutoSubscription } from './auto-subscribe.js';
 import { DelayedPublisher } from './delayed.js';
 import { TopicRewriter } from './topic-rewrite.js';
@@ -80,6 +81,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   #rewritesPublish: boolean;
   #rewriteRules: readonly RewriteRuleConfig[];
   #autoTopics: readonly AutoSubscribeTopic[];
+  /** Per-topic counts of the metered topics (EMQX's topic metrics). */
+  readonly topicMetrics = new TopicMetrics();
   #cluster: ClusterPort | undefined;
   /** `$exclusive/` subscriptions: this node's locks until the router attaches the cluster's. */
   #exclusive: ExclusiveLocks = new LocalExclusive((id) => this.sessions.has(id));
@@ -351,6 +354,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   stop(): void {
     this.#stopping = true;
     this.delayed.stop();
+    this.topicMetrics.stop();
     for (const s of this.sessions.values()) s.outlet?.kick(RC.serverShuttingDown, 'the node is stopping');
     for (const s of [...this.sessions.values()]) {
       clearTimeout(s.expiryTimer);
@@ -442,6 +446,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
         c['messages.dropped']++;
         c['messages.dropped.no_subscribers']++;
       }
+      if (this.topicMetrics.active) this.topicMetrics.published(msg.topic, msg.qos, matched);
       if (r.remote > 0) c['messages.forward']++;
       const settled = r.settled && retained ? Promise.all([r.settled, retained]).then(() => undefined) : (r.settled ?? (msg.qos > 0 ? retained : undefined));
       return settled ? { matched, settled } : { matched };
@@ -451,6 +456,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
       c['messages.dropped']++;
       c['messages.dropped.no_subscribers']++;
     }
+    if (this.topicMetrics.active) this.topicMetrics.published(msg.topic, msg.qos, matched);
     return { matched };
   }
 

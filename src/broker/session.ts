@@ -2,6 +2,7 @@
 // way, the queue of deliveries waiting for it, its will. It outlives a connection when the client
 // asked for that (clean start false / session expiry > 0) and is resumed, in-flight messages
 // resent, by the next connection with the same client id.
+import type { TopicMetrics } from './topic-metrics.js';
 import type { Counters } from '../base/metrics.js';
 import type { MqttConfig } from '../config/types.js';
 import type { AwaitRel, ClientInfo, Delivery, Message, Outlet, SessionPort, SubOptions, WillMessage } from '../mqtt/port.js';
@@ -10,6 +11,8 @@ import { MQueue } from './mqueue.js';
 /** What a session needs from the broker that holds it. */
 export interface SessionHost {
   readonly counters: Counters;
+  /** Per-topic counts of the metered topics (topic-metrics.ts). */
+  readonly topicMetrics: TopicMetrics;
   config(): MqttConfig;
   /**
    * Adds the subscription to the broker's index: the granted QoS or an error code, and, for a
@@ -136,8 +139,7 @@ export class Session implements SessionPort {
     if (d.qos === 0) {
       if (out?.ready && this.queue.length === 0) {
         if (!out.publish(d, 0, false)) return;
-        c['messages.delivered']++;
-        this.delivered++;
+        this.#counted(d);
         return;
       }
       if (!this.host.config().mqueue_store_qos0 && !out) {
@@ -180,8 +182,15 @@ export class Session implements SessionPort {
       this.inflight.delete(id);
       return;
     }
+    this.#counted(d);
+  }
+
+  /** One more message handed to the client (counters, and the topic's metrics when it is metered). */
+  #counted(d: Delivery): void {
     this.host.counters['messages.delivered']++;
     this.delivered++;
+    const tm = this.host.topicMetrics;
+    if (tm.active) tm.delivered(d.msg.topic, d.qos);
   }
 
   /** A free packet identifier (1..65535, not in flight), or undefined when all are taken. */
@@ -215,10 +224,7 @@ export class Session implements SessionPort {
         continue;
       }
       if (next.qos === 0) {
-        if (out.publish(next, 0, false)) {
-          this.host.counters['messages.delivered']++;
-          this.delivered++;
-        }
+        if (out.publish(next, 0, false)) this.#counted(next);
       } else this.#send(next);
     }
   }

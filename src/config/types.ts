@@ -410,6 +410,8 @@ export interface Config {
   readonly retainer: RetainerConfig;
   readonly delayed: DelayedConfig;
   readonly rewrite: readonly RewriteRuleConfig[];
+  /** Topics metered from the start (EMQX's topic metrics), besides those added through the API. */
+  readonly topic_metrics: ReadonlyArray<{ readonly topic: string }>;
   readonly auto_subscribe: { readonly topics: readonly AutoSubscribeTopic[] };
   readonly sys_topics: SysTopicsConfig;
   readonly dashboard: DashboardConfig;

@@ -150,6 +150,7 @@ export class EmqxNode {
       traces: () => this.traces.traces(),
       listeners: this.mqtt.listenerSet,
       alarms: this.alarm.alarms,
+      topicMetrics: () => this.router.topicMetrics(),
     });
     this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
     this.traces = tracePart({ config: opts.config, logger: opts.logger, tracer: this.mqtt.tracer, cluster: () => this.cluster.parts() });

@@ -2,7 +2,8 @@
 // listeners, it attaches to the broker and follows the links and the member list: a member whose
 // link comes up exchanges route tables with this node, one whose link goes down has its routes
 // dropped, one that leaves is forgotten. It also puts the retained and the delayed messages in
-// the replicated table, and decides `$exclusive/` subscriptions for the whole cluster.
+// the replicated table, decides `$exclusive/` subscriptions for the whole cluster and keeps the
+// list of metered topics.
 import type { Logger } from 'pino';
 import type { NodePart } from '../base/part.js';
 import type { Broker } from '../broker/broker.js';
@@ -12,6 +13,7 @@ import type { Dist, LinkInfo, NodeDownReason } from '../link/types.js';
 import { attachDelayedTable } from './delayed-store.js';
 import { attachRetainedTable } from './retained-store.js';
 import { ClusterExclusive, EXCLUSIVE_TABLE } from './exclusive-store.js';
+import { TopicMetricsList } from './topic-metrics-store.js';
 import { Router } from './router.js';
 
 export interface RouterPartHost {
@@ -24,11 +26,14 @@ export interface RouterPartHost {
 
 export interface RouterPart extends NodePart {
   router(): Router | undefined;
+  /** The cluster's metered topics, once the router runs. */
+  topicMetrics(): TopicMetricsList | undefined;
 }
 
 export function routerPart(host: RouterPartHost): RouterPart {
   const log = host.logger.child({ part: 'router' });
   let router: Router | undefined;
+  let topicMetrics: TopicMetricsList | undefined;
   let members = new Set<string>();
   const offs: Array<() => void> = [];
   let config = host.config;
@@ -100,6 +105,9 @@ export function routerPart(host: RouterPartHost): RouterPart {
         timeoutMs: 5000,
       });
       exclusive.serve();
+      // The metered topics too.
+      topicMetrics = new TopicMetricsList(parts.db, host.broker.topicMetrics, config.topic_metrics.map((t) => t.topic), Date.now());
+      offs.push(topicMetrics.attach());
       // A node joining keeps the locks its clients hold unless the cluster's are newer.
       parts.db.mergeOnJoin(EXCLUSIVE_TABLE);
       host.broker.attachExclusive(exclusive);
@@ -108,11 +116,14 @@ export function routerPart(host: RouterPartHost): RouterPart {
       offs.splice(0).forEach((off) => off());
       router?.stop();
       router = undefined;
+      topicMetrics = undefined;
     },
-    reloadKeys: ['mqtt.shared_subscription_strategy', 'broker.shared_subscription_strategy', 'node.dist_net_ticktime'],
+    reloadKeys: ['mqtt.shared_subscription_strategy', 'broker.shared_subscription_strategy', 'node.dist_net_ticktime', 'topic_metrics'],
     reconfigure(next) {
       config = next;
+      topicMetrics?.reconfigure(next.topic_metrics.map((t) => t.topic));
     },
     router: () => router,
+    topicMetrics: () => topicMetrics,
   };
 }

@@ -14,6 +14,7 @@ import { describeTopicProblem, exclusiveFilter, parseShared, validateFilter } fr
 import type { Session } from '../../broker/session.js';
 import { Monitor, type Sample } from './monitor.js';
 import type { Alarms } from '../../alarm/alarms.js';
+import type { TopicMetricsRow } from '../../broker/topic-metrics.js';
 import { alarmJson } from '../format/alarms.js';
 import { nodeInfo } from './node-info.js';
 import { systemMemory } from '../../base/system-memory.js';
@@ -141,6 +142,16 @@ export class LocalOps {
     const list = activated ? a.activated() : a.deactivated();
     const now = a.nowUs();
     return { count: list.length, rows: list.slice(page.offset, page.offset + page.limit).map((x) => alarmJson(this.h.node, x, now)) };
+  }
+
+  /** This node's counts of the metered topics. */
+  topicMetrics(): TopicMetricsRow[] {
+    return this.h.broker.topicMetrics.rows();
+  }
+
+  /** Resets this node's counts of one metered topic, or of all; false when it is not metered. */
+  resetTopicMetrics(topic?: string): boolean {
+    return this.h.broker.topicMetrics.reset(Date.now(), topic);
   }
 
   /** DELETE /alarms: this node's history of deactivated alarms. */

@@ -31,6 +31,8 @@ export type Op =
   | { readonly op: 'prometheus' }
   | { readonly op: 'alarms'; readonly activated: boolean; readonly page: Page }
   | { readonly op: 'alarms_clear' }
+  | { readonly op: 'topic_metrics' }
+  | { readonly op: 'topic_metrics_reset'; readonly topic?: string }
   | { readonly op: 'join'; readonly target: string };
 
 /** Runs one operation on this node. */
@@ -78,12 +80,16 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
       return ops.alarms(req.activated, req.page);
     case 'alarms_clear':
       return ops.clearAlarms();
+    case 'topic_metrics':
+      return ops.topicMetrics();
+    case 'topic_metrics_reset':
+      return ops.resetTopicMetrics(req.topic);
     case 'join':
       return ops.join(req.target);
   }
 }
 
-const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'join']);
+const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'topic_metrics', 'topic_metrics_reset', 'join']);
 
 function isOp(p: unknown): p is Op {
   return p !== null && typeof p === 'object' && OPS.has((p as { op?: unknown }).op as string);

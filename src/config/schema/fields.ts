@@ -1,7 +1,7 @@
 // The keys under `node` and `cluster` (SPEC §2), as data: their types, defaults and what is ours;
 // the broker's roots are in broker-fields.ts. Keys EMQX has but this node does not use are
 // declared `emqx` so a real EMQX file loads unchanged; anything else under these roots is an error.
-import { AUTO_SUBSCRIBE_FIELDS, REWRITE_FIELD } from './module-fields.js';
+import { AUTO_SUBSCRIBE_FIELDS, REWRITE_FIELD, TOPIC_METRICS_FIELD } from './module-fields.js';
 import { BROKER_FIELDS, LISTENERS_FIELDS, MQTT_FIELDS, RETAINER_FIELDS, DELAYED_FIELDS, SYS_TOPICS_FIELDS } from './broker-fields.js';
 import { API_KEY_FIELDS, DASHBOARD_FIELDS } from './dashboard-fields.js';
 import { ALARM_FIELDS, CONN_CONGESTION_FIELDS, SYSMON_FIELDS } from './alarm-fields.js';
@@ -196,6 +196,7 @@ export const ROOT_FIELDS: Readonly<Record<string, Field>> = {
   retainer: { type: { kind: 'object', fields: RETAINER_FIELDS } },
   delayed: { type: { kind: 'object', fields: DELAYED_FIELDS } },
   rewrite: REWRITE_FIELD,
+  topic_metrics: TOPIC_METRICS_FIELD,
   auto_subscribe: { type: { kind: 'object', fields: AUTO_SUBSCRIBE_FIELDS } },
   sys_topics: { type: { kind: 'object', fields: SYS_TOPICS_FIELDS } },
   dashboard: { type: { kind: 'object', fields: DASHBOARD_FIELDS } },

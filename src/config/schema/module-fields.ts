@@ -1,8 +1,9 @@
-// EMQX's MQTT extensions configured as arrays: `rewrite` (topic rewrite rules, emqx_modules_schema)
-// and `auto_subscribe.topics` (emqx_auto_subscribe_schema). Each entry is checked key by key; a
+// EMQX's MQTT extensions configured as arrays: `rewrite` (topic rewrite rules, emqx_modules_schema),
+// `topic_metrics` (the topics metered from the start) and `auto_subscribe.topics`
+// (emqx_auto_subscribe_schema). Each entry is checked key by key; a
 // regular expression that does not compile, or a topic filter that is not one, is refused at
 // load with the entry's position.
-import { validateFilter, describeTopicProblem } from '../../mqtt/topic.js';
+import { validateFilter, validateTopicName, describeTopicProblem } from '../../mqtt/topic.js';
 import { Entry, isObj, show, type Converted } from './entry.js';
 import type { Field } from './fields.js';
 
@@ -62,6 +63,23 @@ export function convertAutoSubscribeTopics(v: unknown): Converted {
     return { topic, qos: e.int('qos', 0, 2, 0), rh: e.int('rh', 0, 2, 0), rap: e.int('rap', 0, 1, 0), nl: e.int('nl', 0, 1, 0) };
   });
 }
+
+/** `topic_metrics = [{topic}]`: topic names (no wildcards), at most 512. */
+export function convertTopicMetrics(v: unknown): Converted {
+  const r = eachEntry(v, 'topics', (e) => {
+    const topic = e.str('topic');
+    if (topic === undefined) e.bad('topic', 'is required (a topic name)');
+    else {
+      const p = validateTopicName(topic, Number.POSITIVE_INFINITY);
+      if (p) e.bad('topic', `'${topic}' is not a topic name (wildcards are not metered): ${describeTopicProblem(p)}`);
+    }
+    return { topic };
+  });
+  if (r.ok && (r.value as unknown[]).length > 512) return { ok: false, reason: `${(r.value as unknown[]).length} topics: at most 512 are metered` };
+  return r;
+}
+
+export const TOPIC_METRICS_FIELD: Field = { type: { kind: 'custom', expected: 'an array of topics', convert: (v) => convertTopicMetrics(v) }, default: [] };
 
 export const REWRITE_FIELD: Field = { type: { kind: 'custom', expected: 'an array of rewrite rules', convert: (v) => convertRewrite(v) }, default: [] };
 
