@@ -78,8 +78,8 @@ export class Db extends EventEmitter<DbEvents> {
   private readonly chunkBytes: number;
   private readonly window: number;
   private readonly chunkLimits: ChunkLimits;
-  /** Tables whose rows a join merges into the cluster's copy instead of dropping (mergeOnJoin). */
-  private readonly merged = new Set<string>();
+  /** Tables whose rows a join merges into the cluster's copy instead of dropping, and which rows (mergeOnJoin). */
+  private readonly merged = new Map<string, (key: string) => boolean>();
   /** A joiner that went down will not ask for the rest of its copy: free it at once. */
   private readonly onNodeDown = (node: string): void => {
     for (const [id, s] of this.snapshots) if (s.peer === node) this.dropSnapshot(id);
@@ -318,8 +318,8 @@ export class Db extends EventEmitter<DbEvents> {
    * tombstone): the two copies merge by the rule replication uses everywhere, last writer wins,
    * instead of the joiner's being dropped.
    */
-  mergeOnJoin(table: string): void {
-    this.merged.add(table);
+  mergeOnJoin(table: string, keep: (key: string) => boolean = () => true): void {
+    this.merged.set(table, keep);
   }
 
   /**
@@ -332,7 +332,7 @@ export class Db extends EventEmitter<DbEvents> {
   async replaceFrom(peer: string, beforeCommit: () => Promise<void>): Promise<{ records: number }> {
     // This node's live rows of the merged tables; each one the copy holds newer is struck off.
     const own = new Map<string, DbRecord>();
-    for (const t of this.merged) for (const r of this.o.store.entries(t)) if (r.table === t && !r.deleted && isDbRecord(r)) own.set(recordId(t, r.key), r);
+    for (const [t, keep] of this.merged) for (const r of this.o.store.entries(t)) if (r.table === t && !r.deleted && isDbRecord(r) && keep(r.key)) own.set(recordId(t, r.key), r);
     let records = 0;
     let bytes = 0;
     // Where the time goes, for the log line below: waiting for chunks, staging them, committing.
@@ -396,7 +396,7 @@ export class Db extends EventEmitter<DbEvents> {
     );
     this.emit('reset', 'join');
     if (own.size > 0) {
-      this.o.log.info({ rows: own.size, tables: [...this.merged] }, "kept rows from before the join that are newer than the cluster's");
+      this.o.log.info({ rows: own.size, tables: [...this.merged.keys()] }, "kept rows from before the join that are newer than the cluster's");
       // To the members now (they would also pull them by anti-entropy when they meet this node).
       const kept = [...own.values()];
       for (let i = 0; i < kept.length; i += MERGE_BATCH) {

@@ -57,8 +57,9 @@ export function attachRetainedTable(retainer: Retainer, db: Db): () => void {
   db.on('changed', onChanged);
   db.on('reset', onReset);
   // A node joining a cluster keeps the messages it retained alone unless the cluster has a newer
-  // message (or deletion) on the same topic (EMQX's join drops them).
-  db.mergeOnJoin(RETAINED_TABLE);
+  // message (or deletion) on the same topic (EMQX's join drops them). Not its `$SYS` facts: those
+  // described it alone (`$SYS/brokers` would list it alone), and every member writes its own.
+  db.mergeOnJoin(RETAINED_TABLE, (topic) => !topic.startsWith('$SYS/'));
   retainer.attachStorage(storage);
   return () => {
     db.off('changed', onChanged);

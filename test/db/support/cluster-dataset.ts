@@ -193,7 +193,7 @@ export async function storeDigest(dir: string): Promise<{ digest: string; record
 export async function joinedDigest(clusterDir: string, ownDir: string): Promise<{ digest: string; records: number }> {
   const merged = new Map((await storeRecords(clusterDir)).map((r) => [recordId(r.table, r.key), r] as const));
   for (const r of await storeRecords(ownDir)) {
-    if (r.table !== RETAINED_TABLE || r.deleted) continue;
+    if (r.table !== RETAINED_TABLE || r.deleted || r.key.startsWith('$SYS/')) continue;
     const id = recordId(r.table, r.key);
     if (wins(r, merged.get(id))) merged.set(id, r);
   }
