@@ -65,6 +65,11 @@ interface Alarm {
   deactivate_at: string;
 }
 
+interface TopicMetric {
+  topic: string;
+  metrics: Record<string, number>;
+}
+
 interface TraceInfo {
   name: string;
   type: 'clientid' | 'topic' | 'ip_address';
@@ -265,8 +270,8 @@ function button(label: string, cls: string, onClick: () => void): HTMLButtonElem
 }
 
 /** A button that calls the API, then refreshes the page's tables. */
-const apiButton = (label: string, cls: string, method: string, path: string): HTMLButtonElement =>
-  button(label, cls, () => void api(method, path).catch(() => undefined).then(refresh));
+const apiButton = (label: string, cls: string, method: string, path: string, body?: unknown): HTMLButtonElement =>
+  button(label, cls, () => void api(method, path, body).catch(() => undefined).then(refresh));
 
 function fillRetained(list: { data: Retained[]; meta: { count?: number } }): void {
   // $SYS topics are the broker's own; the table shows what clients retained.
@@ -304,6 +309,17 @@ function fillAlarms(active: { data: Alarm[]; meta: { count: number } }, history:
   }
   $('alarm-count').textContent = `${active.meta.count} active`;
   $('alarm-history-count').textContent = `${history.meta.count} in the history`;
+}
+
+function fillTopicMetrics(list: TopicMetric[]): void {
+  const n = (m: TopicMetric, k: string): number => m.metrics[k] ?? 0;
+  fillRows(
+    'topic-metrics',
+    list,
+    (m) => m.topic,
+    (m) => [m.topic, n(m, 'messages.in.count'), n(m, 'messages.out.count'), n(m, 'messages.dropped.count'), n(m, 'messages.in.rate'), n(m, 'messages.out.rate')],
+    (m) => [apiButton('Reset', 'view', 'PUT', '/mqtt/topic_metrics', { action: 'reset', topic: m.topic }), apiButton('Delete', 'kick', 'DELETE', `/mqtt/topic_metrics/${encodeURIComponent(m.topic)}`)],
+  );
 }
 
 /** The last 8 KB of the biggest file of a trace (the node where its client is). */
@@ -356,7 +372,7 @@ let chartTimer: number | undefined;
 async function refresh(): Promise<void> {
   try {
     const filter = $<HTMLInputElement>('client-filter').value.trim();
-    const [cluster, nodes, clients, subs, retained, delayed, traces, alarms, alarmHistory] = await Promise.all([
+    const [cluster, nodes, clients, subs, retained, delayed, traces, alarms, alarmHistory, topicMetrics] = await Promise.all([
       api<{ name: string; self: string }>('GET', '/cluster'),
       api<NodeInfo[]>('GET', '/nodes'),
       api<{ data: Client[]; meta: { count: number } }>('GET', `/clients?limit=50${filter ? `&like_clientid=${encodeURIComponent(filter)}` : ''}`),
@@ -366,6 +382,7 @@ async function refresh(): Promise<void> {
       api<TraceInfo[]>('GET', '/trace'),
       api<{ data: Alarm[]; meta: { count: number } }>('GET', '/alarms?activated=true&limit=50'),
       api<{ data: Alarm[]; meta: { count: number } }>('GET', '/alarms?activated=false&limit=1000'),
+      api<TopicMetric[]>('GET', '/mqtt/topic_metrics'),
     ]);
     $('cluster-name').textContent = cluster.name;
     $('served-by').textContent = `served by ${cluster.self}`;
@@ -376,6 +393,7 @@ async function refresh(): Promise<void> {
     fillDelayed(delayed);
     fillTraces(traces);
     fillAlarms(alarms, alarmHistory);
+    fillTopicMetrics(topicMetrics);
   } catch (err) {
     if (err instanceof Unauthorized) showLogin('Your session has ended; log in again.');
   }
@@ -486,6 +504,21 @@ $('trace-form').addEventListener('submit', (ev) => {
     } catch (err) {
       if (err instanceof Unauthorized) return showLogin('Your session has ended; log in again.');
       $('trace-result').textContent = `not started: ${(err as Error).message}`;
+    }
+    await refresh();
+  })();
+});
+
+$('metrics-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const topic = $<HTMLInputElement>('metrics-topic').value;
+  void (async () => {
+    try {
+      await api('POST', '/mqtt/topic_metrics', { topic });
+      $('metrics-result').textContent = `${topic} is metered on every node`;
+    } catch (err) {
+      if (err instanceof Unauthorized) return showLogin('Your session has ended; log in again.');
+      $('metrics-result').textContent = `not metered: ${(err as Error).message}`;
     }
     await refresh();
   })();

@@ -1,7 +1,7 @@
 // The dashboard page in headless Chromium (Debian's chromium through puppeteer-core) against a
 // real three-node cluster: log in, see three nodes, publish from the page (plain, retained,
 // delayed) and delete the retained and delayed messages from their tables, trace a client and
-// view its packets, see each node's alarm and clear the history, stop a node and see it turn stopped within seconds, kick a client, no console
+// view its packets, meter a topic, see each node's alarm and clear the history, stop a node and see it turn stopped within seconds, kick a client, no console
 // errors; a screenshot is written for review. Expressions evaluated in the page are strings: this
 // file is type-checked without the DOM's types.
 import { test } from 'node:test';
@@ -117,6 +117,15 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   await page.waitForFunction("document.querySelector('#traces tr[data-key=\"kickme\"]').textContent.includes('stopped')");
   await page.click('#traces tr[data-key="kickme"] button.kick:not(.stop)');
   await page.waitForFunction(`document.querySelector('#traces tr[data-key="kickme"]') === null`);
+
+  // Topic metrics: a topic metered from the page counts what is published to it.
+  await page.type('#metrics-topic', 'dash/metered');
+  await page.click('#metrics-button');
+  await page.waitForSelector('#topic-metrics tr[data-key="dash/metered"]');
+  for (let i = 0; i < 3; i++) await client.publishAsync('dash/metered', `m${i}`, { qos: 1 });
+  await page.waitForFunction("document.querySelector('#topic-metrics tr[data-key=\"dash/metered\"] td:nth-child(2)').textContent === '3'");
+  await page.click('#topic-metrics tr[data-key="dash/metered"] button.kick');
+  await page.waitForFunction(`document.querySelector('#topic-metrics tr[data-key="dash/metered"]') === null`);
 
   // Alarms: one active per node; emqx1's clears on a reload and goes to the history, which the
   // page clears.
