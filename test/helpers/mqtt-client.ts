@@ -81,6 +81,17 @@ export async function applyConf(node: TestNode, text: string, key?: string, valu
 
 // ---- mqtt.js ----
 
+/** The SUBACK's code for `filter` (mqtt.js rejects a v5 failure code, with the SUBACK attached). */
+export async function subackCode(c: MqttClient, filter: string, qos: 0 | 1 | 2 = 1): Promise<number> {
+  try {
+    return (await c.subscribeAsync(filter, { qos }))[0]!.qos;
+  } catch (err) {
+    const granted = (err as { packet?: { granted?: number[] } }).packet?.granted;
+    if (!granted) throw err;
+    return granted[0]!;
+  }
+}
+
 export interface Received {
   readonly topic: string;
   readonly payload: Buffer;

@@ -9,6 +9,7 @@ import { allocDistBase, createTestNode, type TestNode } from '../helpers/launche
 import { Partition, partitionUnavailable } from '../helpers/partition.js';
 import { statusOf, waitFor } from '../helpers/cluster-status.js';
 import { skipOrFail } from '../helpers/prerequisite.js';
+import { subackCode } from '../helpers/mqtt-client.js';
 
 const CONF = 'node.dist_net_ticktime = 2s\n';
 
@@ -157,16 +158,7 @@ test('an exclusive subscription holds across the cluster: one holder among clien
   await Promise.all(nodes.map((n) => n.startOk()));
   for (const n of nodes.slice(1)) assert.equal((await n.ctl(['cluster', 'join', names[0]!])).code, 0);
   const [n1, n2, n3] = nodes as [TestNode, TestNode, TestNode];
-  /** The SUBACK code (mqtt.js rejects a v5 failure with the SUBACK attached). */
-  const code = async (c: MqttClient, filter: string): Promise<number> => {
-    try {
-      return (await c.subscribeAsync(filter, { qos: 1 }))[0]!.qos;
-    } catch (err) {
-      const granted = (err as { packet?: { granted?: number[] } }).packet?.granted;
-      if (!granted) throw err;
-      return granted[0]!;
-    }
-  };
+  const code = (c: MqttClient, filter: string): Promise<number> => subackCode(c, filter);
   // Two clients on two nodes, neither of them the member that decides, claim one filter at once.
   const a = await client(t, n2, { clientId: 'ex-a' });
   const b = await client(t, n3, { clientId: 'ex-b' });

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TestNode } from '../helpers/launcher.js';
-import { applyConf, closeAll, open, startMqttNode, uniq } from '../helpers/mqtt-client.js';
+import { applyConf, closeAll, open, startMqttNode, subackCode, uniq } from '../helpers/mqtt-client.js';
 import { http, login } from '../api/http.js';
 
 let node: TestNode;
@@ -22,16 +22,7 @@ after(async () => {
   await node?.cleanup();
 });
 
-/** The SUBACK's code for `filter` (mqtt.js rejects a v5 failure with the SUBACK attached). */
-async function granted(c: Awaited<ReturnType<typeof open>>, filter: string): Promise<number> {
-  try {
-    return (await c.subscribe(filter, { qos: 1 }))[0]!.qos;
-  } catch (err) {
-    const codes = (err as { packet?: { granted?: number[] } }).packet?.granted;
-    if (!codes) throw err;
-    return codes[0]!;
-  }
-}
+const granted = (c: Awaited<ReturnType<typeof open>>, filter: string): Promise<number> => subackCode(c.mqtt, filter);
 
 test('exclusive subscriptions: off by default (0x8F), then one holder at a time', async () => {
   const topic = `ex/${uniq()}`;
