@@ -3,8 +3,13 @@
 // watermarks. The CPU alarm has two (raised above the high one, cleared below the low one, so a
 // load hovering at the line does not flap); the memory alarm clears as soon as use is back under
 // its line. EMQX's names, details and messages (`85.00% cpu usage`, `72.31% mem usage`).
+//
+// And, every `sysmon.vm.process_check_interval`, this node's open files against its limit, with
+// the process watermarks (EMQX's `too_many_processes`): what stops an Erlang node from taking more
+// connections is its process table, what stops this one is the open-file limit, one file a
+// connection. Ours: `too_many_open_files`, `85.00% of the open-file limit (17000 of 20000)`.
 import { cpus } from 'node:os';
-import { systemMemory } from '../base/system-memory.js';
+import { maxFds, openFds, systemMemory } from '../base/system-usage.js';
 import type { SysmonConfig } from '../config/types.js';
 import type { Alarms } from './alarms.js';
 
@@ -42,14 +47,26 @@ export function cpuTimes(): { busy: number; total: number } {
 export interface SysmonReaders {
   cpu(): { busy: number; total: number };
   memory(): { total: number; used: number };
+  /** Open files and their limit; undefined when unknown. */
+  files(): { open: number; limit: number } | undefined;
 }
 
-const REAL: SysmonReaders = { cpu: cpuTimes, memory: systemMemory };
+const REAL: SysmonReaders = {
+  cpu: cpuTimes,
+  memory: systemMemory,
+  files: () => {
+    const open = openFds();
+    const limit = maxFds();
+    return open === undefined || limit <= 0 ? undefined : { open, limit };
+  },
+};
 
 export class Sysmon {
   #config: SysmonConfig['os'];
+  #vm: SysmonConfig['vm'];
   #cpuTimer: NodeJS.Timeout | undefined;
   #memTimer: NodeJS.Timeout | undefined;
+  #fileTimer: NodeJS.Timeout | undefined;
   #lastCpu: { busy: number; total: number } | undefined;
 
   constructor(
@@ -58,6 +75,7 @@ export class Sysmon {
     private readonly read: SysmonReaders = REAL,
   ) {
     this.#config = config.os;
+    this.#vm = config.vm;
   }
 
   start(): void {
@@ -67,11 +85,13 @@ export class Sysmon {
   stop(): void {
     clearInterval(this.#cpuTimer);
     clearInterval(this.#memTimer);
+    clearInterval(this.#fileTimer);
   }
 
   /** New thresholds apply at once (EMQX re-checks memory on a config update too). */
   reconfigure(config: SysmonConfig): void {
     this.#config = config.os;
+    this.#vm = config.vm;
     this.#schedule();
   }
 
@@ -102,6 +122,20 @@ export class Sysmon {
     else this.alarms.deactivate('high_system_memory_usage', { details, message });
   }
 
+  /** One check of this node's open files against its limit. */
+  checkFiles(): void {
+    const f = this.read.files();
+    if (!f) return;
+    const usage = pct(f.open / f.limit);
+    const high = pct(this.#vm.process_high_watermark);
+    const low = pct(this.#vm.process_low_watermark);
+    const verdict = cpuVerdict(usage, high, low);
+    const details = { usage, open_files: f.open, max_fds: f.limit, high_watermark: high, low_watermark: low };
+    const message = `${usage.toFixed(2)}% of the open-file limit (${f.open} of ${f.limit})`;
+    if (verdict === 'activate') this.alarms.activate('too_many_open_files', details, message);
+    else if (verdict === 'deactivate') this.alarms.deactivate('too_many_open_files', { details, message });
+  }
+
   #schedule(): void {
     this.stop();
     const { cpu_check_interval: cpu, mem_check_interval: mem } = this.#config;
@@ -114,5 +148,8 @@ export class Sysmon {
       this.#memTimer = setInterval(() => this.checkMemory(), mem);
       this.#memTimer.unref();
     } else this.alarms.deactivate('high_system_memory_usage');
+    this.checkFiles();
+    this.#fileTimer = setInterval(() => this.checkFiles(), this.#vm.process_check_interval);
+    this.#fileTimer.unref();
   }
 }

@@ -415,6 +415,15 @@ function crossFieldChecks(node: Record<string, unknown>, cluster: Record<string,
   for (const p of startProblems(node, cluster)) c.add(p.path, p.message);
 }
 
+/** A clearing watermark above its raising one: the alarm would never clear. */
+function lowAboveHigh(c: Collector, section: Record<string, unknown> | undefined, at: readonly string[], low: string, high: string): void {
+  const l = section?.[low];
+  const h = section?.[high];
+  if (typeof l !== 'number' || typeof h !== 'number' || l <= h) return;
+  const pct = (v: number): string => showAs({ kind: 'percent' }, v) as string;
+  c.add([...at, low], `${pct(l)} is above ${[...at, high].join('.')} (${pct(h)}): the alarm would never clear`);
+}
+
 /**
  * Two enabled listeners cannot share a port on overlapping addresses. A listener that exists
  * only by default (tcp:default on 1883, ...) yields to one from the file that wants its port:
@@ -465,10 +474,9 @@ export function validateConfig(tree: Readonly<Record<string, unknown>>, opts: Va
   const cluster = (out.cluster ?? {}) as Record<string, unknown>;
   crossFieldChecks(node, cluster, c);
   listenerChecks(out.listeners as Record<string, Record<string, Record<string, unknown>>>, c);
-  const os = (out.sysmon as { os?: Record<string, unknown> } | undefined)?.os;
-  if (os && typeof os.cpu_low_watermark === 'number' && typeof os.cpu_high_watermark === 'number' && os.cpu_low_watermark > os.cpu_high_watermark) {
-    c.add(['sysmon', 'os', 'cpu_low_watermark'], `${showAs({ kind: 'percent' }, os.cpu_low_watermark) as string} is above sysmon.os.cpu_high_watermark (${showAs({ kind: 'percent' }, os.cpu_high_watermark) as string}): the alarm would never clear`);
-  }
+  const sysmon = out.sysmon as { os?: Record<string, unknown>; vm?: Record<string, unknown> } | undefined;
+  lowAboveHigh(c, sysmon?.os, ['sysmon', 'os'], 'cpu_low_watermark', 'cpu_high_watermark');
+  lowAboveHigh(c, sysmon?.vm, ['sysmon', 'vm'], 'process_low_watermark', 'process_high_watermark');
   const mqtt = out.mqtt as Record<string, unknown> | undefined;
   if (mqtt && mqtt.shared_subscription_strategy === undefined) {
     mqtt.shared_subscription_strategy = (out.broker as Record<string, unknown> | undefined)?.shared_subscription_strategy ?? 'round_robin';

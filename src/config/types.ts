@@ -278,6 +278,12 @@ export interface SysmonConfig {
     readonly mem_check_interval: number;
     readonly sysmem_high_watermark: number;
   };
+  /** EMQX's process keys, applied to open files (alarm `too_many_open_files`). */
+  readonly vm: {
+    readonly process_check_interval: number;
+    readonly process_high_watermark: number;
+    readonly process_low_watermark: number;
+  };
 }
 
 export interface ConnCongestionConfig {

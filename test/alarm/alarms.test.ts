@@ -138,10 +138,14 @@ test('Sysmon measures CPU between checks and memory at each, with EMQX details a
   const { alarms, published } = alarmsWith();
   let cpu = { busy: 0, total: 0 };
   let mem = { total: 1000, used: 500 };
+  let files: { open: number; limit: number } | undefined = { open: 100, limit: 20_000 };
   const sysmon = new Sysmon(
     alarms,
-    { os: { cpu_check_interval: 3_600_000, cpu_high_watermark: 0.8, cpu_low_watermark: 0.6, mem_check_interval: 3_600_000, sysmem_high_watermark: 0.7 } },
-    { cpu: () => cpu, memory: () => mem },
+    {
+      os: { cpu_check_interval: 3_600_000, cpu_high_watermark: 0.8, cpu_low_watermark: 0.6, mem_check_interval: 3_600_000, sysmem_high_watermark: 0.7 },
+      vm: { process_check_interval: 3_600_000, process_high_watermark: 0.8, process_low_watermark: 0.6 },
+    },
+    { cpu: () => cpu, memory: () => mem, files: () => files },
   );
   sysmon.start();
   try {
@@ -162,6 +166,20 @@ test('Sysmon measures CPU between checks and memory at each, with EMQX details a
     sysmon.checkMemory();
     assert.deepEqual(alarms.activated(), []);
     assert.equal(published.length, 4);
+
+    // Open files: the process watermarks, two of them, as for CPU.
+    files = { open: 17_000, limit: 20_000 };
+    sysmon.checkFiles();
+    assert.deepEqual(alarms.activated().map((a) => [a.name, a.message]), [['too_many_open_files', '85.00% of the open-file limit (17000 of 20000)']]);
+    files = { open: 13_000, limit: 20_000 };
+    sysmon.checkFiles();
+    assert.equal(alarms.isActive('too_many_open_files'), true, 'between the lines');
+    files = undefined;
+    sysmon.checkFiles();
+    assert.equal(alarms.isActive('too_many_open_files'), true, 'no reading changes nothing');
+    files = { open: 11_000, limit: 20_000 };
+    sysmon.checkFiles();
+    assert.equal(alarms.isActive('too_many_open_files'), false);
   } finally {
     sysmon.stop();
   }
@@ -173,6 +191,7 @@ test('sysmon, alarm and conn_congestion keys: EMQX defaults, percentages as "80%
   assert.deepEqual(ok.problems, []);
   const c = ok.config!;
   assert.deepEqual(c.sysmon.os, { cpu_check_interval: 60_000, cpu_high_watermark: 0.8, cpu_low_watermark: 0.6, mem_check_interval: 60_000, sysmem_high_watermark: 0.7 });
+  assert.deepEqual(c.sysmon.vm, { process_check_interval: 30_000, process_high_watermark: 0.8, process_low_watermark: 0.6 });
   assert.deepEqual(c.alarm, { actions: ['log', 'publish'], size_limit: 1000, validity_period: 24 * 3600_000 });
   assert.deepEqual(c.conn_congestion, { enable_alarm: true, min_alarm_sustain_duration: 60_000 });
   const off = validateConfig({ node: { cookie: 'x' }, sysmon: { os: { mem_check_interval: 'disabled', sysmem_high_watermark: '12.5%', procmem_high_watermark: '5%' }, vm: { long_gc: 'disabled' } } }, { paths, env: {} });

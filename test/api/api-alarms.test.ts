@@ -3,7 +3,9 @@
 // history across a restart and cleared by DELETE /alarms; a conn_congestion alarm raised by a
 // subscriber that stops reading, cleared once it reads again (after the sustain time) and at once
 // when it goes away; the partition alarm of a member that stalled past the ticktime, healed at
-// once with autoheal on and kept until a restart with it off.
+// once with autoheal on and kept until a restart with it off; the open-file alarm as connections
+// come and go.
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -225,4 +227,38 @@ test('partition: a member stalled past the ticktime and back unrestarted is reco
     throw new Error(`${err.message}\n--- ${names[0]} ---\n${tail(n1)}\n--- ${names[1]} ---\n${tail(n2)}`);
   });
   assert.equal((await own(false)).length, 2);
+});
+
+test('too_many_open_files: raised as connections take the node near its open-file limit, cleared as they go', { timeout: 120_000 }, async (t) => {
+  const n = await createTestNode(t, { name: 'fd1@127.0.0.1', dashboard: true, mqtt: true });
+  await n.startOk();
+  const token = await login(n.dashboardPort!);
+  // The watermarks are set from this daemon's own limit and files, so the test holds for any limit.
+  const limit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync(`/proc/${n.pid}/limits`, 'utf8'))![1]);
+  const base = readdirSync(`/proc/${n.pid}/fd`).length;
+  const pct = (files: number): string => `${(Math.ceil((files / limit) * 10000) / 100).toFixed(2)}%`;
+  const high = pct(base + 150);
+  const low = pct(base + 50);
+  n.writeConf(`sysmon.vm { process_check_interval = 1s, process_high_watermark = "${high}", process_low_watermark = "${low}" }\n`);
+  assert.equal((await n.ctl(['conf', 'reload'])).code, 0);
+  const active = async (): Promise<boolean> => (await alarms(n.dashboardPort!, token, true)).some((a) => a.name === 'too_many_open_files');
+  assert.equal(await active(), false);
+
+  const socks: Socket[] = [];
+  t.after(() => socks.forEach((s) => s.destroy()));
+  const wanted = Math.ceil((Number.parseFloat(high) / 100) * limit) - base + 100;
+  for (let i = 0; i < wanted; i++) {
+    const s = tcpConnect(n.mqttPort!, '127.0.0.1');
+    socks.push(s);
+    await new Promise<void>((resolve, reject) => {
+      s.once('connect', resolve);
+      s.once('error', reject);
+    });
+  }
+  await waitFor('too_many_open_files raised', active, 10_000);
+  const row = (await alarms(n.dashboardPort!, token, true)).find((a) => a.name === 'too_many_open_files')!;
+  assert.equal(row.details.max_fds, limit);
+  assert.match(row.message, /% of the open-file limit \(\d+ of \d+\)$/);
+  for (const s of socks.splice(0)) s.destroy();
+  await waitFor('too_many_open_files cleared', async () => !(await active()), 10_000);
 });

@@ -95,12 +95,13 @@ test("all of EMQX's example configs load when merged with its shipped emqx.conf"
       // EMQX expands ${EMQX_ETC_DIR} at the start of certificate paths; so do we.
       assert.equal(loaded.config.cluster.etcd.ssl_options?.cacertfile, join(root, 'etc', 'certs', 'etcd-cacert.pem'));
     }
-    if (name === 'sysmon.os.conf.example' || name === 'alarm.conf.example' || name === 'conn_congestion.conf.example') {
+    if (['sysmon.os.conf.example', 'sysmon.vm.conf.example', 'alarm.conf.example', 'conn_congestion.conf.example'].includes(name)) {
       // Read, not ignored: EMQX's unquoted `80%` is a percentage.
       assert.deepEqual(loaded.ignoredRoots, [], name);
       assert.deepEqual(loaded.config.sysmon.os, { cpu_check_interval: 60_000, cpu_high_watermark: 0.8, cpu_low_watermark: 0.6, mem_check_interval: 60_000, sysmem_high_watermark: 0.7 });
       assert.deepEqual(loaded.config.alarm, { actions: ['log', 'publish'], size_limit: 1000, validity_period: 86_400_000 });
       assert.deepEqual(loaded.config.conn_congestion, { enable_alarm: true, min_alarm_sustain_duration: 60_000 });
+      assert.deepEqual(loaded.config.sysmon.vm, { process_check_interval: 30_000, process_high_watermark: 0.8, process_low_watermark: 0.6 });
     }
     if (name === 'node.conf.example') {
       assert.equal(loaded.config.node.cookie, 'Yzc0NGExM2Rj');

@@ -17,7 +17,7 @@ import type { Alarms } from '../../alarm/alarms.js';
 import type { TopicMetricsRow } from '../../broker/topic-metrics.js';
 import { alarmJson } from '../format/alarms.js';
 import { nodeInfo } from './node-info.js';
-import { systemMemory } from '../../base/system-memory.js';
+import { systemMemory } from '../../base/system-usage.js';
 
 export interface LocalHost {
   readonly node: string;

@@ -3,18 +3,8 @@
 // Linux has it; elsewhere falls back to what node:os offers.
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { systemMemory } from '../../base/system-memory.js';
+import { maxFds, systemMemory } from '../../base/system-usage.js';
 import { kmg } from '../format/time.js';
-
-/** The soft limit on open files (EMQX's max_fds); 0 when unknown. */
-export function maxFds(): number {
-  try {
-    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
-    return m ? Number(m[1]) : 0;
-  } catch {
-    return 0;
-  }
-}
 
 const round2 = (n: number): number => Math.round(n * 100) / 100;
 

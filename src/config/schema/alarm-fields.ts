@@ -1,7 +1,7 @@
 // EMQX's `alarm` (what an alarm does and how long it is kept), `sysmon` (the thresholds the node
 // checks itself against) and `conn_congestion` (an alarm per client whose socket backs up), with
-// EMQX's defaults (emqx_schema). `sysmon.vm` watches Erlang processes and ports, which a Node.js
-// node does not have: its keys are accepted and not used.
+// EMQX's defaults (emqx_schema). Of `sysmon.vm`, which watches Erlang processes and ports, the
+// process keys watch this node's open files; the others are accepted and not used.
 import { acceptedOnly, bool, duration, emqx, int, object } from './builders.js';
 import type { Field } from './fields.js';
 
@@ -23,7 +23,15 @@ export const SYSMON_FIELDS: Readonly<Record<string, Field>> = {
     // The memory of one Erlang process against the system's: a node has no such processes.
     procmem_high_watermark: emqx,
   }),
-  vm: object(acceptedOnly('process_check_interval', 'process_high_watermark', 'process_low_watermark', 'long_gc', 'long_schedule', 'large_heap', 'busy_dist_port', 'busy_port')),
+  // An Erlang node's connections are processes and its limit is the process table; a Node.js
+  // node's connections are open files and its limit is the open-file limit: the process keys
+  // watch open files here.
+  vm: object({
+    process_check_interval: duration('30s', 1000),
+    process_high_watermark: percent('80%'),
+    process_low_watermark: percent('60%'),
+    ...acceptedOnly('long_gc', 'long_schedule', 'large_heap', 'busy_dist_port', 'busy_port'),
+  }),
   top: object(acceptedOnly('num_items', 'sample_interval', 'max_procs', 'db_hostname', 'db_port', 'db_username', 'db_password', 'db_name')),
 };
 

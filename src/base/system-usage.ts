@@ -1,7 +1,7 @@
 // The machine's memory as EMQX reports it: in use = total less what the kernel says is available
 // (MemAvailable in /proc/meminfo, which counts reclaimable caches as free); node:os's free memory
-// where /proc is not there.
-import { readFileSync } from 'node:fs';
+// where /proc is not there. And this process's open files against its limit.
+import { readdirSync, readFileSync } from 'node:fs';
 import { freemem, totalmem } from 'node:os';
 
 /** Bytes of system memory: total, and in use (total less what is available). */
@@ -19,4 +19,23 @@ export function systemMemory(): { total: number; used: number } {
     // not Linux: below
   }
   return { total: totalmem(), used: totalmem() - freemem() };
+}
+
+/** The soft limit on open files (EMQX's max_fds); 0 when unknown. */
+export function maxFds(): number {
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Files this process has open now; undefined where /proc is not there. */
+export function openFds(): number | undefined {
+  try {
+    return readdirSync('/proc/self/fd').length;
+  } catch {
+    return undefined;
+  }
 }
