@@ -1,7 +1,6 @@
 // What GET /nodes/:node reports about this node (EMQX's emqx_mgmt:node_info): the operating
 // system's memory and load, as EMQX reports them, and the broker's counts. Reads /proc where
 // Linux has it; elsewhere falls back to what node:os offers.
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { maxFds, systemMemory } from '../../base/system-usage.js';
 import { kmg } from '../format/time.js';
