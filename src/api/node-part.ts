@@ -36,6 +36,7 @@ import type { Listeners } from '../mqtt/listeners.js';
 import type { Alarms } from '../alarm/alarms.js';
 import { alarmRoutes } from './routes/alarms.js';
 import { topicMetricRoutes } from './routes/topic-metrics.js';
+import { slowSubsRoutes } from './routes/slow-subs.js';
 import type { TopicMetricsList } from '../router/topic-metrics-store.js';
 import { nodeRoutes } from './routes/nodes.js';
 import type { ApiServer } from './server.js';
@@ -188,7 +189,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     const { buildServer } = await import('./server.js');
     server = await buildServer(
       ctx,
-      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...traceRoutes(ctx, () => host.traces?.()), ...mqttListenerRoutes(ctx), ...alarmRoutes(ctx), ...topicMetricRoutes(ctx, () => host.topicMetrics?.()), ...mqttAuthRoutes(() => host.auth?.())],
+      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...traceRoutes(ctx, () => host.traces?.()), ...mqttListenerRoutes(ctx), ...alarmRoutes(ctx), ...topicMetricRoutes(ctx, () => host.topicMetrics?.()), ...slowSubsRoutes(ctx), ...mqttAuthRoutes(() => host.auth?.())],
       loadStatic(),
     );
   };

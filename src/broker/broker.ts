@@ -6,12 +6,13 @@ import { EventEmitter } from 'node:events';
 import type { Counters } from '../base/metrics.js';
 import type { Log } from '../base/log.js';
 import type { LogLimiter } from '../base/log-limit.js';
-import type { AutoSubscribeTopic, DelayedConfig, MqttConfig, RetainerConfig, RewriteRuleConfig } from '../config/types.js';
+import type { AutoSubscribeTopic, DelayedConfig, MqttConfig, RetainerConfig, RewriteRuleConfig, SlowSubsConfig } from '../config/types.js';
 import type { BrokerPort, ClientInfo, ConnectRequest, ConnectResult, Delivery, Message, PublishResult, QoS, SubOptions, WillMessage } from '../mqtt/port.js';
 import { RC } from '../mqtt/reason-codes.js';
 import type { ClusterPort } from './cluster-port.js';
 import { LocalExclusive, type ExclusiveLocks } from './exclusive.js';
 import { TopicMetrics } from './topic-metrics.js';
+import { SlowSubs } from './slow-subs.js';
 import { autoSubscriptions, type AutoSubscription } from './auto-subscribe.js';
 import { DelayedPublisher } from './delayed.js';
 import { TopicRewriter } from './topic-rewrite.js';
@@ -54,7 +55,11 @@ export interface BrokerSettings {
   readonly rewrite?: readonly RewriteRuleConfig[];
   /** `auto_subscribe.topics`; default none. */
   readonly autoSubscribe?: readonly AutoSubscribeTopic[];
+  /** `slow_subs.*`; default off (EMQX's default). */
+  readonly slowSubs?: SlowSubsConfig;
 }
+
+const SLOW_SUBS_OFF: SlowSubsConfig = { enable: false, threshold: 500, expire_interval: 300_000, top_k_num: 10, stats_type: 'whole' };
 
 export interface BrokerOptions extends BrokerSettings {
   readonly counters: Counters;
@@ -83,6 +88,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   #autoTopics: readonly AutoSubscribeTopic[];
   /** Per-topic counts of the metered topics (EMQX's topic metrics). */
   readonly topicMetrics = new TopicMetrics();
+  /** The slowest deliveries of this node (EMQX's slow subscriptions). */
+  readonly slowSubs: SlowSubs;
   #cluster: ClusterPort | undefined;
   /** `$exclusive/` subscriptions: this node's locks until the router attaches the cluster's. */
   #exclusive: ExclusiveLocks = new LocalExclusive((id) => this.sessions.has(id));
@@ -101,6 +108,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     this.#rewritesPublish = this.#rewriter.rewritesPublish;
     this.#autoTopics = o.autoSubscribe ?? [];
     this.retainer = new Retainer(o.retainer);
+    this.slowSubs = new SlowSubs(o.slowSubs ?? SLOW_SUBS_OFF);
     this.delayed = new DelayedPublisher({
       node: o.node ?? 'local',
       log: o.log,
@@ -147,6 +155,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     this.#rewriter = new TopicRewriter(this.#rewriteRules);
     this.#rewritesPublish = this.#rewriter.rewritesPublish;
     this.#autoTopics = next.autoSubscribe ?? [];
+    if (next.slowSubs) this.slowSubs.reconfigure(next.slowSubs);
   }
 
   /** The topic rewrite rules and auto-subscribe topics in force (the API shows them). */

@@ -1,6 +1,6 @@
 // The MQTT side of a running node, as two parts: the broker (sessions, subscriptions, retained,
-// delayed, $SYS, topic rewrite, auto subscribe; follows mqtt.*, retainer.*, delayed.*, rewrite,
-// auto_subscribe.*, broker.*, sys_topics.* on reload) and its
+// delayed, $SYS, topic rewrite, auto subscribe, slow subscriptions; follows mqtt.*, retainer.*,
+// delayed.*, rewrite, auto_subscribe.*, broker.*, sys_topics.*, slow_subs.* on reload) and its
 // listeners (follow listeners.* on reload, all or nothing). Two parts, so a listener that cannot bind on reload
 // holds back only the listener change.
 import type { Logger } from 'pino';
@@ -48,7 +48,7 @@ export interface MqttParts {
   readonly tracer: Tracer;
 }
 
-export const BROKER_KEYS = ['mqtt', 'retainer', 'delayed', 'rewrite', 'auto_subscribe', 'broker', 'sys_topics'];
+export const BROKER_KEYS = ['mqtt', 'retainer', 'delayed', 'rewrite', 'auto_subscribe', 'broker', 'sys_topics', 'slow_subs'];
 export const LISTENER_KEYS = ['listeners'];
 
 export function mqttParts(host: MqttPartsHost): MqttParts {
@@ -65,6 +65,7 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
     delayed: config.delayed,
     rewrite: config.rewrite,
     autoSubscribe: config.auto_subscribe.topics,
+    slowSubs: config.slow_subs,
     node: config.node.name,
     ...(host.isBanned ? { isBanned: host.isBanned } : {}),
   });
@@ -107,8 +108,8 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
     },
     reloadKeys: BROKER_KEYS,
     reconfigure(next) {
-      config = { ...config, mqtt: next.mqtt, retainer: next.retainer, delayed: next.delayed, rewrite: next.rewrite, auto_subscribe: next.auto_subscribe, broker: next.broker, sys_topics: next.sys_topics };
-      broker.reconfigure({ mqtt: next.mqtt, retainer: next.retainer, delayed: next.delayed, rewrite: next.rewrite, autoSubscribe: next.auto_subscribe.topics });
+      config = { ...config, mqtt: next.mqtt, retainer: next.retainer, delayed: next.delayed, rewrite: next.rewrite, auto_subscribe: next.auto_subscribe, broker: next.broker, sys_topics: next.sys_topics, slow_subs: next.slow_subs };
+      broker.reconfigure({ mqtt: next.mqtt, retainer: next.retainer, delayed: next.delayed, rewrite: next.rewrite, autoSubscribe: next.auto_subscribe.topics, slowSubs: next.slow_subs });
       sys.reconfigure(next.sys_topics);
       listeners.refreshSettings();
     },

@@ -3,6 +3,7 @@
 // asked for that (clean start false / session expiry > 0) and is resumed, in-flight messages
 // resent, by the next connection with the same client id.
 import type { TopicMetrics } from './topic-metrics.js';
+import type { SlowSubs } from './slow-subs.js';
 import type { Counters } from '../base/metrics.js';
 import type { MqttConfig } from '../config/types.js';
 import type { AwaitRel, ClientInfo, Delivery, Message, Outlet, SessionPort, SubOptions, WillMessage } from '../mqtt/port.js';
@@ -13,6 +14,8 @@ export interface SessionHost {
   readonly counters: Counters;
   /** Per-topic counts of the metered topics (topic-metrics.ts). */
   readonly topicMetrics: TopicMetrics;
+  /** The slowest deliveries (slow-subs.ts). */
+  readonly slowSubs: SlowSubs;
   config(): MqttConfig;
   /**
    * Adds the subscription to the broker's index: the granted QoS or an error code, and, for a
@@ -191,6 +194,16 @@ export class Session implements SessionPort {
     this.delivered++;
     const tm = this.host.topicMetrics;
     if (tm.active) tm.delivered(d.msg.topic, d.qos);
+    // A QoS 0 message is done once sent: its whole time is its time in the broker.
+    if (d.qos === 0 && this.host.slowSubs.enabled && this.host.slowSubs.statsType !== 'response') this.#slow(d, Date.now());
+  }
+
+  /** A delivery done (sent at QoS 0, acknowledged at QoS 1/2): its time to the slow subscriptions. */
+  #slow(d: Delivery, now: number, sentAt?: number): void {
+    const ss = this.host.slowSubs;
+    const from = Math.max(d.msg.timestamp, this.createdAt);
+    const span = ss.statsType === 'whole' || sentAt === undefined ? now - from : ss.statsType === 'internal' ? sentAt - from : now - sentAt;
+    ss.record(this.clientId, d.msg.topic, span, now);
   }
 
   /** A free packet identifier (1..65535, not in flight), or undefined when all are taken. */
@@ -283,6 +296,7 @@ export class Session implements SessionPort {
     const e = this.inflight.get(id);
     if (!e || e.d.qos !== 1) return false;
     this.inflight.delete(id);
+    if (this.host.slowSubs.enabled) this.#slow(e.d, Date.now(), e.sentAt);
     this.writable();
     return true;
   }
@@ -300,6 +314,7 @@ export class Session implements SessionPort {
     const e = this.inflight.get(id);
     if (!e || e.d.qos !== 2) return false;
     this.inflight.delete(id);
+    if (this.host.slowSubs.enabled) this.#slow(e.d, Date.now(), e.sentAt);
     this.writable();
     return true;
   }

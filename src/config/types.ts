@@ -248,6 +248,15 @@ export interface AutoSubscribeTopic {
   readonly nl: number;
 }
 
+/** `slow_subs` (EMQX's slow subscriptions); times in ms. */
+export interface SlowSubsConfig {
+  readonly enable: boolean;
+  readonly threshold: number;
+  readonly expire_interval: number;
+  readonly top_k_num: number;
+  readonly stats_type: 'whole' | 'internal' | 'response';
+}
+
 export interface SysTopicsConfig {
   /** ms; 0 = disabled */
   readonly sys_msg_interval: number;
@@ -420,6 +429,7 @@ export interface Config {
   readonly topic_metrics: ReadonlyArray<{ readonly topic: string }>;
   readonly auto_subscribe: { readonly topics: readonly AutoSubscribeTopic[] };
   readonly sys_topics: SysTopicsConfig;
+  readonly slow_subs: SlowSubsConfig;
   readonly dashboard: DashboardConfig;
   readonly api_key: ApiKeyConfig;
   readonly authentication: readonly AuthenticatorConfig[];

@@ -15,6 +15,7 @@ import type { Session } from '../../broker/session.js';
 import { Monitor, type Sample } from './monitor.js';
 import type { Alarms } from '../../alarm/alarms.js';
 import type { TopicMetricsRow } from '../../broker/topic-metrics.js';
+import type { SlowSub } from '../../broker/slow-subs.js';
 import { alarmJson } from '../format/alarms.js';
 import { nodeInfo } from './node-info.js';
 import { systemMemory } from '../../base/system-usage.js';
@@ -152,6 +153,16 @@ export class LocalOps {
   /** Resets this node's counts of one metered topic, or of all; false when it is not metered. */
   resetTopicMetrics(topic?: string): boolean {
     return this.h.broker.topicMetrics.reset(Date.now(), topic);
+  }
+
+  /** This node's slowest deliveries. */
+  slowSubs(): SlowSub[] {
+    return this.h.broker.slowSubs.list(Date.now());
+  }
+
+  clearSlowSubs(): boolean {
+    this.h.broker.slowSubs.clear();
+    return true;
   }
 
   /** DELETE /alarms: this node's history of deactivated alarms. */

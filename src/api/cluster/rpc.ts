@@ -32,6 +32,8 @@ export type Op =
   | { readonly op: 'alarms'; readonly activated: boolean; readonly page: Page }
   | { readonly op: 'alarms_clear' }
   | { readonly op: 'topic_metrics' }
+  | { readonly op: 'slow_subs' }
+  | { readonly op: 'slow_subs_clear' }
   | { readonly op: 'topic_metrics_reset'; readonly topic?: string }
   | { readonly op: 'join'; readonly target: string };
 
@@ -82,6 +84,10 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
       return ops.clearAlarms();
     case 'topic_metrics':
       return ops.topicMetrics();
+    case 'slow_subs':
+      return ops.slowSubs();
+    case 'slow_subs_clear':
+      return ops.clearSlowSubs();
     case 'topic_metrics_reset':
       return ops.resetTopicMetrics(req.topic);
     case 'join':
@@ -89,7 +95,7 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
   }
 }
 
-const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'topic_metrics', 'topic_metrics_reset', 'join']);
+const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'topic_metrics', 'topic_metrics_reset', 'slow_subs', 'slow_subs_clear', 'join']);
 
 function isOp(p: unknown): p is Op {
   return p !== null && typeof p === 'object' && OPS.has((p as { op?: unknown }).op as string);

@@ -151,6 +151,15 @@ export const DELAYED_FIELDS: Readonly<Record<string, Field>> = {
   max_delayed_messages: int(0, Number.MAX_SAFE_INTEGER, 0),
 };
 
+/** EMQX's slow subscriptions (emqx_slow_subs_schema). */
+export const SLOW_SUBS_FIELDS: Readonly<Record<string, Field>> = {
+  enable: bool(false),
+  threshold: duration('500ms', 100),
+  expire_interval: duration('300s'),
+  top_k_num: int(1, 1000, 10),
+  stats_type: oneOf(['whole', 'internal', 'response'], 'whole'),
+};
+
 export const SYS_TOPICS_FIELDS: Readonly<Record<string, Field>> = {
   sys_msg_interval: { type: { kind: 'word_or', words: { disabled: 0 }, of: { kind: 'duration', integerUnitMs: 1, minMs: 100 } }, default: '1m' },
   sys_heartbeat_interval: { type: { kind: 'word_or', words: { disabled: 0 }, of: { kind: 'duration', integerUnitMs: 1, minMs: 100 } }, default: '30s' },

@@ -2,7 +2,7 @@
 // the broker's roots are in broker-fields.ts. Keys EMQX has but this node does not use are
 // declared `emqx` so a real EMQX file loads unchanged; anything else under these roots is an error.
 import { AUTO_SUBSCRIBE_FIELDS, REWRITE_FIELD, TOPIC_METRICS_FIELD } from './module-fields.js';
-import { BROKER_FIELDS, LISTENERS_FIELDS, MQTT_FIELDS, RETAINER_FIELDS, DELAYED_FIELDS, SYS_TOPICS_FIELDS } from './broker-fields.js';
+import { BROKER_FIELDS, LISTENERS_FIELDS, MQTT_FIELDS, RETAINER_FIELDS, DELAYED_FIELDS, SLOW_SUBS_FIELDS, SYS_TOPICS_FIELDS } from './broker-fields.js';
 import { API_KEY_FIELDS, DASHBOARD_FIELDS } from './dashboard-fields.js';
 import { ALARM_FIELDS, CONN_CONGESTION_FIELDS, SYSMON_FIELDS } from './alarm-fields.js';
 import { AUTHENTICATION_FIELD, AUTHORIZATION_FIELDS, FLAPPING_FIELDS, MQTT_AUTH_FIELDS } from './auth-fields.js';
@@ -199,6 +199,7 @@ export const ROOT_FIELDS: Readonly<Record<string, Field>> = {
   topic_metrics: TOPIC_METRICS_FIELD,
   auto_subscribe: { type: { kind: 'object', fields: AUTO_SUBSCRIBE_FIELDS } },
   sys_topics: { type: { kind: 'object', fields: SYS_TOPICS_FIELDS } },
+  slow_subs: { type: { kind: 'object', fields: SLOW_SUBS_FIELDS } },
   dashboard: { type: { kind: 'object', fields: DASHBOARD_FIELDS } },
   api_key: { type: { kind: 'object', fields: API_KEY_FIELDS } },
   authentication: AUTHENTICATION_FIELD,
