@@ -153,7 +153,7 @@ export class EmqxNode {
       topicMetrics: () => this.router.topicMetrics(),
     });
     this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
-    this.traces = tracePart({ config: opts.config, logger: opts.logger, tracer: this.mqtt.tracer, cluster: () => this.cluster.parts() });
+    this.traces = tracePart({ config: opts.config, logger: opts.logger, tracer: this.mqtt.tracer, cluster: () => this.cluster.parts(), dist: () => this.dist, register: (c) => this.ctl.register(c) });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
     const log = opts.config.log;
     this.logLevel = new LogLevelControl(opts.logger, log?.level ?? DEFAULT_LOG_LEVEL, opts.logOutputs?.handlers, log ? handlerLevels(log) : {});
