@@ -51,7 +51,7 @@ export class Access implements AccessPort {
         this.d.log.error({ as: f.as, who: f.who, err: err instanceof Error ? err.message : String(err) }, 'could not record a flapping ban');
       });
     }
-    const r = await this.d.chain.authenticate({ clientid: req.clientId, username: req.username, password: req.password });
+    const r = await this.d.chain.authenticate({ clientid: req.clientId, username: req.username, password: req.password, peerhost, certCommonName: req.certCommonName });
     if (!r.ok) {
       this.stats.refusedAuthn++;
       // The reason stays in this node's log; the client learns only the reason code.

@@ -63,6 +63,9 @@ export class AuthService {
     this.banned = new Banned(o.db);
     this.rules = new BuiltinRules(o.db, 100);
     this.chain = new AuthnChain(this.users);
+    // An HTTP service that is down or answers oddly lets clients fall through to the next
+    // authenticator: the operator hears why, once per interval.
+    this.chain.onIgnored = (by, why) => o.limited.warn(`authn:${by}:ignored`, { authenticator: by, why }, `authentication: ${by} decided nothing: ${why}`);
     this.authorizer = new Authorizer({ noMatch: 'allow', denyAction: 'ignore', cache: { enable: false, maxSize: 0, ttl: 0, excludes: [] }, sources: [] });
     this.flapping = new FlappingDetector(o.settings.flapping_detect);
     this.access = new Access({ chain: this.chain, authorizer: this.authorizer, banned: this.banned, flapping: this.flapping, log: o.log, limited: o.limited });
@@ -125,9 +128,10 @@ export class AuthService {
   /** Applies settings (at start and on reload); throws AclError and changes nothing when a file is bad. */
   apply(settings: AuthSettings): void {
     const { sources, files } = this.#compileSources(settings.authorization, settings.etcDir);
+    // First, as it may throw (a CA file that cannot be read): then nothing has changed.
+    this.chain.configure(settings.authentication);
     this.#settings = settings;
     this.#files = files;
-    this.chain.configure(settings.authentication);
     this.authorizer.update(this.#authzSettings(settings.authorization, sources));
     this.flapping.configure(settings.flapping_detect);
   }

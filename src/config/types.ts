@@ -348,7 +348,37 @@ export type PasswordHashAlgorithm =
   | { readonly name: 'plain' | 'md5' | 'sha' | 'sha256' | 'sha512'; readonly salt_position: 'disable' | 'prefix' | 'suffix' };
 
 /** One entry of `authentication = [...]`. */
-export type AuthenticatorConfig = BuiltinAuthenticatorConfig | UnservedAuthenticatorConfig;
+export type AuthenticatorConfig = BuiltinAuthenticatorConfig | HttpAuthenticatorConfig | JwtAuthenticatorConfig | UnservedAuthenticatorConfig;
+
+/** password_based + http: an HTTP service decides (EMQX's emqx_authn_http). */
+export interface HttpAuthenticatorConfig {
+  readonly mechanism: 'password_based';
+  readonly backend: 'http';
+  readonly enable: boolean;
+  readonly method: 'get' | 'post';
+  /** May hold placeholders (`${clientid}`, ...), URL-encoded when filled. */
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Readonly<Record<string, string>>;
+  /** ms */
+  readonly request_timeout: number;
+  /** For https: the CA file (absolute), whether the server is verified, the SNI. */
+  readonly ssl?: { readonly cacertfile?: string; readonly verify: boolean; readonly server_name_indication?: string };
+}
+
+/** jwt with a secret (HS256/384/512) or a public key (RS*, PS*, ES*): EMQX's emqx_authn_jwt without JWKS. */
+export interface JwtAuthenticatorConfig {
+  readonly mechanism: 'jwt';
+  readonly enable: boolean;
+  readonly algorithm: 'hmac-based' | 'public-key';
+  /** Where the client puts its token. */
+  readonly from: 'password' | 'username';
+  readonly secret?: string;
+  readonly secret_base64_encoded?: boolean;
+  readonly public_key?: string;
+  /** Claims the token must hold, `${clientid}` / `${username}` filled in. */
+  readonly verify_claims: Readonly<Record<string, string>>;
+}
 
 /** An authenticator of a kind this node does not serve (jwt, http, ldap, ...): it never decides. */
 export interface UnservedAuthenticatorConfig {

@@ -166,11 +166,12 @@ export function mqttAuthRoutes(service: () => AuthService | undefined): RouteDef
       summary: 'The authentication chain',
       handler: () =>
         ok(
-          svc().settings.authentication.map((a) =>
-            'unserved' in a
-              ? { id: `${a.mechanism}${a.backend ? `:${a.backend}` : ''}`, mechanism: a.mechanism, ...(a.backend ? { backend: a.backend } : {}), enable: a.enable, served: false }
-              : { id: BUILTIN_ID, mechanism: a.mechanism, backend: a.backend, enable: a.enable, user_id_type: a.user_id_type, password_hash_algorithm: a.password_hash_algorithm },
-          ),
+          svc().settings.authentication.map((a) => {
+            if ('unserved' in a) return { id: `${a.mechanism}${a.backend ? `:${a.backend}` : ''}`, mechanism: a.mechanism, ...(a.backend ? { backend: a.backend } : {}), enable: a.enable, served: false };
+            if (a.mechanism === 'jwt') return { id: 'jwt', mechanism: a.mechanism, enable: a.enable, algorithm: a.algorithm, from: a.from, use_jwks: false, verify_claims: a.verify_claims };
+            if (a.backend === 'http') return { id: 'password_based:http', mechanism: a.mechanism, backend: a.backend, enable: a.enable, method: a.method, url: a.url, request_timeout: `${a.request_timeout}ms` };
+            return { id: BUILTIN_ID, mechanism: a.mechanism, backend: a.backend, enable: a.enable, user_id_type: a.user_id_type, password_hash_algorithm: a.password_hash_algorithm };
+          }),
         ),
     },
     {

@@ -1,62 +1,83 @@
-// The authentication chain (EMQX's emqx_authn_chains): each enabled authenticator in order; one
-// that does not know the client passes it on, the first that knows it decides; a chain that ends
-// undecided refuses. No enabled authenticator at all: every client is let in (anonymous), as in
+// The authentication chain (EMQX's emqx_authn_chains): each enabled authenticator in order
+// (built_in_database, http, jwt); one that does not know the client passes it on (an HTTP service
+// that does not answer, too), the first that knows it decides; a chain that ends undecided refuses. No enabled authenticator at all: every client is let in (anonymous), as in
 // EMQX. A refusal never says whether the user exists: an unknown user and a wrong password both
 // get 0x86 (3.x: 4), after the same work (a decoy hash is checked for an unknown user).
 import type { AuthenticatorConfig, BuiltinAuthenticatorConfig } from '../../config/types.js';
 import { RC } from '../../mqtt/reason-codes.js';
+import type { Credentials, Decision } from './decision.js';
+import { HttpAuthenticator } from './http-authn.js';
+import { JwtAuthenticator } from './jwt.js';
 import { checkPassword, decoyFor, type StoredPassword } from './password-hash.js';
 import type { Users } from './users.js';
 
-export interface Credentials {
-  readonly clientid: string;
-  readonly username: string | undefined;
-  readonly password: Buffer | undefined;
-}
+export type { Credentials } from './decision.js';
 
 export type AuthnOutcome =
-  | { readonly ok: true; readonly superuser: boolean; readonly by: 'anonymous' | 'built_in_database' }
+  | { readonly ok: true; readonly superuser: boolean; readonly by: 'anonymous' | 'built_in_database' | 'http' | 'jwt' }
   | { readonly ok: false; readonly rc: number; readonly reason: string };
+
+/** One authenticator of the chain, ready to ask. */
+type Step = { readonly kind: 'builtin'; readonly cfg: BuiltinAuthenticatorConfig } | { readonly kind: 'http'; readonly a: HttpAuthenticator } | { readonly kind: 'jwt'; readonly a: JwtAuthenticator };
 
 /** User ids longer than this are refused before any lookup (bounded work per attempt). */
 export const MAX_CREDENTIAL_BYTES = 65535;
 
 export class AuthnChain {
-  #chain: readonly AuthenticatorConfig[] = [];
+  #chain: readonly Step[] = [];
+  #enabled = 0;
   #decoys = new Map<BuiltinAuthenticatorConfig, StoredPassword>();
+  /** Why an authenticator ignored a client (the service down, ...), for the caller's log. */
+  onIgnored: ((by: string, why: string) => void) | undefined;
 
   constructor(private readonly users: Users) {}
 
+  /** Throws when an authenticator cannot be built (a CA file gone since the config was read). */
   configure(chain: readonly AuthenticatorConfig[]): void {
-    this.#chain = chain.filter((a) => a.enable);
+    const on = chain.filter((a) => a.enable);
+    const steps = on.flatMap((a): Step[] => {
+      if ('unserved' in a) return [];
+      if (a.mechanism === 'jwt') return [{ kind: 'jwt', a: new JwtAuthenticator(a) }];
+      if (a.backend === 'http') return [{ kind: 'http', a: new HttpAuthenticator(a) }];
+      return [{ kind: 'builtin', cfg: a }];
+    });
+    this.#chain = steps;
+    this.#enabled = on.length;
     this.#decoys = new Map();
   }
 
   /** No enabled authenticator: clients are not checked. */
   get anonymous(): boolean {
-    return this.#chain.length === 0;
+    return this.#enabled === 0;
   }
 
   /** The served built_in_database authenticator, if the chain has one (enabled or not). */
   static builtin(chain: readonly AuthenticatorConfig[]): BuiltinAuthenticatorConfig | undefined {
-    return chain.find((a): a is BuiltinAuthenticatorConfig => !('unserved' in a));
+    return chain.find((a): a is BuiltinAuthenticatorConfig => !('unserved' in a) && a.mechanism === 'password_based' && a.backend === 'built_in_database');
   }
 
   async authenticate(c: Credentials): Promise<AuthnOutcome> {
-    if (this.#chain.length === 0) return { ok: true, superuser: false, by: 'anonymous' };
-    for (const a of this.#chain) {
-      if ('unserved' in a) continue;
-      const id = a.user_id_type === 'clientid' ? c.clientid : c.username;
-      // Nothing to look up: this authenticator does not know the client (EMQX: ignore).
-      if (id === undefined || id === '') continue;
-      if (Buffer.byteLength(id) > MAX_CREDENTIAL_BYTES) return { ok: false, rc: RC.badUsernameOrPassword, reason: 'user id too long' };
-      const user = this.users.get(id);
-      let decoy = this.#decoys.get(a);
-      if (decoy === undefined) this.#decoys.set(a, (decoy = decoyFor(a.password_hash_algorithm)));
-      const good = await checkPassword(a.password_hash_algorithm, user ?? decoy, c.password);
-      if (user && good) return { ok: true, superuser: user.is_superuser === true, by: 'built_in_database' };
-      return { ok: false, rc: RC.badUsernameOrPassword, reason: user ? 'wrong password' : 'unknown user' };
+    if (this.#enabled === 0) return { ok: true, superuser: false, by: 'anonymous' };
+    for (const step of this.#chain) {
+      const by = step.kind === 'builtin' ? 'built_in_database' : step.kind;
+      const d: Decision = step.kind === 'builtin' ? await this.#builtin(step.cfg, c) : step.kind === 'http' ? await step.a.authenticate(c) : step.a.authenticate(c, Math.floor(Date.now() / 1000));
+      if (d.kind === 'allow') return { ok: true, superuser: d.superuser, by };
+      if (d.kind === 'deny') return { ok: false, rc: d.rc, reason: `${by}: ${d.reason}` };
+      if (step.kind === 'http') this.onIgnored?.(by, d.why);
     }
     return { ok: false, rc: RC.notAuthorized, reason: 'no authenticator of the chain knows the client' };
+  }
+
+  async #builtin(a: BuiltinAuthenticatorConfig, c: Credentials): Promise<Decision> {
+    const id = a.user_id_type === 'clientid' ? c.clientid : c.username;
+    // Nothing to look up: this authenticator does not know the client (EMQX: ignore).
+    if (id === undefined || id === '') return { kind: 'ignore', why: 'no user id' };
+    if (Buffer.byteLength(id) > MAX_CREDENTIAL_BYTES) return { kind: 'deny', rc: RC.badUsernameOrPassword, reason: 'user id too long' };
+    const user = this.users.get(id);
+    let decoy = this.#decoys.get(a);
+    if (decoy === undefined) this.#decoys.set(a, (decoy = decoyFor(a.password_hash_algorithm)));
+    const good = await checkPassword(a.password_hash_algorithm, user ?? decoy, c.password);
+    if (user && good) return { kind: 'allow', superuser: user.is_superuser === true };
+    return { kind: 'deny', rc: RC.badUsernameOrPassword, reason: user ? 'wrong password' : 'unknown user' };
   }
 }

@@ -2,13 +2,16 @@
 // and `flapping_detect`, with EMQX 5.8's names and defaults (emqx_authn_schema,
 // emqx_authn_mnesia_schema, emqx_authn_password_hashing, emqx_authz_schema, emqx_schema), and
 // `mqtt.peer_cert_as_username` / `peer_cert_as_clientid`. The chain and the sources are arrays
-// of entries whose keys depend on their kind, so they are checked here entry by entry. Kinds
-// this node does not serve (jwt, http, mysql, ...) are accepted, so an EMQX file loads, and kept
+// of entries whose keys depend on their kind, so they are checked here entry by entry. Served:
+// password_based with built_in_database or http, and jwt with a secret or a public key. Kinds
+// this node does not serve (jwt with JWKS, mysql, ldap, ...) are accepted, so an EMQX file loads, and kept
 // as `unserved`: they act as EMQX's do while their backend is unreachable (they never decide),
 // so a chain of only such authenticators lets nobody in, and the node warns at start.
 import type { Field } from './fields.js';
 import { bool, duration, emqx, int, object, oneOf } from './builders.js';
 
+import { createPublicKey } from 'node:crypto';
+import { parseDuration } from '../duration.js';
 import { Entry, isObj, show, type Converted, type FileConverter } from './entry.js';
 
 const MAC_FUNS = ['sha', 'sha224', 'sha256', 'sha384', 'sha512'] as const;
@@ -38,6 +41,118 @@ function hashAlgorithm(e: Entry): unknown {
   return out;
 }
 
+/** Placeholders an HTTP request or a JWT claim may hold. */
+const AUTHN_VARS = ['clientid', 'username', 'password', 'peerhost', 'cert_common_name', 'cert_subject'];
+
+/** A template's unknown placeholders, as a reason; undefined when they are all known. */
+function badPlaceholders(text: string, known: readonly string[]): string | undefined {
+  const unknown = [...text.matchAll(/\$\{([^}]*)\}/g)].map((m) => m[1]!.trim()).filter((n) => !known.includes(n));
+  return unknown.length > 0 ? `unknown placeholder \${${unknown[0]}} (known: ${known.map((k) => `\${${k}}`).join(', ')})` : undefined;
+}
+
+/** An object of strings (`headers`, `body`, `verify_claims`), placeholders checked. */
+function stringMap(e: Entry, key: string, def: Record<string, string>, known: readonly string[]): Record<string, string> {
+  const raw = e.raw(key) ?? def;
+  if (!isObj(raw)) return e.bad(key, `${show(raw)} is not an object`) ?? {};
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') {
+      e.bad(`${key}.${k}`, `${show(v)} is not a string`);
+      continue;
+    }
+    const bad = badPlaceholders(String(v), known);
+    if (bad) e.bad(`${key}.${k}`, bad);
+    out[k] = String(v);
+  }
+  return out;
+}
+
+/** EMQX's HTTP authenticator (emqx_authn_http_schema). */
+function httpAuthenticator(e: Entry, enable: boolean, file: FileConverter): unknown {
+  const method = e.oneOf('method', ['get', 'post'], 'post');
+  const url = e.str('url');
+  if (url === undefined) e.bad('url', 'is required (http:// or https://)');
+  else {
+    let ok: boolean;
+    try {
+      const u = new URL(url.replace(/\$\{[^}]*\}/g, 'x'));
+      ok = u.protocol === 'http:' || u.protocol === 'https:';
+    } catch {
+      ok = false;
+    }
+    if (!ok) e.bad('url', `'${url}' is not an http:// or https:// URL`);
+    else {
+      const bad = badPlaceholders(url, AUTHN_VARS);
+      if (bad) e.bad('url', bad);
+    }
+  }
+  const headers = stringMap(e, 'headers', method === 'post' ? { 'content-type': 'application/json' } : {}, []);
+  const body = stringMap(e, 'body', {}, AUTHN_VARS);
+  const timeout = parseDuration(e.raw('request_timeout') ?? '5s', 1);
+  if (!timeout.ok) e.bad('request_timeout', timeout.reason);
+  const ssl = e.raw('ssl');
+  let tls: { cacertfile?: string; verify: boolean; server_name_indication?: string } | undefined;
+  if (ssl !== undefined) {
+    if (!isObj(ssl)) e.bad('ssl', `${show(ssl)} is not an object`);
+    else {
+      const t = new Entry(`${e.at} ssl`, ssl);
+      const on = t.bool('enable', false);
+      const ca = t.str('cacertfile');
+      const verify = t.oneOf('verify', ['verify_peer', 'verify_none'], 'verify_peer');
+      const sni = t.str('server_name_indication');
+      t.rest(['certfile', 'keyfile', 'versions', 'ciphers', 'depth', 'password', 'secure_renegotiate', 'reuse_sessions', 'hibernate_after', 'log_level', 'user_lookup_fun', 'middlebox_comp_mode', 'partial_chain', 'verify_peer_ext_key_usage']);
+      e.problems.push(...t.problems);
+      let caFile: string | undefined;
+      if (ca !== undefined && ca !== '') {
+        const f = file(ca);
+        if (f.ok) caFile = f.value as string;
+        else e.bad('ssl.cacertfile', f.reason);
+      }
+      if (on) tls = { verify: verify !== 'verify_none', ...(caFile !== undefined ? { cacertfile: caFile } : {}), ...(sni !== undefined && sni !== 'disable' ? { server_name_indication: sni } : {}) };
+    }
+  }
+  e.rest(['precondition', 'connect_timeout', 'pool_size', 'enable_pipelining', 'max_retries', 'retry_interval', 'request']);
+  return { mechanism: 'password_based', backend: 'http', enable, method, url, headers, body, request_timeout: timeout.ok ? timeout.value : 5000, ...(tls ? { ssl: tls } : {}) };
+}
+
+/** EMQX's JWT authenticator (emqx_authn_jwt_schema), with a secret or a public key (not JWKS). */
+function jwtAuthenticator(e: Entry, enable: boolean): unknown {
+  e.raw('use_jwks');
+  const algorithm = e.oneOf('algorithm', ['hmac-based', 'public-key']);
+  const from = e.oneOf('from', ['password', 'username'], 'password');
+  let secret: string | undefined;
+  let publicKey: string | undefined;
+  const base64 = e.bool('secret_base64_encoded', false);
+  if (algorithm === 'hmac-based') {
+    secret = e.str('secret');
+    if (secret === undefined || secret === '') e.bad('secret', 'is required with algorithm = "hmac-based"');
+    else if (base64 && !/^[A-Za-z0-9+/]+=*$/.test(secret)) e.bad('secret', 'is not base64 (secret_base64_encoded = true)');
+  } else if (algorithm === 'public-key') {
+    publicKey = e.str('public_key');
+    if (publicKey === undefined || publicKey === '') e.bad('public_key', 'is required with algorithm = "public-key" (a PEM public key)');
+    else {
+      try {
+        createPublicKey(publicKey);
+      } catch (err) {
+        e.bad('public_key', `is not a PEM public key: ${(err as Error).message}`);
+      }
+    }
+  }
+  const claims = stringMap(e, 'verify_claims', {}, ['clientid', 'username']);
+  e.bool('disconnect_after_expire', true);
+  e.str('acl_claim_name', 'acl');
+  e.rest(['precondition', 'ssl', 'endpoint', 'refresh_interval', 'pool_size']);
+  return {
+    mechanism: 'jwt',
+    enable,
+    algorithm,
+    from,
+    ...(secret !== undefined ? { secret, secret_base64_encoded: base64 } : {}),
+    ...(publicKey !== undefined ? { public_key: publicKey } : {}),
+    verify_claims: claims,
+  };
+}
+
 /** `authentication = [...]`: the chain, tried in order. */
 export function convertAuthentication(v: unknown, file: FileConverter): Converted {
   const items = v === undefined ? [] : isObj(v) ? [v] : v;
@@ -55,8 +170,16 @@ export function convertAuthentication(v: unknown, file: FileConverter): Converte
     const id = `${mechanism ?? '?'}${backend !== undefined ? `:${backend}` : ''}`;
     if (ids.has(id)) e.bad('', `authenticator ${id} is configured twice`);
     ids.add(id);
-    if (mechanism === undefined) e.bad('mechanism', 'is required (password_based)');
-    else if (mechanism !== 'password_based' || backend !== 'built_in_database') {
+    if (mechanism === undefined) e.bad('mechanism', 'is required (password_based or jwt)');
+    else if (mechanism === 'password_based' && backend === 'http') {
+      out.push(httpAuthenticator(e, enable, file));
+      problems.push(...e.problems);
+      return;
+    } else if (mechanism === 'jwt' && e.v.use_jwks !== true && e.v.use_jwks !== 'true') {
+      out.push(jwtAuthenticator(e, enable));
+      problems.push(...e.problems);
+      return;
+    } else if (mechanism !== 'password_based' || backend !== 'built_in_database') {
       problems.push(...e.problems);
       out.push({ mechanism, ...(backend !== undefined ? { backend } : {}), enable, unserved: true });
       return;
