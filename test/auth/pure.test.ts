@@ -245,7 +245,7 @@ const check = (tree: Record<string, unknown>): ReturnType<typeof validateConfig>
 
 test('config: the chain and the sources, with defaults; kinds not served kept; mistakes named', () => {
   const ok = check({
-    authentication: [{ mechanism: 'password_based', backend: 'built_in_database', password_hash_algorithm: { name: 'pbkdf2', mac_fun: 'sha256', iterations: 4096 } }, { mechanism: 'jwt', secret: 'x' }],
+    authentication: [{ mechanism: 'password_based', backend: 'built_in_database', password_hash_algorithm: { name: 'pbkdf2', mac_fun: 'sha256', iterations: 4096 } }, { mechanism: 'jwt', use_jwks: true, endpoint: 'https://idp.example.com/jwks' }],
     authorization: { no_match: 'deny', sources: [{ type: 'file', path: '${EMQX_ETC_DIR}/acl.conf' }, { type: 'built_in_database' }, { type: 'http', url: 'http://x' }] },
   });
   assert.deepEqual(ok.problems, []);
@@ -271,6 +271,26 @@ test('config: the chain and the sources, with defaults; kinds not served kept; m
   assert.match(msgs, /\[1\] typo: unknown key/);
   assert.match(msgs, /authorization\.deny_action: 'drop' is not one of ignore, disconnect/);
   assert.match(msgs, /authorization\.sources: \[1\] path: is required/);
+
+  // Served: http and jwt (with a secret or a public key), checked key by key.
+  const served = check({
+    authentication: [
+      { mechanism: 'password_based', backend: 'http', url: 'http://127.0.0.1:8080/auth/${clientid}', body: { u: '${username}' } },
+      { mechanism: 'jwt', algorithm: 'hmac-based', secret: 'c2VjcmV0', secret_base64_encoded: true, verify_claims: { sub: '${clientid}' } },
+    ],
+  });
+  assert.deepEqual(served.problems, []);
+  assert.deepEqual(served.config!.authentication[0], { mechanism: 'password_based', backend: 'http', enable: true, method: 'post', url: 'http://127.0.0.1:8080/auth/${clientid}', headers: { 'content-type': 'application/json' }, body: { u: '${username}' }, request_timeout: 5000 });
+  assert.deepEqual(served.config!.authentication[1], { mechanism: 'jwt', enable: true, algorithm: 'hmac-based', from: 'password', secret: 'c2VjcmV0', secret_base64_encoded: true, verify_claims: { sub: '${clientid}' } });
+  const wrong = check({
+    authentication: [
+      { mechanism: 'password_based', backend: 'http', url: 'ftp://x', body: { u: '${user}' } },
+      { mechanism: 'jwt', algorithm: 'public-key', public_key: 'not a key' },
+    ],
+  }).problems.map((p) => p.message).join('\n');
+  assert.match(wrong, /\[1\] url: 'ftp:\/\/x' is not an http:\/\/ or https:\/\/ URL/);
+  assert.match(wrong, /\[1\] body\.u: unknown placeholder \$\{user\}/);
+  assert.match(wrong, /\[2\] public_key: is not a PEM public key/);
 });
 
 test('start-up warnings: no chain with a listener on a non-loopback address; kinds not served', async () => {
@@ -281,6 +301,6 @@ test('start-up warnings: no chain with a listener on a non-loopback address; kin
   assert.match(w[0]!, /^no authentication is configured: any client reaching tcp:default \(0\.0\.0\.0:1883\), ssl:default \(0\.0\.0\.0:8883\), ws:default \(0\.0\.0\.0:8083\), wss:default \(0\.0\.0\.0:8084\) is let in/);
   const loopback = check({ listeners: { tcp: { default: { bind: '127.0.0.1:1883' } }, ws: { default: { bind: '[::1]:8083' } }, ssl: { default: { enable: false } }, wss: { default: { enable: false } } } }).config!;
   assert.deepEqual(authWarnings(loopback), []);
-  const chained = check({ authentication: [{ mechanism: 'password_based', backend: 'built_in_database' }, { mechanism: 'jwt' }], authorization: { sources: [{ type: 'http' }] } }).config!;
+  const chained = check({ authentication: [{ mechanism: 'password_based', backend: 'built_in_database' }, { mechanism: 'jwt', use_jwks: true }], authorization: { sources: [{ type: 'http' }] } }).config!;
   assert.deepEqual(authWarnings(chained).map((x) => x.split(' is not served')[0]), ['authentication: jwt', 'authorization: the http source']);
 });
