@@ -3,8 +3,8 @@
 // paged; DELETE /alarms clears the history on every running member. Each member answers for
 // its own alarms, as in EMQX.
 import type { ApiContext } from '../context.js';
-import { ApiError, ERROR_SCHEMA } from '../errors.js';
-import { clusterPage } from './paging.js';
+import { ERROR_SCHEMA } from '../errors.js';
+import { clusterPage, onEveryMember } from './paging.js';
 import { noContent, ok, PAGE_QUERY, S, type RouteDef } from './route.js';
 
 export function alarmRoutes(ctx: ApiContext): RouteDef[] {
@@ -28,9 +28,7 @@ export function alarmRoutes(ctx: ApiContext): RouteDef[] {
       summary: 'Removes the deactivated alarms of every running member (active ones stay)',
       response: { 204: S.any(), 503: ERROR_SCHEMA },
       async handler() {
-        const r = await ctx.rpc.gather<boolean>({ op: 'alarms_clear' });
-        const silent = r.down.filter((n) => ctx.rpc.isRunning(n));
-        if (silent.length > 0) throw new ApiError(503, 'NODE_DOWN', `no answer from ${silent.join(', ')}: their deactivated alarms may remain`);
+        await onEveryMember(ctx.rpc, { op: 'alarms_clear' }, 'their deactivated alarms may remain');
         return noContent();
       },
     },

@@ -3,6 +3,7 @@
 // own order. The first round asks every running member at once for its count (and, for page 1,
 // its first rows); later pages then ask only the members holding them.
 import type { Json } from '../format/clients.js';
+import { ApiError } from '../errors.js';
 import type { Page, Slice } from '../cluster/local-ops.js';
 import type { ClusterRpc, Op } from '../cluster/rpc.js';
 
@@ -39,4 +40,14 @@ export async function clusterPage(rpc: ClusterRpc, op: (p: Page) => Op, page: nu
     data,
     meta: { page, limit, count, hasnext: offset + data.length < count, ...(down.size > 0 ? { down_nodes: [...down].sort() } : {}) },
   };
+}
+
+/**
+ * Runs `op` on every running member (clearing a list, resetting counts); a member counted as
+ * running that does not answer makes it 503 NODE_DOWN, naming it and what it may still hold.
+ */
+export async function onEveryMember(rpc: ClusterRpc, op: Op, leftover: string): Promise<void> {
+  const g = await rpc.gather<unknown>(op);
+  const silent = g.down.filter((n) => rpc.isRunning(n));
+  if (silent.length > 0) throw new ApiError(503, 'NODE_DOWN', `no answer from ${silent.join(', ')}: ${leftover}`);
 }

@@ -4,8 +4,9 @@
 import { mergeSlowSubs, type SlowSub } from '../../broker/slow-subs.js';
 import { effectiveTree } from '../../config/schema.js';
 import type { ApiContext } from '../context.js';
-import { ApiError, ERROR_SCHEMA } from '../errors.js';
+import { ERROR_SCHEMA } from '../errors.js';
 import { putRefused } from './extensions.js';
+import { onEveryMember } from './paging.js';
 import { noContent, ok, PAGE_QUERY, S, type RouteDef } from './route.js';
 
 export function slowSubsRoutes(ctx: ApiContext): RouteDef[] {
@@ -32,9 +33,7 @@ export function slowSubsRoutes(ctx: ApiContext): RouteDef[] {
       summary: 'Clears the lists of every running member',
       response: { 204: S.any(), 503: ERROR_SCHEMA },
       async handler() {
-        const g = await ctx.rpc.gather<boolean>({ op: 'slow_subs_clear' });
-        const silent = g.down.filter((n) => ctx.rpc.isRunning(n));
-        if (silent.length > 0) throw new ApiError(503, 'NODE_DOWN', `no answer from ${silent.join(', ')}: their lists may remain`);
+        await onEveryMember(ctx.rpc, { op: 'slow_subs_clear' }, 'their lists may remain');
         return noContent();
       },
     },

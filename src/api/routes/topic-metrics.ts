@@ -8,6 +8,7 @@ import type { TopicMetricsList } from '../../router/topic-metrics-store.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, ERROR_SCHEMA } from '../errors.js';
 import { rfc3339 } from '../format/time.js';
+import { onEveryMember } from './paging.js';
 import { noContent, ok, S, type RouteDef } from './route.js';
 
 const TOPIC_PARAM = S.obj({ topic: { type: 'string', minLength: 1, maxLength: 65535 } }, ['topic']);
@@ -74,11 +75,11 @@ export function topicMetricRoutes(ctx: ApiContext, list: () => TopicMetricsList 
       tags: ['MQTT'],
       summary: "Resets the counts of one topic or of all, on every running member ({action: 'reset', topic?})",
       body: S.obj({ action: { type: 'string', enum: ['reset'] }, topic: { type: 'string', minLength: 1, maxLength: 65535 } }, ['action']),
-      response: { 204: S.any(), 404: ERROR_SCHEMA },
+      response: { 204: S.any(), 404: ERROR_SCHEMA, 503: ERROR_SCHEMA },
       async handler(req) {
         const { topic } = req.body as { topic?: string };
         if (topic !== undefined && !metered().topics().has(topic)) throw NOT_FOUND(topic);
-        await ctx.rpc.gather<boolean>(topic === undefined ? { op: 'topic_metrics_reset' } : { op: 'topic_metrics_reset', topic });
+        await onEveryMember(ctx.rpc, topic === undefined ? { op: 'topic_metrics_reset' } : { op: 'topic_metrics_reset', topic }, 'their counts were not reset');
         return noContent();
       },
     },
