@@ -59,7 +59,7 @@ export class Access implements AccessPort {
       return { ok: false, rc: r.rc, reason: 'authentication failed' };
     }
     this.stats.admitted++;
-    const access = this.d.authorizer.forClient({ username: req.username, clientid: req.clientId, peerhost, certCommonName: req.certCommonName }, r.superuser);
-    return { ok: true, access };
+    const access = this.d.authorizer.forClient({ username: req.username, clientid: req.clientId, peerhost, certCommonName: req.certCommonName }, r.superuser, r.acl);
+    return { ok: true, access, ...(r.expiresAt !== undefined ? { expiresAt: r.expiresAt } : {}) };
   }
 }

@@ -378,6 +378,10 @@ export interface JwtAuthenticatorConfig {
   readonly public_key?: string;
   /** Claims the token must hold, `${clientid}` / `${username}` filled in. */
   readonly verify_claims: Readonly<Record<string, string>>;
+  /** The claim holding the client's authorization rules. */
+  readonly acl_claim_name: string;
+  /** Close the connection when the token expires. */
+  readonly disconnect_after_expire: boolean;
 }
 
 /** An authenticator of a kind this node does not serve (jwt, http, ldap, ...): it never decides. */

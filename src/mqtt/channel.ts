@@ -149,6 +149,8 @@ export class Channel implements Outlet {
   /** Packets that arrived while the CONNECT was being handled. */
   #early: Packet[] | undefined;
   #connackSent = false;
+  /** When the client's credentials end (a JWT's `exp`, ms): it is disconnected then. */
+  authExpiresAt: number | undefined;
   /** Whether the congestion port was told this socket backed up (and not yet that it cleared). */
   #congested = false;
 
@@ -410,6 +412,7 @@ export class Channel implements Outlet {
     if (this.keepalive > 0 && now - this.lastRecv > this.keepalive * 1000 * this.settings.mqtt.keepalive_multiplier) {
       return this.closeWith(RC.keepAliveTimeout, `keepalive timeout (${this.keepalive} s × ${this.settings.mqtt.keepalive_multiplier})`);
     }
+    if (this.authExpiresAt !== undefined && now >= this.authExpiresAt) return this.closeWith(RC.notAuthorized, 'its credentials expired (the token\'s exp)');
     this.session?.tick(now);
   }
 

@@ -186,7 +186,8 @@ export interface ClientAccess {
 }
 
 export type AccessResult =
-  | { readonly ok: true; readonly access: ClientAccess }
+  /** `expiresAt` (ms): the credentials end then (a JWT's `exp`): the connection is closed. */
+  | { readonly ok: true; readonly access: ClientAccess; readonly expiresAt?: number }
   | { readonly ok: false; readonly rc: number; readonly reason: string };
 
 /** Who may connect, publish and subscribe (auth/ implements it). */

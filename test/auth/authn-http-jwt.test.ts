@@ -2,7 +2,8 @@
 // loopback decides (allow, deny, ignore, 204, a 500 and no answer falling through to the next
 // authenticator, a superuser past the ACL), sees the credentials as the body template says (JSON,
 // GET query); JWTs signed with a secret (HS256) and with an RSA and an EC key are accepted, and
-// expired ones, forged ones, `alg: none` and ones whose claims do not match are refused.
+// expired ones, forged ones, `alg: none` and ones whose claims do not match are refused; a
+// token's acl claim decides alone for its client; a client is disconnected when its token expires.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -180,6 +181,36 @@ describe('JWT authentication', () => {
     assert.equal(await conn('dev1', `${b64({ alg: 'none' })}.${b64({ sub: 'dev1' })}.`), 0x86, 'alg none');
     assert.equal(await conn('dev1', 'not-a-jwt'), 0x86);
     assert.equal(await conn('dev1', undefined), 0x87, 'no token: nobody of the chain knows the client');
+  });
+
+  test("the token's acl claim alone decides what the client may do; a bad one refuses the client", async () => {
+    const port = node.mqttPort!;
+    const now = Math.floor(Date.now() / 1000);
+    const token = jwtHs256(secret, {
+      sub: 'acl1',
+      exp: now + 600,
+      acl: [
+        { permission: 'allow', action: 'subscribe', topic: 'dev/${username}/#' },
+        { permission: 'deny', action: 'all', topic: 'dev/acl1/secret' },
+      ],
+    });
+    const c = await rawSession(port, 5, `acl-${uniq()}`, { username: 'acl1', password: Buffer.from(token) });
+    // First match wins, placeholders filled, and what no rule allows is refused.
+    assert.deepEqual(await subackCodes(c, ['dev/acl1/a', 'dev/acl2/a', 'other']), [1, 0x87, 0x87]);
+    const old = jwtHs256(secret, { sub: 'acl2', acl: { sub: ['a/#'], pub: ['b'] } });
+    const c2 = await rawSession(port, 5, `acl-${uniq()}`, { username: 'acl2', password: Buffer.from(old) });
+    assert.deepEqual(await subackCodes(c2, ['a/x', 'b']), [1, 0x87], 'the older {pub, sub, all} form');
+    const bad = await connackCode(port, 5, `acl-${uniq()}`, { username: 'acl3', password: Buffer.from(jwtHs256(secret, { sub: 'acl3', acl: [{ permission: 'maybe', action: 'all', topic: 'x' }] })) });
+    assert.equal(bad.rc, 0x86);
+  });
+
+  test('a client whose token expires is disconnected then (disconnect_after_expire)', async () => {
+    const port = node.mqttPort!;
+    const exp = Math.floor(Date.now() / 1000) + 2;
+    const c = await rawSession(port, 5, `exp-${uniq()}`, { username: 'exp1', password: Buffer.from(jwtHs256(secret, { sub: 'exp1', exp })) });
+    const d = await c.next((p) => p.cmd === 'disconnect', 6000, 'the DISCONNECT at expiry');
+    assert.equal((d as { reasonCode?: number }).reasonCode, 0x87);
+    assert.ok(Date.now() >= exp * 1000, 'not before the exp');
   });
 
   test('a token signed with the private key of the configured public key (EC), taken from the user name', async () => {

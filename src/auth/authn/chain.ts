@@ -5,7 +5,7 @@
 // get 0x86 (3.x: 4), after the same work (a decoy hash is checked for an unknown user).
 import type { AuthenticatorConfig, BuiltinAuthenticatorConfig } from '../../config/types.js';
 import { RC } from '../../mqtt/reason-codes.js';
-import type { Credentials, Decision } from './decision.js';
+import type { ClientAcl, Credentials, Decision } from './decision.js';
 import { HttpAuthenticator } from './http-authn.js';
 import { JwtAuthenticator } from './jwt.js';
 import { checkPassword, decoyFor, type StoredPassword } from './password-hash.js';
@@ -14,7 +14,7 @@ import type { Users } from './users.js';
 export type { Credentials } from './decision.js';
 
 export type AuthnOutcome =
-  | { readonly ok: true; readonly superuser: boolean; readonly by: 'anonymous' | 'built_in_database' | 'http' | 'jwt' }
+  | { readonly ok: true; readonly superuser: boolean; readonly by: 'anonymous' | 'built_in_database' | 'http' | 'jwt'; readonly acl?: ClientAcl; readonly expiresAt?: number }
   | { readonly ok: false; readonly rc: number; readonly reason: string };
 
 /** One authenticator of the chain, ready to ask. */
@@ -61,7 +61,7 @@ export class AuthnChain {
     for (const step of this.#chain) {
       const by = step.kind === 'builtin' ? 'built_in_database' : step.kind;
       const d: Decision = step.kind === 'builtin' ? await this.#builtin(step.cfg, c) : step.kind === 'http' ? await step.a.authenticate(c) : step.a.authenticate(c, Math.floor(Date.now() / 1000));
-      if (d.kind === 'allow') return { ok: true, superuser: d.superuser, by };
+      if (d.kind === 'allow') return { ok: true, superuser: d.superuser, by, ...(d.acl ? { acl: d.acl } : {}), ...(d.expiresAt !== undefined ? { expiresAt: d.expiresAt } : {}) };
       if (d.kind === 'deny') return { ok: false, rc: d.rc, reason: `${by}: ${d.reason}` };
       if (step.kind === 'http') this.onIgnored?.(by, d.why);
     }

@@ -3,11 +3,14 @@
 // RS*, PS* and ES* 256/384/512 with the public key; `none` never), `exp` and `nbf` when present,
 // and every `verify_claims` entry (`${clientid}`, `${username}` filled in). No token: ignored (the
 // next authenticator decides); a bad one: refused with 0x86. `is_superuser` in the claims makes a
-// superuser. Pure but for the clock, which is given.
+// superuser; an `acl` claim (acl_claim_name) gives the client its own rules, which alone decide
+// for it until the token expires; with disconnect_after_expire the connection ends then. Pure but
+// for the clock, which is given.
 import { createHmac, createPublicKey, timingSafeEqual, verify as verifySignature, constants, type KeyObject } from 'node:crypto';
 import type { JwtAuthenticatorConfig } from '../../config/types.js';
 import { RC } from '../../mqtt/reason-codes.js';
 import { fillPlaceholders, type Credentials, type Decision } from './decision.js';
+import { checkRawRule, type RawRule } from '../authz/builtin-rules.js';
 
 const HMAC: Readonly<Record<string, string>> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
 const PUBLIC: Readonly<Record<string, { hash: string; kind: 'rsa' | 'pss' | 'ec' }>> = {
@@ -34,6 +37,40 @@ function json(part: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The `acl` claim as rules (EMQX's emqx_authz_client_info): a list of `{permission, action, topic,
+ * qos?, retain?}`, or the older `{pub: [...], sub: [...], all: [...]}`, whose topics are allowed.
+ * undefined: no claim; 'bad': one that is neither.
+ */
+export function aclOf(claim: unknown): RawRule[] | undefined | 'bad' {
+  if (claim === undefined) return undefined;
+  if (Array.isArray(claim)) {
+    try {
+      for (const r of claim) checkRawRule(r as RawRule);
+    } catch {
+      return 'bad';
+    }
+    return claim as RawRule[];
+  }
+  if (claim === null || typeof claim !== 'object') return 'bad';
+  const rules: RawRule[] = [];
+  for (const [key, action] of [['pub', 'publish'], ['sub', 'subscribe'], ['all', 'all']] as const) {
+    const topics = (claim as Record<string, unknown>)[key];
+    if (topics === undefined) continue;
+    if (!Array.isArray(topics) || !topics.every((t) => typeof t === 'string')) return 'bad';
+    for (const topic of topics as string[]) {
+      const r: RawRule = { topic, permission: 'allow', action };
+      try {
+        checkRawRule(r);
+      } catch {
+        return 'bad';
+      }
+      rules.push(r);
+    }
+  }
+  return rules;
 }
 
 export class JwtAuthenticator {
@@ -66,7 +103,15 @@ export class JwtAuthenticator {
       const got = claims[name];
       if ((typeof got !== 'string' && typeof got !== 'number') || String(got) !== expected) return refuse(`claim ${name} does not match`);
     }
-    return { kind: 'allow', superuser: claims.is_superuser === true || claims.is_superuser === 'true' };
+    const exp = typeof claims.exp === 'number' ? claims.exp * 1000 : undefined;
+    const acl = aclOf(claims[this.cfg.acl_claim_name]);
+    if (acl === 'bad') return refuse(`claim ${this.cfg.acl_claim_name} is not a list of rules nor {pub, sub, all}`);
+    return {
+      kind: 'allow',
+      superuser: claims.is_superuser === true || claims.is_superuser === 'true',
+      ...(acl ? { acl: { rules: acl, ...(exp !== undefined ? { expiresAt: exp } : {}) } } : {}),
+      ...(exp !== undefined && this.cfg.disconnect_after_expire ? { expiresAt: exp } : {}),
+    };
   }
 
   #signatureOk(alg: string, signed: Buffer, sig: Buffer): boolean {

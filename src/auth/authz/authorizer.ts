@@ -3,7 +3,7 @@
 // does. A ClientAuthz is one connection's view: the rules narrowed to that client, its cache.
 // With no source and no_match = allow every check returns at once, without touching a cache.
 import { AuthzCache, cacheKey } from './cache.js';
-import type { BuiltinRules } from './builtin-rules.js';
+import { compileRawRule, type BuiltinRules, type RawRule } from './builtin-rules.js';
 import { decide, rulesForClient, type ClientRule, type Permission, type Rule, type RuleClient } from './rule.js';
 import { matchPattern, type TopicPattern } from './topic-match.js';
 
@@ -61,9 +61,17 @@ export class Authorizer {
     this.#gen++;
   }
 
-  forClient(client: RuleClient, superuser: boolean): ClientAuthz {
-    return new ClientAuthz(this, client, superuser);
+  /** `acl`: rules that came with the client's credentials (a JWT claim); they alone decide for it. */
+  forClient(client: RuleClient, superuser: boolean, acl?: ClientAcl): ClientAuthz {
+    return new ClientAuthz(this, client, superuser, acl);
   }
+}
+
+/** Authorization rules that came with the credentials (a JWT's `acl` claim): they alone decide. */
+export interface ClientAcl {
+  readonly rules: readonly RawRule[];
+  /** ms; after it the client may do nothing (EMQX: the token's `exp`). */
+  readonly expiresAt?: number;
 }
 
 function isOpen(s: AuthzSettings): boolean {
@@ -75,13 +83,18 @@ export class ClientAuthz {
   #fileRules: Array<readonly ClientRule[] | undefined> = [];
   readonly cache: AuthzCache;
 
+  /** The client's own rules (EMQX's client_info source, first of all), compiled for it. */
+  readonly #own: { readonly rules: readonly ClientRule[]; readonly expiresAt: number } | undefined;
+
   constructor(
     private readonly authz: Authorizer,
     readonly client: RuleClient,
     readonly superuser: boolean,
+    acl?: ClientAcl,
   ) {
     const c = authz.settings.cache;
     this.cache = new AuthzCache(c.enable ? c.maxSize : 0, c.ttl);
+    this.#own = acl ? { rules: rulesForClient(acl.rules.map((r) => compileRawRule({ kind: 'all' }, r)), client), expiresAt: acl.expiresAt ?? Number.POSITIVE_INFINITY } : undefined;
   }
 
   get denyAction(): 'ignore' | 'disconnect' {
@@ -91,7 +104,16 @@ export class ClientAuthz {
   /** May this client publish to `topic` (subscribe to a filter)? */
   allow(type: 'publish' | 'subscribe', topic: string, qos: number, retain: boolean): boolean {
     const a = this.authz;
-    if (a.open || this.superuser) return true;
+    if (this.superuser) return true;
+    const own = this.#own;
+    if (own) {
+      // As EMQX: the rules of the token decide alone; what they do not allow is refused, and
+      // nothing is allowed once the token has expired.
+      const ok = Date.now() < own.expiresAt && decide(own.rules, { type, qos, retain }, topic, topic.split('/')) === 'allow';
+      count(a, ok);
+      return ok;
+    }
+    if (a.open) return true;
     const s = a.settings;
     const gen = a.generation;
     const useCache = s.cache.enable && !excluded(s.cache.excludes, topic);

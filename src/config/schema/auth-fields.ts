@@ -139,8 +139,8 @@ function jwtAuthenticator(e: Entry, enable: boolean): unknown {
     }
   }
   const claims = stringMap(e, 'verify_claims', {}, ['clientid', 'username']);
-  e.bool('disconnect_after_expire', true);
-  e.str('acl_claim_name', 'acl');
+  const disconnect = e.bool('disconnect_after_expire', true);
+  const aclClaim = e.str('acl_claim_name', 'acl') ?? 'acl';
   e.rest(['precondition', 'ssl', 'endpoint', 'refresh_interval', 'pool_size']);
   return {
     mechanism: 'jwt',
@@ -150,6 +150,8 @@ function jwtAuthenticator(e: Entry, enable: boolean): unknown {
     ...(secret !== undefined ? { secret, secret_base64_encoded: base64 } : {}),
     ...(publicKey !== undefined ? { public_key: publicKey } : {}),
     verify_claims: claims,
+    acl_claim_name: aclClaim,
+    disconnect_after_expire: disconnect,
   };
 }
 

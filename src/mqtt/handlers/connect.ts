@@ -75,6 +75,7 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
     if (ch.state === 'closed') return;
     if (!a.ok) return refuse(ch, a.rc, a.reason);
     ch.access = a.access;
+    ch.authExpiresAt = a.expiresAt;
   }
 
   // Will message.
