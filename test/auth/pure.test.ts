@@ -281,7 +281,7 @@ test('config: the chain and the sources, with defaults; kinds not served kept; m
   });
   assert.deepEqual(served.problems, []);
   assert.deepEqual(served.config!.authentication[0], { mechanism: 'password_based', backend: 'http', enable: true, method: 'post', url: 'http://127.0.0.1:8080/auth/${clientid}', headers: { 'content-type': 'application/json' }, body: { u: '${username}' }, request_timeout: 5000 });
-  assert.deepEqual(served.config!.authentication[1], { mechanism: 'jwt', enable: true, algorithm: 'hmac-based', from: 'password', secret: 'c2VjcmV0', secret_base64_encoded: true, verify_claims: { sub: '${clientid}' } });
+  assert.deepEqual(served.config!.authentication[1], { mechanism: 'jwt', enable: true, algorithm: 'hmac-based', from: 'password', secret: 'c2VjcmV0', secret_base64_encoded: true, verify_claims: { sub: '${clientid}' }, acl_claim_name: 'acl', disconnect_after_expire: true });
   const wrong = check({
     authentication: [
       { mechanism: 'password_based', backend: 'http', url: 'ftp://x', body: { u: '${user}' } },
