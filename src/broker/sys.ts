@@ -1,5 +1,6 @@
 // $SYS topics as EMQX publishes them (emqx_sys): every sys_topics.sys_msg_interval the version,
-// description and running nodes (retained) and every stat and metric; every
+// description and running nodes (retained; the running nodes also within a second of a change)
+// and every stat and metric; every
 // sys_topics.sys_heartbeat_interval the uptime and date; and, per sys_topics.sys_event_messages,
 // a JSON message when a client connects, disconnects, subscribes or unsubscribes.
 import type { Counters } from '../base/metrics.js';
@@ -48,6 +49,9 @@ export class SysPublisher {
   #config: SysTopicsConfig;
   #tick: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
+  #members: NodeJS.Timeout | undefined;
+  /** `$SYS/brokers` as last written by this node. */
+  #brokers: string | undefined;
   readonly #offs: Array<() => void> = [];
 
   constructor(
@@ -92,6 +96,7 @@ export class SysPublisher {
   stop(): void {
     clearInterval(this.#tick);
     clearInterval(this.#heartbeat);
+    clearInterval(this.#members);
     this.#offs.splice(0).forEach((off) => off());
   }
 
@@ -104,10 +109,16 @@ export class SysPublisher {
   #schedule(): void {
     clearInterval(this.#tick);
     clearInterval(this.#heartbeat);
+    clearInterval(this.#members);
     const { sys_msg_interval: msg, sys_heartbeat_interval: hb } = this.#config;
     if (msg > 0) {
       this.#tick = setInterval(() => this.tick(), msg);
       this.#tick.unref();
+      // Ours: `$SYS/brokers` follows the running nodes within a second, not one interval later.
+      this.#members = setInterval(() => {
+        if (this.o.runningNodes().join(',') !== this.#brokers) this.#publishBrokers();
+      }, 1000);
+      this.#members.unref();
       // The retained facts are there from the start, not one interval later.
       setImmediate(() => this.tick());
     }
@@ -120,9 +131,14 @@ export class SysPublisher {
   tick(): void {
     this.#publish(this.topic('version'), this.o.version, true);
     this.#publish(this.topic('sysdescr'), SYSDESCR, true);
-    this.#publish('$SYS/brokers', this.o.runningNodes().join(','), true);
+    this.#publishBrokers();
     for (const [name, v] of Object.entries(this.o.broker.stats()).sort()) this.#publish(this.topic(`stats/${name.replaceAll('.', '/')}`), String(v), false);
     for (const [name, v] of Object.entries(this.o.counters)) this.#publish(this.topic(`metrics/${name.replaceAll('.', '/')}`), String(v), false);
+  }
+
+  #publishBrokers(): void {
+    this.#brokers = this.o.runningNodes().join(',');
+    this.#publish('$SYS/brokers', this.#brokers, true);
   }
 
   heartbeat(): void {
