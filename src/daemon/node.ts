@@ -22,6 +22,7 @@ import { CtlServer, socketIsLive } from '../ctl/server.js';
 import { RequestKind, type CtlRequest } from '../ctl/protocol.js';
 import { claimPointer, pointerDir, pointerKey, removePointer, selectorEtcDir } from '../ctl/pointer.js';
 import { statusCommand } from '../ctl/status.js';
+import { vmCommand } from '../ctl/vm.js';
 import { LogLevelControl, logCommand } from '../ctl/log.js';
 import { DEFAULT_LOG_LEVEL, type LogLevel } from '../config/log-level.js';
 import { confCommand } from '../ctl/conf.js';
@@ -155,6 +156,7 @@ export class EmqxNode {
     this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
     this.traces = tracePart({ config: opts.config, logger: opts.logger, tracer: this.mqtt.tracer, cluster: () => this.cluster.parts(), dist: () => this.dist, register: (c) => this.ctl.register(c) });
     this.ctl.register(statusCommand({ nodeName: this.name, version: this.version, startedAt: this.startedAt }));
+    this.ctl.register(vmCommand());
     const log = opts.config.log;
     this.logLevel = new LogLevelControl(opts.logger, log?.level ?? DEFAULT_LOG_LEVEL, opts.logOutputs?.handlers, log ? handlerLevels(log) : {});
     this.ctl.register(logCommand(this.logLevel));
