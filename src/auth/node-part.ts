@@ -107,6 +107,7 @@ export function authPart(host: AuthPartHost): AuthPart {
     },
     async stop() {
       clearInterval(sweeper);
+      service.chain.close();
       await watch?.close();
       watch = undefined;
       limited.clear();

@@ -366,11 +366,14 @@ export interface HttpAuthenticatorConfig {
   readonly ssl?: { readonly cacertfile?: string; readonly verify: boolean; readonly server_name_indication?: string };
 }
 
-/** jwt with a secret (HS256/384/512) or a public key (RS*, PS*, ES*): EMQX's emqx_authn_jwt without JWKS. */
+/** jwt with a secret (HS256/384/512), a public key or a JWKS endpoint (RS*, PS*, ES*): EMQX's emqx_authn_jwt. */
 export interface JwtAuthenticatorConfig {
   readonly mechanism: 'jwt';
   readonly enable: boolean;
-  readonly algorithm: 'hmac-based' | 'public-key';
+  /** Absent with `jwks`. */
+  readonly algorithm?: 'hmac-based' | 'public-key';
+  /** use_jwks = true: the keys are fetched from `endpoint` every `refresh_interval` (ms). */
+  readonly jwks?: { readonly endpoint: string; readonly refresh_interval: number; readonly ssl?: { readonly cacertfile?: string; readonly verify: boolean; readonly server_name_indication?: string } };
   /** Where the client puts its token. */
   readonly from: 'password' | 'username';
   readonly secret?: string;

@@ -227,6 +227,64 @@ describe('JWT authentication', () => {
   });
 });
 
+describe('JWT authentication with keys from a JWKS endpoint', () => {
+  let node: TestNode;
+  let server: Server;
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  let fetched = 0;
+
+  before(async () => {
+    const jwk = (k: KeyObject, kid: string): Record<string, unknown> => ({ ...k.export({ format: 'jwk' }), kid });
+    server = createServer((_req, res) => {
+      fetched++;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ keys: [jwk(rsa.publicKey, 'rsa-1'), jwk(ec.publicKey, 'ec-1'), { kty: 'oct', k: 'c2VjcmV0', kid: 'sym' }] }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    node = await createTestNode(undefined, {
+      name: 'authnjwks@127.0.0.1',
+      mqtt: true,
+      conf: `authentication = [{ mechanism = jwt, use_jwks = true, endpoint = "http://127.0.0.1:${port}/jwks", refresh_interval = 10s }]`,
+    });
+    await node.startOk();
+  });
+
+  after(async () => {
+    await closeAll();
+    RawClient.destroyAll();
+    await node?.cleanup();
+    server?.close();
+  });
+
+  test('tokens signed by a key of the set (named by kid or not) are accepted; others are refused', async () => {
+    const port = node.mqttPort!;
+    const conn = async (token: string): Promise<number> => {
+      const r = await connackCode(port, 5, `w-${uniq()}`, { username: 'u', password: Buffer.from(token) });
+      r.raw.destroy();
+      return r.rc;
+    };
+    const withKid = (key: KeyObject, alg: 'RS256' | 'ES256', kid: string | undefined): string => {
+      const body = `${b64({ alg, typ: 'JWT', ...(kid ? { kid } : {}) })}.${b64({ sub: 'u' })}`;
+      const sig = alg === 'ES256' ? sign('sha256', Buffer.from(body), { key, dsaEncoding: 'ieee-p1363' }) : sign('sha256', Buffer.from(body), key);
+      return `${body}.${sig.toString('base64url')}`;
+    };
+    // The first fetch happens as the node starts: until it is in, the authenticator decides nothing.
+    const t0 = Date.now();
+    while ((await conn(withKid(rsa.privateKey, 'RS256', 'rsa-1'))) !== 0) {
+      assert.ok(Date.now() - t0 < 10_000, 'the JWKS was never fetched');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(fetched >= 1);
+    assert.equal(await conn(withKid(ec.privateKey, 'ES256', 'ec-1')), 0);
+    assert.equal(await conn(withKid(ec.privateKey, 'ES256', undefined)), 0, 'no kid: every key is tried');
+    const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    assert.equal(await conn(withKid(stranger.privateKey, 'RS256', 'rsa-1')), 0x86, 'a key outside the set');
+    assert.equal(await conn(withKid(stranger.privateKey, 'RS256', 'nope')), 0x86);
+  });
+});
+
 describe('the HTTP request and answer, without a node', () => {
   test('GET puts the fields in the query; POST a form when the content type says so; answers read as EMQX reads them', async () => {
     const { buildRequest, decide } = await import('../../src/auth/authn/http-authn.js');

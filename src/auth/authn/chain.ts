@@ -37,13 +37,19 @@ export class AuthnChain {
     const on = chain.filter((a) => a.enable);
     const steps = on.flatMap((a): Step[] => {
       if ('unserved' in a) return [];
-      if (a.mechanism === 'jwt') return [{ kind: 'jwt', a: new JwtAuthenticator(a) }];
+      if (a.mechanism === 'jwt') return [{ kind: 'jwt', a: new JwtAuthenticator(a, (why) => this.onIgnored?.('jwt', why)) }];
       if (a.backend === 'http') return [{ kind: 'http', a: new HttpAuthenticator(a) }];
       return [{ kind: 'builtin', cfg: a }];
     });
+    this.close();
     this.#chain = steps;
     this.#enabled = on.length;
     this.#decoys = new Map();
+  }
+
+  /** Stops what the authenticators run in the background (JWKS refreshes). */
+  close(): void {
+    for (const step of this.#chain) if (step.kind === 'jwt') step.a.close();
   }
 
   /** No enabled authenticator: clients are not checked. */
@@ -63,7 +69,7 @@ export class AuthnChain {
       const d: Decision = step.kind === 'builtin' ? await this.#builtin(step.cfg, c) : step.kind === 'http' ? await step.a.authenticate(c) : step.a.authenticate(c, Math.floor(Date.now() / 1000));
       if (d.kind === 'allow') return { ok: true, superuser: d.superuser, by, ...(d.acl ? { acl: d.acl } : {}), ...(d.expiresAt !== undefined ? { expiresAt: d.expiresAt } : {}) };
       if (d.kind === 'deny') return { ok: false, rc: d.rc, reason: `${by}: ${d.reason}` };
-      if (step.kind === 'http') this.onIgnored?.(by, d.why);
+      if (step.kind === 'http' || d.why.startsWith('the JWKS')) this.onIgnored?.(by, d.why);
     }
     return { ok: false, rc: RC.notAuthorized, reason: 'no authenticator of the chain knows the client' };
   }

@@ -1,6 +1,7 @@
-// EMQX's JWT authenticator (emqx_authn_jwt) with a secret or a public key: the token the client
-// sends as its password (or user name) is checked: its signature (HS256/384/512 with the secret;
-// RS*, PS* and ES* 256/384/512 with the public key; `none` never), `exp` and `nbf` when present,
+// EMQX's JWT authenticator (emqx_authn_jwt) with a secret, a public key or the keys of a JWKS
+// endpoint: the token the client sends as its password (or user name) is checked: its signature
+// (HS256/384/512 with the secret; RS*, PS* and ES* 256/384/512 with the public key or the JWKS
+// key the token's `kid` names; `none` never), `exp` and `nbf` when present,
 // and every `verify_claims` entry (`${clientid}`, `${username}` filled in). No token: ignored (the
 // next authenticator decides); a bad one: refused with 0x86. `is_superuser` in the claims makes a
 // superuser; an `acl` claim (acl_claim_name) gives the client its own rules, which alone decide
@@ -11,6 +12,7 @@ import type { JwtAuthenticatorConfig } from '../../config/types.js';
 import { RC } from '../../mqtt/reason-codes.js';
 import { fillPlaceholders, type Credentials, type Decision } from './decision.js';
 import { checkRawRule, type RawRule } from '../authz/builtin-rules.js';
+import { JwksKeys } from './jwks.js';
 
 const HMAC: Readonly<Record<string, string>> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
 const PUBLIC: Readonly<Record<string, { hash: string; kind: 'rsa' | 'pss' | 'ec' }>> = {
@@ -76,15 +78,30 @@ export function aclOf(claim: unknown): RawRule[] | undefined | 'bad' {
 export class JwtAuthenticator {
   readonly #secret: Buffer | undefined;
   readonly #key: KeyObject | undefined;
+  readonly #jwks: JwksKeys | undefined;
 
-  constructor(readonly cfg: JwtAuthenticatorConfig) {
+  /** `onError`: a JWKS fetch that failed (logged by the caller). */
+  constructor(
+    readonly cfg: JwtAuthenticatorConfig,
+    onError: (why: string) => void = () => undefined,
+  ) {
     this.#secret = cfg.secret === undefined ? undefined : Buffer.from(cfg.secret, cfg.secret_base64_encoded ? 'base64' : 'utf8');
     this.#key = cfg.public_key === undefined ? undefined : createPublicKey(cfg.public_key);
+    if (cfg.jwks) {
+      this.#jwks = new JwksKeys(cfg.jwks, onError);
+      this.#jwks.start();
+    }
+  }
+
+  /** Stops the JWKS refresh (a reload replaced this authenticator). */
+  close(): void {
+    this.#jwks?.close();
   }
 
   authenticate(c: Credentials, nowS: number): Decision {
     const token = this.cfg.from === 'username' ? c.username : c.password?.toString('utf8');
     if (token === undefined || token === '') return { kind: 'ignore', why: `no token in the ${this.cfg.from}` };
+    if (this.#jwks && this.#jwks.keys === undefined) return { kind: 'ignore', why: `the JWKS at ${this.#jwks ? this.cfg.jwks!.endpoint : ''} has not been fetched yet` };
     if (token.length > MAX_TOKEN_BYTES) return refuse('token too long');
     const parts = token.split('.');
     if (parts.length !== 3) return refuse('not a JWT');
@@ -95,7 +112,7 @@ export class JwtAuthenticator {
     const alg = typeof header.alg === 'string' ? header.alg : '';
     const signed = Buffer.from(`${h}.${p}`);
     const sig = Buffer.from(s, 'base64url');
-    if (!this.#signatureOk(alg, signed, sig)) return refuse(`bad signature (alg ${alg || 'none'})`);
+    if (!this.#signatureOk(alg, signed, sig, typeof header.kid === 'string' ? header.kid : undefined)) return refuse(`bad signature (alg ${alg || 'none'})`);
     if (claims.exp !== undefined && !(typeof claims.exp === 'number' && nowS < claims.exp)) return refuse('token expired');
     if (claims.nbf !== undefined && !(typeof claims.nbf === 'number' && nowS >= claims.nbf)) return refuse('token not valid yet');
     for (const [name, want] of Object.entries(this.cfg.verify_claims)) {
@@ -114,7 +131,7 @@ export class JwtAuthenticator {
     };
   }
 
-  #signatureOk(alg: string, signed: Buffer, sig: Buffer): boolean {
+  #signatureOk(alg: string, signed: Buffer, sig: Buffer, kid: string | undefined): boolean {
     if (this.cfg.algorithm === 'hmac-based') {
       const hash = HMAC[alg];
       if (!hash || !this.#secret) return false;
@@ -122,14 +139,21 @@ export class JwtAuthenticator {
       return mac.length === sig.length && timingSafeEqual(mac, sig);
     }
     const spec = PUBLIC[alg];
-    if (!spec || !this.#key) return false;
-    try {
-      if (spec.kind === 'ec') return verifySignature(spec.hash, signed, { key: this.#key, dsaEncoding: 'ieee-p1363' }, sig);
-      if (spec.kind === 'pss') return verifySignature(spec.hash, signed, { key: this.#key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, sig);
-      return verifySignature(spec.hash, signed, this.#key, sig);
-    } catch {
-      // A key of another type than the token says (an EC token for an RSA key): not valid.
-      return false;
-    }
+    if (!spec) return false;
+    // From a JWKS: the key the token names, or else each key in turn.
+    const jwks = this.#jwks?.keys;
+    const keys = jwks ? (kid !== undefined && jwks.some((k) => k.kid === kid) ? jwks.filter((k) => k.kid === kid) : jwks).map((k) => k.key) : this.#key ? [this.#key] : [];
+    return keys.some((key) => verifyWith(spec, key, signed, sig));
+  }
+}
+
+function verifyWith(spec: { hash: string; kind: 'rsa' | 'pss' | 'ec' }, key: KeyObject, signed: Buffer, sig: Buffer): boolean {
+  try {
+    if (spec.kind === 'ec') return verifySignature(spec.hash, signed, { key, dsaEncoding: 'ieee-p1363' }, sig);
+    if (spec.kind === 'pss') return verifySignature(spec.hash, signed, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_DIGEST }, sig);
+    return verifySignature(spec.hash, signed, key, sig);
+  } catch {
+    // A key of another type than the token says (an EC token for an RSA key): not valid.
+    return false;
   }
 }

@@ -3,8 +3,8 @@
 // emqx_authn_mnesia_schema, emqx_authn_password_hashing, emqx_authz_schema, emqx_schema), and
 // `mqtt.peer_cert_as_username` / `peer_cert_as_clientid`. The chain and the sources are arrays
 // of entries whose keys depend on their kind, so they are checked here entry by entry. Served:
-// password_based with built_in_database or http, and jwt with a secret or a public key. Kinds
-// this node does not serve (jwt with JWKS, mysql, ldap, ...) are accepted, so an EMQX file loads, and kept
+// password_based with built_in_database or http, and jwt (a secret, a public key or a JWKS
+// endpoint). Kinds this node does not serve (mysql, ldap, ...) are accepted, so an EMQX file loads, and kept
 // as `unserved`: they act as EMQX's do while their backend is unreachable (they never decide),
 // so a chain of only such authenticators lets nobody in, and the node warns at start.
 import type { Field } from './fields.js';
@@ -67,6 +67,27 @@ function stringMap(e: Entry, key: string, def: Record<string, string>, known: re
   return out;
 }
 
+/** `ssl {enable, cacertfile, verify, server_name_indication}` of a client to an HTTPS service. */
+function clientTls(e: Entry, file: FileConverter): { cacertfile?: string; verify: boolean; server_name_indication?: string } | undefined {
+  const ssl = e.raw('ssl');
+  if (ssl === undefined) return undefined;
+  if (!isObj(ssl)) return e.bad('ssl', `${show(ssl)} is not an object`);
+  const t = new Entry(`${e.at} ssl`, ssl);
+  const on = t.bool('enable', false);
+  const ca = t.str('cacertfile');
+  const verify = t.oneOf('verify', ['verify_peer', 'verify_none'], 'verify_peer');
+  const sni = t.str('server_name_indication');
+  t.rest(['certfile', 'keyfile', 'versions', 'ciphers', 'depth', 'password', 'secure_renegotiate', 'reuse_sessions', 'hibernate_after', 'log_level', 'user_lookup_fun', 'middlebox_comp_mode', 'partial_chain', 'verify_peer_ext_key_usage']);
+  e.problems.push(...t.problems);
+  let caFile: string | undefined;
+  if (ca !== undefined && ca !== '') {
+    const f = file(ca);
+    if (f.ok) caFile = f.value as string;
+    else e.bad('ssl.cacertfile', f.reason);
+  }
+  return on ? { verify: verify !== 'verify_none', ...(caFile !== undefined ? { cacertfile: caFile } : {}), ...(sni !== undefined && sni !== 'disable' ? { server_name_indication: sni } : {}) } : undefined;
+}
+
 /** EMQX's HTTP authenticator (emqx_authn_http_schema). */
 function httpAuthenticator(e: Entry, enable: boolean, file: FileConverter): unknown {
   const method = e.oneOf('method', ['get', 'post'], 'post');
@@ -90,65 +111,65 @@ function httpAuthenticator(e: Entry, enable: boolean, file: FileConverter): unkn
   const body = stringMap(e, 'body', {}, AUTHN_VARS);
   const timeout = parseDuration(e.raw('request_timeout') ?? '5s', 1);
   if (!timeout.ok) e.bad('request_timeout', timeout.reason);
-  const ssl = e.raw('ssl');
-  let tls: { cacertfile?: string; verify: boolean; server_name_indication?: string } | undefined;
-  if (ssl !== undefined) {
-    if (!isObj(ssl)) e.bad('ssl', `${show(ssl)} is not an object`);
-    else {
-      const t = new Entry(`${e.at} ssl`, ssl);
-      const on = t.bool('enable', false);
-      const ca = t.str('cacertfile');
-      const verify = t.oneOf('verify', ['verify_peer', 'verify_none'], 'verify_peer');
-      const sni = t.str('server_name_indication');
-      t.rest(['certfile', 'keyfile', 'versions', 'ciphers', 'depth', 'password', 'secure_renegotiate', 'reuse_sessions', 'hibernate_after', 'log_level', 'user_lookup_fun', 'middlebox_comp_mode', 'partial_chain', 'verify_peer_ext_key_usage']);
-      e.problems.push(...t.problems);
-      let caFile: string | undefined;
-      if (ca !== undefined && ca !== '') {
-        const f = file(ca);
-        if (f.ok) caFile = f.value as string;
-        else e.bad('ssl.cacertfile', f.reason);
-      }
-      if (on) tls = { verify: verify !== 'verify_none', ...(caFile !== undefined ? { cacertfile: caFile } : {}), ...(sni !== undefined && sni !== 'disable' ? { server_name_indication: sni } : {}) };
-    }
-  }
+  const tls = clientTls(e, file);
   e.rest(['precondition', 'connect_timeout', 'pool_size', 'enable_pipelining', 'max_retries', 'retry_interval', 'request']);
   return { mechanism: 'password_based', backend: 'http', enable, method, url, headers, body, request_timeout: timeout.ok ? timeout.value : 5000, ...(tls ? { ssl: tls } : {}) };
 }
 
-/** EMQX's JWT authenticator (emqx_authn_jwt_schema), with a secret or a public key (not JWKS). */
-function jwtAuthenticator(e: Entry, enable: boolean): unknown {
-  e.raw('use_jwks');
-  const algorithm = e.oneOf('algorithm', ['hmac-based', 'public-key']);
+/** EMQX's JWT authenticator (emqx_authn_jwt_schema): a secret, a public key, or keys from a JWKS endpoint. */
+function jwtAuthenticator(e: Entry, enable: boolean, file: FileConverter): unknown {
+  const useJwks = e.bool('use_jwks', false);
   const from = e.oneOf('from', ['password', 'username'], 'password');
+  let algorithm: 'hmac-based' | 'public-key' | undefined;
   let secret: string | undefined;
   let publicKey: string | undefined;
+  let jwks: unknown;
   const base64 = e.bool('secret_base64_encoded', false);
-  if (algorithm === 'hmac-based') {
-    secret = e.str('secret');
-    if (secret === undefined || secret === '') e.bad('secret', 'is required with algorithm = "hmac-based"');
-    else if (base64 && !/^[A-Za-z0-9+/]+=*$/.test(secret)) e.bad('secret', 'is not base64 (secret_base64_encoded = true)');
-  } else if (algorithm === 'public-key') {
-    publicKey = e.str('public_key');
-    if (publicKey === undefined || publicKey === '') e.bad('public_key', 'is required with algorithm = "public-key" (a PEM public key)');
-    else {
-      try {
-        createPublicKey(publicKey);
-      } catch (err) {
-        e.bad('public_key', `is not a PEM public key: ${(err as Error).message}`);
+  if (useJwks) {
+    const endpoint = e.str('endpoint');
+    let ok: boolean;
+    try {
+      ok = endpoint !== undefined && ['http:', 'https:'].includes(new URL(endpoint).protocol);
+    } catch {
+      ok = false;
+    }
+    if (!ok) e.bad('endpoint', `${endpoint === undefined ? 'is required' : `'${endpoint}' is not an http:// or https:// URL`} (the JWKS endpoint, with use_jwks = true)`);
+    const refresh = parseDuration(e.raw('refresh_interval') ?? '300s', 1000);
+    if (!refresh.ok) e.bad('refresh_interval', refresh.reason);
+    else if ((refresh.value as number) < 10_000) e.bad('refresh_interval', 'is shorter than 10s');
+    const tls = clientTls(e, file);
+    jwks = { endpoint, refresh_interval: refresh.ok ? refresh.value : 300_000, ...(tls ? { ssl: tls } : {}) };
+    e.raw('algorithm');
+  } else {
+    algorithm = e.oneOf('algorithm', ['hmac-based', 'public-key']);
+    if (algorithm === 'hmac-based') {
+      secret = e.str('secret');
+      if (secret === undefined || secret === '') e.bad('secret', 'is required with algorithm = "hmac-based"');
+      else if (base64 && !/^[A-Za-z0-9+/]+=*$/.test(secret)) e.bad('secret', 'is not base64 (secret_base64_encoded = true)');
+    } else if (algorithm === 'public-key') {
+      publicKey = e.str('public_key');
+      if (publicKey === undefined || publicKey === '') e.bad('public_key', 'is required with algorithm = "public-key" (a PEM public key)');
+      else {
+        try {
+          createPublicKey(publicKey);
+        } catch (err) {
+          e.bad('public_key', `is not a PEM public key: ${(err as Error).message}`);
+        }
       }
     }
   }
   const claims = stringMap(e, 'verify_claims', {}, ['clientid', 'username']);
   const disconnect = e.bool('disconnect_after_expire', true);
   const aclClaim = e.str('acl_claim_name', 'acl') ?? 'acl';
-  e.rest(['precondition', 'ssl', 'endpoint', 'refresh_interval', 'pool_size']);
+  e.rest(['precondition', 'ssl', 'endpoint', 'refresh_interval', 'pool_size', 'secret', 'public_key']);
   return {
     mechanism: 'jwt',
     enable,
-    algorithm,
+    ...(algorithm !== undefined ? { algorithm } : {}),
     from,
     ...(secret !== undefined ? { secret, secret_base64_encoded: base64 } : {}),
     ...(publicKey !== undefined ? { public_key: publicKey } : {}),
+    ...(jwks !== undefined ? { jwks } : {}),
     verify_claims: claims,
     acl_claim_name: aclClaim,
     disconnect_after_expire: disconnect,
@@ -177,8 +198,8 @@ export function convertAuthentication(v: unknown, file: FileConverter): Converte
       out.push(httpAuthenticator(e, enable, file));
       problems.push(...e.problems);
       return;
-    } else if (mechanism === 'jwt' && e.v.use_jwks !== true && e.v.use_jwks !== 'true') {
-      out.push(jwtAuthenticator(e, enable));
+    } else if (mechanism === 'jwt') {
+      out.push(jwtAuthenticator(e, enable, file));
       problems.push(...e.problems);
       return;
     } else if (mechanism !== 'password_based' || backend !== 'built_in_database') {
