@@ -5,12 +5,10 @@
 //   200 {"result": "allow"|"deny"|"ignore", "is_superuser": bool}   as it says (JSON or a form)
 //   any other status, no answer in request_timeout, an unreadable body: ignored (the next
 //   authenticator of the chain decides), as in EMQX.
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
 import type { HttpAuthenticatorConfig } from '../../config/types.js';
 import { RC } from '../../mqtt/reason-codes.js';
 import { fillPlaceholders, type Credentials, type Decision } from './decision.js';
+import { HttpClient } from './http-client.js';
 
 /** An answer larger than this is not read (an authentication answer is a few bytes). */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -50,47 +48,20 @@ export function decide(status: number, contentType: string | undefined, body: st
 }
 
 export class HttpAuthenticator {
-  readonly #ca: Buffer | undefined;
+  readonly #client: HttpClient;
 
   constructor(readonly cfg: HttpAuthenticatorConfig) {
-    // Read once, when the chain is configured (a reload reads it again).
-    this.#ca = cfg.ssl?.cacertfile ? readFileSync(cfg.ssl.cacertfile) : undefined;
+    // The CA file is read once, when the chain is configured (a reload reads it again).
+    this.#client = new HttpClient(cfg.ssl, MAX_ANSWER_BYTES);
   }
 
-  authenticate(c: Credentials): Promise<Decision> {
+  async authenticate(c: Credentials): Promise<Decision> {
     const { url, headers, body } = buildRequest(this.cfg, c);
-    if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-    const https = url.protocol === 'https:';
-    const tls = this.cfg.ssl;
-    return new Promise<Decision>((resolve) => {
-      const req = (https ? httpsRequest : httpRequest)(
-        url,
-        {
-          method: this.cfg.method.toUpperCase(),
-          headers,
-          timeout: this.cfg.request_timeout,
-          ...(https ? { rejectUnauthorized: tls?.verify ?? true, ...(this.#ca ? { ca: this.#ca } : {}), ...(tls?.server_name_indication ? { servername: tls.server_name_indication } : {}) } : {}),
-        },
-        (res: IncomingMessage) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (b: Buffer) => {
-            size += b.length;
-            if (size > MAX_ANSWER_BYTES) {
-              req.destroy();
-              resolve({ kind: 'ignore', why: `the answer is over ${MAX_ANSWER_BYTES} bytes` });
-            } else chunks.push(b);
-          });
-          res.on('end', () => resolve(decide(res.statusCode ?? 0, res.headers['content-type'], Buffer.concat(chunks).toString('utf8'))));
-          res.on('error', (err) => resolve({ kind: 'ignore', why: `reading the answer failed: ${err.message}` }));
-        },
-      );
-      req.on('timeout', () => {
-        req.destroy();
-        resolve({ kind: 'ignore', why: `no answer within ${this.cfg.request_timeout} ms` });
-      });
-      req.on('error', (err) => resolve({ kind: 'ignore', why: `the request failed: ${err.message}` }));
-      req.end(body);
-    });
+    try {
+      const a = await this.#client.request(url, this.cfg.method.toUpperCase(), headers, body, this.cfg.request_timeout);
+      return decide(a.status, a.contentType, a.body);
+    } catch (err) {
+      return { kind: 'ignore', why: `the request failed: ${(err as Error).message}` };
+    }
   }
 }

@@ -2,11 +2,9 @@
 // every refresh_interval after, each usable JWK (RSA and EC public keys) kept with its `kid`. A
 // fetch that fails keeps the keys of the last good one and is logged; until a first fetch
 // succeeds the authenticator decides nothing (the next one of the chain does).
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { readFileSync } from 'node:fs';
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { JwtAuthenticatorConfig } from '../../config/types.js';
+import { HttpClient } from './http-client.js';
 
 type JwksConfig = NonNullable<JwtAuthenticatorConfig['jwks']>;
 
@@ -37,13 +35,13 @@ const MAX_JWKS_BYTES = 1024 * 1024;
 export class JwksKeys {
   #keys: Jwk[] | undefined;
   #timer: NodeJS.Timeout | undefined;
-  readonly #ca: Buffer | undefined;
+  readonly #client: HttpClient;
 
   constructor(
     private readonly cfg: JwksConfig,
     private readonly onError: (why: string) => void,
   ) {
-    this.#ca = cfg.ssl?.cacertfile ? readFileSync(cfg.ssl.cacertfile) : undefined;
+    this.#client = new HttpClient(cfg.ssl, MAX_JWKS_BYTES);
   }
 
   /** The keys of the last good fetch; undefined before the first. */
@@ -69,34 +67,9 @@ export class JwksKeys {
     }
   }
 
-  #get(): Promise<string> {
-    const url = new URL(this.cfg.endpoint);
-    const https = url.protocol === 'https:';
-    const tls = this.cfg.ssl;
-    return new Promise((resolve, reject) => {
-      const req = (https ? httpsRequest : httpRequest)(
-        url,
-        {
-          method: 'GET',
-          headers: { accept: 'application/json' },
-          timeout: 10_000,
-          ...(https ? { rejectUnauthorized: tls?.verify ?? true, ...(this.#ca ? { ca: this.#ca } : {}), ...(tls?.server_name_indication ? { servername: tls.server_name_indication } : {}) } : {}),
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          let size = 0;
-          res.on('data', (b: Buffer) => {
-            size += b.length;
-            if (size > MAX_JWKS_BYTES) req.destroy(new Error(`answer over ${MAX_JWKS_BYTES} bytes`));
-            else chunks.push(b);
-          });
-          res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`status ${res.statusCode ?? 0}`))));
-          res.on('error', reject);
-        },
-      );
-      req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
-      req.on('error', reject);
-      req.end();
-    });
+  async #get(): Promise<string> {
+    const a = await this.#client.request(new URL(this.cfg.endpoint), 'GET', { accept: 'application/json' }, undefined, 10_000);
+    if (a.status !== 200) throw new Error(`status ${a.status}`);
+    return a.body;
   }
 }
