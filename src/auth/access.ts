@@ -59,7 +59,8 @@ export class Access implements AccessPort {
       return { ok: false, rc: r.rc, reason: 'authentication failed' };
     }
     this.stats.admitted++;
-    const access = this.d.authorizer.forClient({ username: req.username, clientid: req.clientId, peerhost, certCommonName: req.certCommonName }, r.superuser, r.acl);
+    const client = { username: req.username, clientid: req.clientId, peerhost, certCommonName: req.certCommonName, protoName: req.protoName, mountpoint: req.mountpoint };
+    const access = this.d.authorizer.forClient(client, r.superuser, r.acl);
     return { ok: true, access, ...(r.expiresAt !== undefined ? { expiresAt: r.expiresAt } : {}) };
   }
 }

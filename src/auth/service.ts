@@ -1,6 +1,6 @@
 // The node's authentication and authorization, as one object the node part, the ctl commands and
 // the API share: the chain and its users, the authorization sources (acl.conf files compiled,
-// the built_in_database rules), banned clients and flapping detection, and the Access the MQTT
+// the built_in_database rules, HTTP services), banned clients and flapping detection, and the Access the MQTT
 // listeners ask. Applying a config is all or nothing: an acl.conf that does not compile leaves
 // everything as it was and says where the file is wrong.
 import { existsSync, readFileSync } from 'node:fs';
@@ -17,6 +17,7 @@ import { UserError, Users, type AuthnUser } from './authn/users.js';
 import { AclError, compileAclFile } from './authz/acl-file.js';
 import { Authorizer, type AuthzSettings, type AuthzSource } from './authz/authorizer.js';
 import { BuiltinRules } from './authz/builtin-rules.js';
+import { HttpAuthzSource } from './authz/http-source.js';
 import { filterPattern } from './authz/topic-match.js';
 import type { Rule } from './authz/rule.js';
 import { Banned } from './banned/banned.js';
@@ -55,9 +56,11 @@ export class AuthService {
   /** Compiled acl.conf files by path, as in force. */
   #files = new Map<string, readonly Rule[]>();
   readonly #log: Log;
+  readonly #limited: LogLimiter;
 
   constructor(o: AuthServiceOptions) {
     this.#log = o.log;
+    this.#limited = o.limited;
     this.#settings = o.settings;
     this.users = new Users(o.db);
     this.banned = new Banned(o.db);
@@ -111,9 +114,25 @@ export class AuthService {
       } else if (s.type === 'built_in_database') {
         this.rules.maxRules = (s as { max_rules: number }).max_rules;
         sources.push({ type: 'built_in_database', store: this.rules });
+      } else if (s.type === 'http') {
+        sources.push(this.#httpSource(s as Extract<AuthzSourceConfig, { type: 'http' }>));
       }
     }
     return { sources, files };
+  }
+
+  /** An HTTP source; its CA file is read now (an AclError naming it when it cannot be). */
+  #httpSource(cfg: Extract<AuthzSourceConfig, { type: 'http' }>): HttpAuthzSource {
+    let src: HttpAuthzSource;
+    try {
+      src = new HttpAuthzSource(cfg);
+    } catch (err) {
+      throw new AclError([{ file: cfg.ssl?.cacertfile ?? cfg.url, line: 0, column: 0, message: `authorization http source: cannot read ssl.cacertfile: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    }
+    // A service that is down or answers oddly leaves the check to the next source (or no_match):
+    // the operator hears why, once per interval.
+    src.onIgnored = (why) => this.#limited.warn('authz:http:ignored', { url: cfg.url, why }, `authorization: the http source decided nothing: ${why}`);
+    return src;
   }
 
   #authzSettings(a: AuthorizationConfig, sources: AuthzSource[]): AuthzSettings {

@@ -350,11 +350,8 @@ export type PasswordHashAlgorithm =
 /** One entry of `authentication = [...]`. */
 export type AuthenticatorConfig = BuiltinAuthenticatorConfig | HttpAuthenticatorConfig | JwtAuthenticatorConfig | UnservedAuthenticatorConfig;
 
-/** password_based + http: an HTTP service decides (EMQX's emqx_authn_http). */
-export interface HttpAuthenticatorConfig {
-  readonly mechanism: 'password_based';
-  readonly backend: 'http';
-  readonly enable: boolean;
+/** An HTTP service asked by an authenticator or an authorization source (auth/http-request.ts). */
+export interface HttpServiceConfig {
   readonly method: 'get' | 'post';
   /** May hold placeholders (`${clientid}`, ...), URL-encoded when filled. */
   readonly url: string;
@@ -364,6 +361,13 @@ export interface HttpAuthenticatorConfig {
   readonly request_timeout: number;
   /** For https: the CA file (absolute), whether the server is verified, the SNI. */
   readonly ssl?: { readonly cacertfile?: string; readonly verify: boolean; readonly server_name_indication?: string };
+}
+
+/** password_based + http: an HTTP service decides (EMQX's emqx_authn_http). */
+export interface HttpAuthenticatorConfig extends HttpServiceConfig {
+  readonly mechanism: 'password_based';
+  readonly backend: 'http';
+  readonly enable: boolean;
 }
 
 /** jwt with a secret (HS256/384/512), a public key or a JWKS endpoint (RS*, PS*, ES*): EMQX's emqx_authn_jwt. */
@@ -410,6 +414,8 @@ export interface BuiltinAuthenticatorConfig {
 export type AuthzSourceConfig =
   | { readonly type: 'file'; readonly enable: boolean; readonly path: string }
   | { readonly type: 'built_in_database'; readonly enable: boolean; readonly max_rules: number }
+  /** An HTTP service decides each check (EMQX's emqx_authz_http). */
+  | ({ readonly type: 'http'; readonly enable: boolean } & HttpServiceConfig)
   /** A source of a kind this node does not serve (http, mysql, ...): it never matches. */
   | { readonly type: string; readonly enable: boolean; readonly unserved: true };
 

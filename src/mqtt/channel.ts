@@ -29,6 +29,8 @@ export interface ChannelIO {
   close(): void;
   /** `ip:port` of the client. */
   readonly peer: string;
+  /** Stop reading from the client (true) or go on (false): the channel waits for a check. */
+  hold?(on: boolean): void;
 }
 
 export interface ChannelSettings {
@@ -148,6 +150,8 @@ export class Channel implements Outlet {
   access: ClientAccess | undefined;
   /** Packets that arrived while the CONNECT was being handled. */
   #early: Packet[] | undefined;
+  /** Packets that arrived while an asynchronous check held the channel (holdFor), in order. */
+  #held: Packet[] | undefined;
   #connackSent = false;
   /** When the client's credentials end (a JWT's `exp`, ms): it is disconnected then. */
   authExpiresAt: number | undefined;
@@ -208,6 +212,10 @@ export class Channel implements Outlet {
   /** A decoded packet. */
   packet(p: Packet): void {
     if (this.state === 'closed') return;
+    if (this.#held !== undefined) {
+      this.#held.push(p);
+      return;
+    }
     if (this.env.tracer?.active) this.env.tracer.received(this, p);
     const bad = malformed(p);
     if (bad) return this.closeWith(bad.rc, `malformed ${p.cmd}: ${bad.why}`, this.state !== 'new');
@@ -251,6 +259,33 @@ export class Channel implements Outlet {
       default:
         return this.closeWith(RC.protocolError, `unexpected ${p.cmd} from a client`);
     }
+  }
+
+  /**
+   * Runs `then` once `check` settles (an HTTP service asked whether the client may publish or
+   * subscribe); nothing else the client sends is handled before it, so its packets keep their
+   * order (as in EMQX, whose channel process waits for the answer), and reading stops meanwhile.
+   */
+  holdFor<T>(check: Promise<T>, then: (v: T) => void): void {
+    this.#held ??= [];
+    this.io.hold?.(true);
+    const failed = (err: unknown): void => {
+      this.env.log.error({ peer: this.io.peer, clientid: this.clientId, err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'MQTT packet handling failed; closing the connection');
+      this.closeWith(RC.unspecifiedError, 'internal error while handling a packet');
+    };
+    check.then((v) => {
+      if (this.state === 'closed') return;
+      const waiting = this.#held ?? [];
+      this.#held = undefined;
+      try {
+        then(v);
+        // Each may hold the channel again; those behind it then wait in #held, in order.
+        for (const p of waiting) this.packet(p);
+      } catch (err) {
+        return failed(err);
+      }
+      if (this.#held === undefined && (this.state as State) !== 'closed') this.io.hold?.(false);
+    }, failed);
   }
 
   /** CONNACK 0 is out: the channel serves the client; packets that waited behind CONNECT run now. */
@@ -468,6 +503,7 @@ export class Channel implements Outlet {
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
     this.#early = undefined;
+    this.#held = undefined;
     const s = this.session;
     this.session = undefined;
     s?.detach(how);

@@ -138,6 +138,8 @@ function linger(socket: Socket): void {
 export function serveSocket(socket: Socket, settings: ChannelSettings, env: ChannelEnv): Channel {
   // No Nagle: the listener is created with noDelay. The peer address is read when first asked.
   let closing = false;
+  /** The channel waits for a check (holdFor): nothing more is read until it is done. */
+  let held = false;
   let peer: string | undefined;
   /**
    * What this turn of the event loop wrote: one buffer goes as one write, more as one writev. The
@@ -183,6 +185,11 @@ export function serveSocket(socket: Socket, settings: ChannelSettings, env: Chan
       socket.end();
       linger(socket);
     },
+    hold(on) {
+      held = on;
+      if (on) socket.pause();
+      else if (!closing && !limit?.holding && socket.writableLength <= HIGH_WATERMARK) socket.resume();
+    },
   };
   const ch = new Channel(io, settings, env);
   // Reading stops while the client is over a rate or does not read what it is sent; it resumes
@@ -190,7 +197,7 @@ export function serveSocket(socket: Socket, settings: ChannelSettings, env: Chan
   const limit = limitFor(settings, env, () => ch, () => feed, {
     pause: () => socket.pause(),
     resume: () => {
-      if (!closing && socket.writableLength <= HIGH_WATERMARK) socket.resume();
+      if (!closing && !held && socket.writableLength <= HIGH_WATERMARK) socket.resume();
     },
   });
   const feed = reader(ch, settings.mqtt.max_packet_size, limit);
@@ -203,7 +210,7 @@ export function serveSocket(socket: Socket, settings: ChannelSettings, env: Chan
   if (direct) direct.target = onData;
   else socket.on('data', onData);
   socket.on('drain', () => {
-    if (socket.isPaused() && !closing && !limit?.holding) socket.resume();
+    if (socket.isPaused() && !closing && !held && !limit?.holding) socket.resume();
     ch.drained();
   });
   socket.on('error', () => undefined);
@@ -221,6 +228,7 @@ export function serveSocket(socket: Socket, settings: ChannelSettings, env: Chan
 /** Serves MQTT over an open WebSocket (binary frames carry the MQTT bytes, packets may span frames). */
 export function serveWebSocket(ws: WebSocket, remote: { address?: string; port?: number }, settings: ChannelSettings, env: ChannelEnv): Channel {
   let closing = false;
+  let held = false;
   const io: ChannelIO = {
     peer: peerOf(remote.address, remote.port),
     get buffered() {
@@ -237,6 +245,12 @@ export function serveWebSocket(ws: WebSocket, remote: { address?: string; port?:
       ws.close();
       setTimeout(() => ws.terminate(), CLOSE_GRACE_MS).unref();
     },
+    hold(on) {
+      held = on;
+      if (!raw) return;
+      if (on) raw.pause();
+      else if (!closing && !limit?.holding && ws.bufferedAmount <= HIGH_WATERMARK) raw.resume();
+    },
   };
   const ch = new Channel(io, settings, env);
   // ws has no drain event of its own: its socket's says the backlog went out.
@@ -245,7 +259,7 @@ export function serveWebSocket(ws: WebSocket, remote: { address?: string; port?:
     ? limitFor(settings, env, () => ch, () => feed, {
         pause: () => raw.pause(),
         resume: () => {
-          if (!closing && ws.bufferedAmount <= HIGH_WATERMARK) raw.resume();
+          if (!closing && !held && ws.bufferedAmount <= HIGH_WATERMARK) raw.resume();
         },
       })
     : undefined;
@@ -257,7 +271,7 @@ export function serveWebSocket(ws: WebSocket, remote: { address?: string; port?:
     if (ws.bufferedAmount > HIGH_WATERMARK && raw && !raw.isPaused()) raw.pause();
   });
   raw?.on('drain', () => {
-    if (raw.isPaused() && !closing && !limit?.holding) raw.resume();
+    if (raw.isPaused() && !closing && !held && !limit?.holding) raw.resume();
     ch.drained();
   });
   ws.on('error', () => undefined);

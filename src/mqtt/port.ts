@@ -175,12 +175,19 @@ export interface AccessRequest {
   readonly peer: string;
   readonly listener: string;
   readonly certCommonName?: string;
+  /** `MQTT` (`MQIsdp` for 3.1) and the client's mountpoint: for HTTP authorization requests. */
+  readonly protoName?: string;
+  readonly mountpoint?: string;
 }
 
 /** One admitted client's permissions: asked on every PUBLISH and SUBSCRIBE (cheap when open). */
 export interface ClientAccess {
-  /** `topic` as the client wrote it (before any mountpoint); for SUBSCRIBE the filter without `$share/<g>/`. */
-  allow(action: 'publish' | 'subscribe', topic: string, qos: QoS, retain: boolean): boolean;
+  /**
+   * `topic` as the client wrote it (before any mountpoint); for SUBSCRIBE the filter without
+   * `$share/<g>/`. A promise when the answer is not at hand (an HTTP service is asked): the
+   * channel then handles nothing else of the client until it settles.
+   */
+  allow(action: 'publish' | 'subscribe', topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean>;
   /** What a refusal does: `ignore` answers 0x87 (3.x: SUBACK 0x80, the PUBLISH dropped), `disconnect` closes. */
   readonly denyAction: 'ignore' | 'disconnect';
 }

@@ -37,6 +37,8 @@ async function authService(): Promise<{ server: Server; port: number; seen: Seen
         res.end(JSON.stringify(o));
       };
       if (user === 'slow') return; // never answers: the request times out
+      // EMQX 5.8: the client's own rules and the end of its authentication.
+      if (user === 'allow-acl') return json({ result: 'allow', acl: [{ permission: 'allow', action: 'subscribe', topic: 'acl/${username}' }], expire_at: Math.floor(Date.now() / 1000) + 2 });
       if (user.startsWith('allow')) return json({ result: 'allow', is_superuser: user === 'allow-super' });
       if (user === 'deny') return json({ result: 'deny' });
       if (user === 'nocontent') {
@@ -131,6 +133,14 @@ authorization { no_match = deny, sources = [{ type = file, path = "\${EMQX_ETC_D
     assert.deepEqual(await subackCodes(sup, ['any/topic']), [1]);
     const plain = await rawSession(port, 5, `p-${uniq()}`, { username: 'allow-plain', password: Buffer.from('x') });
     assert.deepEqual(await subackCodes(plain, ['any/topic']), [0x87]);
+
+    // The answer's acl alone decides for its client; expire_at ends the connection then.
+    const t1 = Date.now();
+    const acl = await rawSession(port, 5, `a-${uniq()}`, { username: 'allow-acl', password: Buffer.from('x') });
+    assert.deepEqual(await subackCodes(acl, ['acl/allow-acl', 'any/topic']), [1, 0x87]);
+    const d = await acl.next((q) => q.cmd === 'disconnect', 6000, 'the DISCONNECT at expire_at');
+    assert.equal((d as { reasonCode?: number }).reasonCode, 0x87);
+    assert.ok(Date.now() - t1 >= 900, 'not before expire_at');
   });
 });
 
@@ -287,9 +297,11 @@ describe('JWT authentication with keys from a JWKS endpoint', () => {
 
 describe('the HTTP request and answer, without a node', () => {
   test('GET puts the fields in the query; POST a form when the content type says so; answers read as EMQX reads them', async () => {
-    const { buildRequest, decide } = await import('../../src/auth/authn/http-authn.js');
-    const base = { mechanism: 'password_based', backend: 'http', enable: true, request_timeout: 1000 } as const;
-    const c = { clientid: 'c/1', username: 'u 1', password: Buffer.from('p&w') };
+    const { decide } = await import('../../src/auth/authn/http-authn.js');
+    const { buildRequest } = await import('../../src/auth/http-request.js');
+    const { credentialVars } = await import('../../src/auth/authn/decision.js');
+    const base = { request_timeout: 1000 } as const;
+    const c = credentialVars({ clientid: 'c/1', username: 'u 1', password: Buffer.from('p&w') });
     const get = buildRequest({ ...base, method: 'get', url: 'http://127.0.0.1:1/a?x=${clientid}', headers: {}, body: { u: '${username}', p: '${password}', none: '${cert_common_name}' } }, c);
     assert.equal(get.url.toString(), 'http://127.0.0.1:1/a?x=c%2F1&u=u+1&p=p%26w&none=');
     assert.equal(get.body, undefined);
@@ -300,5 +312,12 @@ describe('the HTTP request and answer, without a node', () => {
     assert.equal(decide(200, 'application/json', 'not json').kind, 'ignore');
     assert.equal(decide(200, 'application/json', '{}').kind, 'ignore', 'no result: ignore');
     assert.equal(decide(403, 'application/json', '{"result":"allow"}').kind, 'ignore', 'only 200 and 204 decide');
+    // EMQX 5.8: the answer may carry the client's rules and when its authentication ends.
+    const exp = Math.floor(Date.now() / 1000) + 60;
+    const withAcl = decide(200, 'application/json', JSON.stringify({ result: 'allow', acl: [{ permission: 'allow', action: 'publish', topic: 't/1' }], expire_at: exp }));
+    assert.deepEqual(withAcl, { kind: 'allow', superuser: false, acl: { rules: [{ permission: 'allow', action: 'publish', topic: 't/1' }] }, expiresAt: exp * 1000 });
+    assert.equal(decide(200, 'application/json', '{"result":"allow","acl":[{"permission":"maybe","topic":"t"}]}').kind, 'ignore', 'a malformed acl decides nothing');
+    assert.equal(decide(200, 'application/json', '{"result":"allow","expire_at":"soon"}').kind, 'ignore');
+    assert.equal(decide(200, 'application/json', '{"result":"allow","expire_at":1000}').kind, 'deny', 'already expired');
   });
 });

@@ -246,13 +246,13 @@ const check = (tree: Record<string, unknown>): ReturnType<typeof validateConfig>
 test('config: the chain and the sources, with defaults; kinds not served kept; mistakes named', () => {
   const ok = check({
     authentication: [{ mechanism: 'password_based', backend: 'built_in_database', password_hash_algorithm: { name: 'pbkdf2', mac_fun: 'sha256', iterations: 4096 } }, { mechanism: 'password_based', backend: 'mysql', server: '127.0.0.1:3306' }],
-    authorization: { no_match: 'deny', sources: [{ type: 'file', path: '${EMQX_ETC_DIR}/acl.conf' }, { type: 'built_in_database' }, { type: 'http', url: 'http://x' }] },
+    authorization: { no_match: 'deny', sources: [{ type: 'file', path: '${EMQX_ETC_DIR}/acl.conf' }, { type: 'built_in_database' }, { type: 'mysql', server: 'x' }] },
   });
   assert.deepEqual(ok.problems, []);
   const c = ok.config!;
   assert.deepEqual(c.authentication[0], { mechanism: 'password_based', backend: 'built_in_database', enable: true, user_id_type: 'username', password_hash_algorithm: { name: 'pbkdf2', mac_fun: 'sha256', iterations: 4096 }, bootstrap_type: 'plain', bootstrap_file: '/opt/emqx/etc/auth-built-in-db-bootstrap.csv' });
   assert.deepEqual(c.authentication[1], { mechanism: 'password_based', backend: 'mysql', enable: true, unserved: true });
-  assert.deepEqual(c.authorization.sources, [{ type: 'file', enable: true, path: '/opt/emqx/etc/acl.conf' }, { type: 'built_in_database', enable: true, max_rules: 100 }, { type: 'http', enable: true, unserved: true }]);
+  assert.deepEqual(c.authorization.sources, [{ type: 'file', enable: true, path: '/opt/emqx/etc/acl.conf' }, { type: 'built_in_database', enable: true, max_rules: 100 }, { type: 'mysql', enable: true, unserved: true }]);
   assert.deepEqual(c.authorization.cache, { enable: true, max_size: 32, ttl: 60_000, excludes: [] });
   assert.equal(c.flapping_detect.enable, false);
   assert.equal(c.flapping_detect.ban_time, 300_000);
@@ -301,6 +301,6 @@ test('start-up warnings: no chain with a listener on a non-loopback address; kin
   assert.match(w[0]!, /^no authentication is configured: any client reaching tcp:default \(0\.0\.0\.0:1883\), ssl:default \(0\.0\.0\.0:8883\), ws:default \(0\.0\.0\.0:8083\), wss:default \(0\.0\.0\.0:8084\) is let in/);
   const loopback = check({ listeners: { tcp: { default: { bind: '127.0.0.1:1883' } }, ws: { default: { bind: '[::1]:8083' } }, ssl: { default: { enable: false } }, wss: { default: { enable: false } } } }).config!;
   assert.deepEqual(authWarnings(loopback), []);
-  const chained = check({ authentication: [{ mechanism: 'password_based', backend: 'built_in_database' }, { mechanism: 'password_based', backend: 'ldap' }], authorization: { sources: [{ type: 'http' }] } }).config!;
-  assert.deepEqual(authWarnings(chained).map((x) => x.split(' is not served')[0]), ['authentication: password_based:ldap', 'authorization: the http source']);
+  const chained = check({ authentication: [{ mechanism: 'password_based', backend: 'built_in_database' }, { mechanism: 'password_based', backend: 'ldap' }], authorization: { sources: [{ type: 'redis' }] } }).config!;
+  assert.deepEqual(authWarnings(chained).map((x) => x.split(' is not served')[0]), ['authentication: password_based:ldap', 'authorization: the redis source']);
 });

@@ -2,6 +2,7 @@
 // asked), it lets it in (perhaps as a superuser), or it refuses it with a reason code.
 
 import type { ClientAcl } from '../authz/authorizer.js';
+import type { Vars } from '../http-request.js';
 
 export type { ClientAcl } from '../authz/authorizer.js';
 
@@ -21,24 +22,24 @@ export type Decision =
   | { readonly kind: 'allow'; readonly superuser: boolean; readonly acl?: ClientAcl; readonly expiresAt?: number }
   | { readonly kind: 'deny'; readonly rc: number; readonly reason: string };
 
-/** `${name}` placeholders filled in from the client; a value it lacks is empty, as in EMQX. */
-export function fillPlaceholders(text: string, c: Credentials, encode: (v: string) => string = (v) => v): string {
-  if (!text.includes('${')) return text;
-  return text.replace(/\$\{\s*([a-z_]+)\s*\}/g, (_m, name: string) => {
-    const v =
-      name === 'clientid'
-        ? c.clientid
-        : name === 'username'
-          ? c.username
-          : name === 'password'
-            ? c.password?.toString('utf8')
-            : name === 'peerhost'
-              ? c.peerhost
-              : name === 'cert_common_name'
-                ? c.certCommonName
-                : name === 'cert_subject'
-                  ? c.certSubject
-                  : undefined;
-    return encode(v ?? '');
-  });
+/** The placeholders an authenticator may use (HTTP request templates, JWT claims to verify). */
+export function credentialVars(c: Credentials): Vars {
+  return (name) => {
+    switch (name) {
+      case 'clientid':
+        return c.clientid;
+      case 'username':
+        return c.username;
+      case 'password':
+        return c.password?.toString('utf8');
+      case 'peerhost':
+        return c.peerhost;
+      case 'cert_common_name':
+        return c.certCommonName;
+      case 'cert_subject':
+        return c.certSubject;
+      default:
+        return undefined;
+    }
+  };
 }

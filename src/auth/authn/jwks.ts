@@ -4,7 +4,7 @@
 // succeeds the authenticator decides nothing (the next one of the chain does).
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import type { JwtAuthenticatorConfig } from '../../config/types.js';
-import { HttpClient } from './http-client.js';
+import { HttpClient } from '../http-client.js';
 
 type JwksConfig = NonNullable<JwtAuthenticatorConfig['jwks']>;
 

@@ -10,8 +10,9 @@
 import { createHmac, createPublicKey, timingSafeEqual, verify as verifySignature, constants, type KeyObject } from 'node:crypto';
 import type { JwtAuthenticatorConfig } from '../../config/types.js';
 import { RC } from '../../mqtt/reason-codes.js';
-import { fillPlaceholders, type Credentials, type Decision } from './decision.js';
-import { checkRawRule, type RawRule } from '../authz/builtin-rules.js';
+import { credentialVars, type Credentials, type Decision } from './decision.js';
+import { fillTemplate } from '../http-request.js';
+import { aclOf } from '../authz/client-acl.js';
 import { JwksKeys } from './jwks.js';
 
 const HMAC: Readonly<Record<string, string>> = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
@@ -39,40 +40,6 @@ function json(part: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
-}
-
-/**
- * The `acl` claim as rules (EMQX's emqx_authz_client_info): a list of `{permission, action, topic,
- * qos?, retain?}`, or the older `{pub: [...], sub: [...], all: [...]}`, whose topics are allowed.
- * undefined: no claim; 'bad': one that is neither.
- */
-export function aclOf(claim: unknown): RawRule[] | undefined | 'bad' {
-  if (claim === undefined) return undefined;
-  if (Array.isArray(claim)) {
-    try {
-      for (const r of claim) checkRawRule(r as RawRule);
-    } catch {
-      return 'bad';
-    }
-    return claim as RawRule[];
-  }
-  if (claim === null || typeof claim !== 'object') return 'bad';
-  const rules: RawRule[] = [];
-  for (const [key, action] of [['pub', 'publish'], ['sub', 'subscribe'], ['all', 'all']] as const) {
-    const topics = (claim as Record<string, unknown>)[key];
-    if (topics === undefined) continue;
-    if (!Array.isArray(topics) || !topics.every((t) => typeof t === 'string')) return 'bad';
-    for (const topic of topics as string[]) {
-      const r: RawRule = { topic, permission: 'allow', action };
-      try {
-        checkRawRule(r);
-      } catch {
-        return 'bad';
-      }
-      rules.push(r);
-    }
-  }
-  return rules;
 }
 
 export class JwtAuthenticator {
@@ -116,7 +83,7 @@ export class JwtAuthenticator {
     if (claims.exp !== undefined && !(typeof claims.exp === 'number' && nowS < claims.exp)) return refuse('token expired');
     if (claims.nbf !== undefined && !(typeof claims.nbf === 'number' && nowS >= claims.nbf)) return refuse('token not valid yet');
     for (const [name, want] of Object.entries(this.cfg.verify_claims)) {
-      const expected = fillPlaceholders(want, c);
+      const expected = fillTemplate(want, credentialVars(c));
       const got = claims[name];
       if ((typeof got !== 'string' && typeof got !== 'number') || String(got) !== expected) return refuse(`claim ${name} does not match`);
     }

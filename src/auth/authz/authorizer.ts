@@ -1,15 +1,20 @@
 // Authorization (EMQX's emqx_authz with emqx_access_control's cache): the sources in order (an
-// acl.conf, the built_in_database rules), the first that matches decides, `no_match` when none
-// does. A ClientAuthz is one connection's view: the rules narrowed to that client, its cache.
-// With no source and no_match = allow every check returns at once, without touching a cache.
+// acl.conf, the built_in_database rules, an HTTP service), the first that matches decides,
+// `no_match` when none does. A ClientAuthz is one connection's view: the rules narrowed to that
+// client, its cache. With no source and no_match = allow every check returns at once, without
+// touching a cache. A check that reaches an HTTP source is answered later (a promise); every
+// other check is answered at once, so the publish path pays for no promise unless it asks a
+// service.
 import { AuthzCache, cacheKey } from './cache.js';
+import type { HttpAuthzSource } from './http-source.js';
 import { compileRawRule, type BuiltinRules, type RawRule } from './builtin-rules.js';
-import { decide, rulesForClient, type ClientRule, type Permission, type Rule, type RuleClient } from './rule.js';
+import { decide, rulesForClient, type AuthzRequest, type ClientRule, type Permission, type Rule, type RuleClient } from './rule.js';
 import { matchPattern, type TopicPattern } from './topic-match.js';
 
 export type AuthzSource =
   | { readonly type: 'file'; readonly path: string; readonly rules: readonly Rule[] }
-  | { readonly type: 'built_in_database'; readonly store: BuiltinRules };
+  | { readonly type: 'built_in_database'; readonly store: BuiltinRules }
+  | HttpAuthzSource;
 
 export interface AuthzSettings {
   readonly noMatch: Permission;
@@ -101,8 +106,8 @@ export class ClientAuthz {
     return this.authz.settings.denyAction;
   }
 
-  /** May this client publish to `topic` (subscribe to a filter)? */
-  allow(type: 'publish' | 'subscribe', topic: string, qos: number, retain: boolean): boolean {
+  /** May this client publish to `topic` (subscribe to a filter)? A promise when an HTTP source is asked. */
+  allow(type: 'publish' | 'subscribe', topic: string, qos: number, retain: boolean): boolean | Promise<boolean> {
     const a = this.authz;
     if (this.superuser) return true;
     const own = this.#own;
@@ -128,13 +133,19 @@ export class ClientAuthz {
       }
       a.stats.cacheMiss++;
     }
-    const ok = this.#decide(s, gen, type, topic, qos, retain) === 'allow';
-    if (useCache) this.cache.put(key, ok, gen, Date.now());
-    count(a, ok);
-    return ok;
+    const d = this.#decide(s, gen, { type, qos, retain }, topic, 0);
+    const done = (p: Permission): boolean => {
+      const ok = p === 'allow';
+      // Kept for the generation it was decided under: a reload meanwhile makes it unused.
+      if (useCache) this.cache.put(key, ok, gen, Date.now());
+      count(a, ok);
+      return ok;
+    };
+    return typeof d === 'string' ? done(d) : d.then(done);
   }
 
-  #decide(s: AuthzSettings, gen: number, type: 'publish' | 'subscribe', topic: string, qos: number, retain: boolean): Permission {
+  /** The sources from the `from`th on decide; a promise from the first HTTP source reached. */
+  #decide(s: AuthzSettings, gen: number, req: AuthzRequest, topic: string, from: number): Permission | Promise<Permission> {
     if (this.#rulesGen !== gen) {
       // The file rules narrowed to this client are worked out once per generation.
       this.#fileRules = s.sources.map((src) => (src.type === 'file' ? rulesForClient(src.rules, this.client) : undefined));
@@ -143,9 +154,12 @@ export class ClientAuthz {
       this.cache.configure(c.enable ? c.maxSize : 0, c.ttl);
     }
     const words = topic.split('/');
-    const req = { type, qos, retain };
-    for (let i = 0; i < s.sources.length; i++) {
+    for (let i = from; i < s.sources.length; i++) {
       const src = s.sources[i]!;
+      if (src.type === 'http') {
+        const next = i + 1;
+        return src.check(this.client, req, topic).then((p) => p ?? this.#decide(s, gen, req, topic, next));
+      }
       const rules = src.type === 'file' ? this.#fileRules[i]! : rulesForClient(src.store.rulesFor(this.client), this.client);
       const p = decide(rules, req, topic, words);
       if (p !== undefined) return p;

@@ -44,6 +44,9 @@ export interface AuthzRequest {
 export interface RuleClient extends ClientVars {
   /** The client's address without port. */
   readonly peerhost: string;
+  /** For HTTP authorization requests: `MQTT` (`MQIsdp` for 3.1), the client's mountpoint. */
+  readonly protoName?: string;
+  readonly mountpoint?: string;
 }
 
 /** A rule whose `who` matched one client, its topics rendered for that client. */

@@ -13,6 +13,7 @@ import { bool, duration, emqx, int, object, oneOf } from './builders.js';
 import { createPublicKey } from 'node:crypto';
 import { parseDuration } from '../duration.js';
 import { Entry, isObj, show, type Converted, type FileConverter } from './entry.js';
+import type { HttpServiceConfig } from '../types.js';
 
 const MAC_FUNS = ['sha', 'sha224', 'sha256', 'sha384', 'sha512'] as const;
 const SIMPLE = ['plain', 'md5', 'sha', 'sha256', 'sha512'] as const;
@@ -43,6 +44,8 @@ function hashAlgorithm(e: Entry): unknown {
 
 /** Placeholders an HTTP request or a JWT claim may hold. */
 const AUTHN_VARS = ['clientid', 'username', 'password', 'peerhost', 'cert_common_name', 'cert_subject'];
+/** The placeholders of an HTTP authorization request (auth/authz/http-source.ts fills them). */
+export const AUTHZ_HTTP_VARS = ['clientid', 'username', 'peerhost', 'proto_name', 'mountpoint', 'action', 'access', 'topic', 'qos', 'retain', 'cert_common_name'];
 
 /** A template's unknown placeholders, as a reason; undefined when they are all known. */
 function badPlaceholders(text: string, known: readonly string[]): string | undefined {
@@ -88,8 +91,8 @@ function clientTls(e: Entry, file: FileConverter): { cacertfile?: string; verify
   return on ? { verify: verify !== 'verify_none', ...(caFile !== undefined ? { cacertfile: caFile } : {}), ...(sni !== undefined && sni !== 'disable' ? { server_name_indication: sni } : {}) } : undefined;
 }
 
-/** EMQX's HTTP authenticator (emqx_authn_http_schema). */
-function httpAuthenticator(e: Entry, enable: boolean, file: FileConverter): unknown {
+/** The request of an HTTP authenticator or authorization source: method, url, headers, body, timeout, TLS. */
+function httpService(e: Entry, file: FileConverter, vars: readonly string[], defaultTimeout: string): HttpServiceConfig {
   const method = e.oneOf('method', ['get', 'post'], 'post');
   const url = e.str('url');
   if (url === undefined) e.bad('url', 'is required (http:// or https://)');
@@ -103,17 +106,24 @@ function httpAuthenticator(e: Entry, enable: boolean, file: FileConverter): unkn
     }
     if (!ok) e.bad('url', `'${url}' is not an http:// or https:// URL`);
     else {
-      const bad = badPlaceholders(url, AUTHN_VARS);
+      const bad = badPlaceholders(url, vars);
       if (bad) e.bad('url', bad);
     }
   }
   const headers = stringMap(e, 'headers', method === 'post' ? { 'content-type': 'application/json' } : {}, []);
-  const body = stringMap(e, 'body', {}, AUTHN_VARS);
-  const timeout = parseDuration(e.raw('request_timeout') ?? '5s', 1);
+  const body = stringMap(e, 'body', {}, vars);
+  const timeout = parseDuration(e.raw('request_timeout') ?? defaultTimeout, 1);
   if (!timeout.ok) e.bad('request_timeout', timeout.reason);
   const tls = clientTls(e, file);
-  e.rest(['precondition', 'connect_timeout', 'pool_size', 'enable_pipelining', 'max_retries', 'retry_interval', 'request']);
-  return { mechanism: 'password_based', backend: 'http', enable, method, url, headers, body, request_timeout: timeout.ok ? timeout.value : 5000, ...(tls ? { ssl: tls } : {}) };
+  // EMQX's connection pool keys: one request, one connection here.
+  e.rest(['connect_timeout', 'pool_size', 'enable_pipelining', 'max_retries', 'retry_interval', 'request', 'max_inactive', 'allowed_hosts', 'hostname_resolution']);
+  return { method: method ?? 'post', url: url ?? '', headers, body, request_timeout: timeout.ok ? timeout.value : 5000, ...(tls ? { ssl: tls } : {}) };
+}
+
+/** EMQX's HTTP authenticator (emqx_authn_http_schema). */
+function httpAuthenticator(e: Entry, enable: boolean, file: FileConverter): unknown {
+  e.seen.add('precondition');
+  return { mechanism: 'password_based', backend: 'http', enable, ...httpService(e, file, AUTHN_VARS, '5s') };
 }
 
 /** EMQX's JWT authenticator (emqx_authn_jwt_schema): a secret, a public key, or keys from a JWKS endpoint. */
@@ -236,7 +246,7 @@ export function convertSources(v: unknown, file: FileConverter): Converted {
     const e = new Entry(at, item);
     const type = e.str('type');
     const enable = e.bool('enable', true);
-    if (type === undefined) e.bad('type', 'is required (file or built_in_database)');
+    if (type === undefined) e.bad('type', 'is required (file, built_in_database or http)');
     else if (types.has(type)) e.bad('type', `a ${type} source is configured twice`);
     if (type !== undefined) types.add(type);
     if (type === 'file') {
@@ -252,6 +262,11 @@ export function convertSources(v: unknown, file: FileConverter): Converted {
       e.seen.add('rules');
     } else if (type === 'built_in_database') {
       out.push({ type, enable, max_rules: e.int('max_rules', 1, 1_000_000, 100) });
+    } else if (type === 'http') {
+      // EMQX's emqx_authz_http_schema; its request_timeout defaults to 30 s.
+      out.push({ type, enable, ...httpService(e, file, AUTHZ_HTTP_VARS, '30s') });
+      problems.push(...e.problems);
+      return;
     } else if (type !== undefined) {
       problems.push(...e.problems);
       out.push({ type, enable, unserved: true });

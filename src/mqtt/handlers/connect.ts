@@ -71,7 +71,16 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
   // Bans, flapping and authentication, before anything of the client is kept.
   const access = ch.env.access;
   if (access) {
-    const a = await access.connect({ clientId, username, password: p.password, peer: ch.io.peer, listener: ch.settings.listener, ...(cert?.cn !== undefined ? { certCommonName: cert.cn } : {}) });
+    const a = await access.connect({
+      clientId,
+      username,
+      password: p.password,
+      peer: ch.io.peer,
+      listener: ch.settings.listener,
+      protoName: p.protocolId ?? 'MQTT',
+      mountpoint: ch.mountpoint,
+      ...(cert?.cn !== undefined ? { certCommonName: cert.cn } : {}),
+    });
     if (ch.state === 'closed') return;
     if (!a.ok) return refuse(ch, a.rc, a.reason);
     ch.access = a.access;
@@ -90,7 +99,8 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
     const payload = Buffer.from(w.payload as Buffer);
     if (w.properties?.payloadFormatIndicator && !isUtf8(payload)) return refuse(ch, RC.payloadFormatInvalid, 'will payload is marked UTF-8 and is not');
     // A will the client may not publish is dropped now (EMQX checks when it would go out).
-    const mayPublish = ch.access === undefined || ch.access.allow('publish', w.topic, wqos, w.retain === true);
+    const mayPublish = ch.access === undefined || (await ch.access.allow('publish', w.topic, wqos, w.retain === true));
+    if (ch.state === 'closed') return;
     if (!mayPublish) ch.env.limited.warn(`${ch.settings.listener}:will_denied`, { clientid: clientId, topic: w.topic.slice(0, 200) }, 'will message dropped: not authorized to publish to its topic');
     // The will is published as the client would have: built once the client id is known.
     const delayMs = (w.properties?.willDelayInterval ?? 0) * 1000;

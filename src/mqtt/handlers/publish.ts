@@ -36,16 +36,33 @@ export function handlePublish(ch: Channel, p: IPublishPacket): void {
   }
   if (qos > cfg.max_qos_allowed) return ch.closeWith(RC.qosNotSupported, `PUBLISH QoS ${qos} above mqtt.max_qos_allowed (${cfg.max_qos_allowed})`);
   if (p.retain && !cfg.retain_available) return ch.closeWith(RC.retainNotSupported, 'retained PUBLISH while mqtt.retain_available = false');
+  if (!ch.session) return;
+  if (ch.access !== undefined) {
+    const ok = ch.access.allow('publish', topic, qos, p.retain);
+    if (ok !== true) {
+      if (ok === false) return refused(ch, p, topic, qos);
+      // An HTTP service is asked: the client's later packets wait for the answer.
+      return ch.holdFor(ok, (allowed) => (allowed ? accepted(ch, p, topic, qos) : refused(ch, p, topic, qos)));
+    }
+  }
+  accepted(ch, p, topic, qos);
+}
+
+/** Not authorized: dropped with 0x87 in the acknowledgement, or the client disconnected. */
+function refused(ch: Channel, p: IPublishPacket, topic: string, qos: QoS): void {
+  ch.env.counters['packets.publish.auth_error']++;
+  ch.env.limited.warn(`${ch.settings.listener}:publish_denied`, { clientid: ch.clientId, topic: topic.slice(0, 200) }, 'PUBLISH not authorized');
+  if (ch.access?.denyAction === 'disconnect') return ch.closeWith(RC.notAuthorized, `PUBLISH to '${topic.slice(0, 200)}' not authorized`);
+  if (qos === 1) ack(ch, 'puback', p.messageId!, RC.notAuthorized);
+  else if (qos === 2) ack(ch, 'pubrec', p.messageId!, RC.notAuthorized);
+}
+
+/** Checked and authorized: to the broker, then acknowledged. */
+function accepted(ch: Channel, p: IPublishPacket, topic: string, qos: QoS): void {
+  const cfg = ch.settings.mqtt;
+  const c = ch.env.counters;
   const session = ch.session;
   if (!session) return;
-  if (ch.access !== undefined && !ch.access.allow('publish', topic, qos, p.retain)) {
-    c['packets.publish.auth_error']++;
-    ch.env.limited.warn(`${ch.settings.listener}:publish_denied`, { clientid: ch.clientId, topic: topic.slice(0, 200) }, 'PUBLISH not authorized');
-    if (ch.access.denyAction === 'disconnect') return ch.closeWith(RC.notAuthorized, `PUBLISH to '${topic.slice(0, 200)}' not authorized`);
-    if (qos === 1) ack(ch, 'puback', p.messageId!, RC.notAuthorized);
-    else if (qos === 2) ack(ch, 'pubrec', p.messageId!, RC.notAuthorized);
-    return;
-  }
   const payload = p.payload as Buffer;
   if (p.properties?.payloadFormatIndicator && !isUtf8(payload)) {
     // MQTT-3.3.2-4 allows refusing it in the acknowledgement.

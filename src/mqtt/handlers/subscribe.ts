@@ -1,29 +1,28 @@
 // SUBSCRIBE → SUBACK and UNSUBSCRIBE → UNSUBACK (MQTT 5.0 §3.8-3.11). Each filter is checked on
 // its own and gets its own reason code; retained messages for the new subscriptions go out only
 // after the SUBACK.
-import type { ISubscribePacket, IUnsubscribePacket } from 'mqtt-packet';
+import type { ISubscribePacket, ISubscription, IUnsubscribePacket } from 'mqtt-packet';
 import { describeTopicProblem, exclusiveFilter, isWildcard, parseShared, validateFilter } from '../topic.js';
 import type { Channel } from '../channel.js';
 import type { QoS, SubOptions } from '../port.js';
 import { RC } from '../reason-codes.js';
 
+/** One filter of a SUBSCRIBE after the checks of its form: refused with `rc`, or to be authorized. */
+type Checked = { readonly rc: number } | { readonly s: ISubscription; readonly filter: string; readonly exclusive: string | undefined; readonly inner: string };
+
 export function handleSubscribe(ch: Channel, p: ISubscribePacket): void {
   const cfg = ch.settings.mqtt;
   const c = ch.env.counters;
   c['packets.subscribe.received']++;
-  const session = ch.session;
-  if (!session) return;
-  const subId = p.properties?.subscriptionIdentifier;
-  if (subId === 0) return ch.closeWith(RC.protocolError, 'subscription identifier 0');
-  const codes: Array<number | Promise<number>> = [];
-  const after: Array<() => void> = [];
-  const waits: Array<Promise<void>> = [];
+  if (!ch.session) return;
+  if (p.properties?.subscriptionIdentifier === 0) return ch.closeWith(RC.protocolError, 'subscription identifier 0');
+  const checked: Checked[] = [];
   for (const s of p.subscriptions) {
     const exclusive = exclusiveFilter(s.topic);
     if (exclusive !== undefined && (!cfg.exclusive_subscription || exclusive === '' || parseShared(exclusive) !== undefined)) {
       // EMQX: `$exclusive/` refused as an invalid filter while the feature is off.
       c['packets.subscribe.error']++;
-      codes.push(RC.topicFilterInvalid);
+      checked.push({ rc: RC.topicFilterInvalid });
       continue;
     }
     const filter = exclusive ?? s.topic;
@@ -31,23 +30,49 @@ export function handleSubscribe(ch: Channel, p: ISubscribePacket): void {
     if (problem) {
       c['packets.subscribe.error']++;
       ch.env.limited.warn(`${ch.settings.listener}:bad_filter`, { clientid: ch.clientId, filter: filter.slice(0, 200) }, `SUBSCRIBE refused: ${describeTopicProblem(problem)}`);
-      codes.push(RC.topicFilterInvalid);
+      checked.push({ rc: RC.topicFilterInvalid });
       continue;
     }
     const shared = parseShared(filter);
     if (shared !== undefined && typeof shared !== 'string') {
       if (!cfg.shared_subscription) {
-        codes.push(RC.sharedSubscriptionsNotSupported);
+        checked.push({ rc: RC.sharedSubscriptionsNotSupported });
         continue;
       }
       // MQTT-3.8.3-4: No Local on a shared subscription is a protocol error.
       if (s.nl) return ch.closeWith(RC.protocolError, `No Local set on shared subscription '${filter}'`);
     }
-    const inner = shared !== undefined && typeof shared !== 'string' ? shared.filter : filter;
-    if (ch.access !== undefined && !ch.access.allow('subscribe', inner, s.qos as QoS, false)) {
+    checked.push({ s, filter, exclusive, inner: shared !== undefined && typeof shared !== 'string' ? shared.filter : filter });
+  }
+  const access = ch.access;
+  if (access === undefined) return subscribeChecked(ch, p, checked, undefined);
+  const answers = checked.map((x) => ('rc' in x ? true : access.allow('subscribe', x.inner, x.s.qos as QoS, false)));
+  if (answers.every((x) => typeof x === 'boolean')) return subscribeChecked(ch, p, checked, answers as boolean[]);
+  // An HTTP service is asked: the SUBACK, and the client's later packets, wait for every answer.
+  ch.holdFor(Promise.all(answers), (allowed) => subscribeChecked(ch, p, checked, allowed));
+}
+
+/** The filters authorized (`allowed`, undefined: all) are subscribed; then the SUBACK. */
+function subscribeChecked(ch: Channel, p: ISubscribePacket, checked: readonly Checked[], allowed: readonly boolean[] | undefined): void {
+  const cfg = ch.settings.mqtt;
+  const c = ch.env.counters;
+  const session = ch.session;
+  if (!session) return;
+  const subId = p.properties?.subscriptionIdentifier;
+  const codes: Array<number | Promise<number>> = [];
+  const after: Array<() => void> = [];
+  const waits: Array<Promise<void>> = [];
+  for (let i = 0; i < checked.length; i++) {
+    const x = checked[i]!;
+    if ('rc' in x) {
+      codes.push(x.rc);
+      continue;
+    }
+    const { s, filter, exclusive, inner } = x;
+    if (allowed !== undefined && !allowed[i]) {
       c['packets.subscribe.auth_error']++;
       ch.env.limited.warn(`${ch.settings.listener}:subscribe_denied`, { clientid: ch.clientId, filter: filter.slice(0, 200) }, 'SUBSCRIBE not authorized');
-      if (ch.access.denyAction === 'disconnect') return ch.closeWith(RC.notAuthorized, `SUBSCRIBE to '${filter.slice(0, 200)}' not authorized`);
+      if (ch.access?.denyAction === 'disconnect') return ch.closeWith(RC.notAuthorized, `SUBSCRIBE to '${filter.slice(0, 200)}' not authorized`);
       codes.push(RC.notAuthorized);
       continue;
     }
