@@ -359,6 +359,8 @@ export interface HttpServiceConfig {
   readonly body: Readonly<Record<string, string>>;
   /** ms */
   readonly request_timeout: number;
+  /** Connections kept to the service at most (more checks at once wait for one). */
+  readonly pool_size: number;
   /** For https: the CA file (absolute), whether the server is verified, the SNI. */
   readonly ssl?: { readonly cacertfile?: string; readonly verify: boolean; readonly server_name_indication?: string };
 }

@@ -300,7 +300,7 @@ describe('the HTTP request and answer, without a node', () => {
     const { decide } = await import('../../src/auth/authn/http-authn.js');
     const { buildRequest } = await import('../../src/auth/http-request.js');
     const { credentialVars } = await import('../../src/auth/authn/decision.js');
-    const base = { request_timeout: 1000 } as const;
+    const base = { request_timeout: 1000, pool_size: 1 } as const;
     const c = credentialVars({ clientid: 'c/1', username: 'u 1', password: Buffer.from('p&w') });
     const get = buildRequest({ ...base, method: 'get', url: 'http://127.0.0.1:1/a?x=${clientid}', headers: {}, body: { u: '${username}', p: '${password}', none: '${cert_common_name}' } }, c);
     assert.equal(get.url.toString(), 'http://127.0.0.1:1/a?x=c%2F1&u=u+1&p=p%26w&none=');

@@ -14,8 +14,9 @@ import { closeAll, open, poll, RawClient, uniq, within } from '../helpers/mqtt-c
 import { rawSession, subackCodes, writeAcl } from './helpers.js';
 
 /** The authorization service: decides by the topic's first level, remembers what it was asked. */
-async function authzService(): Promise<{ server: Server; port: number; asked: Array<Record<string, string>> }> {
+async function authzService(): Promise<{ server: Server; port: number; asked: Array<Record<string, string>>; connections: () => number }> {
   const asked: Array<Record<string, string>> = [];
+  let connections = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (b: Buffer) => chunks.push(b));
@@ -49,8 +50,9 @@ async function authzService(): Promise<{ server: Server; port: number; asked: Ar
       }
     });
   });
+  server.on('connection', () => connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as AddressInfo).port, asked };
+  return { server, port: (server.address() as AddressInfo).port, asked, connections: () => connections };
 }
 
 let mid = 1;
@@ -81,6 +83,7 @@ describe('HTTP authorization', () => {
         qos = "\${qos}", retain = "\${retain}", proto = "\${proto_name}", peer = "\${peerhost}"
       }
       request_timeout = 1s
+      pool_size = 4
     },
     { type = file, path = "\${EMQX_ETC_DIR}/acl.conf" }
   ]
@@ -159,6 +162,16 @@ describe('HTTP authorization', () => {
     other.destroy();
   });
 
+  test('checks of many clients at once share pool_size connections to the service', async () => {
+    const port = node.mqttPort!;
+    const clients = await Promise.all(Array.from({ length: 40 }, (_, i) => rawSession(port, 5, `m${i}-${uniq()}`)));
+    const before = svc.connections();
+    const codes = await Promise.all(clients.map((c, i) => subackCodes(c, [`ok/many/${i}`])));
+    assert.deepEqual(codes.flat(), Array.from({ length: 40 }, () => 1));
+    assert.ok(svc.connections() - before <= 4, `${svc.connections() - before} new connections to the service (pool_size = 4)`);
+    for (const c of clients) c.destroy();
+  });
+
   test('a will whose topic the service refuses is dropped; one it allows is published', async () => {
     const port = node.mqttPort!;
     const sub = await open(port, { clientId: `ws-${uniq()}` });
@@ -197,7 +210,7 @@ describe('HTTP authorization configuration', () => {
     assert.match((ftp as { reason: string }).reason, /not an http:\/\/ or https:\/\/ URL/);
     const good = convertSources([{ type: 'http', method: 'get', url: 'http://127.0.0.1:1/a?t=${topic}', pool_size: 8, connect_timeout: '5s' }], file);
     assert.equal(good.ok, true);
-    assert.deepEqual((good as { value: unknown[] }).value[0], { type: 'http', enable: true, method: 'get', url: 'http://127.0.0.1:1/a?t=${topic}', headers: {}, body: {}, request_timeout: 30_000 });
+    assert.deepEqual((good as { value: unknown[] }).value[0], { type: 'http', enable: true, method: 'get', url: 'http://127.0.0.1:1/a?t=${topic}', headers: {}, body: {}, request_timeout: 30_000, pool_size: 8 });
   });
 
   test('every placeholder the config allows is filled in', async () => {

@@ -47,9 +47,9 @@ export class AuthnChain {
     this.#decoys = new Map();
   }
 
-  /** Stops what the authenticators run in the background (JWKS refreshes). */
+  /** Stops what the authenticators run in the background (JWKS refreshes) and their connections. */
   close(): void {
-    for (const step of this.#chain) if (step.kind === 'jwt') step.a.close();
+    for (const step of this.#chain) if (step.kind !== 'builtin') step.a.close();
   }
 
   /** No enabled authenticator: clients are not checked. */

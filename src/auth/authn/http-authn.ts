@@ -42,7 +42,12 @@ export class HttpAuthenticator {
 
   constructor(readonly cfg: HttpAuthenticatorConfig) {
     // The CA file is read once, when the chain is configured (a reload reads it again).
-    this.#client = new HttpClient(cfg.ssl, MAX_ANSWER_BYTES);
+    this.#client = new HttpClient(cfg.ssl, MAX_ANSWER_BYTES, cfg.pool_size);
+  }
+
+  /** A reload replaced it: its pooled connections close once the checks under way are done. */
+  close(): void {
+    this.#client.close(this.cfg.request_timeout);
   }
 
   async authenticate(c: Credentials): Promise<Decision> {

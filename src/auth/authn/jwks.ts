@@ -41,7 +41,7 @@ export class JwksKeys {
     private readonly cfg: JwksConfig,
     private readonly onError: (why: string) => void,
   ) {
-    this.#client = new HttpClient(cfg.ssl, MAX_JWKS_BYTES);
+    this.#client = new HttpClient(cfg.ssl, MAX_JWKS_BYTES, 1);
   }
 
   /** The keys of the last good fetch; undefined before the first. */
@@ -57,6 +57,7 @@ export class JwksKeys {
 
   close(): void {
     clearInterval(this.#timer);
+    this.#client.close(10_000);
   }
 
   async refresh(): Promise<void> {

@@ -56,6 +56,8 @@ export class Authorizer {
   }
 
   update(settings: AuthzSettings): void {
+    // HTTP sources of the old settings close their connections (checks under way finish first).
+    for (const s of this.#s.sources) if (s.type === 'http' && !settings.sources.includes(s)) s.close();
     this.#s = settings;
     this.#open = isOpen(settings);
     this.#gen++;

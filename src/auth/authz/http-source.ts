@@ -65,7 +65,12 @@ export class HttpAuthzSource {
 
   /** Reads the CA file now (throws when it cannot be read): a reload builds a new source. */
   constructor(readonly cfg: HttpServiceConfig) {
-    this.#client = new HttpClient(cfg.ssl, MAX_ANSWER_BYTES);
+    this.#client = new HttpClient(cfg.ssl, MAX_ANSWER_BYTES, cfg.pool_size);
+  }
+
+  /** A reload replaced it: its pooled connections close once the checks under way are done. */
+  close(): void {
+    this.#client.close(this.cfg.request_timeout);
   }
 
   /** Never rejects: a failed request is no match. */

@@ -115,9 +115,10 @@ function httpService(e: Entry, file: FileConverter, vars: readonly string[], def
   const timeout = parseDuration(e.raw('request_timeout') ?? defaultTimeout, 1);
   if (!timeout.ok) e.bad('request_timeout', timeout.reason);
   const tls = clientTls(e, file);
-  // EMQX's connection pool keys: one request, one connection here.
-  e.rest(['connect_timeout', 'pool_size', 'enable_pipelining', 'max_retries', 'retry_interval', 'request', 'max_inactive', 'allowed_hosts', 'hostname_resolution']);
-  return { method: method ?? 'post', url: url ?? '', headers, body, request_timeout: timeout.ok ? timeout.value : 5000, ...(tls ? { ssl: tls } : {}) };
+  const poolSize = e.int('pool_size', 1, 1024, 8);
+  // EMQX's other connection keys: accepted, not used (connections are pooled, one request at a time each).
+  e.rest(['connect_timeout', 'enable_pipelining', 'max_retries', 'retry_interval', 'request', 'max_inactive', 'allowed_hosts', 'hostname_resolution']);
+  return { method: method ?? 'post', url: url ?? '', headers, body, request_timeout: timeout.ok ? timeout.value : 5000, pool_size: poolSize ?? 8, ...(tls ? { ssl: tls } : {}) };
 }
 
 /** EMQX's HTTP authenticator (emqx_authn_http_schema). */
