@@ -30,6 +30,7 @@ import { traceRoutes } from './routes/trace.js';
 import { mqttListenerRoutes } from './routes/mqtt-listeners.js';
 import { metricRoutes } from './routes/metrics.js';
 import { mqttAuthRoutes } from './routes/mqtt-auth.js';
+import { authzRoutes } from './routes/authz.js';
 import type { AuthService } from '../auth/service.js';
 import type { ClusterTraces } from '../trace/cluster-traces.js';
 import type { Listeners } from '../mqtt/listeners.js';
@@ -114,6 +115,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     traces: () => host.traces?.(),
     ...(host.listeners ? { listeners: host.listeners } : {}),
     ...(host.alarms ? { alarms: host.alarms } : {}),
+    auth: () => host.auth?.(),
   });
   const rpc = new ClusterRpc({
     dist: () => host.dist(),
@@ -189,7 +191,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     const { buildServer } = await import('./server.js');
     server = await buildServer(
       ctx,
-      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...traceRoutes(ctx, () => host.traces?.()), ...mqttListenerRoutes(ctx), ...alarmRoutes(ctx), ...topicMetricRoutes(ctx, () => host.topicMetrics?.()), ...slowSubsRoutes(ctx), ...mqttAuthRoutes(() => host.auth?.())],
+      [...authRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...traceRoutes(ctx, () => host.traces?.()), ...mqttListenerRoutes(ctx), ...alarmRoutes(ctx), ...topicMetricRoutes(ctx, () => host.topicMetrics?.()), ...slowSubsRoutes(ctx), ...mqttAuthRoutes(() => host.auth?.()), ...authzRoutes(ctx, () => host.auth?.())],
       loadStatic(),
     );
   };

@@ -170,6 +170,12 @@ export class AuthService {
     return [...this.#files].map(([path, rules]) => ({ path, rules: rules.length }));
   }
 
+  /** The sources configured, enabled or not, in order (EMQX's default acl.conf when none are). */
+  sources(): Array<AuthzSourceConfig & { implicit?: boolean }> {
+    const a = this.#settings.authorization;
+    return a.sources !== undefined ? [...a.sources] : effectiveSources(a, this.#settings.etcDir);
+  }
+
   /** The acl.conf files to watch: those of the configured file sources, present or not. */
   watchedFiles(): string[] {
     return effectiveSources(this.#settings.authorization, this.#settings.etcDir)

@@ -11,11 +11,14 @@ import type { AddressInfo } from 'node:net';
 import type { IPubackPacket, IPublishPacket, Packet } from 'mqtt-packet';
 import { createTestNode, type TestNode } from '../helpers/launcher.js';
 import { closeAll, open, poll, RawClient, uniq, within } from '../helpers/mqtt-client.js';
-import { rawSession, subackCodes, writeAcl } from './helpers.js';
+import { http, login } from '../api/http.js';
+import { pubackCode, rawSession, subackCodes, writeAcl } from './helpers.js';
 
 /** The authorization service: decides by the topic's first level, remembers what it was asked. */
-async function authzService(): Promise<{ server: Server; port: number; asked: Array<Record<string, string>>; connections: () => number }> {
+async function authzService(): Promise<{ server: Server; port: number; asked: Array<Record<string, string>>; connections: () => number; revoked: Set<string> }> {
   const asked: Array<Record<string, string>> = [];
+  /** Topics the service denies from now on. */
+  const revoked = new Set<string>();
   let connections = 0;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -28,6 +31,7 @@ async function authzService(): Promise<{ server: Server; port: number; asked: Ar
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(o));
       };
+      if (revoked.has(body.topic ?? '')) return json({ result: 'deny' });
       const first = (body.topic ?? '').split('/')[0];
       switch (first) {
         case 'ok':
@@ -52,7 +56,7 @@ async function authzService(): Promise<{ server: Server; port: number; asked: Ar
   });
   server.on('connection', () => connections++);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { server, port: (server.address() as AddressInfo).port, asked, connections: () => connections };
+  return { server, port: (server.address() as AddressInfo).port, asked, connections: () => connections, revoked };
 }
 
 let mid = 1;
@@ -71,6 +75,7 @@ describe('HTTP authorization', () => {
     node = await createTestNode(undefined, {
       name: 'authzhttp@127.0.0.1',
       mqtt: true,
+      dashboard: true,
       conf: `authorization {
   no_match = deny
   sources = [
@@ -170,6 +175,32 @@ describe('HTTP authorization', () => {
     assert.deepEqual(codes.flat(), Array.from({ length: 40 }, () => 1));
     assert.ok(svc.connections() - before <= 4, `${svc.connections() - before} new connections to the service (pool_size = 4)`);
     for (const c of clients) c.destroy();
+  });
+
+  test('the API shows the settings and sources; DELETE /authorization/cache makes clients ask again', async () => {
+    const token = await login(node.dashboardPort!);
+    const api = (method: string, path: string): ReturnType<typeof http> => http(node.dashboardPort!, method, `/api/v5${path}`, { token });
+    const settings = await api('GET', '/authorization/settings');
+    assert.deepEqual(settings.json, { no_match: 'deny', deny_action: 'ignore', cache: { enable: true, max_size: 32, ttl: '60000ms', excludes: [] } });
+    const sources = (await api('GET', '/authorization/sources')).json as { sources: Array<Record<string, unknown>> };
+    assert.deepEqual(
+      sources.sources.map((s) => s.type),
+      ['http', 'file'],
+    );
+    assert.equal(sources.sources[0]!.pool_size, 4);
+    assert.match(String(sources.sources[1]!.rules), /err\/fallback/, "the file source's text");
+    assert.equal((await api('GET', '/authorization/sources/http')).status, 200);
+    assert.equal((await api('GET', '/authorization/sources/mysql')).status, 404);
+    assert.equal((await api('PUT', '/authorization/settings')).status, 400);
+
+    // The service revokes a topic: the client's cached answer still allows it, until the cache is cleaned.
+    const raw = await rawSession(node.mqttPort!, 5, `r-${uniq()}`);
+    assert.ok((await pubackCode(raw, 'ok/revoke')) < 0x80, 'allowed');
+    svc.revoked.add('ok/revoke');
+    assert.ok((await pubackCode(raw, 'ok/revoke')) < 0x80, 'cached: still allowed');
+    assert.equal((await api('DELETE', '/authorization/cache')).status, 204);
+    assert.equal(await pubackCode(raw, 'ok/revoke'), 0x87, 'asked again after the clean');
+    raw.destroy();
   });
 
   test('a will whose topic the service refuses is dropped; one it allows is published', async () => {

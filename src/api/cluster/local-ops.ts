@@ -14,6 +14,7 @@ import { describeTopicProblem, exclusiveFilter, parseShared, validateFilter } fr
 import type { Session } from '../../broker/session.js';
 import { Monitor, type Sample } from './monitor.js';
 import type { Alarms } from '../../alarm/alarms.js';
+import type { AuthService } from '../../auth/service.js';
 import type { TopicMetricsRow } from '../../broker/topic-metrics.js';
 import type { SlowSub } from '../../broker/slow-subs.js';
 import { alarmJson } from '../format/alarms.js';
@@ -37,6 +38,8 @@ export interface LocalHost {
   readonly listeners?: Listeners;
   /** This node's alarms. */
   readonly alarms?: Alarms;
+  /** This node's authentication and authorization, once they run. */
+  auth?(): AuthService | undefined;
 }
 
 /** One MQTT listener of this node, as the listeners API reports it. */
@@ -168,6 +171,12 @@ export class LocalOps {
   /** DELETE /alarms: this node's history of deactivated alarms. */
   clearAlarms(): boolean {
     this.h.alarms?.clearHistory();
+    return true;
+  }
+
+  /** DELETE /authorization/cache: this node's clients forget their cached answers. */
+  cleanAuthzCache(): boolean {
+    this.h.auth?.()?.authorizer.invalidate();
     return true;
   }
 

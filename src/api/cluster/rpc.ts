@@ -31,6 +31,7 @@ export type Op =
   | { readonly op: 'prometheus' }
   | { readonly op: 'alarms'; readonly activated: boolean; readonly page: Page }
   | { readonly op: 'alarms_clear' }
+  | { readonly op: 'authz_cache_clean' }
   | { readonly op: 'topic_metrics' }
   | { readonly op: 'slow_subs' }
   | { readonly op: 'slow_subs_clear' }
@@ -82,6 +83,8 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
       return ops.alarms(req.activated, req.page);
     case 'alarms_clear':
       return ops.clearAlarms();
+    case 'authz_cache_clean':
+      return ops.cleanAuthzCache();
     case 'topic_metrics':
       return ops.topicMetrics();
     case 'slow_subs':
@@ -95,7 +98,7 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
   }
 }
 
-const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'topic_metrics', 'topic_metrics_reset', 'slow_subs', 'slow_subs_clear', 'join']);
+const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'authz_cache_clean', 'topic_metrics', 'topic_metrics_reset', 'slow_subs', 'slow_subs_clear', 'join']);
 
 function isOp(p: unknown): p is Op {
   return p !== null && typeof p === 'object' && OPS.has((p as { op?: unknown }).op as string);
