@@ -31,6 +31,8 @@ import { mqttListenerRoutes } from './routes/mqtt-listeners.js';
 import { metricRoutes } from './routes/metrics.js';
 import { mqttAuthRoutes } from './routes/mqtt-auth.js';
 import { authzRoutes } from './routes/authz.js';
+import { authzCommand } from './authz-ctl.js';
+import type { CtlCommand } from '../ctl/types.js';
 import type { AuthService } from '../auth/service.js';
 import type { ClusterTraces } from '../trace/cluster-traces.js';
 import type { Listeners } from '../mqtt/listeners.js';
@@ -68,6 +70,8 @@ export interface ApiPartHost {
   readonly alarms?: Alarms;
   /** The cluster's metered topics, once the router runs. */
   topicMetrics?(): TopicMetricsList | undefined;
+  /** Adds a command to `emqx ctl`. */
+  register?(c: CtlCommand): void;
 }
 
 export interface ApiPart extends NodePart {
@@ -123,6 +127,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     status: () => parts()?.cluster.status() ?? { running: [config.node.name], stopped: [] },
     timeoutMs: CALL_TIMEOUT_MS,
   });
+  host.register?.(authzCommand(rpc));
   const listeners = new DashboardListeners(() => server!, log);
   const ctx: ApiContext = {
     version: host.version,

@@ -152,6 +152,7 @@ export class EmqxNode {
       listeners: this.mqtt.listenerSet,
       alarms: this.alarm.alarms,
       topicMetrics: () => this.router.topicMetrics(),
+      register: (c) => this.ctl.register(c),
     });
     this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
     this.traces = tracePart({ config: opts.config, logger: opts.logger, tracer: this.mqtt.tracer, cluster: () => this.cluster.parts(), dist: () => this.dist, register: (c) => this.ctl.register(c) });

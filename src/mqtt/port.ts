@@ -108,6 +108,8 @@ export interface Outlet {
   pubrel(packetId: number): void;
   /** Closes the connection from the broker's side (takeover, kick): v5 gets DISCONNECT with `rc`. */
   kick(rc: number, reason: string): void;
+  /** The client's permissions (MQTT channels with authorization). */
+  readonly access?: ClientAccess | undefined;
 }
 
 export interface ConnectRequest {
@@ -190,6 +192,9 @@ export interface ClientAccess {
   allow(action: 'publish' | 'subscribe', topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean>;
   /** What a refusal does: `ignore` answers 0x87 (3.x: SUBACK 0x80, the PUBLISH dropped), `disconnect` closes. */
   readonly denyAction: 'ignore' | 'disconnect';
+  /** The answers cached for this client, and forgetting them (the API, `ctl authz cache-clean`). */
+  cached?(): readonly unknown[];
+  cleanCache?(): void;
 }
 
 export type AccessResult =

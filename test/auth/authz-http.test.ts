@@ -200,6 +200,37 @@ describe('HTTP authorization', () => {
     assert.ok((await pubackCode(raw, 'ok/revoke')) < 0x80, 'cached: still allowed');
     assert.equal((await api('DELETE', '/authorization/cache')).status, 204);
     assert.equal(await pubackCode(raw, 'ok/revoke'), 0x87, 'asked again after the clean');
+
+    // One client's cache: listed by the API, cleaned by `emqx ctl authz cache-clean <ClientId>`.
+    const cid = `k-${uniq()}`;
+    const one = await rawSession(node.mqttPort!, 5, cid);
+    assert.ok((await pubackCode(one, 'ok/revoke2')) < 0x80);
+    const cached = (await api('GET', `/clients/${cid}/authorization/cache`)).json as Array<Record<string, unknown>>;
+    assert.deepEqual(
+      cached.map((c) => [c.action, c.topic, c.qos, c.result]),
+      [['publish', 'ok/revoke2', 1, 'allow']],
+    );
+    assert.equal((await api('GET', '/clients/nobody/authorization/cache')).status, 404);
+    svc.revoked.add('ok/revoke2');
+    assert.ok((await pubackCode(one, 'ok/revoke2')) < 0x80, 'cached');
+    const clean = await node.ctl(['authz', 'cache-clean', cid]);
+    assert.deepEqual([clean.code, clean.stdout], [0, `Drain ${cid} authz cache OK\n`]);
+    assert.equal(await pubackCode(one, 'ok/revoke2'), 0x87);
+    const [after] = (await api('GET', `/clients/${cid}/authorization/cache`)).json as Array<Record<string, unknown>>;
+    const { updated_time: at, ...rest } = after!;
+    assert.deepEqual(rest, { action: 'publish', qos: 1, retain: false, topic: 'ok/revoke2', result: 'deny' });
+    assert.ok(Math.abs(Date.now() - (at as number)) < 60_000);
+    assert.equal((await api('DELETE', `/clients/${cid}/authorization/cache`)).status, 204);
+    assert.deepEqual((await api('GET', `/clients/${cid}/authorization/cache`)).json, []);
+    const missing = await node.ctl(['authz', 'cache-clean', 'nobody']);
+    assert.deepEqual([missing.code, missing.stdout], [1, 'Drain nobody authz cache FAILED\nnot_found\n']);
+    const all = await node.ctl(['authz', 'cache-clean', 'all']);
+    assert.deepEqual([all.code, all.stdout], [0, 'Authorization cache drain started on all nodes OK\n']);
+    const self = await node.ctl(['authz', 'cache-clean', 'node', node.name]);
+    assert.equal(self.code, 0, self.stdout);
+    const other = await node.ctl(['authz', 'cache-clean', 'node', 'nope@127.0.0.1']);
+    assert.deepEqual([other.code, other.stdout], [1, 'Authorization cache drain started on node nope@127.0.0.1 FAILED\nunknown_node\n']);
+    one.destroy();
     raw.destroy();
   });
 

@@ -174,10 +174,26 @@ export class LocalOps {
     return true;
   }
 
-  /** DELETE /authorization/cache: this node's clients forget their cached answers. */
-  cleanAuthzCache(): boolean {
-    this.h.auth?.()?.authorizer.invalidate();
+  /**
+   * DELETE /authorization/cache: this node's clients forget their cached answers; with `clientid`,
+   * that client alone (false: it is not connected here).
+   */
+  cleanAuthzCache(clientid?: string): boolean {
+    if (clientid === undefined) {
+      this.h.auth?.()?.authorizer.invalidate();
+      return true;
+    }
+    const access = this.h.broker.sessions.get(clientid)?.outlet?.access;
+    if (!access) return false;
+    access.cleanCache?.();
     return true;
+  }
+
+  /** A connected client's cached authorization answers; null: not connected here. */
+  authzCache(clientid: string): readonly unknown[] | null {
+    const out = this.h.broker.sessions.get(clientid)?.outlet;
+    if (!out) return null;
+    return out.access?.cached?.() ?? [];
   }
 
   client(clientid: string): Json | null {

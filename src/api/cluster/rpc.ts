@@ -31,7 +31,8 @@ export type Op =
   | { readonly op: 'prometheus' }
   | { readonly op: 'alarms'; readonly activated: boolean; readonly page: Page }
   | { readonly op: 'alarms_clear' }
-  | { readonly op: 'authz_cache_clean' }
+  | { readonly op: 'authz_cache_clean'; readonly clientid?: string }
+  | { readonly op: 'authz_cache'; readonly clientid: string }
   | { readonly op: 'topic_metrics' }
   | { readonly op: 'slow_subs' }
   | { readonly op: 'slow_subs_clear' }
@@ -84,7 +85,9 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
     case 'alarms_clear':
       return ops.clearAlarms();
     case 'authz_cache_clean':
-      return ops.cleanAuthzCache();
+      return ops.cleanAuthzCache(req.clientid);
+    case 'authz_cache':
+      return ops.authzCache(req.clientid);
     case 'topic_metrics':
       return ops.topicMetrics();
     case 'slow_subs':
@@ -98,7 +101,7 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
   }
 }
 
-const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'authz_cache_clean', 'topic_metrics', 'topic_metrics_reset', 'slow_subs', 'slow_subs_clear', 'join']);
+const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'authz_cache_clean', 'authz_cache', 'topic_metrics', 'topic_metrics_reset', 'slow_subs', 'slow_subs_clear', 'join']);
 
 function isOp(p: unknown): p is Op {
   return p !== null && typeof p === 'object' && OPS.has((p as { op?: unknown }).op as string);

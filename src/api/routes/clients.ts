@@ -136,6 +136,32 @@ export function clientRoutes(ctx: ApiContext): RouteDef[] {
     },
     {
       method: 'GET',
+      url: '/clients/:clientid/authorization/cache',
+      tags: ['Clients'],
+      summary: "A connected client's cached authorization answers (action, qos, retain, topic, result, updated_time), from whichever member holds it",
+      params: CLIENTID_PARAM,
+      response: { 200: S.arr(S.any()), 404: ERROR_SCHEMA },
+      async handler(req) {
+        const found = (await rpc.gather<unknown[] | null>({ op: 'authz_cache', clientid: req.params.clientid! })).answers.find((a) => a.value !== null);
+        if (!found) throw CLIENTID_NOT_FOUND();
+        return ok(found.value);
+      },
+    },
+    {
+      method: 'DELETE',
+      url: '/clients/:clientid/authorization/cache',
+      tags: ['Clients'],
+      summary: 'The client forgets its cached authorization answers',
+      params: CLIENTID_PARAM,
+      response: { 204: { description: 'Cleaned' }, 404: ERROR_SCHEMA },
+      async handler(req) {
+        const g = await rpc.gather<boolean>({ op: 'authz_cache_clean', clientid: req.params.clientid! });
+        if (!g.answers.some((a) => a.value)) throw CLIENTID_NOT_FOUND();
+        return noContent();
+      },
+    },
+    {
+      method: 'GET',
       url: '/clients/:clientid/subscriptions',
       tags: ['Clients'],
       summary: "A client's subscriptions, from whichever member holds it",

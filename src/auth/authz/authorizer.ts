@@ -5,7 +5,7 @@
 // touching a cache. A check that reaches an HTTP source is answered later (a promise); every
 // other check is answered at once, so the publish path pays for no promise unless it asks a
 // service.
-import { AuthzCache, cacheKey } from './cache.js';
+import { AuthzCache, cacheKey, parseCacheKey } from './cache.js';
 import type { HttpAuthzSource } from './http-source.js';
 import { compileRawRule, type BuiltinRules, type RawRule } from './builtin-rules.js';
 import { decide, rulesForClient, type AuthzRequest, type ClientRule, type Permission, type Rule, type RuleClient } from './rule.js';
@@ -85,6 +85,17 @@ function isOpen(s: AuthzSettings): boolean {
   return s.noMatch === 'allow' && s.sources.length === 0;
 }
 
+/** One cached answer as EMQX's API shows it. */
+export interface CachedAnswer {
+  readonly action: 'publish' | 'subscribe';
+  readonly qos: number;
+  readonly retain: boolean;
+  readonly topic: string;
+  readonly result: 'allow' | 'deny';
+  /** ms */
+  readonly updated_time: number;
+}
+
 export class ClientAuthz {
   #rulesGen = -1;
   #fileRules: Array<readonly ClientRule[] | undefined> = [];
@@ -106,6 +117,15 @@ export class ClientAuthz {
 
   get denyAction(): 'ignore' | 'disconnect' {
     return this.authz.settings.denyAction;
+  }
+
+  /** The answers this client has cached: `emqx ctl authz cache-clean <ClientId>` and the API. */
+  cached(): CachedAnswer[] {
+    return this.cache.entries().map((e) => ({ ...parseCacheKey(e.key), result: e.allow ? 'allow' : 'deny', updated_time: e.at }));
+  }
+
+  cleanCache(): void {
+    this.cache.clear();
   }
 
   /** May this client publish to `topic` (subscribe to a filter)? A promise when an HTTP source is asked. */

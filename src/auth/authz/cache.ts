@@ -59,6 +59,16 @@ export class AuthzCache {
   keys(): string[] {
     return [...this.#entries.keys()];
   }
+
+  /** The answers kept, oldest first (GET /clients/:clientid/authorization/cache). */
+  entries(): Array<{ readonly key: string; readonly allow: boolean; readonly at: number }> {
+    return [...this.#entries].map(([key, e]) => ({ key, allow: e.allow, at: e.at }));
+  }
+}
+
+/** A cache key read back: action, QoS, retain flag and topic (cacheKey's inverse). */
+export function parseCacheKey(key: string): { readonly action: 'publish' | 'subscribe'; readonly qos: number; readonly retain: boolean; readonly topic: string } {
+  return { action: key[0] === 'P' ? 'publish' : 'subscribe', retain: key[1] === '1', qos: Number(key[2]), topic: key.slice(3) };
 }
 
 /** The cache key of one request: action, QoS and retain flag, then the topic. */
