@@ -127,7 +127,6 @@ export function apiPart(host: ApiPartHost): ApiPart {
     status: () => parts()?.cluster.status() ?? { running: [config.node.name], stopped: [] },
     timeoutMs: CALL_TIMEOUT_MS,
   });
-  host.register?.(authzCommand(rpc));
   const listeners = new DashboardListeners(() => server!, log);
   const ctx: ApiContext = {
     version: host.version,
@@ -214,6 +213,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
         await loadBootstrap(config.api_key.bootstrap_file);
       }
       rpc.serve();
+      host.register?.(authzCommand(rpc));
       startSampler();
       sweeper = setInterval(() => void store?.sweep(Date.now()).catch((err: unknown) => log.debug({ err: String(err) }, 'token revocation sweep failed')), SWEEP_MS);
       sweeper.unref();

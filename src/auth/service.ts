@@ -18,6 +18,7 @@ import { AclError, compileAclFile } from './authz/acl-file.js';
 import { Authorizer, type AuthzSettings, type AuthzSource } from './authz/authorizer.js';
 import { BuiltinRules } from './authz/builtin-rules.js';
 import { HttpAuthzSource } from './authz/http-source.js';
+import { RedisAuthzSource } from './authz/redis-source.js';
 import { filterPattern } from './authz/topic-match.js';
 import type { Rule } from './authz/rule.js';
 import { Banned } from './banned/banned.js';
@@ -116,6 +117,8 @@ export class AuthService {
         sources.push({ type: 'built_in_database', store: this.rules });
       } else if (s.type === 'http') {
         sources.push(this.#httpSource(s as Extract<AuthzSourceConfig, { type: 'http' }>));
+      } else if (s.type === 'redis') {
+        sources.push(this.#redisSource(s as Extract<AuthzSourceConfig, { type: 'redis' }>));
       }
     }
     return { sources, files };
@@ -132,6 +135,18 @@ export class AuthService {
     // A service that is down or answers oddly leaves the check to the next source (or no_match):
     // the operator hears why, once per interval.
     src.onIgnored = (why) => this.#limited.warn('authz:http:ignored', { url: cfg.url, why }, `authorization: the http source decided nothing: ${why}`);
+    return src;
+  }
+
+  /** A Redis source, connecting in the background (an AclError naming its CA file when it cannot be read). */
+  #redisSource(cfg: Extract<AuthzSourceConfig, { type: 'redis' }>): RedisAuthzSource {
+    let src: RedisAuthzSource;
+    try {
+      src = new RedisAuthzSource(cfg);
+    } catch (err) {
+      throw new AclError([{ file: cfg.ssl?.cacertfile ?? 'redis', line: 0, column: 0, message: `authorization redis source: cannot read ssl.cacertfile: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+    }
+    src.onIgnored = (why) => this.#limited.warn('authz:redis:ignored', { why }, `authorization: the redis source decided nothing: ${why}`);
     return src;
   }
 

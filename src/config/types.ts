@@ -348,7 +348,7 @@ export type PasswordHashAlgorithm =
   | { readonly name: 'plain' | 'md5' | 'sha' | 'sha256' | 'sha512'; readonly salt_position: 'disable' | 'prefix' | 'suffix' };
 
 /** One entry of `authentication = [...]`. */
-export type AuthenticatorConfig = BuiltinAuthenticatorConfig | HttpAuthenticatorConfig | JwtAuthenticatorConfig | UnservedAuthenticatorConfig;
+export type AuthenticatorConfig = BuiltinAuthenticatorConfig | HttpAuthenticatorConfig | RedisAuthenticatorConfig | JwtAuthenticatorConfig | UnservedAuthenticatorConfig;
 
 /** An HTTP service asked by an authenticator or an authorization source (auth/http-request.ts). */
 export interface HttpServiceConfig {
@@ -363,6 +363,29 @@ export interface HttpServiceConfig {
   readonly pool_size: number;
   /** For https: the CA file (absolute), whether the server is verified, the SNI. */
   readonly ssl?: { readonly cacertfile?: string; readonly verify: boolean; readonly server_name_indication?: string };
+}
+
+/** A Redis server, cluster or sentinel group (EMQX's emqx_redis keys). */
+export interface RedisConnConfig {
+  readonly redis_type: 'single' | 'cluster' | 'sentinel';
+  /** `server` (single) or `servers` (cluster, sentinel), port 6379 when not given. */
+  readonly servers: ReadonlyArray<{ readonly host: string; readonly port: number }>;
+  /** sentinel: the master's name. */
+  readonly sentinel?: string;
+  readonly database: number;
+  readonly username?: string;
+  readonly password?: string;
+  readonly ssl?: { readonly cacertfile?: string; readonly verify: boolean; readonly server_name_indication?: string };
+}
+
+/** password_based + redis: the user's hash, salt and superuser flag from a Redis hash (EMQX's emqx_authn_redis). */
+export interface RedisAuthenticatorConfig extends RedisConnConfig {
+  readonly mechanism: 'password_based';
+  readonly backend: 'redis';
+  readonly enable: boolean;
+  /** `HMGET <key> <field> ...` or `HGET <key> <field>`, split; placeholders in the key. */
+  readonly cmd: readonly string[];
+  readonly password_hash_algorithm: PasswordHashAlgorithm;
 }
 
 /** password_based + http: an HTTP service decides (EMQX's emqx_authn_http). */
@@ -418,6 +441,8 @@ export type AuthzSourceConfig =
   | { readonly type: 'built_in_database'; readonly enable: boolean; readonly max_rules: number }
   /** An HTTP service decides each check (EMQX's emqx_authz_http). */
   | ({ readonly type: 'http'; readonly enable: boolean } & HttpServiceConfig)
+  /** The client's allow rules from a Redis hash, `HGETALL <key>` (EMQX's emqx_authz_redis). */
+  | ({ readonly type: 'redis'; readonly enable: boolean; readonly cmd: readonly string[] } & RedisConnConfig)
   /** A source of a kind this node does not serve (http, mysql, ...): it never matches. */
   | { readonly type: string; readonly enable: boolean; readonly unserved: true };
 

@@ -280,7 +280,7 @@ test('config: the chain and the sources, with defaults; kinds not served kept; m
     ],
   });
   assert.deepEqual(served.problems, []);
-  assert.deepEqual(served.config!.authentication[0], { mechanism: 'password_based', backend: 'http', enable: true, method: 'post', url: 'http://127.0.0.1:8080/auth/${clientid}', headers: { 'content-type': 'application/json' }, body: { u: '${username}' }, request_timeout: 5000 });
+  assert.deepEqual(served.config!.authentication[0], { mechanism: 'password_based', backend: 'http', enable: true, method: 'post', url: 'http://127.0.0.1:8080/auth/${clientid}', headers: { 'content-type': 'application/json' }, body: { u: '${username}' }, request_timeout: 5000, pool_size: 8 });
   assert.deepEqual(served.config!.authentication[1], { mechanism: 'jwt', enable: true, algorithm: 'hmac-based', from: 'password', secret: 'c2VjcmV0', secret_base64_encoded: true, verify_claims: { sub: '${clientid}' }, acl_claim_name: 'acl', disconnect_after_expire: true });
   const wrong = check({
     authentication: [
@@ -291,6 +291,33 @@ test('config: the chain and the sources, with defaults; kinds not served kept; m
   assert.match(wrong, /\[1\] url: 'ftp:\/\/x' is not an http:\/\/ or https:\/\/ URL/);
   assert.match(wrong, /\[1\] body\.u: unknown placeholder \$\{user\}/);
   assert.match(wrong, /\[2\] public_key: is not a PEM public key/);
+
+  // Redis: the connection keys and the command, checked as EMQX checks them.
+  const redis = check({
+    authentication: [{ mechanism: 'password_based', backend: 'redis', server: '127.0.0.1:6380', database: 2, password: 'pw', cmd: 'HMGET mqtt_user:${username} password_hash salt is_superuser', pool_size: 8 }],
+    authorization: { sources: [{ type: 'redis', redis_type: 'cluster', servers: '10.0.0.1:7000, 10.0.0.2', cmd: 'HGETALL "mqtt_acl:${clientid}"' }] },
+  });
+  assert.deepEqual(redis.problems, []);
+  assert.deepEqual(redis.config!.authentication[0], {
+    mechanism: 'password_based',
+    backend: 'redis',
+    enable: true,
+    redis_type: 'single',
+    servers: [{ host: '127.0.0.1', port: 6380 }],
+    database: 2,
+    password: 'pw',
+    cmd: ['HMGET', 'mqtt_user:${username}', 'password_hash', 'salt', 'is_superuser'],
+    password_hash_algorithm: { name: 'sha256', salt_position: 'prefix' },
+  });
+  assert.deepEqual(redis.config!.authorization.sources![0], { type: 'redis', enable: true, redis_type: 'cluster', servers: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 6379 }], database: 0, cmd: ['HGETALL', 'mqtt_acl:${clientid}'] });
+  const badRedis = check({
+    authentication: [{ mechanism: 'password_based', backend: 'redis', server: 'h:99999', cmd: 'HMGET mqtt_user:${username} salt' }],
+    authorization: { sources: [{ type: 'redis', redis_type: 'sentinel', servers: 'h:26379', cmd: 'GET acl:${user}' }] },
+  }).problems.map((p) => p.message).join('\n');
+  assert.match(badRedis, /\[1\] server: port 99999 is outside 1\.\.65535/);
+  assert.match(badRedis, /\[1\] cmd: the fields must include password_hash or password/);
+  assert.match(badRedis, /sources: \[1\] sentinel: is required with redis_type = sentinel/);
+  assert.match(badRedis, /\[1\] cmd: 'GET' is not HGETALL/);
 });
 
 test('start-up warnings: no chain with a listener on a non-loopback address; kinds not served', async () => {
@@ -301,6 +328,6 @@ test('start-up warnings: no chain with a listener on a non-loopback address; kin
   assert.match(w[0]!, /^no authentication is configured: any client reaching tcp:default \(0\.0\.0\.0:1883\), ssl:default \(0\.0\.0\.0:8883\), ws:default \(0\.0\.0\.0:8083\), wss:default \(0\.0\.0\.0:8084\) is let in/);
   const loopback = check({ listeners: { tcp: { default: { bind: '127.0.0.1:1883' } }, ws: { default: { bind: '[::1]:8083' } }, ssl: { default: { enable: false } }, wss: { default: { enable: false } } } }).config!;
   assert.deepEqual(authWarnings(loopback), []);
-  const chained = check({ authentication: [{ mechanism: 'password_based', backend: 'built_in_database' }, { mechanism: 'password_based', backend: 'ldap' }], authorization: { sources: [{ type: 'redis' }] } }).config!;
-  assert.deepEqual(authWarnings(chained).map((x) => x.split(' is not served')[0]), ['authentication: password_based:ldap', 'authorization: the redis source']);
+  const chained = check({ authentication: [{ mechanism: 'password_based', backend: 'built_in_database' }, { mechanism: 'password_based', backend: 'ldap' }], authorization: { sources: [{ type: 'mongodb' }] } }).config!;
+  assert.deepEqual(authWarnings(chained).map((x) => x.split(' is not served')[0]), ['authentication: password_based:ldap', 'authorization: the mongodb source']);
 });

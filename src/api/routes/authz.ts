@@ -4,7 +4,7 @@
 // DELETE /authorization/cache forgets every client's cached answers on every running member.
 import { readFileSync } from 'node:fs';
 import type { AuthService } from '../../auth/service.js';
-import type { AuthzSourceConfig } from '../../config/types.js';
+import type { AuthzSourceConfig, RedisConnConfig } from '../../config/types.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, ERROR_SCHEMA, badRequest, notFound } from '../errors.js';
 import { onEveryMember } from './paging.js';
@@ -25,7 +25,20 @@ export function sourceView(s: AuthzSourceConfig & { implicit?: boolean }): Recor
     return { type: s.type, enable: s.enable, path: s.path, rules };
   }
   if (s.type === 'built_in_database') return { type: s.type, enable: s.enable, max_rules: s.max_rules };
+  if (s.type === 'redis') return { type: s.type, enable: s.enable, ...redisView(s), cmd: s.cmd.join(' ') };
   return { type: s.type, enable: s.enable, method: s.method, url: s.url, headers: s.headers, body: s.body, request_timeout: ms(s.request_timeout), pool_size: s.pool_size, ssl: { enable: s.ssl !== undefined, ...(s.ssl ?? {}) } };
+}
+
+/** A Redis connection's settings as EMQX's API shows them (the password hidden). */
+export function redisView(r: RedisConnConfig): Record<string, unknown> {
+  const addr = r.servers.map((s) => `${s.host}:${s.port}`);
+  return {
+    redis_type: r.redis_type,
+    ...(r.redis_type === 'single' ? { server: addr[0], database: r.database } : { servers: addr.join(','), ...(r.redis_type === 'sentinel' ? { sentinel: r.sentinel, database: r.database } : {}) }),
+    ...(r.username !== undefined ? { username: r.username } : {}),
+    ...(r.password !== undefined ? { password: '******' } : {}),
+    ssl: { enable: r.ssl !== undefined },
+  };
 }
 
 const EDIT_IN_CONF = 'authorization is configured in emqx.conf: edit it there (the node applies it when the file is saved)';

@@ -2,11 +2,10 @@
 // acl.conf, the built_in_database rules, an HTTP service), the first that matches decides,
 // `no_match` when none does. A ClientAuthz is one connection's view: the rules narrowed to that
 // client, its cache. With no source and no_match = allow every check returns at once, without
-// touching a cache. A check that reaches an HTTP source is answered later (a promise); every
+// touching a cache. A check that reaches a remote source (HTTP, Redis) is answered later (a promise); every
 // other check is answered at once, so the publish path pays for no promise unless it asks a
 // service.
 import { AuthzCache, cacheKey, parseCacheKey } from './cache.js';
-import type { HttpAuthzSource } from './http-source.js';
 import { compileRawRule, type BuiltinRules, type RawRule } from './builtin-rules.js';
 import { decide, rulesForClient, type AuthzRequest, type ClientRule, type Permission, type Rule, type RuleClient } from './rule.js';
 import { matchPattern, type TopicPattern } from './topic-match.js';
@@ -14,7 +13,15 @@ import { matchPattern, type TopicPattern } from './topic-match.js';
 export type AuthzSource =
   | { readonly type: 'file'; readonly path: string; readonly rules: readonly Rule[] }
   | { readonly type: 'built_in_database'; readonly store: BuiltinRules }
-  | HttpAuthzSource;
+  | RemoteSource;
+
+/** A source asked over the network (an HTTP service, Redis): answers later, never rejects. */
+export interface RemoteSource {
+  readonly type: 'http' | 'redis';
+  check(c: RuleClient, req: AuthzRequest, topic: string): Promise<Permission | undefined>;
+  /** A reload replaced it: its connections go. */
+  close(): void;
+}
 
 export interface AuthzSettings {
   readonly noMatch: Permission;
@@ -56,8 +63,8 @@ export class Authorizer {
   }
 
   update(settings: AuthzSettings): void {
-    // HTTP sources of the old settings close their connections (checks under way finish first).
-    for (const s of this.#s.sources) if (s.type === 'http' && !settings.sources.includes(s)) s.close();
+    // Remote sources of the old settings close their connections.
+    for (const s of this.#s.sources) if ((s.type === 'http' || s.type === 'redis') && !settings.sources.includes(s)) s.close();
     this.#s = settings;
     this.#open = isOpen(settings);
     this.#gen++;
@@ -178,13 +185,14 @@ export class ClientAuthz {
     const words = topic.split('/');
     for (let i = from; i < s.sources.length; i++) {
       const src = s.sources[i]!;
-      if (src.type === 'http') {
-        const next = i + 1;
-        return src.check(this.client, req, topic).then((p) => p ?? this.#decide(s, gen, req, topic, next));
+      if (src.type === 'file' || src.type === 'built_in_database') {
+        const rules = src.type === 'file' ? this.#fileRules[i]! : rulesForClient(src.store.rulesFor(this.client), this.client);
+        const p = decide(rules, req, topic, words);
+        if (p !== undefined) return p;
+        continue;
       }
-      const rules = src.type === 'file' ? this.#fileRules[i]! : rulesForClient(src.store.rulesFor(this.client), this.client);
-      const p = decide(rules, req, topic, words);
-      if (p !== undefined) return p;
+      const next = i + 1;
+      return src.check(this.client, req, topic).then((p) => p ?? this.#decide(s, gen, req, topic, next));
     }
     return s.noMatch;
   }

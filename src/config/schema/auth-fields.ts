@@ -14,6 +14,7 @@ import { createPublicKey } from 'node:crypto';
 import { parseDuration } from '../duration.js';
 import { Entry, isObj, show, type Converted, type FileConverter } from './entry.js';
 import type { HttpServiceConfig } from '../types.js';
+import { authnCommandProblem, authzCommandProblem, splitCommand } from './redis-command.js';
 
 const MAC_FUNS = ['sha', 'sha224', 'sha256', 'sha384', 'sha512'] as const;
 const SIMPLE = ['plain', 'md5', 'sha', 'sha256', 'sha512'] as const;
@@ -127,6 +128,74 @@ function httpAuthenticator(e: Entry, enable: boolean, file: FileConverter): unkn
   return { mechanism: 'password_based', backend: 'http', enable, ...httpService(e, file, AUTHN_VARS, '5s') };
 }
 
+/** `host:port`, `[v6]:port` or `host` (port 6379): one Redis address; a reason when it is not one. */
+export function parseRedisAddress(text: string): { host: string; port: number } | string {
+  const t = text.trim();
+  const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(t) ?? /^([^:\s]+)(?::(\d+))?$/.exec(t);
+  if (!m) return `'${text}' is not host:port`;
+  const port = m[2] === undefined ? 6379 : Number(m[2]);
+  if (!(port >= 1 && port <= 65535)) return `port ${m[2]} is outside 1..65535`;
+  return { host: m[1]!, port };
+}
+
+/** EMQX's Redis connection keys (emqx_redis): redis_type, server(s), sentinel, database, username, password, ssl. */
+function redisConnection(e: Entry, file: FileConverter): Record<string, unknown> {
+  const type = e.oneOf('redis_type', ['single', 'cluster', 'sentinel'], 'single') ?? 'single';
+  const key = type === 'single' ? 'server' : 'servers';
+  const raw = e.raw(key);
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
+  const servers: Array<{ host: string; port: number }> = [];
+  for (const item of list) {
+    const a = parseRedisAddress(String(item));
+    if (typeof a === 'string') e.bad(key, a);
+    else servers.push(a);
+  }
+  if (list.length === 0) e.bad(key, `is required (${type === 'single' ? '"127.0.0.1:6379"' : '"h1:6379,h2:6379"'})`);
+  if (type === 'single' && list.length > 1) e.bad(key, 'names one server (redis_type = single)');
+  e.seen.add(type === 'single' ? 'servers' : 'server');
+  const sentinel = e.str('sentinel');
+  if (type === 'sentinel' && sentinel === undefined) e.bad('sentinel', 'is required with redis_type = sentinel (the master name)');
+  const database = e.int('database', 0, 1_000_000, 0) ?? 0;
+  const username = e.str('username');
+  const password = e.str('password');
+  const tls = clientTls(e, file);
+  return {
+    redis_type: type,
+    servers,
+    ...(sentinel !== undefined ? { sentinel } : {}),
+    database,
+    ...(username !== undefined && username !== '' ? { username } : {}),
+    ...(password !== undefined && password !== '' ? { password } : {}),
+    ...(tls ? { ssl: tls } : {}),
+  };
+}
+
+/** A Redis `cmd`: split, checked by `problem`; its key's placeholders checked against `vars`. */
+function redisCommand(e: Entry, problem: (args: readonly string[]) => string | undefined, vars: readonly string[], example: string): string[] {
+  const text = e.str('cmd');
+  if (text === undefined) {
+    e.bad('cmd', `is required (e.g. "${example}")`);
+    return [];
+  }
+  const args = splitCommand(text);
+  if (!Array.isArray(args)) {
+    e.bad('cmd', args.error);
+    return [];
+  }
+  const bad = problem(args) ?? (args[1] !== undefined ? badPlaceholders(args[1], vars) : undefined);
+  if (bad) e.bad('cmd', bad);
+  return args;
+}
+
+/** EMQX's Redis authenticator (emqx_authn_redis_schema). */
+function redisAuthenticator(e: Entry, enable: boolean, file: FileConverter): unknown {
+  const conn = redisConnection(e, file);
+  const cmd = redisCommand(e, authnCommandProblem, AUTHN_VARS, 'HMGET mqtt_user:${username} password_hash salt is_superuser');
+  const algo = hashAlgorithm(e);
+  e.rest(['precondition', 'pool_size', 'auto_reconnect']);
+  return { mechanism: 'password_based', backend: 'redis', enable, ...conn, cmd, password_hash_algorithm: algo };
+}
+
 /** EMQX's JWT authenticator (emqx_authn_jwt_schema): a secret, a public key, or keys from a JWKS endpoint. */
 function jwtAuthenticator(e: Entry, enable: boolean, file: FileConverter): unknown {
   const useJwks = e.bool('use_jwks', false);
@@ -209,6 +278,10 @@ export function convertAuthentication(v: unknown, file: FileConverter): Converte
       out.push(httpAuthenticator(e, enable, file));
       problems.push(...e.problems);
       return;
+    } else if (mechanism === 'password_based' && backend === 'redis') {
+      out.push(redisAuthenticator(e, enable, file));
+      problems.push(...e.problems);
+      return;
     } else if (mechanism === 'jwt') {
       out.push(jwtAuthenticator(e, enable, file));
       problems.push(...e.problems);
@@ -247,7 +320,7 @@ export function convertSources(v: unknown, file: FileConverter): Converted {
     const e = new Entry(at, item);
     const type = e.str('type');
     const enable = e.bool('enable', true);
-    if (type === undefined) e.bad('type', 'is required (file, built_in_database or http)');
+    if (type === undefined) e.bad('type', 'is required (file, built_in_database, http or redis)');
     else if (types.has(type)) e.bad('type', `a ${type} source is configured twice`);
     if (type !== undefined) types.add(type);
     if (type === 'file') {
@@ -266,6 +339,14 @@ export function convertSources(v: unknown, file: FileConverter): Converted {
     } else if (type === 'http') {
       // EMQX's emqx_authz_http_schema; its request_timeout defaults to 30 s.
       out.push({ type, enable, ...httpService(e, file, AUTHZ_HTTP_VARS, '30s') });
+      problems.push(...e.problems);
+      return;
+    } else if (type === 'redis') {
+      // EMQX's emqx_authz_redis_schema.
+      const conn = redisConnection(e, file);
+      const cmd = redisCommand(e, authzCommandProblem, ['username', 'clientid', 'peerhost', 'cert_common_name'], 'HGETALL mqtt_acl:${username}');
+      e.rest(['pool_size', 'auto_reconnect']);
+      out.push({ type, enable, ...conn, cmd });
       problems.push(...e.problems);
       return;
     } else if (type !== undefined) {

@@ -1,0 +1,110 @@
+// Redis authentication and authorization against a running node, a real redis-server (with a
+// password) and real clients: users from `HMGET mqtt_user:${username} password_hash salt
+// is_superuser` (salted sha256, a superuser), rules from `HGETALL mqtt_acl:${username}` (an
+// action, or JSON with qos; a value that is neither is skipped), the checks falling through while
+// Redis is down and the node serving again once it is back.
+import { after, before, describe, test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { createTestNode, type TestNode } from '../helpers/launcher.js';
+import { poll, RawClient, uniq } from '../helpers/mqtt-client.js';
+import { skipOrFail } from '../helpers/prerequisite.js';
+import { redisInstalled, startRedis, type RedisServer } from '../helpers/redis.js';
+import { connackCode, pubackCode, rawSession, subackCodes } from './helpers.js';
+
+const REDIS_PW = 'redis-secret';
+
+/** EMQX's sha256 with the salt first: hex of sha256(salt + password). */
+const hashed = (salt: string, password: string): string => createHash('sha256').update(salt + password).digest('hex');
+
+function load(r: RedisServer): void {
+  r.cli(['HSET', 'mqtt_user:alice', 'password_hash', hashed('s4lt', 'alice-pw'), 'salt', 's4lt', 'is_superuser', '0']);
+  r.cli(['HSET', 'mqtt_user:root', 'password_hash', hashed('x', 'root-pw'), 'salt', 'x', 'is_superuser', '1']);
+  r.cli(['HSET', 'mqtt_acl:alice', 'devices/${username}/#', 'publish', 'cmd/alice', '{"action":"subscribe","qos":[0,1]}', 'odd/rule', 'nonsense']);
+}
+
+describe('Redis authentication and authorization', () => {
+  let redis: RedisServer | undefined;
+  let node: TestNode;
+
+  before(async () => {
+    if (!redisInstalled()) return;
+    redis = await startRedis({ password: REDIS_PW });
+    load(redis);
+    const conn = `server = "127.0.0.1:${redis.port}", password = "${REDIS_PW}"`;
+    node = await createTestNode(undefined, {
+      name: 'authredis@127.0.0.1',
+      mqtt: true,
+      conf: `authentication = [{
+  mechanism = password_based, backend = redis, redis_type = single, ${conn}, database = 0
+  cmd = "HMGET mqtt_user:\${username} password_hash salt is_superuser"
+  password_hash_algorithm { name = sha256, salt_position = prefix }
+}]
+authorization {
+  no_match = deny
+  sources = [{ type = redis, ${conn}, cmd = "HGETALL mqtt_acl:\${username}" }]
+}`,
+    });
+    await node.startOk();
+  });
+
+  after(async () => {
+    RawClient.destroyAll();
+    await node?.cleanup();
+    await redis?.stop();
+  });
+
+  const needRedis = (t: TestContext): boolean => {
+    if (redis) return true;
+    skipOrFail(t, 'redis-server (Debian package redis-server)');
+    return false;
+  };
+  const conn = async (username: string, password: string): Promise<number> => {
+    const r = await connackCode(node.mqttPort!, 5, `c-${uniq()}`, { username, password: Buffer.from(password) });
+    r.raw.destroy();
+    return r.rc;
+  };
+
+  test('users from the hash: the right password connects, a wrong one and an unknown user do not', async (t) => {
+    if (!needRedis(t)) return;
+    assert.equal(await conn('alice', 'alice-pw'), 0);
+    assert.equal(await conn('alice', 'wrong'), 0x86);
+    assert.notEqual(await conn('nobody', 'x'), 0, 'unknown to Redis, and no other authenticator');
+  });
+
+  test("the user's rules decide; a superuser is not checked", async (t) => {
+    if (!needRedis(t)) return;
+    const alice = await rawSession(node.mqttPort!, 5, `a-${uniq()}`, { username: 'alice', password: Buffer.from('alice-pw') });
+    assert.ok((await pubackCode(alice, 'devices/alice/temp')) < 0x80, 'publish under devices/${username}/#');
+    assert.equal(await pubackCode(alice, 'devices/bob/temp'), 0x87);
+    assert.deepEqual(await subackCodes(alice, ['cmd/alice'], 1), [1]);
+    assert.deepEqual(await subackCodes(alice, ['cmd/alice'], 2), [0x87], 'the rule allows QoS 0 and 1 only');
+    assert.deepEqual(await subackCodes(alice, ['devices/alice/temp'], 0), [0x87], 'publish only');
+    assert.deepEqual(await subackCodes(alice, ['odd/rule'], 0), [0x87], 'a value that is not a rule allows nothing');
+    await poll(() => (node.logText().includes('rules skipped: odd/rule') ? true : undefined), 5000, 'the skipped rule in the log');
+    const root = await rawSession(node.mqttPort!, 5, `r-${uniq()}`, { username: 'root', password: Buffer.from('root-pw') });
+    assert.deepEqual(await subackCodes(root, ['anything/#']), [1]);
+    alice.destroy();
+    root.destroy();
+  });
+
+  test('Redis down: checks fall through at once and the node keeps serving; back up, it is used again', async (t) => {
+    if (!needRedis(t)) return;
+    const alice = await rawSession(node.mqttPort!, 5, `d-${uniq()}`, { username: 'alice', password: Buffer.from('alice-pw') });
+    const port = redis!.port;
+    await redis!.stop();
+    const t0 = Date.now();
+    assert.equal(await pubackCode(alice, 'devices/alice/uncached'), 0x87, 'no answer: no_match = deny');
+    assert.ok(Date.now() - t0 < 3000, `answered in ${Date.now() - t0} ms`);
+    assert.notEqual(await conn('alice', 'alice-pw'), 0, 'the only authenticator cannot answer');
+    assert.equal((await node.ctl(['status'])).code, 0);
+    assert.match(node.logText(), /authentication: redis decided nothing/);
+
+    redis = await startRedis({ password: REDIS_PW, port });
+    load(redis);
+    // ioredis reconnects on its own, backing off to 2 s between attempts.
+    await poll(async () => ((await conn('alice', 'alice-pw')) === 0 ? true : undefined), 15_000, 'a connect once Redis is back', 250);
+    assert.ok((await pubackCode(alice, 'devices/alice/again')) < 0x80);
+    alice.destroy();
+  });
+});

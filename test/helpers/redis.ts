@@ -1,0 +1,66 @@
+// A real Redis (Debian redis-server) on a loopback port, in memory only (no dump, no AOF), with a
+// password when asked. `cli` runs redis-cli against it. Stopped by its PID.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { stopProcess } from './dnsmasq.js';
+import { freePort } from './launcher.js';
+
+export const REDIS_SERVER = '/usr/bin/redis-server';
+export const REDIS_CLI = '/usr/bin/redis-cli';
+
+export function redisInstalled(): boolean {
+  return existsSync(REDIS_SERVER) && existsSync(REDIS_CLI);
+}
+
+export interface RedisServer {
+  readonly pid: number;
+  readonly port: number;
+  /** redis-cli with these arguments; its stdout (throws on a failed run). */
+  cli(args: readonly string[]): string;
+  stop(): Promise<void>;
+}
+
+/** Starts redis-server on 127.0.0.1 (`port`: a free one when not given) and waits until it answers PING. */
+export async function startRedis(opts: { password?: string; port?: number } = {}): Promise<RedisServer> {
+  const port = opts.port ?? (await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'redis-'));
+  const args = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no', ...(opts.password ? ['--requirepass', opts.password] : [])];
+  const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const spawned = await new Promise<Error | undefined>((resolve) => {
+    child.once('spawn', () => resolve(undefined));
+    child.once('error', resolve);
+  });
+  if (spawned) throw new Error(`cannot start ${REDIS_SERVER}: ${spawned.message}`);
+  const cli = (a: readonly string[]): string => {
+    const r = spawnSync(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(port), ...(opts.password ? ['--no-auth-warning', '-a', opts.password] : []), ...a], { encoding: 'utf8', timeout: 10_000 });
+    if (r.status !== 0) throw new Error(`redis-cli ${a.join(' ')}: ${r.stderr || r.error?.message}`);
+    return r.stdout;
+  };
+  const stop = async (): Promise<void> => {
+    await stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      await stop();
+      throw new Error(`redis-server exited (${child.exitCode}): ${stderr}`);
+    }
+    try {
+      if (cli(['ping']).trim() === 'PONG') break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`redis-server on port ${port} did not answer PING within 10 s: ${stderr}`);
+    }
+    await sleep(50);
+  }
+  return { pid: child.pid!, port, cli, stop };
+}
