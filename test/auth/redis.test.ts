@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createTestNode, type TestNode } from '../helpers/launcher.js';
 import { poll, RawClient, uniq } from '../helpers/mqtt-client.js';
 import { skipOrFail } from '../helpers/prerequisite.js';
-import { redisInstalled, startRedis, type RedisServer } from '../helpers/redis.js';
+import { redisInstalled, startRedis, startRedisCluster, type RedisServer } from '../helpers/redis.js';
 import { connackCode, pubackCode, rawSession, subackCodes } from './helpers.js';
 
 const REDIS_PW = 'redis-secret';
@@ -17,7 +17,7 @@ const REDIS_PW = 'redis-secret';
 /** EMQX's sha256 with the salt first: hex of sha256(salt + password). */
 const hashed = (salt: string, password: string): string => createHash('sha256').update(salt + password).digest('hex');
 
-function load(r: RedisServer): void {
+function load(r: Pick<RedisServer, 'cli'>): void {
   r.cli(['HSET', 'mqtt_user:alice', 'password_hash', hashed('s4lt', 'alice-pw'), 'salt', 's4lt', 'is_superuser', '0']);
   r.cli(['HSET', 'mqtt_user:root', 'password_hash', hashed('x', 'root-pw'), 'salt', 'x', 'is_superuser', '1']);
   r.cli(['HSET', 'mqtt_acl:alice', 'devices/${username}/#', 'publish', 'cmd/alice', '{"action":"subscribe","qos":[0,1]}', 'odd/rule', 'nonsense']);
@@ -106,5 +106,54 @@ authorization {
     await poll(async () => ((await conn('alice', 'alice-pw')) === 0 ? true : undefined), 15_000, 'a connect once Redis is back', 250);
     assert.ok((await pubackCode(alice, 'devices/alice/again')) < 0x80);
     alice.destroy();
+  });
+});
+
+describe('Redis authentication against a Redis cluster (redis_type = cluster)', () => {
+  let cluster: Awaited<ReturnType<typeof startRedisCluster>> | undefined;
+  let node: TestNode;
+
+  before(async () => {
+    if (!redisInstalled()) return;
+    cluster = await startRedisCluster(REDIS_PW);
+    load(cluster);
+    node = await createTestNode(undefined, {
+      name: 'authrediscl@127.0.0.1',
+      mqtt: true,
+      conf: `authentication = [{
+  mechanism = password_based, backend = redis, redis_type = cluster, password = "${REDIS_PW}"
+  servers = "${cluster.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}"
+  cmd = "HMGET mqtt_user:\${username} password_hash salt is_superuser"
+  password_hash_algorithm { name = sha256, salt_position = prefix }
+}]`,
+    });
+    await node.startOk();
+  });
+
+  after(async () => {
+    await node?.cleanup();
+    await cluster?.stop();
+  });
+
+  test('users whose keys live on different members of the Redis cluster are found', async (t) => {
+    if (!cluster) return skipOrFail(t, 'redis-server (Debian package redis-server)');
+    // The two keys live on different members: the client follows the cluster's slot map.
+    const owner = (key: string): string => {
+      const slot = Number(cluster!.cli(['cluster', 'keyslot', key]).trim());
+      const line = cluster!
+        .cli(['cluster', 'nodes'])
+        .split('\n')
+        .find((l) => l.split(' ').slice(8).some((r) => { const [a, b] = r.split('-').map(Number); return slot >= a! && slot <= (b ?? a)!; }));
+      return line?.split(' ')[1] ?? '';
+    };
+    assert.notEqual(owner('mqtt_user:alice'), owner('mqtt_user:root'));
+    for (const [user, pw] of [['alice', 'alice-pw'], ['root', 'root-pw']] as const) {
+      const r = await connackCode(node.mqttPort!, 5, `cl-${uniq()}`, { username: user, password: Buffer.from(pw) });
+      r.raw.destroy();
+      assert.equal(r.rc, 0, user);
+    }
+    const wrong = await connackCode(node.mqttPort!, 5, `cl-${uniq()}`, { username: 'alice', password: Buffer.from('nope') });
+    wrong.raw.destroy();
+    assert.equal(wrong.rc, 0x86);
   });
 });

@@ -24,10 +24,14 @@ export interface RedisServer {
 }
 
 /** Starts redis-server on 127.0.0.1 (`port`: a free one when not given) and waits until it answers PING. */
-export async function startRedis(opts: { password?: string; port?: number } = {}): Promise<RedisServer> {
+export async function startRedis(opts: { password?: string; port?: number; cluster?: boolean } = {}): Promise<RedisServer> {
   const port = opts.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'redis-'));
-  const args = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no', ...(opts.password ? ['--requirepass', opts.password] : [])];
+  const args = [
+    '--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'no',
+    ...(opts.password ? ['--requirepass', opts.password, '--masterauth', opts.password] : []),
+    ...(opts.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')] : []),
+  ];
   const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -63,4 +67,28 @@ export async function startRedis(opts: { password?: string; port?: number } = {}
     await sleep(50);
   }
   return { pid: child.pid!, port, cli, stop };
+}
+
+/** Three masters on loopback made one Redis cluster (every slot covered), as `redis-cli --cluster create` does it. */
+export async function startRedisCluster(password: string): Promise<{ nodes: RedisServer[]; cli(args: readonly string[]): string; stop(): Promise<void> }> {
+  const nodes: RedisServer[] = [];
+  const stop = async (): Promise<void> => {
+    for (const n of nodes) await n.stop();
+  };
+  try {
+    for (let i = 0; i < 3; i++) nodes.push(await startRedis({ password, cluster: true }));
+    const r = spawnSync(REDIS_CLI, ['--no-auth-warning', '-a', password, '--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8', timeout: 30_000 });
+    if (r.status !== 0) throw new Error(`redis-cli --cluster create: ${r.stdout}${r.stderr}`);
+    const deadline = Date.now() + 15_000;
+    while (!nodes.every((n) => n.cli(['cluster', 'info']).includes('cluster_state:ok'))) {
+      if (Date.now() > deadline) throw new Error('the Redis cluster did not reach cluster_state:ok within 15 s');
+      await sleep(100);
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  // -c follows MOVED redirects, so a key lands on the node that owns its slot.
+  const cli = (args: readonly string[]): string => nodes[0]!.cli(['-c', ...args]);
+  return { nodes, cli, stop };
 }
