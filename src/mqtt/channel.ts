@@ -262,9 +262,10 @@ export class Channel implements Outlet {
   }
 
   /**
-   * Runs `then` once `check` settles (an HTTP service asked whether the client may publish or
-   * subscribe); nothing else the client sends is handled before it, so its packets keep their
-   * order (as in EMQX, whose channel process waits for the answer), and reading stops meanwhile.
+   * Runs `then` once `check` settles (an HTTP service or Redis asked whether the client may
+   * publish or subscribe); nothing else the client sends is handled before it, so its packets
+   * keep their order (as in EMQX, whose channel process waits for the answer), and reading stops
+   * meanwhile.
    */
   holdFor<T>(check: Promise<T>, then: (v: T) => void): void {
     this.#held ??= [];

@@ -186,8 +186,8 @@ export interface AccessRequest {
 export interface ClientAccess {
   /**
    * `topic` as the client wrote it (before any mountpoint); for SUBSCRIBE the filter without
-   * `$share/<g>/`. A promise when the answer is not at hand (an HTTP service is asked): the
-   * channel then handles nothing else of the client until it settles.
+   * `$share/<g>/`. A promise when the answer is not at hand (an HTTP service or Redis is
+   * asked): the channel then handles nothing else of the client until it settles.
    */
   allow(action: 'publish' | 'subscribe', topic: string, qos: QoS, retain: boolean): boolean | Promise<boolean>;
   /** What a refusal does: `ignore` answers 0x87 (3.x: SUBACK 0x80, the PUBLISH dropped), `disconnect` closes. */

@@ -41,7 +41,7 @@ export function handlePublish(ch: Channel, p: IPublishPacket): void {
     const ok = ch.access.allow('publish', topic, qos, p.retain);
     if (ok !== true) {
       if (ok === false) return refused(ch, p, topic, qos);
-      // An HTTP service is asked: the client's later packets wait for the answer.
+      // A remote source (HTTP, Redis) is asked: the client's later packets wait for the answer.
       return ch.holdFor(ok, (allowed) => (allowed ? accepted(ch, p, topic, qos) : refused(ch, p, topic, qos)));
     }
   }

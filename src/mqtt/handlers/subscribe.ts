@@ -48,7 +48,8 @@ export function handleSubscribe(ch: Channel, p: ISubscribePacket): void {
   if (access === undefined) return subscribeChecked(ch, p, checked, undefined);
   const answers = checked.map((x) => ('rc' in x ? true : access.allow('subscribe', x.inner, x.s.qos as QoS, false)));
   if (answers.every((x) => typeof x === 'boolean')) return subscribeChecked(ch, p, checked, answers as boolean[]);
-  // An HTTP service is asked: the SUBACK, and the client's later packets, wait for every answer.
+  // A remote source (HTTP, Redis) is asked: the SUBACK, and the client's later packets, wait
+  // for every answer.
   ch.holdFor(Promise.all(answers), (allowed) => subscribeChecked(ch, p, checked, allowed));
 }
 
