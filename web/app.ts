@@ -65,6 +65,19 @@ interface Alarm {
   deactivate_at: string;
 }
 
+/** An authenticator (GET /authentication) or an authorization source (GET /authorization/sources). */
+interface AccessEntry {
+  id?: string;
+  type?: string;
+  backend?: string;
+  enable: boolean;
+  url?: string;
+  server?: string;
+  servers?: string;
+  path?: string;
+  endpoint?: string;
+}
+
 interface TopicMetric {
   topic: string;
   metrics: Record<string, number>;
@@ -311,6 +324,17 @@ function fillAlarms(active: { data: Alarm[]; meta: { count: number } }, history:
   $('alarm-history-count').textContent = `${history.meta.count} in the history`;
 }
 
+/** Where an authenticator or source looks: its URL, Redis server, file or the replicated tables. */
+function whereOf(a: AccessEntry): string {
+  return a.url ?? a.server ?? a.servers ?? a.path ?? a.endpoint ?? (a.backend === 'built_in_database' || a.type === 'built_in_database' ? 'replicated tables' : '');
+}
+
+function fillAccess(chain: AccessEntry[], sources: { sources: AccessEntry[] }): void {
+  if (chain.length === 0) fillRows('authn', [0], () => 'none', () => ['none: every client is let in', '', ''], () => []);
+  else fillRows('authn', chain, (a) => a.id ?? '', (a) => [a.id ?? '', a.enable ? 'yes' : 'no', whereOf(a)], () => []);
+  fillRows('authz', sources.sources, (a) => a.type ?? '', (a) => [a.type ?? '', a.enable ? 'yes' : 'no', whereOf(a)], () => []);
+}
+
 function fillTopicMetrics(list: TopicMetric[]): void {
   const n = (m: TopicMetric, k: string): number => m.metrics[k] ?? 0;
   fillRows(
@@ -372,7 +396,7 @@ let chartTimer: number | undefined;
 async function refresh(): Promise<void> {
   try {
     const filter = $<HTMLInputElement>('client-filter').value.trim();
-    const [cluster, nodes, clients, subs, retained, delayed, traces, alarms, alarmHistory, topicMetrics] = await Promise.all([
+    const [cluster, nodes, clients, subs, retained, delayed, traces, alarms, alarmHistory, topicMetrics, chain, sources] = await Promise.all([
       api<{ name: string; self: string }>('GET', '/cluster'),
       api<NodeInfo[]>('GET', '/nodes'),
       api<{ data: Client[]; meta: { count: number } }>('GET', `/clients?limit=50${filter ? `&like_clientid=${encodeURIComponent(filter)}` : ''}`),
@@ -383,6 +407,8 @@ async function refresh(): Promise<void> {
       api<{ data: Alarm[]; meta: { count: number } }>('GET', '/alarms?activated=true&limit=50'),
       api<{ data: Alarm[]; meta: { count: number } }>('GET', '/alarms?activated=false&limit=1000'),
       api<TopicMetric[]>('GET', '/mqtt/topic_metrics'),
+      api<AccessEntry[]>('GET', '/authentication'),
+      api<{ sources: AccessEntry[] }>('GET', '/authorization/sources'),
     ]);
     $('cluster-name').textContent = cluster.name;
     $('served-by').textContent = `served by ${cluster.self}`;
@@ -394,6 +420,7 @@ async function refresh(): Promise<void> {
     fillTraces(traces);
     fillAlarms(alarms, alarmHistory);
     fillTopicMetrics(topicMetrics);
+    fillAccess(chain, sources);
   } catch (err) {
     if (err instanceof Unauthorized) showLogin('Your session has ended; log in again.');
   }
@@ -521,6 +548,18 @@ $('metrics-form').addEventListener('submit', (ev) => {
       $('metrics-result').textContent = `not metered: ${(err as Error).message}`;
     }
     await refresh();
+  })();
+});
+
+$('authz-clean').addEventListener('click', () => {
+  void (async () => {
+    try {
+      await api('DELETE', '/authorization/cache');
+      $('authz-result').textContent = 'every client on every node asks the sources again';
+    } catch (err) {
+      if (err instanceof Unauthorized) return showLogin('Your session has ended; log in again.');
+      $('authz-result').textContent = `not cleaned: ${(err as Error).message}`;
+    }
   })();
 });
 

@@ -1,7 +1,7 @@
 // The dashboard page in headless Chromium (Debian's chromium through puppeteer-core) against a
 // real three-node cluster: log in, see three nodes, publish from the page (plain, retained,
 // delayed) and delete the retained and delayed messages from their tables, trace a client and
-// view its packets, meter a topic, see each node's alarm and clear the history, stop a node and see it turn stopped within seconds, kick a client, no console
+// view its packets, meter a topic, see the access control and clean the authorization cache, see each node's alarm and clear the history, stop a node and see it turn stopped within seconds, kick a client, no console
 // errors; a screenshot is written for review. Expressions evaluated in the page are strings: this
 // file is type-checked without the DOM's types.
 import { test } from 'node:test';
@@ -126,6 +126,13 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   await page.waitForFunction("document.querySelector('#topic-metrics tr[data-key=\"dash/metered\"] td:nth-child(2)').textContent === '3'");
   await page.click('#topic-metrics tr[data-key="dash/metered"] button.kick');
   await page.waitForFunction(`document.querySelector('#topic-metrics tr[data-key="dash/metered"]') === null`);
+
+  // Access control: the default acl.conf source is listed; the cache is cleaned from the page.
+  await page.waitForSelector('#authz tr[data-key="file"]');
+  await page.waitForSelector('#authn tr[data-key="none"]');
+  assert.match(await page.$eval('#authz tr[data-key="file"]', (e) => e.textContent ?? ''), /acl\.conf/);
+  await page.click('#authz-clean');
+  await page.waitForFunction("document.querySelector('#authz-result').textContent.includes('asks the sources again')");
 
   // Alarms: one active per node; emqx1's clears on a reload and goes to the history, which the
   // page clears.
