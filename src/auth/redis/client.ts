@@ -38,6 +38,7 @@ export function openRedis(cfg: RedisConnConfig): RedisConn {
     retryStrategy: (times: number): number => Math.min(times * 100, 2000),
   };
   const first = cfg.servers[0]!;
+  const where = cfg.servers.map((s) => `${s.host}:${s.port}`).join(',');
   let closed = false;
   const connected = (ioredis ??= load()).then(({ Cluster, Redis }): Redis | Cluster => {
     const client: Redis | Cluster =
@@ -55,7 +56,12 @@ export function openRedis(cfg: RedisConnConfig): RedisConn {
     return client;
   });
   return {
-    call: async (args) => (await connected).call(args[0]!, ...args.slice(1)),
+    call: async (args) => {
+      const c = await connected;
+      // Said in the operator's words rather than ioredis's ("Stream isn't writeable ...").
+      if (c.status !== 'ready') throw new Error(`Redis at ${where} is not connected (${c.status})`);
+      return c.call(args[0]!, ...args.slice(1));
+    },
     close: () => {
       closed = true;
       void connected.then((c) => c.disconnect());
