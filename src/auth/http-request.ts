@@ -3,18 +3,9 @@
 // `${name}` placeholders are filled in for each request, the fields in the query (GET) or the body
 // (POST, JSON or a form as the content-type header says); and how the answer's fields are read.
 import type { HttpServiceConfig } from '../config/types.js';
+import { fillTemplate, type Vars } from './placeholders.js';
 
 export type { HttpServiceConfig } from '../config/types.js';
-
-/** A placeholder's value by name; undefined: the client has none (filled in as empty, as EMQX does). */
-export type Vars = (name: string) => string | undefined;
-
-const PLACEHOLDER = /\$\{\s*([a-z_]+)\s*\}/g;
-
-export function fillTemplate(text: string, vars: Vars, encode: (v: string) => string = (v) => v): string {
-  if (!text.includes('${')) return text;
-  return text.replace(PLACEHOLDER, (_m, name: string) => encode(vars(name) ?? ''));
-}
 
 export interface HttpRequest {
   readonly url: URL;

@@ -2,7 +2,7 @@
 // asked), it lets it in (perhaps as a superuser), or it refuses it with a reason code.
 
 import type { ClientAcl } from '../authz/authorizer.js';
-import type { Vars } from '../http-request.js';
+import { clientVar, type Vars } from '../placeholders.js';
 
 export type { ClientAcl } from '../authz/authorizer.js';
 
@@ -22,24 +22,7 @@ export type Decision =
   | { readonly kind: 'allow'; readonly superuser: boolean; readonly acl?: ClientAcl; readonly expiresAt?: number }
   | { readonly kind: 'deny'; readonly rc: number; readonly reason: string };
 
-/** The placeholders an authenticator may use (HTTP request templates, JWT claims to verify). */
+/** The placeholders an authenticator may use (HTTP request templates, Redis keys, JWT claims to verify). */
 export function credentialVars(c: Credentials): Vars {
-  return (name) => {
-    switch (name) {
-      case 'clientid':
-        return c.clientid;
-      case 'username':
-        return c.username;
-      case 'password':
-        return c.password?.toString('utf8');
-      case 'peerhost':
-        return c.peerhost;
-      case 'cert_common_name':
-        return c.certCommonName;
-      case 'cert_subject':
-        return c.certSubject;
-      default:
-        return undefined;
-    }
-  };
+  return (name) => (name === 'password' ? c.password?.toString('utf8') : clientVar(c, name));
 }

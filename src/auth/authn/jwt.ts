@@ -11,7 +11,7 @@ import { createHmac, createPublicKey, timingSafeEqual, verify as verifySignature
 import type { JwtAuthenticatorConfig } from '../../config/types.js';
 import { RC } from '../../mqtt/reason-codes.js';
 import { credentialVars, type Credentials, type Decision } from './decision.js';
-import { fillTemplate } from '../http-request.js';
+import { fillTemplate } from '../placeholders.js';
 import { aclOf } from '../authz/client-acl.js';
 import { JwksKeys } from './jwks.js';
 

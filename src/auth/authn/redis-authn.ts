@@ -6,7 +6,7 @@
 // password is refused (0x86); Redis down or in error: ignored, as EMQX's default.
 import type { RedisAuthenticatorConfig } from '../../config/types.js';
 import { RC } from '../../mqtt/reason-codes.js';
-import { fillTemplate } from '../http-request.js';
+import { fillTemplate } from '../placeholders.js';
 import { openRedis, type RedisConn } from '../redis/client.js';
 import { credentialVars, type Credentials, type Decision } from './decision.js';
 import { checkPassword } from './password-hash.js';

@@ -7,7 +7,8 @@
 //   source decides, as in EMQX; `onIgnored` hears why (logged rate-limited by the auth service).
 import type { HttpServiceConfig } from '../../config/types.js';
 import { HttpClient } from '../http-client.js';
-import { answerFields, buildRequest, type Vars } from '../http-request.js';
+import { answerFields, buildRequest } from '../http-request.js';
+import { clientVar, type Vars } from '../placeholders.js';
 import type { AuthzRequest, Permission, RuleClient } from './rule.js';
 
 /** An authorization answer is a few bytes. */
@@ -17,12 +18,6 @@ const MAX_ANSWER_BYTES = 64 * 1024;
 export function authzVars(c: RuleClient, req: AuthzRequest, topic: string): Vars {
   return (name) => {
     switch (name) {
-      case 'clientid':
-        return c.clientid;
-      case 'username':
-        return c.username;
-      case 'peerhost':
-        return c.peerhost;
       case 'proto_name':
         return c.protoName;
       case 'mountpoint':
@@ -38,10 +33,8 @@ export function authzVars(c: RuleClient, req: AuthzRequest, topic: string): Vars
         return String(req.qos);
       case 'retain':
         return String(req.retain);
-      case 'cert_common_name':
-        return c.certCommonName;
       default:
-        return undefined;
+        return clientVar(c, name);
     }
   };
 }

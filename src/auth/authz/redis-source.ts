@@ -3,16 +3,11 @@
 // (`publish`, `subscribe`, `all`) or JSON `{"action", "qos", "retain"}`; every rule allows. The
 // first rule that covers the request allows it; none: no match (the next source decides). A
 // value that is neither is skipped (logged), as EMQX skips it. Redis down: no match.
-import { fillTemplate } from '../http-request.js';
+import { clientVar, fillTemplate } from '../placeholders.js';
 import { openRedis, type RedisConn } from '../redis/client.js';
 import type { RedisConnConfig } from '../../config/types.js';
 import { checkRawRule, compileRawRule, type RawRule } from './builtin-rules.js';
 import { decide, rulesForClient, type AuthzRequest, type Permission, type RuleClient } from './rule.js';
-
-/** The placeholders of the key. */
-function keyVars(c: RuleClient): (name: string) => string | undefined {
-  return (name) => (name === 'username' ? c.username : name === 'clientid' ? c.clientid : name === 'peerhost' ? c.peerhost : name === 'cert_common_name' ? c.certCommonName : undefined);
-}
 
 /** HGETALL's reply as allow rules (pure); the fields whose value is not a rule, as problems. */
 export function rowsToRules(reply: unknown): { rules: RawRule[]; bad: string[] } {
@@ -69,7 +64,7 @@ export class RedisAuthzSource {
     const [name, key] = this.cfg.cmd as [string, string];
     let reply: unknown;
     try {
-      reply = await this.#conn.call([name, fillTemplate(key, keyVars(c))]);
+      reply = await this.#conn.call([name, fillTemplate(key, (name) => clientVar(c, name))]);
     } catch (err) {
       this.onIgnored(`the query failed: ${(err as Error).message}`);
       return undefined;
