@@ -1,8 +1,10 @@
 // What authentication and authorization cost: CONNECTs per second with the built_in_database
 // chain (pbkdf2-sha256 at 4096 iterations, the dashboard's default) against no chain, and how
 // long an established client waits for a PINGRESP meanwhile (the hashing runs on libuv's pool,
-// not on the event loop); QoS 1 PUBLISHes per second with no authorization source, with a
-// 100-rule acl.conf whose every rule the topic must be tested against (cache on, then off).
+// not on the event loop), and with a Redis authenticator (salted sha256); QoS 1 PUBLISHes per
+// second with no authorization source, with a 100-rule acl.conf whose every rule the topic must be
+// tested against (cache on, then off), and with the remote sources asked on every PUBLISH (cache
+// off): an HTTP service (its own process, answering 204) and Redis (HGETALL of the user's rules).
 // Every client talks to 127.0.0.1; every node is stopped by PID.
 // Run alone: `npx tsx bench/auth.bench.ts [--quick]` (after `npm run build`).
 import { connect, type Socket } from 'node:net';
@@ -10,7 +12,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqttPacket, { type Packet } from 'mqtt-packet';
 import { percentile, type BenchRow, type BenchSection } from './types.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createTestNode, type TestNode } from '../test/helpers/launcher.js';
+import { redisInstalled, startRedis, type RedisServer } from '../test/helpers/redis.js';
 
 const CHAIN = `authentication = [{ mechanism = password_based, backend = built_in_database, password_hash_algorithm { name = pbkdf2, mac_fun = sha256, iterations = 4096 } }]`;
 
@@ -91,10 +96,14 @@ async function connectRate(port: number, conns: number, ms: number, creds?: { u:
   return { perSec, pingP50: percentile(pings, 50), pingP99: percentile(pings, 99) };
 }
 
-/** QoS 1 PUBLISHes acknowledged per second, `window` in flight, over `ms`. */
-async function publishRate(port: number, ms: number, window: number): Promise<number> {
+/** QoS 1 PUBLISHes acknowledged per second by `clients` publishers together, `window` in flight each, over `ms`. */
+async function publishRate(port: number, ms: number, window: number, clients = 1): Promise<number> {
+  if (clients > 1) {
+    const rates = await Promise.all(Array.from({ length: clients }, (_, i) => publishRate(port, ms, window, -i)));
+    return rates.reduce((a, b) => a + b, 0);
+  }
   const c = new Conn(port);
-  if ((await c.login(`pub-${process.pid}`)) !== 0) throw new Error('publisher refused');
+  if ((await c.login(`pub-${process.pid}-${-clients}`)) !== 0) throw new Error('publisher refused');
   let acked = 0;
   let id = 0;
   const until = performance.now() + ms;
@@ -125,6 +134,17 @@ export function hundredRules(): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** An HTTP authorization service in a process of its own: 204 (allow) to every request; its port. */
+async function httpAllowService(): Promise<{ child: ChildProcess; port: number }> {
+  const script = `const s = require('node:http').createServer((q, r) => { q.resume(); q.on('end', () => { r.writeHead(204); r.end(); }); }); s.keepAliveTimeout = 60000; s.listen(0, '127.0.0.1', () => console.log(s.address().port));`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout!.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+    child.once('exit', (code) => reject(new Error(`the HTTP service exited (${code})`)));
+  });
+  return { child, port };
+}
+
 export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]> {
   const ms = quick ? 1500 : 5000;
   const rows: BenchRow[] = [];
@@ -142,21 +162,52 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
   } finally {
     await Promise.all([open.cleanup(), chained.cleanup()]);
   }
-  const publish: Array<[string, string, string | undefined]> = [
-    ['no authorization source', 'authorization.sources = []', undefined],
-    ['100-rule acl.conf, cache on (EMQX default: 32 entries, 1m)', 'authorization.sources = [{ type = file, path = "${EMQX_ETC_DIR}/acl.conf" }]', hundredRules()],
-    ['100-rule acl.conf, cache off', 'authorization { cache.enable = false, sources = [{ type = file, path = "${EMQX_ETC_DIR}/acl.conf" }] }', hundredRules()],
-  ];
-  let baseline: number | undefined;
-  for (const [label, conf, acl] of publish) {
-    const node = await startNode('authbench3@127.0.0.1', conf, acl);
-    try {
-      const rate = await publishRate(node.mqttPort!, ms, 100);
-      baseline ??= rate;
-      rows.push({ name: `QoS 1 PUBLISH, ${label}`, unit: 'msg/s', ours: rate, ...(label.startsWith('100') ? { reference: baseline, referenceName: 'no source' } : {}), higherIsBetter: true });
-    } finally {
-      await node.cleanup();
+  let redis: RedisServer | undefined;
+  let http: Awaited<ReturnType<typeof httpAllowService>> | undefined;
+  try {
+    if (redisInstalled()) {
+      redis = await startRedis();
+      redis.cli(['HSET', 'mqtt_user:bench', 'password_hash', createHash('sha256').update('s4ltbench-pw').digest('hex'), 'salt', 's4lt', 'is_superuser', '0']);
+      redis.cli(['HSET', 'mqtt_acl:', 'sensors/#', 'publish']);
+      const viaRedis = await startNode(
+        'authbench4@127.0.0.1',
+        `authentication = [{ mechanism = password_based, backend = redis, server = "127.0.0.1:${redis.port}", cmd = "HMGET mqtt_user:\${username} password_hash salt is_superuser", password_hash_algorithm { name = sha256, salt_position = prefix } }]`,
+      );
+      try {
+        const r = await connectRate(viaRedis.mqttPort!, 8, ms, { u: 'bench', p: 'bench-pw' });
+        rows.push({ name: 'CONNECTs, Redis authentication (HMGET, salted sha256)', unit: 'conn/s', ours: r.perSec, note: `idle client's PINGREQ p99 ${r.pingP99.toFixed(2)} ms meanwhile` });
+      } finally {
+        await viaRedis.cleanup();
+      }
+    } else rows.push({ name: 'CONNECTs, Redis authentication', unit: 'conn/s', ours: null, note: 'redis-server is not installed' });
+    http = await httpAllowService();
+    const publish: Array<[string, string, string | undefined, number?]> = [
+      ['no authorization source', 'authorization.sources = []', undefined],
+      ['100-rule acl.conf, cache on (EMQX default: 32 entries, 1m)', 'authorization.sources = [{ type = file, path = "${EMQX_ETC_DIR}/acl.conf" }]', hundredRules()],
+      ['100-rule acl.conf, cache off', 'authorization { cache.enable = false, sources = [{ type = file, path = "${EMQX_ETC_DIR}/acl.conf" }] }', hundredRules()],
+      ['an HTTP service asked on every PUBLISH (cache off): one client, whose checks wait one for another', `authorization { cache.enable = false, sources = [{ type = http, url = "http://127.0.0.1:${http.port}/authz", body { topic = "\${topic}" } }] }`, undefined],
+      ['an HTTP service asked on every PUBLISH (cache off): 8 clients, the pool_size 8 connections busy', `authorization { cache.enable = false, sources = [{ type = http, url = "http://127.0.0.1:${http.port}/authz", body { topic = "\${topic}" } }] }`, undefined, 8],
+      ...(redis
+        ? ([
+            ['Redis asked on every PUBLISH (cache off, HGETALL): one client', `authorization { cache.enable = false, sources = [{ type = redis, server = "127.0.0.1:${redis.port}", cmd = "HGETALL mqtt_acl:\${username}" }] }`, undefined],
+            ['Redis asked on every PUBLISH (cache off, HGETALL): 8 clients', `authorization { cache.enable = false, sources = [{ type = redis, server = "127.0.0.1:${redis.port}", cmd = "HGETALL mqtt_acl:\${username}" }] }`, undefined, 8],
+          ] as Array<[string, string, undefined, number?]>)
+        : []),
+    ];
+    let baseline: number | undefined;
+    for (const [label, conf, acl, clients] of publish) {
+      const node = await startNode('authbench3@127.0.0.1', conf, acl);
+      try {
+        const rate = await publishRate(node.mqttPort!, ms, 100, clients);
+        baseline ??= rate;
+        rows.push({ name: `QoS 1 PUBLISH, ${label}`, unit: 'msg/s', ours: rate, ...(label !== 'no authorization source' ? { reference: baseline, referenceName: 'no source' } : {}), higherIsBetter: true });
+      } finally {
+        await node.cleanup();
+      }
     }
+  } finally {
+    http?.child.kill();
+    await redis?.stop();
   }
   return [{ title: 'Authentication and authorization', rows }];
 }
