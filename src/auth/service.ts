@@ -15,10 +15,11 @@ import { hashPassword } from './authn/password-hash.js';
 import { parseUserFile, parseUserList, type ImportedRow } from './authn/user-import.js';
 import { UserError, Users, type AuthnUser } from './authn/users.js';
 import { AclError, compileAclFile } from './authz/acl-file.js';
-import { Authorizer, type AuthzSettings, type AuthzSource } from './authz/authorizer.js';
+import { Authorizer, type AuthzSettings, type AuthzSource, type RemoteSource } from './authz/authorizer.js';
 import { BuiltinRules } from './authz/builtin-rules.js';
 import { HttpAuthzSource } from './authz/http-source.js';
 import { RedisAuthzSource } from './authz/redis-source.js';
+import { PostgresAuthzSource } from './authz/postgres-source.js';
 import { filterPattern } from './authz/topic-match.js';
 import type { Rule } from './authz/rule.js';
 import { Banned } from './banned/banned.js';
@@ -116,37 +117,33 @@ export class AuthService {
         this.rules.maxRules = (s as { max_rules: number }).max_rules;
         sources.push({ type: 'built_in_database', store: this.rules });
       } else if (s.type === 'http') {
-        sources.push(this.#httpSource(s as Extract<AuthzSourceConfig, { type: 'http' }>));
+        const c = s as Extract<AuthzSourceConfig, { type: 'http' }>;
+        sources.push(this.#remote('http', c.ssl?.cacertfile, () => new HttpAuthzSource(c)));
       } else if (s.type === 'redis') {
-        sources.push(this.#redisSource(s as Extract<AuthzSourceConfig, { type: 'redis' }>));
+        const c = s as Extract<AuthzSourceConfig, { type: 'redis' }>;
+        sources.push(this.#remote('redis', c.ssl?.cacertfile, () => new RedisAuthzSource(c)));
+      } else if (s.type === 'postgresql') {
+        const c = s as Extract<AuthzSourceConfig, { type: 'postgresql' }>;
+        sources.push(this.#remote('postgresql', c.ssl?.cacertfile, () => new PostgresAuthzSource(c)));
       }
     }
     return { sources, files };
   }
 
-  /** An HTTP source; its CA file is read now (an AclError naming it when it cannot be). */
-  #httpSource(cfg: Extract<AuthzSourceConfig, { type: 'http' }>): HttpAuthzSource {
-    let src: HttpAuthzSource;
+  /**
+   * A remote source (http, redis, postgresql), built now: its CA file is read (an AclError naming
+   * it when it cannot be); what it could not decide is logged, once per interval.
+   */
+  #remote<S extends RemoteSource & { onIgnored: (why: string) => void }>(kind: string, cacertfile: string | undefined, make: () => S): S {
+    let src: S;
     try {
-      src = new HttpAuthzSource(cfg);
+      src = make();
     } catch (err) {
-      throw new AclError([{ file: cfg.ssl?.cacertfile ?? cfg.url, line: 0, column: 0, message: `authorization http source: cannot read ssl.cacertfile: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
+      throw new AclError([{ file: cacertfile ?? kind, line: 0, column: 0, message: `authorization ${kind} source: cannot read ssl.cacertfile: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
     }
-    // A service that is down or answers oddly leaves the check to the next source (or no_match):
-    // the operator hears why, once per interval.
-    src.onIgnored = (why) => this.#limited.warn('authz:http:ignored', { url: cfg.url, why }, `authorization: the http source decided nothing: ${why}`);
-    return src;
-  }
-
-  /** A Redis source, connecting in the background (an AclError naming its CA file when it cannot be read). */
-  #redisSource(cfg: Extract<AuthzSourceConfig, { type: 'redis' }>): RedisAuthzSource {
-    let src: RedisAuthzSource;
-    try {
-      src = new RedisAuthzSource(cfg);
-    } catch (err) {
-      throw new AclError([{ file: cfg.ssl?.cacertfile ?? 'redis', line: 0, column: 0, message: `authorization redis source: cannot read ssl.cacertfile: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
-    }
-    src.onIgnored = (why) => this.#limited.warn('authz:redis:ignored', { why }, `authorization: the redis source decided nothing: ${why}`);
+    // A backend that is down or answers oddly leaves the check to the next source (or no_match):
+    // the operator hears why.
+    src.onIgnored = (why) => this.#limited.warn(`authz:${kind}:ignored`, { why }, `authorization: the ${kind} source decided nothing: ${why}`);
     return src;
   }
 

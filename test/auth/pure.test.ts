@@ -243,7 +243,7 @@ test("EMQX's user files: CSV with a header, JSON lists; mistakes named", () => {
 const paths = { root: '/opt/emqx', etc_dir: '/opt/emqx/etc', conf_file: '/opt/emqx/etc/emqx.conf', log_dir: '/opt/emqx/log', ssl_dist_optfile: '/opt/emqx/etc/ssl_dist.conf' };
 const check = (tree: Record<string, unknown>): ReturnType<typeof validateConfig> => validateConfig({ node: { cookie: 'c' }, ...tree }, { paths, env: {} });
 
-test('config: the chain and the sources, with defaults; kinds not served kept; mistakes named', () => {
+test('config: the chain and the sources, with defaults; kinds not served kept; mistakes named', async () => {
   const ok = check({
     authentication: [{ mechanism: 'password_based', backend: 'built_in_database', password_hash_algorithm: { name: 'pbkdf2', mac_fun: 'sha256', iterations: 4096 } }, { mechanism: 'password_based', backend: 'mysql', server: '127.0.0.1:3306' }],
     authorization: { no_match: 'deny', sources: [{ type: 'file', path: '${EMQX_ETC_DIR}/acl.conf' }, { type: 'built_in_database' }, { type: 'mysql', server: 'x' }] },
@@ -318,6 +318,29 @@ test('config: the chain and the sources, with defaults; kinds not served kept; m
   assert.match(badRedis, /\[1\] cmd: the fields must include password_hash or password/);
   assert.match(badRedis, /sources: \[1\] sentinel: is required with redis_type = sentinel/);
   assert.match(badRedis, /\[1\] cmd: 'GET' is not HGETALL/);
+
+  // PostgreSQL: server (port 5432 by default), database, the query's placeholders.
+  const pg = check({
+    authentication: [{ mechanism: 'password_based', backend: 'postgresql', server: 'db.local', database: 'mqtt', username: 'emqx', password: 'pw', query: 'SELECT password_hash FROM mqtt_user WHERE username = ${username}', prepare_statement: {} }],
+  });
+  assert.deepEqual(pg.problems, []);
+  assert.deepEqual(pg.config!.authentication[0], {
+    mechanism: 'password_based',
+    backend: 'postgresql',
+    enable: true,
+    server: { host: 'db.local', port: 5432 },
+    database: 'mqtt',
+    username: 'emqx',
+    password: 'pw',
+    pool_size: 8,
+    query: 'SELECT password_hash FROM mqtt_user WHERE username = ${username}',
+    password_hash_algorithm: { name: 'sha256', salt_position: 'prefix' },
+  });
+  const badPg = check({ authorization: { sources: [{ type: 'postgresql', server: 'h:5432', query: 'SELECT * FROM acl WHERE u = ${password}' }] } }).problems.map((p) => p.message).join('\n');
+  assert.match(badPg, /\[1\] database: is required/);
+  assert.match(badPg, /\[1\] query: unknown placeholder \$\{password\}/);
+  const { sqlTemplate } = await import('../../src/auth/sql/template.js');
+  assert.deepEqual(sqlTemplate("SELECT a FROM t WHERE u = ${username} AND c = '${clientid}' OR u = ${username}"), { text: 'SELECT a FROM t WHERE u = $1 AND c = $2 OR u = $3', vars: ['username', 'clientid', 'username'] });
 });
 
 test('start-up warnings: no chain with a listener on a non-loopback address; kinds not served', async () => {

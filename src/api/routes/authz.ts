@@ -4,7 +4,7 @@
 // DELETE /authorization/cache forgets every client's cached answers on every running member.
 import { readFileSync } from 'node:fs';
 import type { AuthService } from '../../auth/service.js';
-import type { AuthzSourceConfig, RedisConnConfig } from '../../config/types.js';
+import type { AuthzSourceConfig, RedisConnConfig, SqlConnConfig } from '../../config/types.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, ERROR_SCHEMA, badRequest, notFound } from '../errors.js';
 import { onEveryMember } from './paging.js';
@@ -26,6 +26,7 @@ export function sourceView(s: AuthzSourceConfig & { implicit?: boolean }): Recor
   }
   if (s.type === 'built_in_database') return { type: s.type, enable: s.enable, max_rules: s.max_rules };
   if (s.type === 'redis') return { type: s.type, enable: s.enable, ...redisView(s), cmd: s.cmd.join(' ') };
+  if (s.type === 'postgresql') return { type: s.type, enable: s.enable, ...sqlView(s), query: s.query };
   return { type: s.type, enable: s.enable, method: s.method, url: s.url, headers: s.headers, body: s.body, request_timeout: ms(s.request_timeout), pool_size: s.pool_size, ssl: { enable: s.ssl !== undefined, ...(s.ssl ?? {}) } };
 }
 
@@ -38,6 +39,18 @@ export function redisView(r: RedisConnConfig): Record<string, unknown> {
     ...(r.username !== undefined ? { username: r.username } : {}),
     ...(r.password !== undefined ? { password: '******' } : {}),
     ssl: { enable: r.ssl !== undefined },
+  };
+}
+
+/** A database connection's settings as EMQX's API shows them (the password hidden). */
+export function sqlView(c: SqlConnConfig): Record<string, unknown> {
+  return {
+    server: `${c.server.host}:${c.server.port}`,
+    database: c.database,
+    ...(c.username !== undefined ? { username: c.username } : {}),
+    ...(c.password !== undefined ? { password: '******' } : {}),
+    pool_size: c.pool_size,
+    ssl: { enable: c.ssl !== undefined },
   };
 }
 

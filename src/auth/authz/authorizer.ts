@@ -2,7 +2,7 @@
 // acl.conf, the built_in_database rules, an HTTP service), the first that matches decides,
 // `no_match` when none does. A ClientAuthz is one connection's view: the rules narrowed to that
 // client, its cache. With no source and no_match = allow every check returns at once, without
-// touching a cache. A check that reaches a remote source (HTTP, Redis) is answered later (a promise); every
+// touching a cache. A check that reaches a remote source (HTTP, Redis, PostgreSQL) is answered later (a promise); every
 // other check is answered at once, so the publish path pays for no promise unless it asks a
 // service.
 import { AuthzCache, cacheKey, parseCacheKey } from './cache.js';
@@ -15,9 +15,9 @@ export type AuthzSource =
   | { readonly type: 'built_in_database'; readonly store: BuiltinRules }
   | RemoteSource;
 
-/** A source asked over the network (an HTTP service, Redis): answers later, never rejects. */
+/** A source asked over the network (an HTTP service, Redis, PostgreSQL): answers later, never rejects. */
 export interface RemoteSource {
-  readonly type: 'http' | 'redis';
+  readonly type: 'http' | 'redis' | 'postgresql';
   check(c: RuleClient, req: AuthzRequest, topic: string): Promise<Permission | undefined>;
   /** A reload replaced it: its connections go. */
   close(): void;
@@ -64,7 +64,7 @@ export class Authorizer {
 
   update(settings: AuthzSettings): void {
     // Remote sources of the old settings close their connections.
-    for (const s of this.#s.sources) if ((s.type === 'http' || s.type === 'redis') && !settings.sources.includes(s)) s.close();
+    for (const s of this.#s.sources) if (s.type !== 'file' && s.type !== 'built_in_database' && !settings.sources.includes(s)) s.close();
     this.#s = settings;
     this.#open = isOpen(settings);
     this.#gen++;

@@ -128,12 +128,12 @@ function httpAuthenticator(e: Entry, enable: boolean, file: FileConverter): unkn
   return { mechanism: 'password_based', backend: 'http', enable, ...httpService(e, file, AUTHN_VARS, '5s') };
 }
 
-/** `host:port`, `[v6]:port` or `host` (port 6379): one Redis address; a reason when it is not one. */
-export function parseRedisAddress(text: string): { host: string; port: number } | string {
+/** `host:port`, `[v6]:port` or `host` (the default port): one server's address; a reason when it is not one. */
+export function parseHostPort(text: string, defaultPort: number): { host: string; port: number } | string {
   const t = text.trim();
   const m = /^\[([^\]]+)\](?::(\d+))?$/.exec(t) ?? /^([^:\s]+)(?::(\d+))?$/.exec(t);
   if (!m) return `'${text}' is not host:port`;
-  const port = m[2] === undefined ? 6379 : Number(m[2]);
+  const port = m[2] === undefined ? defaultPort : Number(m[2]);
   if (!(port >= 1 && port <= 65535)) return `port ${m[2]} is outside 1..65535`;
   return { host: m[1]!, port };
 }
@@ -146,7 +146,7 @@ function redisConnection(e: Entry, file: FileConverter): Record<string, unknown>
   const list = raw === undefined ? [] : Array.isArray(raw) ? raw.map(String) : String(raw).split(',');
   const servers: Array<{ host: string; port: number }> = [];
   for (const item of list) {
-    const a = parseRedisAddress(String(item));
+    const a = parseHostPort(String(item), 6379);
     if (typeof a === 'string') e.bad(key, a);
     else servers.push(a);
   }
@@ -185,6 +185,53 @@ function redisCommand(e: Entry, problem: (args: readonly string[]) => string | u
   const bad = problem(args) ?? (args[1] !== undefined ? badPlaceholders(args[1], vars) : undefined);
   if (bad) e.bad('cmd', bad);
   return args;
+}
+
+/** EMQX's PostgreSQL connection keys (emqx_postgresql): server, database, username, password, pool_size, ssl. */
+function sqlConnection(e: Entry, file: FileConverter): Record<string, unknown> {
+  const raw = e.str('server');
+  let server: { host: string; port: number } | undefined;
+  if (raw === undefined) e.bad('server', 'is required (e.g. "127.0.0.1:5432")');
+  else {
+    const a = parseHostPort(raw, 5432);
+    if (typeof a === 'string') e.bad('server', a);
+    else server = a;
+  }
+  const database = e.str('database');
+  if (database === undefined || database === '') e.bad('database', 'is required');
+  const username = e.str('username');
+  const password = e.str('password');
+  const poolSize = e.int('pool_size', 1, 1024, 8) ?? 8;
+  const tls = clientTls(e, file);
+  return {
+    server: server ?? { host: '', port: 0 },
+    database: database ?? '',
+    ...(username !== undefined && username !== '' ? { username } : {}),
+    ...(password !== undefined && password !== '' ? { password } : {}),
+    pool_size: poolSize,
+    ...(tls ? { ssl: tls } : {}),
+  };
+}
+
+/** A SQL `query` whose placeholders are among `vars`. */
+function sqlQuery(e: Entry, vars: readonly string[], example: string): string {
+  const q = e.str('query');
+  if (q === undefined || q.trim() === '') {
+    e.bad('query', `is required (e.g. "${example}")`);
+    return '';
+  }
+  const bad = badPlaceholders(q, vars);
+  if (bad) e.bad('query', bad);
+  return q;
+}
+
+/** EMQX's PostgreSQL authenticator (emqx_authn_postgresql_schema). */
+function postgresAuthenticator(e: Entry, enable: boolean, file: FileConverter): unknown {
+  const conn = sqlConnection(e, file);
+  const query = sqlQuery(e, AUTHN_VARS, 'SELECT password_hash, salt, is_superuser FROM mqtt_user WHERE username = ${username} LIMIT 1');
+  const algo = hashAlgorithm(e);
+  e.rest(['precondition', 'auto_reconnect', 'prepare_statement', 'disable_prepared_statements']);
+  return { mechanism: 'password_based', backend: 'postgresql', enable, ...conn, query, password_hash_algorithm: algo };
 }
 
 /** EMQX's Redis authenticator (emqx_authn_redis_schema). */
@@ -282,6 +329,10 @@ export function convertAuthentication(v: unknown, file: FileConverter): Converte
       out.push(redisAuthenticator(e, enable, file));
       problems.push(...e.problems);
       return;
+    } else if (mechanism === 'password_based' && backend === 'postgresql') {
+      out.push(postgresAuthenticator(e, enable, file));
+      problems.push(...e.problems);
+      return;
     } else if (mechanism === 'jwt') {
       out.push(jwtAuthenticator(e, enable, file));
       problems.push(...e.problems);
@@ -320,7 +371,7 @@ export function convertSources(v: unknown, file: FileConverter): Converted {
     const e = new Entry(at, item);
     const type = e.str('type');
     const enable = e.bool('enable', true);
-    if (type === undefined) e.bad('type', 'is required (file, built_in_database, http or redis)');
+    if (type === undefined) e.bad('type', 'is required (file, built_in_database, http, redis or postgresql)');
     else if (types.has(type)) e.bad('type', `a ${type} source is configured twice`);
     if (type !== undefined) types.add(type);
     if (type === 'file') {
@@ -339,6 +390,14 @@ export function convertSources(v: unknown, file: FileConverter): Converted {
     } else if (type === 'http') {
       // EMQX's emqx_authz_http_schema; its request_timeout defaults to 30 s.
       out.push({ type, enable, ...httpService(e, file, AUTHZ_HTTP_VARS, '30s') });
+      problems.push(...e.problems);
+      return;
+    } else if (type === 'postgresql') {
+      // EMQX's emqx_authz_postgresql_schema.
+      const conn = sqlConnection(e, file);
+      const query = sqlQuery(e, ['username', 'clientid', 'peerhost', 'cert_common_name', 'cert_subject'], 'SELECT permission, action, topic FROM mqtt_acl WHERE username = ${username}');
+      e.rest(['auto_reconnect', 'prepare_statement', 'disable_prepared_statements']);
+      out.push({ type, enable, ...conn, query });
       problems.push(...e.problems);
       return;
     } else if (type === 'redis') {
