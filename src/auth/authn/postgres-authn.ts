@@ -7,7 +7,7 @@
 import type { PostgresAuthenticatorConfig } from '../../config/types.js';
 import { RC } from '../../mqtt/reason-codes.js';
 import { openPostgres, type SqlConn } from '../sql/postgres.js';
-import { storedPassword, truthy } from '../sql/rows.js';
+import { storedPassword, truthy } from '../rows.js';
 import { sqlTemplate, type SqlTemplate } from '../sql/template.js';
 import { credentialVars, type Credentials, type Decision } from './decision.js';
 import { checkPassword } from './password-hash.js';

@@ -10,6 +10,7 @@ import { fillTemplate } from '../placeholders.js';
 import { openRedis, type RedisConn } from '../redis/client.js';
 import { credentialVars, type Credentials, type Decision } from './decision.js';
 import { checkPassword } from './password-hash.js';
+import { storedPassword, truthy } from '../rows.js';
 
 /** The fields found, by name (pure): the values that are not nil, in the order of `fields`. */
 export function selected(fields: readonly string[], reply: unknown): Map<string, string> {
@@ -21,11 +22,6 @@ export function selected(fields: readonly string[], reply: unknown): Map<string,
     else if (Buffer.isBuffer(v)) out.set(f, v.toString('utf8'));
   });
   return out;
-}
-
-/** EMQX's reading of is_superuser: true, "true", "1", 1 (anything else: false). */
-export function truthy(v: string | undefined): boolean {
-  return v === 'true' || v === '1';
 }
 
 export class RedisAuthenticator {
@@ -48,11 +44,10 @@ export class RedisAuthenticator {
     } catch (err) {
       return { kind: 'ignore', why: `the query failed: ${(err as Error).message}` };
     }
-    const found = selected(fields, reply);
-    const hash = found.get('password_hash') ?? found.get('password');
-    if (found.size === 0 || hash === undefined) return { kind: 'ignore', why: 'no such user' };
-    const good = await checkPassword(this.cfg.password_hash_algorithm, { password_hash: hash, salt: found.get('salt') ?? '' }, c.password);
-    if (!good) return { kind: 'deny', rc: RC.badUsernameOrPassword, reason: 'wrong password' };
-    return { kind: 'allow', superuser: truthy(found.get('is_superuser')) };
+    const found = Object.fromEntries(selected(fields, reply));
+    const stored = storedPassword(found);
+    if (!stored) return { kind: 'ignore', why: 'no such user' };
+    if (!(await checkPassword(this.cfg.password_hash_algorithm, stored, c.password))) return { kind: 'deny', rc: RC.badUsernameOrPassword, reason: 'wrong password' };
+    return { kind: 'allow', superuser: truthy(found.is_superuser) };
   }
 }

@@ -6,7 +6,7 @@
 // rule is skipped (logged). The database down: no match.
 import type { SqlConnConfig } from '../../config/types.js';
 import { openPostgres, type SqlConn } from '../sql/postgres.js';
-import { rowsToRules } from '../sql/rows.js';
+import { rowsToRules } from '../rows.js';
 import { sqlTemplate, type SqlTemplate } from '../sql/template.js';
 import { clientVar } from '../placeholders.js';
 import { compileRawRule } from './builtin-rules.js';

@@ -1,7 +1,7 @@
-// What EMQX reads from a database row (pure): the password columns of an authenticator's first
-// row, and an authorization rule per row of a source's query.
-import { checkRawRule, type RawRule } from '../authz/builtin-rules.js';
-import type { StoredPassword } from '../authn/password-hash.js';
+// What EMQX reads from a backend's row (pure): the password fields of an authenticator's row (a
+// query's first row, a Redis hash's fields), and an authorization rule per row of a source's query.
+import { checkRawRule, type RawRule } from './authz/builtin-rules.js';
+import type { StoredPassword } from './authn/password-hash.js';
 
 /** A column's value as text (bytea and buffers as UTF-8); undefined for NULL or absent. */
 function str(v: unknown): string | undefined {
