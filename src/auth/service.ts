@@ -19,7 +19,7 @@ import { Authorizer, type AuthzSettings, type AuthzSource, type RemoteSource } f
 import { BuiltinRules } from './authz/builtin-rules.js';
 import { HttpAuthzSource } from './authz/http-source.js';
 import { RedisAuthzSource } from './authz/redis-source.js';
-import { PostgresAuthzSource } from './authz/postgres-source.js';
+import { SqlAuthzSource } from './authz/sql-source.js';
 import { filterPattern } from './authz/topic-match.js';
 import type { Rule } from './authz/rule.js';
 import { Banned } from './banned/banned.js';
@@ -122,9 +122,9 @@ export class AuthService {
       } else if (s.type === 'redis') {
         const c = s as Extract<AuthzSourceConfig, { type: 'redis' }>;
         sources.push(this.#remote('redis', c.ssl?.cacertfile, () => new RedisAuthzSource(c)));
-      } else if (s.type === 'postgresql') {
-        const c = s as Extract<AuthzSourceConfig, { type: 'postgresql' }>;
-        sources.push(this.#remote('postgresql', c.ssl?.cacertfile, () => new PostgresAuthzSource(c)));
+      } else if (s.type === 'postgresql' || s.type === 'mysql') {
+        const c = s as Extract<AuthzSourceConfig, { type: 'postgresql' | 'mysql' }>;
+        sources.push(this.#remote(c.type, c.ssl?.cacertfile, () => new SqlAuthzSource(c)));
       }
     }
     return { sources, files };

@@ -348,7 +348,7 @@ export type PasswordHashAlgorithm =
   | { readonly name: 'plain' | 'md5' | 'sha' | 'sha256' | 'sha512'; readonly salt_position: 'disable' | 'prefix' | 'suffix' };
 
 /** One entry of `authentication = [...]`. */
-export type AuthenticatorConfig = BuiltinAuthenticatorConfig | HttpAuthenticatorConfig | RedisAuthenticatorConfig | PostgresAuthenticatorConfig | JwtAuthenticatorConfig | UnservedAuthenticatorConfig;
+export type AuthenticatorConfig = BuiltinAuthenticatorConfig | HttpAuthenticatorConfig | RedisAuthenticatorConfig | SqlAuthenticatorConfig | JwtAuthenticatorConfig | UnservedAuthenticatorConfig;
 
 /** An HTTP service asked by an authenticator or an authorization source (auth/http-request.ts). */
 export interface HttpServiceConfig {
@@ -388,7 +388,7 @@ export interface RedisAuthenticatorConfig extends RedisConnConfig {
   readonly password_hash_algorithm: PasswordHashAlgorithm;
 }
 
-/** A PostgreSQL server (EMQX's emqx_postgresql keys). */
+/** A PostgreSQL or MySQL server (EMQX's emqx_postgresql and emqx_mysql keys). */
 export interface SqlConnConfig {
   readonly server: { readonly host: string; readonly port: number };
   readonly database: string;
@@ -399,10 +399,10 @@ export interface SqlConnConfig {
   readonly ssl?: { readonly cacertfile?: string; readonly verify: boolean; readonly server_name_indication?: string };
 }
 
-/** password_based + postgresql: the user's hash, salt and superuser flag from a query (EMQX's emqx_authn_postgresql). */
-export interface PostgresAuthenticatorConfig extends SqlConnConfig {
+/** password_based + postgresql or mysql: the user's hash, salt and superuser flag from a query (EMQX's emqx_authn_postgresql, emqx_authn_mysql). */
+export interface SqlAuthenticatorConfig extends SqlConnConfig {
   readonly mechanism: 'password_based';
-  readonly backend: 'postgresql';
+  readonly backend: 'postgresql' | 'mysql';
   readonly enable: boolean;
   /** SQL with `${username}`-style placeholders (sent as parameters). */
   readonly query: string;
@@ -462,8 +462,8 @@ export type AuthzSourceConfig =
   | { readonly type: 'built_in_database'; readonly enable: boolean; readonly max_rules: number }
   /** An HTTP service decides each check (EMQX's emqx_authz_http). */
   | ({ readonly type: 'http'; readonly enable: boolean } & HttpServiceConfig)
-  /** The client's rules from a query's rows (EMQX's emqx_authz_postgresql). */
-  | ({ readonly type: 'postgresql'; readonly enable: boolean; readonly query: string } & SqlConnConfig)
+  /** The client's rules from a query's rows (EMQX's emqx_authz_postgresql, emqx_authz_mysql). */
+  | ({ readonly type: 'postgresql' | 'mysql'; readonly enable: boolean; readonly query: string } & SqlConnConfig)
   /** The client's allow rules from a Redis hash, `HGETALL <key>` (EMQX's emqx_authz_redis). */
   | ({ readonly type: 'redis'; readonly enable: boolean; readonly cmd: readonly string[] } & RedisConnConfig)
   /** A source of a kind this node does not serve (http, mysql, ...): it never matches. */

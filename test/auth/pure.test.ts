@@ -245,14 +245,14 @@ const check = (tree: Record<string, unknown>): ReturnType<typeof validateConfig>
 
 test('config: the chain and the sources, with defaults; kinds not served kept; mistakes named', async () => {
   const ok = check({
-    authentication: [{ mechanism: 'password_based', backend: 'built_in_database', password_hash_algorithm: { name: 'pbkdf2', mac_fun: 'sha256', iterations: 4096 } }, { mechanism: 'password_based', backend: 'mysql', server: '127.0.0.1:3306' }],
-    authorization: { no_match: 'deny', sources: [{ type: 'file', path: '${EMQX_ETC_DIR}/acl.conf' }, { type: 'built_in_database' }, { type: 'mysql', server: 'x' }] },
+    authentication: [{ mechanism: 'password_based', backend: 'built_in_database', password_hash_algorithm: { name: 'pbkdf2', mac_fun: 'sha256', iterations: 4096 } }, { mechanism: 'password_based', backend: 'mongodb', server: '127.0.0.1:27017' }],
+    authorization: { no_match: 'deny', sources: [{ type: 'file', path: '${EMQX_ETC_DIR}/acl.conf' }, { type: 'built_in_database' }, { type: 'mongodb', server: 'x' }] },
   });
   assert.deepEqual(ok.problems, []);
   const c = ok.config!;
   assert.deepEqual(c.authentication[0], { mechanism: 'password_based', backend: 'built_in_database', enable: true, user_id_type: 'username', password_hash_algorithm: { name: 'pbkdf2', mac_fun: 'sha256', iterations: 4096 }, bootstrap_type: 'plain', bootstrap_file: '/opt/emqx/etc/auth-built-in-db-bootstrap.csv' });
-  assert.deepEqual(c.authentication[1], { mechanism: 'password_based', backend: 'mysql', enable: true, unserved: true });
-  assert.deepEqual(c.authorization.sources, [{ type: 'file', enable: true, path: '/opt/emqx/etc/acl.conf' }, { type: 'built_in_database', enable: true, max_rules: 100 }, { type: 'mysql', enable: true, unserved: true }]);
+  assert.deepEqual(c.authentication[1], { mechanism: 'password_based', backend: 'mongodb', enable: true, unserved: true });
+  assert.deepEqual(c.authorization.sources, [{ type: 'file', enable: true, path: '/opt/emqx/etc/acl.conf' }, { type: 'built_in_database', enable: true, max_rules: 100 }, { type: 'mongodb', enable: true, unserved: true }]);
   assert.deepEqual(c.authorization.cache, { enable: true, max_size: 32, ttl: 60_000, excludes: [] });
   assert.equal(c.flapping_detect.enable, false);
   assert.equal(c.flapping_detect.ban_time, 300_000);
@@ -336,11 +336,15 @@ test('config: the chain and the sources, with defaults; kinds not served kept; m
     query: 'SELECT password_hash FROM mqtt_user WHERE username = ${username}',
     password_hash_algorithm: { name: 'sha256', salt_position: 'prefix' },
   });
+  const my = check({ authorization: { sources: [{ type: 'mysql', server: '127.0.0.1', database: 'mqtt', query: 'SELECT permission, action, topic FROM mqtt_acl WHERE username = ${username}' }] } });
+  assert.deepEqual(my.problems, []);
+  assert.deepEqual(my.config!.authorization.sources![0], { type: 'mysql', enable: true, server: { host: '127.0.0.1', port: 3306 }, database: 'mqtt', username: 'root', pool_size: 8, query: 'SELECT permission, action, topic FROM mqtt_acl WHERE username = ${username}' });
   const badPg = check({ authorization: { sources: [{ type: 'postgresql', server: 'h:5432', query: 'SELECT * FROM acl WHERE u = ${password}' }] } }).problems.map((p) => p.message).join('\n');
   assert.match(badPg, /\[1\] database: is required/);
   assert.match(badPg, /\[1\] query: unknown placeholder \$\{password\}/);
   const { sqlTemplate } = await import('../../src/auth/sql/template.js');
   assert.deepEqual(sqlTemplate("SELECT a FROM t WHERE u = ${username} AND c = '${clientid}' OR u = ${username}"), { text: 'SELECT a FROM t WHERE u = $1 AND c = $2 OR u = $3', vars: ['username', 'clientid', 'username'] });
+  assert.deepEqual(sqlTemplate('SELECT a FROM t WHERE u = ${username} AND c = ${clientid}', 'question'), { text: 'SELECT a FROM t WHERE u = ? AND c = ?', vars: ['username', 'clientid'] });
 });
 
 test('start-up warnings: no chain with a listener on a non-loopback address; kinds not served', async () => {

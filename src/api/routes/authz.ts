@@ -26,7 +26,7 @@ export function sourceView(s: AuthzSourceConfig & { implicit?: boolean }): Recor
   }
   if (s.type === 'built_in_database') return { type: s.type, enable: s.enable, max_rules: s.max_rules };
   if (s.type === 'redis') return { type: s.type, enable: s.enable, ...redisView(s), cmd: s.cmd.join(' ') };
-  if (s.type === 'postgresql') return { type: s.type, enable: s.enable, ...sqlView(s), query: s.query };
+  if (s.type !== 'http') return { type: s.type, enable: s.enable, ...sqlView(s), query: s.query };
   return { type: s.type, enable: s.enable, method: s.method, url: s.url, headers: s.headers, body: s.body, request_timeout: ms(s.request_timeout), pool_size: s.pool_size, ssl: { enable: s.ssl !== undefined, ...(s.ssl ?? {}) } };
 }
 

@@ -170,7 +170,7 @@ export function mqttAuthRoutes(service: () => AuthService | undefined): RouteDef
           svc().settings.authentication.map((a) => {
             if ('unserved' in a) return { id: `${a.mechanism}${a.backend ? `:${a.backend}` : ''}`, mechanism: a.mechanism, ...(a.backend ? { backend: a.backend } : {}), enable: a.enable, served: false };
             if (a.mechanism === 'jwt') return { id: 'jwt', mechanism: a.mechanism, enable: a.enable, algorithm: a.algorithm, from: a.from, use_jwks: a.jwks !== undefined, ...(a.jwks ? { endpoint: a.jwks.endpoint, refresh_interval: `${a.jwks.refresh_interval}ms` } : {}), verify_claims: a.verify_claims };
-            if (a.backend === 'postgresql') return { id: 'password_based:postgresql', mechanism: a.mechanism, backend: a.backend, enable: a.enable, ...sqlView(a), query: a.query, password_hash_algorithm: a.password_hash_algorithm };
+            if ('query' in a) return { id: `password_based:${a.backend}`, mechanism: a.mechanism, backend: a.backend, enable: a.enable, ...sqlView(a), query: a.query, password_hash_algorithm: a.password_hash_algorithm };
             if (a.backend === 'redis') return { id: 'password_based:redis', mechanism: a.mechanism, backend: a.backend, enable: a.enable, ...redisView(a), cmd: a.cmd.join(' '), password_hash_algorithm: a.password_hash_algorithm };
             if (a.backend === 'http') return { id: 'password_based:http', mechanism: a.mechanism, backend: a.backend, enable: a.enable, method: a.method, url: a.url, request_timeout: `${a.request_timeout}ms`, pool_size: a.pool_size };
             return { id: BUILTIN_ID, mechanism: a.mechanism, backend: a.backend, enable: a.enable, user_id_type: a.user_id_type, password_hash_algorithm: a.password_hash_algorithm };

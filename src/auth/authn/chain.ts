@@ -8,7 +8,7 @@ import { RC } from '../../mqtt/reason-codes.js';
 import type { ClientAcl, Credentials, Decision } from './decision.js';
 import { HttpAuthenticator } from './http-authn.js';
 import { RedisAuthenticator } from './redis-authn.js';
-import { PostgresAuthenticator } from './postgres-authn.js';
+import { SqlAuthenticator } from './sql-authn.js';
 import { JwtAuthenticator } from './jwt.js';
 import { checkPassword, decoyFor, type StoredPassword } from './password-hash.js';
 import type { Users } from './users.js';
@@ -16,7 +16,7 @@ import type { Users } from './users.js';
 export type { Credentials } from './decision.js';
 
 export type AuthnOutcome =
-  | { readonly ok: true; readonly superuser: boolean; readonly by: 'anonymous' | 'built_in_database' | 'http' | 'redis' | 'postgresql' | 'jwt'; readonly acl?: ClientAcl; readonly expiresAt?: number }
+  | { readonly ok: true; readonly superuser: boolean; readonly by: 'anonymous' | 'built_in_database' | 'http' | 'redis' | 'postgresql' | 'mysql' | 'jwt'; readonly acl?: ClientAcl; readonly expiresAt?: number }
   | { readonly ok: false; readonly rc: number; readonly reason: string };
 
 /** One authenticator of the chain, ready to ask. */
@@ -24,7 +24,7 @@ type Step =
   | { readonly kind: 'builtin'; readonly cfg: BuiltinAuthenticatorConfig }
   | { readonly kind: 'http'; readonly a: HttpAuthenticator }
   | { readonly kind: 'redis'; readonly a: RedisAuthenticator }
-  | { readonly kind: 'postgresql'; readonly a: PostgresAuthenticator }
+  | { readonly kind: 'postgresql' | 'mysql'; readonly a: SqlAuthenticator }
   | { readonly kind: 'jwt'; readonly a: JwtAuthenticator };
 
 /** User ids longer than this are refused before any lookup (bounded work per attempt). */
@@ -47,7 +47,7 @@ export class AuthnChain {
       if (a.mechanism === 'jwt') return [{ kind: 'jwt', a: new JwtAuthenticator(a, (why) => this.onIgnored?.('jwt', why)) }];
       if (a.backend === 'http') return [{ kind: 'http', a: new HttpAuthenticator(a) }];
       if (a.backend === 'redis') return [{ kind: 'redis', a: new RedisAuthenticator(a) }];
-      if (a.backend === 'postgresql') return [{ kind: 'postgresql', a: new PostgresAuthenticator(a) }];
+      if ('query' in a) return [{ kind: a.backend, a: new SqlAuthenticator(a) }];
       return [{ kind: 'builtin', cfg: a }];
     });
     this.close();
@@ -78,7 +78,7 @@ export class AuthnChain {
       const d: Decision = step.kind === 'builtin' ? await this.#builtin(step.cfg, c) : step.kind === 'jwt' ? step.a.authenticate(c, Math.floor(Date.now() / 1000)) : await step.a.authenticate(c);
       if (d.kind === 'allow') return { ok: true, superuser: d.superuser, by, ...(d.acl ? { acl: d.acl } : {}), ...(d.expiresAt !== undefined ? { expiresAt: d.expiresAt } : {}) };
       if (d.kind === 'deny') return { ok: false, rc: d.rc, reason: `${by}: ${d.reason}` };
-      if (step.kind === 'http' || ((step.kind === 'redis' || step.kind === 'postgresql') && d.why !== 'no such user' && d.why !== 'no password') || d.why.startsWith('the JWKS')) this.onIgnored?.(by, d.why);
+      if (step.kind === 'http' || ((step.kind === 'redis' || step.kind === 'postgresql' || step.kind === 'mysql') && d.why !== 'no such user' && d.why !== 'no password') || d.why.startsWith('the JWKS')) this.onIgnored?.(by, d.why);
     }
     return { ok: false, rc: RC.notAuthorized, reason: 'no authenticator of the chain knows the client' };
   }

@@ -5,15 +5,8 @@
 import { readFileSync } from 'node:fs';
 import type { Pool } from 'pg';
 import type { SqlConnConfig } from '../../config/types.js';
+import { QUERY_TIMEOUT_MS, type SqlConn } from './conn.js';
 
-/** How long one query may take, the wait for a pooled connection included. */
-export const QUERY_TIMEOUT_MS = 5000;
-
-export interface SqlConn {
-  /** The rows of one query, each by column name; rejects with the database's reason. */
-  query(text: string, params: readonly (string | null)[]): Promise<Array<Record<string, unknown>>>;
-  close(): void;
-}
 
 const load = () => import('pg');
 let pg: ReturnType<typeof load> | undefined;

@@ -187,19 +187,21 @@ function redisCommand(e: Entry, problem: (args: readonly string[]) => string | u
   return args;
 }
 
-/** EMQX's PostgreSQL connection keys (emqx_postgresql): server, database, username, password, pool_size, ssl. */
-function sqlConnection(e: Entry, file: FileConverter): Record<string, unknown> {
+/** EMQX's PostgreSQL and MySQL connection keys (emqx_postgresql, emqx_mysql): server, database, username, password, pool_size, ssl. */
+function sqlConnection(e: Entry, file: FileConverter, backend: 'postgresql' | 'mysql'): Record<string, unknown> {
   const raw = e.str('server');
+  const defaultPort = backend === 'mysql' ? 3306 : 5432;
   let server: { host: string; port: number } | undefined;
-  if (raw === undefined) e.bad('server', 'is required (e.g. "127.0.0.1:5432")');
+  if (raw === undefined) e.bad('server', `is required (e.g. "127.0.0.1:${defaultPort}")`);
   else {
-    const a = parseHostPort(raw, 5432);
+    const a = parseHostPort(raw, defaultPort);
     if (typeof a === 'string') e.bad('server', a);
     else server = a;
   }
   const database = e.str('database');
   if (database === undefined || database === '') e.bad('database', 'is required');
-  const username = e.str('username');
+  // EMQX's MySQL connector logs in as root unless told otherwise.
+  const username = e.str('username', backend === 'mysql' ? 'root' : undefined);
   const password = e.str('password');
   const poolSize = e.int('pool_size', 1, 1024, 8) ?? 8;
   const tls = clientTls(e, file);
@@ -225,13 +227,13 @@ function sqlQuery(e: Entry, vars: readonly string[], example: string): string {
   return q;
 }
 
-/** EMQX's PostgreSQL authenticator (emqx_authn_postgresql_schema). */
-function postgresAuthenticator(e: Entry, enable: boolean, file: FileConverter): unknown {
-  const conn = sqlConnection(e, file);
+/** EMQX's PostgreSQL and MySQL authenticators (emqx_authn_postgresql_schema, emqx_authn_mysql_schema). */
+function sqlAuthenticator(e: Entry, enable: boolean, file: FileConverter, backend: 'postgresql' | 'mysql'): unknown {
+  const conn = sqlConnection(e, file, backend);
   const query = sqlQuery(e, AUTHN_VARS, 'SELECT password_hash, salt, is_superuser FROM mqtt_user WHERE username = ${username} LIMIT 1');
   const algo = hashAlgorithm(e);
-  e.rest(['precondition', 'auto_reconnect', 'prepare_statement', 'disable_prepared_statements']);
-  return { mechanism: 'password_based', backend: 'postgresql', enable, ...conn, query, password_hash_algorithm: algo };
+  e.rest(['precondition', 'auto_reconnect', 'prepare_statement', 'disable_prepared_statements', 'query_timeout']);
+  return { mechanism: 'password_based', backend, enable, ...conn, query, password_hash_algorithm: algo };
 }
 
 /** EMQX's Redis authenticator (emqx_authn_redis_schema). */
@@ -329,8 +331,8 @@ export function convertAuthentication(v: unknown, file: FileConverter): Converte
       out.push(redisAuthenticator(e, enable, file));
       problems.push(...e.problems);
       return;
-    } else if (mechanism === 'password_based' && backend === 'postgresql') {
-      out.push(postgresAuthenticator(e, enable, file));
+    } else if (mechanism === 'password_based' && (backend === 'postgresql' || backend === 'mysql')) {
+      out.push(sqlAuthenticator(e, enable, file, backend));
       problems.push(...e.problems);
       return;
     } else if (mechanism === 'jwt') {
@@ -371,7 +373,7 @@ export function convertSources(v: unknown, file: FileConverter): Converted {
     const e = new Entry(at, item);
     const type = e.str('type');
     const enable = e.bool('enable', true);
-    if (type === undefined) e.bad('type', 'is required (file, built_in_database, http, redis or postgresql)');
+    if (type === undefined) e.bad('type', 'is required (file, built_in_database, http, redis, postgresql or mysql)');
     else if (types.has(type)) e.bad('type', `a ${type} source is configured twice`);
     if (type !== undefined) types.add(type);
     if (type === 'file') {
@@ -392,11 +394,11 @@ export function convertSources(v: unknown, file: FileConverter): Converted {
       out.push({ type, enable, ...httpService(e, file, AUTHZ_HTTP_VARS, '30s') });
       problems.push(...e.problems);
       return;
-    } else if (type === 'postgresql') {
-      // EMQX's emqx_authz_postgresql_schema.
-      const conn = sqlConnection(e, file);
+    } else if (type === 'postgresql' || type === 'mysql') {
+      // EMQX's emqx_authz_postgresql_schema and emqx_authz_mysql_schema.
+      const conn = sqlConnection(e, file, type);
       const query = sqlQuery(e, ['username', 'clientid', 'peerhost', 'cert_common_name', 'cert_subject'], 'SELECT permission, action, topic FROM mqtt_acl WHERE username = ${username}');
-      e.rest(['auto_reconnect', 'prepare_statement', 'disable_prepared_statements']);
+      e.rest(['auto_reconnect', 'prepare_statement', 'disable_prepared_statements', 'query_timeout']);
       out.push({ type, enable, ...conn, query });
       problems.push(...e.problems);
       return;

@@ -1,24 +1,25 @@
-// EMQX's PostgreSQL authenticator (emqx_authn_postgresql): the query (`SELECT password_hash, salt,
-// is_superuser FROM mqtt_user WHERE username = ${username} LIMIT 1`) runs with the client's values
-// as parameters; its first row is checked as EMQX does: the password against `password_hash` (or
+// EMQX's PostgreSQL and MySQL authenticators (emqx_authn_postgresql, emqx_authn_mysql): the query
+// (`SELECT password_hash, salt, is_superuser FROM mqtt_user WHERE username = ${username} LIMIT 1`)
+// runs with the client's values as parameters; its first row is checked as EMQX does: the password against `password_hash` (or
 // `password`) and `salt` with the configured algorithm, `is_superuser` as a boolean. No row: a
 // user this authenticator does not know (the next one decides); a wrong password: refused
 // (0x86); the database down or in error: ignored.
-import type { PostgresAuthenticatorConfig } from '../../config/types.js';
+import type { SqlAuthenticatorConfig } from '../../config/types.js';
 import { RC } from '../../mqtt/reason-codes.js';
-import { openPostgres, type SqlConn } from '../sql/postgres.js';
+import { openSql } from '../sql/open.js';
+import type { SqlConn } from '../sql/conn.js';
 import { storedPassword, truthy } from '../rows.js';
 import { sqlTemplate, type SqlTemplate } from '../sql/template.js';
 import { credentialVars, type Credentials, type Decision } from './decision.js';
 import { checkPassword } from './password-hash.js';
 
-export class PostgresAuthenticator {
+export class SqlAuthenticator {
   readonly #conn: SqlConn;
   readonly #query: SqlTemplate;
 
-  constructor(readonly cfg: PostgresAuthenticatorConfig) {
-    this.#conn = openPostgres(cfg);
-    this.#query = sqlTemplate(cfg.query);
+  constructor(readonly cfg: SqlAuthenticatorConfig) {
+    this.#conn = openSql(cfg.backend, cfg);
+    this.#query = sqlTemplate(cfg.query, cfg.backend === 'mysql' ? 'question' : 'numbered');
   }
 
   close(): void {
