@@ -1,9 +1,9 @@
 // EMQX's PostgreSQL and MySQL authenticators (emqx_authn_postgresql, emqx_authn_mysql): the query
 // (`SELECT password_hash, salt, is_superuser FROM mqtt_user WHERE username = ${username} LIMIT 1`)
-// runs with the client's values as parameters; its first row is checked as EMQX does: the password against `password_hash` (or
-// `password`) and `salt` with the configured algorithm, `is_superuser` as a boolean. No row: a
-// user this authenticator does not know (the next one decides); a wrong password: refused
-// (0x86); the database down or in error: ignored.
+// runs with the client's values as parameters; its first row is checked as EMQX does: the
+// password against `password_hash` (or `password`) and `salt` with the configured algorithm,
+// `is_superuser` as a boolean. No row: a user this authenticator does not know (the next one
+// decides); a wrong password: refused (0x86); the database down or in error: ignored.
 import type { SqlAuthenticatorConfig } from '../../config/types.js';
 import { RC } from '../../mqtt/reason-codes.js';
 import { openSql } from '../sql/open.js';
