@@ -1,9 +1,9 @@
 // EMQX's PostgreSQL and MySQL authorization sources (emqx_authz_postgresql, emqx_authz_mysql):
 // the query (`SELECT permission, action, topic, qos, retain FROM mqtt_acl WHERE username =
-// ${username}`) runs with the client's values as parameters; each row is a rule (allow or deny, publish/subscribe/all, a topic filter
-// with placeholders, optional QoS and retain), tried in the order of the rows: the first that
-// covers the request decides; none: no match (the next source decides). A row that is not a
-// rule is skipped (logged). The database down: no match.
+// ${username}`) runs with the client's values as parameters; each row is a rule (allow or deny,
+// publish/subscribe/all, a topic filter with placeholders, optional QoS and retain), tried in the
+// order of the rows: the first that covers the request decides; none: no match (the next source
+// decides). A row that is not a rule is skipped (logged). The database down: no match.
 import type { SqlConnConfig } from '../../config/types.js';
 import { openSql } from '../sql/open.js';
 import type { SqlConn } from '../sql/conn.js';
