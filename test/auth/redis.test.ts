@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { createTestNode, type TestNode } from '../helpers/launcher.js';
 import { poll, RawClient, uniq } from '../helpers/mqtt-client.js';
 import { skipOrFail } from '../helpers/prerequisite.js';
-import { redisInstalled, startRedis, startRedisCluster, type RedisServer } from '../helpers/redis.js';
+import { redisInstalled, startRedis, startRedisCluster, startSentinel, type RedisServer } from '../helpers/redis.js';
 import { connackCode, pubackCode, rawSession, subackCodes } from './helpers.js';
 
 const REDIS_PW = 'redis-secret';
@@ -153,6 +153,46 @@ describe('Redis authentication against a Redis cluster (redis_type = cluster)', 
       assert.equal(r.rc, 0, user);
     }
     const wrong = await connackCode(node.mqttPort!, 5, `cl-${uniq()}`, { username: 'alice', password: Buffer.from('nope') });
+    wrong.raw.destroy();
+    assert.equal(wrong.rc, 0x86);
+  });
+});
+
+describe('Redis authentication through a Sentinel (redis_type = sentinel)', () => {
+  let master: RedisServer | undefined;
+  let sentinel: Awaited<ReturnType<typeof startSentinel>> | undefined;
+  let node: TestNode;
+
+  before(async () => {
+    if (!redisInstalled()) return;
+    master = await startRedis({ password: REDIS_PW });
+    load(master);
+    sentinel = await startSentinel(master, 'mymaster', REDIS_PW);
+    node = await createTestNode(undefined, {
+      name: 'authredissn@127.0.0.1',
+      mqtt: true,
+      conf: `authentication = [{
+  mechanism = password_based, backend = redis, redis_type = sentinel, sentinel = mymaster, password = "${REDIS_PW}"
+  servers = "127.0.0.1:${sentinel.port}"
+  cmd = "HMGET mqtt_user:\${username} password_hash salt is_superuser"
+  password_hash_algorithm { name = sha256, salt_position = prefix }
+}]`,
+    });
+    await node.startOk();
+  });
+
+  after(async () => {
+    await node?.cleanup();
+    await sentinel?.stop();
+    await master?.stop();
+  });
+
+  test('the master the Sentinel names is asked', async (t) => {
+    if (!master) return skipOrFail(t, 'redis-server (Debian package redis-server)');
+    const ok = await connackCode(node.mqttPort!, 5, `sn-${uniq()}`, { username: 'alice', password: Buffer.from('alice-pw') });
+    ok.raw.destroy();
+    assert.equal(ok.rc, 0);
+    const wrong = await connackCode(node.mqttPort!, 5, `sn-${uniq()}`, { username: 'alice', password: Buffer.from('nope') });
     wrong.raw.destroy();
     assert.equal(wrong.rc, 0x86);
   });

@@ -1,7 +1,7 @@
 // A real Redis (Debian redis-server) on a loopback port, in memory only (no dump, no AOF), with a
 // password when asked. `cli` runs redis-cli against it. Stopped by its PID.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -67,6 +67,32 @@ export async function startRedis(opts: { password?: string; port?: number; clust
     await sleep(50);
   }
   return { pid: child.pid!, port, cli, stop };
+}
+
+/** A Redis Sentinel (redis-server --sentinel) watching `master` as `name`; stopped by its PID. */
+export async function startSentinel(master: RedisServer, name: string, password: string): Promise<{ readonly port: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sentinel-'));
+  const conf = join(dir, 'sentinel.conf');
+  writeFileSync(conf, [`bind 127.0.0.1`, `port ${port}`, `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`, `sentinel auth-pass ${name} ${password}`, ''].join('\n'));
+  const child = spawn(REDIS_SERVER, [conf, '--sentinel'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const stop = async (): Promise<void> => {
+    await stopProcess(child);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const r = spawnSync(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(port), 'sentinel', 'get-master-addr-by-name', name], { encoding: 'utf8', timeout: 5000 });
+    if (r.status === 0 && r.stdout.includes(String(master.port))) break;
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`redis sentinel on port ${port} did not report ${name}: ${stderr}${r.stdout}`);
+    }
+    await sleep(100);
+  }
+  return { port, stop };
 }
 
 /** Three masters on loopback made one Redis cluster (every slot covered), as `redis-cli --cluster create` does it. */
