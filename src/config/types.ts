@@ -348,7 +348,7 @@ export type PasswordHashAlgorithm =
   | { readonly name: 'plain' | 'md5' | 'sha' | 'sha256' | 'sha512'; readonly salt_position: 'disable' | 'prefix' | 'suffix' };
 
 /** One entry of `authentication = [...]`. */
-export type AuthenticatorConfig = BuiltinAuthenticatorConfig | HttpAuthenticatorConfig | RedisAuthenticatorConfig | SqlAuthenticatorConfig | JwtAuthenticatorConfig | UnservedAuthenticatorConfig;
+export type AuthenticatorConfig = BuiltinAuthenticatorConfig | HttpAuthenticatorConfig | RedisAuthenticatorConfig | SqlAuthenticatorConfig | LdapAuthenticatorConfig | JwtAuthenticatorConfig | UnservedAuthenticatorConfig;
 
 /** An HTTP service asked by an authenticator or an authorization source (auth/http-request.ts). */
 export interface HttpServiceConfig {
@@ -407,6 +407,31 @@ export interface SqlAuthenticatorConfig extends SqlConnConfig {
   /** SQL with `${username}`-style placeholders (sent as parameters). */
   readonly query: string;
   readonly password_hash_algorithm: PasswordHashAlgorithm;
+}
+
+/** An LDAP directory (EMQX's emqx_ldap keys). */
+export interface LdapConnConfig {
+  readonly server: { readonly host: string; readonly port: number };
+  /** The DN searches bind as. */
+  readonly username: string;
+  readonly password?: string;
+  /** ms, every operation. */
+  readonly query_timeout: number;
+  readonly ssl?: { readonly cacertfile?: string; readonly verify: boolean; readonly server_name_indication?: string };
+}
+
+/** password_based + ldap: the user's entry found by base_dn and filter, its password checked or bound with (EMQX's emqx_authn_ldap). */
+export interface LdapAuthenticatorConfig extends LdapConnConfig {
+  readonly mechanism: 'password_based';
+  readonly backend: 'ldap';
+  readonly enable: boolean;
+  /** With placeholders (DN-escaped when filled). */
+  readonly base_dn: string;
+  /** With placeholders (filter-escaped when filled). */
+  readonly filter: string;
+  readonly method:
+    | { readonly type: 'hash'; readonly password_attribute: string; readonly is_superuser_attribute: string }
+    | { readonly type: 'bind'; readonly bind_password: string; readonly is_superuser_attribute: string };
 }
 
 /** password_based + http: an HTTP service decides (EMQX's emqx_authn_http). */

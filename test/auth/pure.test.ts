@@ -358,3 +358,19 @@ test('start-up warnings: no chain with a listener on a non-loopback address; kin
   const chained = check({ authentication: [{ mechanism: 'password_based', backend: 'built_in_database' }, { mechanism: 'password_based', backend: 'ldap' }], authorization: { sources: [{ type: 'mongodb' }] } }).config!;
   assert.deepEqual(authWarnings(chained).map((x) => x.split(' is not served')[0]), ['authentication: password_based:ldap', 'authorization: the mongodb source']);
 });
+
+test('LDAP: values escaped for filters and DNs; RFC 2307 passwords read as EMQX reads them', async () => {
+  const { escapeFilterValue, escapeDnValue } = await import('../../src/auth/ldap/escape.js');
+  const { checkLdapPassword } = await import('../../src/auth/ldap/password.js');
+  const { createHash } = await import('node:crypto');
+  assert.equal(escapeFilterValue('a*(b)\\'), 'a\\2a\\28b\\29\\5c');
+  assert.equal(escapeDnValue(' #x,y= '), '\\ #x\\,y\\=\\ ');
+  const salt = Buffer.from('salt');
+  const ssha = `{SSHA}${Buffer.concat([createHash('sha1').update('pw').update(salt).digest(), salt]).toString('base64')}`;
+  assert.equal(checkLdapPassword(ssha, Buffer.from('pw')), true);
+  assert.equal(checkLdapPassword(ssha, Buffer.from('px')), false);
+  assert.equal(checkLdapPassword(`{sha256}${createHash('sha256').update('pw').digest('base64')}`, Buffer.from('pw')), true, 'scheme names are not case-sensitive');
+  assert.equal(checkLdapPassword(Buffer.from(ssha).toString('base64'), Buffer.from('pw')), true, 'an LDIF base64 value');
+  assert.match(String(checkLdapPassword('{CRYPT}abc', Buffer.from('pw'))), /not one of/);
+  assert.match(String(checkLdapPassword('plain', Buffer.from('plain'))), /not an RFC 2307/);
+});

@@ -9,6 +9,7 @@ import type { ClientAcl, Credentials, Decision } from './decision.js';
 import { HttpAuthenticator } from './http-authn.js';
 import { RedisAuthenticator } from './redis-authn.js';
 import { SqlAuthenticator } from './sql-authn.js';
+import { LdapAuthenticator } from './ldap-authn.js';
 import { JwtAuthenticator } from './jwt.js';
 import { checkPassword, decoyFor, type StoredPassword } from './password-hash.js';
 import type { Users } from './users.js';
@@ -16,7 +17,7 @@ import type { Users } from './users.js';
 export type { Credentials } from './decision.js';
 
 export type AuthnOutcome =
-  | { readonly ok: true; readonly superuser: boolean; readonly by: 'anonymous' | 'built_in_database' | 'http' | 'redis' | 'postgresql' | 'mysql' | 'jwt'; readonly acl?: ClientAcl; readonly expiresAt?: number }
+  | { readonly ok: true; readonly superuser: boolean; readonly by: 'anonymous' | 'built_in_database' | 'http' | 'redis' | 'postgresql' | 'mysql' | 'ldap' | 'jwt'; readonly acl?: ClientAcl; readonly expiresAt?: number }
   | { readonly ok: false; readonly rc: number; readonly reason: string };
 
 /** One authenticator of the chain, ready to ask. */
@@ -25,6 +26,7 @@ type Step =
   | { readonly kind: 'http'; readonly a: HttpAuthenticator }
   | { readonly kind: 'redis'; readonly a: RedisAuthenticator }
   | { readonly kind: 'postgresql' | 'mysql'; readonly a: SqlAuthenticator }
+  | { readonly kind: 'ldap'; readonly a: LdapAuthenticator }
   | { readonly kind: 'jwt'; readonly a: JwtAuthenticator };
 
 /** User ids longer than this are refused before any lookup (bounded work per attempt). */
@@ -48,6 +50,7 @@ export class AuthnChain {
       if (a.backend === 'http') return [{ kind: 'http', a: new HttpAuthenticator(a) }];
       if (a.backend === 'redis') return [{ kind: 'redis', a: new RedisAuthenticator(a) }];
       if ('query' in a) return [{ kind: a.backend, a: new SqlAuthenticator(a) }];
+      if ('base_dn' in a) return [{ kind: 'ldap', a: new LdapAuthenticator(a) }];
       return [{ kind: 'builtin', cfg: a }];
     });
     this.close();
@@ -78,7 +81,7 @@ export class AuthnChain {
       const d: Decision = step.kind === 'builtin' ? await this.#builtin(step.cfg, c) : step.kind === 'jwt' ? step.a.authenticate(c, Math.floor(Date.now() / 1000)) : await step.a.authenticate(c);
       if (d.kind === 'allow') return { ok: true, superuser: d.superuser, by, ...(d.acl ? { acl: d.acl } : {}), ...(d.expiresAt !== undefined ? { expiresAt: d.expiresAt } : {}) };
       if (d.kind === 'deny') return { ok: false, rc: d.rc, reason: `${by}: ${d.reason}` };
-      if (step.kind === 'http' || ((step.kind === 'redis' || step.kind === 'postgresql' || step.kind === 'mysql') && d.why !== 'no such user' && d.why !== 'no password') || d.why.startsWith('the JWKS')) this.onIgnored?.(by, d.why);
+      if (step.kind === 'http' || (step.kind !== 'builtin' && step.kind !== 'jwt' && d.why !== 'no such user' && d.why !== 'no password') || d.why.startsWith('the JWKS')) this.onIgnored?.(by, d.why);
     }
     return { ok: false, rc: RC.notAuthorized, reason: 'no authenticator of the chain knows the client' };
   }

@@ -236,6 +236,64 @@ function sqlAuthenticator(e: Entry, enable: boolean, file: FileConverter, backen
   return { mechanism: 'password_based', backend, enable, ...conn, query, password_hash_algorithm: algo };
 }
 
+/** EMQX's LDAP authenticator (emqx_authn_ldap_schema, emqx_ldap): the directory, where the user's entry is, and how its password is checked. */
+function ldapAuthenticator(e: Entry, enable: boolean, file: FileConverter): unknown {
+  const raw = e.str('server');
+  let server: { host: string; port: number } | undefined;
+  if (raw === undefined) e.bad('server', 'is required (e.g. "127.0.0.1:389")');
+  else {
+    const a = parseHostPort(raw, 389);
+    if (typeof a === 'string') e.bad('server', a);
+    else server = a;
+  }
+  const username = e.str('username');
+  if (username === undefined) e.bad('username', 'is required (the DN searches bind as, e.g. "cn=root,dc=emqx,dc=io")');
+  const password = e.str('password');
+  const baseDn = e.str('base_dn');
+  if (baseDn === undefined) e.bad('base_dn', 'is required (e.g. "uid=${username},ou=testdevice,dc=emqx,dc=io")');
+  else {
+    const bad = badPlaceholders(baseDn, AUTHN_VARS);
+    if (bad) e.bad('base_dn', bad);
+  }
+  let filter = e.str('filter', '(objectClass=mqttUser)') ?? '(objectClass=mqttUser)';
+  if (filter.trim() === '') filter = '(objectClass=mqttUser)';
+  else if (!/^\s*\(.*\)\s*$/s.test(filter)) e.bad('filter', `'${filter}' is not an LDAP filter in parentheses`);
+  else {
+    const bad = badPlaceholders(filter, AUTHN_VARS);
+    if (bad) e.bad('filter', bad);
+  }
+  const timeout = parseDuration(e.raw('query_timeout') ?? '5s', 1);
+  if (!timeout.ok) e.bad('query_timeout', timeout.reason);
+  const mraw = e.raw('method') ?? { type: 'hash' };
+  let method: unknown;
+  if (!isObj(mraw)) e.bad('method', `${show(mraw)} is not an object`);
+  else {
+    const m = new Entry(`${e.at} method`, mraw);
+    const type = m.oneOf('type', ['hash', 'bind'], 'hash');
+    const superuser = m.str('is_superuser_attribute', 'isSuperuser') ?? 'isSuperuser';
+    if (type === 'bind') method = { type, bind_password: m.str('bind_password', '${password}') ?? '${password}', is_superuser_attribute: superuser };
+    else method = { type: 'hash', password_attribute: m.str('password_attribute', 'userPassword') ?? 'userPassword', is_superuser_attribute: superuser };
+    m.rest(['clientid_override_attribute']);
+    e.problems.push(...m.problems);
+  }
+  const tls = clientTls(e, file);
+  // EMQX's ACL attributes of the entry are not read here (named at start as not served).
+  e.rest(['precondition', 'pool_size', 'request_timeout', 'acl_ttl_attribute', 'publish_attribute', 'subscribe_attribute', 'all_attribute', 'acl_rule_attribute']);
+  return {
+    mechanism: 'password_based',
+    backend: 'ldap',
+    enable,
+    server: server ?? { host: '', port: 0 },
+    username: username ?? '',
+    ...(password !== undefined && password !== '' ? { password } : {}),
+    base_dn: baseDn ?? '',
+    filter,
+    method,
+    query_timeout: timeout.ok ? timeout.value : 5000,
+    ...(tls ? { ssl: tls } : {}),
+  };
+}
+
 /** EMQX's Redis authenticator (emqx_authn_redis_schema). */
 function redisAuthenticator(e: Entry, enable: boolean, file: FileConverter): unknown {
   const conn = redisConnection(e, file);
@@ -329,6 +387,10 @@ export function convertAuthentication(v: unknown, file: FileConverter): Converte
       return;
     } else if (mechanism === 'password_based' && backend === 'redis') {
       out.push(redisAuthenticator(e, enable, file));
+      problems.push(...e.problems);
+      return;
+    } else if (mechanism === 'password_based' && backend === 'ldap') {
+      out.push(ldapAuthenticator(e, enable, file));
       problems.push(...e.problems);
       return;
     } else if (mechanism === 'password_based' && (backend === 'postgresql' || backend === 'mysql')) {
