@@ -23,6 +23,28 @@ function load(r: Pick<RedisServer, 'cli'>): void {
   r.cli(['HSET', 'mqtt_acl:alice', 'devices/${username}/#', 'publish', 'cmd/alice', '{"action":"subscribe","qos":[0,1]}', 'odd/rule', 'nonsense']);
 }
 
+/** A node whose only authenticator is Redis, reached as `conn` says (redis_type and servers). */
+async function redisAuthnNode(name: string, conn: string): Promise<TestNode> {
+  const node = await createTestNode(undefined, {
+    name,
+    mqtt: true,
+    conf: `authentication = [{
+  mechanism = password_based, backend = redis, password = "${REDIS_PW}", ${conn}
+  cmd = "HMGET mqtt_user:\${username} password_hash salt is_superuser"
+  password_hash_algorithm { name = sha256, salt_position = prefix }
+}]`,
+  });
+  await node.startOk();
+  return node;
+}
+
+/** The CONNACK code a login gets. */
+async function login(node: TestNode, username: string, password: string): Promise<number> {
+  const r = await connackCode(node.mqttPort!, 5, `l-${uniq()}`, { username, password: Buffer.from(password) });
+  r.raw.destroy();
+  return r.rc;
+}
+
 describe('Redis authentication and authorization', () => {
   let redis: RedisServer | undefined;
   let node: TestNode;
@@ -59,11 +81,7 @@ authorization {
     skipOrFail(t, 'redis-server (Debian package redis-server)');
     return false;
   };
-  const conn = async (username: string, password: string): Promise<number> => {
-    const r = await connackCode(node.mqttPort!, 5, `c-${uniq()}`, { username, password: Buffer.from(password) });
-    r.raw.destroy();
-    return r.rc;
-  };
+  const conn = (username: string, password: string): Promise<number> => login(node, username, password);
 
   test('users from the hash: the right password connects, a wrong one and an unknown user do not', async (t) => {
     if (!needRedis(t)) return;
@@ -117,17 +135,7 @@ describe('Redis authentication against a Redis cluster (redis_type = cluster)', 
     if (!redisInstalled()) return;
     cluster = await startRedisCluster(REDIS_PW);
     load(cluster);
-    node = await createTestNode(undefined, {
-      name: 'authrediscl@127.0.0.1',
-      mqtt: true,
-      conf: `authentication = [{
-  mechanism = password_based, backend = redis, redis_type = cluster, password = "${REDIS_PW}"
-  servers = "${cluster.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}"
-  cmd = "HMGET mqtt_user:\${username} password_hash salt is_superuser"
-  password_hash_algorithm { name = sha256, salt_position = prefix }
-}]`,
-    });
-    await node.startOk();
+    node = await redisAuthnNode('authrediscl@127.0.0.1', `redis_type = cluster, servers = "${cluster.nodes.map((n) => `127.0.0.1:${n.port}`).join(',')}"`);
   });
 
   after(async () => {
@@ -147,14 +155,9 @@ describe('Redis authentication against a Redis cluster (redis_type = cluster)', 
       return line?.split(' ')[1] ?? '';
     };
     assert.notEqual(owner('mqtt_user:alice'), owner('mqtt_user:root'));
-    for (const [user, pw] of [['alice', 'alice-pw'], ['root', 'root-pw']] as const) {
-      const r = await connackCode(node.mqttPort!, 5, `cl-${uniq()}`, { username: user, password: Buffer.from(pw) });
-      r.raw.destroy();
-      assert.equal(r.rc, 0, user);
-    }
-    const wrong = await connackCode(node.mqttPort!, 5, `cl-${uniq()}`, { username: 'alice', password: Buffer.from('nope') });
-    wrong.raw.destroy();
-    assert.equal(wrong.rc, 0x86);
+    assert.equal(await login(node, 'alice', 'alice-pw'), 0);
+    assert.equal(await login(node, 'root', 'root-pw'), 0);
+    assert.equal(await login(node, 'alice', 'nope'), 0x86);
   });
 });
 
@@ -168,17 +171,7 @@ describe('Redis authentication through a Sentinel (redis_type = sentinel)', () =
     master = await startRedis({ password: REDIS_PW });
     load(master);
     sentinel = await startSentinel(master, 'mymaster', REDIS_PW);
-    node = await createTestNode(undefined, {
-      name: 'authredissn@127.0.0.1',
-      mqtt: true,
-      conf: `authentication = [{
-  mechanism = password_based, backend = redis, redis_type = sentinel, sentinel = mymaster, password = "${REDIS_PW}"
-  servers = "127.0.0.1:${sentinel.port}"
-  cmd = "HMGET mqtt_user:\${username} password_hash salt is_superuser"
-  password_hash_algorithm { name = sha256, salt_position = prefix }
-}]`,
-    });
-    await node.startOk();
+    node = await redisAuthnNode('authredissn@127.0.0.1', `redis_type = sentinel, sentinel = mymaster, servers = "127.0.0.1:${sentinel.port}"`);
   });
 
   after(async () => {
@@ -189,11 +182,7 @@ describe('Redis authentication through a Sentinel (redis_type = sentinel)', () =
 
   test('the master the Sentinel names is asked', async (t) => {
     if (!master) return skipOrFail(t, 'redis-server (Debian package redis-server)');
-    const ok = await connackCode(node.mqttPort!, 5, `sn-${uniq()}`, { username: 'alice', password: Buffer.from('alice-pw') });
-    ok.raw.destroy();
-    assert.equal(ok.rc, 0);
-    const wrong = await connackCode(node.mqttPort!, 5, `sn-${uniq()}`, { username: 'alice', password: Buffer.from('nope') });
-    wrong.raw.destroy();
-    assert.equal(wrong.rc, 0x86);
+    assert.equal(await login(node, 'alice', 'alice-pw'), 0);
+    assert.equal(await login(node, 'alice', 'nope'), 0x86);
   });
 });
