@@ -1,13 +1,12 @@
 // A real OpenLDAP server (Debian slapd) on a loopback port with its own config and database in a
 // temp directory (the standard core, cosine and inetorgperson schemas), suffix dc=emqx,dc=io and
 // an admin cn=root,dc=emqx,dc=io. `add` loads LDIF through ldapadd. Stopped by its PID.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { stopProcess } from './dnsmasq.js';
 import { freePort } from './launcher.js';
+import { startServer } from './server-process.js';
 
 const SLAPD = '/usr/sbin/slapd';
 const LDAPADD = '/usr/bin/ldapadd';
@@ -57,34 +56,22 @@ export async function startLdap(adminPassword: string): Promise<LdapServer> {
   );
   const port = await freePort();
   const url = `ldap://127.0.0.1:${port}/`;
-  // -d 0: stay in the foreground (stopped by PID), logging nothing.
-  const child = spawn(SLAPD, ['-f', conf, '-h', url, '-d', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const stop = async (): Promise<void> => {
-    await stopProcess(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
   const add = (ldif: string): void => {
     const r = spawnSync(LDAPADD, ['-x', '-H', url, '-D', LDAP_ADMIN, '-w', adminPassword], { input: ldif, encoding: 'utf8', timeout: 10_000 });
     if (r.status !== 0) throw new Error(`ldapadd: ${r.stderr}${r.stdout}`);
   };
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`slapd exited (${child.exitCode}): ${stderr}`);
-    }
-    try {
+  const { child, stop } = await startServer({
+    what: `slapd on port ${port}`,
+    cmd: SLAPD,
+    // -d 0: stay in the foreground (stopped by PID), logging nothing.
+    args: ['-f', conf, '-h', url, '-d', '0'],
+    // Ready once it takes the suffix's entry.
+    ready: () => {
       add(`dn: ${LDAP_SUFFIX}\nobjectClass: dcObject\nobjectClass: organization\ndc: emqx\no: emqx\n`);
-      break;
-    } catch (err) {
-      if (Date.now() > deadline) {
-        await stop();
-        throw new Error(`slapd on port ${port} not ready within 10 s: ${(err as Error).message} ${stderr}`, { cause: err });
-      }
-    }
-    await sleep(100);
-  }
+      return true;
+    },
+    timeoutMs: 10_000,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  });
   return { pid: child.pid!, port, add, stop };
 }

@@ -1,13 +1,12 @@
 // A real MySQL-compatible server (Debian's MariaDB) on a loopback port, in a temp data directory,
 // with a password user for TCP clients; the test's own SQL goes through the server's Unix socket as root.
 // Stopped by its PID.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { stopProcess } from './dnsmasq.js';
 import { freePort } from './launcher.js';
+import { startServer } from './server-process.js';
 
 const SERVER = '/usr/sbin/mariadbd';
 const INSTALL_DB = '/usr/bin/mariadb-install-db';
@@ -33,35 +32,20 @@ export async function startMysql(password: string): Promise<MysqlServer> {
   const init = spawnSync(INSTALL_DB, ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'], { encoding: 'utf8', timeout: 120_000 });
   if (init.status !== 0) throw new Error(`mariadb-install-db: ${init.stdout}${init.stderr}`);
   const port = await freePort();
-  const child = spawn(SERVER, ['--no-defaults', `--datadir=${data}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root', '--skip-log-bin', '--innodb-flush-log-at-trx-commit=0', `--pid-file=${join(dir, 'pid')}`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const sql = (text: string): string => {
     const r = spawnSync(CLIENT, ['--no-defaults', `--socket=${socket}`, '-uroot', '-N', '-B', '-e', text], { encoding: 'utf8', timeout: 30_000 });
     if (r.status !== 0) throw new Error(`mariadb: ${r.stderr}`);
     return r.stdout;
   };
-  const stop = async (): Promise<void> => {
-    await stopProcess(child, 15_000);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`mariadbd exited (${child.exitCode}): ${stderr}`);
-    }
-    try {
-      if (sql('SELECT 1').trim() === '1') break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`mariadbd on port ${port} not ready within 30 s: ${stderr}`);
-    }
-    await sleep(100);
-  }
+  const { child, stop } = await startServer({
+    what: `mariadbd on port ${port}`,
+    cmd: SERVER,
+    args: ['--no-defaults', `--datadir=${data}`, `--socket=${socket}`, `--port=${port}`, '--bind-address=127.0.0.1', '--user=root', '--skip-log-bin', '--innodb-flush-log-at-trx-commit=0', `--pid-file=${join(dir, 'pid')}`],
+    ready: () => sql('SELECT 1').trim() === '1',
+    timeoutMs: 30_000,
+    graceMs: 15_000,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  });
   // TCP clients (the node) log in as `emqx` with a password; the socket stays the test's.
   try {
     sql(`CREATE USER 'emqx'@'127.0.0.1' IDENTIFIED BY '${password}'; CREATE DATABASE mqtt; GRANT ALL ON mqtt.* TO 'emqx'@'127.0.0.1';`);

@@ -1,13 +1,12 @@
 // A real PostgreSQL (Debian postgresql 15) on a loopback port, in a temp data directory: initdb
 // and the server run as the `postgres` user (PostgreSQL refuses root), password authentication
 // (scram-sha-256) over TCP, trust on its own Unix socket for the test's psql. Stopped by its PID.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { stopProcess } from './dnsmasq.js';
 import { freePort } from './launcher.js';
+import { startServer } from './server-process.js';
 
 const PG_ROOT = '/usr/lib/postgresql';
 
@@ -49,35 +48,20 @@ export async function startPostgres(password: string): Promise<PostgresServer> {
   if (init.status !== 0) throw new Error(`initdb: ${String(init.stdout)}${String(init.stderr)}`);
   const port = await freePort();
   const cmd = [join(bin, 'postgres'), '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1', '-c', 'fsync=off'];
-  const child = spawn(asPostgres[0] ?? cmd[0]!, [...asPostgres.slice(1), ...(asPostgres.length ? cmd : cmd.slice(1))], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const stop = async (): Promise<void> => {
-    // runuser passes the signal on to the server; SIGTERM is PostgreSQL's smart shutdown.
-    await stopProcess(child, 10_000);
-    rmSync(dir, { recursive: true, force: true });
-  };
   const sql = (text: string): string => {
     const r = run([join(bin, 'psql'), '-h', dir, '-p', String(port), '-U', 'postgres', '-d', 'postgres', '-v', 'ON_ERROR_STOP=1', '-q', '-At', '-c', text]);
     if (r.status !== 0) throw new Error(`psql: ${String(r.stderr)}`);
     return String(r.stdout);
   };
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`postgres exited (${child.exitCode}): ${stderr}`);
-    }
-    try {
-      if (sql('SELECT 1').trim() === '1') break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`postgres on port ${port} not ready within 20 s: ${stderr}`);
-    }
-    await sleep(100);
-  }
+  const { child, stop } = await startServer({
+    what: `postgres on port ${port}`,
+    cmd: asPostgres[0] ?? cmd[0]!,
+    args: [...asPostgres.slice(1), ...(asPostgres.length ? cmd : cmd.slice(1))],
+    ready: () => sql('SELECT 1').trim() === '1',
+    timeoutMs: 20_000,
+    // runuser passes the signal on to the server; SIGTERM is PostgreSQL's smart shutdown.
+    graceMs: 10_000,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  });
   return { pid: child.pid!, port, sql, stop };
 }

@@ -1,12 +1,12 @@
 // A real Redis (Debian redis-server) on a loopback port, in memory only (no dump, no AOF), with a
 // password when asked. `cli` runs redis-cli against it. Stopped by its PID.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { stopProcess } from './dnsmasq.js';
 import { freePort } from './launcher.js';
+import { startServer } from './server-process.js';
 
 export const REDIS_SERVER = '/usr/bin/redis-server';
 export const REDIS_CLI = '/usr/bin/redis-cli';
@@ -32,40 +32,19 @@ export async function startRedis(opts: { password?: string; port?: number; clust
     ...(opts.password ? ['--requirepass', opts.password, '--masterauth', opts.password] : []),
     ...(opts.cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')] : []),
   ];
-  const child = spawn(REDIS_SERVER, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const spawned = await new Promise<Error | undefined>((resolve) => {
-    child.once('spawn', () => resolve(undefined));
-    child.once('error', resolve);
-  });
-  if (spawned) throw new Error(`cannot start ${REDIS_SERVER}: ${spawned.message}`);
   const cli = (a: readonly string[]): string => {
     const r = spawnSync(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(port), ...(opts.password ? ['--no-auth-warning', '-a', opts.password] : []), ...a], { encoding: 'utf8', timeout: 10_000 });
     if (r.status !== 0) throw new Error(`redis-cli ${a.join(' ')}: ${r.stderr || r.error?.message}`);
     return r.stdout;
   };
-  const stop = async (): Promise<void> => {
-    await stopProcess(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) {
-      await stop();
-      throw new Error(`redis-server exited (${child.exitCode}): ${stderr}`);
-    }
-    try {
-      if (cli(['ping']).trim() === 'PONG') break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`redis-server on port ${port} did not answer PING within 10 s: ${stderr}`);
-    }
-    await sleep(50);
-  }
+  const { child, stop } = await startServer({
+    what: `redis-server on port ${port}`,
+    cmd: REDIS_SERVER,
+    args,
+    ready: () => cli(['ping']).trim() === 'PONG',
+    timeoutMs: 10_000,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  });
   return { pid: child.pid!, port, cli, stop };
 }
 
@@ -75,23 +54,15 @@ export async function startSentinel(master: RedisServer, name: string, password:
   const dir = mkdtempSync(join(tmpdir(), 'sentinel-'));
   const conf = join(dir, 'sentinel.conf');
   writeFileSync(conf, [`bind 127.0.0.1`, `port ${port}`, `dir ${dir}`, `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`, `sentinel auth-pass ${name} ${password}`, ''].join('\n'));
-  const child = spawn(REDIS_SERVER, [conf, '--sentinel'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const stop = async (): Promise<void> => {
-    await stopProcess(child);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const r = spawnSync(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(port), 'sentinel', 'get-master-addr-by-name', name], { encoding: 'utf8', timeout: 5000 });
-    if (r.status === 0 && r.stdout.includes(String(master.port))) break;
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`redis sentinel on port ${port} did not report ${name}: ${stderr}${r.stdout}`);
-    }
-    await sleep(100);
-  }
+  const { stop } = await startServer({
+    what: `redis sentinel on port ${port}`,
+    cmd: REDIS_SERVER,
+    args: [conf, '--sentinel'],
+    // Ready once it reports the master it watches.
+    ready: () => spawnSync(REDIS_CLI, ['-h', '127.0.0.1', '-p', String(port), 'sentinel', 'get-master-addr-by-name', name], { encoding: 'utf8', timeout: 5000 }).stdout.includes(String(master.port)),
+    timeoutMs: 10_000,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  });
   return { port, stop };
 }
 
