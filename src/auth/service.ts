@@ -1,7 +1,7 @@
 // The node's authentication and authorization, as one object the node part, the ctl commands and
 // the API share: the chain and its users, the authorization sources (acl.conf files compiled,
-// the built_in_database rules, HTTP services), banned clients and flapping detection, and the Access the MQTT
-// listeners ask. Applying a config is all or nothing: an acl.conf that does not compile leaves
+// the built_in_database rules, HTTP services, Redis, PostgreSQL, MySQL), banned clients and
+// flapping detection, and the Access the MQTT listeners ask. Applying a config is all or nothing: an acl.conf that does not compile leaves
 // everything as it was and says where the file is wrong.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -38,6 +38,11 @@ export interface AuthServiceOptions {
   readonly log: Log;
   readonly limited: LogLimiter;
   readonly settings: AuthSettings;
+}
+
+/** Closes the remote sources of a list that will not be used. */
+function closeRemote(sources: readonly AuthzSource[]): void {
+  for (const s of sources) if (s.type !== 'file' && s.type !== 'built_in_database') s.close();
 }
 
 /** The sources in force: EMQX's default (the etc dir's acl.conf) when none are configured. */
@@ -96,6 +101,17 @@ export class AuthService {
   #compileSources(a: AuthorizationConfig, etcDir: string): { sources: AuthzSource[]; files: Map<string, readonly Rule[]> } {
     const sources: AuthzSource[] = [];
     const files = new Map<string, readonly Rule[]>();
+    try {
+      this.#addSources(a, etcDir, sources, files);
+    } catch (err) {
+      // A later source failed: the remote ones made so far close again.
+      closeRemote(sources);
+      throw err;
+    }
+    return { sources, files };
+  }
+
+  #addSources(a: AuthorizationConfig, etcDir: string, sources: AuthzSource[], files: Map<string, readonly Rule[]>): void {
     for (const s of effectiveSources(a, etcDir)) {
       if ('unserved' in s) continue;
       if (s.type === 'file') {
@@ -127,7 +143,6 @@ export class AuthService {
         sources.push(this.#remote(c.type, c.ssl?.cacertfile, () => new SqlAuthzSource(c)));
       }
     }
-    return { sources, files };
   }
 
   /**
@@ -159,8 +174,14 @@ export class AuthService {
   /** Applies settings (at start and on reload); throws AclError and changes nothing when a file is bad. */
   apply(settings: AuthSettings): void {
     const { sources, files } = this.#compileSources(settings.authorization, settings.etcDir);
-    // First, as it may throw (a CA file that cannot be read): then nothing has changed.
-    this.chain.configure(settings.authentication);
+    // First, as it may throw (a CA file that cannot be read): then nothing has changed, and the
+    // new remote sources close again.
+    try {
+      this.chain.configure(settings.authentication);
+    } catch (err) {
+      closeRemote(sources);
+      throw err;
+    }
     this.#settings = settings;
     this.#files = files;
     this.authorizer.update(this.#authzSettings(settings.authorization, sources));

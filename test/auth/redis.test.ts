@@ -106,6 +106,20 @@ authorization {
     root.destroy();
   });
 
+  test('a chain that cannot be built (a CA file gone) leaves no Redis connection behind', async (t) => {
+    if (!needRedis(t)) return;
+    const { AuthnChain } = await import('../../src/auth/authn/chain.js');
+    const clients = (): number => Number(/connected_clients:(\d+)/.exec(redis!.cli(['info', 'clients']))?.[1]);
+    const before = clients();
+    const chain = new AuthnChain(undefined as never);
+    const redisAuthn = { mechanism: 'password_based', backend: 'redis', enable: true, redis_type: 'single', servers: [{ host: '127.0.0.1', port: redis!.port }], database: 0, password: REDIS_PW, cmd: ['HGET', 'k', 'password'], password_hash_algorithm: { name: 'plain', salt_position: 'disable' } } as const;
+    const httpAuthn = { mechanism: 'password_based', backend: 'http', enable: true, method: 'post', url: 'https://127.0.0.1:1/', headers: {}, body: {}, request_timeout: 1000, pool_size: 1, ssl: { verify: true, cacertfile: '/nonexistent/ca.pem' } } as const;
+    assert.throws(() => chain.configure([redisAuthn, httpAuthn]), /ENOENT/);
+    // Long enough for a connection that was not closed to be made and counted.
+    await new Promise((r) => setTimeout(r, 1500));
+    assert.equal(clients(), before, 'the Redis authenticator built for the failed chain was closed');
+  });
+
   test('Redis down: checks fall through at once and the node keeps serving; back up, it is used again', async (t) => {
     if (!needRedis(t)) return;
     const alice = await rawSession(node.mqttPort!, 5, `d-${uniq()}`, { username: 'alice', password: Buffer.from('alice-pw') });

@@ -32,6 +32,10 @@ type Step =
 /** User ids longer than this are refused before any lookup (bounded work per attempt). */
 export const MAX_CREDENTIAL_BYTES = 65535;
 
+function closeSteps(steps: readonly Step[]): void {
+  for (const step of steps) if (step.kind !== 'builtin') step.a.close();
+}
+
 export class AuthnChain {
   #chain: readonly Step[] = [];
   #enabled = 0;
@@ -44,15 +48,22 @@ export class AuthnChain {
   /** Throws when an authenticator cannot be built (a CA file gone since the config was read). */
   configure(chain: readonly AuthenticatorConfig[]): void {
     const on = chain.filter((a) => a.enable);
-    const steps = on.flatMap((a): Step[] => {
-      if ('unserved' in a) return [];
-      if (a.mechanism === 'jwt') return [{ kind: 'jwt', a: new JwtAuthenticator(a, (why) => this.onIgnored?.('jwt', why)) }];
-      if (a.backend === 'http') return [{ kind: 'http', a: new HttpAuthenticator(a) }];
-      if (a.backend === 'redis') return [{ kind: 'redis', a: new RedisAuthenticator(a) }];
-      if ('query' in a) return [{ kind: a.backend, a: new SqlAuthenticator(a) }];
-      if ('base_dn' in a) return [{ kind: 'ldap', a: new LdapAuthenticator(a) }];
-      return [{ kind: 'builtin', cfg: a }];
-    });
+    const steps: Step[] = [];
+    try {
+      for (const a of on) {
+        if ('unserved' in a) continue;
+        if (a.mechanism === 'jwt') steps.push({ kind: 'jwt', a: new JwtAuthenticator(a, (why) => this.onIgnored?.('jwt', why)) });
+        else if (a.backend === 'http') steps.push({ kind: 'http', a: new HttpAuthenticator(a) });
+        else if (a.backend === 'redis') steps.push({ kind: 'redis', a: new RedisAuthenticator(a) });
+        else if ('query' in a) steps.push({ kind: a.backend, a: new SqlAuthenticator(a) });
+        else if ('base_dn' in a) steps.push({ kind: 'ldap', a: new LdapAuthenticator(a) });
+        else steps.push({ kind: 'builtin', cfg: a });
+      }
+    } catch (err) {
+      // The chain in force stays; what was built for the new one closes again.
+      closeSteps(steps);
+      throw err;
+    }
     this.close();
     this.#chain = steps;
     this.#enabled = on.length;
@@ -61,7 +72,7 @@ export class AuthnChain {
 
   /** Stops what the authenticators run in the background (JWKS refreshes) and their connections. */
   close(): void {
-    for (const step of this.#chain) if (step.kind !== 'builtin') step.a.close();
+    closeSteps(this.#chain);
   }
 
   /** No enabled authenticator: clients are not checked. */
