@@ -2,12 +2,14 @@
 // client banned (refused 0x8A before any other work, so a banned client hammering reconnects
 // costs a few lookups per attempt), count the connect for flapping detection (a client found
 // flapping is banned on every node; this connect still goes on, as in EMQX), then the
-// authentication chain; an admitted client gets its authorization view.
+// authentication chain (one step after another for MQTT 5 enhanced authentication); an admitted
+// client gets its authorization view.
 import type { Log } from '../base/log.js';
 import type { LogLimiter } from '../base/log-limit.js';
 import type { AccessPort, AccessRequest, AccessResult } from '../mqtt/port.js';
 import { RC } from '../mqtt/reason-codes.js';
-import type { AuthnChain } from './authn/chain.js';
+import type { AuthnChain, AuthnOutcome } from './authn/chain.js';
+import type { Credentials } from './authn/decision.js';
 import type { Authorizer } from './authz/authorizer.js';
 import { hostOf } from './authz/cidr.js';
 import type { Banned } from './banned/banned.js';
@@ -51,16 +53,53 @@ export class Access implements AccessPort {
         this.d.log.error({ as: f.as, who: f.who, err: err instanceof Error ? err.message : String(err) }, 'could not record a flapping ban');
       });
     }
-    const r = await this.d.chain.authenticate({ clientid: req.clientId, username: req.username, password: req.password, peerhost, certCommonName: req.certCommonName });
+    return this.#admit(req, await this.d.chain.authenticate(this.#credentials(req)));
+  }
+
+  async reauthenticate(req: AccessRequest & { readonly authMethod: string }): Promise<AccessResult> {
+    return this.#admit(req, await this.d.chain.authenticate(this.#credentials(req)));
+  }
+
+  #credentials(req: AccessRequest): Credentials {
+    return { clientid: req.clientId, username: req.username, password: req.password, peerhost: hostOf(req.peer), certCommonName: req.certCommonName, authMethod: req.authMethod, authData: req.authData };
+  }
+
+  /** The chain's outcome (each step of an enhanced authentication in turn) as the channel's answer. */
+  #admit(req: AccessRequest, r: AuthnOutcome): AccessResult {
+    if (r.ok === 'continue') {
+      const step = r;
+      return { ok: 'continue', data: step.data, next: async (data) => this.#admit(req, await step.next(data)) };
+    }
+    // The user a SCRAM client proved to be is its user name; a different one in the CONNECT is
+    // refused, or the client would get that user's authorization rules.
+    let username = req.username;
+    if (r.ok && r.identity !== undefined && r.identity !== username) {
+      if (username !== undefined) r = { ok: false, rc: RC.notAuthorized, reason: `the CONNECT's user name is not ${r.identity}, whom the client proved to be` };
+      else username = r.identity;
+    }
     if (!r.ok) {
       this.stats.refusedAuthn++;
       // The reason stays in this node's log; the client learns only the reason code.
       this.d.limited.warn(`authn:${req.listener}`, { listener: req.listener, peer: req.peer, clientid: req.clientId.slice(0, 200), reason: r.reason }, 'authentication failed');
       return { ok: false, rc: r.rc, reason: 'authentication failed' };
     }
+    const peerhost = hostOf(req.peer);
+    if (username !== req.username) {
+      const ban = this.d.banned.check({ clientid: req.clientId, username, peerhost });
+      if (ban) {
+        this.stats.refusedBanned++;
+        return { ok: false, rc: RC.banned, reason: `banned by ${ban.as}` };
+      }
+    }
     this.stats.admitted++;
-    const client = { username: req.username, clientid: req.clientId, peerhost, certCommonName: req.certCommonName, protoName: req.protoName, mountpoint: req.mountpoint };
+    const client = { username, clientid: req.clientId, peerhost, certCommonName: req.certCommonName, protoName: req.protoName, mountpoint: req.mountpoint };
     const access = this.d.authorizer.forClient(client, r.superuser, r.acl);
-    return { ok: true, access, ...(r.expiresAt !== undefined ? { expiresAt: r.expiresAt } : {}) };
+    return {
+      ok: true,
+      access,
+      ...(r.expiresAt !== undefined ? { expiresAt: r.expiresAt } : {}),
+      ...(r.authData !== undefined ? { authData: r.authData } : {}),
+      ...(username !== req.username && username !== undefined ? { username } : {}),
+    };
   }
 }

@@ -79,11 +79,11 @@ export function usersCommand(auth: AuthService): CtlCommand {
           return { code: 0, output: users.length === 0 ? 'No users.\n' : users.map((u) => `${u.user_id}${u.is_superuser ? ' (superuser)' : ''}\n`).join('') };
         }
         if (verb === 'add' && a !== undefined && b !== undefined && (c === undefined || c === 'superuser') && args.length <= 4) {
-          await auth.users.add(auth.algorithm(), a, b, c === 'superuser');
+          await auth.users.add(a, b, c === 'superuser');
           return { code: 0, output: 'ok\n' };
         }
         if (verb === 'passwd' && a !== undefined && b !== undefined && args.length === 3) {
-          await auth.users.update(auth.algorithm(), a, { password: b });
+          await auth.users.update(a, { password: b });
           return { code: 0, output: 'ok\n' };
         }
         if (verb === 'del' && a !== undefined && args.length === 2) {

@@ -7,13 +7,14 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Log } from '../base/log.js';
 import type { LogLimiter } from '../base/log-limit.js';
-import type { AuthenticatorConfig, AuthorizationConfig, AuthzSourceConfig, BuiltinAuthenticatorConfig, FlappingConfig, PasswordHashAlgorithm } from '../config/types.js';
+import type { AuthenticatorConfig, AuthorizationConfig, AuthzSourceConfig, BuiltinAuthenticatorConfig, FlappingConfig, PasswordHashAlgorithm, ScramAuthenticatorConfig } from '../config/types.js';
 import type { Db } from '../db/db.js';
 import { Access } from './access.js';
 import { AuthnChain } from './authn/chain.js';
 import { hashPassword } from './authn/password-hash.js';
 import { parseUserFile, parseUserList, type ImportedRow } from './authn/user-import.js';
-import { UserError, Users, type AuthnUser } from './authn/users.js';
+import { scramSecret } from './authn/scram.js';
+import { PASSWORD_USERS, SCRAM_USERS, UserError, Users, type AuthnUser, type ScramUser, type StoredUser } from './authn/users.js';
 import { AclError, compileAclFile } from './authz/acl-file.js';
 import { Authorizer, type AuthzSettings, type AuthzSource, type RemoteSource } from './authz/authorizer.js';
 import { BuiltinRules } from './authz/builtin-rules.js';
@@ -51,8 +52,13 @@ export function effectiveSources(a: AuthorizationConfig, etcDir: string): Array<
   return [{ type: 'file', enable: true, path: join(etcDir, 'acl.conf'), implicit: true }];
 }
 
+/** The API's names of the authenticators that keep users (EMQX's authenticator ids). */
+export const PASSWORD_BUILTIN_ID = 'password_based:built_in_database';
+export const SCRAM_BUILTIN_ID = 'scram:built_in_database';
+
 export class AuthService {
-  readonly users: Users;
+  readonly users: Users<AuthnUser>;
+  readonly scramUsers: Users<ScramUser>;
   readonly banned: Banned;
   readonly rules: BuiltinRules;
   readonly chain: AuthnChain;
@@ -69,10 +75,15 @@ export class AuthService {
     this.#log = o.log;
     this.#limited = o.limited;
     this.#settings = o.settings;
-    this.users = new Users(o.db);
+    this.users = new Users(o.db, PASSWORD_USERS, async (password) => hashPassword(this.algorithm(), password));
+    this.scramUsers = new Users(o.db, SCRAM_USERS, async (password) => {
+      const a = this.scram();
+      if (!a) throw new UserError('not_found', `no ${SCRAM_BUILTIN_ID} authenticator in authentication`);
+      return scramSecret(a.algorithm, a.iteration_count, password);
+    });
     this.banned = new Banned(o.db);
     this.rules = new BuiltinRules(o.db, 100);
-    this.chain = new AuthnChain(this.users);
+    this.chain = new AuthnChain(this.users, this.scramUsers);
     // An HTTP service that is down or answers oddly lets clients fall through to the next
     // authenticator: the operator hears why, once per interval.
     this.chain.onIgnored = (by, why) => o.limited.warn(`authn:${by}:ignored`, { authenticator: by, why }, `authentication: ${by} decided nothing: ${why}`);
@@ -88,6 +99,18 @@ export class AuthService {
   /** The served authenticator, if the chain has one. */
   builtin(): BuiltinAuthenticatorConfig | undefined {
     return AuthnChain.builtin(this.#settings.authentication);
+  }
+
+  /** The scram authenticator, if the chain has one (enabled or not). */
+  scram(): ScramAuthenticatorConfig | undefined {
+    return this.#settings.authentication.find((a): a is ScramAuthenticatorConfig => a.mechanism === 'scram' && !('unserved' in a));
+  }
+
+  /** The users of an authenticator the API names by id, when the chain has it. */
+  usersOf(id: string | undefined): Users<StoredUser> | undefined {
+    if (id === PASSWORD_BUILTIN_ID && this.builtin()) return this.users;
+    if (id === SCRAM_BUILTIN_ID && this.scram()) return this.scramUsers;
+    return undefined;
   }
 
   /** The hash new passwords get: the built_in_database authenticator's. */

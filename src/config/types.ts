@@ -348,7 +348,7 @@ export type PasswordHashAlgorithm =
   | { readonly name: 'plain' | 'md5' | 'sha' | 'sha256' | 'sha512'; readonly salt_position: 'disable' | 'prefix' | 'suffix' };
 
 /** One entry of `authentication = [...]`. */
-export type AuthenticatorConfig = BuiltinAuthenticatorConfig | HttpAuthenticatorConfig | RedisAuthenticatorConfig | SqlAuthenticatorConfig | LdapAuthenticatorConfig | JwtAuthenticatorConfig | UnservedAuthenticatorConfig;
+export type AuthenticatorConfig = BuiltinAuthenticatorConfig | ScramAuthenticatorConfig | HttpAuthenticatorConfig | RedisAuthenticatorConfig | SqlAuthenticatorConfig | LdapAuthenticatorConfig | JwtAuthenticatorConfig | UnservedAuthenticatorConfig;
 
 /** An HTTP service asked by an authenticator or an authorization source (auth/http-request.ts). */
 export interface HttpServiceConfig {
@@ -480,6 +480,17 @@ export interface BuiltinAuthenticatorConfig {
   /** Users added at start when missing (EMQX's CSV or JSON format); absent: none. */
   readonly bootstrap_file?: string;
   readonly bootstrap_type: 'plain' | 'hash';
+}
+
+/** scram + built_in_database: MQTT 5 enhanced authentication (EMQX's emqx_authn_scram_mnesia). */
+export interface ScramAuthenticatorConfig {
+  readonly mechanism: 'scram';
+  readonly backend: 'built_in_database';
+  readonly enable: boolean;
+  /** The method clients name: SCRAM-SHA-256 or SCRAM-SHA-512. */
+  readonly algorithm: 'sha256' | 'sha512';
+  /** PBKDF2 iterations of a password stored from now on (a stored user keeps its own). */
+  readonly iteration_count: number;
 }
 
 export type AuthzSourceConfig =

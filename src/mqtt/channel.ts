@@ -3,7 +3,7 @@
 // connection.ts owns it) and no timer (a sweep calls check() once a second for every channel),
 // so a channel can be driven packet by packet in a test. The work for each packet kind is in
 // handlers/<kind>.ts.
-import type { IDisconnectPacket, Packet } from 'mqtt-packet';
+import type { IAuthPacket, IDisconnectPacket, Packet } from 'mqtt-packet';
 import type { Counters } from '../base/metrics.js';
 import type { Log } from '../base/log.js';
 import type { LogLimiter } from '../base/log-limit.js';
@@ -15,6 +15,7 @@ import { handlePublish } from './handlers/publish.js';
 import { handleSubscribe, handleUnsubscribe } from './handlers/subscribe.js';
 import { handlePuback, handlePubcomp, handlePubrec, handlePubrel } from './handlers/acks.js';
 import { handleDisconnect } from './handlers/disconnect.js';
+import { handleReauth } from './handlers/auth.js';
 import type { AccessPort, BrokerPort, ClientAccess, ClientInfo, CongestionPort, Delivery, Outlet, PeerCert, SessionPort, WillMessage } from './port.js';
 import { RC, reasonName } from './reason-codes.js';
 import type { Tracer } from './tracer.js';
@@ -155,6 +156,10 @@ export class Channel implements Outlet {
   #connackSent = false;
   /** When the client's credentials end (a JWT's `exp`, ms): it is disconnected then. */
   authExpiresAt: number | undefined;
+  /** MQTT 5 enhanced authentication: the CONNECT's Authentication Method (every AUTH names it). */
+  authMethod: string | undefined;
+  /** An enhanced authentication waits for the client's next AUTH. */
+  #authWait: ((p: IAuthPacket | undefined) => void) | undefined;
   /** Whether the congestion port was told this socket backed up (and not yet that it cleared). */
   #congested = false;
 
@@ -200,6 +205,7 @@ export class Channel implements Outlet {
       return;
     }
     if (this.state === 'connecting') {
+      if (this.authMethod !== undefined) return this.#duringAuthentication(d);
       // A client may pipeline packets behind its CONNECT: they run once it is accepted.
       if (this.#early === undefined) this.#early = [];
       if (this.#early.length >= MAX_EARLY_PACKETS) return this.closeWith(RC.quotaExceeded, 'too many packets before CONNACK');
@@ -254,11 +260,38 @@ export class Channel implements Outlet {
       case 'connect':
         return this.closeWith(RC.protocolError, 'second CONNECT');
       case 'auth':
+        if (this.#authWait !== undefined) return this.#answerAuth(p);
         this.env.counters['packets.auth.received']++;
-        return this.closeWith(RC.protocolError, 'AUTH without an authentication method');
+        return handleReauth(this, p);
       default:
         return this.closeWith(RC.protocolError, `unexpected ${p.cmd} from a client`);
     }
+  }
+
+  /**
+   * Between a CONNECT with an Authentication Method and its CONNACK only AUTH and DISCONNECT may
+   * come (MQTT-3.1.2-30), and an AUTH only when the server asked for one.
+   */
+  #duringAuthentication(p: Packet): void {
+    if (this.env.tracer?.active) this.env.tracer.received(this, p);
+    if (p.cmd === 'disconnect') return this.closeWith(RC.success, 'the client disconnected during enhanced authentication', false);
+    if (p.cmd !== 'auth') return this.closeWith(RC.protocolError, `${p.cmd} during enhanced authentication (only AUTH or DISCONNECT may come before CONNACK)`, false);
+    if (this.#authWait === undefined) return this.closeWith(RC.protocolError, 'AUTH before the server asked for one', false);
+    this.#answerAuth(p);
+  }
+
+  #answerAuth(p: IAuthPacket): void {
+    this.env.counters['packets.auth.received']++;
+    const w = this.#authWait!;
+    this.#authWait = undefined;
+    w(p);
+  }
+
+  /** The client's next AUTH (enhanced authentication); undefined if the connection ends first. */
+  nextAuth(): Promise<IAuthPacket | undefined> {
+    return new Promise((resolve) => {
+      this.#authWait = resolve;
+    });
   }
 
   /**
@@ -504,6 +537,9 @@ export class Channel implements Outlet {
     const wasConnected = this.state === 'connected';
     this.state = 'closed';
     this.#early = undefined;
+    const waiting = this.#authWait;
+    this.#authWait = undefined;
+    waiting?.(undefined);
     this.#held = undefined;
     const s = this.session;
     this.session = undefined;

@@ -180,6 +180,9 @@ export interface AccessRequest {
   /** `MQTT` (`MQIsdp` for 3.1) and the client's mountpoint: for HTTP authorization requests. */
   readonly protoName?: string;
   readonly mountpoint?: string;
+  /** MQTT 5 enhanced authentication: the Authentication Method and the client's first data. */
+  readonly authMethod?: string;
+  readonly authData?: Buffer;
 }
 
 /** One admitted client's permissions: asked on every PUBLISH and SUBSCRIBE (cheap when open). */
@@ -198,14 +201,22 @@ export interface ClientAccess {
 }
 
 export type AccessResult =
-  /** `expiresAt` (ms): the credentials end then (a JWT's `exp`): the connection is closed. */
-  | { readonly ok: true; readonly access: ClientAccess; readonly expiresAt?: number }
-  | { readonly ok: false; readonly rc: number; readonly reason: string };
+  /**
+   * `expiresAt` (ms): the credentials end then (a JWT's `exp`): the connection is closed.
+   * Enhanced authentication: `authData` for the CONNACK (or the AUTH that ends a
+   * re-authentication), `username` the user the client proved to be.
+   */
+  | { readonly ok: true; readonly access: ClientAccess; readonly expiresAt?: number; readonly authData?: Buffer; readonly username?: string }
+  | { readonly ok: false; readonly rc: number; readonly reason: string }
+  /** Enhanced authentication goes on: `data` goes to the client in AUTH 0x18, its answer to `next`. */
+  | { readonly ok: 'continue'; readonly data: Buffer; next(data: Buffer): Promise<AccessResult> };
 
 /** Who may connect, publish and subscribe (auth/ implements it). */
 export interface AccessPort {
   /** At CONNECT, before the session is opened: bans, flapping, authentication. */
   connect(req: AccessRequest): Promise<AccessResult>;
+  /** MQTT 5 re-authentication (AUTH 0x19) of a connected client: the chain only. */
+  reauthenticate(req: AccessRequest & { readonly authMethod: string }): Promise<AccessResult>;
 }
 
 /** Incoming QoS 2: the packet identifier's state. */

@@ -8,6 +8,8 @@ export const RC = {
   disconnectWithWill: 0x04,
   noMatchingSubscribers: 0x10,
   noSubscriptionExisted: 0x11,
+  continueAuthentication: 0x18,
+  reAuthenticate: 0x19,
   unspecifiedError: 0x80,
   malformedPacket: 0x81,
   protocolError: 0x82,

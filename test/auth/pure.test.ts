@@ -355,8 +355,17 @@ test('start-up warnings: no chain with a listener on a non-loopback address; kin
   assert.match(w[0]!, /^no authentication is configured: any client reaching tcp:default \(0\.0\.0\.0:1883\), ssl:default \(0\.0\.0\.0:8883\), ws:default \(0\.0\.0\.0:8083\), wss:default \(0\.0\.0\.0:8084\) is let in/);
   const loopback = check({ listeners: { tcp: { default: { bind: '127.0.0.1:1883' } }, ws: { default: { bind: '[::1]:8083' } }, ssl: { default: { enable: false } }, wss: { default: { enable: false } } } }).config!;
   assert.deepEqual(authWarnings(loopback), []);
-  const chained = check({ authentication: [{ mechanism: 'password_based', backend: 'built_in_database' }, { mechanism: 'scram', backend: 'built_in_database' }], authorization: { sources: [{ type: 'mongodb' }] } }).config!;
-  assert.deepEqual(authWarnings(chained).map((x) => x.split(' is not served')[0]), ['authentication: scram:built_in_database', 'authorization: the mongodb source']);
+  const chained = check({ authentication: [{ mechanism: 'password_based', backend: 'built_in_database' }, { mechanism: 'password_based', backend: 'mongodb' }], authorization: { sources: [{ type: 'mongodb' }] } }).config!;
+  assert.deepEqual(authWarnings(chained).map((x) => x.split(' is not served')[0]), ['authentication: password_based:mongodb', 'authorization: the mongodb source']);
+});
+
+test('config: scram with built_in_database, EMQX\'s defaults; a bad algorithm or iteration count is named', () => {
+  const ok = check({ authentication: [{ mechanism: 'scram', backend: 'built_in_database' }] });
+  assert.deepEqual(ok.problems, []);
+  assert.deepEqual(ok.config!.authentication[0], { mechanism: 'scram', backend: 'built_in_database', enable: true, algorithm: 'sha256', iteration_count: 4096 });
+  const bad = check({ authentication: [{ mechanism: 'scram', backend: 'built_in_database', algorithm: 'sha1', iteration_count: 0 }] }).problems.map((p) => p.message).join('\n');
+  assert.match(bad, /\[1\] algorithm: .*sha256.*sha512/);
+  assert.match(bad, /\[1\] iteration_count: /);
 });
 
 test('LDAP: values escaped for filters and DNs; RFC 2307 passwords read as EMQX reads them', async () => {

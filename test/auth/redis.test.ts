@@ -111,7 +111,7 @@ authorization {
     const { AuthnChain } = await import('../../src/auth/authn/chain.js');
     const clients = (): number => Number(/connected_clients:(\d+)/.exec(redis!.cli(['info', 'clients']))?.[1]);
     const before = clients();
-    const chain = new AuthnChain(undefined as never);
+    const chain = new AuthnChain(undefined as never, undefined as never);
     const redisAuthn = { mechanism: 'password_based', backend: 'redis', enable: true, redis_type: 'single', servers: [{ host: '127.0.0.1', port: redis!.port }], database: 0, password: REDIS_PW, cmd: ['HGET', 'k', 'password'], password_hash_algorithm: { name: 'plain', salt_position: 'disable' } } as const;
     const httpAuthn = { mechanism: 'password_based', backend: 'http', enable: true, method: 'post', url: 'https://127.0.0.1:1/', headers: {}, body: {}, request_timeout: 1000, pool_size: 1, ssl: { verify: true, cacertfile: '/nonexistent/ca.pem' } } as const;
     assert.throws(() => chain.configure([redisAuthn, httpAuthn]), /ENOENT/);

@@ -3,8 +3,8 @@
 // built_in_database authorization rules (emqx_authz_api_mnesia). The tables are replicated, so
 // any node answers for the whole cluster. User import takes EMQX's JSON list (application/json);
 // its multipart file upload is not offered (`emqx ctl users import <file>` reads CSV and JSON).
-import type { AuthService } from '../../auth/service.js';
-import { UserError, type AuthnUser } from '../../auth/authn/users.js';
+import { PASSWORD_BUILTIN_ID, SCRAM_BUILTIN_ID, type AuthService } from '../../auth/service.js';
+import { UserError, type StoredUser, type Users } from '../../auth/authn/users.js';
 import { ImportError } from '../../auth/authn/user-import.js';
 import { BAN_KINDS, BanError, type Ban, type BanKind } from '../../auth/banned/banned.js';
 import { RuleError, type RawRule, type RuleOwner } from '../../auth/authz/builtin-rules.js';
@@ -13,7 +13,6 @@ import { redisView, sqlView } from './authz.js';
 import { parseTime, rfc3339 } from '../format/time.js';
 import { noContent, ok, PAGE_QUERY, S, type ApiReply, type RouteDef } from './route.js';
 
-const BUILTIN_ID = 'password_based:built_in_database';
 /** EMQX's default length of a ban made through the API without `until`: a year. */
 const DEFAULT_BAN_S = 365 * 24 * 3600;
 
@@ -37,7 +36,7 @@ function page<T>(rows: readonly T[], query: Record<string, unknown>): { data: T[
   return { data, meta: { page: p, limit, count: rows.length, hasnext: p * limit < rows.length } };
 }
 
-const userView = (u: AuthnUser): { user_id: string; is_superuser: boolean } => ({ user_id: u.user_id, is_superuser: u.is_superuser === true });
+const userView = (u: StoredUser): { user_id: string; is_superuser: boolean } => ({ user_id: u.user_id, is_superuser: u.is_superuser === true });
 
 export function banView(b: Ban): Record<string, unknown> {
   return { as: b.as, who: b.who, by: b.by, reason: b.reason, at: rfc3339(b.at * 1000, 'second'), until: b.until === undefined ? 'infinity' : rfc3339(b.until * 1000, 'second') };
@@ -67,13 +66,13 @@ export function mqttAuthRoutes(service: () => AuthService | undefined): RouteDef
     if (!s) throw new ApiError(503, 'SERVICE_UNAVAILABLE', 'authentication is not running on this node yet');
     return s;
   };
-  /** The users of the authenticator named in the path (only the built_in_database one has users). */
-  const withAuthenticator = (id: string | undefined): AuthService => {
-    const s = svc();
-    if (id !== BUILTIN_ID || !s.builtin()) throw notFound(`Authenticator '${id ?? ''}' not found`);
-    return s;
+  /** The users of the authenticator named in the path (the built_in_database ones have users). */
+  const usersOf = (id: string | undefined): Users<StoredUser> => {
+    const users = svc().usersOf(id);
+    if (!users) throw notFound(`Authenticator '${id ?? ''}' not found`);
+    return users;
   };
-  const idParam = S.obj({ id: S.str('password_based:built_in_database') }, ['id']);
+  const idParam = S.obj({ id: S.str(`${PASSWORD_BUILTIN_ID} or ${SCRAM_BUILTIN_ID}`) }, ['id']);
   const userParam = S.obj({ id: S.str(), user_id: { type: 'string', minLength: 1, maxLength: 65535 } }, ['id', 'user_id']);
   const tags = ['Authentication'];
 
@@ -169,12 +168,13 @@ export function mqttAuthRoutes(service: () => AuthService | undefined): RouteDef
         ok(
           svc().settings.authentication.map((a) => {
             if ('unserved' in a) return { id: `${a.mechanism}${a.backend ? `:${a.backend}` : ''}`, mechanism: a.mechanism, ...(a.backend ? { backend: a.backend } : {}), enable: a.enable, served: false };
+            if (a.mechanism === 'scram') return { id: SCRAM_BUILTIN_ID, mechanism: a.mechanism, backend: a.backend, enable: a.enable, algorithm: a.algorithm, iteration_count: a.iteration_count };
             if (a.mechanism === 'jwt') return { id: 'jwt', mechanism: a.mechanism, enable: a.enable, algorithm: a.algorithm, from: a.from, use_jwks: a.jwks !== undefined, ...(a.jwks ? { endpoint: a.jwks.endpoint, refresh_interval: `${a.jwks.refresh_interval}ms` } : {}), verify_claims: a.verify_claims };
             if ('base_dn' in a) return { id: 'password_based:ldap', mechanism: a.mechanism, backend: a.backend, enable: a.enable, server: `${a.server.host}:${a.server.port}`, username: a.username, ...(a.password !== undefined ? { password: '******' } : {}), base_dn: a.base_dn, filter: a.filter, method: a.method.type === 'bind' ? { type: 'bind', is_superuser_attribute: a.method.is_superuser_attribute } : a.method, query_timeout: `${a.query_timeout}ms` };
             if ('query' in a) return { id: `password_based:${a.backend}`, mechanism: a.mechanism, backend: a.backend, enable: a.enable, ...sqlView(a), query: a.query, password_hash_algorithm: a.password_hash_algorithm };
             if (a.backend === 'redis') return { id: 'password_based:redis', mechanism: a.mechanism, backend: a.backend, enable: a.enable, ...redisView(a), cmd: a.cmd.join(' '), password_hash_algorithm: a.password_hash_algorithm };
             if (a.backend === 'http') return { id: 'password_based:http', mechanism: a.mechanism, backend: a.backend, enable: a.enable, method: a.method, url: a.url, request_timeout: `${a.request_timeout}ms`, pool_size: a.pool_size };
-            return { id: BUILTIN_ID, mechanism: a.mechanism, backend: a.backend, enable: a.enable, user_id_type: a.user_id_type, password_hash_algorithm: a.password_hash_algorithm };
+            return { id: PASSWORD_BUILTIN_ID, mechanism: a.mechanism, backend: a.backend, enable: a.enable, user_id_type: a.user_id_type, password_hash_algorithm: a.password_hash_algorithm };
           }),
         ),
     },
@@ -187,10 +187,9 @@ export function mqttAuthRoutes(service: () => AuthService | undefined): RouteDef
       querystring: S.obj({ ...PAGE_QUERY, like_user_id: S.str(), is_superuser: S.bool() }),
       response: { 200: S.obj({ data: S.arr(USER), meta: S.any() }), 404: ERROR_SCHEMA },
       handler: (req) => {
-        const s = withAuthenticator(req.params.id);
         const like = req.query.like_user_id;
         const sup = req.query.is_superuser;
-        const rows = s.users.list().filter((u) => (typeof like !== 'string' || u.user_id.includes(like)) && (typeof sup !== 'boolean' || u.is_superuser === sup));
+        const rows = usersOf(req.params.id).list().filter((u) => (typeof like !== 'string' || u.user_id.includes(like)) && (typeof sup !== 'boolean' || u.is_superuser === sup));
         return ok(page(rows.map(userView), req.query));
       },
     },
@@ -205,9 +204,8 @@ export function mqttAuthRoutes(service: () => AuthService | undefined): RouteDef
       response: { 201: USER, 400: ERROR_SCHEMA, 404: ERROR_SCHEMA, 409: ERROR_SCHEMA },
       handler: (req) =>
         guarded(async (): Promise<ApiReply> => {
-          const s = withAuthenticator(req.params.id);
           const b = req.body as { user_id: string; password: string; is_superuser?: boolean };
-          const u = await s.users.add(s.algorithm(), b.user_id, b.password, b.is_superuser ?? false);
+          const u = await usersOf(req.params.id).add(b.user_id, b.password, b.is_superuser ?? false);
           return { status: 201, body: userView(u) };
         }),
     },
@@ -219,7 +217,7 @@ export function mqttAuthRoutes(service: () => AuthService | undefined): RouteDef
       params: userParam,
       response: { 200: USER, 404: ERROR_SCHEMA },
       handler: (req) => {
-        const u = withAuthenticator(req.params.id).users.get(req.params.user_id!);
+        const u = usersOf(req.params.id).get(req.params.user_id!);
         if (!u) throw notFound('User not found');
         return ok(userView(u));
       },
@@ -235,9 +233,8 @@ export function mqttAuthRoutes(service: () => AuthService | undefined): RouteDef
       response: { 200: USER, 404: ERROR_SCHEMA },
       handler: (req) =>
         guarded(async () => {
-          const s = withAuthenticator(req.params.id);
           const b = req.body as { password?: string; is_superuser?: boolean };
-          return ok(userView(await s.users.update(s.algorithm(), req.params.user_id!, b)));
+          return ok(userView(await usersOf(req.params.id).update(req.params.user_id!, b)));
         }),
     },
     {
@@ -250,7 +247,7 @@ export function mqttAuthRoutes(service: () => AuthService | undefined): RouteDef
       response: { 204: { description: 'Deleted' }, 404: ERROR_SCHEMA },
       handler: (req) =>
         guarded(async () => {
-          await withAuthenticator(req.params.id).users.del(req.params.user_id!);
+          await usersOf(req.params.id).del(req.params.user_id!);
           return noContent();
         }),
     },
@@ -264,7 +261,13 @@ export function mqttAuthRoutes(service: () => AuthService | undefined): RouteDef
       querystring: S.obj({ type: { type: 'string', enum: ['plain', 'hash'], default: 'plain' } }),
       body: S.arr(S.any()),
       response: { 200: S.obj({ total: S.int(), success: S.int(), override: S.int(), skipped: S.int(), failed: S.int() }), 400: ERROR_SCHEMA },
-      handler: (req) => guarded(async () => ok(await withAuthenticator(req.params.id).importList(req.body, req.query.type === 'hash' ? 'hash' : 'plain', true))),
+      handler: (req) =>
+        guarded(async () => {
+          // SCRAM keys derive from the password, which an export does not hold (EMQX refuses too).
+          if (req.params.id === SCRAM_BUILTIN_ID) throw badRequest(`${SCRAM_BUILTIN_ID} users cannot be imported: add them with their passwords`);
+          usersOf(req.params.id);
+          return ok(await svc().importList(req.body, req.query.type === 'hash' ? 'hash' : 'plain', true));
+        }),
     },
     {
       method: 'GET',

@@ -1,28 +1,57 @@
 // The authentication chain (EMQX's emqx_authn_chains): each enabled authenticator in order
 // (built_in_database, http, jwt); one that does not know the client passes it on (an HTTP service
 // that does not answer, too), the first that knows it decides; a chain that ends undecided refuses. No enabled authenticator at all: every client is let in (anonymous), as in
-// EMQX. A refusal never says whether the user exists: an unknown user and a wrong password both
+// EMQX. A client that names an Authentication Method (MQTT 5 enhanced authentication) is asked
+// of the scram authenticators offering that method only (the password-based ones ignore it, as
+// EMQX's do); a method none offers is refused with 0x8C. A refusal never says whether the user exists: an unknown user and a wrong password both
 // get 0x86 (3.x: 4), after the same work (a decoy hash is checked for an unknown user).
 import type { AuthenticatorConfig, BuiltinAuthenticatorConfig } from '../../config/types.js';
+import { ScramAuthenticator } from './scram-authn.js';
 import { RC } from '../../mqtt/reason-codes.js';
-import type { ClientAcl, Credentials, Decision } from './decision.js';
+import type { ClientAcl, Credentials, Decision, StepDecision } from './decision.js';
 import { HttpAuthenticator } from './http-authn.js';
 import { RedisAuthenticator } from './redis-authn.js';
 import { SqlAuthenticator } from './sql-authn.js';
 import { LdapAuthenticator } from './ldap-authn.js';
 import { JwtAuthenticator } from './jwt.js';
 import { checkPassword, decoyFor, type StoredPassword } from './password-hash.js';
-import type { Users } from './users.js';
+import type { AuthnUser, ScramUser, Users } from './users.js';
 
 export type { Credentials } from './decision.js';
 
 export type AuthnOutcome =
-  | { readonly ok: true; readonly superuser: boolean; readonly by: 'anonymous' | 'built_in_database' | 'http' | 'redis' | 'postgresql' | 'mysql' | 'ldap' | 'jwt'; readonly acl?: ClientAcl; readonly expiresAt?: number }
-  | { readonly ok: false; readonly rc: number; readonly reason: string };
+  | {
+      readonly ok: true;
+      readonly superuser: boolean;
+      readonly by: 'anonymous' | 'built_in_database' | 'http' | 'redis' | 'postgresql' | 'mysql' | 'ldap' | 'jwt' | 'scram';
+      readonly acl?: ClientAcl;
+      readonly expiresAt?: number;
+      /** Enhanced authentication: the server's last data for the CONNACK, and the user proven. */
+      readonly authData?: Buffer;
+      readonly identity?: string;
+    }
+  | { readonly ok: false; readonly rc: number; readonly reason: string }
+  /** Enhanced authentication goes on: `data` to the client in an AUTH, its answer to `next`. */
+  | { readonly ok: 'continue'; readonly data: Buffer; next(data: Buffer): Promise<AuthnOutcome> };
+
+/** A scram authenticator's decision as the chain's outcome, step after step. */
+function scramOutcome(d: StepDecision): AuthnOutcome {
+  switch (d.kind) {
+    case 'continue':
+      return { ok: 'continue', data: d.data, next: async (data) => scramOutcome(await d.next(data)) };
+    case 'allow':
+      return { ok: true, superuser: d.superuser, by: 'scram', ...(d.authData ? { authData: d.authData } : {}), ...(d.identity !== undefined ? { identity: d.identity } : {}) };
+    case 'deny':
+      return { ok: false, rc: d.rc, reason: `scram: ${d.reason}` };
+    case 'ignore':
+      return { ok: false, rc: RC.notAuthorized, reason: `scram: ${d.why}` };
+  }
+}
 
 /** One authenticator of the chain, ready to ask. */
 type Step =
   | { readonly kind: 'builtin'; readonly cfg: BuiltinAuthenticatorConfig }
+  | { readonly kind: 'scram'; readonly a: ScramAuthenticator }
   | { readonly kind: 'http'; readonly a: HttpAuthenticator }
   | { readonly kind: 'redis'; readonly a: RedisAuthenticator }
   | { readonly kind: 'postgresql' | 'mysql'; readonly a: SqlAuthenticator }
@@ -33,7 +62,7 @@ type Step =
 export const MAX_CREDENTIAL_BYTES = 65535;
 
 function closeSteps(steps: readonly Step[]): void {
-  for (const step of steps) if (step.kind !== 'builtin') step.a.close();
+  for (const step of steps) if (step.kind !== 'builtin' && step.kind !== 'scram') step.a.close();
 }
 
 export class AuthnChain {
@@ -43,7 +72,10 @@ export class AuthnChain {
   /** Why an authenticator ignored a client (the service down, ...), for the caller's log. */
   onIgnored: ((by: string, why: string) => void) | undefined;
 
-  constructor(private readonly users: Users) {}
+  constructor(
+    private readonly users: Users<AuthnUser>,
+    private readonly scramUsers: Users<ScramUser>,
+  ) {}
 
   /** Throws when an authenticator cannot be built (a CA file gone since the config was read). */
   configure(chain: readonly AuthenticatorConfig[]): void {
@@ -57,6 +89,7 @@ export class AuthnChain {
         else if (a.backend === 'redis') steps.push({ kind: 'redis', a: new RedisAuthenticator(a) });
         else if ('query' in a) steps.push({ kind: a.backend, a: new SqlAuthenticator(a) });
         else if ('base_dn' in a) steps.push({ kind: 'ldap', a: new LdapAuthenticator(a) });
+        else if (a.mechanism === 'scram') steps.push({ kind: 'scram', a: new ScramAuthenticator(a, this.scramUsers) });
         else steps.push({ kind: 'builtin', cfg: a });
       }
     } catch (err) {
@@ -86,8 +119,14 @@ export class AuthnChain {
   }
 
   async authenticate(c: Credentials): Promise<AuthnOutcome> {
+    if (c.authMethod !== undefined) {
+      const scram = this.#chain.find((s): s is Step & { kind: 'scram' } => s.kind === 'scram' && s.a.method === c.authMethod);
+      if (!scram) return { ok: false, rc: RC.badAuthenticationMethod, reason: `no authenticator offers the authentication method '${c.authMethod.slice(0, 64)}'` };
+      return scramOutcome(scram.a.start(c.authData));
+    }
     if (this.#enabled === 0) return { ok: true, superuser: false, by: 'anonymous' };
     for (const step of this.#chain) {
+      if (step.kind === 'scram') continue;
       const by = step.kind === 'builtin' ? 'built_in_database' : step.kind;
       const d: Decision = step.kind === 'builtin' ? await this.#builtin(step.cfg, c) : step.kind === 'jwt' ? step.a.authenticate(c, Math.floor(Date.now() / 1000)) : await step.a.authenticate(c);
       if (d.kind === 'allow') return { ok: true, superuser: d.superuser, by, ...(d.acl ? { acl: d.acl } : {}), ...(d.expiresAt !== undefined ? { expiresAt: d.expiresAt } : {}) };

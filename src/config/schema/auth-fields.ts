@@ -3,8 +3,8 @@
 // emqx_authn_mnesia_schema, emqx_authn_password_hashing, emqx_authz_schema, emqx_schema), and
 // `mqtt.peer_cert_as_username` / `peer_cert_as_clientid`. The chain and the sources are arrays
 // of entries whose keys depend on their kind, so they are checked here entry by entry. Served:
-// password_based with built_in_database or http, and jwt (a secret, a public key or a JWKS
-// endpoint). Kinds this node does not serve (mysql, ldap, ...) are accepted, so an EMQX file loads, and kept
+// password_based with built_in_database, http, redis, postgresql, mysql or ldap, jwt (a secret,
+// a public key or a JWKS endpoint) and scram with built_in_database. Kinds this node does not serve (mysql, ldap, ...) are accepted, so an EMQX file loads, and kept
 // as `unserved`: they act as EMQX's do while their backend is unreachable (they never decide),
 // so a chain of only such authenticators lets nobody in, and the node warns at start.
 import type { Field } from './fields.js';
@@ -380,7 +380,7 @@ export function convertAuthentication(v: unknown, file: FileConverter): Converte
     const id = `${mechanism ?? '?'}${backend !== undefined ? `:${backend}` : ''}`;
     if (ids.has(id)) e.bad('', `authenticator ${id} is configured twice`);
     ids.add(id);
-    if (mechanism === undefined) e.bad('mechanism', 'is required (password_based or jwt)');
+    if (mechanism === undefined) e.bad('mechanism', 'is required (password_based, jwt or scram)');
     else if (mechanism === 'password_based' && backend === 'http') {
       out.push(httpAuthenticator(e, enable, file));
       problems.push(...e.problems);
@@ -399,6 +399,14 @@ export function convertAuthentication(v: unknown, file: FileConverter): Converte
       return;
     } else if (mechanism === 'jwt') {
       out.push(jwtAuthenticator(e, enable, file));
+      problems.push(...e.problems);
+      return;
+    } else if (mechanism === 'scram' && backend === 'built_in_database') {
+      // EMQX's emqx_authn_scram_mnesia_schema: MQTT 5 enhanced authentication, SCRAM-SHA-256/512.
+      const algorithm = e.oneOf('algorithm', ['sha256', 'sha512'], 'sha256');
+      const iterations = e.int('iteration_count', 1, 10_000_000, 4096);
+      e.rest(['precondition']);
+      out.push({ mechanism, backend, enable, algorithm, iteration_count: iterations });
       problems.push(...e.problems);
       return;
     } else if (mechanism !== 'password_based' || backend !== 'built_in_database') {

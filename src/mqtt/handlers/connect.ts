@@ -11,6 +11,7 @@ import type { WillMessage } from '../port.js';
 import { RC, reasonName, v3ConnackCode } from '../reason-codes.js';
 import { messageFrom } from './message.js';
 import { autoSubscribe } from './subscribe.js';
+import { authExchange } from './auth.js';
 
 const CONNACK_ACCEPTED = Buffer.from([0x20, 0x02, 0x00, 0x00]);
 const CONNACK_ACCEPTED_PRESENT = Buffer.from([0x20, 0x02, 0x01, 0x00]);
@@ -48,14 +49,16 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
   const props = p.properties ?? {};
   ch.env.counters['client.connect']++;
 
-  // Enhanced authentication (AUTH exchanges) is not offered.
-  if (props.authenticationMethod !== undefined) return refuse(ch, RC.badAuthenticationMethod, `authentication method '${props.authenticationMethod}' is not supported`);
+  // Enhanced authentication: the chain's scram authenticators offer their methods.
+  const method = props.authenticationMethod;
+  if (method !== undefined && !ch.env.access) return refuse(ch, RC.badAuthenticationMethod, `authentication method '${method.slice(0, 64)}' is not supported`);
+  ch.authMethod = method;
   if (v5 && (props.receiveMaximum === 0 || props.maximumPacketSize === 0)) return refuse(ch, RC.protocolError, 'Receive Maximum and Maximum Packet Size may not be 0');
 
   let clientId = p.clientId;
   // ssl/wss: the certificate may stand for the user name or client id (mqtt.peer_cert_as_*).
   const cert = ch.peerCert;
-  const username = cert && cfg.peer_cert_as_username !== 'disabled' ? cert[cfg.peer_cert_as_username] : p.username;
+  let username = cert && cfg.peer_cert_as_username !== 'disabled' ? cert[cfg.peer_cert_as_username] : p.username;
   if (cert && cfg.peer_cert_as_clientid !== 'disabled' && cert[cfg.peer_cert_as_clientid] !== undefined) clientId = cert[cfg.peer_cert_as_clientid]!;
   if (cfg.use_username_as_clientid && username !== undefined && username !== '') clientId = username;
   let assigned: string | undefined;
@@ -69,9 +72,10 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
   ch.mountpoint = mountpointFor(ch.settings.mountpoint, clientId, username, ch.io.peer);
 
   // Bans, flapping and authentication, before anything of the client is kept.
+  let authData: Buffer | undefined;
   const access = ch.env.access;
   if (access) {
-    const a = await access.connect({
+    let a = await access.connect({
       clientId,
       username,
       password: p.password,
@@ -80,11 +84,24 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
       protoName: p.protocolId ?? 'MQTT',
       mountpoint: ch.mountpoint,
       ...(cert?.cn !== undefined ? { certCommonName: cert.cn } : {}),
+      ...(method !== undefined ? { authMethod: method, ...(props.authenticationData ? { authData: props.authenticationData } : {}) } : {}),
     });
     if (ch.state === 'closed') return;
+    if (method !== undefined) {
+      const done = await authExchange(ch, method, a);
+      if (done === undefined) return;
+      a = done;
+    }
+    if (a.ok === 'continue') return refuse(ch, RC.protocolError, 'an authentication exchange without an Authentication Method');
     if (!a.ok) return refuse(ch, a.rc, a.reason);
     ch.access = a.access;
     ch.authExpiresAt = a.expiresAt;
+    authData = a.authData;
+    // A SCRAM client that sent no user name is the user it proved to be.
+    if (a.username !== undefined) {
+      username = a.username;
+      ch.mountpoint = mountpointFor(ch.settings.mountpoint, clientId, username, ch.io.peer);
+    }
   }
 
   // Will message.
@@ -180,6 +197,10 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
     if (!cfg.shared_subscription) properties.sharedSubscriptionAvailable = false;
     if (capped) properties.serverKeepAlive = keepalive;
     if (props.requestResponseInformation && cfg.response_information !== '') properties.responseInformation = cfg.response_information;
+    if (method !== undefined) {
+      properties.authenticationMethod = method;
+      if (authData) properties.authenticationData = authData;
+    }
     ch.send({ cmd: 'connack', sessionPresent: result.sessionPresent, reasonCode: RC.success, properties });
   } else {
     // Four fixed bytes: no need for the general encoder on every connect.
