@@ -1,22 +1,25 @@
 // Users, bans and flapping across a two-node cluster, with real clients: a user added on one
-// node connects on the other, a ban made on one node refuses the client on both (0x8A, 3.1.1:
+// node connects on the other (password and SCRAM users), a ban made on one node refuses the client on both (0x8A, 3.1.1:
 // 5) until it is lifted or ends, and a client found flapping on one node is refused by both.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { allocDistBase, createTestNode, type TestNode } from '../helpers/launcher.js';
 import { poll, RawClient, uniq } from '../helpers/mqtt-client.js';
-import { connackCode, PBKDF2_CHAIN } from './helpers.js';
+import { http, login as apiLogin } from '../api/http.js';
+import { connackCode, PBKDF2_CHAIN, scramLogin } from './helpers.js';
 
 let n1: TestNode;
 let n2: TestNode;
 
 const FLAPPING = 'flapping_detect { enable = true, max_count = 4, window_time = 1m, ban_time = 3s }';
+/** Password users first, SCRAM users (MQTT 5 enhanced authentication) beside them. */
+const CHAIN = PBKDF2_CHAIN.replace(/\}\n\]$/, '},\n  { mechanism = scram, backend = built_in_database }\n]');
 
 before(async () => {
   const names = ['authc1@127.0.0.1', 'authc2@127.0.0.1'];
   const base = await allocDistBase(names);
-  n1 = await createTestNode(undefined, { name: names[0]!, distBasePort: base, mqtt: true, conf: `${PBKDF2_CHAIN}\n${FLAPPING}` });
-  n2 = await createTestNode(undefined, { name: names[1]!, distBasePort: base, mqtt: true, conf: `${PBKDF2_CHAIN}\n${FLAPPING}` });
+  n1 = await createTestNode(undefined, { name: names[0]!, distBasePort: base, mqtt: true, dashboard: true, conf: `${CHAIN}\n${FLAPPING}` });
+  n2 = await createTestNode(undefined, { name: names[1]!, distBasePort: base, mqtt: true, conf: `${CHAIN}\n${FLAPPING}` });
   await Promise.all([n1.startOk(), n2.startOk()]);
   const j = await n2.ctl(['cluster', 'join', names[0]!]);
   assert.equal(j.code, 0, j.stdout + j.stderr);
@@ -38,6 +41,27 @@ test('a user added on one node connects on the other; deleted there, it is refus
   assert.equal((await n2.ctl(['users', 'list'])).stdout, 'dora\n');
   assert.equal((await n2.ctl(['users', 'del', 'dora'])).code, 0);
   assert.equal((await login(n1.mqttPort!, 5, 'dora', 'dora-pw')).rc, 0x86);
+});
+
+test('a SCRAM user added through one node\'s API logs in on the other; its password changed there, the old one is refused', async () => {
+  const token = await apiLogin(n1.dashboardPort!);
+  const users = `/api/v5/authentication/${encodeURIComponent('scram:built_in_database')}/users`;
+  assert.equal((await http(n1.dashboardPort!, 'POST', users, { token, body: { user_id: 'sam', password: 'sam-pw' } })).status, 201);
+  const ok = await poll(async () => {
+    const r = await scramLogin(n2.mqttPort!, 'sam', 'sam-pw');
+    r.raw.destroy();
+    return r.rc === 0 && r.verified ? r : undefined;
+  }, 10_000, 'sam to log in on node 2');
+  assert.equal(ok.rc, 0);
+  assert.equal((await http(n1.dashboardPort!, 'PUT', `${users}/sam`, { token, body: { password: 'new-pw' } })).status, 200);
+  await poll(async () => {
+    const r = await scramLogin(n2.mqttPort!, 'sam', 'sam-pw');
+    r.raw.destroy();
+    return r.rc === 0x87 ? true : undefined;
+  }, 10_000, 'the old password to be refused on node 2');
+  const r = await scramLogin(n2.mqttPort!, 'sam', 'new-pw');
+  assert.equal(r.rc, 0);
+  r.raw.destroy();
 });
 
 test('a ban made on one node refuses the client on both, by client id, user name and address range; lifted, it connects', async () => {

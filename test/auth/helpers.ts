@@ -2,8 +2,9 @@
 // acl.conf, and a raw CONNECT that reports the CONNACK code instead of throwing.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { IConnackPacket, IConnectPacket, IPubackPacket, ISubackPacket, Packet } from 'mqtt-packet';
-import { RawClient, within, type Level } from '../helpers/mqtt-client.js';
+import type { IAuthPacket, IConnackPacket, IConnectPacket, IPubackPacket, ISubackPacket, Packet } from 'mqtt-packet';
+import { RawClient, uniq, within, type Level } from '../helpers/mqtt-client.js';
+import { ScramClient, type ScramAlgo } from '../helpers/scram-client.js';
 
 /** The CONNACK's code (v5 reason code, 3.x return code) and whether the broker then closed. */
 export async function connackCode(port: number, level: Level, clientId: string, extra: Partial<IConnectPacket> = {}): Promise<{ rc: number; closed: boolean; raw: RawClient }> {
@@ -58,4 +59,23 @@ export async function pubackCode(raw: RawClient, topic: string, payload = 'x', r
 /** A raw client that connected (throws if refused). */
 export async function rawSession(port: number, level: Level, clientId: string, extra: Partial<IConnectPacket> = {}): Promise<RawClient> {
   return (await RawClient.session(port, level, clientId, extra)).raw;
+}
+
+/** A v5 connection whose CONNECT starts a SCRAM exchange; the server's first answer (AUTH, or a refusing CONNACK). */
+export async function scramFirst(port: number, scram: ScramClient, method: string, extra: Partial<IConnectPacket> = {}): Promise<{ raw: RawClient; auth: IAuthPacket | IConnackPacket }> {
+  const raw = await RawClient.connect(port, 5);
+  raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: `scram-${uniq()}`, clean: true, keepalive: 60, properties: { authenticationMethod: method, authenticationData: scram.first() }, ...extra } as IConnectPacket);
+  const auth = await raw.next<IAuthPacket | IConnackPacket>((p) => p.cmd === 'auth' || p.cmd === 'connack', 10_000, 'the server-first AUTH');
+  return { raw, auth };
+}
+
+/** A whole SCRAM login on a raw v5 connection: the CONNACK's code, and whether the server proved it holds the keys. */
+export async function scramLogin(port: number, user: string, password: string, algo: ScramAlgo = 'sha256'): Promise<{ rc: number; verified: boolean; raw: RawClient }> {
+  const method = algo === 'sha256' ? 'SCRAM-SHA-256' : 'SCRAM-SHA-512';
+  const scram = new ScramClient(algo, user, password);
+  const { raw, auth } = await scramFirst(port, scram, method);
+  if (auth.cmd === 'connack') return { rc: auth.reasonCode ?? 0, verified: false, raw };
+  raw.send({ cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: method, authenticationData: scram.final(auth.properties!.authenticationData!) } } as Packet);
+  const connack = await raw.next<IConnackPacket>((p) => p.cmd === 'connack', 10_000, 'CONNACK after the SCRAM exchange');
+  return { rc: connack.reasonCode ?? 0, verified: scram.verifies(connack.properties?.authenticationData), raw };
 }

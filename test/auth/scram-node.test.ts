@@ -10,7 +10,7 @@ import { createTestNode, type TestNode } from '../helpers/launcher.js';
 import { RawClient, uniq, within } from '../helpers/mqtt-client.js';
 import { ScramClient } from '../helpers/scram-client.js';
 import { http, login } from '../api/http.js';
-import { subackCodes, writeAcl } from './helpers.js';
+import { scramFirst, scramLogin, subackCodes, writeAcl } from './helpers.js';
 
 let node: TestNode;
 let port: number;
@@ -76,10 +76,8 @@ async function scramConnect(user: string, password: string, extra: mqtt.IClientO
 
 /** A raw v5 connection that sends the SCRAM client-first message in its CONNECT; the server's first AUTH. */
 async function rawFirst(scram: ScramClient, extra: Record<string, unknown> = {}): Promise<{ raw: RawClient; auth: IAuthPacket }> {
-  const raw = await RawClient.connect(port, 5);
-  raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: `raw-${uniq()}`, clean: true, keepalive: 60, properties: { authenticationMethod: METHOD, authenticationData: scram.first() }, ...extra } as Packet);
-  const auth = await raw.next<IAuthPacket>((p) => p.cmd === 'auth' || p.cmd === 'connack', 10_000, 'the server-first AUTH');
-  return { raw, auth };
+  const { raw, auth } = await scramFirst(port, scram, METHOD, extra);
+  return { raw, auth: auth as IAuthPacket };
 }
 
 const authPacket = (reasonCode: number, data: Buffer): Packet => ({ cmd: 'auth', reasonCode, properties: { authenticationMethod: METHOD, authenticationData: data } }) as Packet;
@@ -153,11 +151,9 @@ describe('SCRAM-SHA-256 at CONNECT', () => {
 describe('re-authentication (AUTH 0x19)', () => {
   /** A raw client connected as alice through SCRAM. */
   async function aliceRaw(): Promise<RawClient> {
-    const scram = new ScramClient('sha256', 'alice', 'alice-pw');
-    const { raw, auth } = await rawFirst(scram);
-    raw.send(authPacket(0x18, scram.final(auth.properties!.authenticationData!)));
-    const connack = await raw.next<IConnackPacket>((p) => p.cmd === 'connack', 10_000, 'CONNACK');
-    assert.equal(connack.reasonCode, 0);
+    const { rc, verified, raw } = await scramLogin(port, 'alice', 'alice-pw');
+    assert.equal(rc, 0);
+    assert.ok(verified);
     return raw;
   }
 

@@ -64,6 +64,18 @@ class Parser {
     while (this.peek().t === 'ws') this.i += 1;
   }
 
+  /**
+   * After a newline that ends a field or an element: further blank lines, and a comma may still
+   * follow (`a = 1\n, b = 2`), as in the reference parser, which eats one comma after newlines.
+   * Leaves the comma, if any, for the caller; otherwise stops at the next token.
+   */
+  private commaAfterNewlines(): void {
+    let j = 0;
+    while (this.peek(j).t === 'ws' || this.peek(j).t === 'nl') j += 1;
+    const tok = this.peek(j);
+    if (tok.t === 'punct' && tok.v === ',') this.skipWsNl();
+  }
+
   private skipWsNl(): void {
     while (this.peek().t === 'ws' || this.peek().t === 'nl') this.i += 1;
   }
@@ -133,7 +145,9 @@ class Parser {
       // After a field: a comma, a newline, or the end of the object.
       this.skipWs();
       const sep = this.peek();
-      if (sep.t === 'punct' && sep.v === ',') {
+      if (sep.t === 'nl') this.commaAfterNewlines();
+      const comma = this.peek();
+      if (comma.t === 'punct' && comma.v === ',') {
         this.take();
         this.skipWsNl();
         const again = this.peek();
@@ -345,7 +359,12 @@ class Parser {
         this.take();
         continue;
       }
-      if (sep.t === 'nl') continue;
+      if (sep.t === 'nl') {
+        this.commaAfterNewlines();
+        const comma = this.peek();
+        if (comma.t === 'punct' && comma.v === ',') this.take();
+        continue;
+      }
       if (sep.t === 'punct' && sep.v === ']') continue;
       if (sep.t === 'eof') this.fail(sep.at, `expected ']' to close the array opened at line ${openAt.line}, found end of file`);
       this.fail(sep.at, `expected ',' or ']' after an array element, found ${describeToken(sep)}`);

@@ -283,6 +283,14 @@ test('error: other syntax errors say what was expected', () => {
   assertError(() => parseHocon('a..b = 1', { file: 'x.conf' }), {
     code: 'hocon_syntax', file: 'x.conf', line: 1, column: 1, reason: /empty element in key path/,
   });
+  // A comma may follow the newline that ends an element or field (the reference eats one); two may not.
+  assert.deepEqual(parseHocon('a = [1\n, 2]\nb = 1\n, c = 2\nd = [\n  {x = 1}\n  ,\n  {x = 2}\n]', { file: 'x.conf' }).value, { a: [1, 2], b: 1, c: 2, d: [{ x: 1 }, { x: 2 }] });
+  assertError(() => parseHocon('a = [1\n,\n, 2]', { file: 'x.conf' }), {
+    code: 'hocon_syntax', file: 'x.conf', line: 3, column: 1, reason: /expected an array element or '\]', found ','/,
+  });
+  assertError(() => parseHocon('b = 1\n,\n, c = 2', { file: 'x.conf' }), {
+    code: 'hocon_syntax', file: 'x.conf', line: 3, column: 1, reason: /found a second ','/,
+  });
   assertError(() => parseHocon('a = [1,,2]', { file: 'x.conf' }), {
     code: 'hocon_syntax', file: 'x.conf', line: 1, column: 8, reason: /expected an array element or '\]', found ','/,
   });

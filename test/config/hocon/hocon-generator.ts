@@ -138,7 +138,7 @@ class Gen {
     const n = Math.floor(this.rnd() * 4);
     const items: string[] = [];
     for (let i = 0; i < n; i += 1) items.push(this.value(depth, null));
-    const sep = this.chance(0.3) ? '\n' : this.pick([',', ', ', ' ,']);
+    const sep = this.chance(0.3) ? this.pick(['\n', '\n', '\n, ', '\n\n,']) : this.pick([',', ', ', ' ,']);
     const trailing = n > 0 && this.chance(0.2) ? ',' : '';
     return `[${this.ws()}${items.join(sep)}${trailing}${this.ws()}]`;
   }
@@ -149,7 +149,7 @@ class Gen {
     const multiline = this.chance(0.5);
     for (let i = 0; i < n; i += 1) body.push(this.field(depth, path, multiline));
     // A comment runs to the end of the line, so it only goes where a newline follows.
-    if (multiline) return `{\n${body.join(this.pick(['\n', ',\n', '\n\n']))}\n}`;
+    if (multiline) return `{\n${body.join(this.pick(['\n', ',\n', '\n\n', '\n, ']))}\n}`;
     return `{ ${body.join(', ')} }`;
   }
 
