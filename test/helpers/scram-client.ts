@@ -8,11 +8,16 @@ export class ScramClient {
   readonly nonce: string;
   #serverSignature: string | undefined;
 
+  /**
+   * @param salted a cache of salted passwords by salt and iteration count, shared by clients that
+   *   log in again and again (a load generator): PBKDF2 is the client's cost, not the server's.
+   */
   constructor(
     private readonly algo: ScramAlgo,
     private readonly user: string,
     private readonly password: string,
     nonce = randomBytes(18).toString('base64'),
+    private readonly salted?: Map<string, Buffer>,
   ) {
     this.nonce = nonce;
   }
@@ -29,7 +34,12 @@ export class ScramClient {
   final(serverFirst: Buffer): Buffer {
     const text = serverFirst.toString('utf8');
     const attrs = Object.fromEntries(text.split(',').map((a) => [a[0], a.slice(2)]));
-    const salted = pbkdf2Sync(this.password, Buffer.from(attrs.s!, 'base64'), Number(attrs.i), this.algo === 'sha256' ? 32 : 64, this.algo);
+    const key = `${attrs.s!}:${attrs.i!}`;
+    let salted = this.salted?.get(key);
+    if (salted === undefined) {
+      salted = pbkdf2Sync(this.password, Buffer.from(attrs.s!, 'base64'), Number(attrs.i), this.algo === 'sha256' ? 32 : 64, this.algo);
+      this.salted?.set(key, salted);
+    }
     const hmac = (key: Buffer, s: string): Buffer => createHmac(this.algo, key).update(s).digest();
     const clientKey = hmac(salted, 'Client Key');
     const storedKey = createHash(this.algo).update(clientKey).digest();
