@@ -1,6 +1,6 @@
 // The node's authentication and authorization, as one object the node part, the ctl commands and
 // the API share: the chain and its users, the authorization sources (acl.conf files compiled,
-// the built_in_database rules, HTTP services, Redis, PostgreSQL, MySQL), banned clients and
+// the built_in_database rules, HTTP services, Redis, PostgreSQL, MySQL, LDAP), banned clients and
 // flapping detection, and the Access the MQTT listeners ask. Applying a config is all or nothing: an acl.conf that does not compile leaves
 // everything as it was and says where the file is wrong.
 import { existsSync, readFileSync } from 'node:fs';
@@ -21,6 +21,7 @@ import { BuiltinRules } from './authz/builtin-rules.js';
 import { HttpAuthzSource } from './authz/http-source.js';
 import { RedisAuthzSource } from './authz/redis-source.js';
 import { SqlAuthzSource } from './authz/sql-source.js';
+import { LdapAuthzSource } from './authz/ldap-source.js';
 import { filterPattern } from './authz/topic-match.js';
 import type { Rule } from './authz/rule.js';
 import { Banned } from './banned/banned.js';
@@ -164,12 +165,15 @@ export class AuthService {
       } else if (s.type === 'postgresql' || s.type === 'mysql') {
         const c = s as Extract<AuthzSourceConfig, { type: 'postgresql' | 'mysql' }>;
         sources.push(this.#remote(c.type, c.ssl?.cacertfile, () => new SqlAuthzSource(c)));
+      } else if (s.type === 'ldap') {
+        const c = s as Extract<AuthzSourceConfig, { type: 'ldap' }>;
+        sources.push(this.#remote('ldap', c.ssl?.cacertfile, () => new LdapAuthzSource(c)));
       }
     }
   }
 
   /**
-   * A remote source (http, redis, postgresql), built now: its CA file is read (an AclError naming
+   * A remote source (http, redis, postgresql, mysql, ldap), built now: its CA file is read (an AclError naming
    * it when it cannot be); what it could not decide is logged, once per interval.
    */
   #remote<S extends RemoteSource & { onIgnored: (why: string) => void }>(kind: string, cacertfile: string | undefined, make: () => S): S {

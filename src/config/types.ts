@@ -500,6 +500,18 @@ export type AuthzSourceConfig =
   | ({ readonly type: 'http'; readonly enable: boolean } & HttpServiceConfig)
   /** The client's rules from a query's rows (EMQX's emqx_authz_postgresql, emqx_authz_mysql). */
   | ({ readonly type: 'postgresql' | 'mysql'; readonly enable: boolean; readonly query: string } & SqlConnConfig)
+  /** The client's allow rules from its LDAP entry's topic attributes (EMQX's emqx_authz_ldap). */
+  | ({
+      readonly type: 'ldap';
+      readonly enable: boolean;
+      /** With placeholders (DN-escaped when filled). */
+      readonly base_dn: string;
+      /** With placeholders (filter-escaped when filled). */
+      readonly filter: string;
+      readonly publish_attribute: string;
+      readonly subscribe_attribute: string;
+      readonly all_attribute: string;
+    } & LdapConnConfig)
   /** The client's allow rules from a Redis hash, `HGETALL <key>` (EMQX's emqx_authz_redis). */
   | ({ readonly type: 'redis'; readonly enable: boolean; readonly cmd: readonly string[] } & RedisConnConfig)
   /** A source of a kind this node does not serve (http, mysql, ...): it never matches. */

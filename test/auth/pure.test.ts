@@ -359,6 +359,18 @@ test('start-up warnings: no chain with a listener on a non-loopback address; kin
   assert.deepEqual(authWarnings(chained).map((x) => x.split(' is not served')[0]), ['authentication: password_based:mongodb', 'authorization: the mongodb source']);
 });
 
+test('config: the ldap authorization source, EMQX\'s attribute defaults; a filter without parentheses or an unknown placeholder is named', () => {
+  const ok = check({ authorization: { sources: [{ type: 'ldap', server: '127.0.0.1', username: 'cn=root,dc=emqx,dc=io', base_dn: 'uid=${username},dc=emqx,dc=io' }] } });
+  assert.deepEqual(ok.problems, []);
+  assert.deepEqual(ok.config!.authorization.sources![0], {
+    type: 'ldap', enable: true, server: { host: '127.0.0.1', port: 389 }, username: 'cn=root,dc=emqx,dc=io', base_dn: 'uid=${username},dc=emqx,dc=io', filter: '(objectClass=mqttUser)', query_timeout: 5000,
+    publish_attribute: 'mqttPublishTopic', subscribe_attribute: 'mqttSubscriptionTopic', all_attribute: 'mqttPubSubTopic',
+  });
+  const bad = check({ authorization: { sources: [{ type: 'ldap', server: 'h', username: 'u', base_dn: 'uid=${password}', filter: 'uid=x' }] } }).problems.map((p) => p.message).join('\n');
+  assert.match(bad, /\[1\] base_dn: unknown placeholder \$\{password\}/);
+  assert.match(bad, /\[1\] filter: 'uid=x' is not an LDAP filter in parentheses/);
+});
+
 test('config: scram with built_in_database, EMQX\'s defaults; a bad algorithm or iteration count is named', () => {
   const ok = check({ authentication: [{ mechanism: 'scram', backend: 'built_in_database' }] });
   assert.deepEqual(ok.problems, []);

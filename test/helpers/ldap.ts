@@ -1,5 +1,6 @@
 // A real OpenLDAP server (Debian slapd) on a loopback port with its own config and database in a
-// temp directory (the standard core, cosine and inetorgperson schemas), suffix dc=emqx,dc=io and
+// temp directory (the standard core, cosine and inetorgperson schemas, and an auxiliary class
+// mqttUser with the topic attributes EMQX's LDAP authorization reads), suffix dc=emqx,dc=io and
 // an admin cn=root,dc=emqx,dc=io. `add` loads LDIF through ldapadd. Stopped by its PID.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,18 @@ export function sshaOf(password: string): string {
   return r.stdout.trim();
 }
 
+/** Under a UUID-derived arc (2.25.<uuid>), which needs no registration. */
+const OID = '2.25.323579572709239047592045538366322610971';
+const topicAttr = (n: number, name: string, what: string): string =>
+  `attributetype ( ${OID}.1.${n} NAME '${name}' DESC '${what}' EQUALITY caseExactMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )`;
+const MQTT_SCHEMA = [
+  topicAttr(1, 'mqttPublishTopic', 'a topic filter the client may publish to'),
+  topicAttr(2, 'mqttSubscriptionTopic', 'a topic filter the client may subscribe to'),
+  topicAttr(3, 'mqttPubSubTopic', 'a topic filter the client may publish and subscribe to'),
+  `objectclass ( ${OID}.2.1 NAME 'mqttUser' AUXILIARY MAY ( mqttPublishTopic $ mqttSubscriptionTopic $ mqttPubSubTopic ) )`,
+  '',
+].join('\n');
+
 export interface LdapServer {
   readonly pid: number;
   readonly port: number;
@@ -36,12 +49,14 @@ export async function startLdap(adminPassword: string): Promise<LdapServer> {
   const dir = mkdtempSync(join(tmpdir(), 'slapd-'));
   mkdirSync(join(dir, 'db'));
   const conf = join(dir, 'slapd.conf');
+  writeFileSync(join(dir, 'mqtt.schema'), MQTT_SCHEMA);
   writeFileSync(
     conf,
     [
       'include /etc/ldap/schema/core.schema',
       'include /etc/ldap/schema/cosine.schema',
       'include /etc/ldap/schema/inetorgperson.schema',
+      `include ${join(dir, 'mqtt.schema')}`,
       `pidfile ${join(dir, 'slapd.pid')}`,
       'modulepath /usr/lib/ldap',
       'moduleload back_mdb',

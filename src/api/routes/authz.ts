@@ -4,7 +4,7 @@
 // DELETE /authorization/cache forgets every client's cached answers on every running member.
 import { readFileSync } from 'node:fs';
 import type { AuthService } from '../../auth/service.js';
-import type { AuthzSourceConfig, RedisConnConfig, SqlConnConfig } from '../../config/types.js';
+import type { AuthzSourceConfig, LdapConnConfig, RedisConnConfig, SqlConnConfig } from '../../config/types.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, ERROR_SCHEMA, badRequest, notFound } from '../errors.js';
 import { onEveryMember } from './paging.js';
@@ -26,6 +26,7 @@ export function sourceView(s: AuthzSourceConfig & { implicit?: boolean }): Recor
   }
   if (s.type === 'built_in_database') return { type: s.type, enable: s.enable, max_rules: s.max_rules };
   if (s.type === 'redis') return { type: s.type, enable: s.enable, ...redisView(s), cmd: s.cmd.join(' ') };
+  if (s.type === 'ldap') return { type: s.type, enable: s.enable, ...ldapView(s), publish_attribute: s.publish_attribute, subscribe_attribute: s.subscribe_attribute, all_attribute: s.all_attribute };
   if (s.type !== 'http') return { type: s.type, enable: s.enable, ...sqlView(s), query: s.query };
   return { type: s.type, enable: s.enable, method: s.method, url: s.url, headers: s.headers, body: s.body, request_timeout: ms(s.request_timeout), pool_size: s.pool_size, ssl: { enable: s.ssl !== undefined, ...(s.ssl ?? {}) } };
 }
@@ -39,6 +40,19 @@ export function redisView(r: RedisConnConfig): Record<string, unknown> {
     ...(r.username !== undefined ? { username: r.username } : {}),
     ...(r.password !== undefined ? { password: '******' } : {}),
     ssl: { enable: r.ssl !== undefined },
+  };
+}
+
+/** An LDAP directory and search as EMQX's API shows them (the password hidden). */
+export function ldapView(c: LdapConnConfig & { readonly base_dn: string; readonly filter: string }): Record<string, unknown> {
+  return {
+    server: `${c.server.host}:${c.server.port}`,
+    username: c.username,
+    ...(c.password !== undefined ? { password: '******' } : {}),
+    base_dn: c.base_dn,
+    filter: c.filter,
+    query_timeout: ms(c.query_timeout),
+    ssl: { enable: c.ssl !== undefined },
   };
 }
 

@@ -9,7 +9,7 @@ import { ImportError } from '../../auth/authn/user-import.js';
 import { BAN_KINDS, BanError, type Ban, type BanKind } from '../../auth/banned/banned.js';
 import { RuleError, type RawRule, type RuleOwner } from '../../auth/authz/builtin-rules.js';
 import { ApiError, ERROR_SCHEMA, badRequest, notFound } from '../errors.js';
-import { redisView, sqlView } from './authz.js';
+import { ldapView, redisView, sqlView } from './authz.js';
 import { parseTime, rfc3339 } from '../format/time.js';
 import { noContent, ok, PAGE_QUERY, S, type ApiReply, type RouteDef } from './route.js';
 
@@ -170,7 +170,7 @@ export function mqttAuthRoutes(service: () => AuthService | undefined): RouteDef
             if ('unserved' in a) return { id: `${a.mechanism}${a.backend ? `:${a.backend}` : ''}`, mechanism: a.mechanism, ...(a.backend ? { backend: a.backend } : {}), enable: a.enable, served: false };
             if (a.mechanism === 'scram') return { id: SCRAM_BUILTIN_ID, mechanism: a.mechanism, backend: a.backend, enable: a.enable, algorithm: a.algorithm, iteration_count: a.iteration_count };
             if (a.mechanism === 'jwt') return { id: 'jwt', mechanism: a.mechanism, enable: a.enable, algorithm: a.algorithm, from: a.from, use_jwks: a.jwks !== undefined, ...(a.jwks ? { endpoint: a.jwks.endpoint, refresh_interval: `${a.jwks.refresh_interval}ms` } : {}), verify_claims: a.verify_claims };
-            if ('base_dn' in a) return { id: 'password_based:ldap', mechanism: a.mechanism, backend: a.backend, enable: a.enable, server: `${a.server.host}:${a.server.port}`, username: a.username, ...(a.password !== undefined ? { password: '******' } : {}), base_dn: a.base_dn, filter: a.filter, method: a.method.type === 'bind' ? { type: 'bind', is_superuser_attribute: a.method.is_superuser_attribute } : a.method, query_timeout: `${a.query_timeout}ms` };
+            if ('base_dn' in a) return { id: 'password_based:ldap', mechanism: a.mechanism, backend: a.backend, enable: a.enable, ...ldapView(a), method: a.method.type === 'bind' ? { type: 'bind', is_superuser_attribute: a.method.is_superuser_attribute } : a.method };
             if ('query' in a) return { id: `password_based:${a.backend}`, mechanism: a.mechanism, backend: a.backend, enable: a.enable, ...sqlView(a), query: a.query, password_hash_algorithm: a.password_hash_algorithm };
             if (a.backend === 'redis') return { id: 'password_based:redis', mechanism: a.mechanism, backend: a.backend, enable: a.enable, ...redisView(a), cmd: a.cmd.join(' '), password_hash_algorithm: a.password_hash_algorithm };
             if (a.backend === 'http') return { id: 'password_based:http', mechanism: a.mechanism, backend: a.backend, enable: a.enable, method: a.method, url: a.url, request_timeout: `${a.request_timeout}ms`, pool_size: a.pool_size };

@@ -8,6 +8,7 @@
 import type { LdapAuthenticatorConfig } from '../../config/types.js';
 import { RC } from '../../mqtt/reason-codes.js';
 import { LdapConn } from '../ldap/conn.js';
+import { attributeValues } from '../ldap/entry.js';
 import { escapeDnValue, escapeFilterValue } from '../ldap/escape.js';
 import { checkLdapPassword } from '../ldap/password.js';
 import { fillTemplate } from '../placeholders.js';
@@ -17,13 +18,7 @@ import { credentialVars, type Credentials, type Decision } from './decision.js';
 const ENABLED_ATTR = 'isEnabled';
 
 /** One attribute's first value as text (LDAP booleans are TRUE / FALSE). */
-function first(entry: Record<string, unknown>, attr: string): string | undefined {
-  const key = Object.keys(entry).find((k) => k.toLowerCase() === attr.toLowerCase());
-  const v: unknown = key === undefined ? undefined : entry[key];
-  const one: unknown = Array.isArray(v) ? v[0] : v;
-  if (one === undefined || one === null) return undefined;
-  return Buffer.isBuffer(one) ? one.toString('latin1') : String(one);
-}
+const first = (entry: Record<string, unknown>, attr: string): string | undefined => attributeValues(entry, attr)[0];
 
 const isTrue = (v: string | undefined): boolean => v !== undefined && ['true', '1'].includes(v.toLowerCase());
 

@@ -2,7 +2,7 @@
 // acl.conf, the built_in_database rules, an HTTP service), the first that matches decides,
 // `no_match` when none does. A ClientAuthz is one connection's view: the rules narrowed to that
 // client, its cache. With no source and no_match = allow every check returns at once, without
-// touching a cache. A check that reaches a remote source (HTTP, Redis, PostgreSQL, MySQL) is answered later (a promise); every
+// touching a cache. A check that reaches a remote source (HTTP, Redis, PostgreSQL, MySQL, LDAP) is answered later (a promise); every
 // other check is answered at once, so the publish path pays for no promise unless it asks a
 // service.
 import { AuthzCache, cacheKey, parseCacheKey } from './cache.js';
@@ -15,9 +15,9 @@ export type AuthzSource =
   | { readonly type: 'built_in_database'; readonly store: BuiltinRules }
   | RemoteSource;
 
-/** A source asked over the network (an HTTP service, Redis, PostgreSQL, MySQL): answers later, never rejects. */
+/** A source asked over the network (an HTTP service, Redis, PostgreSQL, MySQL, LDAP): answers later, never rejects. */
 export interface RemoteSource {
-  readonly type: 'http' | 'redis' | 'postgresql' | 'mysql';
+  readonly type: 'http' | 'redis' | 'postgresql' | 'mysql' | 'ldap';
   check(c: RuleClient, req: AuthzRequest, topic: string): Promise<Permission | undefined>;
   /** A reload replaced it: its connections go. */
   close(): void;

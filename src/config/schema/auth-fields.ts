@@ -236,8 +236,11 @@ function sqlAuthenticator(e: Entry, enable: boolean, file: FileConverter, backen
   return { mechanism: 'password_based', backend, enable, ...conn, query, password_hash_algorithm: algo };
 }
 
-/** EMQX's LDAP authenticator (emqx_authn_ldap_schema, emqx_ldap): the directory, where the user's entry is, and how its password is checked. */
-function ldapAuthenticator(e: Entry, enable: boolean, file: FileConverter): unknown {
+/**
+ * EMQX's LDAP connection and search (emqx_ldap, and the base_dn / filter / query_timeout the LDAP
+ * authenticator and authorization source share); `vars`: the placeholders base_dn and filter may hold.
+ */
+function ldapSearch(e: Entry, file: FileConverter, vars: readonly string[]): Record<string, unknown> {
   const raw = e.str('server');
   let server: { host: string; port: number } | undefined;
   if (raw === undefined) e.bad('server', 'is required (e.g. "127.0.0.1:389")');
@@ -252,18 +255,33 @@ function ldapAuthenticator(e: Entry, enable: boolean, file: FileConverter): unkn
   const baseDn = e.str('base_dn');
   if (baseDn === undefined) e.bad('base_dn', 'is required (e.g. "uid=${username},ou=testdevice,dc=emqx,dc=io")');
   else {
-    const bad = badPlaceholders(baseDn, AUTHN_VARS);
+    const bad = badPlaceholders(baseDn, vars);
     if (bad) e.bad('base_dn', bad);
   }
   let filter = e.str('filter', '(objectClass=mqttUser)') ?? '(objectClass=mqttUser)';
   if (filter.trim() === '') filter = '(objectClass=mqttUser)';
   else if (!/^\s*\(.*\)\s*$/s.test(filter)) e.bad('filter', `'${filter}' is not an LDAP filter in parentheses`);
   else {
-    const bad = badPlaceholders(filter, AUTHN_VARS);
+    const bad = badPlaceholders(filter, vars);
     if (bad) e.bad('filter', bad);
   }
   const timeout = parseDuration(e.raw('query_timeout') ?? '5s', 1);
   if (!timeout.ok) e.bad('query_timeout', timeout.reason);
+  const tls = clientTls(e, file);
+  return {
+    server: server ?? { host: '', port: 0 },
+    username: username ?? '',
+    ...(password !== undefined && password !== '' ? { password } : {}),
+    base_dn: baseDn ?? '',
+    filter,
+    query_timeout: timeout.ok ? timeout.value : 5000,
+    ...(tls ? { ssl: tls } : {}),
+  };
+}
+
+/** EMQX's LDAP authenticator (emqx_authn_ldap_schema, emqx_ldap): the directory, where the user's entry is, and how its password is checked. */
+function ldapAuthenticator(e: Entry, enable: boolean, file: FileConverter): unknown {
+  const search = ldapSearch(e, file, AUTHN_VARS);
   const mraw = e.raw('method') ?? { type: 'hash' };
   let method: unknown;
   if (!isObj(mraw)) e.bad('method', `${show(mraw)} is not an object`);
@@ -276,22 +294,9 @@ function ldapAuthenticator(e: Entry, enable: boolean, file: FileConverter): unkn
     m.rest(['clientid_override_attribute']);
     e.problems.push(...m.problems);
   }
-  const tls = clientTls(e, file);
-  // EMQX's ACL attributes of the entry are not read here (named at start as not served).
+  // The entry's ACL attributes are the LDAP authorization source's business, not read here.
   e.rest(['precondition', 'pool_size', 'request_timeout', 'acl_ttl_attribute', 'publish_attribute', 'subscribe_attribute', 'all_attribute', 'acl_rule_attribute']);
-  return {
-    mechanism: 'password_based',
-    backend: 'ldap',
-    enable,
-    server: server ?? { host: '', port: 0 },
-    username: username ?? '',
-    ...(password !== undefined && password !== '' ? { password } : {}),
-    base_dn: baseDn ?? '',
-    filter,
-    method,
-    query_timeout: timeout.ok ? timeout.value : 5000,
-    ...(tls ? { ssl: tls } : {}),
-  };
+  return { mechanism: 'password_based', backend: 'ldap', enable, ...search, method };
 }
 
 /** EMQX's Redis authenticator (emqx_authn_redis_schema). */
@@ -443,7 +448,7 @@ export function convertSources(v: unknown, file: FileConverter): Converted {
     const e = new Entry(at, item);
     const type = e.str('type');
     const enable = e.bool('enable', true);
-    if (type === undefined) e.bad('type', 'is required (file, built_in_database, http, redis, postgresql or mysql)');
+    if (type === undefined) e.bad('type', 'is required (file, built_in_database, http, redis, postgresql, mysql or ldap)');
     else if (types.has(type)) e.bad('type', `a ${type} source is configured twice`);
     if (type !== undefined) types.add(type);
     if (type === 'file') {
@@ -470,6 +475,18 @@ export function convertSources(v: unknown, file: FileConverter): Converted {
       const query = sqlQuery(e, ['username', 'clientid', 'peerhost', 'cert_common_name', 'cert_subject'], 'SELECT permission, action, topic FROM mqtt_acl WHERE username = ${username}');
       e.rest(['auto_reconnect', 'prepare_statement', 'disable_prepared_statements', 'query_timeout']);
       out.push({ type, enable, ...conn, query });
+      problems.push(...e.problems);
+      return;
+    } else if (type === 'ldap') {
+      // EMQX's emqx_authz_ldap_schema: the client's entry, and the attributes holding its topics.
+      const search = ldapSearch(e, file, ['username', 'clientid', 'peerhost', 'cert_common_name', 'cert_subject']);
+      const attrs = {
+        publish_attribute: e.str('publish_attribute', 'mqttPublishTopic') ?? 'mqttPublishTopic',
+        subscribe_attribute: e.str('subscribe_attribute', 'mqttSubscriptionTopic') ?? 'mqttSubscriptionTopic',
+        all_attribute: e.str('all_attribute', 'mqttPubSubTopic') ?? 'mqttPubSubTopic',
+      };
+      e.rest(['pool_size', 'request_timeout', 'acl_rule_attribute']);
+      out.push({ type, enable, ...search, ...attrs });
       problems.push(...e.problems);
       return;
     } else if (type === 'redis') {
