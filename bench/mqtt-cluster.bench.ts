@@ -6,13 +6,15 @@
 // more with every process on one CPU, to tell the hop from the VM's cross-CPU wake-up. A subscribe storm:
 // 100,000 subscriptions on node 2, until a publish on node 1 reaches the last of them. And a
 // session takeover across nodes: a persistent client that moves from node 1 to node 2, CONNECT
-// until the CONNACK with its session present.
-import { spawn, spawnSync } from 'node:child_process';
+// until the CONNACK with its session present. Beside the latency rows, their floor: two bare
+// Node.js relays (bench/mqtt/node-floor.mjs, the first copying every PUBLISH to the second)
+// against one, in the same run: what any hop between two Node.js processes costs on this machine.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, connectAsync, type MqttClient } from 'mqtt';
-import { allocDistBase, createTestNode, type TestNode } from '../test/helpers/launcher.js';
+import { allocDistBase, createTestNode, freePort, type TestNode } from '../test/helpers/launcher.js';
 import type { BenchRow, BenchSection } from './types.js';
 
 const here = new URL('.', import.meta.url).pathname;
@@ -51,6 +53,22 @@ function pin(pids: readonly number[], cpus: string): void {
     const r = spawnSync('taskset', ['-a', '-p', '-c', cpus, String(pid)], { encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`taskset -a -p -c ${cpus} ${pid} failed: ${r.stderr || r.error?.message}`);
   }
+}
+
+/** A node-floor process on a free loopback port (forwarding every PUBLISH to `forwardPort`), once it listens. */
+async function startFloor(forwardPort?: number): Promise<{ child: ChildProcess; port: number }> {
+  const port = await freePort();
+  const args = [join(here, 'mqtt', 'node-floor.mjs'), '--port', String(port), ...(forwardPort !== undefined ? ['--forward-port', String(forwardPort)] : [])];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('node-floor did not listen within 10 s')), 10_000);
+    child.stdout!.once('data', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`node-floor exited (${code})`)));
+  });
+  return { child, port };
 }
 
 const median = (xs: readonly number[]): number | null => (xs.length === 0 ? null : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
@@ -134,20 +152,20 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
       readonly unit: string;
       readonly higherIsBetter: boolean;
     }
-    const measureAll = async (picks: readonly Pick[], extra: string[], across = cross, n = rounds, cpus?: string): Promise<void> => {
+    const measureAll = async (picks: readonly Pick[], extra: string[], across = cross, n = rounds, cpus?: string, alone = single, referenceName = 'the same on one node'): Promise<void> => {
       const ours: Report[] = [];
       const ref: Report[] = [];
       for (let i = 0; i < n; i++) {
         // Interleaved, so that the machine's drift hits both alike.
         const c = await gen(bin, across(extra), (seconds + 30) * 1000, cpus);
         if (c) ours.push(c);
-        const s = await gen(bin, single(extra), (seconds + 30) * 1000, cpus);
+        const s = await gen(bin, alone(extra), (seconds + 30) * 1000, cpus);
         if (s) ref.push(s);
       }
       for (const p of picks) {
         const o = ours.map(p.pick);
         const r = ref.map(p.pick);
-        rows.push({ name: p.label, unit: p.unit, ours: median(o), reference: median(r), referenceName: 'the same on one node', higherIsBetter: p.higherIsBetter, rounds: { ours: o, reference: r } });
+        rows.push({ name: p.label, unit: p.unit, ours: median(o), reference: median(r), referenceName, higherIsBetter: p.higherIsBetter, rounds: { ours: o, reference: r } });
       }
     };
     const measure = (label: string, extra: string[], pick: (r: Report) => number, unit: string, higherIsBetter: boolean, across = cross): Promise<void> =>
@@ -165,6 +183,28 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
         cpus,
       );
     await latency('');
+    // The floor of the rows above: the same runs through two bare Node.js relays and through one.
+    const floors: Array<{ child: ChildProcess; port: number }> = [];
+    try {
+      const second = await startFloor();
+      floors.push(second);
+      const first = await startFloor(second.port);
+      floors.push(first);
+      const alone = await startFloor();
+      floors.push(alone);
+      const lat = ['--mode', 'latency', '--clients', '10', '--rate', '2000', '--seconds', String(seconds)];
+      await measureAll(
+        (['p50', 'p99'] as const).map((p) => ({ label: `publish→deliver ${p} at 2,000 msg/s, through two node-floor processes (the floor of the rows above)`, pick: (r: Report) => r.latency_us[p], unit: 'µs', higherIsBetter: false })),
+        [],
+        () => ['--port', String(first.port), '--sub-host', '127.0.0.1', '--sub-port', String(second.port), ...lat],
+        quick ? 1 : 7,
+        undefined,
+        () => ['--port', String(alone.port), ...lat],
+        'one node-floor process',
+      );
+    } finally {
+      for (const f of floors) f.child.kill('SIGTERM');
+    }
     // The same with the three nodes and the load generator on one CPU. Waking a process that
     // sleeps on the other vCPU costs this VM tens of µs (an interrupt through the hypervisor); a
     // hop between nodes adds such a wake-up to the path, one node alone mostly does not (Linux

@@ -1,6 +1,9 @@
 // The MQTT broker side by side with mosquitto 2.0 (Debian) and aedes 1.x (npm), same clients,
 // same run: throughput 1:1 (QoS 0 and 1, 100 pairs, 16 B), fan-out 1 -> 1,000, fan-in 1,000 -> 1,
 // publish->deliver latency at a fixed moderate rate, connection rate, and RSS per idle connection.
+// A fourth column, node-floor (bench/mqtt/node-floor.mjs), is the least a Node.js process must do
+// to answer the latency, connection and idle rows (no broker work at all): what it cannot reach,
+// no Node.js broker reaches on this machine.
 //
 // The clients are bench/mqtt/loadgen.c, compiled here with `cc -O2` into a temporary directory:
 // one epoll thread writing MQTT frames by hand, so that it costs a fraction of a core where a
@@ -44,8 +47,8 @@ interface Settings {
   readonly rows: ReadonlySet<string> | undefined;
 }
 
-type BrokerKey = 'ours' | 'mosquitto' | 'aedes';
-const REFERENCES = ['mosquitto', 'aedes'] as const;
+type BrokerKey = 'ours' | 'mosquitto' | 'aedes' | 'floor';
+const REFERENCES = ['mosquitto', 'aedes', 'floor'] as const;
 
 /** The soft open-file limit every process started here inherits (the brokers included). */
 function openFileLimit(): number {
@@ -60,7 +63,7 @@ const IDLE_GOAL = 50_000;
 
 function settings(quick: boolean): Settings {
   const env = (k: string): number | undefined => (process.env[k] ? Number(process.env[k]) : undefined);
-  const brokers = (process.env.MQTT_BENCH_BROKERS ?? 'ours,mosquitto,aedes').split(',') as BrokerKey[];
+  const brokers = (process.env.MQTT_BENCH_BROKERS ?? 'ours,mosquitto,aedes,floor').split(',') as BrokerKey[];
   return {
     rounds: env('MQTT_BENCH_ROUNDS') ?? (quick ? 1 : 3),
     seconds: env('MQTT_BENCH_SECONDS') ?? (quick ? 1 : 5),
@@ -231,6 +234,15 @@ const aedes: BrokerDef = {
   async start() {
     const port = await freePort();
     return startChild(process.execPath, [join(here, 'aedes-server.mjs'), '--port', String(port)], port, 'aedes');
+  },
+};
+
+const floor: BrokerDef = {
+  key: 'floor',
+  label: `node-floor (Node.js ${process.version})`,
+  async start() {
+    const port = await freePort();
+    return startChild(process.execPath, [join(here, 'node-floor.mjs'), '--port', String(port)], port, 'node-floor');
   },
 };
 
@@ -430,6 +442,11 @@ interface RunDef {
   /** Generator arguments (port and id are added). */
   readonly args: readonly string[];
   readonly measures: readonly Measure[];
+  /**
+   * Brokers this row is not run against: node-floor runs the latency, connection and idle rows
+   * only, where doing least is the floor (its one write per message is no floor for throughput).
+   */
+  readonly skip?: readonly BrokerKey[];
 }
 
 const LATENCY_RATE = 2000;
@@ -442,23 +459,27 @@ function runDefs(): RunDef[] {
       key: 'qos0-pairs',
       args: ['--mode', 'pairs', '--clients', '100', '--qos', '0', '--payload', '16', '--window', '100'],
       measures: [{ name: 'QoS 0 throughput, 100 pairs, 16 B', unit: 'msg/s', higherIsBetter: true, pick: perSecond }],
+      skip: ['floor'],
     },
     {
       key: 'qos1-pairs',
       args: ['--mode', 'pairs', '--clients', '100', '--qos', '1', '--payload', '16', '--window', '100', '--inflight', '64'],
       measures: [{ name: 'QoS 1 throughput, 100 pairs, 16 B', unit: 'msg/s', higherIsBetter: true, pick: perSecond }],
+      skip: ['floor'],
     },
     {
       key: 'fanout',
       // 20 messages outstanding per subscriber: within every broker's per-client queue
       args: ['--mode', 'fanout', '--clients', '1000', '--qos', '0', '--payload', '16', '--window', '20'],
       measures: [{ name: 'fan-out 1 → 1,000 subscribers, QoS 0, 16 B', unit: 'deliveries/s', higherIsBetter: true, pick: perSecond }],
+      skip: ['floor'],
     },
     {
       key: 'fanin',
       // one message outstanding per publisher: 1,000 at most queued for the one subscriber
       args: ['--mode', 'fanin', '--clients', '1000', '--qos', '0', '--payload', '16', '--window', '1'],
       measures: [{ name: 'fan-in 1,000 → 1, QoS 0, 16 B', unit: 'msg/s', higherIsBetter: true, pick: perSecond }],
+      skip: ['floor'],
     },
     {
       key: 'latency',
@@ -511,7 +532,7 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
     const bin = buildLoadgen(work);
     const defs = runDefs().filter((d) => !cfg.rows || cfg.rows.has(d.key));
     const runIdleRow = !cfg.rows || cfg.rows.has('idle');
-    const brokers = [ours, mosquitto, aedes].filter((b) => cfg.brokers.has(b.key));
+    const brokers = [ours, mosquitto, aedes, floor].filter((b) => cfg.brokers.has(b.key));
     const idleName = `RSS per idle connection (${cfg.idle.toLocaleString('en')} connections from 127.0.0.x)`;
     const idleMeasure: Measure = { name: idleName, unit: 'KiB', higherIsBetter: false, pick: () => null };
     // samples[run key][broker key] = one Sample per round
@@ -551,6 +572,7 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
             });
           }
           for (const run of defs) {
+            if (run.skip?.includes(def.key)) continue;
             await sleep(300);
             const g = await runGen(bin, ['--port', String(b.port), ...run.args, ...common], b.pid, genTimeout);
             const r = g.report;
@@ -591,8 +613,8 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
         }
         const oursVals = of('ours').map((x) => x.values[i] ?? null);
         for (const ref of REFERENCES) {
-          const def = ref === 'mosquitto' ? mosquitto : aedes;
-          if (!cfg.brokers.has(ref)) continue;
+          const def = ref === 'mosquitto' ? mosquitto : ref === 'aedes' ? aedes : floor;
+          if (!cfg.brokers.has(ref) || defs.find((d) => d.key === run.key)?.skip?.includes(ref)) continue;
           const refVals = of(ref).map((x) => x.values[i] ?? null);
           const gen = median([...of('ours'), ...of(ref)].map((x) => x.generatorCpu));
           const held = (k: BrokerKey): string => median(of(k).map((x) => (x.detail.connected as number | undefined) ?? null))?.toLocaleString('en') ?? 'n/a';
@@ -621,7 +643,7 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
       });
     }
     const oursNa = unavailable.get('ours');
-    const title = `MQTT broker vs ${mosquitto.label} and ${aedes.label} (median of ${cfg.rounds} round${cfg.rounds === 1 ? '' : 's'} of ${cfg.seconds} s; MQTT 3.1.1)${oursNa ? ` — ours: n/a (${oursNa})` : ''}`;
+    const title = `MQTT broker vs ${mosquitto.label}, ${aedes.label} and the Node.js floor (median of ${cfg.rounds} round${cfg.rounds === 1 ? '' : 's'} of ${cfg.seconds} s; MQTT 3.1.1)${oursNa ? ` — ours: n/a (${oursNa})` : ''}`;
     return [{ title, rows }];
   } finally {
     rmSync(work, { recursive: true, force: true });
