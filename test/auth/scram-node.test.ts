@@ -195,6 +195,50 @@ describe('re-authentication (AUTH 0x19)', () => {
   });
 });
 
+describe('hostile AUTH traffic', () => {
+  test('300 connections of random SCRAM exchanges (garbage data, AUTH out of turn, other packets, abrupt closes): every one ends, the node keeps serving, nothing fails inside', async () => {
+    let seed = 0x5c4a3;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const garbage = (): Buffer => Buffer.from(Array.from({ length: rnd(80) }, () => rnd(256)));
+    const one = async (i: number): Promise<void> => {
+      const scram = new ScramClient('sha256', rnd(3) === 0 ? 'nobody' : 'alice', rnd(2) === 0 ? 'alice-pw' : 'x');
+      const raw = await RawClient.connect(port, 5);
+      const first = [scram.first(), garbage(), Buffer.alloc(0), Buffer.from('n,,n=alice,r=')][rnd(4)]!;
+      raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: `h-${i}`, clean: true, keepalive: 30, properties: { authenticationMethod: rnd(8) === 0 ? 'SCRAM-SHA-512' : METHOD, ...(first.length > 0 ? { authenticationData: first } : {}) } } as Packet);
+      for (let k = 0; k < 1 + rnd(4); k++) {
+        const auth = raw.received.find((p) => p.cmd === 'auth') as IAuthPacket | undefined;
+        const next: Packet[] = [
+          authPacket(0x18, auth?.properties?.authenticationData ? scram.final(auth.properties.authenticationData) : garbage()),
+          authPacket(0x18, garbage()),
+          authPacket(0x19, scram.first()),
+          { cmd: 'auth', reasonCode: 0x18, properties: { authenticationMethod: 'OTHER', authenticationData: garbage() } } as Packet,
+          { cmd: 'publish', topic: 'alice/x', payload: garbage(), qos: 0, retain: false, dup: false } as Packet,
+          { cmd: 'pingreq' } as Packet,
+          { cmd: 'disconnect', reasonCode: 0 } as Packet,
+        ];
+        if (rnd(5) === 0) await raw.until(() => raw.received.length > 0 || raw.closed, 2000, 'an answer').catch(() => undefined);
+        raw.send(next[rnd(next.length)]!);
+      }
+      if (rnd(3) === 0) raw.destroy();
+      else {
+        // Whatever came, the node ends it: a refusal, a protocol error, or the exchange left hanging until we go.
+        await raw.until(() => raw.closed || raw.received.some((p) => p.cmd === 'connack'), 5000, 'an end').catch(() => undefined);
+        raw.destroy();
+      }
+    };
+    for (let i = 0; i < 300; i += 30) await Promise.all(Array.from({ length: 30 }, (_, k) => one(i + k)));
+    assert.equal((await node.ctl(['status'])).code, 0);
+    const ok = await scramLogin(port, 'alice', 'alice-pw');
+    assert.equal(ok.rc, 0);
+    assert.ok(ok.verified);
+    ok.raw.destroy();
+    assert.doesNotMatch(node.logText(), /handling failed|internal error|re-authentication failed"/);
+  });
+});
+
 describe('SCRAM users through the API', () => {
   test('listed in the chain; a changed password takes effect; a deleted user is refused; import is refused', async () => {
     const chain = (await api('GET', '/authentication')).json as Array<Record<string, unknown>>;
