@@ -157,15 +157,23 @@ describe('re-authentication (AUTH 0x19)', () => {
     return raw;
   }
 
+  /** Re-authenticates `raw` as `scram`'s user: the server's answer to the final message (AUTH or DISCONNECT). */
+  async function reauth(raw: RawClient, scram: ScramClient): Promise<IAuthPacket | IDisconnectPacket> {
+    const from = raw.received.length;
+    raw.send(authPacket(0x19, scram.first()));
+    const cont = await raw.next<IAuthPacket>((p) => p.cmd === 'auth', 10_000, 'AUTH 0x18', from);
+    assert.equal(cont.reasonCode, 0x18);
+    const after = raw.received.length;
+    raw.send(authPacket(0x18, scram.final(cont.properties!.authenticationData!)));
+    return raw.next<IAuthPacket | IDisconnectPacket>((p) => p.cmd === 'auth' || p.cmd === 'disconnect', 10_000, 'the end of the re-authentication', after);
+  }
+
   test('with the right password: AUTH 0x00 with the server signature, and the client keeps working', async () => {
     const raw = await aliceRaw();
     const again = new ScramClient('sha256', 'alice', 'alice-pw');
-    const from = raw.received.length;
-    raw.send(authPacket(0x19, again.first()));
-    const cont = await raw.next<IAuthPacket>((p) => p.cmd === 'auth', 10_000, 'AUTH 0x18', from);
-    assert.equal(cont.reasonCode, 0x18);
-    raw.send(authPacket(0x18, again.final(cont.properties!.authenticationData!)));
-    const done = await raw.next<IAuthPacket>((p) => p.cmd === 'auth' && p.reasonCode === 0, 10_000, 'AUTH 0x00', from);
+    const done = await reauth(raw, again);
+    assert.equal(done.cmd, 'auth');
+    assert.equal(done.reasonCode, 0);
     assert.equal(done.properties?.authenticationMethod, METHOD);
     assert.ok(again.verifies(done.properties?.authenticationData));
     assert.deepEqual(await subackCodes(raw, ['alice/after']), [1]);
@@ -173,24 +181,16 @@ describe('re-authentication (AUTH 0x19)', () => {
 
   test('with a wrong password: DISCONNECT 0x87 and the connection closes', async () => {
     const raw = await aliceRaw();
-    const wrong = new ScramClient('sha256', 'alice', 'not-it');
-    const from = raw.received.length;
-    raw.send(authPacket(0x19, wrong.first()));
-    const cont = await raw.next<IAuthPacket>((p) => p.cmd === 'auth', 10_000, 'AUTH 0x18', from);
-    raw.send(authPacket(0x18, wrong.final(cont.properties!.authenticationData!)));
-    const d = await raw.next<IDisconnectPacket>((p) => p.cmd === 'disconnect', 10_000, 'DISCONNECT', from);
+    const d = await reauth(raw, new ScramClient('sha256', 'alice', 'not-it'));
+    assert.equal(d.cmd, 'disconnect');
     assert.equal(d.reasonCode, 0x87);
     await raw.waitClosed(5000);
   });
 
   test('as another user (bob, with his own password): refused, a connection keeps its user', async () => {
     const raw = await aliceRaw();
-    const bob = new ScramClient('sha256', 'bob', 'bob-pw');
-    const from = raw.received.length;
-    raw.send(authPacket(0x19, bob.first()));
-    const cont = await raw.next<IAuthPacket>((p) => p.cmd === 'auth', 10_000, 'AUTH 0x18', from);
-    raw.send(authPacket(0x18, bob.final(cont.properties!.authenticationData!)));
-    const d = await raw.next<IDisconnectPacket>((p) => p.cmd === 'disconnect', 10_000, 'DISCONNECT', from);
+    const d = await reauth(raw, new ScramClient('sha256', 'bob', 'bob-pw'));
+    assert.equal(d.cmd, 'disconnect');
     assert.equal(d.reasonCode, 0x87);
   });
 });
