@@ -173,10 +173,10 @@ export class AuthService {
   }
 
   /**
-   * A remote source (http, redis, postgresql, mysql, ldap), built now: its CA file is read (an AclError naming
-   * it when it cannot be); what it could not decide is logged, once per interval.
+   * A remote source (http, redis, postgresql, mysql, ldap), built now: its CA file is read (an
+   * AclError naming it when it cannot be); what it could not decide is logged, once per interval.
    */
-  #remote<S extends RemoteSource & { onIgnored: (why: string) => void }>(kind: string, cacertfile: string | undefined, make: () => S): S {
+  #remote<S extends RemoteSource & { onIgnored: (why: string, what?: string) => void }>(kind: string, cacertfile: string | undefined, make: () => S): S {
     let src: S;
     try {
       src = make();
@@ -184,8 +184,8 @@ export class AuthService {
       throw new AclError([{ file: cacertfile ?? kind, line: 0, column: 0, message: `authorization ${kind} source: cannot read ssl.cacertfile: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
     }
     // A backend that is down or answers oddly leaves the check to the next source (or no_match):
-    // the operator hears why.
-    src.onIgnored = (why) => this.#limited.warn(`authz:${kind}:ignored`, { why }, `authorization: the ${kind} source decided nothing: ${why}`);
+    // the operator hears why, once per interval for each kind of problem (`what`).
+    src.onIgnored = (why, what = 'failed') => this.#limited.warn(`authz:${kind}:${what}`, { why }, `authorization: the ${kind} source decided nothing: ${why}`);
     return src;
   }
 

@@ -111,6 +111,11 @@ describe('LDAP authorization', () => {
         `dn: ou=users,${LDAP_SUFFIX}\nobjectClass: organizationalUnit\nou: users\n`,
         entry('alice', 'mqttPublishTopic: alice/out/#\nmqttSubscriptionTopic: alice/in/+\nmqttPubSubTopic: shared/#\nmqttPubSubTopic: ${username}/self\n'),
         entry('carol', 'mqttSubscriptionTopic: carol/in\n'),
+        // Two entries for one user (in two sub-units): whose topics they are is not clear.
+        `dn: ou=a,ou=users,${LDAP_SUFFIX}\nobjectClass: organizationalUnit\nou: a\n`,
+        `dn: ou=b,ou=users,${LDAP_SUFFIX}\nobjectClass: organizationalUnit\nou: b\n`,
+        `dn: uid=dup,ou=a,ou=users,${LDAP_SUFFIX}\nobjectClass: inetOrgPerson\nobjectClass: mqttUser\ncn: dup\nsn: dup\nuid: dup\nmqttPubSubTopic: dup/#\n`,
+        `dn: uid=dup,ou=b,ou=users,${LDAP_SUFFIX}\nobjectClass: inetOrgPerson\nobjectClass: mqttUser\ncn: dup\nsn: dup\nuid: dup\nmqttPubSubTopic: dup/#\n`,
       ].join('\n'),
     );
     node = await createTestNode(undefined, {
@@ -151,7 +156,11 @@ describe('LDAP authorization', () => {
     // No entry for the user name, and filter syntax in it finds none (escaped): no_match.
     const star = await rawSession(node.mqttPort!, 5, `s-${uniq()}`, { username: 'a*' });
     assert.deepEqual(await subackCodes(star, ['shared/a']), [0x87]);
-    for (const r of [alice, carol, star]) r.destroy();
+    // Two entries match: no match (deny here), and the log says why.
+    const dup = await rawSession(node.mqttPort!, 5, `d-${uniq()}`, { username: 'dup' });
+    assert.deepEqual(await subackCodes(dup, ['dup/x']), [0x87]);
+    assert.match(node.logText(), /the ldap source decided nothing: 2 entries match for dup/);
+    for (const r of [alice, carol, star, dup]) r.destroy();
   });
 
   test('GET /authorization/sources shows the source with its password hidden', async (t) => {

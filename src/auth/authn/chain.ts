@@ -1,10 +1,12 @@
 // The authentication chain (EMQX's emqx_authn_chains): each enabled authenticator in order
-// (built_in_database, http, jwt); one that does not know the client passes it on (an HTTP service
-// that does not answer, too), the first that knows it decides; a chain that ends undecided refuses. No enabled authenticator at all: every client is let in (anonymous), as in
-// EMQX. A client that names an Authentication Method (MQTT 5 enhanced authentication) is asked
-// of the scram authenticators offering that method only (the password-based ones ignore it, as
-// EMQX's do); a method none offers is refused with 0x8C. A refusal never says whether the user exists: an unknown user and a wrong password both
-// get 0x86 (3.x: 4), after the same work (a decoy hash is checked for an unknown user).
+// (built_in_database, http, redis, postgresql, mysql, ldap, jwt); one that does not know the
+// client passes it on (an HTTP service that does not answer, too), the first that knows it
+// decides; a chain that ends undecided refuses. No enabled authenticator at all: every client is
+// let in (anonymous), as in EMQX. A client that names an Authentication Method (MQTT 5 enhanced
+// authentication) is asked of the scram authenticators offering that method only (the
+// password-based ones ignore it, as EMQX's do); a method none offers is refused with 0x8C. A
+// refusal never says whether the user exists: an unknown user and a wrong password both get 0x86
+// (3.x: 4), after the same work (a decoy hash is checked for an unknown user).
 import type { AuthenticatorConfig, BuiltinAuthenticatorConfig } from '../../config/types.js';
 import { ScramAuthenticator } from './scram-authn.js';
 import { RC } from '../../mqtt/reason-codes.js';

@@ -4,7 +4,8 @@
 // `subscribe_attribute` (mqttSubscriptionTopic) for SUBSCRIBE, `all_attribute` (mqttPubSubTopic)
 // for both. Each value is a topic filter, read as an acl.conf topic (wildcards; `eq` and
 // placeholders too, which EMQX would match as written). A value that covers the request allows
-// it; none, or no entry: no match (the next source decides). The directory down: no match.
+// it; none, no entry or more than one: no match (the next source decides). The directory down:
+// no match.
 import type { AuthzSourceConfig } from '../../config/types.js';
 import { LdapConn } from '../ldap/conn.js';
 import { attributeValues } from '../ldap/entry.js';
@@ -18,7 +19,8 @@ type LdapSourceConfig = Extract<AuthzSourceConfig, { type: 'ldap' }>;
 export class LdapAuthzSource {
   readonly type = 'ldap';
   readonly #conn: LdapConn;
-  onIgnored: (why: string) => void = () => undefined;
+  /** A check it could not make, why, and what kind of problem (one log line per kind per interval). */
+  onIgnored: (why: string, what?: string) => void = () => undefined;
 
   /** Connects at the first check; throws only when the CA file cannot be read. */
   constructor(readonly cfg: LdapSourceConfig) {
@@ -43,7 +45,11 @@ export class LdapAuthzSource {
     }
     const entry = entries[0];
     if (entry === undefined) return undefined;
-    if (entries.length > 1) this.onIgnored(`${entries.length} entries match for ${c.username ?? c.clientid}; the first one's topics are used (base_dn and filter should find one)`);
+    if (entries.length > 1) {
+      // As the LDAP authenticator: whose topics they are is not clear, so none apply.
+      this.onIgnored(`${entries.length} entries match for ${c.username ?? c.clientid}; base_dn and filter must find one`, 'ambiguous');
+      return undefined;
+    }
     const raw: RawRule[] = [
       ...attributeValues(entry, action).map((t): RawRule => ({ topic: t, permission: 'allow', action: req.type })),
       ...attributeValues(entry, this.cfg.all_attribute).map((t): RawRule => ({ topic: t, permission: 'allow', action: 'all' })),
