@@ -15,6 +15,8 @@ import { hostOf } from './authz/cidr.js';
 import type { Banned } from './banned/banned.js';
 import type { FlappingDetector } from './banned/flapping.js';
 
+const AUTHENTICATOR_PREFIX = /^(built_in_database|http|redis|postgresql|mysql|ldap|jwt|scram): /;
+
 export interface AccessDeps {
   readonly chain: AuthnChain;
   readonly authorizer: Authorizer;
@@ -79,8 +81,12 @@ export class Access implements AccessPort {
     }
     if (!r.ok) {
       this.stats.refusedAuthn++;
-      // The reason stays in this node's log; the client learns only the reason code.
-      this.d.limited.warn(`authn:${req.listener}`, { listener: req.listener, peer: req.peer, clientid: req.clientId.slice(0, 200), reason: r.reason }, 'authentication failed');
+      // The reason stays in this node's log; the client learns only the reason code. One line per
+      // interval for each listener and authenticator (the reason's prefix names it; a fixed set,
+      // so a client cannot make keys), so a flood of wrong passwords does not hide that another
+      // authenticator started failing.
+      const by = AUTHENTICATOR_PREFIX.exec(r.reason)?.[1] ?? 'chain';
+      this.d.limited.warn(`authn:${req.listener}:${by}`, { listener: req.listener, peer: req.peer, clientid: req.clientId.slice(0, 200), reason: r.reason }, 'authentication failed');
       return { ok: false, rc: r.rc, reason: 'authentication failed' };
     }
     const peerhost = hostOf(req.peer);

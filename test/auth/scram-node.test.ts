@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import mqtt, { type IConnackPacket, type MqttClient } from 'mqtt';
 import type { IAuthPacket, IDisconnectPacket, Packet } from 'mqtt-packet';
 import { createTestNode, type TestNode } from '../helpers/launcher.js';
-import { RawClient, uniq, within } from '../helpers/mqtt-client.js';
+import { poll, RawClient, uniq, within } from '../helpers/mqtt-client.js';
 import { ScramClient } from '../helpers/scram-client.js';
 import { http, login } from '../api/http.js';
 import { scramFirst, scramLogin, subackCodes, writeAcl } from './helpers.js';
@@ -125,6 +125,9 @@ describe('SCRAM-SHA-256 at CONNECT', () => {
     const raw = await RawClient.connect(port, 5);
     raw.send({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 5, clientId: `m-${uniq()}`, clean: true, keepalive: 60, properties: { authenticationMethod: 'SCRAM-SHA-1', authenticationData: Buffer.from('n,,n=alice,r=abc') } } as Packet);
     assert.equal((await raw.next<IConnackPacket>((p) => p.cmd === 'connack', 10_000, 'CONNACK')).reasonCode, 0x8c);
+    // Logged, although a SCRAM refusal was logged moments ago: one line per authenticator per interval.
+    await poll(() => (/"reason":"no authenticator offers the authentication method 'SCRAM-SHA-1'"/.test(node.logText()) ? true : undefined), 5000, 'the 0x8C refusal in the log');
+    assert.match(node.logText(), /"reason":"scram: wrong password"/);
 
     const scram = new ScramClient('sha256', 'alice', 'alice-pw');
     const { raw: r2, auth } = await rawFirst(scram, { username: 'bob' });
