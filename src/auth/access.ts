@@ -55,6 +55,12 @@ export class Access implements AccessPort {
         this.d.log.error({ as: f.as, who: f.who, err: err instanceof Error ? err.message : String(err) }, 'could not record a flapping ban');
       });
     }
+    // The listener's `enable_authn` (EMQX's pre-hook): no chain for its clients, or none for a
+    // client without a user name.
+    if (req.enableAuthn === false) return this.#admit(req, { ok: true, superuser: false, by: 'anonymous' });
+    if (req.enableAuthn === 'quick_deny_anonymous' && (req.username === undefined || req.username === '')) {
+      return this.#admit(req, { ok: false, rc: RC.notAuthorized, reason: 'no user name, and the listener has enable_authn = quick_deny_anonymous' });
+    }
     return this.#admit(req, await this.d.chain.authenticate(this.#credentials(req)));
   }
 

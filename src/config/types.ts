@@ -151,6 +151,8 @@ export interface ListenerConfig {
   readonly max_conn_rate: number;
   /** PUBLISH packets read per second from each client (`messages_rate`). */
   readonly messages_rate: number;
+  /** The authentication chain for this listener's clients; false: none (anonymous); quick_deny_anonymous: a client without a user name is refused at once. */
+  readonly enable_authn: boolean | 'quick_deny_anonymous';
   /** Bytes read per second from each client (`bytes_rate`). */
   readonly bytes_rate: number;
   readonly ssl_options?: ListenerSslOptions;

@@ -45,6 +45,8 @@ export interface ChannelSettings {
   /** The listener's `messages_rate` and `bytes_rate`, per second (absent or Infinity: none). */
   readonly messagesRate?: number;
   readonly bytesRate?: number;
+  /** The listener's `enable_authn` (absent: true). */
+  readonly enableAuthn?: boolean | 'quick_deny_anonymous';
 }
 
 export interface ChannelEnv {

@@ -270,7 +270,7 @@ export class Listeners {
   }
 
   #settings(id: string, l: ListenerConfig): ChannelSettings {
-    return { mqtt: this.env.mqtt(), listener: id, mountpoint: l.mountpoint, port: parseBind(l.bind).port, messagesRate: l.messages_rate, bytesRate: l.bytes_rate };
+    return { mqtt: this.env.mqtt(), listener: id, mountpoint: l.mountpoint, port: parseBind(l.bind).port, messagesRate: l.messages_rate, bytesRate: l.bytes_rate, enableAuthn: l.enable_authn };
   }
 
   #channelEnv(r: Running): ChannelEnv {

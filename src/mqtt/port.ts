@@ -183,6 +183,8 @@ export interface AccessRequest {
   /** MQTT 5 enhanced authentication: the Authentication Method and the client's first data. */
   readonly authMethod?: string;
   readonly authData?: Buffer;
+  /** The listener's `enable_authn` (absent: true). */
+  readonly enableAuthn?: boolean | 'quick_deny_anonymous';
 }
 
 /** One admitted client's permissions: asked on every PUBLISH and SUBSCRIBE (cheap when open). */

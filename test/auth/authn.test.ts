@@ -4,9 +4,9 @@
 // client without credentials, a superuser past the ACL, bulk import of EMQX's CSV and JSON files.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTestNode, type TestNode } from '../helpers/launcher.js';
+import { createTestNode, freePort, type TestNode } from '../helpers/launcher.js';
 import { closeAll, RawClient, uniq } from '../helpers/mqtt-client.js';
 import { connackCode, PBKDF2_CHAIN, rawSession, subackCodes, writeAcl } from './helpers.js';
 
@@ -129,5 +129,54 @@ describe('built_in_database users', () => {
     const b = await node.ctl(['users', 'import', bad]);
     assert.equal(b.code, 1);
     assert.match(b.stdout, /unsupported file format/);
+  });
+});
+
+describe("a listener's enable_authn", () => {
+  let two: TestNode;
+  let internal: number;
+
+  before(async () => {
+    internal = await freePort();
+    two = await createTestNode(undefined, {
+      name: 'authnlst@127.0.0.1',
+      mqtt: true,
+      conf: `${PBKDF2_CHAIN}
+listeners.tcp.default.enable_authn = quick_deny_anonymous
+listeners.tcp.internal { bind = "127.0.0.1:${internal}", enable_authn = false }`,
+    });
+    await two.startOk();
+    assert.equal((await two.ctl(['users', 'add', 'svc', 'svc-pw'])).code, 0);
+  });
+
+  after(async () => {
+    RawClient.destroyAll();
+    await two?.cleanup();
+  });
+
+  test('false: the listener lets its clients in without the chain; quick_deny_anonymous: no user name, refused before the chain; a user still checked', async () => {
+    for (const level of [4, 5] as const) {
+      const anon = await connackCode(internal, level, `in-${uniq()}`);
+      assert.equal(anon.rc, 0, 'enable_authn = false: anonymous');
+      anon.raw.destroy();
+      const any = await connackCode(internal, level, `in-${uniq()}`, { username: 'svc', password: Buffer.from('wrong') });
+      assert.equal(any.rc, 0, 'enable_authn = false: the password is not checked');
+      any.raw.destroy();
+      assert.equal((await connackCode(two.mqttPort!, level, `q-${uniq()}`)).rc, level === 5 ? 0x87 : 5);
+      assert.equal((await connackCode(two.mqttPort!, level, `q-${uniq()}`, { username: 'svc', password: Buffer.from('wrong') })).rc, level === 5 ? 0x86 : 4);
+      const ok = await connackCode(two.mqttPort!, level, `q-${uniq()}`, { username: 'svc', password: Buffer.from('svc-pw') });
+      assert.equal(ok.rc, 0);
+      ok.raw.destroy();
+    }
+    assert.match(two.logText(), /no user name, and the listener has enable_authn = quick_deny_anonymous/);
+  });
+
+  test('a bad value names the key and what is allowed', async () => {
+    const bad = await two.emqx(['check_config']);
+    assert.equal(bad.code, 0, bad.stdout + bad.stderr);
+    writeFileSync(join(two.etcDir, 'emqx.conf'), `${readFileSync(join(two.etcDir, 'emqx.conf'), 'utf8')}\nlisteners.tcp.internal.enable_authn = maybe\n`);
+    const r = await two.emqx(['check_config']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout + r.stderr, /listeners\.tcp\.internal\.enable_authn: 'maybe' is not true, false or quick_deny_anonymous/);
   });
 });

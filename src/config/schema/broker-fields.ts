@@ -39,6 +39,23 @@ const websocketFields: Record<string, Field> = {
   proxy_port_header: emqx,
 };
 
+/** `enable_authn`: the chain for this listener's clients (true), none (false), or a client without a user name refused before it. */
+const enableAuthn: Field = {
+  type: {
+    kind: 'custom',
+    expected: 'true, false or quick_deny_anonymous',
+    convert: (v) =>
+      v === true || v === 'true'
+        ? { ok: true, value: true }
+        : v === false || v === 'false'
+          ? { ok: true, value: false }
+          : v === 'quick_deny_anonymous'
+            ? { ok: true, value: v }
+            : { ok: false, reason: `${typeof v === 'string' ? `'${v}'` : String(v)} is not true, false or quick_deny_anonymous` },
+  },
+  default: true,
+};
+
 /** What every listener has; `bind` defaults to the type's standard port. */
 const commonListenerFields: Record<string, Field> = {
   enable: bool(true),
@@ -48,7 +65,7 @@ const commonListenerFields: Record<string, Field> = {
   proxy_protocol: emqx,
   proxy_protocol_timeout: emqx,
   zone: emqx,
-  enable_authn: emqx,
+  enable_authn: enableAuthn,
   access_rules: emqx,
   limiter: emqx,
   max_conn_rate: rate(false),

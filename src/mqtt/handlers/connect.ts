@@ -84,6 +84,7 @@ export async function handleConnect(ch: Channel, p: IConnectPacket): Promise<voi
       protoName: p.protocolId ?? 'MQTT',
       mountpoint: ch.mountpoint,
       ...(cert?.cn !== undefined ? { certCommonName: cert.cn } : {}),
+      ...(ch.settings.enableAuthn !== undefined ? { enableAuthn: ch.settings.enableAuthn } : {}),
       ...(method !== undefined ? { authMethod: method, ...(props.authenticationData ? { authData: props.authenticationData } : {}) } : {}),
     });
     if (ch.state === 'closed') return;
