@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createTestNode, freePort, type TestNode } from '../helpers/launcher.js';
-import { closeAll, RawClient, uniq } from '../helpers/mqtt-client.js';
+import { closeAll, poll, RawClient, uniq } from '../helpers/mqtt-client.js';
 import { connackCode, PBKDF2_CHAIN, rawSession, subackCodes, writeAcl } from './helpers.js';
 
 let node: TestNode;
@@ -169,6 +169,22 @@ listeners.tcp.internal { bind = "127.0.0.1:${internal}", enable_authn = false }`
       ok.raw.destroy();
     }
     assert.match(two.logText(), /no user name, and the listener has enable_authn = quick_deny_anonymous/);
+  });
+
+  test('a reload applies to the next connections: enable_authn = true on the internal listener refuses the anonymous client', async () => {
+    const conf = readFileSync(join(two.etcDir, 'emqx.conf'), 'utf8');
+    two.writeConf(conf.replace(`enable_authn = false }`, `enable_authn = true }`));
+    await poll(async () => {
+      const r = await connackCode(internal, 5, `re-${uniq()}`);
+      r.raw.destroy();
+      return r.rc === 0x87 ? true : undefined;
+    }, 10_000, 'the internal listener to ask the chain');
+    two.writeConf(conf);
+    await poll(async () => {
+      const r = await connackCode(internal, 5, `re-${uniq()}`);
+      r.raw.destroy();
+      return r.rc === 0 ? true : undefined;
+    }, 10_000, 'the internal listener to let clients in again');
   });
 
   test('a bad value names the key and what is allowed', async () => {
