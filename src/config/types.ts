@@ -153,6 +153,8 @@ export interface ListenerConfig {
   readonly messages_rate: number;
   /** The authentication chain for this listener's clients; false: none (anonymous); quick_deny_anonymous: a client without a user name is refused at once. */
   readonly enable_authn: boolean | 'quick_deny_anonymous';
+  /** Which client addresses are accepted ("allow all", "deny 10.0.0.0/8", ...; mqtt/access-rules.ts). */
+  readonly access_rules: readonly string[];
   /** Bytes read per second from each client (`bytes_rate`). */
   readonly bytes_rate: number;
   readonly ssl_options?: ListenerSslOptions;

@@ -20,6 +20,7 @@ import type { AccessPort, BrokerPort, CongestionPort, PeerCert } from './port.js
 import { RC } from './reason-codes.js';
 import type { Tracer } from './tracer.js';
 import { TokenBucket } from '../base/token-bucket.js';
+import { accessAllowed, parseAccessRule, type AccessRule } from './access-rules.js';
 
 export interface ListenersEnv {
   readonly broker: BrokerPort;
@@ -73,6 +74,27 @@ interface Running {
   connRate: TokenBucket | undefined;
   /** Accepted connections held back by max_conn_rate, not served yet. */
   waiting: number;
+  /** `access_rules` compiled, and the list they were compiled from; undefined: allow all. */
+  rules: { readonly from: readonly string[]; readonly compiled: readonly AccessRule[] | undefined };
+}
+
+/** The compiled rules, none when they let every address in (EMQX's default): no address lookup then. */
+function compileRules(list: readonly string[]): { from: readonly string[]; compiled: readonly AccessRule[] | undefined } {
+  const compiled = list.map((t) => parseAccessRule(t)).filter((r): r is AccessRule => typeof r !== 'string');
+  return { from: list, compiled: compiled.length === 0 || (compiled[0]!.allow && compiled[0]!.ranges === 'all') ? undefined : compiled };
+}
+
+/**
+ * Runs `denied` on each connection before anything else the server does with it (before the TLS
+ * handshake on ssl/wss, before the WebSocket upgrade): a denied one is destroyed at once.
+ */
+function guardConnections(server: AnyServer, denied: (socket: Socket) => boolean): void {
+  const listeners = server.listeners('connection') as Array<(socket: Socket) => void>;
+  server.removeAllListeners('connection');
+  server.on('connection', (socket: Socket) => {
+    if (denied(socket)) return void socket.destroy();
+    for (const f of listeners) f.call(server, socket);
+  });
 }
 
 const connRateOf = (l: ListenerConfig): TokenBucket | undefined =>
@@ -108,7 +130,6 @@ function listenReason(err: NodeJS.ErrnoException, bind: string): string {
 const ids = (config: ListenersConfig): Array<[id: string, type: ListenerType, l: ListenerConfig]> =>
   (Object.keys(config) as ListenerType[]).flatMap((type) => Object.entries(config[type]).map(([name, l]): [string, ListenerType, ListenerConfig] => [`${type}:${name}`, type, l]));
 
-/** A listener change that needs a new socket (another address); anything else is changed in place. */
 /**
  * A change that needs a new socket: another address, or TLS settings a running server cannot
  * take (whether to ask for client certificates, the handshake deadline). Certificates and keys
@@ -300,6 +321,7 @@ export class Listeners {
       shutdownCount: 0,
       connRate: connRateOf(l),
       waiting: 0,
+      rules: compileRules(l.access_rules),
     };
     const env = this.#channelEnv(r);
     const serve = (socket: Socket): void => {
@@ -353,6 +375,7 @@ export class Listeners {
       });
       server = http;
     }
+    guardConnections(server, (socket) => this.#denied(r, socket));
     server.on('error', (err) => this.env.log.error({ listener: id, err: err.message }, 'listener error'));
     (r as { server: AnyServer }).server = server;
     await new Promise<void>((resolve, reject) => {
@@ -418,9 +441,19 @@ export class Listeners {
     }, wait);
   }
 
-  /** Changes that keep the socket: limits, mountpoint, certificates, WebSocket checks. */
+  /** Whether `access_rules` refuse the connection's address (logged once per interval per listener). */
+  #denied(r: Running, socket: Socket): boolean {
+    const rules = r.rules.compiled;
+    if (rules === undefined || accessAllowed(rules, socket.remoteAddress)) return false;
+    r.shutdownCount++;
+    this.env.limited.warn(`${r.id}:access_rules`, { listener: r.id, peer: socket.remoteAddress }, 'connection refused by the listener\'s access_rules');
+    return true;
+  }
+
+  /** Changes that keep the socket: limits, mountpoint, access rules, certificates, WebSocket checks. */
   #update(r: Running, l: ListenerConfig): void {
     if (l.max_conn_rate !== r.config.max_conn_rate) r.connRate = connRateOf(l);
+    if (l.access_rules !== r.rules.from) r.rules = compileRules(l.access_rules);
     r.config = l;
     r.settings = this.#settings(r.id, l);
     if (l.tls && 'setSecureContext' in r.server) (r.server as unknown as { setSecureContext(o: object): void }).setSecureContext(l.tls);

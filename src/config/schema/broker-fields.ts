@@ -2,6 +2,7 @@
 // EMQX 5's names and defaults. As for node/cluster, keys EMQX has and this node does not use are
 // declared `emqx`: a real EMQX file loads unchanged, and the start-up warning names them.
 import type { Field } from './fields.js';
+import { ALLOW_ALL, parseAccessRule } from '../../mqtt/access-rules.js';
 import { bind, bool, bytes, duration, durationOrInfinity, emqx, int, limit, object, oneOf, rate, str, UNUSED_SSL_OPTIONS } from './builders.js';
 
 export const SHARED_SUBSCRIPTION_STRATEGIES = ['random', 'round_robin', 'round_robin_per_group', 'sticky', 'local', 'hash_clientid', 'hash_topic'] as const;
@@ -56,6 +57,27 @@ const enableAuthn: Field = {
   default: true,
 };
 
+/** `access_rules`: ["allow all"], ["deny 10.0.0.0/8", "allow all"], ... (mqtt/access-rules.ts). */
+const accessRules: Field = {
+  type: {
+    kind: 'custom',
+    expected: 'a list of rules such as "allow all" or "deny 10.0.0.0/8, 192.168.0.0/16"',
+    convert: (v) => {
+      const list = typeof v === 'string' ? [v] : v;
+      if (!Array.isArray(list)) return { ok: false, reason: 'is not a list of rules (e.g. ["deny 10.0.0.0/8", "allow all"])' };
+      const out: string[] = [];
+      for (const [i, rule] of list.entries()) {
+        if (typeof rule !== 'string') return { ok: false, reason: `[${i + 1}] is not a string` };
+        const parsed = parseAccessRule(rule);
+        if (typeof parsed === 'string') return { ok: false, reason: `[${i + 1}] ${parsed}` };
+        out.push(rule.trim());
+      }
+      return { ok: true, value: out };
+    },
+  },
+  default: ALLOW_ALL,
+};
+
 /** What every listener has; `bind` defaults to the type's standard port. */
 const commonListenerFields: Record<string, Field> = {
   enable: bool(true),
@@ -66,7 +88,7 @@ const commonListenerFields: Record<string, Field> = {
   proxy_protocol_timeout: emqx,
   zone: emqx,
   enable_authn: enableAuthn,
-  access_rules: emqx,
+  access_rules: accessRules,
   limiter: emqx,
   max_conn_rate: rate(false),
   messages_rate: rate(false),
