@@ -136,7 +136,12 @@ export class ViewExchange {
       dist.send(peer, CLUSTER_CHANNELS.removed, { clusterId: local.view.clusterId, entry: tomb });
       return 'removed';
     }
-    const split = liveness.cameBackUnrestarted(peer, their.bootId);
+    // Back with the boot it had: a partition, unless the link was down for less than failure
+    // detection needs to call a peer silent. Two links crossing (both sides dialing when one
+    // restarts) end with one closed by the peer and the other up a moment later: not a split. A
+    // real split silences both sides for a ticktime at least, and the side that saw it decides.
+    const minSilence = (dist.ticktimeMs?.() ?? 0) / 2;
+    const split = liveness.cameBackUnrestarted(peer, their.bootId) && liveness.downFor(peer, this.ctx.now(), 0) >= minSilence;
     const wasApart = liveness.isPartitioned(peer);
     const lostAt = liveness.since(peer) ?? this.ctx.now();
     if (!this.ctx.settings().autoheal && split) {

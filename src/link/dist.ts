@@ -91,6 +91,10 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     };
   }
 
+  ticktimeMs(): number {
+    return this.o.netTicktimeMs;
+  }
+
   private get tls(): boolean {
     return isTls(this.o.protoDist);
   }

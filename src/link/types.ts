@@ -100,4 +100,6 @@ export interface Dist extends EventEmitter<DistEvents> {
   droppedSends?(): Record<string, number>;
   /** Event-loop turns spent polling for call replies instead of sleeping (see busy-poll.ts). */
   busyPollTurns?(): number;
+  /** The silence after which a linked node is declared down (node.dist_net_ticktime), ms. */
+  ticktimeMs?(): number;
 }

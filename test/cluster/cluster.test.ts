@@ -226,6 +226,32 @@ test('with autoheal=false a partition stays until one side restarts', async (t) 
   await until('data', () => sim.get(B).parts.db.get('t', 'k') === 'a-side');
 });
 
+test('with autoheal=false a link that drops and is back at once (two links crossing) is no partition; a real silence still is', async (t) => {
+  const sim = new Sim();
+  t.after(() => sim.stopAll());
+  const cfg = { config: { autoheal: false } };
+  await sim.start(A, cfg);
+  await sim.start(B, cfg);
+  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
+  await until('two', () => sameRunning(sim, [A, B]));
+  for (const n of [A, B]) sim.get(n).dist.ticktimeMs = () => 1000;
+  // B's link is closed by A's side while A keeps its own (as when both dialed after a restart):
+  // B's reconnect loop has it back within ~20 ms, with A's same boot.
+  sim.get(B).dist.dropLink(A, 'connection_closed');
+  await until('b linked again', () => sim.get(B).dist.isUp(A));
+  await new Promise((r) => setTimeout(r, 150));
+  assert.deepEqual(sim.status(B), { running: [A, B], stopped: [] }, 'a flap is not a partition');
+  assert.doesNotMatch((await sim.run(B, 'cluster', 'status', '--verbose')).output, /partitioned/);
+  // A split longer than half the ticktime is one.
+  sim.net.partition([A], [B]);
+  await new Promise((r) => setTimeout(r, 700));
+  sim.net.heal();
+  await until('link back', () => sim.get(A).dist.isUp(B));
+  await new Promise((r) => setTimeout(r, 150));
+  assert.deepEqual(sim.status(A).stopped, [B], 'partitioned');
+  assert.match((await sim.run(A, 'cluster', 'status', '--verbose')).output, /b@127\.0\.0\.1\s+partitioned/);
+});
+
 test('a join that fails midway leaves the joiner exactly as it was', async (t) => {
   const sim = new Sim();
   t.after(() => sim.stopAll());

@@ -49,6 +49,8 @@ export class MemoryDist extends EventEmitter<DistEvents> implements Dist {
   private running = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly pending = new Map<string, Set<Pending>>();
+  /** The real link layer's failure-detection time; unset here unless a test sets it. */
+  ticktimeMs?: () => number;
 
   constructor(
     private readonly net: MemoryNet,
