@@ -10,6 +10,8 @@ export class Liveness {
   /** Each member's boot id when last met: the same one after a silence means a partition. */
   private readonly lastBoot = new Map<string, string>();
   private readonly partitioned = new Set<string>();
+  /** Members whose link was lost to silence (the heartbeat timeout), not closed by a peer that answers. */
+  private readonly silent = new Set<string>();
 
   /**
    * Starts over, for a new cluster or alone: nothing learned about the old members says anything
@@ -20,6 +22,7 @@ export class Liveness {
     this.downSince.clear();
     this.lastBoot.clear();
     this.partitioned.clear();
+    this.silent.clear();
     for (const n of down) this.downSince.set(n, at);
   }
 
@@ -52,14 +55,21 @@ export class Liveness {
     this.lastBoot.set(node, bootId);
     this.downSince.delete(node);
     this.partitioned.delete(node);
+    this.silent.delete(node);
     return fresh;
   }
 
-  /** Its link went down. Returns whether it was running. */
-  lost(node: string, now: number): boolean {
+  /** Its link went down (`silence`: nothing heard for the ticktime). Returns whether it was running. */
+  lost(node: string, now: number, silence = false): boolean {
     const was = this.running.delete(node);
     if (!this.downSince.has(node)) this.downSince.set(node, now);
+    if (silence) this.silent.add(node);
     return was;
+  }
+
+  /** Whether the member was lost to silence since it was last met. */
+  lostToSilence(node: string): boolean {
+    return this.silent.has(node);
   }
 
   /** A new member not met yet: down from `now` until it is. */
@@ -85,5 +95,6 @@ export class Liveness {
     this.downSince.delete(node);
     this.lastBoot.delete(node);
     this.partitioned.delete(node);
+    this.silent.delete(node);
   }
 }

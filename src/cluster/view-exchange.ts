@@ -136,12 +136,13 @@ export class ViewExchange {
       dist.send(peer, CLUSTER_CHANNELS.removed, { clusterId: local.view.clusterId, entry: tomb });
       return 'removed';
     }
-    // Back with the boot it had: a partition, unless the link was down for less than failure
-    // detection needs to call a peer silent. Two links crossing (both sides dialing when one
-    // restarts) end with one closed by the peer and the other up a moment later: not a split. A
-    // real split silences both sides for a ticktime at least, and the side that saw it decides.
-    const minSilence = (dist.ticktimeMs?.() ?? 0) / 2;
-    const split = liveness.cameBackUnrestarted(peer, their.bootId) && liveness.downFor(peer, this.ctx.now(), 0) >= minSilence;
+    // Back with the boot it had: a partition if the link was lost to silence (nothing heard for
+    // the ticktime) or stayed down for half a ticktime. Not when a peer that answers closed it
+    // and it was back at once: two links crossing (both sides dialing when one restarts) end with
+    // one closed by the peer and the other up a moment later. A real split silences at least one
+    // side for a ticktime, and the side that saw that decides for both (its verdict).
+    const minDown = (dist.ticktimeMs?.() ?? 0) / 2;
+    const split = liveness.cameBackUnrestarted(peer, their.bootId) && (liveness.lostToSilence(peer) || liveness.downFor(peer, this.ctx.now(), 0) >= minDown);
     const wasApart = liveness.isPartitioned(peer);
     const lostAt = liveness.since(peer) ?? this.ctx.now();
     if (!this.ctx.settings().autoheal && split) {
@@ -251,6 +252,6 @@ export class ViewExchange {
 
   private lost(node: string, reason: NodeDownReason): void {
     if (!this.ctx.local.isMember(node)) return;
-    if (this.ctx.liveness.lost(node, this.ctx.now())) this.ctx.log.warn({ peer: node, reason }, 'member down');
+    if (this.ctx.liveness.lost(node, this.ctx.now(), reason === 'heartbeat_timeout')) this.ctx.log.warn({ peer: node, reason }, 'member down');
   }
 }

@@ -30,6 +30,20 @@ test('back from a silence with the same boot id is a partition; with a new one, 
   assert.equal(l.isPartitioned('b'), false);
 });
 
+test('lost to silence is remembered until the member is met again', () => {
+  const l = new Liveness();
+  l.met('b', 'boot1', 1);
+  l.lost('b', 2);
+  assert.equal(l.lostToSilence('b'), false, 'closed by a peer that answers');
+  l.lost('b', 3, true);
+  assert.equal(l.lostToSilence('b'), true);
+  l.met('b', 'boot1', 4);
+  assert.equal(l.lostToSilence('b'), false);
+  l.lost('b', 5, true);
+  l.reset(['b'], 6);
+  assert.equal(l.lostToSilence('b'), false, 'a reset forgets it');
+});
+
 test('one reset forgets all, boot ids included: an earlier stint says nothing about this one', () => {
   const l = new Liveness();
   l.met('b', 'boot1', 1);
