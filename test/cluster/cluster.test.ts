@@ -203,14 +203,21 @@ test('a joiner up longer than cluster.autoclean does not remove a stopped member
   assert.ok(Date.now() - joinedAt >= autoclean, `removed ${Date.now() - joinedAt} ms after the join`);
 });
 
-test('with autoheal=false a partition stays until one side restarts', async (t) => {
+const AUTOHEAL_OFF = { config: { autoheal: false } };
+
+/** A and B in one cluster with cluster.autoheal = false. */
+async function twoApartOnSplit(t: { after(fn: () => Promise<void>): void }): Promise<Sim> {
   const sim = new Sim();
   t.after(() => sim.stopAll());
-  const cfg = { config: { autoheal: false } };
-  await sim.start(A, cfg);
-  await sim.start(B, cfg);
+  await sim.start(A, AUTOHEAL_OFF);
+  await sim.start(B, AUTOHEAL_OFF);
   assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
   await until('two', () => sameRunning(sim, [A, B]));
+  return sim;
+}
+
+test('with autoheal=false a partition stays until one side restarts', async (t) => {
+  const sim = await twoApartOnSplit(t);
   sim.net.partition([A], [B]);
   await until('split', () => sim.status(A).stopped.includes(B) && sim.status(B).stopped.includes(A));
   await sim.get(A).parts.db.write('t', 'k', 'a-side');
@@ -221,19 +228,13 @@ test('with autoheal=false a partition stays until one side restarts', async (t) 
   assert.match((await sim.run(A, 'cluster', 'status', '--verbose')).output, /b@127\.0\.0\.1\s+partitioned/);
   assert.equal(sim.get(B).parts.db.get('t', 'k'), undefined);
   const bStore = await sim.kill(B);
-  await sim.start(B, { store: bStore, ...cfg });
+  await sim.start(B, { store: bStore, ...AUTOHEAL_OFF });
   await until('healed by restart', () => sameRunning(sim, [A, B]));
   await until('data', () => sim.get(B).parts.db.get('t', 'k') === 'a-side');
 });
 
 test('with autoheal=false a link that drops and is back at once (two links crossing) is no partition; a real silence still is', async (t) => {
-  const sim = new Sim();
-  t.after(() => sim.stopAll());
-  const cfg = { config: { autoheal: false } };
-  await sim.start(A, cfg);
-  await sim.start(B, cfg);
-  assert.equal((await sim.run(B, 'cluster', 'join', A)).code, 0);
-  await until('two', () => sameRunning(sim, [A, B]));
+  const sim = await twoApartOnSplit(t);
   for (const n of [A, B]) sim.get(n).dist.ticktimeMs = () => 1000;
   // B's link is closed by A's side while A keeps its own (as when both dialed after a restart):
   // B's reconnect loop has it back within ~20 ms, with A's same boot.
