@@ -247,7 +247,9 @@ export function brokerCommands(h: BrokerCtlHost): CtlCommand[] {
             if (l.running) {
               row('current_conn', String(l.currentConns));
               row('max_conns', l.maxConns === Number.POSITIVE_INFINITY ? 'infinity' : String(l.maxConns));
-              row('shutdown_count', l.shutdownCount > 0 ? `[{max_conns_reached,${l.shutdownCount}}]` : '[]');
+              // esockd's shape: one {reason,count} per reason that happened.
+              const counts = [...(l.shutdownCount > 0 ? [`{max_conns_reached,${l.shutdownCount}}`] : []), ...(l.deniedCount > 0 ? [`{access_denied,${l.deniedCount}}`] : [])];
+              row('shutdown_count', `[${counts.join(',')}]`);
             } else if (l.note) row('not_running', l.note);
           }
           return ok(out);

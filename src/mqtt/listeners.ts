@@ -70,6 +70,8 @@ interface Running {
   settings: ChannelSettings;
   /** Connections refused because max_connections was reached. */
   shutdownCount: number;
+  /** Connections refused by access_rules. */
+  deniedCount: number;
   /** max_conn_rate's bucket; undefined: no limit. */
   connRate: TokenBucket | undefined;
   /** Accepted connections held back by max_conn_rate, not served yet. */
@@ -109,6 +111,8 @@ export interface ListenerStatus {
   readonly currentConns: number;
   readonly maxConns: number;
   readonly shutdownCount: number;
+  /** Connections refused by access_rules. */
+  readonly deniedCount: number;
   /** Why a configured listener is not running (off by default, stopped by an operator, ...). */
   readonly note?: string;
 }
@@ -253,6 +257,7 @@ export class Listeners {
         currentConns: r?.channels.size ?? 0,
         maxConns: l.max_connections,
         shutdownCount: r?.shutdownCount ?? 0,
+        deniedCount: r?.deniedCount ?? 0,
         ...(note ? { note } : {}),
       };
     });
@@ -319,6 +324,7 @@ export class Listeners {
       channels: new Set(),
       settings: this.#settings(id, l),
       shutdownCount: 0,
+      deniedCount: 0,
       connRate: connRateOf(l),
       waiting: 0,
       rules: compileRules(l.access_rules),
@@ -445,7 +451,7 @@ export class Listeners {
   #denied(r: Running, socket: Socket): boolean {
     const rules = r.rules.compiled;
     if (rules === undefined || accessAllowed(rules, socket.remoteAddress)) return false;
-    r.shutdownCount++;
+    r.deniedCount++;
     this.env.limited.warn(`${r.id}:access_rules`, { listener: r.id, peer: socket.remoteAddress }, 'connection refused by the listener\'s access_rules');
     return true;
   }

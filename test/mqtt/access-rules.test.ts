@@ -116,6 +116,8 @@ ${sslConf}`;
     assert.equal(await connectFrom(node.mqttPort!, '127.0.0.1'), 0);
     assert.equal(await connectFrom(node.mqttPort!, '127.0.0.3'), 0);
     assert.match(node.logText(), /"listener":"tcp:default","peer":"127\.0\.0\.2".*connection refused by the listener's access_rules/);
+    const listeners = (await node.ctl(['listeners'])).stdout;
+    assert.match(listeners, /tcp:default\n(?: {2}.*\n)*? {2}shutdown_count\s*: \[\{access_denied,1\}\]\n/);
   });
 
   test('ws: "deny all" after the allowed address refuses the rest before the upgrade', async () => {
