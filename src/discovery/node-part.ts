@@ -119,7 +119,9 @@ export function discoveryPart(host: DiscoveryPartHost): DiscoveryPart {
         self: dist.self,
         startedAt: host.startedAt,
         members: () => cluster.members(),
-        probe: distProbe(dist, (n) => cluster.members().includes(n)),
+        // A link to a member, or to the node a join (by hand or by discovery) now runs to, stays:
+        // dropping the probe's link under a join that started meanwhile failed it with node_down.
+        probe: distProbe(dist, (n) => cluster.members().includes(n) || cluster.busy() === n),
         join: (n) => cluster.join(n),
       },
       log,

@@ -17,9 +17,10 @@ function isNodeInfo(v: unknown): v is NodeInfo {
 
 /**
  * A probe for AutoclusterHost.probe: links to the node (refusals such as a wrong cookie count as
- * unreachable) and asks. A link made only to probe a non-member is dropped again.
+ * unreachable) and asks. A link made only to probe is dropped again, unless `keep` says it is
+ * wanted by then (a member, or the target of a join that started meanwhile).
  */
-export function distProbe(dist: Dist, isMember: (node: string) => boolean, timeoutMs = 3000) {
+export function distProbe(dist: Dist, keep: (node: string) => boolean, timeoutMs = 3000) {
   return async (node: string, signal: AbortSignal): Promise<NodeInfo | undefined> => {
     const wasUp = dist.isUp(node);
     try {
@@ -31,7 +32,7 @@ export function distProbe(dist: Dist, isMember: (node: string) => boolean, timeo
     } catch {
       return undefined;
     } finally {
-      if (!wasUp && !isMember(node)) dist.disconnect(node);
+      if (!wasUp && !keep(node)) dist.disconnect(node);
     }
   };
 }
