@@ -83,6 +83,12 @@ interface TopicMetric {
   metrics: Record<string, number>;
 }
 
+interface DashboardUser {
+  username: string;
+  description: string;
+  role: string;
+}
+
 interface TraceInfo {
   name: string;
   type: 'clientid' | 'topic' | 'ip_address';
@@ -98,6 +104,17 @@ const $ = <T extends HTMLElement>(id: string): T => {
 };
 
 class Unauthorized extends Error {}
+
+/** The logged-in user: the token's payload names it (the page only reads it, the API checks it). */
+function me(): string | undefined {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (!token) return undefined;
+  try {
+    return JSON.parse(atob(token.split('.')[0]!.replace(/-/g, '+').replace(/_/g, '/'))).u as string;
+  } catch {
+    return undefined;
+  }
+}
 
 async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
   const token = sessionStorage.getItem(TOKEN_KEY);
@@ -335,6 +352,23 @@ function fillAccess(chain: AccessEntry[], sources: { sources: AccessEntry[] }): 
   fillRows('authz', sources.sources, (a) => a.type ?? '', (a) => [a.type ?? '', a.enable ? 'yes' : 'no', whereOf(a)], () => []);
 }
 
+function fillUsers(users: DashboardUser[]): void {
+  const self = me();
+  fillRows('users', users, (u) => u.username, (u) => [u.username, u.description, u.role], (u) => (u.username === self ? [] : [button('Delete', 'kick', () => void deleteUser(u.username))]));
+  $('user-count').textContent = `${users.length}`;
+}
+
+async function deleteUser(username: string): Promise<void> {
+  try {
+    await api('DELETE', `/users/${encodeURIComponent(username)}`);
+    $('users-result').textContent = `${username} deleted`;
+  } catch (err) {
+    if (err instanceof Unauthorized) return showLogin('Your session has ended; log in again.');
+    $('users-result').textContent = `${username} not deleted: ${(err as Error).message}`;
+  }
+  await refresh();
+}
+
 function fillTopicMetrics(list: TopicMetric[]): void {
   const n = (m: TopicMetric, k: string): number => m.metrics[k] ?? 0;
   fillRows(
@@ -396,7 +430,7 @@ let chartTimer: number | undefined;
 async function refresh(): Promise<void> {
   try {
     const filter = $<HTMLInputElement>('client-filter').value.trim();
-    const [cluster, nodes, clients, subs, retained, delayed, traces, alarms, alarmHistory, topicMetrics, chain, sources] = await Promise.all([
+    const [cluster, nodes, clients, subs, retained, delayed, traces, alarms, alarmHistory, topicMetrics, chain, sources, users] = await Promise.all([
       api<{ name: string; self: string }>('GET', '/cluster'),
       api<NodeInfo[]>('GET', '/nodes'),
       api<{ data: Client[]; meta: { count: number } }>('GET', `/clients?limit=50${filter ? `&like_clientid=${encodeURIComponent(filter)}` : ''}`),
@@ -409,6 +443,7 @@ async function refresh(): Promise<void> {
       api<TopicMetric[]>('GET', '/mqtt/topic_metrics'),
       api<AccessEntry[]>('GET', '/authentication'),
       api<{ sources: AccessEntry[] }>('GET', '/authorization/sources'),
+      api<DashboardUser[]>('GET', '/users'),
     ]);
     $('cluster-name').textContent = cluster.name;
     $('served-by').textContent = `served by ${cluster.self}`;
@@ -421,6 +456,7 @@ async function refresh(): Promise<void> {
     fillAlarms(alarms, alarmHistory);
     fillTopicMetrics(topicMetrics);
     fillAccess(chain, sources);
+    fillUsers(users);
   } catch (err) {
     if (err instanceof Unauthorized) showLogin('Your session has ended; log in again.');
   }
@@ -461,7 +497,7 @@ function showApp(): void {
   $('app').hidden = false;
   const warning = sessionStorage.getItem(`${TOKEN_KEY}.warning`);
   $('warning').hidden = !warning;
-  $('warning').textContent = warning ?? '';
+  $('warning').textContent = warning ? `${warning} (or under Dashboard users below)` : '';
   void refresh();
   void refreshChart();
   stopTimers();
@@ -488,14 +524,11 @@ $('login-form').addEventListener('submit', (ev) => {
 
 $('logout').addEventListener('click', () => {
   void (async () => {
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    if (token) {
-      try {
-        const username = JSON.parse(atob(token.split('.')[0]!.replace(/-/g, '+').replace(/_/g, '/'))).u as string;
-        await api('POST', '/logout', { username });
-      } catch {
-        // The token is dropped below either way.
-      }
+    const username = me();
+    try {
+      if (username !== undefined) await api('POST', '/logout', { username });
+    } catch {
+      // The token is dropped below either way.
     }
     showLogin();
   })();
@@ -516,6 +549,51 @@ $('publish-form').addEventListener('submit', (ev) => {
     if (res.status === 401) return showLogin('Your session has ended; log in again.');
     const r = (await res.json()) as { id?: string; message?: string; reason_code?: number };
     $('pub-result').textContent = res.status === 200 ? `published, id ${r.id ?? ''}` : `${res.status}: ${r.message ?? ''}${r.reason_code !== undefined ? ` (reason code ${r.reason_code})` : ''}`;
+    await refresh();
+  })();
+});
+
+$('passwd-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const username = me();
+  const oldPwd = $<HTMLInputElement>('old-pwd').value;
+  const newPwd = $<HTMLInputElement>('new-pwd').value;
+  if (username === undefined) return showLogin();
+  void (async () => {
+    try {
+      await api('POST', `/users/${encodeURIComponent(username)}/change_pwd`, { old_pwd: oldPwd, new_pwd: newPwd });
+    } catch (err) {
+      if (err instanceof Unauthorized) return showLogin('Your session has ended; log in again.');
+      $('users-result').textContent = `password not changed: ${(err as Error).message}`;
+      return;
+    }
+    // The change ended every token of this user, this page's too: log in again with the new one.
+    $<HTMLInputElement>('old-pwd').value = '';
+    $<HTMLInputElement>('new-pwd').value = '';
+    try {
+      const r = await api<{ token: string }>('POST', '/login', { username, password: newPwd });
+      sessionStorage.setItem(TOKEN_KEY, r.token);
+      sessionStorage.removeItem(`${TOKEN_KEY}.warning`);
+      showApp();
+      $('users-result').textContent = `password of ${username} changed; its other sessions have ended`;
+    } catch {
+      showLogin('Password changed; log in with the new one.');
+    }
+  })();
+});
+
+$('user-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  const body = { username: $<HTMLInputElement>('user-name').value, password: $<HTMLInputElement>('user-password').value, description: $<HTMLInputElement>('user-description').value };
+  void (async () => {
+    try {
+      await api('POST', '/users', body);
+      $('users-result').textContent = `${body.username} added`;
+      for (const id of ['user-name', 'user-password', 'user-description']) $<HTMLInputElement>(id).value = '';
+    } catch (err) {
+      if (err instanceof Unauthorized) return showLogin('Your session has ended; log in again.');
+      $('users-result').textContent = `${body.username} not added: ${(err as Error).message}`;
+    }
     await refresh();
   })();
 });

@@ -71,6 +71,27 @@ export class Admins {
     await this.db.write(ADMINS_TABLE, username, { ...cur, pwdHash: await hashPassword(password) });
   }
 
+  async describe(username: string, description: string): Promise<Admin> {
+    const cur = this.get(username);
+    if (!cur) throw new AdminError('username_not_found');
+    const next = { ...cur, description };
+    await this.db.write(ADMINS_TABLE, username, next);
+    return next;
+  }
+
+  /** The password changed only when `oldPassword` is the current one (the dashboard's change_pwd). */
+  async changePassword(username: string, oldPassword: string, newPassword: string): Promise<void> {
+    const cur = this.get(username);
+    if (!cur) throw new AdminError('username_not_found');
+    if (!(await verifyPassword(oldPassword, cur.pwdHash))) throw new AdminError('password_error');
+    checkPassword(newPassword);
+    const pwdHash = await hashPassword(newPassword);
+    // Read again after the slow hashes: a user removed meanwhile (on any node) stays removed.
+    const now = this.get(username);
+    if (!now) throw new AdminError('username_not_found');
+    await this.db.write(ADMINS_TABLE, username, { ...now, pwdHash });
+  }
+
   async del(username: string): Promise<void> {
     if (!this.get(username)) throw new AdminError('username_not_found');
     await this.db.write(ADMINS_TABLE, username, undefined);

@@ -1,7 +1,9 @@
 // The dashboard page in headless Chromium (Debian's chromium through puppeteer-core) against a
 // real three-node cluster: log in, see three nodes, publish from the page (plain, retained,
 // delayed) and delete the retained and delayed messages from their tables, trace a client and
-// view its packets, meter a topic, see the access control and clean the authorization cache, see each node's alarm and clear the history, stop a node and see it turn stopped within seconds, kick a client, no console
+// view its packets, meter a topic, see the access control and clean the authorization cache, add
+// and delete a dashboard user and change the default password, see each node's alarm and clear
+// the history, stop a node and see it turn stopped within seconds, kick a client, no console
 // errors; a screenshot is written for review. Expressions evaluated in the page are strings: this
 // file is type-checked without the DOM's types.
 import { test } from 'node:test';
@@ -133,6 +135,24 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   assert.match(await page.$eval('#authz tr[data-key="file"]', (e) => e.textContent ?? ''), /acl\.conf/);
   await page.click('#authz-clean');
   await page.waitForFunction("document.querySelector('#authz-result').textContent.includes('asks the sources again')");
+
+  // Dashboard users: one added from the page, the default password changed there (the page logs
+  // in again with the new one and the warning goes), the added user deleted from its row; no
+  // Delete button on one's own row.
+  await page.waitForSelector('#users tr[data-key="admin"]');
+  assert.equal(await page.$$eval('#users tr[data-key="admin"] button', (bs) => bs.length), 0);
+  await page.type('#user-name', 'ops');
+  await page.type('#user-password', 'g00d-passw0rd');
+  await page.click('#user-button');
+  await page.waitForSelector('#users tr[data-key="ops"]');
+  await page.type('#old-pwd', 'public');
+  await page.type('#new-pwd', 'n3w-passw0rd');
+  await page.click('#passwd-button');
+  await page.waitForFunction("document.querySelector('#users-result').textContent.startsWith('password of admin changed')");
+  assert.equal(await page.$eval('#warning', (e) => (e as unknown as { hidden: boolean }).hidden), true);
+  await page.click('#users tr[data-key="ops"] button.kick');
+  await page.waitForFunction(`document.querySelector('#users tr[data-key="ops"]') === null`);
+  assert.match(await page.$eval('#users-result', (e) => e.textContent ?? ''), /ops deleted/);
 
   // Alarms: one active per node; emqx1's clears on a reload and goes to the history, which the
   // page clears.
