@@ -1,12 +1,13 @@
 // The membership + database part of a running node: opens the store in the node's mnesia
 // directory, starts the replicated tables and membership over the node's Dist, and registers the
-// `cluster` and `admins` commands. The daemon adds it right after the dist part.
+// `cluster`, `admins` and `data` commands. The daemon adds it right after the dist part.
 import type { Logger } from 'pino';
 import type { NodePart } from '../base/part.js';
 import type { Config } from '../config/types.js';
 import type { CtlCommand } from '../ctl/types.js';
 import type { Dist } from '../link/types.js';
 import { Store } from '../db/store/index.js';
+import { dataCommand } from '../db/backup/data-ctl.js';
 import { startClusterParts, type ClusterParts } from './parts.js';
 
 export interface ClusterPartHost {
@@ -14,6 +15,8 @@ export interface ClusterPartHost {
   readonly logger: Logger;
   /** `<data_dir>/mnesia/<node.name>/` */
   readonly mnesiaDir: string;
+  /** For the META of `data export`. */
+  readonly version: string;
   /** The started link layer (the dist part comes first in boot order). */
   dist(): Dist;
   register(cmd: CtlCommand): void;
@@ -58,6 +61,9 @@ export function clusterPart(host: ClusterPartHost): ClusterPart {
         throw err;
       }
       for (const c of parts.commands) host.register(c);
+      const p = parts;
+      const { node, paths } = host.config;
+      host.register(dataCommand({ db: p.db, node: node.name, version: host.version, dataDir: node.data_dir, confFile: paths.conf_file, busy: () => p.cluster.busy() }));
     },
     async stop() {
       await parts?.stop();

@@ -101,7 +101,7 @@ export class EmqxNode {
     this.version = opts.version;
     this.socketPath = controlSocketPath(opts.config.node.data_dir);
     this.links = linkPart(opts.config, opts.logger);
-    this.cluster = clusterPart({ config: opts.config, logger: opts.logger, mnesiaDir: this.mnesiaDir, dist: () => this.dist, register: (c) => this.ctl.register(c) });
+    this.cluster = clusterPart({ config: opts.config, logger: opts.logger, mnesiaDir: this.mnesiaDir, version: opts.version, dist: () => this.dist, register: (c) => this.ctl.register(c) });
     this.discovery = discoveryPart({
       config: opts.config,
       logger: opts.logger,

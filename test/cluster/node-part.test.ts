@@ -21,7 +21,7 @@ test('a membership state of the wrong shape stops the start with the directory n
   await dist.start();
   t.after(() => dist.stop());
   const config = { node: { name: 'a@127.0.0.1' }, cluster: clusterConfig() } as unknown as Config;
-  const part = clusterPart({ config, logger: pino({ level: 'silent' }), mnesiaDir: dir, dist: () => dist, register: () => {} });
+  const part = clusterPart({ config, logger: pino({ level: 'silent' }), mnesiaDir: dir, version: '0.1.0', dist: () => dist, register: () => {} });
   await assert.rejects(part.start(), (err: unknown) => {
     const m = (err as Error).message;
     assert.match(m, new RegExp(`the database in ${dir} is not usable: membership state of a@127\\.0\\.0\\.1: bad membership entry for 'a@127\\.0\\.0\\.1'`));
