@@ -22,6 +22,7 @@ import { DashboardListeners, isOn } from './listeners.js';
 import { apiKeyRoutes } from './routes/api-keys.js';
 import { authRoutes, DEFAULT_PASSWORD, defaultPasswordWarning } from './routes/auth.js';
 import { userRoutes } from './routes/users.js';
+import { dataBackupRoutes } from './routes/data-backup.js';
 import { clientRoutes } from './routes/clients.js';
 import { delayedRoutes } from './routes/delayed.js';
 import { extensionRoutes } from './routes/extensions.js';
@@ -121,6 +122,8 @@ export function apiPart(host: ApiPartHost): ApiPart {
     ...(host.listeners ? { listeners: host.listeners } : {}),
     ...(host.alarms ? { alarms: host.alarms } : {}),
     auth: () => host.auth?.(),
+    db,
+    busy: () => parts()?.cluster.busy(),
   });
   const rpc = new ClusterRpc({
     dist: () => host.dist(),
@@ -196,7 +199,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     const { buildServer } = await import('./server.js');
     server = await buildServer(
       ctx,
-      [...authRoutes(ctx), ...userRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...traceRoutes(ctx, () => host.traces?.()), ...mqttListenerRoutes(ctx), ...alarmRoutes(ctx), ...topicMetricRoutes(ctx, () => host.topicMetrics?.()), ...slowSubsRoutes(ctx), ...mqttAuthRoutes(() => host.auth?.()), ...authzRoutes(ctx, () => host.auth?.())],
+      [...authRoutes(ctx), ...userRoutes(ctx), ...dataBackupRoutes(ctx), ...apiKeyRoutes(ctx), ...nodeRoutes(ctx), ...clientRoutes(ctx), ...metricRoutes(ctx), ...delayedRoutes(ctx, host.broker.delayed), ...extensionRoutes(host.broker), ...publishRoutes(host.broker, ctx.now), ...retainerRoutes(ctx, host.broker.retainer), ...traceRoutes(ctx, () => host.traces?.()), ...mqttListenerRoutes(ctx), ...alarmRoutes(ctx), ...topicMetricRoutes(ctx, () => host.topicMetrics?.()), ...slowSubsRoutes(ctx), ...mqttAuthRoutes(() => host.auth?.()), ...authzRoutes(ctx, () => host.auth?.())],
       loadStatic(),
     );
   };

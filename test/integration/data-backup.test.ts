@@ -1,7 +1,8 @@
 // `emqx ctl data export | import` on a real two-node cluster: an export holds the users, bans and
 // retained messages (GNU tar reads it); after they are removed, an import on the other node brings
 // them back on both (a user logs in, a ban refuses its client, a subscriber gets the retained
-// payload byte for byte); a bad archive is refused whole, with nothing written.
+// payload byte for byte); a bad archive is refused whole, with nothing written. Then the same
+// through the API, across members.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { connectAsync } from 'mqtt';
 import { readTar, writeTar } from '../../src/base/tar.js';
 import { createTestNodes } from '../helpers/launcher.js';
+import { http, login } from '../api/http.js';
 
 test('data export and import across a two-node cluster', { timeout: 120_000 }, async (t) => {
   const [n1, n2] = await createTestNodes(t, ['emqx1@127.0.0.1', 'emqx2@127.0.0.2'], { mqtt: true });
@@ -91,4 +93,48 @@ test('data export and import across a two-node cluster', { timeout: 120_000 }, a
   const other = await n1!.ctl(['data', 'export', '--dir', join(n1!.dataDir, 'elsewhere')]);
   assert.equal(other.code, 0, other.stdout);
   assert.match(other.stdout, /exported to .*\/elsewhere\/emqx-export-/);
+});
+
+test('data export and import through the API (files of any member, from any member)', { timeout: 120_000 }, async (t) => {
+  const [n1, n2] = await createTestNodes(t, ['emqx1@127.0.0.1', 'emqx2@127.0.0.2'], { dashboard: true });
+  await n1!.startOk();
+  await n2!.startOk();
+  assert.equal((await n2!.ctl(['cluster', 'join', n1!.name])).code, 0);
+  const p1 = n1!.dashboardPort!;
+  const p2 = n2!.dashboardPort!;
+  const token = await login(p1);
+  assert.equal((await n1!.ctl(['admins', 'add', 'ops', 'g00d-passw0rd', 'on call'])).code, 0);
+
+  // Exported by the node asked; listed by every member, with its node.
+  const ex = await http(p1, 'POST', '/api/v5/data/export', { token });
+  assert.equal(ex.status, 200, ex.text);
+  const info = ex.json as { node: string; filename: string; size: number; created_at: string; created_at_sec: number };
+  assert.equal(info.node, 'emqx1@127.0.0.1');
+  assert.match(info.filename, /^emqx-export-.*\.tar\.gz$/);
+  const onDisk = readFileSync(join(n1!.dataDir, 'backup', info.filename));
+  assert.equal(info.size, onDisk.length);
+  const files = (await http(p2, 'GET', '/api/v5/data/files', { token })).json as { data: Array<{ node: string; filename: string }>; meta: { count: number } };
+  assert.deepEqual(files.data.map((f) => [f.node, f.filename]), [['emqx1@127.0.0.1', info.filename]]);
+  assert.equal(files.meta.count, 1);
+  // Downloaded through the other member, byte for byte.
+  const dl = await fetch(`http://127.0.0.1:${p2}/api/v5/data/files/${info.filename}?node=emqx1@127.0.0.1`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(15_000) });
+  assert.equal(dl.status, 200);
+  assert.deepEqual(Buffer.from(await dl.arrayBuffer()), onDisk);
+
+  // Imported through the other member from emqx1's file: the removed user is back.
+  assert.equal((await n1!.ctl(['admins', 'del', 'ops'])).code, 0);
+  const im = await http(p2, 'POST', '/api/v5/data/import', { token, body: { filename: info.filename, node: 'emqx1@127.0.0.1' } });
+  assert.equal(im.status, 204, im.text);
+  assert.equal((await http(p2, 'POST', '/api/v5/login', { body: { username: 'ops', password: 'g00d-passw0rd' } })).status, 200);
+
+  // Wrong requests: a file emqx2 does not hold, a node that is not a member, a name with a path.
+  const missing = await http(p2, 'POST', '/api/v5/data/import', { token, body: { filename: info.filename } });
+  assert.deepEqual([missing.status, missing.json], [404, { code: 'NOT_FOUND', message: 'Backup file not found' }]);
+  const stranger = await http(p1, 'POST', '/api/v5/data/import', { token, body: { filename: info.filename, node: 'nobody@127.0.0.9' } });
+  assert.deepEqual([stranger.status, stranger.json], [400, { code: 'BAD_REQUEST', message: 'Unknown node: nobody@127.0.0.9' }]);
+  assert.equal((await http(p1, 'GET', `/api/v5/data/files/${encodeURIComponent('../emqx.conf.tar.gz')}`, { token })).status, 404);
+  // Deleted on its node through the other one; gone after.
+  assert.equal((await http(p2, 'DELETE', `/api/v5/data/files/${info.filename}?node=emqx1@127.0.0.1`, { token })).status, 204);
+  assert.equal((await http(p1, 'GET', `/api/v5/data/files/${info.filename}`, { token })).status, 404);
+  assert.equal(((await http(p1, 'GET', '/api/v5/data/files', { token })).json as { data: unknown[] }).data.length, 0);
 });

@@ -20,6 +20,10 @@ import type { SlowSub } from '../../broker/slow-subs.js';
 import { alarmJson } from '../format/alarms.js';
 import { nodeInfo } from './node-info.js';
 import { systemMemory } from '../../base/system-usage.js';
+import type { Db } from '../../db/db.js';
+import { BackupError, exportData, importData } from '../../db/backup/backup.js';
+import { backupFileInfo, deleteBackupFile, listBackupFiles, readBackupFile, type BackupFileInfo } from '../../db/backup/backup-files.js';
+import { backupDir } from '../../db/backup/data-ctl.js';
 
 export interface LocalHost {
   readonly node: string;
@@ -40,7 +44,14 @@ export interface LocalHost {
   readonly alarms?: Alarms;
   /** This node's authentication and authorization, once they run. */
   auth?(): AuthService | undefined;
+  /** The replicated database, once it is open (data export and import). */
+  db?(): Db | undefined;
+  /** The node a join in progress runs to (nothing is imported meanwhile). */
+  busy?(): string | undefined;
 }
+
+/** An import's outcome, plain data for the link: an error is a message, not a throw. */
+export type ImportAnswer = { readonly ok: true } | { readonly ok: false; readonly code: 'NOT_FOUND' | 'BAD_REQUEST' | 'CONFLICT'; readonly message: string };
 
 /** One MQTT listener of this node, as the listeners API reports it. */
 export interface ListenerRow {
@@ -289,6 +300,49 @@ export class LocalOps {
 
   traceRead(name: string, position: number, bytes: number): { data: Buffer; size: number } | null {
     return this.h.traces?.()?.read(name, position, bytes) ?? null;
+  }
+
+  #backupDir(): string {
+    return backupDir(this.h.config().node.data_dir);
+  }
+
+  backupFiles(): Promise<BackupFileInfo[]> {
+    return listBackupFiles(this.#backupDir(), this.h.node);
+  }
+
+  async backupRead(filename: string): Promise<Buffer | null> {
+    return (await readBackupFile(this.#backupDir(), filename)) ?? null;
+  }
+
+  backupDelete(filename: string): Promise<boolean> {
+    return deleteBackupFile(this.#backupDir(), filename);
+  }
+
+  /** `data export` on this node: the new file's info. */
+  async backupExport(): Promise<BackupFileInfo> {
+    const db = this.h.db?.();
+    if (!db) throw new BackupError('the database is not open yet');
+    const c = this.h.config();
+    const file = await exportData({ db, node: this.h.node, version: this.h.version, dir: this.#backupDir(), confFile: c.paths.conf_file, say: () => undefined });
+    const i = await backupFileInfo(this.#backupDir(), this.h.node, file.slice(this.#backupDir().length + 1));
+    if (!i) throw new BackupError(`${file} is gone right after it was written`);
+    return i;
+  }
+
+  /** `data import` of a file in this node's backup directory. */
+  async backupImport(filename: string): Promise<ImportAnswer> {
+    const db = this.h.db?.();
+    if (!db) return { ok: false, code: 'BAD_REQUEST', message: 'the database is not open yet' };
+    const joining = this.h.busy?.();
+    if (joining) return { ok: false, code: 'CONFLICT', message: `a cluster join to ${joining} is in progress on ${this.h.node}` };
+    if (!(await backupFileInfo(this.#backupDir(), this.h.node, filename))) return { ok: false, code: 'NOT_FOUND', message: 'Backup file not found' };
+    try {
+      await importData({ db, file: `${this.#backupDir()}/${filename}`, say: () => undefined });
+      return { ok: true };
+    } catch (err) {
+      if (err instanceof BackupError) return { ok: false, code: 'BAD_REQUEST', message: err.message };
+      throw err;
+    }
   }
 
   traceFile(name: string): { name: string; data: Buffer; mtime: number } | null {

@@ -37,7 +37,11 @@ export type Op =
   | { readonly op: 'slow_subs' }
   | { readonly op: 'slow_subs_clear' }
   | { readonly op: 'topic_metrics_reset'; readonly topic?: string }
-  | { readonly op: 'join'; readonly target: string };
+  | { readonly op: 'join'; readonly target: string }
+  | { readonly op: 'backup_files' }
+  | { readonly op: 'backup_read'; readonly filename: string }
+  | { readonly op: 'backup_delete'; readonly filename: string }
+  | { readonly op: 'backup_import'; readonly filename: string };
 
 /** Runs one operation on this node. */
 export function runLocal(ops: LocalOps, req: Op): unknown {
@@ -98,10 +102,18 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
       return ops.resetTopicMetrics(req.topic);
     case 'join':
       return ops.join(req.target);
+    case 'backup_files':
+      return ops.backupFiles();
+    case 'backup_read':
+      return ops.backupRead(req.filename);
+    case 'backup_delete':
+      return ops.backupDelete(req.filename);
+    case 'backup_import':
+      return ops.backupImport(req.filename);
   }
 }
 
-const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'authz_cache_clean', 'authz_cache', 'topic_metrics', 'topic_metrics_reset', 'slow_subs', 'slow_subs_clear', 'join']);
+const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'authz_cache_clean', 'authz_cache', 'topic_metrics', 'topic_metrics_reset', 'slow_subs', 'slow_subs_clear', 'join', 'backup_files', 'backup_read', 'backup_delete', 'backup_import']);
 
 function isOp(p: unknown): p is Op {
   return p !== null && typeof p === 'object' && OPS.has((p as { op?: unknown }).op as string);
