@@ -147,6 +147,8 @@ export class Channel implements Outlet {
   #acks: Array<{ ready: boolean; readonly settled: Promise<void> | undefined; readonly sends: Array<() => void> }> = [];
   /** Acknowledgements in #acks, all entries together. */
   #acksWaiting = 0;
+  /** Reading stopped because a 3.x client has as many acknowledgements waiting as a v5 one may. */
+  #ackHeld = false;
   /** The client's certificate (ssl/wss listeners), set by the listener. */
   peerCert: PeerCert | undefined;
   /** The admitted client's permissions (set at CONNECT when env.access is present). */
@@ -304,7 +306,7 @@ export class Channel implements Outlet {
    */
   holdFor<T>(check: Promise<T>, then: (v: T) => void): void {
     this.#held ??= [];
-    this.io.hold?.(true);
+    this.#reading();
     const failed = (err: unknown): void => {
       this.env.log.error({ peer: this.io.peer, clientid: this.clientId, err: err instanceof Error ? (err.stack ?? err.message) : String(err) }, 'MQTT packet handling failed; closing the connection');
       this.closeWith(RC.unspecifiedError, 'internal error while handling a packet');
@@ -320,8 +322,13 @@ export class Channel implements Outlet {
       } catch (err) {
         return failed(err);
       }
-      if (this.#held === undefined && (this.state as State) !== 'closed') this.io.hold?.(false);
+      if ((this.state as State) !== 'closed') this.#reading();
     }, failed);
+  }
+
+  /** Reads from the socket while nothing holds the channel (a check in progress, acknowledgements piled up). */
+  #reading(): void {
+    this.io.hold?.(this.#held !== undefined || this.#ackHeld);
   }
 
   /** CONNACK 0 is out: the channel serves the client; packets that waited behind CONNECT run now. */
@@ -429,13 +436,20 @@ export class Channel implements Outlet {
 
   /**
    * Sends an acknowledgement now, or once `settled` resolves, never ahead of one for an earlier
-   * PUBLISH (MQTT-4.6.0-2). A client waiting on more than the Receive Maximum it was given is
-   * disconnected (0x93): what waits here is bounded.
+   * PUBLISH (MQTT-4.6.0-2). What waits here is bounded: a v5 client waiting on more than the
+   * Receive Maximum it was given is disconnected (0x93, MQTT-3.3.4-9); a 3.x client was told no
+   * limit (the protocol has none to tell), so it is not read from until its acknowledgements go
+   * out (TCP slows it down; at most one read more than the limit waits).
    */
   ackInOrder(send: () => void, settled?: Promise<void>): void {
     if (settled === undefined && this.#acks.length === 0) return send();
-    if (this.#acksWaiting >= Math.min(this.settings.mqtt.max_awaiting_rel, 65535)) {
-      return this.closeWith(RC.receiveMaximumExceeded, 'more unacknowledged PUBLISH packets than the Receive Maximum');
+    const limit = Math.min(this.settings.mqtt.max_awaiting_rel, 65535);
+    if (this.#acksWaiting >= limit) {
+      if (this.v5) return this.closeWith(RC.receiveMaximumExceeded, 'more unacknowledged PUBLISH packets than the Receive Maximum');
+      if (!this.#ackHeld) {
+        this.#ackHeld = true;
+        this.#reading();
+      }
     }
     this.#acksWaiting++;
     const last = this.#acks[this.#acks.length - 1];
@@ -458,6 +472,11 @@ export class Channel implements Outlet {
       const e = this.#acks.shift()!;
       this.#acksWaiting -= e.sends.length;
       if (this.state === 'connected') for (const send of e.sends) send();
+    }
+    // Reading resumes once half the limit is free: not a pause and a resume per acknowledgement.
+    if (this.#ackHeld && this.#acksWaiting <= Math.min(this.settings.mqtt.max_awaiting_rel, 65535) / 2) {
+      this.#ackHeld = false;
+      if (this.state !== 'closed') this.#reading();
     }
   }
 
