@@ -43,6 +43,7 @@ export function attachRetainedTable(retainer: Retainer, db: Db): () => void {
   const storage: RetainedStorage = {
     put: (topic, msg) => db.write(RETAINED_TABLE, topic, toStored(msg)),
     delete: (topic) => db.write(RETAINED_TABLE, topic, undefined),
+    deleteMany: (topics) => db.writeMany(topics.map((key) => ({ table: RETAINED_TABLE, key, value: undefined }))),
     *all() {
       for (const [topic, v] of db.list(RETAINED_TABLE)) {
         const m = fromStored(topic, v);
