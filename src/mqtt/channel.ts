@@ -147,7 +147,7 @@ export class Channel implements Outlet {
   #acks: Array<{ ready: boolean; readonly settled: Promise<void> | undefined; readonly sends: Array<() => void> }> = [];
   /** Acknowledgements in #acks, all entries together. */
   #acksWaiting = 0;
-  /** Reading stopped because a 3.x client has as many acknowledgements waiting as a v5 one may. */
+  /** Reading stopped: as many acknowledgements wait as the Receive Maximum allows (ackInOrder). */
   #ackHeld = false;
   /** The client's certificate (ssl/wss listeners), set by the listener. */
   peerCert: PeerCert | undefined;
@@ -436,20 +436,18 @@ export class Channel implements Outlet {
 
   /**
    * Sends an acknowledgement now, or once `settled` resolves, never ahead of one for an earlier
-   * PUBLISH (MQTT-4.6.0-2). What waits here is bounded: a v5 client waiting on more than the
-   * Receive Maximum it was given is disconnected (0x93, MQTT-3.3.4-9); a 3.x client was told no
-   * limit (the protocol has none to tell), so it is not read from until its acknowledgements go
-   * out (TCP slows it down; at most one read more than the limit waits).
+   * PUBLISH (MQTT-4.6.0-2). What waits here is bounded: past the Receive Maximum the client was
+   * given (`mqtt.max_awaiting_rel`; a 3.x client is told none) the client is not read from until
+   * half of its acknowledgements have gone out (TCP slows it down; at most one read more waits).
+   * Not DISCONNECT 0x93, which MQTT 5 allows here: clients that ignore the Receive Maximum are
+   * common (mqtt.js 5 does), and a broker that acknowledges at once (EMQX, mosquitto) never
+   * makes them wait this long, so they would be cut only here.
    */
   ackInOrder(send: () => void, settled?: Promise<void>): void {
     if (settled === undefined && this.#acks.length === 0) return send();
-    const limit = Math.min(this.settings.mqtt.max_awaiting_rel, 65535);
-    if (this.#acksWaiting >= limit) {
-      if (this.v5) return this.closeWith(RC.receiveMaximumExceeded, 'more unacknowledged PUBLISH packets than the Receive Maximum');
-      if (!this.#ackHeld) {
-        this.#ackHeld = true;
-        this.#reading();
-      }
+    if (!this.#ackHeld && this.#acksWaiting >= Math.min(this.settings.mqtt.max_awaiting_rel, 65535)) {
+      this.#ackHeld = true;
+      this.#reading();
     }
     this.#acksWaiting++;
     const last = this.#acks[this.#acks.length - 1];
