@@ -105,6 +105,9 @@ const $ = <T extends HTMLElement>(id: string): T => {
 
 class Unauthorized extends Error {}
 
+/** The page's refreshes on their way (see refresh()). */
+const refreshing = new Set<Promise<void>>();
+
 /** The logged-in user: the token's payload names it (the page only reads it, the API checks it). */
 function me(): string | undefined {
   const token = sessionStorage.getItem(TOKEN_KEY);
@@ -427,7 +430,22 @@ function fillTraces(list: TraceInfo[]): void {
 let timer: number | undefined;
 let chartTimer: number | undefined;
 
-async function refresh(): Promise<void> {
+/** Every refresh is tracked: a password change waits for those on their way (it ends their token). */
+function track(p: Promise<void>): Promise<void> {
+  refreshing.add(p);
+  void p.finally(() => refreshing.delete(p));
+  return p;
+}
+
+function refresh(): Promise<void> {
+  return track(refreshNow());
+}
+
+function refreshChart(): Promise<void> {
+  return track(refreshChartNow());
+}
+
+async function refreshNow(): Promise<void> {
   try {
     const filter = $<HTMLInputElement>('client-filter').value.trim();
     const [cluster, nodes, clients, subs, retained, delayed, traces, alarms, alarmHistory, topicMetrics, chain, sources, users] = await Promise.all([
@@ -462,7 +480,7 @@ async function refresh(): Promise<void> {
   }
 }
 
-async function refreshChart(): Promise<void> {
+async function refreshChartNow(): Promise<void> {
   try {
     drawChart(await api<Sample[]>('GET', '/monitor?latest=300'));
   } catch (err) {
@@ -560,11 +578,15 @@ $('passwd-form').addEventListener('submit', (ev) => {
   const newPwd = $<HTMLInputElement>('new-pwd').value;
   if (username === undefined) return showLogin();
   void (async () => {
+    // No refresh may be on its way with the token the change ends: it would come back refused.
+    stopTimers();
+    await Promise.allSettled([...refreshing]);
     try {
       await api('POST', `/users/${encodeURIComponent(username)}/change_pwd`, { old_pwd: oldPwd, new_pwd: newPwd });
     } catch (err) {
       if (err instanceof Unauthorized) return showLogin('Your session has ended; log in again.');
       $('users-result').textContent = `password not changed: ${(err as Error).message}`;
+      showApp();
       return;
     }
     // The change ended every token of this user, this page's too: log in again with the new one.

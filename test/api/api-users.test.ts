@@ -4,16 +4,13 @@
 // the other node.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createTestNodes } from '../helpers/launcher.js';
+import { createTestNodes, startCluster } from '../helpers/launcher.js';
 import { http, login, waitFor } from './http.js';
 
 type User = { username: string; description: string; role: string; backend: string };
 
 test('dashboard users through the API, across a two-node cluster', { timeout: 120_000 }, async (t) => {
-  const [n1, n2] = await createTestNodes(t, ['emqx1@127.0.0.1', 'emqx2@127.0.0.1'], { dashboard: true });
-  await n1!.startOk();
-  await n2!.startOk();
-  assert.equal((await n2!.ctl(['cluster', 'join', n1!.name])).code, 0);
+  const [n1, n2] = await startCluster(t, ['emqx1@127.0.0.1', 'emqx2@127.0.0.1'], { dashboard: true });
   const p1 = n1!.dashboardPort!;
   const p2 = n2!.dashboardPort!;
   const token = await login(p1);

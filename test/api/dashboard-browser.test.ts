@@ -64,6 +64,14 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   });
   page.on('pageerror', (e) => errors.push(String(e)));
   page.setDefaultTimeout(15_000);
+  /**
+   * Clicks a button of a table row in the page, in one step: every refresh redraws the tables, so
+   * a handle taken first could be detached by the time it is clicked.
+   */
+  const clickRow = async (selector: string): Promise<void> => {
+    await page.waitForSelector(selector);
+    await page.evaluate(`document.querySelector(${JSON.stringify(selector)}).click()`);
+  };
 
   await page.goto(`http://127.0.0.1:${n1!.dashboardPort}/`, { waitUntil: 'load' });
   await page.waitForSelector('#login-form', { visible: true });
@@ -101,9 +109,9 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   await page.evaluate("document.querySelector('#pub-topic').value = '$delayed/600/dash/later'; document.querySelector('#pub-retain').checked = false");
   await page.click('#pub-button');
   await page.waitForFunction("[...document.querySelectorAll('#delayed tbody tr')].some((tr) => tr.textContent.includes('dash/later') && tr.textContent.includes('emqx1@127.0.0.1'))");
-  await page.click('#delayed tbody tr button.kick');
+  await clickRow('#delayed tbody tr button.kick');
   await page.waitForFunction("document.querySelectorAll('#delayed tbody tr').length === 0");
-  await page.click('#retained tr[data-key="dash/page"] button.kick');
+  await clickRow('#retained tr[data-key="dash/page"] button.kick');
   await page.waitForFunction(`document.querySelector('#retained tr[data-key="dash/page"]') === null`);
 
   // A log trace of the client from the page: its packets are viewed there, then it is stopped and deleted.
@@ -113,11 +121,11 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   await page.waitForSelector('#traces tr[data-key="kickme"]');
   await client.publishAsync('dash/traced', 'seen by the trace', { qos: 1 });
   await page.waitForFunction("/[1-9][0-9]* bytes/.test(document.querySelector('#traces tr[data-key=\"kickme\"]').textContent)");
-  await page.click('#traces tr[data-key="kickme"] button.view');
+  await clickRow('#traces tr[data-key="kickme"] button.view');
   await page.waitForFunction("document.querySelector('#trace-log').textContent.includes('Topic=dash/traced')");
-  await page.click('#traces tr[data-key="kickme"] button.stop');
+  await clickRow('#traces tr[data-key="kickme"] button.stop');
   await page.waitForFunction("document.querySelector('#traces tr[data-key=\"kickme\"]').textContent.includes('stopped')");
-  await page.click('#traces tr[data-key="kickme"] button.kick:not(.stop)');
+  await clickRow('#traces tr[data-key="kickme"] button.kick:not(.stop)');
   await page.waitForFunction(`document.querySelector('#traces tr[data-key="kickme"]') === null`);
 
   // Topic metrics: a topic metered from the page counts what is published to it.
@@ -126,7 +134,7 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   await page.waitForSelector('#topic-metrics tr[data-key="dash/metered"]');
   for (let i = 0; i < 3; i++) await client.publishAsync('dash/metered', `m${i}`, { qos: 1 });
   await page.waitForFunction("document.querySelector('#topic-metrics tr[data-key=\"dash/metered\"] td:nth-child(2)').textContent === '3'");
-  await page.click('#topic-metrics tr[data-key="dash/metered"] button.kick');
+  await clickRow('#topic-metrics tr[data-key="dash/metered"] button.kick');
   await page.waitForFunction(`document.querySelector('#topic-metrics tr[data-key="dash/metered"]') === null`);
 
   // Access control: the default acl.conf source is listed; the cache is cleaned from the page.
@@ -150,7 +158,7 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   await page.click('#passwd-button');
   await page.waitForFunction("document.querySelector('#users-result').textContent.startsWith('password of admin changed')");
   assert.equal(await page.$eval('#warning', (e) => (e as unknown as { hidden: boolean }).hidden), true);
-  await page.click('#users tr[data-key="ops"] button.kick');
+  await clickRow('#users tr[data-key="ops"] button.kick');
   await page.waitForFunction(`document.querySelector('#users tr[data-key="ops"]') === null`);
   assert.match(await page.$eval('#users-result', (e) => e.textContent ?? ''), /ops deleted/);
 
@@ -174,7 +182,7 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
 
   // Kick the client from its row.
   const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
-  await page.click('#clients tr[data-clientid="browser-kick-me"] button.kick');
+  await clickRow('#clients tr[data-clientid="browser-kick-me"] button.kick');
   await closed;
   await page.waitForFunction(`document.querySelector('#clients tr[data-clientid="browser-kick-me"]') === null`);
 

@@ -448,3 +448,14 @@ export async function createTestNodes(t: AfterHook | undefined, names: readonly 
   for (const name of names) nodes.push(await createTestNode(t, { ...spec, name, distBasePort }));
   return nodes;
 }
+
+/** `createTestNodes`, started, the others joined to the first: one running cluster. */
+export async function startCluster(t: AfterHook | undefined, names: readonly string[], spec: Omit<TestNodeSpec, 'name' | 'dir'> = {}): Promise<TestNode[]> {
+  const nodes = await createTestNodes(t, names, spec);
+  for (const n of nodes) await n.startOk();
+  for (const n of nodes.slice(1)) {
+    const r = await n.ctl(['cluster', 'join', nodes[0]!.name]);
+    if (r.code !== 0) throw new Error(`${n.name} did not join ${nodes[0]!.name}: ${r.stdout}${r.stderr}`);
+  }
+  return nodes;
+}

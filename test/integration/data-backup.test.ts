@@ -11,14 +11,11 @@ import { basename, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { connectAsync } from 'mqtt';
 import { readTar, writeTar } from '../../src/base/tar.js';
-import { createTestNodes } from '../helpers/launcher.js';
+import { startCluster } from '../helpers/launcher.js';
 import { http, login } from '../api/http.js';
 
 test('data export and import across a two-node cluster', { timeout: 120_000 }, async (t) => {
-  const [n1, n2] = await createTestNodes(t, ['emqx1@127.0.0.1', 'emqx2@127.0.0.2'], { mqtt: true });
-  await n1!.startOk();
-  await n2!.startOk();
-  assert.equal((await n2!.ctl(['cluster', 'join', n1!.name])).code, 0);
+  const [n1, n2] = await startCluster(t, ['emqx1@127.0.0.1', 'emqx2@127.0.0.2'], { mqtt: true });
 
   const payload = Buffer.from([0, 1, 2, 250, 255]);
   assert.equal((await n1!.ctl(['admins', 'add', 'ops', 'g00d-passw0rd', 'on call'])).code, 0);
@@ -96,10 +93,7 @@ test('data export and import across a two-node cluster', { timeout: 120_000 }, a
 });
 
 test('data export and import through the API (files of any member, from any member)', { timeout: 120_000 }, async (t) => {
-  const [n1, n2] = await createTestNodes(t, ['emqx1@127.0.0.1', 'emqx2@127.0.0.2'], { dashboard: true });
-  await n1!.startOk();
-  await n2!.startOk();
-  assert.equal((await n2!.ctl(['cluster', 'join', n1!.name])).code, 0);
+  const [n1, n2] = await startCluster(t, ['emqx1@127.0.0.1', 'emqx2@127.0.0.2'], { dashboard: true });
   const p1 = n1!.dashboardPort!;
   const p2 = n2!.dashboardPort!;
   const token = await login(p1);

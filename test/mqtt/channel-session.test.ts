@@ -31,6 +31,8 @@ function newBroker(mqtt: Record<string, unknown> = {}): Broker {
 class Conn {
   readonly packets: Packet[] = [];
   closed = false;
+  /** Whether the channel asked its socket to stop reading. */
+  held = false;
   readonly ch: Channel;
   readonly #parser;
 
@@ -46,6 +48,9 @@ class Conn {
       buffered: 0,
       close: () => {
         this.closed = true;
+      },
+      hold: (on) => {
+        this.held = on;
       },
       peer: '127.0.0.1:40000',
     };
@@ -108,7 +113,7 @@ test('a resumed session resends no more than the new Receive Maximum; each PUBAC
   b.stop();
 });
 
-test('acknowledgements leave in PUBLISH order whatever order their batches settle in; grouped ones count one each against the limit', async () => {
+test('acknowledgements leave in PUBLISH order whatever order their batches settle in; grouped ones count one each against the limit, past which the client is not read', async () => {
   const b = newBroker({ max_awaiting_rel: 4 });
   const c = new Conn(b, 5);
   await c.connect('acks');
@@ -132,12 +137,17 @@ test('acknowledgements leave in PUBLISH order whatever order their batches settl
   batch1.settle();
   for (let i = 0; i < 10 && sent.length < 4; i++) await Promise.resolve();
   assert.deepEqual(sent, ['A', 'B', 'C', 'D']);
-  // The limit counts acknowledgements, not entries: four waiting on one batch, a fifth is one too many.
+  // The limit counts acknowledgements, not entries: four waiting on one batch, a fifth stops reading
+  // (the client is slowed, not cut), and reading resumes once they have gone out.
   const batch3 = later();
   for (let i = 0; i < 4; i++) c.ch.ackInOrder(() => sent.push(`E${i}`), batch3.promise);
-  assert.equal(c.closed, false);
+  assert.equal(c.held, false);
   c.ch.ackInOrder(() => sent.push('F'), batch3.promise);
-  assert.equal(c.closed, true, 'more than mqtt.max_awaiting_rel waiting: disconnected');
+  assert.deepEqual([c.held, c.closed], [true, false], 'more than mqtt.max_awaiting_rel waiting: reading stops');
+  batch3.settle();
+  for (let i = 0; i < 10 && sent.length < 9; i++) await Promise.resolve();
+  assert.deepEqual(sent.slice(4), ['E0', 'E1', 'E2', 'E3', 'F']);
+  assert.equal(c.held, false, 'reading resumes');
   b.stop();
 });
 
