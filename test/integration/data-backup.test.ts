@@ -87,6 +87,10 @@ test('data export and import across a two-node cluster', { timeout: 120_000 }, a
   // Usage, and an export elsewhere (absolute only: the node writes it).
   assert.match((await n1!.ctl(['data'])).stdout, /data import <File>/);
   assert.match((await n1!.ctl(['data', 'export', '--dir', 'relative'])).stdout, /--dir must be an absolute path/);
+  // A directory that cannot be made: the reason, and no file.
+  const nowhere = await n1!.ctl(['data', 'export', '--dir', '/proc/no-such-dir']);
+  assert.equal(nowhere.code, 1);
+  assert.match(nowhere.stdout, /Data export failed: cannot write \/proc\/no-such-dir\/emqx-export-.*: ENOENT/);
   const other = await n1!.ctl(['data', 'export', '--dir', join(n1!.dataDir, 'elsewhere')]);
   assert.equal(other.code, 0, other.stdout);
   assert.match(other.stdout, /exported to .*\/elsewhere\/emqx-export-/);

@@ -7,12 +7,13 @@
 // An import is checked whole before anything is written (the archive, every table's name, every
 // row), then merges table by table through the replicated database: a row of the archive replaces
 // the row with its key on every member, other rows stay. Nothing is half-read and then applied.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import { parseHocon } from '../../config/hocon/index.js';
+import { makeDirs } from '../../base/make-dirs.js';
 import { readTar, TarError, writeTar, type TarEntry } from '../../base/tar.js';
 import type { Db } from '../db.js';
 import { decodeRow, encodeRow, RowCodecError } from './row-codec.js';
@@ -112,10 +113,17 @@ export async function exportData(o: ExportOptions): Promise<string> {
     // Password hashes and API key hashes are in here: readable by the owner only.
     entries.push({ name: `${name}/tables/${table}.jsonl`, data: await tableText(table, rows), mtimeMs, mode: 0o600 });
   }
-  await mkdir(o.dir, { recursive: true });
   const partial = `${file}.partial`;
-  await writeFile(partial, await gzipAsync(writeTar(entries)), { mode: 0o600 });
-  await rename(partial, file);
+  try {
+    // Not mkdir's own `recursive`: it never returns for a path under /proc (base/make-dirs.ts).
+    await makeDirs(o.dir);
+    await writeFile(partial, await gzipAsync(writeTar(entries)), { mode: 0o600 });
+    await rename(partial, file);
+  } catch (err) {
+    // A full disk or a directory that cannot be written: no half file left behind.
+    await rm(partial, { force: true }).catch(() => undefined);
+    throw new BackupError(`cannot write ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
   o.say(`Data has been successfully exported to ${file}.`);
   return file;
 }
