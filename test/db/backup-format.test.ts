@@ -127,4 +127,7 @@ test('an archive is checked whole: wrong format, unknown table, bad row, not an 
     await assert.rejects(readArchive(f), (e: unknown) => e instanceof BackupError && want.test(e.message), String(want));
   }
   await assert.rejects(readArchive(join(dir, 'missing.tar.gz')), /cannot read .*ENOENT/);
+  // A device would be read forever: refused before a byte is read.
+  await assert.rejects(readArchive('/dev/zero'), /\/dev\/zero is not a regular file/);
+  await assert.rejects(readArchive(dir), /is not a regular file/);
 });

@@ -40,6 +40,8 @@ export async function backupFileInfo(dir: string, node: string, filename: string
 /** The file's bytes; undefined when there is no such export. */
 export async function readBackupFile(dir: string, filename: string): Promise<Buffer | undefined> {
   if (!isBackupName(filename)) return undefined;
+  // A regular file only: anything else put there (a FIFO) would be read forever.
+  if (!(await stat(join(dir, filename)).catch(() => undefined))?.isFile()) return undefined;
   return readFile(join(dir, filename)).catch(() => undefined);
 }
 

@@ -7,7 +7,7 @@
 // An import is checked whole before anything is written (the archive, every table's name, every
 // row), then merges table by table through the replicated database: a row of the archive replaces
 // the row with its key on every member, other rows stay. Nothing is half-read and then applied.
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -167,8 +167,13 @@ async function tableRows(file: string, text: string): Promise<Row[]> {
 export async function readArchive(file: string): Promise<Archive> {
   let packed: Buffer;
   try {
+    // Only a regular file of bounded size is read: a device or a FIFO would be read forever.
+    const st = await stat(file);
+    if (!st.isFile()) throw new BackupError(`${file} is not a regular file`);
+    if (st.size > MAX_UNPACKED_BYTES) throw new BackupError(`${file} is larger than ${MAX_UNPACKED_BYTES} bytes`);
     packed = await readFile(file);
   } catch (err) {
+    if (err instanceof BackupError) throw err;
     throw new BackupError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
   }
   let entries: TarEntry[];
