@@ -22,8 +22,7 @@ import { nodeInfo } from './node-info.js';
 import { systemMemory } from '../../base/system-usage.js';
 import type { Db } from '../../db/db.js';
 import { BackupError, exportData, importData } from '../../db/backup/backup.js';
-import { backupFileInfo, deleteBackupFile, listBackupFiles, readBackupFile, type BackupFileInfo } from '../../db/backup/backup-files.js';
-import { backupDir } from '../../db/backup/data-ctl.js';
+import { backupDir, backupFileInfo, deleteBackupFile, listBackupFiles, readBackupFile, type BackupFileInfo } from '../../db/backup/backup-files.js';
 
 export interface LocalHost {
   readonly node: string;

@@ -9,7 +9,7 @@ import { NodeDownError } from '../cluster/rpc.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, ERROR_SCHEMA, badRequest } from '../errors.js';
 import { rfc3339 } from '../format/time.js';
-import { noContent, ok, PAGE_QUERY, S, type RouteDef } from './route.js';
+import { attachment, noContent, ok, PAGE_QUERY, S, type RouteDef } from './route.js';
 
 /** An import reads, checks and writes the whole archive: longer than any other call between nodes. */
 const IMPORT_TIMEOUT_MS = 10 * 60_000;
@@ -92,7 +92,7 @@ export function dataBackupRoutes(ctx: ApiContext): RouteDef[] {
         const filename = req.params.filename!;
         const data = await onNode<Uint8Array | null>(nodeOf((req.query as { node?: string }).node), { op: 'backup_read', filename });
         if (data === null) throw new ApiError(404, 'NOT_FOUND', 'Backup file not found');
-        return { status: 200, body: Buffer.from(data), type: 'application/octet-stream', headers: { 'content-disposition': `attachment; filename="${filename}"` } };
+        return attachment(Buffer.from(data), filename);
       },
     },
     {

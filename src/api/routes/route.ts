@@ -41,6 +41,8 @@ export interface RouteDef {
 
 export const ok = (body: unknown): ApiReply => ({ status: 200, body });
 export const noContent = (): ApiReply => ({ status: 204 });
+/** A file to download, under `filename`. */
+export const attachment = (body: Buffer, filename: string): ApiReply => ({ status: 200, body, type: 'application/octet-stream', headers: { 'content-disposition': `attachment; filename="${filename}"` } });
 
 /** JSON schema helpers: small, so route files read as EMQX's field lists. */
 export const S = {

@@ -8,7 +8,7 @@ import { traceFromRequest, traceStatus, TRACE_TYPES, type TraceRow } from '../..
 import type { ApiContext } from '../context.js';
 import { ApiError, ERROR_SCHEMA } from '../errors.js';
 import { zipStore } from '../format/zip.js';
-import { noContent, ok, S, type RouteDef } from './route.js';
+import { attachment, noContent, ok, S, type RouteDef } from './route.js';
 
 const NAME_PARAM = S.obj({ name: { type: 'string', minLength: 1, maxLength: 256 } }, ['name']);
 const NOT_FOUND = (name: string): ApiError => new ApiError(404, 'NOT_FOUND', `${name} NOT FOUND`);
@@ -177,12 +177,7 @@ export function traceRoutes(ctx: ApiContext, traces: () => ClusterTraces | undef
         const nodes = q.node === undefined ? undefined : [nodeOf(q.node)];
         const g = await rpc.gather<{ name: string; data: Uint8Array; mtime: number } | null>({ op: 'trace_file', name }, nodes);
         const entries = g.answers.filter((a) => a.value !== null).map((a) => ({ name: `${a.node}-${a.value!.name}`, data: Buffer.from(a.value!.data), mtime: a.value!.mtime || ctx.now() }));
-        return {
-          status: 200,
-          body: zipStore(entries),
-          type: 'application/octet-stream',
-          headers: { 'content-disposition': `attachment; filename="${name}.zip"` },
-        };
+        return attachment(zipStore(entries), `${name}.zip`);
       },
     },
   ];

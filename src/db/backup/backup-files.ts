@@ -12,6 +12,9 @@ export interface BackupFileInfo {
   readonly createdMs: number;
 }
 
+/** Where a node keeps its exports: `<node.data_dir>/backup/` (as EMQX). */
+export const backupDir = (dataDir: string): string => join(dataDir, 'backup');
+
 export const isBackupName = (name: string): boolean => /^[A-Za-z0-9_-][A-Za-z0-9._-]*\.tar\.gz$/.test(name) && name.length <= 255;
 
 async function info(dir: string, node: string, filename: string): Promise<BackupFileInfo | undefined> {

@@ -6,6 +6,7 @@ import { formatUsage } from '../../ctl/registry.js';
 import type { CtlCommand, CtlResult } from '../../ctl/types.js';
 import type { Db } from '../db.js';
 import { BackupError, exportData, importData } from './backup.js';
+import { backupDir } from './backup-files.js';
 
 const USAGE: CtlCommand['usage'] = [
   ['data import <File>', 'Import data from the specified tar archive file'],
@@ -22,8 +23,6 @@ export interface DataCommandOptions {
   /** The node a join in progress runs to: the data is being replaced, nothing is imported meanwhile. */
   readonly busy: () => string | undefined;
 }
-
-export const backupDir = (dataDir: string): string => join(dataDir, 'backup');
 
 export function dataCommand(o: DataCommandOptions): CtlCommand {
   const usage = (): CtlResult => ({ code: 1, output: formatUsage(USAGE) });
