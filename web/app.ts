@@ -33,6 +33,8 @@ interface Client {
   port: number | null;
   connected: boolean;
   subscriptions_cnt: number;
+  inflight_cnt: number;
+  mqueue_len: number;
 }
 interface Subscription {
   clientid: string;
@@ -241,18 +243,14 @@ function fillClients(list: { data: Client[]; meta: { count: number } }): void {
   for (const c of list.data) {
     const tr = document.createElement('tr');
     tr.dataset.clientid = c.clientid;
-    for (const v of [c.clientid, c.username, c.node, `${c.ip_address}:${c.port ?? ''}`, c.connected ? 'yes' : 'no', c.subscriptions_cnt]) {
+    for (const v of [c.clientid, c.username, c.node, `${c.ip_address}:${c.port ?? ''}`, c.connected ? 'yes' : 'no', c.subscriptions_cnt, `${c.inflight_cnt} / ${c.mqueue_len}`]) {
       const td = document.createElement('td');
       td.appendChild(text(v));
       tr.appendChild(td);
     }
     const td = document.createElement('td');
-    const kick = document.createElement('button');
-    kick.className = 'kick';
-    kick.type = 'button';
-    kick.textContent = 'Kick';
-    kick.addEventListener('click', () => void kickClient(c.clientid));
-    td.appendChild(kick);
+    td.appendChild(button('Messages', 'view', () => void viewMessages(c.clientid).catch(() => undefined)));
+    td.appendChild(button('Kick', 'kick', () => void kickClient(c.clientid)));
     tr.appendChild(td);
     body.appendChild(tr);
   }
@@ -381,6 +379,38 @@ function fillTopicMetrics(list: TopicMetric[]): void {
     (m) => [m.topic, n(m, 'messages.in.count'), n(m, 'messages.out.count'), n(m, 'messages.dropped.count'), n(m, 'messages.in.rate'), n(m, 'messages.out.rate')],
     (m) => [apiButton('Reset', 'view', 'PUT', '/mqtt/topic_metrics', { action: 'reset', topic: m.topic }), apiButton('Delete', 'kick', 'DELETE', `/mqtt/topic_metrics/${encodeURIComponent(m.topic)}`)],
   );
+}
+
+interface QueuedMessage {
+  topic: string;
+  qos: number;
+  payload: string;
+  publish_at: number;
+  from_clientid: string;
+}
+
+/** A payload as text when it is UTF-8, else its size. */
+function payloadText(base64: string): string {
+  const bytes = Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
+  try {
+    return JSON.stringify(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return `(${bytes.length} bytes, not text)`;
+  }
+}
+
+/** The first in-flight and queued messages of a client (the member holding its session answers). */
+async function viewMessages(clientid: string): Promise<void> {
+  const path = `/clients/${encodeURIComponent(clientid)}`;
+  const [inflight, queued] = await Promise.all([
+    api<{ data: QueuedMessage[] }>('GET', `${path}/inflight_messages?limit=20&max_payload_bytes=4KB`),
+    api<{ data: QueuedMessage[] }>('GET', `${path}/mqueue_messages?limit=20&max_payload_bytes=4KB`),
+  ]);
+  const lines = (title: string, list: QueuedMessage[]): string =>
+    `${title}: ${list.length === 0 ? 'none' : ''}\n` + list.map((m) => `  ${m.topic}  QoS ${m.qos}  ${payloadText(m.payload)}  from ${m.from_clientid}, ${new Date(m.publish_at).toLocaleTimeString()}\n`).join('');
+  const pre = $('client-messages');
+  pre.hidden = false;
+  pre.textContent = `${clientid}\n${lines('in flight (sent, not acknowledged)', inflight.data)}${lines('queued', queued.data)}`;
 }
 
 /** The last 8 KB of the biggest file of a trace (the node where its client is). */

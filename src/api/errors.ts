@@ -30,6 +30,7 @@ export type ApiErrorCode =
   | 'NODE_ERROR'
   | 'INVALID_TOPIC_NAME'
   | 'INVALID_PARAMETER'
+  | 'PARAM_ERROR'
   | 'CONFLICT'
   | 'EXCEED_LIMIT'
   | 'UNSUPPORTED_MEDIA_TYPE'

@@ -1,14 +1,30 @@
 // A session's queue of deliveries waiting for the client (offline, window full, socket backed
 // up). Bounded: when full, the oldest delivery is dropped (as EMQX's mqueue does), so a slow or
 // absent subscriber holds at most `max` deliveries. A ring buffer: push and shift are O(1).
+// Each entry keeps when it was queued and has a sequence number (the count of pushes before it),
+// so the API can page through a queue that moves meanwhile (GET /clients/:id/mqueue_messages).
 import type { Delivery } from '../mqtt/port.js';
 
 const NONE: Array<Delivery | undefined> = [];
+const NO_TIMES: number[] = [];
+
+/** One queued (or in-flight) delivery as the API lists it. */
+export interface QueuedEntry {
+  readonly d: Delivery;
+  /** Its place among every delivery ever queued here: increases by one per push. */
+  readonly seq: number;
+  /** ms since epoch, when it was queued. */
+  readonly at: number;
+}
 
 export class MQueue {
   #items: Array<Delivery | undefined>;
+  /** When each slot's delivery was queued (parallel to #items). */
+  #at: number[];
   #head = 0;
   #size = 0;
+  /** Deliveries ever pushed: the sequence number of the next one. */
+  #pushed = 0;
   /** Deliveries dropped because the queue was full, since the session began. */
   dropped = 0;
 
@@ -16,6 +32,7 @@ export class MQueue {
   constructor(private readonly max: number) {
     // Most sessions never queue anything: storage comes with the first delivery.
     this.#items = NONE;
+    this.#at = NO_TIMES;
   }
 
   get length(): number {
@@ -34,8 +51,11 @@ export class MQueue {
       this.dropped++;
     }
     if (this.#size === this.#items.length) this.#grow();
-    this.#items[(this.#head + this.#size) % this.#items.length] = d;
+    const slot = (this.#head + this.#size) % this.#items.length;
+    this.#items[slot] = d;
+    this.#at[slot] = Date.now();
     this.#size++;
+    this.#pushed++;
     return dropped;
   }
 
@@ -55,6 +75,7 @@ export class MQueue {
 
   clear(): void {
     this.#items = NONE;
+    this.#at = NO_TIMES;
     this.#head = 0;
     this.#size = 0;
   }
@@ -63,10 +84,31 @@ export class MQueue {
     for (let i = 0; i < this.#size; i++) yield this.#items[(this.#head + i) % this.#items.length]!;
   }
 
+  /**
+   * Up to `limit` entries queued after sequence number `after` (-1: from the oldest), oldest
+   * first; `start` is the oldest entry's sequence number (undefined when empty).
+   */
+  page(after: number, limit: number): { readonly entries: QueuedEntry[]; readonly start: number | undefined } {
+    const first = this.#pushed - this.#size;
+    const entries: QueuedEntry[] = [];
+    for (let i = Math.max(0, after + 1 - first); i < this.#size && entries.length < limit; i++) {
+      const slot = (this.#head + i) % this.#items.length;
+      entries.push({ d: this.#items[slot]!, seq: first + i, at: this.#at[slot]! });
+    }
+    return { entries, start: this.#size > 0 ? first : undefined };
+  }
+
   #grow(): void {
-    const next = new Array<Delivery | undefined>(Math.min(Math.max(16, this.#items.length * 2), Math.max(this.limit, this.#items.length + 1)));
-    for (let i = 0; i < this.#size; i++) next[i] = this.#items[(this.#head + i) % this.#items.length];
+    const size = Math.min(Math.max(16, this.#items.length * 2), Math.max(this.limit, this.#items.length + 1));
+    const next = new Array<Delivery | undefined>(size);
+    const at = new Array<number>(size).fill(0);
+    for (let i = 0; i < this.#size; i++) {
+      const slot = (this.#head + i) % this.#items.length;
+      next[i] = this.#items[slot];
+      at[i] = this.#at[slot]!;
+    }
     this.#items = next;
+    this.#at = at;
     this.#head = 0;
   }
 }

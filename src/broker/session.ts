@@ -7,7 +7,7 @@ import type { SlowSubs } from './slow-subs.js';
 import type { Counters } from '../base/metrics.js';
 import type { MqttConfig } from '../config/types.js';
 import type { AwaitRel, ClientInfo, Delivery, Message, Outlet, SessionPort, SubOptions, WillMessage } from '../mqtt/port.js';
-import { MQueue } from './mqueue.js';
+import { MQueue, type QueuedEntry } from './mqueue.js';
 
 /** What a session needs from the broker that holds it. */
 export interface SessionHost {
@@ -46,6 +46,9 @@ interface Inflight {
   /** QoS 2 after PUBREC: waiting for PUBCOMP. */
   phase: 'publish' | 'pubrel';
   sentAt: number;
+  /** When it entered the window (ms), and its place among every entry that did (for the API's pages). */
+  readonly at: number;
+  readonly seq: number;
   /** Not yet sent on the current connection (resumed session). */
   resend: boolean;
 }
@@ -96,6 +99,8 @@ export class Session implements SessionPort {
   delivered = 0;
   #window: number;
   #nextId = 1;
+  /** In-flight entries ever made: the next one's `seq`. */
+  #inflightSeq = 0;
   /** In-flight entries marked to be sent again (after a resume); 0 on the hot path, where writable() skips the scan. */
   #resends = 0;
   #ended = false;
@@ -180,7 +185,8 @@ export class Session implements SessionPort {
       this.#enqueue(d);
       return;
     }
-    this.inflight.set(id, { d, phase: 'publish', sentAt: Date.now(), resend: false });
+    const now = Date.now();
+    this.inflight.set(id, { d, phase: 'publish', sentAt: now, at: now, seq: this.#inflightSeq++, resend: false });
     if (!out.publish(d, id, false)) {
       this.inflight.delete(id);
       return;
@@ -319,6 +325,21 @@ export class Session implements SessionPort {
     return true;
   }
 
+  /**
+   * Up to `limit` in-flight messages that entered the window after `after` (-1: from the
+   * first), oldest first (a Map keeps insertion order, and `seq` grows with it).
+   */
+  inflightPage(after: number, limit: number): { readonly entries: QueuedEntry[]; readonly start: number | undefined } {
+    const entries: QueuedEntry[] = [];
+    let start: number | undefined;
+    for (const e of this.inflight.values()) {
+      start ??= e.seq;
+      if (entries.length >= limit) break;
+      if (e.seq > after) entries.push({ d: e.d, seq: e.seq, at: e.at });
+    }
+    return { entries, start };
+  }
+
   // ---- messages from the client ----
 
   awaitRel(id: number): AwaitRel {
@@ -385,7 +406,7 @@ export class Session implements SessionPort {
       if (this.host.addSubscription(this, filter, opts).rc < 0x80) this.subscriptions.set(filter, opts);
     }
     const now = Date.now();
-    for (const { id, d, phase } of h.inflight) this.inflight.set(id, { d, phase, sentAt: now, resend: true });
+    for (const { id, d, phase } of h.inflight) this.inflight.set(id, { d, phase, sentAt: now, at: now, seq: this.#inflightSeq++, resend: true });
     this.#resends = this.inflight.size;
     for (const d of h.queue) this.queue.push(d);
     for (const id of h.awaiting) this.awaiting.set(id, now);

@@ -489,6 +489,13 @@ export class Channel implements Outlet {
     this.closeWith(rc, reason);
   }
 
+  /** Outlet: another keepalive from now on (the API's PUT /clients/:clientid/keepalive), as EMQX restarts its timer. */
+  setKeepalive(seconds: number): void {
+    this.keepalive = seconds;
+    this.lastRecv = Date.now();
+    if (this.client) this.client = { ...this.client, keepalive: seconds };
+  }
+
   /** Once a second: connect timeout, keepalive. */
   check(now: number): void {
     if (this.state === 'new' || this.state === 'connecting') {

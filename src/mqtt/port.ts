@@ -108,6 +108,8 @@ export interface Outlet {
   pubrel(packetId: number): void;
   /** Closes the connection from the broker's side (takeover, kick): v5 gets DISCONNECT with `rc`. */
   kick(rc: number, reason: string): void;
+  /** Holds the connection to another keepalive from now on, seconds (0: none); the API's. */
+  setKeepalive?(seconds: number): void;
   /** The client's permissions (MQTT channels with authorization). */
   readonly access?: ClientAccess | undefined;
 }

@@ -34,6 +34,11 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   t.after(() => client.end(true));
   await client.subscribeAsync('dash/#', { qos: 0 });
   for (let i = 0; i < 20; i++) await client.publishAsync('dash/t', `m${i}`, { qos: 0 });
+  // A persistent session on emqx2 whose client is away: what is published meanwhile waits for it.
+  const away = await connectAsync(`mqtt://127.0.0.1:${n2!.mqttPort}`, { clientId: 'browser-away', clean: false, reconnectPeriod: 0, connectTimeout: 5000 });
+  await away.subscribeAsync('dash/away', { qos: 1 });
+  await away.endAsync();
+  for (const m of ['waits-1', 'waits-2']) await client.publishAsync('dash/away', m, { qos: 1 });
 
   const profile = mkdtempSync(join(tmpdir(), 'emqx-chromium-'));
   const browser = await puppeteer.launch({
@@ -179,6 +184,13 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   await page.waitForSelector('#topology g.node.stopped[data-node="emqx3@127.0.0.1"]', { timeout: 10_000 });
   t.diagnostic(`emqx3 shown as stopped ${Date.now() - t0} ms after emqx stop returned`);
   assert.equal(await page.$$eval('#topology g.node.running', (gs) => gs.length), 2);
+
+  // The away client's queue, from its row: two messages wait for it on emqx2.
+  await page.waitForFunction(`document.querySelector('#clients tr[data-clientid="browser-away"]')?.textContent.includes('0 / 2')`);
+  await clickRow('#clients tr[data-clientid="browser-away"] button.view');
+  await page.waitForFunction(`document.querySelector('#client-messages').textContent.includes('waits-2')`);
+  const listed = await page.$eval('#client-messages', (e) => e.textContent ?? '');
+  assert.match(listed, /in flight \(sent, not acknowledged\): none\nqueued: \n {2}dash\/away {2}QoS 1 {2}"waits-1" {2}from browser-kick-me, .*\n {2}dash\/away {2}QoS 1 {2}"waits-2"/);
 
   // Kick the client from its row.
   const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));

@@ -12,6 +12,9 @@ import { Monitor, mergeSamples, type Reading } from '../../src/api/cluster/monit
 import { kmg, parseTime } from '../../src/api/format/time.js';
 import { splitPeer } from '../../src/api/format/clients.js';
 import { checkSampleInterval } from '../../src/api/node-part.js';
+import { MQueue } from '../../src/broker/mqueue.js';
+import { parsePosition, positionOf } from '../../src/api/format/client-messages.js';
+import type { Delivery } from '../../src/mqtt/port.js';
 
 test('tokens: signed, expiring, bound to the key', () => {
   const key = randomBytes(32);
@@ -105,4 +108,44 @@ test("EMQX's formats and checks", () => {
   checkSampleInterval(10_000);
   assert.throws(() => checkSampleInterval(7000), /divisor of 60/);
   assert.throws(() => checkSampleInterval(120_000), /between 1 and 60/);
+});
+
+test('a queue paged by position while it moves: wrap-around, growth, drops; positions read back', () => {
+  const q = new MQueue(20);
+  const d = (i: number): Delivery => ({ msg: { topic: `t/${i}`, payload: Buffer.from(`p${i}`), qos: 1, retain: false, from: 'c', timestamp: 1000 + i, expiresAt: Infinity }, qos: 1, retain: false });
+  const topics = (after: number, limit: number): string[] => q.page(after, limit).entries.map((e) => e.d.msg.topic);
+  assert.deepEqual(q.page(-1, 10), { entries: [], start: undefined });
+  for (let i = 0; i < 10; i++) q.push(d(i));
+  for (let i = 0; i < 7; i++) q.shift();
+  // The head is in the middle of the ring now; pushing past its end wraps, then grows it.
+  for (let i = 10; i < 30; i++) q.push(d(i));
+  assert.equal(q.length, 20);
+  assert.equal(q.dropped, 3);
+  assert.equal(q.page(-1, 1).start, 10);
+  assert.deepEqual(topics(-1, 3), ['t/10', 't/11', 't/12']);
+  assert.deepEqual(topics(12, 2), ['t/13', 't/14']);
+  assert.deepEqual(topics(27, 100), ['t/28', 't/29']);
+  assert.deepEqual(topics(29, 100), []);
+  // A position older than the queue (its entries were sent meanwhile) starts at the oldest.
+  assert.deepEqual(topics(3, 1), ['t/10']);
+  // Every entry, page by page, exactly once.
+  const all: string[] = [];
+  for (let after = -1, n = 0; n < 10; n++) {
+    const p = q.page(after, 6).entries;
+    if (p.length === 0) break;
+    all.push(...p.map((e) => e.d.msg.topic));
+    after = p.at(-1)!.seq;
+  }
+  assert.deepEqual(all, Array.from({ length: 20 }, (_, i) => `t/${i + 10}`));
+
+  assert.equal(positionOf('mqueue', 12), '12_0');
+  assert.equal(positionOf('inflight', 12), '12');
+  assert.equal(positionOf('mqueue', undefined), 'none');
+  assert.equal(parsePosition('mqueue', '12_0'), 12);
+  assert.equal(parsePosition('mqueue', '1710785444656449826_infinity'), undefined, 'too long for a safe integer');
+  assert.equal(parsePosition('mqueue', '12_infinity'), 12);
+  assert.equal(parsePosition('mqueue', 'none'), -1);
+  assert.equal(parsePosition('mqueue', undefined), -1);
+  for (const bad of ['12', '_0', 'x_0', '-1_0', '1_0_0']) assert.equal(parsePosition('mqueue', bad), undefined, bad);
+  for (const bad of ['1_0', '', 'abc', '-1']) assert.equal(parsePosition('inflight', bad), undefined, bad);
 });

@@ -2,7 +2,7 @@
 // A/AAAA records from a hosts file and SRV records from the command line. Stopped by its PID.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { freePort } from './launcher.js';
 import { createSocket } from 'node:dgram';
 import { Resolver } from 'node:dns/promises';
 import { tmpdir } from 'node:os';
@@ -39,14 +39,7 @@ export interface Dnsmasq {
 
 async function freeUdpTcpPort(): Promise<number> {
   for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const srv = createServer();
-      srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
-        const p = (srv.address() as { port: number }).port;
-        srv.close(() => resolve(p));
-      });
-    });
+    const port = await freePort();
     const udpFree = await new Promise<boolean>((resolve) => {
       const s = createSocket('udp4');
       s.once('error', () => resolve(false));

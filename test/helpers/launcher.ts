@@ -142,8 +142,28 @@ export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
-/** A free TCP port on 127.0.0.1 (chosen by the kernel). */
-export function freePort(host = '127.0.0.1'): Promise<number> {
+/**
+ * The lowest port the kernel hands out to outgoing connections (net.ipv4.ip_local_port_range).
+ * Ports for listeners are taken below it: a port the kernel picked (listen on port 0) may be given
+ * to any outgoing connection (a CLI's, a link's) before the node binds it.
+ */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > 11000 ? low : 32768;
+  } catch {
+    return 32768;
+  }
+}
+const PORT_FLOOR = 10000;
+
+/** A free TCP port on 127.0.0.1 below the ephemeral range (random, bounded tries; else the kernel's). */
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const low = ephemeralLow();
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = PORT_FLOOR + Math.floor(Math.random() * (low - PORT_FLOOR));
+    if (await portIsFree(port, host)) return port;
+  }
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -156,13 +176,15 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 
 /**
  * A `node.dist_base_port` under which the distribution port of every given node name is free,
- * so tests running at the same time do not collide. Random in 20000..49999, bounded tries.
+ * so tests running at the same time do not collide. Random below the ephemeral range (see
+ * freePort), bounded tries.
  */
 export async function allocDistBase(names: readonly string[], host = '127.0.0.1'): Promise<number> {
+  const low = ephemeralLow();
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20000 + Math.floor(Math.random() * 30000);
+    const base = PORT_FLOOR + Math.floor(Math.random() * (low - PORT_FLOOR));
     const ports = names.map((n) => distPort(n, base));
-    if (ports.some((p) => p > 65535)) continue;
+    if (ports.some((p) => p >= low)) continue;
     let free = true;
     for (const p of ports) if (!(await portIsFree(p, host))) free = false;
     if (free) return base;

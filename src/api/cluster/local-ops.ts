@@ -8,7 +8,9 @@ import type { Config } from '../../config/types.js';
 import type { ClusterTraces } from '../../trace/cluster-traces.js';
 import type { Listeners } from '../../mqtt/listeners.js';
 import { clientJson, clientMatches, subscriptionRows, type ClientFilter, type ClientLimits, type Json, type SubscriptionFilter } from '../format/clients.js';
-import type { QoS } from '../../mqtt/port.js';
+import type { Message, QoS } from '../../mqtt/port.js';
+import { messagesPage, type MessageKind, type MessagesPage, type MessagesQuery } from '../format/client-messages.js';
+import { newMessageId } from '../../broker/message-id.js';
 import { reasonName } from '../../mqtt/reason-codes.js';
 import { describeTopicProblem, exclusiveFilter, parseShared, validateFilter } from '../../mqtt/topic.js';
 import type { Session } from '../../broker/session.js';
@@ -213,6 +215,54 @@ export class LocalOps {
 
   kick(clientid: string): boolean {
     return this.h.broker.kick(clientid);
+  }
+
+  /** Kicks those of `clientids` this node holds; how many it did. */
+  kickMany(clientids: readonly string[]): number {
+    let n = 0;
+    for (const id of clientids) if (this.h.broker.kick(id)) n++;
+    return n;
+  }
+
+  /**
+   * Changes a connected client's keepalive (EMQX's PUT /clients/:clientid/keepalive): the
+   * connection is held to the new interval from now on, and `clients show` reports it. null: no
+   * session here; 'offline': a session here without a connection.
+   */
+  setKeepalive(clientid: string, seconds: number): Json | null | 'offline' {
+    const s = this.h.broker.sessions.get(clientid);
+    if (!s) return null;
+    if (!s.outlet?.setKeepalive) return 'offline';
+    s.outlet.setKeepalive(seconds);
+    s.client = { ...s.client, keepalive: seconds };
+    return clientJson(s, this.h.node, this.#limits());
+  }
+
+  /** A page of a session's queued or in-flight messages; null: no session here. */
+  clientMessages(clientid: string, kind: MessageKind, q: MessagesQuery): MessagesPage | 'not_utf8' | null {
+    const s = this.h.broker.sessions.get(clientid);
+    if (!s) return null;
+    const page = kind === 'mqueue' ? s.queue.page(q.after, q.limit) : s.inflightPage(q.after, q.limit);
+    return messagesPage(kind, page, q, this.#messageId);
+  }
+
+  /**
+   * A message's id as the API shows it, made on first sight and kept while the message lives
+   * (every delivery of one publish shares its Message, so they show one id on this node).
+   */
+  readonly #messageIds = new WeakMap<Message, string>();
+  readonly #messageId = (m: Message): string => {
+    let id = this.#messageIds.get(m);
+    if (id === undefined) {
+      id = newMessageId(m.timestamp);
+      this.#messageIds.set(m, id);
+    }
+    return id;
+  };
+
+  /** Sessions on this node, connected or not (GET /sessions_count adds up the members'). */
+  sessionsCount(): number {
+    return this.h.broker.sessions.size;
   }
 
   /** Subscribes a client of this node (null: it has no session here), as if it had sent SUBSCRIBE. */

@@ -6,6 +6,7 @@
 import type { Dist } from '../../link/types.js';
 import type { ClientFilter, SubscriptionFilter } from '../format/clients.js';
 import type { ListenerAction, LocalOps, Page, SubscribeRequest } from './local-ops.js';
+import type { MessageKind, MessagesQuery } from '../format/client-messages.js';
 
 export const API_CHANNEL = 'api.rpc';
 
@@ -16,6 +17,10 @@ export type Op =
   | { readonly op: 'clients'; readonly filter: ClientFilter; readonly page: Page }
   | { readonly op: 'client'; readonly clientid: string }
   | { readonly op: 'kick'; readonly clientid: string }
+  | { readonly op: 'kick_many'; readonly clientids: readonly string[] }
+  | { readonly op: 'keepalive'; readonly clientid: string; readonly seconds: number }
+  | { readonly op: 'client_msgs'; readonly clientid: string; readonly kind: MessageKind; readonly query: MessagesQuery }
+  | { readonly op: 'sessions_count' }
   | { readonly op: 'client_subscribe'; readonly clientid: string; readonly subs: readonly SubscribeRequest[] }
   | { readonly op: 'client_unsubscribe'; readonly clientid: string; readonly topics: readonly string[] }
   | { readonly op: 'listeners' }
@@ -58,6 +63,14 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
       return ops.client(req.clientid);
     case 'kick':
       return ops.kick(req.clientid);
+    case 'kick_many':
+      return ops.kickMany(req.clientids);
+    case 'keepalive':
+      return ops.setKeepalive(req.clientid, req.seconds);
+    case 'client_msgs':
+      return ops.clientMessages(req.clientid, req.kind, req.query);
+    case 'sessions_count':
+      return ops.sessionsCount();
     case 'client_subscribe':
       return ops.subscribeClient(req.clientid, req.subs);
     case 'client_unsubscribe':
@@ -113,7 +126,7 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
   }
 }
 
-const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'authz_cache_clean', 'authz_cache', 'topic_metrics', 'topic_metrics_reset', 'slow_subs', 'slow_subs_clear', 'join', 'backup_files', 'backup_read', 'backup_delete', 'backup_import']);
+const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'kick_many', 'keepalive', 'client_msgs', 'sessions_count', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'authz_cache_clean', 'authz_cache', 'topic_metrics', 'topic_metrics_reset', 'slow_subs', 'slow_subs_clear', 'join', 'backup_files', 'backup_read', 'backup_delete', 'backup_import']);
 
 function isOp(p: unknown): p is Op {
   return p !== null && typeof p === 'object' && OPS.has((p as { op?: unknown }).op as string);

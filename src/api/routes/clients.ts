@@ -7,6 +7,8 @@ import { ApiError, ERROR_SCHEMA } from '../errors.js';
 import type { ClientFilter, Json, SubscriptionFilter } from '../format/clients.js';
 import type { SubscribeAnswer, SubscribeRequest } from '../cluster/local-ops.js';
 import { parseTime } from '../format/time.js';
+import { parsePosition, type MessageKind, type MessagesPage, type PayloadFormat } from '../format/client-messages.js';
+import { parseBytesize } from '../../config/duration.js';
 import { validateFilter } from '../../mqtt/topic.js';
 import { clusterPage } from './paging.js';
 import { PAGE_QUERY, noContent, ok, S, type RouteDef } from './route.js';
@@ -56,6 +58,27 @@ function timeOf(key: string, v: unknown): number | undefined {
   const t = parseTime(v as string | number);
   if (t === undefined) throw new ApiError(400, 'INVALID_PARAMETER', `the ${key} parameter expected type is timestamp or rfc3339, but the value is ${String(v)}`);
   return t;
+}
+
+const MESSAGES_QUERY = S.obj({
+  payload: { type: 'string', enum: ['base64', 'plain', 'none'], default: 'base64', description: 'Payload encoding; none: no payloads' },
+  max_payload_bytes: { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string', maxLength: 32 }], default: '1MB', description: 'The payloads of one answer add up to no more than this (the first is always shown)' },
+  position: { type: 'string', maxLength: 64, description: 'Where the previous page ended (its meta.position); none: from the oldest' },
+  limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
+});
+
+/** GET /clients/:clientid/mqueue_messages and /inflight_messages: a page from the member holding the session. */
+async function clientMessages(ctx: ApiContext, clientid: string, kind: MessageKind, q: Record<string, unknown>): Promise<MessagesPage> {
+  const after = parsePosition(kind, q.position === undefined ? undefined : String(q.position));
+  if (after === undefined) throw new ApiError(400, 'INVALID_PARAMETER', 'position_limit_invalid');
+  const max = parseBytesize(q.max_payload_bytes);
+  if (!max.ok || max.value < 1) throw new ApiError(400, 'BAD_REQUEST', 'max_payload_bytes: must be higher than 0');
+  const query = { after, limit: Number(q.limit), payload: q.payload as PayloadFormat, maxPayloadBytes: max.value };
+  const g = await ctx.rpc.gather<MessagesPage | 'not_utf8' | null>({ op: 'client_msgs', clientid, kind, query });
+  const found = g.answers.find((a) => a.value !== null)?.value;
+  if (!found) throw CLIENTID_NOT_FOUND();
+  if (found === 'not_utf8') throw new ApiError(400, 'INVALID_PARAMETER', 'Some message payloads are not JSON serializable');
+  return found;
 }
 
 export function clientRoutes(ctx: ApiContext): RouteDef[] {
@@ -158,6 +181,72 @@ export function clientRoutes(ctx: ApiContext): RouteDef[] {
         const g = await rpc.gather<boolean>({ op: 'authz_cache_clean', clientid: req.params.clientid! });
         if (!g.answers.some((a) => a.value)) throw CLIENTID_NOT_FOUND();
         return noContent();
+      },
+    },
+    {
+      method: 'POST',
+      url: '/clients/kickout/bulk',
+      tags: ['Clients'],
+      summary: 'Kicks several clients, on whichever members hold them',
+      body: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 65535 }, minItems: 1, maxItems: 10000 },
+      response: { 204: { description: 'Kicked (unknown client ids are skipped)' }, 400: ERROR_SCHEMA },
+      async handler(req) {
+        await rpc.gather<number>({ op: 'kick_many', clientids: req.body as string[] });
+        return noContent();
+      },
+    },
+    {
+      method: 'PUT',
+      url: '/clients/:clientid/keepalive',
+      tags: ['Clients'],
+      summary: "Changes a connected client's keepalive from now on",
+      params: CLIENTID_PARAM,
+      body: S.obj({ interval: { type: 'integer', minimum: 0, maximum: 65535, description: 'seconds; 0: none' } }),
+      response: { 200: S.any(), 400: ERROR_SCHEMA, 404: ERROR_SCHEMA },
+      async handler(req) {
+        const { interval } = req.body as { interval?: number };
+        if (interval === undefined) throw new ApiError(400, 'BAD_REQUEST', 'Interval Not Found');
+        const g = await rpc.gather<Json | 'offline' | null>({ op: 'keepalive', clientid: req.params.clientid!, seconds: interval });
+        const found = g.answers.find((a) => a.value !== null)?.value;
+        if (!found) throw CLIENTID_NOT_FOUND();
+        if (found === 'offline') throw new ApiError(400, 'PARAM_ERROR', 'the client is not connected (its session waits for it)');
+        return ok(found);
+      },
+    },
+    {
+      method: 'GET',
+      url: '/clients/:clientid/mqueue_messages',
+      tags: ['Clients'],
+      summary: "The messages waiting in a client's queue (offline, window full or socket backed up), oldest first",
+      params: CLIENTID_PARAM,
+      querystring: MESSAGES_QUERY,
+      response: { 200: S.any(), 400: ERROR_SCHEMA, 404: ERROR_SCHEMA },
+      async handler(req) {
+        return ok(await clientMessages(ctx, req.params.clientid!, 'mqueue', req.query as Record<string, unknown>));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/clients/:clientid/inflight_messages',
+      tags: ['Clients'],
+      summary: 'The QoS 1/2 messages sent to a client and not yet acknowledged, oldest first',
+      params: CLIENTID_PARAM,
+      querystring: MESSAGES_QUERY,
+      response: { 200: S.any(), 400: ERROR_SCHEMA, 404: ERROR_SCHEMA },
+      async handler(req) {
+        return ok(await clientMessages(ctx, req.params.clientid!, 'inflight', req.query as Record<string, unknown>));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/sessions_count',
+      tags: ['Clients'],
+      summary: 'Sessions in the cluster, connected or waiting for their client',
+      querystring: S.obj({ since: { type: 'integer', minimum: 0, default: 0, description: 'accepted for EMQX; no expired session is kept here' } }),
+      response: { 200: S.int() },
+      async handler() {
+        const g = await rpc.gather<number>({ op: 'sessions_count' });
+        return ok(g.answers.reduce((n, a) => n + a.value, 0));
       },
     },
     {
