@@ -137,9 +137,17 @@ export class Db extends EventEmitter<DbEvents> {
 
   /** Live rows of a table, sorted by key. */
   list(table: string): Array<[key: string, value: unknown]> {
+    return this.rows(table).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  /**
+   * Live rows of a table in no particular order: a copy taken at once, without list()'s sort
+   * (100,000 keys take it ~100 ms, a pause every client of the node would feel).
+   */
+  rows(table: string): Array<[key: string, value: unknown]> {
     const out: Array<[string, unknown]> = [];
     for (const r of this.o.store.entries(table)) if (r.table === table && !r.deleted) out.push([r.key, r.value]);
-    return out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return out;
   }
 
   /** Every record including tombstones (for tests and diagnostics). */

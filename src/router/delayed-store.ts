@@ -108,7 +108,7 @@ export function attachDelayedTable(delayed: DelayedPublisher, db: Db, ownership:
       put: (row) => db.write(DELAYED_TABLE, row.id, toStored(row)),
       delete: (id) => db.write(DELAYED_TABLE, id, undefined),
       *all() {
-        for (const [id, v] of db.list(DELAYED_TABLE)) {
+        for (const [id, v] of db.rows(DELAYED_TABLE)) {
           const r = fromStored(id, v);
           if (r) yield r;
         }

@@ -45,7 +45,7 @@ export function attachRetainedTable(retainer: Retainer, db: Db): () => void {
     delete: (topic) => db.write(RETAINED_TABLE, topic, undefined),
     deleteMany: (topics) => db.writeMany(topics.map((key) => ({ table: RETAINED_TABLE, key, value: undefined }))),
     *all() {
-      for (const [topic, v] of db.list(RETAINED_TABLE)) {
+      for (const [topic, v] of db.rows(RETAINED_TABLE)) {
         const m = fromStored(topic, v);
         if (m) yield [topic, m];
       }

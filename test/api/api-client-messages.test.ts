@@ -1,5 +1,5 @@
-// A client's queued and in-flight messages, its keepalive, bulk kicks and the session count,
-// through EMQX's REST paths on one node for a client of the other: a raw MQTT 5 client that never
+// A client's queued and in-flight messages, its keepalive, bulk kicks, the session count, one
+// route and the topology, through EMQX's REST paths on one node for a client of the other: a raw MQTT 5 client that never
 // acknowledges fills its in-flight window (mqtt.max_inflight = 3) and its queue
 // (mqtt.max_mqueue_len = 5), and the pages must show exactly what waits, in order, page after page.
 import { test } from 'node:test';
@@ -26,7 +26,7 @@ interface Page {
   meta: { start: string; position: string };
 }
 
-test('mqueue_messages, inflight_messages, keepalive, kickout/bulk and sessions_count across two nodes', { timeout: 120_000 }, async (t) => {
+test('mqueue_messages, inflight_messages, keepalive, kickout/bulk, sessions_count, topics/:topic and cluster/topology across two nodes', { timeout: 120_000 }, async (t) => {
   const [n1, n2] = (await startCluster(t, NAMES, { dashboard: true, mqtt: true, conf: 'mqtt.max_inflight = 3\nmqtt.max_mqueue_len = 5\n' })) as [TestNode, TestNode];
   t.after(() => RawClient.destroyAll());
   const port = n1.dashboardPort!;
@@ -41,6 +41,9 @@ test('mqueue_messages, inflight_messages, keepalive, kickout/bulk and sessions_c
   slow.send({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'cm/#', qos: 1 }] });
   await slow.next((p) => p.cmd === 'suback', 5000, 'SUBACK');
   await waitFor('the route on node 1', async () => (await n1.ctl(['topics', 'list'])).stdout.includes('cm/# -> cmsg2@127.0.0.1'));
+  assert.deepEqual(await get(`/topics/${encodeURIComponent('cm/#')}`), { status: 200, json: [{ topic: 'cm/#', node: NAMES[1] }] });
+  assert.deepEqual(await get('/topics/cm%2Fnone'), { status: 404, json: { code: 'TOPIC_NOT_FOUND', message: 'Topic not found' } });
+  assert.deepEqual(await get('/cluster/topology'), { status: 200, json: NAMES.map((core_node) => ({ core_node, replicant_nodes: [] })) });
 
   const t0 = Date.now();
   for (let i = 0; i < 10; i++) {

@@ -67,6 +67,11 @@ const MESSAGES_QUERY = S.obj({
   limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
 });
 
+const MESSAGE_PATHS = [
+  { kind: 'mqueue', path: 'mqueue_messages', summary: "The messages waiting in a client's queue (offline, window full or socket backed up), oldest first" },
+  { kind: 'inflight', path: 'inflight_messages', summary: 'The QoS 1/2 messages sent to a client and not yet acknowledged, oldest first' },
+] as const;
+
 /** GET /clients/:clientid/mqueue_messages and /inflight_messages: a page from the member holding the session. */
 async function clientMessages(ctx: ApiContext, clientid: string, kind: MessageKind, q: Record<string, unknown>): Promise<MessagesPage> {
   const after = parsePosition(kind, q.position === undefined ? undefined : String(q.position));
@@ -213,30 +218,20 @@ export function clientRoutes(ctx: ApiContext): RouteDef[] {
         return ok(found);
       },
     },
-    {
-      method: 'GET',
-      url: '/clients/:clientid/mqueue_messages',
-      tags: ['Clients'],
-      summary: "The messages waiting in a client's queue (offline, window full or socket backed up), oldest first",
-      params: CLIENTID_PARAM,
-      querystring: MESSAGES_QUERY,
-      response: { 200: S.any(), 400: ERROR_SCHEMA, 404: ERROR_SCHEMA },
-      async handler(req) {
-        return ok(await clientMessages(ctx, req.params.clientid!, 'mqueue', req.query as Record<string, unknown>));
-      },
-    },
-    {
-      method: 'GET',
-      url: '/clients/:clientid/inflight_messages',
-      tags: ['Clients'],
-      summary: 'The QoS 1/2 messages sent to a client and not yet acknowledged, oldest first',
-      params: CLIENTID_PARAM,
-      querystring: MESSAGES_QUERY,
-      response: { 200: S.any(), 400: ERROR_SCHEMA, 404: ERROR_SCHEMA },
-      async handler(req) {
-        return ok(await clientMessages(ctx, req.params.clientid!, 'inflight', req.query as Record<string, unknown>));
-      },
-    },
+    ...MESSAGE_PATHS.map(
+      ({ kind, path, summary }): RouteDef => ({
+        method: 'GET',
+        url: `/clients/:clientid/${path}`,
+        tags: ['Clients'],
+        summary,
+        params: CLIENTID_PARAM,
+        querystring: MESSAGES_QUERY,
+        response: { 200: S.any(), 400: ERROR_SCHEMA, 404: ERROR_SCHEMA },
+        async handler(req) {
+          return ok(await clientMessages(ctx, req.params.clientid!, kind, req.query as Record<string, unknown>));
+        },
+      }),
+    ),
     {
       method: 'GET',
       url: '/sessions_count',
@@ -359,6 +354,21 @@ export function clientRoutes(ctx: ApiContext): RouteDef[] {
         const q = req.query as Record<string, unknown> & { page: number; limit: number };
         const topic = q.topic === undefined ? undefined : String(q.topic);
         return ok(await clusterPage(rpc, (page) => ({ op: 'topics', ...(topic !== undefined ? { topic } : {}), page }), q.page, q.limit, nodesOf(ctx, q.node)));
+      },
+    },
+    {
+      method: 'GET',
+      url: '/topics/:topic',
+      tags: ['Topics'],
+      summary: 'The members that have subscribers to exactly this filter (URL-encoded)',
+      params: S.obj({ topic: { type: 'string', minLength: 1, maxLength: 65535 } }, ['topic']),
+      response: { 200: S.arr(S.obj({ topic: S.str(), node: S.str() })), 404: ERROR_SCHEMA },
+      async handler(req) {
+        const topic = req.params.topic!;
+        const g = await rpc.gather<{ rows: Json[] }>({ op: 'topics', topic, page: { offset: 0, limit: 1 } });
+        const rows = g.answers.flatMap((a) => a.value.rows);
+        if (rows.length === 0) throw new ApiError(404, 'TOPIC_NOT_FOUND', 'Topic not found');
+        return ok(rows);
       },
     },
   ];

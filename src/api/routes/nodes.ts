@@ -135,6 +135,14 @@ export function nodeRoutes(ctx: ApiContext): RouteDef[] {
       handler: () => ok({ name: ctx.config().cluster.name, nodes: rpc.running(), self: rpc.self, stopped_nodes: rpc.stopped() }),
     },
     {
+      method: 'GET',
+      url: '/cluster/topology',
+      tags: ['Cluster'],
+      summary: "The running members as EMQX's core nodes (every member here is one; there are no replicants)",
+      response: { 200: S.arr(S.obj({ core_node: S.str(), replicant_nodes: S.arr(S.any()) })) },
+      handler: () => ok(rpc.running().map((core_node) => ({ core_node, replicant_nodes: [] }))),
+    },
+    {
       method: 'PUT',
       url: '/cluster/:node/invite',
       notWhileJoining: true,

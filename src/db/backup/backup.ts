@@ -66,9 +66,13 @@ export function exportName(now: Date): string {
   return `emqx-export-${now.getUTCFullYear()}-${p(now.getUTCMonth() + 1)}-${p(now.getUTCDate())}-${p(now.getUTCHours())}-${p(now.getUTCMinutes())}-${p(now.getUTCSeconds())}.${p(now.getUTCMilliseconds(), 3)}`;
 }
 
-/** Rows of `table` that belong in a backup: not the retained `$SYS` facts, which describe their node. */
+/**
+ * Rows of `table` that belong in a backup: not the retained `$SYS` facts, which describe their
+ * node. In the table's own order, as EMQX's export writes its tables: sorting 100,000 keys would
+ * hold the node ~100 ms.
+ */
 function rowsOf(db: Db, table: string): Array<[string, unknown]> {
-  const rows = db.list(table);
+  const rows = db.rows(table);
   return table === 'retained' ? rows.filter(([topic]) => !topic.startsWith('$SYS/')) : rows;
 }
 
