@@ -11,6 +11,14 @@ export interface TarEntry {
   readonly mode?: number;
 }
 
+/** A file to write: its bytes whole, or in pieces (written one after another, never joined). */
+export interface TarSource {
+  readonly name: string;
+  readonly data: Buffer | readonly Buffer[];
+  readonly mtimeMs?: number;
+  readonly mode?: number;
+}
+
 export class TarError extends Error {
   constructor(message: string) {
     super(message);
@@ -36,14 +44,18 @@ function splitName(name: string): { prefix: string; base: string } {
   throw new TarError(`name too long for a tar archive: ${name}`);
 }
 
-function header(e: TarEntry): Buffer {
+function sizeOf(data: Buffer | readonly Buffer[]): number {
+  return Buffer.isBuffer(data) ? data.length : data.reduce((n, b) => n + b.length, 0);
+}
+
+function header(e: TarSource, size: number): Buffer {
   const h = Buffer.alloc(BLOCK);
   const { prefix, base } = splitName(e.name);
   h.write(base, 0, 100, 'utf8');
   h.write(octal(e.mode ?? 0o644, 8), 100, 'ascii');
   h.write(octal(0, 8), 108, 'ascii');
   h.write(octal(0, 8), 116, 'ascii');
-  h.write(octal(e.data.length, 12), 124, 'ascii');
+  h.write(octal(size, 12), 124, 'ascii');
   h.write(octal(Math.floor((e.mtimeMs ?? 0) / 1000), 12), 136, 'ascii');
   h.write('        ', 148, 'ascii');
   h.write('0', 156, 'ascii');
@@ -56,16 +68,25 @@ function header(e: TarEntry): Buffer {
   return h;
 }
 
-/** The archive of `entries`, in order, with the two zero blocks that end it. */
-export function writeTar(entries: readonly TarEntry[]): Buffer {
-  const parts: Buffer[] = [];
+/**
+ * The archive of `entries` as the pieces to write in order (header, data, padding per file, then
+ * the two zero blocks that end it): a large archive can be streamed without being joined.
+ */
+export function* tarPieces(entries: Iterable<TarSource>): Generator<Buffer> {
   for (const e of entries) {
-    parts.push(header(e), e.data);
-    const pad = (BLOCK - (e.data.length % BLOCK)) % BLOCK;
-    if (pad > 0) parts.push(Buffer.alloc(pad));
+    const size = sizeOf(e.data);
+    yield header(e, size);
+    if (Buffer.isBuffer(e.data)) yield e.data;
+    else yield* e.data;
+    const pad = (BLOCK - (size % BLOCK)) % BLOCK;
+    if (pad > 0) yield Buffer.alloc(pad);
   }
-  parts.push(Buffer.alloc(2 * BLOCK));
-  return Buffer.concat(parts);
+  yield Buffer.alloc(2 * BLOCK);
+}
+
+/** The archive of `entries`, in order, in one buffer. */
+export function writeTar(entries: readonly TarSource[]): Buffer {
+  return Buffer.concat([...tarPieces(entries)]);
 }
 
 function field(h: Buffer, at: number, len: number): string {

@@ -7,14 +7,17 @@
 // An import is checked whole before anything is written (the archive, every table's name, every
 // row), then merges table by table through the replicated database: a row of the archive replaces
 // the row with its key on every member, other rows stay. Nothing is half-read and then applied.
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
 import { basename, join } from 'node:path';
 import { setImmediate as turn } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { gunzip, gzip } from 'node:zlib';
+import { createGzip, gunzip } from 'node:zlib';
 import { parseHocon } from '../../config/hocon/index.js';
 import { makeDirs } from '../../base/make-dirs.js';
-import { readTar, TarError, writeTar, type TarEntry } from '../../base/tar.js';
+import { readTar, TarError, tarPieces, type TarEntry, type TarSource } from '../../base/tar.js';
 import type { Db } from '../db.js';
 import { decodeRow, encodeRow, RowCodecError } from './row-codec.js';
 
@@ -37,7 +40,6 @@ const WRITE_BATCH_BYTES = 1 << 20;
 /** Rows encoded or decoded between two turns of the event loop: clients and links keep being served. */
 const SLICE = 2000;
 
-const gzipAsync = promisify(gzip);
 const gunzipAsync = promisify(gunzip);
 
 export class BackupError extends Error {
@@ -76,11 +78,19 @@ function rowsOf(db: Db, table: string): Array<[string, unknown]> {
   return table === 'retained' ? rows.filter(([topic]) => !topic.startsWith('$SYS/')) : rows;
 }
 
-/** One table as JSON lines, a slice of rows per event-loop turn. */
-async function tableText(table: string, rows: ReadonlyArray<[string, unknown]>): Promise<Buffer> {
-  const parts: string[] = [];
+/**
+ * One table as JSON lines, a slice of rows per event-loop turn, each slice made bytes at once: the
+ * pieces are written one after another, never joined (joining a large table's takes a long turn).
+ */
+async function tableText(table: string, rows: ReadonlyArray<[string, unknown]>): Promise<Buffer[]> {
+  const chunks: Buffer[] = [];
+  let parts: string[] = [];
   for (let i = 0; i < rows.length; i++) {
-    if (i > 0 && i % SLICE === 0) await turn();
+    if (i > 0 && i % SLICE === 0) {
+      chunks.push(Buffer.from(parts.join('')));
+      parts = [];
+      await turn();
+    }
     const [key, value] = rows[i]!;
     try {
       parts.push(encodeRow(table, key, value));
@@ -89,7 +99,23 @@ async function tableText(table: string, rows: ReadonlyArray<[string, unknown]>):
       throw err;
     }
   }
-  return Buffer.from(parts.join(''));
+  chunks.push(Buffer.from(parts.join('')));
+  return chunks;
+}
+
+/** The archive through gzip into `file`, piece by piece, waiting whenever the stream is full. */
+async function writeArchive(file: string, entries: readonly TarSource[]): Promise<void> {
+  const gz = createGzip();
+  const done = pipeline(gz, createWriteStream(file, { mode: 0o600 }));
+  // A failed write surfaces through `done`; meanwhile nothing more is fed.
+  let failed = false;
+  done.catch(() => (failed = true));
+  for (const piece of tarPieces(entries)) {
+    if (failed) break;
+    if (!gz.write(piece)) await Promise.race([once(gz, 'drain'), done]);
+  }
+  gz.end();
+  await done;
 }
 
 /** Writes the archive; returns its path. The file appears whole (written aside, then renamed). */
@@ -98,7 +124,7 @@ export async function exportData(o: ExportOptions): Promise<string> {
   const name = exportName(now);
   const file = join(o.dir, `${name}.tar.gz`);
   o.say(`Exporting data to "${file}"...`);
-  const entries: TarEntry[] = [];
+  const entries: TarSource[] = [];
   const mtimeMs = now.getTime();
   const meta = `format = ${FORMAT}\nversion = "${o.version}"\nedition = "ce"\nnode = "${o.node}"\ncreated_at = "${now.toISOString()}"\n`;
   entries.push({ name: `${name}/META.hocon`, data: Buffer.from(meta), mtimeMs });
@@ -121,7 +147,7 @@ export async function exportData(o: ExportOptions): Promise<string> {
   try {
     // Not mkdir's own `recursive`: it never returns for a path under /proc (base/make-dirs.ts).
     await makeDirs(o.dir);
-    await writeFile(partial, await gzipAsync(writeTar(entries)), { mode: 0o600 });
+    await writeArchive(partial, entries);
     await rename(partial, file);
   } catch (err) {
     // A full disk or a directory that cannot be written: no half file left behind.

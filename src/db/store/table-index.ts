@@ -1,6 +1,8 @@
 // The in-memory view of the current records, per table (pure; no I/O).
 import type { StoredRecord } from './record.js';
 
+const NO_RECORDS: ReadonlyMap<string, StoredRecord> = new Map();
+
 export class TableIndex {
   private readonly tables = new Map<string, Map<string, StoredRecord>>();
   private count = 0;
@@ -27,12 +29,13 @@ export class TableIndex {
     return table === undefined ? this.count : (this.tables.get(table)?.size ?? 0);
   }
 
-  *entries(table?: string): IterableIterator<StoredRecord> {
-    if (table !== undefined) {
-      const t = this.tables.get(table);
-      if (t) yield* t.values();
-      return;
-    }
+  /** One table's records (its map's own iterator, no generator between), or every table's. */
+  entries(table?: string): IterableIterator<StoredRecord> {
+    if (table !== undefined) return (this.tables.get(table) ?? NO_RECORDS).values();
+    return this.#all();
+  }
+
+  *#all(): IterableIterator<StoredRecord> {
     for (const t of this.tables.values()) yield* t.values();
   }
 
