@@ -126,6 +126,14 @@ test('mqueue_messages, inflight_messages, keepalive, kickout/bulk, sessions_coun
   const { raw: a } = await RawClient.session(n1.mqttPort!, 4, 'kick-a');
   const { raw: b } = await RawClient.session(n1.mqttPort!, 5, 'kick-b');
   assert.deepEqual(await get('/sessions_count'), { status: 200, json: 3 });
+  // Only the fields asked for (EMQX's `fields`).
+  const few = (await get('/clients?fields=clientid,node,connected')) as { json: { data: Array<Record<string, unknown>> } };
+  assert.deepEqual([...few.json.data].sort((a, b) => String(a.clientid).localeCompare(String(b.clientid))), [
+    { clientid: 'kick-a', node: NAMES[0], connected: true },
+    { clientid: 'kick-b', node: NAMES[0], connected: true },
+    { clientid: 'slow', node: NAMES[1], connected: true },
+  ]);
+  assert.equal(Object.keys(((await get('/clients?fields=all')) as { json: { data: object[] } }).json.data[0]!).length > 20, true);
 
   // Kick two of them (and one nobody has) in one call.
   const kicked = await http(port, 'POST', '/api/v5/clients/kickout/bulk', { token, body: ['kick-a', 'kick-b', 'nobody'] });

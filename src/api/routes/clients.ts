@@ -109,7 +109,7 @@ export function clientRoutes(ctx: ApiContext): RouteDef[] {
         lte_created_at: time,
         gte_connected_at: time,
         lte_connected_at: time,
-        fields: S.str('accepted; every field is returned'),
+        fields: { type: 'string', maxLength: 4096, description: "all (default), or a comma-separated list of the client fields to return, e.g. clientid,node,connected" },
       }),
       response: { 200: LIST, 400: ERROR_SCHEMA },
       async handler(req) {
@@ -131,7 +131,10 @@ export function clientRoutes(ctx: ApiContext): RouteDef[] {
           lte_connected_at: timeOf('lte_connected_at', q.lte_connected_at),
         };
         const filter: ClientFilter = { ...f, ...Object.fromEntries(Object.entries(times).filter(([, v]) => v !== undefined)) };
-        return ok(await clusterPage(rpc, (page) => ({ op: 'clients', filter, page }), q.page, q.limit, nodesOf(ctx, q.node)));
+        const page = await clusterPage(rpc, (p) => ({ op: 'clients', filter, page: p }), q.page, q.limit, nodesOf(ctx, q.node));
+        const fields = q.fields === undefined || q.fields === 'all' ? undefined : String(q.fields).split(',').filter((x) => x !== '');
+        if (fields === undefined) return ok(page);
+        return ok({ ...page, data: page.data.map((row) => Object.fromEntries(fields.filter((k) => k in row).map((k) => [k, row[k]]))) });
       },
     },
     {
