@@ -3,7 +3,7 @@
 // authorization answers, so the next check asks the sources again. It runs where the API's
 // cluster calls are (api/cluster/rpc.ts), as EMQX's does through emqx_mgmt.
 import { formatUsage } from '../ctl/registry.js';
-import type { CtlCommand, CtlResult } from '../ctl/types.js';
+import { withLog, type CtlCommand } from '../ctl/types.js';
 import type { ClusterRpc } from './cluster/rpc.js';
 
 const USAGE: CtlCommand['usage'] = [
@@ -11,9 +11,6 @@ const USAGE: CtlCommand['usage'] = [
   ['authz cache-clean node <Node>', 'Clears authorization cache on given node'],
   ['authz cache-clean <ClientId>', 'Clears authorization cache for given client'],
 ];
-
-/** EMQX's with_log: `<what> OK`, or `<what> FAILED` and the reason (exit 1 here). */
-const done = (what: string, failed?: string): CtlResult => (failed === undefined ? { code: 0, output: `${what} OK\n` } : { code: 1, output: `${what} FAILED\n${failed}\n` });
 
 export function authzCommand(rpc: ClusterRpc): CtlCommand {
   return {
@@ -25,24 +22,24 @@ export function authzCommand(rpc: ClusterRpc): CtlCommand {
         const what = 'Authorization cache drain started on all nodes';
         const g = await rpc.gather<boolean>({ op: 'authz_cache_clean' });
         const silent = g.down.filter((n) => rpc.isRunning(n));
-        return done(what, silent.length > 0 ? `no answer from ${silent.join(', ')}` : undefined);
+        return withLog(what, silent.length > 0 ? `no answer from ${silent.join(', ')}` : undefined);
       }
       if (args.length === 3 && args[1] === 'node') {
         const node = args[2]!;
         const what = `Authorization cache drain started on node ${node}`;
-        if (!rpc.isMember(node)) return done(what, 'unknown_node');
+        if (!rpc.isMember(node)) return withLog(what, 'unknown_node');
         try {
           await rpc.call<boolean>(node, { op: 'authz_cache_clean' });
-          return done(what);
+          return withLog(what);
         } catch (err) {
-          return done(what, (err as Error).message);
+          return withLog(what, (err as Error).message);
         }
       }
       if (args.length === 2) {
         const clientid = args[1]!;
         const what = `Drain ${clientid} authz cache`;
         const g = await rpc.gather<boolean>({ op: 'authz_cache_clean', clientid });
-        return done(what, g.answers.some((a) => a.value) ? undefined : 'not_found');
+        return withLog(what, g.answers.some((a) => a.value) ? undefined : 'not_found');
       }
       return { code: 1, output: formatUsage(USAGE) };
     },

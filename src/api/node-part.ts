@@ -34,6 +34,7 @@ import { metricRoutes } from './routes/metrics.js';
 import { mqttAuthRoutes } from './routes/mqtt-auth.js';
 import { authzRoutes } from './routes/authz.js';
 import { authzCommand } from './authz-ctl.js';
+import { pemCacheCommand } from './pem-cache-ctl.js';
 import type { CtlCommand } from '../ctl/types.js';
 import type { AuthService } from '../auth/service.js';
 import type { ClusterTraces } from '../trace/cluster-traces.js';
@@ -74,6 +75,8 @@ export interface ApiPartHost {
   topicMetrics?(): TopicMetricsList | undefined;
   /** Adds a command to `emqx ctl`. */
   register?(c: CtlCommand): void;
+  /** Reads the configuration (and certificate files) again and applies what changed: why not, or undefined. */
+  reload?(trigger: string): Promise<string | undefined>;
 }
 
 export interface ApiPart extends NodePart {
@@ -124,6 +127,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
     auth: () => host.auth?.(),
     db,
     busy: () => parts()?.cluster.busy(),
+    ...(host.reload ? { reload: host.reload } : {}),
   });
   const rpc = new ClusterRpc({
     dist: () => host.dist(),
@@ -218,6 +222,7 @@ export function apiPart(host: ApiPartHost): ApiPart {
       }
       rpc.serve();
       host.register?.(authzCommand(rpc));
+      host.register?.(pemCacheCommand(rpc));
       startSampler();
       sweeper = setInterval(() => void store?.sweep(Date.now()).catch((err: unknown) => log.debug({ err: String(err) }, 'token revocation sweep failed')), SWEEP_MS);
       sweeper.unref();

@@ -18,3 +18,8 @@ export interface CtlCommand {
   /** `args` excludes the command name itself. */
   run(args: readonly string[]): Promise<CtlResult> | CtlResult;
 }
+
+/** EMQX's with_log: `<what> OK`, or `<what> FAILED` and the reason (exit 1 here). */
+export function withLog(what: string, failed?: string): CtlResult {
+  return failed === undefined ? { code: 0, output: `${what} OK\n` } : { code: 1, output: `${what} FAILED\n${failed}\n` };
+}

@@ -29,6 +29,7 @@ import { confCommand } from '../ctl/conf.js';
 import { effectiveTree } from '../config/schema.js';
 import { redactTree } from '../config/redact.js';
 import { loadNodeConfig } from './config.js';
+import { tlsFilesOf } from '../config/tls-files.js';
 import { configFileSet, watchConfigDir, type ConfigWatcher } from './config-watcher.js';
 import { formatReloadReport, reloadConfig } from './reload.js';
 import type { CtlResult } from '../ctl/types.js';
@@ -153,6 +154,11 @@ export class EmqxNode {
       alarms: this.alarm.alarms,
       topicMetrics: () => this.router.topicMetrics(),
       register: (c) => this.ctl.register(c),
+      reload: async (trigger) => {
+        const r = await this.reload(trigger);
+        if (!r.ok) return r.errors.join('\n');
+        return r.refused.length > 0 ? r.refused.map((x) => `${x.key}: ${x.reason}`).join('\n') : undefined;
+      },
     });
     this.router = routerPart({ config: opts.config, logger: opts.logger, dist: () => this.dist, cluster: () => this.cluster.parts(), broker: this.mqtt.core });
     this.traces = tracePart({ config: opts.config, logger: opts.logger, tracer: this.mqtt.tracer, cluster: () => this.cluster.parts(), dist: () => this.dist, register: (c) => this.ctl.register(c) });
@@ -340,12 +346,14 @@ export class EmqxNode {
     }
   }
 
-  /** The files whose content decides a reload: emqx.conf and includes, ssl_dist.conf and its files, etcd TLS files. */
+  /**
+   * The files whose content decides a reload: emqx.conf and includes, ssl_dist.conf and its
+   * files, and every certificate and key file the configuration names (a renewed certificate is
+   * applied as it lands on disk).
+   */
   #configFiles(): string[] {
-    const { paths, cluster } = this.#config;
-    const etcd = cluster.etcd.ssl_options;
-    const extra = [etcd?.cacertfile, etcd?.certfile, etcd?.keyfile].filter((f): f is string => f !== undefined);
-    return configFileSet(paths.conf_file, paths.ssl_dist_optfile, extra);
+    const { paths } = this.#config;
+    return configFileSet(paths.conf_file, paths.ssl_dist_optfile, tlsFilesOf(this.#config));
   }
 
   /**

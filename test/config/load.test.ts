@@ -5,6 +5,7 @@ import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig, resolvePaths, DEFAULT_COOKIE_WARNING } from '../../src/config/load.js';
 import { ConfigError, formatProblem } from '../../src/config/types.js';
+import { tlsFilesOf } from '../../src/config/tls-files.js';
 import type { ConfigProblem } from '../../src/config/types.js';
 import { makeCa, makeNodeCert, writeSslDistConf } from '../helpers/certs.js';
 import { skipOrFail } from '../helpers/prerequisite.js';
@@ -301,4 +302,12 @@ test('text keys set from the environment keep the text as written (no number or 
   const typed = loadConfig({ root, env: { EMQX_CLUSTER__AUTOHEAL: 'false', EMQX_NODE__DIST_BASE_PORT: '5000' } });
   assert.equal(typed.config.cluster.autoheal, false);
   assert.equal(typed.config.node.dist_base_port, 5000);
+});
+
+test('every certificate and key file the shipped configuration names is watched for renewal', () => {
+  const { config } = loadConfig({ root: projectRoot, env: {} });
+  const files = tlsFilesOf(config);
+  // The ssl and wss listeners' defaults (etc/certs), whether or not the files exist here.
+  for (const f of ['cert.pem', 'key.pem']) assert.ok(files.some((x) => x.endsWith(`/certs/${f}`)), `${f} in ${files.join(', ')}`);
+  assert.deepEqual(tlsFilesOf({ a: { ssl_options: { certfile: '/c.pem', keyfile: '/k.pem', cacertfile: '' } }, b: [{ certfile: '/c.pem' }], tls: { cert: Buffer.from('x') } }), ['/c.pem', '/k.pem']);
 });

@@ -6,7 +6,7 @@
 // connections.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -235,6 +235,46 @@ describe('listener settings changed in place', () => {
     await poll(async () => ((await presented(p3)) === 'second@127.0.0.1' ? true : undefined), 10_000, 'the new certificate');
     await alive(c);
     await c.end();
+  });
+
+  test('a certificate renewed on disk under the same file names is served without any command', async () => {
+    const live = join(dir, 'live');
+    mkdirSync(live, { recursive: true });
+    const put = (c: TestCert): void => {
+      // As certbot and cert-manager do: the new files land beside, then take the names in one rename each.
+      for (const [from, to] of [
+        [c.certFile, 'cert.pem'],
+        [c.keyFile, 'key.pem'],
+      ] as const) {
+        copyFileSync(from, join(live, `${to}.new`));
+        renameSync(join(live, `${to}.new`), join(live, to));
+      }
+    };
+    put(certA);
+    const r = await applyConf(node, `listeners.ssl.renew { bind = "127.0.0.1:${p3}", ssl_options { certfile = "${join(live, 'cert.pem')}", keyfile = "${join(live, 'key.pem')}" } }`);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await until(p3, 'open');
+    assert.equal(await presented(p3), 'first@127.0.0.1');
+    const c = await open(0, { url: `mqtts://127.0.0.1:${p3}`, protocolVersion: 5, ca: readFileSync(ca.certFile), rejectUnauthorized: true });
+    put(certB);
+    await poll(async () => ((await presented(p3)) === 'second@127.0.0.1' ? true : undefined), 10_000, 'the renewed certificate');
+    await alive(c);
+    await c.end();
+    // `emqx ctl pem_cache clean`, EMQX's way to take renewed files, applies them at once (before
+    // the watcher's debounce would).
+    put(certA);
+    const all = await node.ctl(['pem_cache', 'clean', 'all']);
+    assert.deepEqual([all.code, all.stdout], [0, 'PEM cache clean OK\n']);
+    assert.equal(await presented(p3), 'first@127.0.0.1');
+    const one = await node.ctl(['pem_cache', 'clean', 'node', node.name]);
+    assert.deepEqual([one.code, one.stdout], [0, `${node.name} PEM cache clean OK\n`]);
+    const other = await node.ctl(['pem_cache', 'clean', 'node', 'nobody@127.0.0.1']);
+    assert.deepEqual([other.code, other.stdout], [1, 'nobody@127.0.0.1 PEM cache clean FAILED\nunknown_node\n']);
+    const usage = await node.ctl(['pem_cache']);
+    assert.equal(usage.code, 1);
+    assert.match(usage.stdout, /pem_cache clean all +# Clears x509 certificate cache on all nodes/);
+    await applyConf(node, '');
+    await until(p3, 'closed');
   });
 
   test('a ws listener’s path: the new path serves, the old one is refused', async () => {

@@ -49,6 +49,8 @@ export interface LocalHost {
   db?(): Db | undefined;
   /** The node a join in progress runs to (nothing is imported meanwhile). */
   busy?(): string | undefined;
+  /** Reads the configuration and its certificate files again and applies what changed: why not, or undefined. */
+  reload?(trigger: string): Promise<string | undefined>;
 }
 
 /** An import's outcome, plain data for the link: an error is a message, not a throw. */
@@ -259,6 +261,12 @@ export class LocalOps {
     }
     return id;
   };
+
+  /** `pem_cache clean`: this node's certificate files read again (a reload); null, or why it failed. */
+  async tlsReload(): Promise<string | null> {
+    if (!this.h.reload) return 'this node cannot reload';
+    return (await this.h.reload('pem_cache clean')) ?? null;
+  }
 
   /** Sessions on this node, connected or not (GET /sessions_count adds up the members'). */
   sessionsCount(): number {

@@ -21,6 +21,7 @@ export type Op =
   | { readonly op: 'keepalive'; readonly clientid: string; readonly seconds: number }
   | { readonly op: 'client_msgs'; readonly clientid: string; readonly kind: MessageKind; readonly query: MessagesQuery }
   | { readonly op: 'sessions_count' }
+  | { readonly op: 'tls_reload' }
   | { readonly op: 'client_subscribe'; readonly clientid: string; readonly subs: readonly SubscribeRequest[] }
   | { readonly op: 'client_unsubscribe'; readonly clientid: string; readonly topics: readonly string[] }
   | { readonly op: 'listeners' }
@@ -71,6 +72,8 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
       return ops.clientMessages(req.clientid, req.kind, req.query);
     case 'sessions_count':
       return ops.sessionsCount();
+    case 'tls_reload':
+      return ops.tlsReload();
     case 'client_subscribe':
       return ops.subscribeClient(req.clientid, req.subs);
     case 'client_unsubscribe':
@@ -126,7 +129,7 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
   }
 }
 
-const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'kick_many', 'keepalive', 'client_msgs', 'sessions_count', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'authz_cache_clean', 'authz_cache', 'topic_metrics', 'topic_metrics_reset', 'slow_subs', 'slow_subs_clear', 'join', 'backup_files', 'backup_read', 'backup_delete', 'backup_import']);
+const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'kick_many', 'keepalive', 'client_msgs', 'sessions_count', 'tls_reload', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'authz_cache_clean', 'authz_cache', 'topic_metrics', 'topic_metrics_reset', 'slow_subs', 'slow_subs_clear', 'join', 'backup_files', 'backup_read', 'backup_delete', 'backup_import']);
 
 function isOp(p: unknown): p is Op {
   return p !== null && typeof p === 'object' && OPS.has((p as { op?: unknown }).op as string);
