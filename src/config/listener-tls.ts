@@ -2,9 +2,10 @@
 // is loaded, so `check_config`, a start and a reload all refuse the same unusable files (with
 // the key's position), and a listener is never half-started on a bad key. The material rides
 // in the Config, so a rotated certificate shows up as a changed listener on reload.
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureVersion, type TlsOptions } from 'node:tls';
-import type { ConfigProblem, ListenerConfig, ListenerType, ListenersConfig } from './types.js';
+import type { ConfigProblem, DashboardListenerConfig, ListenerConfig, ListenerType, ListenersConfig } from './types.js';
 import { ioReason } from './ssl-dist/build.js';
 
 type Where = (path: readonly string[]) => Pick<ConfigProblem, 'file' | 'line' | 'column' | 'env'>;
@@ -105,4 +106,26 @@ function build(l: ListenerConfig, path: readonly string[], where: Where, problem
     return undefined;
   }
   return tls;
+}
+
+/**
+ * The dashboard's https listener with a digest of its certificate files (`tls`): the listener
+ * reads the files itself when it opens or reloads, and the digest makes a renewal on disk a change
+ * the reload hands it. An unreadable file digests as its error, which the listener reports.
+ */
+export function withDashboardTlsDigest<T extends { readonly listeners: { readonly https: DashboardListenerConfig } }>(dashboard: T): T {
+  const https = dashboard.listeners.https;
+  const o = https.ssl_options;
+  if (!https.enable || !o) return dashboard;
+  const h = createHash('sha256');
+  for (const f of [o.certfile, o.keyfile, o.cacertfile]) {
+    if (f === undefined) continue;
+    h.update(f).update('\0');
+    try {
+      h.update(readFileSync(f));
+    } catch (err) {
+      h.update(`!${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+    }
+  }
+  return { ...dashboard, listeners: { ...dashboard.listeners, https: { ...https, tls: h.digest('hex') } } };
 }

@@ -6,7 +6,7 @@ import type { Config, ConfigProblem, DistTlsOptions, Paths } from './types.js';
 import { ConfigError } from './types.js';
 import { parseHoconFile, parseHoconValue, HoconError } from './hocon/index.js';
 import { loadSslDistFile } from './ssl-dist.js';
-import { withListenerTls } from './listener-tls.js';
+import { withDashboardTlsDigest, withListenerTls } from './listener-tls.js';
 import { envOverrides } from './env.js';
 import type { EnvOverride } from './env.js';
 import { validateConfig, deepFreeze, effectiveTree, problemAt, sortProblems } from './schema.js';
@@ -221,6 +221,7 @@ function loadFrom(paths: Paths, opts: LoadOptions): LoadedConfig {
     const withTls = withListenerTls(config.listeners, (p) => originOf(p) ?? {});
     problems.push(...withTls.problems);
     config = { ...config, listeners: withTls.listeners, log: { level: log.level, file: outputs.file, console: outputs.console } };
+    if (config.dashboard !== undefined) config = { ...config, dashboard: withDashboardTlsDigest(config.dashboard) };
   }
   // Read ssl_dist.conf even when emqx.conf has problems, so one run reports both files.
   const cluster = tree.cluster as Record<string, unknown> | undefined;

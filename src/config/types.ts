@@ -321,6 +321,11 @@ export interface DashboardListenerConfig {
     readonly password?: string;
     readonly honor_cipher_order: boolean;
   };
+  /**
+   * https only: a digest of the certificate files' contents as loaded (added by the loader, not
+   * shown by `conf show`), so a certificate renewed under the same names is a change on reload.
+   */
+  readonly tls?: string;
 }
 
 /** `dashboard.*`: the HTTP API and its page (src/api/). */

@@ -25,7 +25,7 @@ export interface ConfigWatchOptions {
 export interface ConfigWatcher {
   /** Re-reads now (SIGHUP, `conf reload`): calls onChange if the content differs. */
   check(): Promise<boolean>;
-  /** Takes the current content as the baseline (after a reload done by someone else). */
+  /** Takes the current content as the baseline (after a reload done by someone else); watches any new directories. */
   sync(): Promise<void>;
   close(): Promise<void>;
 }
@@ -172,6 +172,10 @@ export async function watchConfigDir(
     check,
     async sync() {
       last = await hashFiles(files());
+      // The applied configuration may name files in directories not watched yet (a listener's
+      // certificates added by `conf reload`): watched from now on, and looked at once more in case
+      // they changed before their watch was up.
+      if (addDirs() > 0) poke();
     },
     close() {
       closing ??= (async () => {

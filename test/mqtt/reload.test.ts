@@ -277,6 +277,26 @@ describe('listener settings changed in place', () => {
     await until(p3, 'closed');
   });
 
+  test("the dashboard's https listener serves a certificate renewed on disk", async () => {
+    const live = join(dir, 'dash');
+    mkdirSync(live, { recursive: true });
+    const put = (c: TestCert): void => {
+      copyFileSync(c.certFile, join(live, 'cert.pem.new'));
+      copyFileSync(c.keyFile, join(live, 'key.pem.new'));
+      renameSync(join(live, 'key.pem.new'), join(live, 'key.pem'));
+      renameSync(join(live, 'cert.pem.new'), join(live, 'cert.pem'));
+    };
+    put(certA);
+    const r = await applyConf(node, `dashboard.listeners.https { enable = true, bind = "127.0.0.1:${p3}", ssl_options { certfile = "${join(live, 'cert.pem')}", keyfile = "${join(live, 'key.pem')}" } }`);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await until(p3, 'open');
+    assert.equal(await presented(p3), 'first@127.0.0.1');
+    put(certB);
+    await poll(async () => ((await presented(p3)) === 'second@127.0.0.1' ? true : undefined), 10_000, 'the renewed certificate on the dashboard');
+    await applyConf(node, '');
+    await until(p3, 'closed');
+  });
+
   test('a ws listener’s path: the new path serves, the old one is refused', async () => {
     const ws = (path: string): string => `listeners.ws.moving { bind = "127.0.0.1:${p3}", websocket { mqtt_path = "${path}" } }`;
     let r = await applyConf(node, ws('/one'));
