@@ -240,7 +240,7 @@ export function brokerCommands(h: BrokerCtlHost): CtlCommand[] {
             };
             row('listen_on', l.bind);
             row('acceptors', '1');
-            row('proxy_protocol', 'false');
+            row('proxy_protocol', String(l.proxyProtocol));
             // Sic: emqx_mgmt_cli prints the key misspelt, and scripts read it so.
             row('enbale', String(l.enable));
             row('running', String(l.running));

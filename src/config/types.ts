@@ -157,6 +157,10 @@ export interface ListenerConfig {
   readonly access_rules: readonly string[];
   /** Bytes read per second from each client (`bytes_rate`). */
   readonly bytes_rate: number;
+  /** A load balancer's PROXY protocol header (v1 or v2) comes first on every connection: it gives the client's address. */
+  readonly proxy_protocol: boolean;
+  /** ms a connection has to send that header. */
+  readonly proxy_protocol_timeout: number;
   readonly ssl_options?: ListenerSslOptions;
   readonly websocket?: WebsocketOptions;
   /** Present (true) when the entry comes from the defaults, not from the file. */

@@ -135,7 +135,8 @@ function linger(socket: Socket): void {
 }
 
 /** Serves MQTT on an accepted TCP or TLS socket. */
-export function serveSocket(socket: Socket, settings: ChannelSettings, env: ChannelEnv): Channel {
+/** `client`: the address a load balancer's PROXY protocol header gave (else the socket's peer). */
+export function serveSocket(socket: Socket, settings: ChannelSettings, env: ChannelEnv, client?: { readonly address: string; readonly port: number }): Channel {
   // No Nagle: the listener is created with noDelay. The peer address is read when first asked.
   let closing = false;
   /** The channel waits for a check (holdFor): nothing more is read until it is done. */
@@ -164,7 +165,7 @@ export function serveSocket(socket: Socket, settings: ChannelSettings, env: Chan
   };
   const io: ChannelIO = {
     get peer() {
-      return (peer ??= peerOf(socket.remoteAddress, socket.remotePort));
+      return (peer ??= client ? peerOf(client.address, client.port) : peerOf(socket.remoteAddress, socket.remotePort));
     },
     get buffered() {
       return socket.writableLength + outBytes;

@@ -21,6 +21,7 @@ import { RC } from './reason-codes.js';
 import type { Tracer } from './tracer.js';
 import { TokenBucket } from '../base/token-bucket.js';
 import { accessAllowed, parseAccessRule, type AccessRule } from './access-rules.js';
+import { proxiedOf, readProxyHeader } from './proxy-stage.js';
 
 export interface ListenersEnv {
   readonly broker: BrokerPort;
@@ -49,6 +50,14 @@ export function peerCertOf(socket: TLSSocket): PeerCert | undefined {
   return { cn: one(subject.CN), dn, pem: `-----BEGIN CERTIFICATE-----\n${b64.replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END CERTIFICATE-----\n`, crt: b64, md5: createHash('md5').update(c.raw).digest('hex') };
 }
 
+/**
+ * The client certificate a TLS-terminating balancer verified, as its PROXY v2 header names it:
+ * only the common name is known (EMQX's pp2_ssl_cn), so `peer_cert_as_username = cn` works behind it.
+ */
+function balancerCert(cn: string): PeerCert {
+  return { cn, dn: `CN=${cn}`, pem: '', crt: '', md5: '' };
+}
+
 export class ListenerError extends Error {
   constructor(
     readonly id: string,
@@ -72,6 +81,8 @@ interface Running {
   shutdownCount: number;
   /** Connections refused by access_rules. */
   deniedCount: number;
+  /** Connections closed for a missing or malformed PROXY protocol header. */
+  proxyRefused: number;
   /** max_conn_rate's bucket; undefined: no limit. */
   connRate: TokenBucket | undefined;
   /** Accepted connections held back by max_conn_rate, not served yet. */
@@ -88,14 +99,18 @@ function compileRules(list: readonly string[]): { from: readonly string[]; compi
 
 /**
  * Runs `denied` on each connection before anything else the server does with it (before the TLS
- * handshake on ssl/wss, before the WebSocket upgrade): a denied one is destroyed at once.
+ * handshake on ssl/wss, before the WebSocket upgrade): a denied one is destroyed at once. Then,
+ * when `proxy()` says so, the PROXY protocol header is read off it first (proxy-stage.ts).
  */
-function guardConnections(server: AnyServer, denied: (socket: Socket) => boolean): void {
+function guardConnections(server: AnyServer, denied: (socket: Socket) => boolean, proxy: (socket: Socket, next: () => void) => boolean): void {
   const listeners = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
   server.on('connection', (socket: Socket) => {
     if (denied(socket)) return void socket.destroy();
-    for (const f of listeners) f.call(server, socket);
+    const next = (): void => {
+      for (const f of listeners) f.call(server, socket);
+    };
+    if (!proxy(socket, next)) next();
   });
 }
 
@@ -113,6 +128,9 @@ export interface ListenerStatus {
   readonly shutdownCount: number;
   /** Connections refused by access_rules. */
   readonly deniedCount: number;
+  readonly proxyProtocol: boolean;
+  /** Connections closed for a missing or malformed PROXY protocol header. */
+  readonly proxyRefused: number;
   /** Why a configured listener is not running (off by default, stopped by an operator, ...). */
   readonly note?: string;
 }
@@ -135,12 +153,13 @@ const ids = (config: ListenersConfig): Array<[id: string, type: ListenerType, l:
   (Object.keys(config) as ListenerType[]).flatMap((type) => Object.entries(config[type]).map(([name, l]): [string, ListenerType, ListenerConfig] => [`${type}:${name}`, type, l]));
 
 /**
- * A change that needs a new socket: another address, or TLS settings a running server cannot
- * take (whether to ask for client certificates, the handshake deadline). Certificates and keys
+ * A change that needs a new socket: another address, the PROXY protocol on or off (a plain TCP
+ * listener reads differently then), or TLS settings a running server cannot take (whether to ask for client certificates, the handshake deadline). Certificates and keys
  * change in place.
  */
 const rebind = (a: ListenerConfig, b: ListenerConfig): boolean =>
   a.bind !== b.bind ||
+  a.proxy_protocol !== b.proxy_protocol ||
   a.ssl_options?.verify !== b.ssl_options?.verify ||
   a.ssl_options?.fail_if_no_peer_cert !== b.ssl_options?.fail_if_no_peer_cert ||
   a.ssl_options?.handshake_timeout !== b.ssl_options?.handshake_timeout ||
@@ -258,6 +277,8 @@ export class Listeners {
         maxConns: l.max_connections,
         shutdownCount: r?.shutdownCount ?? 0,
         deniedCount: r?.deniedCount ?? 0,
+        proxyProtocol: l.proxy_protocol,
+        proxyRefused: r?.proxyRefused ?? 0,
         ...(note ? { note } : {}),
       };
     });
@@ -325,22 +346,26 @@ export class Listeners {
       settings: this.#settings(id, l),
       shutdownCount: 0,
       deniedCount: 0,
+      proxyRefused: 0,
       connRate: connRateOf(l),
       waiting: 0,
       rules: compileRules(l.access_rules),
     };
     const env = this.#channelEnv(r);
     const serve = (socket: Socket): void => {
-      const ch = serveSocket(socket, r.settings, env);
+      const via = proxiedOf(socket);
+      const ch = serveSocket(socket, r.settings, env, via?.source);
       if (type === 'ssl') ch.peerCert = peerCertOf(socket as TLSSocket);
+      else if (via?.sslCn !== undefined) ch.peerCert = balancerCert(via.sslCn);
       r.channels.add(ch);
     };
     const accept = (socket: Socket): void => this.#admit(r, socket, () => serve(socket));
     let server: AnyServer;
     if (type === 'tcp') {
       const tcp = createTcpServer({ noDelay: true }, accept);
-      // Reads go straight to each connection's channel (direct-read.ts).
-      tcp.on('listening', () => acceptWithOnread(tcp, () => new MqttReads(), { pauseOnCreate: false }));
+      // Reads go straight to each connection's channel (direct-read.ts); not behind a PROXY
+      // protocol header, which is read off the socket's stream first.
+      if (!l.proxy_protocol) tcp.on('listening', () => acceptWithOnread(tcp, () => new MqttReads(), { pauseOnCreate: false }));
       server = tcp;
     } else if (type === 'ssl') {
       const tls = createTlsServer(l.tls!, (socket) => {
@@ -373,15 +398,29 @@ export class Listeners {
         }
         this.#admit(r, socket, () =>
           wss.handleUpgrade(req, socket, head, (ws) => {
-            const ch = serveWebSocket(ws, { address: socket.remoteAddress, port: socket.remotePort }, r.settings, env);
+            const via = proxiedOf(socket);
+            const ch = serveWebSocket(ws, via?.source ?? { address: socket.remoteAddress, port: socket.remotePort }, r.settings, env);
             if (type === 'wss') ch.peerCert = peerCertOf(socket as TLSSocket);
+            else if (via?.sslCn !== undefined) ch.peerCert = balancerCert(via.sslCn);
             r.channels.add(ch);
           }),
         );
       });
       server = http;
     }
-    guardConnections(server, (socket) => this.#denied(r, socket));
+    guardConnections(
+      server,
+      (socket) => this.#denied(r, socket),
+      (socket, next) => {
+        if (!r.config.proxy_protocol) return false;
+        const refuse = (reason: string): void => {
+          r.proxyRefused++;
+          this.env.limited.warn(`${id}:proxy_protocol`, { listener: id, peer: socket.remoteAddress, reason }, 'connection refused: no valid PROXY protocol header (listener proxy_protocol = true)');
+        };
+        readProxyHeader(socket, { timeoutMs: r.config.proxy_protocol_timeout, resume: type === 'tcp' || type === 'ws' }, next, refuse);
+        return true;
+      },
+    );
     server.on('error', (err) => this.env.log.error({ listener: id, err: err.message }, 'listener error'));
     (r as { server: AnyServer }).server = server;
     await new Promise<void>((resolve, reject) => {

@@ -1,0 +1,150 @@
+// Listeners with `proxy_protocol = true` behind a real HAProxy, as EMQX is run behind a load
+// balancer: MQTT over TCP with a v1 and a v2 header, MQTT over TLS passed through (the header
+// comes before the TLS handshake), MQTT over WebSocket, and TLS terminated by HAProxy with a
+// verified client certificate whose CN (v2's SSL TLV) becomes the user name
+// (mqtt.peer_cert_as_username = cn). Each client must be shown with its own address and port,
+// not HAProxy's. A connection without the header, with a bad one, or silent, is closed.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as netConnect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import mqttPacket, { type IConnectPacket } from 'mqtt-packet';
+import { WebSocket } from 'ws';
+import { makeCa, makeNodeCert, type TestCa, type TestCert } from '../helpers/certs.js';
+import { startHaproxy, haproxyInstalled, HAPROXY, type Haproxy } from '../helpers/haproxy.js';
+import { freePort, type TestNode } from '../helpers/launcher.js';
+import { closeAll, open, startMqttNode, within } from '../helpers/mqtt-client.js';
+import { inCi } from '../helpers/prerequisite.js';
+
+const missing = haproxyInstalled() ? undefined : `${HAPROXY} (Debian package haproxy)`;
+if (missing && inCi()) throw new Error(`prerequisite missing, and CI=true makes that a failure: ${missing}`);
+
+let dir: string;
+let node: TestNode;
+let haproxy: Haproxy;
+let ca: TestCa;
+let client: TestCert;
+const port = { tcp: 0, ssl: 0, ws: 0 };
+/** HAProxy's frontends: v1 → tcp, v2 → tcp, TLS passed through → ssl, v1 → ws, TLS terminated → tcp. */
+let via: { v1: number; v2: number; sslThrough: number; ws: number; tlsCn: number };
+
+before(async () => {
+  if (missing) return;
+  dir = mkdtempSync(join(tmpdir(), 'emqx-t-haproxy-'));
+  ca = await makeCa(join(dir, 'ca'));
+  const server = await makeNodeCert(ca, join(dir, 'server'), 'broker@127.0.0.1');
+  client = await makeNodeCert(ca, join(dir, 'client'), 'device-7');
+  const edge = join(dir, 'edge.pem');
+  writeFileSync(edge, readFileSync(server.certFile, 'utf8') + readFileSync(server.keyFile, 'utf8'));
+  [port.tcp, port.ssl, port.ws] = [await freePort(), await freePort(), await freePort()];
+  node = await startMqttNode({
+    name: 'proxied@127.0.0.1',
+    mqtt: true,
+    conf: [
+      'mqtt.peer_cert_as_username = cn',
+      `listeners.tcp.pp { bind = "127.0.0.1:${port.tcp}", proxy_protocol = true, proxy_protocol_timeout = 1s }`,
+      `listeners.ssl.pp { bind = "127.0.0.1:${port.ssl}", proxy_protocol = true, ssl_options { certfile = "${server.certFile}", keyfile = "${server.keyFile}" } }`,
+      `listeners.ws.pp { bind = "127.0.0.1:${port.ws}", proxy_protocol = true }`,
+      '',
+    ].join('\n'),
+  });
+  haproxy = await startHaproxy([
+    { to: port.tcp, send: 'send-proxy' },
+    { to: port.tcp, send: 'send-proxy-v2' },
+    { to: port.ssl, send: 'send-proxy-v2' },
+    { to: port.ws, send: 'send-proxy' },
+    { to: port.tcp, send: 'send-proxy-v2-ssl-cn', tls: { pem: edge, ca: ca.certFile } },
+  ]);
+  const [v1, v2, sslThrough, ws, tlsCn] = haproxy.ports as [number, number, number, number, number];
+  via = { v1, v2, sslThrough, ws, tlsCn };
+});
+
+after(async () => {
+  await closeAll();
+  await haproxy?.stop();
+  await node?.cleanup();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** `clients show`'s peername and username of a client. */
+async function shown(clientId: string): Promise<{ peer: string; username: string }> {
+  const r = await node.ctl(['clients', 'show', clientId]);
+  assert.equal(r.code, 0, r.stdout);
+  return { peer: /peername=([^,]+)/.exec(r.stdout)![1]!, username: /username=([^,]+)/.exec(r.stdout)![1]! };
+}
+
+const localPortOf = (c: { mqtt: { stream: unknown } }): number => (c.mqtt.stream as Socket).localPort!;
+
+test('MQTT over TCP behind HAProxy, PROXY v1 and v2: each client is shown with its own address and port', { skip: missing }, async () => {
+  for (const [name, p] of [
+    ['v1', via.v1],
+    ['v2', via.v2],
+  ] as const) {
+    const c = await open(p, { clientId: `pp-${name}`, protocolVersion: 5 });
+    assert.deepEqual(await shown(`pp-${name}`), { peer: `127.0.0.1:${localPortOf(c)}`, username: 'undefined' });
+    // The connection works both ways through the balancer.
+    await c.subscribe(`pp/${name}`, { qos: 1 });
+    await c.publish(`pp/${name}`, 'through', { qos: 1 });
+    await c.inbox.get(`pp/${name}`, 'through');
+    await c.end();
+  }
+});
+
+test('MQTT over TLS passed through HAProxy: the header comes before the handshake', { skip: missing }, async () => {
+  const c = await open(0, { url: `mqtts://127.0.0.1:${via.sslThrough}`, clientId: 'pp-tls', protocolVersion: 4, ca: readFileSync(ca.certFile), rejectUnauthorized: true });
+  assert.equal((await shown('pp-tls')).peer, `127.0.0.1:${localPortOf(c)}`);
+  await c.end();
+});
+
+test('TLS terminated by HAProxy with a client certificate: its CN (v2 SSL TLV) is the user name', { skip: missing }, async () => {
+  const c = await open(0, {
+    url: `mqtts://127.0.0.1:${via.tlsCn}`,
+    clientId: 'pp-cn',
+    protocolVersion: 5,
+    ca: readFileSync(ca.certFile),
+    cert: readFileSync(client.certFile),
+    key: readFileSync(client.keyFile),
+    rejectUnauthorized: true,
+  });
+  assert.deepEqual(await shown('pp-cn'), { peer: `127.0.0.1:${localPortOf(c)}`, username: 'device-7' });
+  await c.end();
+});
+
+test('MQTT over WebSocket behind HAProxy', { skip: missing }, async () => {
+  const ws = new WebSocket(`ws://127.0.0.1:${via.ws}/mqtt`, 'mqtt');
+  await within(new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject)), 5000, 'the WebSocket upgrade');
+  const connack = new Promise<Buffer>((resolve) => ws.once('message', (d: Buffer) => resolve(d)));
+  ws.send(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'pp-ws', clean: true, keepalive: 60 } as IConnectPacket));
+  assert.deepEqual([...(await within(connack, 5000, 'CONNACK'))], [0x20, 2, 0, 0]);
+  const local = (ws as unknown as { _socket: Socket })._socket.localPort!;
+  assert.equal((await shown('pp-ws')).peer, `127.0.0.1:${local}`);
+  ws.close();
+});
+
+test('straight to the listener: no header, a malformed one, or none within proxy_protocol_timeout: closed', { skip: missing }, async () => {
+  const closedAfter = (bytes: Buffer | undefined): Promise<{ ms: number; got: number }> =>
+    within(
+      new Promise((resolve) => {
+        const t0 = Date.now();
+        let got = 0;
+        const s = netConnect({ host: '127.0.0.1', port: port.tcp }, () => {
+          if (bytes) s.write(bytes);
+        });
+        s.on('data', (d: Buffer) => (got += d.length));
+        s.on('error', () => undefined);
+        s.on('close', () => resolve({ ms: Date.now() - t0, got }));
+      }),
+      10_000,
+      'the broker to close the connection',
+    );
+  // A plain MQTT client: its CONNECT is not a header; nothing is answered.
+  const plain = await closedAfter(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'direct', clean: true, keepalive: 60 } as IConnectPacket));
+  assert.equal(plain.got, 0);
+  assert.equal((await closedAfter(Buffer.from('PROXY TCP4 1.2.3.999 10.0.0.1 1 2\r\n'))).got, 0);
+  const silent = await closedAfter(undefined);
+  assert.ok(silent.ms >= 900 && silent.ms < 5000, `closed after ${silent.ms} ms (proxy_protocol_timeout = 1s)`);
+  const listeners = await node.ctl(['listeners']);
+  assert.match(listeners.stdout, /tcp:pp\n {2}listen_on {7}: 127\.0\.0\.1:\d+\n {2}acceptors {7}: 1\n {2}proxy_protocol {2}: true\n/);
+});
