@@ -1,26 +1,27 @@
 // A session's queue of deliveries waiting for the client (offline, window full, socket backed
 // up). Bounded: when full, the oldest delivery is dropped (as EMQX's mqueue does), so a slow or
 // absent subscriber holds at most `max` deliveries. A ring buffer: push and shift are O(1).
-// Each entry keeps when it was queued and has a sequence number (the count of pushes before it),
-// so the API can page through a queue that moves meanwhile (GET /clients/:id/mqueue_messages).
+// Each entry has a sequence number (the count of pushes before it), so the API can page through
+// a queue that moves meanwhile (GET /clients/:id/mqueue_messages); nothing more is kept per
+// entry, and nothing is added to push(), which a slow subscriber's every message goes through.
 import type { Delivery } from '../mqtt/port.js';
 
 const NONE: Array<Delivery | undefined> = [];
-const NO_TIMES: number[] = [];
 
 /** One queued (or in-flight) delivery as the API lists it. */
 export interface QueuedEntry {
   readonly d: Delivery;
-  /** Its place among every delivery ever queued here: increases by one per push. */
+  /** Its place among every delivery ever queued (or sent) here: increases by one per push (send). */
   readonly seq: number;
-  /** ms since epoch, when it was queued. */
+  /**
+   * ms since epoch: for a queued one, when its message was published (a delivery is queued as
+   * the message is routed); for one in flight, when it was last sent.
+   */
   readonly at: number;
 }
 
 export class MQueue {
   #items: Array<Delivery | undefined>;
-  /** When each slot's delivery was queued (parallel to #items). */
-  #at: number[];
   #head = 0;
   #size = 0;
   /** Deliveries ever pushed: the sequence number of the next one. */
@@ -32,7 +33,6 @@ export class MQueue {
   constructor(private readonly max: number) {
     // Most sessions never queue anything: storage comes with the first delivery.
     this.#items = NONE;
-    this.#at = NO_TIMES;
   }
 
   get length(): number {
@@ -51,9 +51,7 @@ export class MQueue {
       this.dropped++;
     }
     if (this.#size === this.#items.length) this.#grow();
-    const slot = (this.#head + this.#size) % this.#items.length;
-    this.#items[slot] = d;
-    this.#at[slot] = Date.now();
+    this.#items[(this.#head + this.#size) % this.#items.length] = d;
     this.#size++;
     this.#pushed++;
     return dropped;
@@ -75,7 +73,6 @@ export class MQueue {
 
   clear(): void {
     this.#items = NONE;
-    this.#at = NO_TIMES;
     this.#head = 0;
     this.#size = 0;
   }
@@ -92,23 +89,16 @@ export class MQueue {
     const first = this.#pushed - this.#size;
     const entries: QueuedEntry[] = [];
     for (let i = Math.max(0, after + 1 - first); i < this.#size && entries.length < limit; i++) {
-      const slot = (this.#head + i) % this.#items.length;
-      entries.push({ d: this.#items[slot]!, seq: first + i, at: this.#at[slot]! });
+      const d = this.#items[(this.#head + i) % this.#items.length]!;
+      entries.push({ d, seq: first + i, at: d.msg.timestamp });
     }
     return { entries, start: this.#size > 0 ? first : undefined };
   }
 
   #grow(): void {
-    const size = Math.min(Math.max(16, this.#items.length * 2), Math.max(this.limit, this.#items.length + 1));
-    const next = new Array<Delivery | undefined>(size);
-    const at = new Array<number>(size).fill(0);
-    for (let i = 0; i < this.#size; i++) {
-      const slot = (this.#head + i) % this.#items.length;
-      next[i] = this.#items[slot];
-      at[i] = this.#at[slot]!;
-    }
+    const next = new Array<Delivery | undefined>(Math.min(Math.max(16, this.#items.length * 2), Math.max(this.limit, this.#items.length + 1)));
+    for (let i = 0; i < this.#size; i++) next[i] = this.#items[(this.#head + i) % this.#items.length];
     this.#items = next;
-    this.#at = at;
     this.#head = 0;
   }
 }

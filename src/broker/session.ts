@@ -46,8 +46,7 @@ interface Inflight {
   /** QoS 2 after PUBREC: waiting for PUBCOMP. */
   phase: 'publish' | 'pubrel';
   sentAt: number;
-  /** When it entered the window (ms), and its place among every entry that did (for the API's pages). */
-  readonly at: number;
+  /** Its place among every entry that entered the window (the API pages by it). */
   readonly seq: number;
   /** Not yet sent on the current connection (resumed session). */
   resend: boolean;
@@ -185,8 +184,7 @@ export class Session implements SessionPort {
       this.#enqueue(d);
       return;
     }
-    const now = Date.now();
-    this.inflight.set(id, { d, phase: 'publish', sentAt: now, at: now, seq: this.#inflightSeq++, resend: false });
+    this.inflight.set(id, { d, phase: 'publish', sentAt: Date.now(), seq: this.#inflightSeq++, resend: false });
     if (!out.publish(d, id, false)) {
       this.inflight.delete(id);
       return;
@@ -335,7 +333,7 @@ export class Session implements SessionPort {
     for (const e of this.inflight.values()) {
       start ??= e.seq;
       if (entries.length >= limit) break;
-      if (e.seq > after) entries.push({ d: e.d, seq: e.seq, at: e.at });
+      if (e.seq > after) entries.push({ d: e.d, seq: e.seq, at: e.sentAt });
     }
     return { entries, start };
   }
@@ -406,7 +404,7 @@ export class Session implements SessionPort {
       if (this.host.addSubscription(this, filter, opts).rc < 0x80) this.subscriptions.set(filter, opts);
     }
     const now = Date.now();
-    for (const { id, d, phase } of h.inflight) this.inflight.set(id, { d, phase, sentAt: now, at: now, seq: this.#inflightSeq++, resend: true });
+    for (const { id, d, phase } of h.inflight) this.inflight.set(id, { d, phase, sentAt: now, seq: this.#inflightSeq++, resend: true });
     this.#resends = this.inflight.size;
     for (const d of h.queue) this.queue.push(d);
     for (const id of h.awaiting) this.awaiting.set(id, now);

@@ -55,7 +55,8 @@ export function messagesPage(kind: MessageKind, page: { readonly entries: readon
       from_clientid: m.from,
       // Not carried with a message here (EMQX shows '' too when its headers lack it).
       from_username: '',
-      // EMQX's insert time is in nanoseconds; ours is kept in milliseconds.
+      // In nanoseconds as EMQX's; ours is the publish time of a queued message and the last send
+      // of one in flight, to the millisecond (no time is kept per entry: see mqueue.ts).
       inserted_at: `${e.at}000000`,
     };
     if (kind === 'mqueue') row.mqueue_priority = 0;
