@@ -85,6 +85,22 @@ interface TopicMetric {
   metrics: Record<string, number>;
 }
 
+interface ListenerRow {
+  id: string;
+  bind: string;
+  running: boolean;
+  number: number;
+  status: { current_connections: number; max_connections: number | string };
+}
+
+interface BanRow {
+  as: string;
+  who: string;
+  by: string;
+  reason: string;
+  until: string;
+}
+
 interface DashboardUser {
   username: string;
   description: string;
@@ -359,6 +375,28 @@ function fillUsers(users: DashboardUser[]): void {
   $('user-count').textContent = `${users.length}`;
 }
 
+function fillListeners(list: ListenerRow[]): void {
+  const path = (l: ListenerRow): string => `/listeners/${encodeURIComponent(l.id)}`;
+  fillRows(
+    'listeners',
+    list,
+    (l) => l.id,
+    (l) => [l.id, l.bind, l.running ? `running on ${l.number}` : 'stopped', `${l.status.current_connections} / ${l.status.max_connections}`],
+    (l) => (l.running ? [apiButton('Restart', 'view', 'POST', `${path(l)}/restart`), apiButton('Stop', 'kick stop', 'POST', `${path(l)}/stop`)] : [apiButton('Start', 'view start', 'POST', `${path(l)}/start`)]),
+  );
+}
+
+function fillBanned(list: { data: BanRow[]; meta: { count: number } }): void {
+  fillRows(
+    'banned',
+    list.data,
+    (b) => `${b.as}:${b.who}`,
+    (b) => [b.as, b.who, b.reason, b.by, b.until],
+    (b) => [apiButton('Unban', 'kick', 'DELETE', `/banned/${encodeURIComponent(b.as)}/${encodeURIComponent(b.who)}`)],
+  );
+  $('banned-count').textContent = `${list.meta.count} in total`;
+}
+
 async function deleteUser(username: string): Promise<void> {
   try {
     await api('DELETE', `/users/${encodeURIComponent(username)}`);
@@ -478,7 +516,7 @@ function refreshChart(): Promise<void> {
 async function refreshNow(): Promise<void> {
   try {
     const filter = $<HTMLInputElement>('client-filter').value.trim();
-    const [cluster, nodes, clients, subs, retained, delayed, traces, alarms, alarmHistory, topicMetrics, chain, sources, users] = await Promise.all([
+    const [cluster, nodes, clients, subs, retained, delayed, traces, alarms, alarmHistory, topicMetrics, chain, sources, users, listeners, banned] = await Promise.all([
       api<{ name: string; self: string }>('GET', '/cluster'),
       api<NodeInfo[]>('GET', '/nodes'),
       api<{ data: Client[]; meta: { count: number } }>('GET', `/clients?limit=50${filter ? `&like_clientid=${encodeURIComponent(filter)}` : ''}`),
@@ -492,6 +530,8 @@ async function refreshNow(): Promise<void> {
       api<AccessEntry[]>('GET', '/authentication'),
       api<{ sources: AccessEntry[] }>('GET', '/authorization/sources'),
       api<DashboardUser[]>('GET', '/users'),
+      api<ListenerRow[]>('GET', '/listeners'),
+      api<{ data: BanRow[]; meta: { count: number } }>('GET', '/banned?limit=100'),
     ]);
     $('cluster-name').textContent = cluster.name;
     $('served-by').textContent = `served by ${cluster.self}`;
@@ -505,6 +545,8 @@ async function refreshNow(): Promise<void> {
     fillTopicMetrics(topicMetrics);
     fillAccess(chain, sources);
     fillUsers(users);
+    fillListeners(listeners);
+    fillBanned(banned);
   } catch (err) {
     if (err instanceof Unauthorized) showLogin('Your session has ended; log in again.');
   }
@@ -634,52 +676,77 @@ $('passwd-form').addEventListener('submit', (ev) => {
   })();
 });
 
-$('user-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  const body = { username: $<HTMLInputElement>('user-name').value, password: $<HTMLInputElement>('user-password').value, description: $<HTMLInputElement>('user-description').value };
-  void (async () => {
-    try {
-      await api('POST', '/users', body);
-      $('users-result').textContent = `${body.username} added`;
-      for (const id of ['user-name', 'user-password', 'user-description']) $<HTMLInputElement>(id).value = '';
-    } catch (err) {
-      if (err instanceof Unauthorized) return showLogin('Your session has ended; log in again.');
-      $('users-result').textContent = `${body.username} not added: ${(err as Error).message}`;
-    }
-    await refresh();
-  })();
-});
+/**
+ * A form that calls the API: `act` does the calls and says what was done; a failure says why in
+ * the same place; the tables refresh after either.
+ */
+function onSubmit(form: string, result: string, act: () => Promise<string>, failed: (why: string) => string): void {
+  $(form).addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    void (async () => {
+      try {
+        $(result).textContent = await act();
+      } catch (err) {
+        if (err instanceof Unauthorized) return showLogin('Your session has ended; log in again.');
+        $(result).textContent = failed((err as Error).message);
+      }
+      await refresh();
+    })();
+  });
+}
 
-$('trace-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  const type = $<HTMLSelectElement>('trace-type').value;
-  const body = { name: $<HTMLInputElement>('trace-name').value, type, [type]: $<HTMLInputElement>('trace-filter').value };
-  void (async () => {
-    try {
-      await api('POST', '/trace', body);
-      $('trace-result').textContent = `trace ${body.name} started on every node`;
-    } catch (err) {
-      if (err instanceof Unauthorized) return showLogin('Your session has ended; log in again.');
-      $('trace-result').textContent = `not started: ${(err as Error).message}`;
-    }
-    await refresh();
-  })();
-});
+onSubmit(
+  'user-form',
+  'users-result',
+  async () => {
+    const body = { username: $<HTMLInputElement>('user-name').value, password: $<HTMLInputElement>('user-password').value, description: $<HTMLInputElement>('user-description').value };
+    await api('POST', '/users', body);
+    for (const id of ['user-name', 'user-password', 'user-description']) $<HTMLInputElement>(id).value = '';
+    return `${body.username} added`;
+  },
+  (why) => `${$<HTMLInputElement>('user-name').value} not added: ${why}`,
+);
 
-$('metrics-form').addEventListener('submit', (ev) => {
-  ev.preventDefault();
-  const topic = $<HTMLInputElement>('metrics-topic').value;
-  void (async () => {
-    try {
-      await api('POST', '/mqtt/topic_metrics', { topic });
-      $('metrics-result').textContent = `${topic} is metered on every node`;
-    } catch (err) {
-      if (err instanceof Unauthorized) return showLogin('Your session has ended; log in again.');
-      $('metrics-result').textContent = `not metered: ${(err as Error).message}`;
-    }
-    await refresh();
-  })();
-});
+onSubmit(
+  'trace-form',
+  'trace-result',
+  async () => {
+    const type = $<HTMLSelectElement>('trace-type').value;
+    const body = { name: $<HTMLInputElement>('trace-name').value, type, [type]: $<HTMLInputElement>('trace-filter').value };
+    await api('POST', '/trace', body);
+    return `trace ${body.name} started on every node`;
+  },
+  (why) => `not started: ${why}`,
+);
+
+onSubmit(
+  'metrics-form',
+  'metrics-result',
+  async () => {
+    const topic = $<HTMLInputElement>('metrics-topic').value;
+    await api('POST', '/mqtt/topic_metrics', { topic });
+    return `${topic} is metered on every node`;
+  },
+  (why) => `not metered: ${why}`,
+);
+
+onSubmit(
+  'ban-form',
+  'ban-result',
+  async () => {
+    const hours = Number($<HTMLInputElement>('ban-hours').value);
+    const body = {
+      as: $<HTMLSelectElement>('ban-as').value,
+      who: $<HTMLInputElement>('ban-who').value,
+      reason: $<HTMLInputElement>('ban-reason').value,
+      ...(hours > 0 ? { until: new Date(Date.now() + hours * 3_600_000).toISOString() } : {}),
+    };
+    await api('POST', '/banned', body);
+    for (const id of ['ban-who', 'ban-reason']) $<HTMLInputElement>(id).value = '';
+    return `${body.who} banned on every node`;
+  },
+  (why) => `not banned: ${why}`,
+);
 
 $('authz-clean').addEventListener('click', () => {
   void (async () => {

@@ -68,6 +68,10 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
     if (m.type() === 'error') errors.push(m.text());
   });
   page.on('pageerror', (e) => errors.push(String(e)));
+  // Which call failed, beside the console's "Failed to load resource".
+  page.on('response', (r) => {
+    if (r.status() >= 400) errors.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+  });
   page.setDefaultTimeout(15_000);
   /**
    * Clicks a button of a table row in the page, in one step: every refresh redraws the tables, so
@@ -197,6 +201,29 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   await clickRow('#clients tr[data-clientid="browser-kick-me"] button.kick');
   await closed;
   await page.waitForFunction(`document.querySelector('#clients tr[data-clientid="browser-kick-me"]') === null`);
+
+  // Ban a client id from the page: a client with it is refused; unban it from its row.
+  await page.type('#ban-who', 'browser-banned');
+  await page.type('#ban-reason', 'from the page');
+  await page.click('#ban-button');
+  await page.waitForSelector('#banned tr[data-key="clientid:browser-banned"]');
+  assert.match(await page.$eval('#banned tr[data-key="clientid:browser-banned"]', (e) => e.textContent ?? ''), /from the page/);
+  await assert.rejects(connectAsync(`mqtt://127.0.0.1:${n2!.mqttPort}`, { clientId: 'browser-banned', reconnectPeriod: 0, connectTimeout: 5000 }), /Not authorized|Banned|refused/i);
+  await clickRow('#banned tr[data-key="clientid:browser-banned"] button.kick');
+  await page.waitForFunction(`document.querySelector('#banned tr[data-key="clientid:browser-banned"]') === null`);
+  const back = await connectAsync(`mqtt://127.0.0.1:${n2!.mqttPort}`, { clientId: 'browser-banned', reconnectPeriod: 0, connectTimeout: 5000 });
+  await back.endAsync();
+
+  // The MQTT listeners of the running members: stop tcp:default from its row (every member's
+  // port closes), start it again.
+  await page.waitForFunction(`document.querySelector('#listeners tr[data-key="tcp:default"]')?.textContent.includes('running on 2')`);
+  await clickRow('#listeners tr[data-key="tcp:default"] button.stop');
+  await page.waitForFunction(`document.querySelector('#listeners tr[data-key="tcp:default"]')?.textContent.includes('stopped')`);
+  await assert.rejects(connectAsync(`mqtt://127.0.0.1:${n2!.mqttPort}`, { clientId: 'while-stopped', reconnectPeriod: 0, connectTimeout: 3000 }));
+  await clickRow('#listeners tr[data-key="tcp:default"] button.start');
+  await page.waitForFunction(`document.querySelector('#listeners tr[data-key="tcp:default"]')?.textContent.includes('running on 2')`);
+  const again = await connectAsync(`mqtt://127.0.0.1:${n2!.mqttPort}`, { clientId: 'after-start', reconnectPeriod: 0, connectTimeout: 5000 });
+  await again.endAsync();
 
   await page.screenshot({ path: SCREENSHOT, fullPage: true });
   t.diagnostic(`screenshot: ${SCREENSHOT}`);
