@@ -88,6 +88,7 @@ interface TopicMetric {
 interface ListenerRow {
   id: string;
   bind: string;
+  enable: boolean;
   running: boolean;
   number: number;
   status: { current_connections: number; max_connections: number | string };
@@ -381,7 +382,7 @@ function fillListeners(list: ListenerRow[]): void {
     'listeners',
     list,
     (l) => l.id,
-    (l) => [l.id, l.bind, l.running ? `running on ${l.number}` : 'stopped', `${l.status.current_connections} / ${l.status.max_connections}`],
+    (l) => [l.id, l.bind, l.running ? `running on ${l.number}` : l.enable ? 'stopped' : 'off (enable = false)', `${l.status.current_connections} / ${l.status.max_connections}`],
     (l) => (l.running ? [apiButton('Restart', 'view', 'POST', `${path(l)}/restart`), apiButton('Stop', 'kick stop', 'POST', `${path(l)}/stop`)] : [apiButton('Start', 'view start', 'POST', `${path(l)}/start`)]),
   );
 }
