@@ -136,6 +136,10 @@ export interface WebsocketOptions {
   readonly check_origin_enable: boolean;
   readonly allow_origin_absence: boolean;
   readonly check_origins: readonly string[];
+  /** The upgrade request's header naming the client's address (`x-forwarded-for`), set by a trusted HTTP proxy; '' : none. */
+  readonly proxy_address_header: string;
+  /** The header naming the client's port (`x-forwarded-port`); '': none. */
+  readonly proxy_port_header: string;
 }
 
 /** One entry of `listeners.<type>.<name>`. */

@@ -22,6 +22,7 @@ import type { Tracer } from './tracer.js';
 import { TokenBucket } from '../base/token-bucket.js';
 import { accessAllowed, parseAccessRule, type AccessRule } from './access-rules.js';
 import { proxiedOf, readProxyHeader } from './proxy-stage.js';
+import { forwardedPeer } from './forwarded-peer.js';
 
 export interface ListenersEnv {
   readonly broker: BrokerPort;
@@ -399,7 +400,9 @@ export class Listeners {
         this.#admit(r, socket, () =>
           wss.handleUpgrade(req, socket, head, (ws) => {
             const via = proxiedOf(socket);
-            const ch = serveWebSocket(ws, via?.source ?? { address: socket.remoteAddress, port: socket.remotePort }, r.settings, env);
+            const o = r.config.websocket!;
+            const peer = forwardedPeer(req.headers, { address: o.proxy_address_header, port: o.proxy_port_header }, via?.source ?? { address: socket.remoteAddress, port: socket.remotePort });
+            const ch = serveWebSocket(ws, peer, r.settings, env);
             if (type === 'wss') ch.peerCert = peerCertOf(socket as TLSSocket);
             else if (via?.sslCn !== undefined) ch.peerCert = balancerCert(via.sslCn);
             r.channels.add(ch);

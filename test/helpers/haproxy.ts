@@ -30,8 +30,10 @@ export const haproxyInstalled = (): boolean => existsSync(HAPROXY);
 export interface Frontend {
   /** The node's port the connections go to. */
   readonly to: number;
-  /** `send-proxy`, `send-proxy-v2`, `send-proxy-v2-ssl-cn` on the server line. */
-  readonly send: 'send-proxy' | 'send-proxy-v2' | 'send-proxy-v2-ssl-cn';
+  /** `send-proxy`, `send-proxy-v2`, `send-proxy-v2-ssl-cn` on the server line; none: the connection as it is. */
+  readonly send?: 'send-proxy' | 'send-proxy-v2' | 'send-proxy-v2-ssl-cn';
+  /** HTTP mode (a reverse proxy for WebSocket), with these `http-request` lines. */
+  readonly http?: readonly string[];
   /** TLS terminated here: the server certificate and key in one PEM, and the CA that client certificates must chain to. */
   readonly tls?: { readonly pem: string; readonly ca: string };
 }
@@ -57,9 +59,11 @@ export async function startHaproxy(frontends: readonly Frontend[]): Promise<Hapr
     ...frontends.flatMap((f, i) => [
       `frontend f${i}`,
       `  bind 127.0.0.1:${ports[i]}${f.tls ? ` ssl crt ${f.tls.pem} ca-file ${f.tls.ca} verify required` : ''}`,
+      ...(f.http ? ['  mode http', ...f.http.map((l) => `  http-request ${l}`)] : []),
       `  default_backend b${i}`,
       `backend b${i}`,
-      `  server s${i} 127.0.0.1:${f.to} ${f.send}`,
+      ...(f.http ? ['  mode http'] : []),
+      `  server s${i} 127.0.0.1:${f.to}${f.send ? ` ${f.send}` : ''}`,
     ]),
     '',
   ].join('\n');

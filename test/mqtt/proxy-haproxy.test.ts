@@ -26,9 +26,12 @@ let node: TestNode;
 let haproxy: Haproxy;
 let ca: TestCa;
 let client: TestCert;
-const port = { tcp: 0, ssl: 0, ws: 0 };
-/** HAProxy's frontends: v1 → tcp, v2 → tcp, TLS passed through → ssl, v1 → ws, TLS terminated → tcp. */
-let via: { v1: number; v2: number; sslThrough: number; ws: number; tlsCn: number };
+const port = { tcp: 0, ssl: 0, ws: 0, wsHttp: 0, wsPlain: 0 };
+/**
+ * HAProxy's frontends: v1 → tcp, v2 → tcp, TLS passed through → ssl, v1 → ws, TLS terminated →
+ * tcp, and an HTTP reverse proxy setting X-Forwarded-For/-Port → a ws listener that reads them.
+ */
+let via: { v1: number; v2: number; sslThrough: number; ws: number; tlsCn: number; xff: number };
 
 before(async () => {
   if (missing) return;
@@ -38,7 +41,7 @@ before(async () => {
   client = await makeNodeCert(ca, join(dir, 'client'), 'device-7');
   const edge = join(dir, 'edge.pem');
   writeFileSync(edge, readFileSync(server.certFile, 'utf8') + readFileSync(server.keyFile, 'utf8'));
-  [port.tcp, port.ssl, port.ws] = [await freePort(), await freePort(), await freePort()];
+  for (const k of Object.keys(port) as Array<keyof typeof port>) port[k] = await freePort();
   node = await startMqttNode({
     name: 'proxied@127.0.0.1',
     mqtt: true,
@@ -47,6 +50,8 @@ before(async () => {
       `listeners.tcp.pp { bind = "127.0.0.1:${port.tcp}", proxy_protocol = true, proxy_protocol_timeout = 1s }`,
       `listeners.ssl.pp { bind = "127.0.0.1:${port.ssl}", proxy_protocol = true, ssl_options { certfile = "${server.certFile}", keyfile = "${server.keyFile}" } }`,
       `listeners.ws.pp { bind = "127.0.0.1:${port.ws}", proxy_protocol = true }`,
+      `listeners.ws.xff { bind = "127.0.0.1:${port.wsHttp}", websocket { proxy_address_header = "x-forwarded-for", proxy_port_header = "x-forwarded-port" } }`,
+      `listeners.ws.plain { bind = "127.0.0.1:${port.wsPlain}" }`,
       '',
     ].join('\n'),
   });
@@ -56,9 +61,11 @@ before(async () => {
     { to: port.ssl, send: 'send-proxy-v2' },
     { to: port.ws, send: 'send-proxy' },
     { to: port.tcp, send: 'send-proxy-v2-ssl-cn', tls: { pem: edge, ca: ca.certFile } },
+    // Overwritten, not appended: what a client wrote in these headers does not get through.
+    { to: port.wsHttp, http: ['set-header X-Forwarded-For %[src]', 'set-header X-Forwarded-Port %[src_port]'] },
   ]);
-  const [v1, v2, sslThrough, ws, tlsCn] = haproxy.ports as [number, number, number, number, number];
-  via = { v1, v2, sslThrough, ws, tlsCn };
+  const [v1, v2, sslThrough, ws, tlsCn, xff] = haproxy.ports as [number, number, number, number, number, number];
+  via = { v1, v2, sslThrough, ws, tlsCn, xff };
 });
 
 after(async () => {
@@ -112,15 +119,35 @@ test('TLS terminated by HAProxy with a client certificate: its CN (v2 SSL TLV) i
   await c.end();
 });
 
-test('MQTT over WebSocket behind HAProxy', { skip: missing }, async () => {
-  const ws = new WebSocket(`ws://127.0.0.1:${via.ws}/mqtt`, 'mqtt');
+/** An MQTT client over WebSocket (a spoofed X-Forwarded-For sent along); resolves with its local port once connected. */
+async function wsClient(url: string, clientId: string): Promise<{ ws: WebSocket; local: number }> {
+  const ws = new WebSocket(url, 'mqtt', { headers: { 'X-Forwarded-For': '203.0.113.9', 'X-Forwarded-Port': '4444' } });
   await within(new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject)), 5000, 'the WebSocket upgrade');
   const connack = new Promise<Buffer>((resolve) => ws.once('message', (d: Buffer) => resolve(d)));
-  ws.send(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId: 'pp-ws', clean: true, keepalive: 60 } as IConnectPacket));
+  ws.send(mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clientId, clean: true, keepalive: 60 } as IConnectPacket));
   assert.deepEqual([...(await within(connack, 5000, 'CONNACK'))], [0x20, 2, 0, 0]);
-  const local = (ws as unknown as { _socket: Socket })._socket.localPort!;
+  return { ws, local: (ws as unknown as { _socket: Socket })._socket.localPort! };
+}
+
+test('MQTT over WebSocket behind HAProxy: the PROXY header counts, a client\'s own X-Forwarded-For does not', { skip: missing }, async () => {
+  const { ws, local } = await wsClient(`ws://127.0.0.1:${via.ws}/mqtt`, 'pp-ws');
   assert.equal((await shown('pp-ws')).peer, `127.0.0.1:${local}`);
   ws.close();
+});
+
+test('WebSocket behind an HTTP reverse proxy: websocket.proxy_address_header / proxy_port_header name the client', { skip: missing }, async () => {
+  const { ws, local } = await wsClient(`ws://127.0.0.1:${via.xff}/mqtt`, 'xff-ws');
+  assert.equal((await shown('xff-ws')).peer, `127.0.0.1:${local}`);
+  ws.close();
+  // Straight to that listener, the spoofed headers are taken as written: only a proxy that
+  // overwrites them may stand in front of a listener that reads them.
+  const direct = await wsClient(`ws://127.0.0.1:${port.wsHttp}/mqtt`, 'xff-direct');
+  assert.equal((await shown('xff-direct')).peer, '203.0.113.9:4444');
+  direct.ws.close();
+  // A listener that does not read them (the default) shows the connection's own address.
+  const plain = await wsClient(`ws://127.0.0.1:${port.wsPlain}/mqtt`, 'xff-ignored');
+  assert.equal((await shown('xff-ignored')).peer, `127.0.0.1:${plain.local}`);
+  plain.ws.close();
 });
 
 test('straight to the listener: no header, a malformed one, or none within proxy_protocol_timeout: closed', { skip: missing }, async () => {

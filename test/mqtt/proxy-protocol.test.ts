@@ -1,9 +1,11 @@
 // The PROXY protocol parser against headers written by hand from HAProxy's specification: v1
 // (TCP4, TCP6, UNKNOWN), v2 (IPv4, IPv6, LOCAL, the SSL TLV's common name), headers cut short,
-// too long or malformed, and what follows a header left to the client's protocol.
+// too long or malformed, and what follows a header left to the client's protocol; and the
+// forwarded-address headers of a WebSocket upgrade.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseProxyHeader } from '../../src/mqtt/proxy-protocol.js';
+import { forwardedPeer } from '../../src/mqtt/forwarded-peer.js';
 
 const SIG = Buffer.from([0x0d, 0x0a, 0x0d, 0x0a, 0x00, 0x0d, 0x0a, 0x51, 0x55, 0x49, 0x54, 0x0a]);
 
@@ -77,4 +79,13 @@ test('v2: cut short asks for more; another version or command, too long, or shor
   // A TLV that claims more than there is carries no name; the address stands.
   const cut = v2(0x21, 0x11, ipv4Body(Buffer.from([0x20, 0x00, 0x40, 0x07])));
   assert.deepEqual(parseProxyHeader(cut), { length: cut.length, source: { address: '203.0.113.7', port: 50000 } });
+});
+
+test('forwarded headers: the leftmost address, the port; anything else falls back to the socket', () => {
+  const sock = { address: '10.0.0.2', port: 5555 };
+  const names = { address: 'X-Forwarded-For', port: 'x-forwarded-port' };
+  assert.deepEqual(forwardedPeer({ 'x-forwarded-for': '203.0.113.7, 10.0.0.1', 'x-forwarded-port': '4321' }, names, sock), { address: '203.0.113.7', port: 4321 });
+  assert.deepEqual(forwardedPeer({ 'x-forwarded-for': '[2001:db8::7]' }, names, sock), { address: '2001:db8::7', port: 5555 });
+  assert.deepEqual(forwardedPeer({ 'x-forwarded-for': 'unknown', 'x-forwarded-port': '70000' }, names, sock), sock);
+  assert.deepEqual(forwardedPeer({ 'x-forwarded-for': '203.0.113.7' }, { address: '', port: '' }, sock), sock, 'off (the default): never read');
 });

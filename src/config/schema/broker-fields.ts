@@ -36,8 +36,9 @@ const websocketFields: Record<string, Field> = {
   idle_timeout: emqx,
   deflate_opts: emqx,
   validate_utf8: emqx,
-  proxy_address_header: emqx,
-  proxy_port_header: emqx,
+  // Off by default, as in EMQX 6.3+ (5.x read x-forwarded-for from anyone, a spoofable address).
+  proxy_address_header: str(''),
+  proxy_port_header: str(''),
 };
 
 /** `enable_authn`: the chain for this listener's clients (true), none (false), or a client without a user name refused before it. */
