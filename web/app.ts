@@ -94,6 +94,13 @@ interface ListenerRow {
   status: { current_connections: number; max_connections: number | string };
 }
 
+interface BackupFile {
+  node: string;
+  filename: string;
+  size: number;
+  created_at: string;
+}
+
 interface BanRow {
   as: string;
   who: string;
@@ -387,6 +394,34 @@ function fillListeners(list: ListenerRow[]): void {
   );
 }
 
+function fillBackups(list: { data: BackupFile[]; meta: { count: number } }): void {
+  const path = (f: BackupFile): string => `/data/files/${encodeURIComponent(f.filename)}?node=${encodeURIComponent(f.node)}`;
+  fillRows(
+    'backups',
+    list.data,
+    (f) => `${f.node}/${f.filename}`,
+    (f) => [f.filename, f.node, `${Math.ceil(f.size / 1024)} KiB`, f.created_at],
+    (f) => [
+      button('Download', 'download', () => void download(path(f), f.filename).catch(() => undefined)),
+      button('Import', 'view import', () => void importBackup(f)),
+      apiButton('Delete', 'kick', 'DELETE', path(f)),
+    ],
+  );
+  $('backup-count').textContent = `${list.meta.count} in total`;
+}
+
+/** Merges a backup into the cluster's data (the node holding the file reads it). */
+async function importBackup(f: BackupFile): Promise<void> {
+  try {
+    await api('POST', '/data/import', { filename: f.filename, node: f.node });
+    $('backup-result').textContent = `${f.filename} imported`;
+  } catch (err) {
+    if (err instanceof Unauthorized) return showLogin('Your session has ended; log in again.');
+    $('backup-result').textContent = `${f.filename} not imported: ${(err as Error).message}`;
+  }
+  await refresh();
+}
+
 function fillBanned(list: { data: BanRow[]; meta: { count: number } }): void {
   fillRows(
     'banned',
@@ -465,18 +500,21 @@ async function viewTrace(t: TraceInfo): Promise<void> {
   pre.textContent = `${t.name} on ${node}:\n${r.items}`;
 }
 
-/** The zip of every node's file, fetched with the token and handed to the browser as a file. */
-async function downloadTrace(name: string): Promise<void> {
+/** A file from the API, fetched with the token and handed to the browser under `name`. */
+async function download(path: string, name: string): Promise<void> {
   const token = sessionStorage.getItem(TOKEN_KEY);
-  const res = await fetch(`${API}/trace/${encodeURIComponent(name)}/download`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const res = await fetch(`${API}${path}`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
   if (!res.ok) return;
   const url = URL.createObjectURL(await res.blob());
   const a = document.createElement('a');
   a.href = url;
-  a.download = `${name}.zip`;
+  a.download = name;
   a.click();
   URL.revokeObjectURL(url);
 }
+
+/** The zip of every node's file of a trace. */
+const downloadTrace = (name: string): Promise<void> => download(`/trace/${encodeURIComponent(name)}/download`, `${name}.zip`);
 
 function fillTraces(list: TraceInfo[]): void {
   const path = (t: TraceInfo): string => `/trace/${encodeURIComponent(t.name)}`;
@@ -517,7 +555,7 @@ function refreshChart(): Promise<void> {
 async function refreshNow(): Promise<void> {
   try {
     const filter = $<HTMLInputElement>('client-filter').value.trim();
-    const [cluster, nodes, clients, subs, retained, delayed, traces, alarms, alarmHistory, topicMetrics, chain, sources, users, listeners, banned] = await Promise.all([
+    const [cluster, nodes, clients, subs, retained, delayed, traces, alarms, alarmHistory, topicMetrics, chain, sources, users, listeners, banned, backups] = await Promise.all([
       api<{ name: string; self: string }>('GET', '/cluster'),
       api<NodeInfo[]>('GET', '/nodes'),
       api<{ data: Client[]; meta: { count: number } }>('GET', `/clients?limit=50${filter ? `&like_clientid=${encodeURIComponent(filter)}` : ''}`),
@@ -533,6 +571,7 @@ async function refreshNow(): Promise<void> {
       api<DashboardUser[]>('GET', '/users'),
       api<ListenerRow[]>('GET', '/listeners'),
       api<{ data: BanRow[]; meta: { count: number } }>('GET', '/banned?limit=100'),
+      api<{ data: BackupFile[]; meta: { count: number } }>('GET', '/data/files?limit=20'),
     ]);
     $('cluster-name').textContent = cluster.name;
     $('served-by').textContent = `served by ${cluster.self}`;
@@ -548,6 +587,7 @@ async function refreshNow(): Promise<void> {
     fillUsers(users);
     fillListeners(listeners);
     fillBanned(banned);
+    fillBackups(backups);
   } catch (err) {
     if (err instanceof Unauthorized) showLogin('Your session has ended; log in again.');
   }
@@ -729,6 +769,16 @@ onSubmit(
     return `${topic} is metered on every node`;
   },
   (why) => `not metered: ${why}`,
+);
+
+onSubmit(
+  'backup-form',
+  'backup-result',
+  async () => {
+    const r = await api<{ filename: string; node: string }>('POST', '/data/export');
+    return `${r.filename} written on ${r.node}`;
+  },
+  (why) => `not exported: ${why}`,
 );
 
 onSubmit(

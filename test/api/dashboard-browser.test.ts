@@ -214,6 +214,15 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   const back = await connectAsync(`mqtt://127.0.0.1:${n2!.mqttPort}`, { clientId: 'browser-banned', reconnectPeriod: 0, connectTimeout: 5000 });
   await back.endAsync();
 
+  // A backup from the page: exported, listed with its node, imported back, deleted.
+  await page.click('#backup-button');
+  await page.waitForFunction("/^emqx-export-.*\\.tar\\.gz written on emqx1@127\\.0\\.0\\.1$/.test(document.querySelector('#backup-result').textContent)");
+  await page.waitForSelector('#backups tr[data-key^="emqx1@127.0.0.1/emqx-export-"]');
+  await clickRow('#backups tr[data-key^="emqx1@127.0.0.1/emqx-export-"] button.import');
+  await page.waitForFunction("/^emqx-export-.* imported$/.test(document.querySelector('#backup-result').textContent)");
+  await clickRow('#backups tr[data-key^="emqx1@127.0.0.1/emqx-export-"] button.kick');
+  await page.waitForFunction(`document.querySelector('#backups tr[data-key^="emqx1@127.0.0.1/emqx-export-"]') === null`);
+
   // The MQTT listeners of the running members: stop tcp:default from its row (every member's
   // port closes), start it again.
   await page.waitForFunction(`document.querySelector('#listeners tr[data-key="tcp:default"]')?.textContent.includes('running on 2')`);
