@@ -248,7 +248,11 @@ export function brokerCommands(h: BrokerCtlHost): CtlCommand[] {
               row('current_conn', String(l.currentConns));
               row('max_conns', l.maxConns === Number.POSITIVE_INFINITY ? 'infinity' : String(l.maxConns));
               // esockd's shape: one {reason,count} per reason that happened.
-              const counts = [...(l.shutdownCount > 0 ? [`{max_conns_reached,${l.shutdownCount}}`] : []), ...(l.deniedCount > 0 ? [`{access_denied,${l.deniedCount}}`] : [])];
+              const counts = [
+                ...(l.shutdownCount > 0 ? [`{max_conns_reached,${l.shutdownCount}}`] : []),
+                ...(l.deniedCount > 0 ? [`{access_denied,${l.deniedCount}}`] : []),
+                ...(l.proxyRefused > 0 ? [`{proxy_protocol_error,${l.proxyRefused}}`] : []),
+              ];
               row('shutdown_count', `[${counts.join(',')}]`);
             } else if (l.note) row('not_running', l.note);
           }

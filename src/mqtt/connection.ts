@@ -134,8 +134,7 @@ function linger(socket: Socket): void {
   lingerSweep.unref();
 }
 
-/** Serves MQTT on an accepted TCP or TLS socket. */
-/** `client`: the address a load balancer's PROXY protocol header gave (else the socket's peer). */
+/** Serves MQTT on an accepted TCP or TLS socket; `client`: the address a load balancer's PROXY protocol header gave (else the socket's peer). */
 export function serveSocket(socket: Socket, settings: ChannelSettings, env: ChannelEnv, client?: { readonly address: string; readonly port: number }): Channel {
   // No Nagle: the listener is created with noDelay. The peer address is read when first asked.
   let closing = false;

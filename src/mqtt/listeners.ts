@@ -155,8 +155,8 @@ const ids = (config: ListenersConfig): Array<[id: string, type: ListenerType, l:
 
 /**
  * A change that needs a new socket: another address, the PROXY protocol on or off (a plain TCP
- * listener reads differently then), or TLS settings a running server cannot take (whether to ask for client certificates, the handshake deadline). Certificates and keys
- * change in place.
+ * listener reads differently then), or TLS settings a running server cannot take (whether to ask
+ * for client certificates, the handshake deadline). Certificates and keys change in place.
  */
 const rebind = (a: ListenerConfig, b: ListenerConfig): boolean =>
   a.bind !== b.bind ||

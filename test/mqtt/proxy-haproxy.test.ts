@@ -174,4 +174,5 @@ test('straight to the listener: no header, a malformed one, or none within proxy
   assert.ok(silent.ms >= 900 && silent.ms < 5000, `closed after ${silent.ms} ms (proxy_protocol_timeout = 1s)`);
   const listeners = await node.ctl(['listeners']);
   assert.match(listeners.stdout, /tcp:pp\n {2}listen_on {7}: 127\.0\.0\.1:\d+\n {2}acceptors {7}: 1\n {2}proxy_protocol {2}: true\n/);
+  assert.match(listeners.stdout, /shutdown_count {2}: \[\{proxy_protocol_error,3\}\]/);
 });
