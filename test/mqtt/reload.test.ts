@@ -113,6 +113,26 @@ describe('listeners on reload', () => {
     const d = await open(node.mqttPort!, { protocolVersion: 5 });
     await d.end();
   });
+
+  test('proxy_protocol turned on: the listener reopens (its clients closed), then wants the header', async () => {
+    let r = await applyConf(node, `listeners.tcp.lb { bind = "127.0.0.1:${p2}" }`);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await until(p2, 'open');
+    const c = await open(p2, { protocolVersion: 5 });
+    r = await applyConf(node, `listeners.tcp.lb { bind = "127.0.0.1:${p2}", proxy_protocol = true }`);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await within(c.closed, 5000, 'the client of the reopened listener to be closed');
+    await assert.rejects(open(p2, { protocolVersion: 5, connectTimeout: 2000 }), 'a client without a PROXY header gets no CONNACK');
+    const header = Buffer.from('PROXY TCP4 198.51.100.4 127.0.0.1 40000 1883\r\n');
+    const raw = await RawClient.connect(p2, 5);
+    raw.socket.write(header);
+    await raw.handshake('lb-client');
+    assert.match((await node.ctl(['clients', 'show', 'lb-client'])).stdout, /peername=198\.51\.100\.4:40000,/);
+    raw.destroy();
+    r = await applyConf(node, '');
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    await until(p2, 'closed');
+  });
 });
 
 describe('refused listener changes', () => {
