@@ -1,16 +1,14 @@
 // A real HAProxy (Debian's haproxy) in front of a node, as operators run EMQX behind one: TCP
 // frontends on loopback passing connections to the node's listeners with a PROXY protocol
 // header (v1, v2, v2 with the verified client certificate's CN), optionally terminating TLS.
-// Runs in the foreground (-db) and is stopped by its PID.
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// Runs in the foreground (-db) and is stopped by its PID (server-process.ts).
+import { existsSync, rmSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { stopProcess } from './dnsmasq.js';
-import { connect } from 'node:net';
 import { freePort } from './launcher.js';
+import { startServer } from './server-process.js';
 
 /** Whether something accepts connections on 127.0.0.1:port (a bind test would race haproxy's own bind). */
 function accepting(port: number): Promise<boolean> {
@@ -69,30 +67,13 @@ export async function startHaproxy(frontends: readonly Frontend[]): Promise<Hapr
   ].join('\n');
   const file = join(dir, 'haproxy.cfg');
   await writeFile(file, cfg);
-  const child = spawn(HAPROXY, ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => {
-    stderr = (stderr + d.toString()).slice(-4000);
+  const server = await startServer({
+    what: 'haproxy',
+    cmd: HAPROXY,
+    args: ['-db', '-f', file],
+    ready: async () => (await Promise.all(ports.map(accepting))).every(Boolean),
+    timeoutMs: 10_000,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
   });
-  const spawned = await new Promise<Error | undefined>((resolve) => {
-    child.once('spawn', () => resolve(undefined));
-    child.once('error', resolve);
-  });
-  if (spawned) throw new Error(`cannot start ${HAPROXY}: ${spawned.message}`);
-  const stop = async (): Promise<void> => {
-    await stopProcess(child);
-    await rm(dir, { recursive: true, force: true });
-  };
-  // Ready when every frontend listens, bounded.
-  const deadline = Date.now() + 10_000;
-  for (const p of ports) {
-    while (!(await accepting(p))) {
-      if (child.exitCode !== null || Date.now() > deadline) {
-        await stop();
-        throw new Error(`haproxy did not listen on ${p}: exit ${child.exitCode}; ${stderr}`);
-      }
-      await sleep(50);
-    }
-  }
-  return { ports, stop };
+  return { ports, stop: () => server.stop() };
 }

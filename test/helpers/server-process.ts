@@ -1,4 +1,4 @@
-// A server the tests start (redis-server, postgres, mariadbd, slapd): spawned, then asked until it
+// A server the tests start (redis-server, postgres, mariadbd, slapd, haproxy): spawned, then asked until it
 // answers; if it exits first or never answers within the bound, it is stopped and the error says
 // why, with the end of its stderr. Stopped by its PID (TERM, then KILL), its files removed.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,7 +15,7 @@ export async function startServer(o: {
   readonly cmd: string;
   readonly args: readonly string[];
   /** True once the server answers (errors count as not yet). */
-  readonly ready: () => boolean;
+  readonly ready: () => boolean | Promise<boolean>;
   readonly timeoutMs: number;
   /** How long TERM may take before KILL. */
   readonly graceMs?: number;
@@ -45,7 +45,7 @@ export async function startServer(o: {
     }
     let up = false;
     try {
-      up = o.ready();
+      up = await o.ready();
     } catch {
       // not up yet
     }
