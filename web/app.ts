@@ -782,6 +782,25 @@ onSubmit(
 );
 
 onSubmit(
+  'upload-form',
+  'backup-result',
+  async () => {
+    const file = $<HTMLInputElement>('upload-file').files?.[0];
+    if (!file) return 'choose a file first';
+    // The form's multipart body, as EMQX's dashboard sends it; the login token makes it acceptable.
+    const form = new FormData();
+    form.append('filename', file, file.name);
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    const res = await fetch(`${API}/data/files`, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {}, body: form });
+    if (res.status === 401) throw new Unauthorized();
+    if (!res.ok) throw new Error(((await res.json()) as { message?: string }).message ?? `${res.status}`);
+    $<HTMLInputElement>('upload-file').value = '';
+    return `${file.name} uploaded`;
+  },
+  (why) => `not uploaded: ${why}`,
+);
+
+onSubmit(
   'ban-form',
   'ban-result',
   async () => {

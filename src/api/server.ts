@@ -12,6 +12,7 @@ import type { ApiContext } from './context.js';
 import { ApiError, type ErrorBody } from './errors.js';
 import type { ApiRequest, RouteDef } from './routes/route.js';
 import type { StaticFile } from './static.js';
+import { UPLOAD_LIMIT_BYTES } from './routes/data-backup.js';
 
 export const API_PREFIX = '/api/v5';
 /** Request bodies over this are refused with 413. */
@@ -32,7 +33,7 @@ function errorReply(err: FastifyError | ApiError | Error): { status: number; bod
   if (f.validation) return { status: 400, body: { code: 'BAD_REQUEST', message: f.message }, headers: {} };
   switch (f.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return { status: 413, body: { code: 'BAD_REQUEST', message: `request body is larger than ${BODY_LIMIT} bytes` }, headers: {} };
+      return { status: 413, body: { code: 'BAD_REQUEST', message: `request body is larger than this path takes (${BODY_LIMIT} bytes of JSON; a backup upload ${UPLOAD_LIMIT_BYTES})` }, headers: {} };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { status: 415, body: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'send the request body as application/json' }, headers: {} };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -128,8 +129,8 @@ export async function buildServer(ctx: ApiContext, routes: readonly RouteDef[], 
     }
   });
 
-  for (const r of routes) {
-    app.route({
+  const addRoute = (instance: FastifyInstance, r: RouteDef): void => {
+    instance.route({
       method: r.method,
       url: `${API_PREFIX}${r.url}`,
       config: { auth: r.auth ?? 'any' },
@@ -163,6 +164,14 @@ export async function buildServer(ctx: ApiContext, routes: readonly RouteDef[], 
         if (out.type) return reply.type(out.type).send(out.body as string);
         return reply.type('application/json').send(JSON.stringify(out.body));
       },
+    });
+  };
+  for (const r of routes.filter((x) => x.upload === undefined)) addRoute(app, r);
+  // A file upload takes its body raw, in a scope of its own: every other route stays JSON only.
+  for (const r of routes.filter((x) => x.upload !== undefined)) {
+    await app.register(async (scope) => {
+      scope.addContentTypeParser(['application/octet-stream', 'multipart/form-data'], { parseAs: 'buffer', bodyLimit: r.upload!.limitBytes }, (_req, body, done) => done(null, body));
+      addRoute(scope, r);
     });
   }
 

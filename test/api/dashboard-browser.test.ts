@@ -8,7 +8,7 @@
 // file is type-checked without the DOM's types.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
@@ -220,6 +220,18 @@ test('the dashboard in headless Chromium', { timeout: 180_000 }, async (t) => {
   await page.waitForSelector('#backups tr[data-key^="emqx1@127.0.0.1/emqx-export-"]');
   await clickRow('#backups tr[data-key^="emqx1@127.0.0.1/emqx-export-"] button.import');
   await page.waitForFunction("/^emqx-export-.* imported$/.test(document.querySelector('#backup-result').textContent)");
+  // Uploaded back under another name from a file on disk (the page's file picker).
+  const exportName = await page.$eval('#backups tr[data-key^="emqx1@127.0.0.1/emqx-export-"]', (e) => e.getAttribute('data-key')!.split('/')[1]!);
+  const dl = await fetch(`http://127.0.0.1:${n1!.dashboardPort}/api/v5/data/files/${exportName}`, { headers: { authorization: `Bearer ${await page.evaluate("sessionStorage.getItem('emqx-ts.token')")}` } });
+  const local = join(profile, 'restored.tar.gz');
+  writeFileSync(local, Buffer.from(await dl.arrayBuffer()));
+  const picker = await page.$('#upload-file');
+  await (picker as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(local);
+  await page.click('#upload-button');
+  await page.waitForFunction("document.querySelector('#backup-result').textContent === 'restored.tar.gz uploaded'");
+  await page.waitForSelector('#backups tr[data-key="emqx1@127.0.0.1/restored.tar.gz"]');
+  await clickRow('#backups tr[data-key="emqx1@127.0.0.1/restored.tar.gz"] button.kick');
+  await page.waitForFunction(`document.querySelector('#backups tr[data-key="emqx1@127.0.0.1/restored.tar.gz"]') === null`);
   await clickRow('#backups tr[data-key^="emqx1@127.0.0.1/emqx-export-"] button.kick');
   await page.waitForFunction(`document.querySelector('#backups tr[data-key^="emqx1@127.0.0.1/emqx-export-"]') === null`);
 

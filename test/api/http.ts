@@ -11,8 +11,8 @@ export interface RequestOptions {
   readonly token?: string;
   readonly basic?: string;
   readonly body?: unknown;
-  /** Raw body text (sent as is). */
-  readonly raw?: string;
+  /** A raw body, sent as is (a FormData as multipart/form-data, its boundary chosen by fetch). */
+  readonly raw?: string | Buffer | FormData;
   readonly headers?: Record<string, string>;
   readonly timeoutMs?: number;
 }

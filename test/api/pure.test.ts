@@ -15,6 +15,7 @@ import { checkSampleInterval } from '../../src/api/node-part.js';
 import { MQueue } from '../../src/broker/mqueue.js';
 import { parsePosition, positionOf } from '../../src/api/format/client-messages.js';
 import type { Delivery } from '../../src/mqtt/port.js';
+import { boundaryOf, filePart } from '../../src/api/format/multipart.js';
 
 test('tokens: signed, expiring, bound to the key', () => {
   const key = randomBytes(32);
@@ -148,4 +149,25 @@ test('a queue paged by position while it moves: wrap-around, growth, drops; posi
   assert.equal(parsePosition('mqueue', undefined), -1);
   for (const bad of ['12', '_0', 'x_0', '-1_0', '1_0_0']) assert.equal(parsePosition('mqueue', bad), undefined, bad);
   for (const bad of ['1_0', '', 'abc', '-1']) assert.equal(parsePosition('inflight', bad), undefined, bad);
+});
+
+test('multipart/form-data: the file part by name, its file name without a path; malformed bodies named', () => {
+  const b = 'XyZ-42';
+  const body = Buffer.concat([
+    Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="note"\r\n\r\nhello\r\n`),
+    Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="filename"; filename="C:\\\\backups\\\\emqx-export.tar.gz"\r\nContent-Type: application/gzip\r\n\r\n`),
+    Buffer.from([0x1f, 0x8b, 0x0d, 0x0a, 0x00]),
+    Buffer.from(`\r\n--${b}--\r\n`),
+  ]);
+  assert.equal(boundaryOf(`multipart/form-data; boundary=${b}`), b);
+  assert.equal(boundaryOf(`multipart/form-data; charset=utf-8; boundary="${b}"`), b);
+  assert.equal(boundaryOf('multipart/form-data'), undefined);
+  const part = filePart(body, b, 'filename');
+  assert.ok(!('error' in part));
+  assert.equal(part.filename, 'emqx-export.tar.gz');
+  assert.deepEqual([...part.data], [0x1f, 0x8b, 0x0d, 0x0a, 0x00]);
+  assert.deepEqual(filePart(body, b, 'other'), { error: 'no other part in the body' });
+  assert.deepEqual(filePart(Buffer.from('plain'), b, 'filename'), { error: 'not a multipart/form-data body (no boundary)' });
+  assert.deepEqual(filePart(body.subarray(0, body.length - 12), b, 'filename'), { error: 'the body ends inside a part' });
+  assert.deepEqual(filePart(Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="filename"\r\n\r\nx\r\n--${b}--`), b, 'filename'), { error: 'the filename part carries no file name' });
 });

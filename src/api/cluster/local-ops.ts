@@ -23,8 +23,8 @@ import { alarmJson } from '../format/alarms.js';
 import { nodeInfo } from './node-info.js';
 import { systemMemory } from '../../base/system-usage.js';
 import type { Db } from '../../db/db.js';
-import { BackupError, exportData, importData } from '../../db/backup/backup.js';
-import { backupDir, backupFileInfo, deleteBackupFile, listBackupFiles, readBackupFile, type BackupFileInfo } from '../../db/backup/backup-files.js';
+import { BackupError, exportData, importData, readArchive } from '../../db/backup/backup.js';
+import { backupDir, backupFileInfo, deleteBackupFile, listBackupFiles, readBackupFile, storeBackupFile, type BackupFileInfo } from '../../db/backup/backup-files.js';
 
 export interface LocalHost {
   readonly node: string;
@@ -373,6 +373,11 @@ export class LocalOps {
 
   backupDelete(filename: string): Promise<boolean> {
     return deleteBackupFile(this.#backupDir(), filename);
+  }
+
+  /** An uploaded export stored here once it reads as one: null, or why not. */
+  async backupUpload(filename: string, data: Buffer): Promise<string | null> {
+    return (await storeBackupFile(this.#backupDir(), filename, data, readArchive)) ?? null;
   }
 
   /** `data export` on this node: the new file's info. */

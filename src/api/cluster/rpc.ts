@@ -47,7 +47,8 @@ export type Op =
   | { readonly op: 'backup_files' }
   | { readonly op: 'backup_read'; readonly filename: string }
   | { readonly op: 'backup_delete'; readonly filename: string }
-  | { readonly op: 'backup_import'; readonly filename: string };
+  | { readonly op: 'backup_import'; readonly filename: string }
+  | { readonly op: 'backup_upload'; readonly filename: string; readonly data: Buffer };
 
 /** Runs one operation on this node. */
 export function runLocal(ops: LocalOps, req: Op): unknown {
@@ -126,10 +127,12 @@ export function runLocal(ops: LocalOps, req: Op): unknown {
       return ops.backupDelete(req.filename);
     case 'backup_import':
       return ops.backupImport(req.filename);
+    case 'backup_upload':
+      return ops.backupUpload(req.filename, req.data);
   }
 }
 
-const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'kick_many', 'keepalive', 'client_msgs', 'sessions_count', 'tls_reload', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'authz_cache_clean', 'authz_cache', 'topic_metrics', 'topic_metrics_reset', 'slow_subs', 'slow_subs_clear', 'join', 'backup_files', 'backup_read', 'backup_delete', 'backup_import']);
+const OPS = new Set(['info', 'stats', 'metrics', 'clients', 'client', 'kick', 'kick_many', 'keepalive', 'client_msgs', 'sessions_count', 'tls_reload', 'client_subscribe', 'client_unsubscribe', 'listeners', 'listener_action', 'trace_sizes', 'trace_detail', 'trace_read', 'trace_file', 'subscriptions', 'topics', 'monitor', 'monitor_current', 'prometheus', 'alarms', 'alarms_clear', 'authz_cache_clean', 'authz_cache', 'topic_metrics', 'topic_metrics_reset', 'slow_subs', 'slow_subs_clear', 'join', 'backup_files', 'backup_read', 'backup_delete', 'backup_import', 'backup_upload']);
 
 function isOp(p: unknown): p is Op {
   return p !== null && typeof p === 'object' && OPS.has((p as { op?: unknown }).op as string);

@@ -1,18 +1,23 @@
 // /data/export, /data/import, /data/files (EMQX's emqx_mgmt_api_data_backup): the `emqx ctl data`
 // archives through the API. An export is written by the node answering; files are listed from every
-// running member (each with its node) and read, deleted or imported on the node holding them.
-// Uploading a file (EMQX's multipart POST /data/files) is not served: copy it into a node's
-// `<data_dir>/backup/`.
+// running member (each with its node) and read, deleted or imported on the node holding them; an
+// uploaded file is stored on `node` once it reads as an export.
 import type { BackupFileInfo } from '../../db/backup/backup-files.js';
 import type { ImportAnswer } from '../cluster/local-ops.js';
 import { NodeDownError } from '../cluster/rpc.js';
 import type { ApiContext } from '../context.js';
 import { ApiError, ERROR_SCHEMA, badRequest } from '../errors.js';
 import { rfc3339 } from '../format/time.js';
+import { boundaryOf, filePart } from '../format/multipart.js';
 import { attachment, noContent, ok, PAGE_QUERY, S, type RouteDef } from './route.js';
 
 /** An import reads, checks and writes the whole archive: longer than any other call between nodes. */
 const IMPORT_TIMEOUT_MS = 10 * 60_000;
+/**
+ * The largest upload. An upload travels to its node in one message between nodes (links take
+ * 64 MiB); a busy cluster's export of 100,000 retained messages is under 1 MB.
+ */
+export const UPLOAD_LIMIT_BYTES = 60 * 1024 * 1024;
 
 const FILE_INFO = S.obj({ node: S.str(), filename: S.str(), size: S.int(), created_at: S.str(), created_at_sec: S.int() }, [], true);
 const FILENAME_PARAM = S.obj({ filename: { type: 'string', minLength: 1, maxLength: 255 } }, ['filename']);
@@ -35,7 +40,40 @@ export function dataBackupRoutes(ctx: ApiContext): RouteDef[] {
       throw err;
     }
   };
+  /** The uploaded file's name and bytes, from a form (`curl -F filename=@x.tar.gz`) or a raw body (`?filename=`). */
+  const uploaded = (req: Parameters<RouteDef['handler']>[0]): { filename: string; data: Buffer } => {
+    const type = String(req.headers['content-type'] ?? '');
+    if (!Buffer.isBuffer(req.body)) throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'send the file as multipart/form-data (field filename) or application/octet-stream (?filename=)');
+    if (/^multipart\/form-data/i.test(type)) {
+      // A page of another site can post a form; a browser may add cached Basic credentials (an
+      // API key) to it, never a login token: forms need the token.
+      if (req.principal?.kind !== 'token') throw new ApiError(415, 'UNSUPPORTED_MEDIA_TYPE', 'with an API key, send the file as application/octet-stream with ?filename= (a form upload needs a login token)');
+      const boundary = boundaryOf(type);
+      if (boundary === undefined) throw badRequest('multipart/form-data without a boundary');
+      const part = filePart(req.body, boundary, 'filename');
+      if ('error' in part) throw badRequest(part.error);
+      return part;
+    }
+    const filename = req.query.filename;
+    if (typeof filename !== 'string' || filename === '') throw badRequest('name the file: ?filename=<name>.tar.gz');
+    return { filename, data: req.body };
+  };
   return [
+    {
+      method: 'POST',
+      url: '/data/files',
+      tags: ['Data Backup'],
+      summary: 'Upload an export file to `node` (default: this node); stored once it reads as an export, never over an existing file',
+      querystring: S.obj({ node: S.str(), filename: { type: 'string', maxLength: 255 } }),
+      upload: { limitBytes: UPLOAD_LIMIT_BYTES },
+      response: { 204: { description: 'Stored' }, 400: ERROR_SCHEMA, 415: ERROR_SCHEMA, 503: ERROR_SCHEMA },
+      async handler(req) {
+        const { filename, data } = uploaded(req);
+        const refused = await onNode<string | null>(nodeOf(req.query.node), { op: 'backup_upload', filename, data }, IMPORT_TIMEOUT_MS);
+        if (refused !== null) throw badRequest(refused);
+        return noContent();
+      },
+    },
     {
       method: 'POST',
       url: '/data/export',

@@ -36,6 +36,11 @@ export interface RouteDef {
   readonly response?: Readonly<Record<number, object>>;
   /** Refused with 409 while this node is joining a cluster (the data it would change is being replaced). */
   readonly notWhileJoining?: boolean;
+  /**
+   * The body is a file: `application/octet-stream`, or `multipart/form-data` (which a page of
+   * another site can post: see the route), up to `limitBytes`; the handler gets it as a Buffer.
+   */
+  readonly upload?: { readonly limitBytes: number };
   handler(req: ApiRequest): Promise<ApiReply> | ApiReply;
 }
 

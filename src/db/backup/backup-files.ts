@@ -1,8 +1,9 @@
 // The export files of one node's `<data_dir>/backup/`, for the API's /data/files: listed, read
 // and deleted by name only. A name is a plain file name ending in .tar.gz (no path, no dot
 // first), so no request reaches a file outside that directory.
-import { readdir, readFile, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, readdir, readFile, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import { makeDirs } from '../../base/make-dirs.js';
 
 export interface BackupFileInfo {
   readonly node: string;
@@ -55,4 +56,32 @@ export async function deleteBackupFile(dir: string, filename: string): Promise<b
     () => true,
     () => false,
   );
+}
+
+/**
+ * Stores an uploaded export under `filename`: written aside (a name the listing skips), checked
+ * whole by `check` (which throws saying what is wrong), then linked into place, so the name
+ * never shows a partial or unusable file and an existing one is never replaced. Resolves with
+ * why it was refused, or undefined.
+ */
+export async function storeBackupFile(dir: string, filename: string, data: Buffer, check: (file: string) => Promise<unknown>): Promise<string | undefined> {
+  if (!isBackupName(filename)) return `${filename}: a backup file name ends in .tar.gz and holds only letters, digits, '.', '_' and '-'`;
+  // Not mkdir's own `recursive`: it never returns for a path under /proc (base/make-dirs.ts).
+  await makeDirs(dir);
+  const aside = join(dir, `.upload-${process.pid}-${Date.now()}-${filename}`);
+  try {
+    await writeFile(aside, data, { mode: 0o600, flag: 'wx' });
+    await check(aside);
+    // link() fails when the name is taken: an upload never replaces an export.
+    await link(aside, join(dir, filename));
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return `${filename} already exists`;
+    if (code !== undefined) return `cannot write ${filename}: ${code}`;
+    // The check names the file it read: the upload's own name is the one the caller knows.
+    return (err as Error).message.replaceAll(aside, filename).replaceAll(basename(aside), filename);
+  } finally {
+    await rm(aside, { force: true }).catch(() => undefined);
+  }
 }
