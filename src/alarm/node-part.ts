@@ -1,17 +1,22 @@
 // The alarms of a running node as one part: the alarm list (with its file in the data
-// directory), the machine's checks, the congestion alarms the MQTT connections raise and the
-// partition alarm membership's events raise; follows
-// `alarm`, `sysmon` and `conn_congestion` on reload. Built before the broker, so its congestion
-// port can be handed to the listeners; it publishes through the broker once that runs.
+// directory), the machine's checks, the watch on the node's own event loop (long_schedule,
+// long_gc, the overload flag and `emqx ctl olp`), the congestion alarms the MQTT connections
+// raise and the partition alarm membership's events raise; follows `alarm`, `sysmon`,
+// `conn_congestion` and `overload_protection` on reload. Built before the broker, so its
+// congestion and overload ports can be handed to the listeners; it publishes through the broker
+// once that runs.
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { NodePart } from '../base/part.js';
 import type { Config } from '../config/types.js';
 import type { EventEmitter } from 'node:events';
 import type { ClusterEvents } from '../cluster/context.js';
-import type { CongestionPort } from '../mqtt/port.js';
+import type { CtlCommand } from '../ctl/types.js';
+import type { CongestionPort, OverloadPort } from '../mqtt/port.js';
 import { Alarms } from './alarms.js';
 import { CongestionAlarms } from './congestion.js';
+import { LoopWatch } from './loop-watch.js';
+import { olpCommand } from './olp-ctl.js';
 import { Sysmon } from './sysmon.js';
 import { PartitionAlarm } from './partition.js';
 
@@ -22,14 +27,16 @@ export interface AlarmPartHost {
   publish(topic: string, payload: string): void;
   /** Membership's events, once it runs (partitions). */
   clusterEvents?(): EventEmitter<ClusterEvents> | undefined;
+  register?(c: CtlCommand): void;
 }
 
 export interface AlarmPart extends NodePart {
   readonly alarms: Alarms;
   readonly congestion: CongestionPort;
+  readonly overload: OverloadPort;
 }
 
-export const ALARM_KEYS = ['alarm', 'sysmon', 'conn_congestion'];
+export const ALARM_KEYS = ['alarm', 'sysmon', 'conn_congestion', 'overload_protection'];
 
 export function alarmPart(host: AlarmPartHost): AlarmPart {
   const { config } = host;
@@ -40,6 +47,10 @@ export function alarmPart(host: AlarmPartHost): AlarmPart {
   const sysmon = new Sysmon(alarms, config.sysmon);
   const congestion = new CongestionAlarms(alarms, config.conn_congestion);
   const partition = new PartitionAlarm(alarms);
+  const node = config.node.name;
+  const loop = new LoopWatch({ log: host.logger.child({ part: 'sysmon' }), publish: (kind, text) => host.publish(`$SYS/brokers/${node}/sysmon/${kind}`, text) }, config.sysmon.vm);
+  let olp = config.overload_protection;
+  const overload: OverloadPort = { refuseNew: () => olp.enable && olp.backoff_new_conn && loop.overloaded };
   const onPartition = (peer: string, state: 'detected' | 'healed', sinceMs: number): void => partition.event(peer, state, sinceMs);
   const onMembers = (members: string[]): void => partition.members(members);
   let events: EventEmitter<ClusterEvents> | undefined;
@@ -47,9 +58,12 @@ export function alarmPart(host: AlarmPartHost): AlarmPart {
     name: 'alarms',
     alarms,
     congestion,
+    overload,
     start() {
       alarms.start();
       sysmon.start();
+      loop.start();
+      host.register?.(olpCommand(node, loop));
       events = host.clusterEvents?.();
       events?.on('partition', onPartition);
       events?.on('members', onMembers);
@@ -58,6 +72,7 @@ export function alarmPart(host: AlarmPartHost): AlarmPart {
       events?.off('partition', onPartition);
       events?.off('members', onMembers);
       sysmon.stop();
+      loop.stop();
       congestion.stop();
       await alarms.stop();
     },
@@ -65,6 +80,8 @@ export function alarmPart(host: AlarmPartHost): AlarmPart {
     reconfigure(next) {
       alarms.reconfigure(next.alarm);
       sysmon.reconfigure(next.sysmon);
+      loop.reconfigure(next.sysmon.vm);
+      olp = next.overload_protection;
       congestion.reconfigure(next.conn_congestion);
     },
   };

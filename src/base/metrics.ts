@@ -80,6 +80,13 @@ export const METRIC_NAMES = [
   'session.takenover',
   'session.discarded',
   'session.terminated',
+  // Of EMQX's overload protection counters only new_conn moves here: the others count forced
+  // collections, hibernations and deferred cleanups of Erlang processes (always 0).
+  'overload_protection.delay.ok',
+  'overload_protection.delay.timeout',
+  'overload_protection.hibernation',
+  'overload_protection.gc',
+  'overload_protection.new_conn',
 ] as const;
 
 export type MetricName = (typeof METRIC_NAMES)[number];

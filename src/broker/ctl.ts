@@ -252,6 +252,7 @@ export function brokerCommands(h: BrokerCtlHost): CtlCommand[] {
                 ...(l.shutdownCount > 0 ? [`{max_conns_reached,${l.shutdownCount}}`] : []),
                 ...(l.deniedCount > 0 ? [`{access_denied,${l.deniedCount}}`] : []),
                 ...(l.proxyRefused > 0 ? [`{proxy_protocol_error,${l.proxyRefused}}`] : []),
+                ...(l.overloadRefused > 0 ? [`{overloaded,${l.overloadRefused}}`] : []),
               ];
               row('shutdown_count', `[${counts.join(',')}]`);
             } else if (l.note) row('not_running', l.note);

@@ -12,7 +12,7 @@ import type { CtlCommand } from '../ctl/types.js';
 import { Listeners } from '../mqtt/listeners.js';
 import { Tracer } from '../mqtt/tracer.js';
 import { openTraceFile, traceCommand } from '../mqtt/trace-ctl.js';
-import type { AccessPort, CongestionPort } from '../mqtt/port.js';
+import type { AccessPort, CongestionPort, OverloadPort } from '../mqtt/port.js';
 import { Broker } from './broker.js';
 import { brokerCommands } from './ctl.js';
 import { SysPublisher } from './sys.js';
@@ -35,6 +35,8 @@ export interface MqttPartsHost {
   isBanned?(clientId: string): boolean;
   /** conn_congestion alarms (alarm/). */
   readonly congestion?: CongestionPort;
+  /** overload_protection (alarm/). */
+  readonly overload?: OverloadPort;
 }
 
 export interface MqttParts {
@@ -72,7 +74,7 @@ export function mqttParts(host: MqttPartsHost): MqttParts {
   const tracer = new Tracer(openTraceFile, (spec, err) =>
     log.warn({ trace: `${spec.type}=${spec.filter}`, file: spec.path, err: err.message }, `trace ${spec.type} ${spec.filter} stopped: writing ${spec.path} failed`),
   );
-  const listeners = new Listeners({ broker, counters, log, limited, tracer, mqtt: () => config.mqtt, ...(host.access ? { access: host.access } : {}), ...(host.congestion ? { congestion: host.congestion } : {}) });
+  const listeners = new Listeners({ broker, counters, log, limited, tracer, mqtt: () => config.mqtt, ...(host.access ? { access: host.access } : {}), ...(host.congestion ? { congestion: host.congestion } : {}), ...(host.overload ? { overload: host.overload } : {}) });
   const sys = new SysPublisher(
     { node: config.node.name, version: host.version, startedAt: host.startedAt, broker, counters, runningNodes: host.runningNodes },
     config.sys_topics,

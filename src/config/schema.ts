@@ -486,7 +486,7 @@ export function validateConfig(tree: Readonly<Record<string, unknown>>, opts: Va
   return { config: deepFreeze(config), problems: [], ignoredRoots };
 }
 
-const BROKER_ROOTS = ['listeners', 'mqtt', 'broker', 'retainer', 'delayed', 'rewrite', 'topic_metrics', 'auto_subscribe', 'sys_topics', 'slow_subs', 'dashboard', 'api_key', 'authentication', 'authorization', 'flapping_detect', 'alarm', 'sysmon', 'conn_congestion'] as const;
+const BROKER_ROOTS = ['listeners', 'mqtt', 'broker', 'retainer', 'delayed', 'rewrite', 'topic_metrics', 'auto_subscribe', 'sys_topics', 'slow_subs', 'dashboard', 'api_key', 'authentication', 'authorization', 'flapping_detect', 'alarm', 'sysmon', 'conn_congestion', 'overload_protection'] as const;
 
 /** A converted value back as an operator writes it: durations as `15s`, Infinity as `infinity`. */
 function showAs(type: FieldType, v: unknown): unknown {

@@ -304,7 +304,17 @@ export interface SysmonConfig {
     readonly process_check_interval: number;
     readonly process_high_watermark: number;
     readonly process_low_watermark: number;
+    /** ms a garbage collection pause may take before it is reported; 0 = disabled. */
+    readonly long_gc: number;
+    /** ms the event loop may go without turning before it is reported; 0 = disabled. */
+    readonly long_schedule: number;
   };
+}
+
+/** `overload_protection`: whether an overloaded node refuses new connections. */
+export interface OverloadProtectionConfig {
+  readonly enable: boolean;
+  readonly backoff_new_conn: boolean;
 }
 
 export interface ConnCongestionConfig {
@@ -596,6 +606,7 @@ export interface Config {
   readonly alarm: AlarmConfig;
   readonly sysmon: SysmonConfig;
   readonly conn_congestion: ConnCongestionConfig;
+  readonly overload_protection: OverloadProtectionConfig;
   /** From EMQX's `log` section: level, file and terminal; absent in hand-built configs. */
   readonly log?: LogConfig;
   readonly paths: Paths;

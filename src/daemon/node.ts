@@ -123,9 +123,11 @@ export class EmqxNode {
       logger: opts.logger,
       publish: (topic, payload) => this.mqtt.core.publish(sysMessage(topic, payload, false)),
       clusterEvents: () => this.cluster.parts()?.cluster.events,
+      register: (c) => this.ctl.register(c),
     });
     this.mqtt = mqttParts({
       congestion: this.alarm.congestion,
+      overload: this.alarm.overload,
       access: this.auth.service.access,
       isBanned: (id) => this.auth.service.banned.clientIdBanned(id),
       config: opts.config,

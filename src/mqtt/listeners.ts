@@ -16,7 +16,7 @@ import type { ListenerConfig, ListenersConfig, ListenerType, MqttConfig } from '
 import type { Channel, ChannelEnv, ChannelSettings } from './channel.js';
 import { serveSocket, serveWebSocket } from './connection.js';
 import { MqttReads } from './direct-read.js';
-import type { AccessPort, BrokerPort, CongestionPort, PeerCert } from './port.js';
+import type { AccessPort, BrokerPort, CongestionPort, OverloadPort, PeerCert } from './port.js';
 import { RC } from './reason-codes.js';
 import type { Tracer } from './tracer.js';
 import { TokenBucket } from '../base/token-bucket.js';
@@ -38,6 +38,8 @@ export interface ListenersEnv {
   readonly tracer?: Tracer;
   /** conn_congestion alarms. */
   readonly congestion?: CongestionPort;
+  /** overload_protection: new connections closed while the node is overloaded. */
+  readonly overload?: OverloadPort;
 }
 
 /** The verified client certificate of a TLS connection, in the forms peer_cert_as_* use. */
@@ -84,6 +86,8 @@ interface Running {
   deniedCount: number;
   /** Connections closed for a missing or malformed PROXY protocol header. */
   proxyRefused: number;
+  /** Connections closed at once because the node was overloaded (overload_protection). */
+  overloadRefused: number;
   /** max_conn_rate's bucket; undefined: no limit. */
   connRate: TokenBucket | undefined;
   /** Accepted connections held back by max_conn_rate, not served yet. */
@@ -132,6 +136,8 @@ export interface ListenerStatus {
   readonly proxyProtocol: boolean;
   /** Connections closed for a missing or malformed PROXY protocol header. */
   readonly proxyRefused: number;
+  /** Connections closed at once because the node was overloaded (overload_protection). */
+  readonly overloadRefused: number;
   /** Why a configured listener is not running (off by default, stopped by an operator, ...). */
   readonly note?: string;
 }
@@ -280,6 +286,7 @@ export class Listeners {
         deniedCount: r?.deniedCount ?? 0,
         proxyProtocol: l.proxy_protocol,
         proxyRefused: r?.proxyRefused ?? 0,
+        overloadRefused: r?.overloadRefused ?? 0,
         ...(note ? { note } : {}),
       };
     });
@@ -348,6 +355,7 @@ export class Listeners {
       shutdownCount: 0,
       deniedCount: 0,
       proxyRefused: 0,
+      overloadRefused: 0,
       connRate: connRateOf(l),
       waiting: 0,
       rules: compileRules(l.access_rules),
@@ -491,6 +499,13 @@ export class Listeners {
 
   /** Whether `access_rules` refuse the connection's address (logged once per interval per listener). */
   #denied(r: Running, socket: Socket): boolean {
+    // EMQX's backoff_new_conn: refused before anything is spent on it (no handshake, no CONNECT).
+    if (this.env.overload?.refuseNew()) {
+      r.overloadRefused++;
+      this.env.counters['overload_protection.new_conn']++;
+      this.env.limited.warn(`${r.id}:overloaded`, { listener: r.id }, 'new connection closed: the node is overloaded (overload_protection)');
+      return true;
+    }
     const rules = r.rules.compiled;
     if (rules === undefined || accessAllowed(rules, socket.remoteAddress)) return false;
     r.deniedCount++;

@@ -91,6 +91,11 @@ export interface CongestionPort {
   relieved(client: ClientInfo, closed: boolean): void;
 }
 
+/** `overload_protection`: whether a connection accepted now is to be closed at once. */
+export interface OverloadPort {
+  refuseNew(): boolean;
+}
+
 export interface WillMessage {
   readonly msg: Message;
   /** v5 Will Delay Interval, ms. */

@@ -143,7 +143,7 @@ test('Sysmon measures CPU between checks and memory at each, with EMQX details a
     alarms,
     {
       os: { cpu_check_interval: 3_600_000, cpu_high_watermark: 0.8, cpu_low_watermark: 0.6, mem_check_interval: 3_600_000, sysmem_high_watermark: 0.7 },
-      vm: { process_check_interval: 3_600_000, process_high_watermark: 0.8, process_low_watermark: 0.6 },
+      vm: { process_check_interval: 3_600_000, process_high_watermark: 0.8, process_low_watermark: 0.6, long_gc: 0, long_schedule: 240 },
     },
     { cpu: () => cpu, memory: () => mem, files: () => files },
   );
@@ -191,9 +191,10 @@ test('sysmon, alarm and conn_congestion keys: EMQX defaults, percentages as "80%
   assert.deepEqual(ok.problems, []);
   const c = ok.config!;
   assert.deepEqual(c.sysmon.os, { cpu_check_interval: 60_000, cpu_high_watermark: 0.8, cpu_low_watermark: 0.6, mem_check_interval: 60_000, sysmem_high_watermark: 0.7 });
-  assert.deepEqual(c.sysmon.vm, { process_check_interval: 30_000, process_high_watermark: 0.8, process_low_watermark: 0.6 });
+  assert.deepEqual(c.sysmon.vm, { process_check_interval: 30_000, process_high_watermark: 0.8, process_low_watermark: 0.6, long_gc: 0, long_schedule: 240 });
   assert.deepEqual(c.alarm, { actions: ['log', 'publish'], size_limit: 1000, validity_period: 24 * 3600_000 });
   assert.deepEqual(c.conn_congestion, { enable_alarm: true, min_alarm_sustain_duration: 60_000 });
+  assert.deepEqual(c.overload_protection, { enable: false, backoff_new_conn: true });
   const off = validateConfig({ node: { cookie: 'x' }, sysmon: { os: { mem_check_interval: 'disabled', sysmem_high_watermark: '12.5%', procmem_high_watermark: '5%' }, vm: { long_gc: 'disabled' } } }, { paths, env: {} });
   assert.deepEqual(off.problems, []);
   assert.equal(off.config!.sysmon.os.mem_check_interval, 0);

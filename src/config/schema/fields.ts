@@ -4,7 +4,7 @@
 import { AUTO_SUBSCRIBE_FIELDS, REWRITE_FIELD, TOPIC_METRICS_FIELD } from './module-fields.js';
 import { BROKER_FIELDS, LISTENERS_FIELDS, MQTT_FIELDS, RETAINER_FIELDS, DELAYED_FIELDS, SLOW_SUBS_FIELDS, SYS_TOPICS_FIELDS } from './broker-fields.js';
 import { API_KEY_FIELDS, DASHBOARD_FIELDS } from './dashboard-fields.js';
-import { ALARM_FIELDS, CONN_CONGESTION_FIELDS, SYSMON_FIELDS } from './alarm-fields.js';
+import { ALARM_FIELDS, CONN_CONGESTION_FIELDS, OVERLOAD_PROTECTION_FIELDS, SYSMON_FIELDS } from './alarm-fields.js';
 import { AUTHENTICATION_FIELD, AUTHORIZATION_FIELDS, FLAPPING_FIELDS, MQTT_AUTH_FIELDS } from './auth-fields.js';
 import { duration, emqx, oneOf, str } from './builders.js';
 
@@ -208,6 +208,7 @@ export const ROOT_FIELDS: Readonly<Record<string, Field>> = {
   alarm: { type: { kind: 'object', fields: ALARM_FIELDS } },
   sysmon: { type: { kind: 'object', fields: SYSMON_FIELDS } },
   conn_congestion: { type: { kind: 'object', fields: CONN_CONGESTION_FIELDS } },
+  overload_protection: { type: { kind: 'object', fields: OVERLOAD_PROTECTION_FIELDS } },
 };
 
 /**
