@@ -136,7 +136,7 @@ function linger(socket: Socket): void {
 
 /** Serves MQTT on an accepted TCP or TLS socket; `client`: the address a load balancer's PROXY protocol header gave (else the socket's peer). */
 export function serveSocket(socket: Socket, settings: ChannelSettings, env: ChannelEnv, client?: { readonly address: string; readonly port: number }): Channel {
-  // No Nagle: the listener is created with noDelay. The peer address is read when first asked.
+  // No Nagle: the listener sees to it (guardConnections). The peer address is read when first asked.
   let closing = false;
   /** The channel waits for a check (holdFor): nothing more is read until it is done. */
   let held = false;

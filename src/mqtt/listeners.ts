@@ -8,7 +8,7 @@ import { createServer as createTcpServer, type Server as TcpServer, type Socket 
 import { createServer as createTlsServer, type PeerCertificate, type TLSSocket } from 'node:tls';
 import { createHash } from 'node:crypto';
 import { WebSocketServer } from 'ws';
-import { acceptWithOnread } from '../base/accept-onread.js';
+import { acceptWithOnread, noDelayOnAccepted } from '../base/accept-onread.js';
 import type { Log } from '../base/log.js';
 import type { LogLimiter } from '../base/log-limit.js';
 import type { Counters } from '../base/metrics.js';
@@ -110,8 +110,13 @@ function compileRules(list: readonly string[]): { from: readonly string[]; compi
 function guardConnections(server: AnyServer, denied: (socket: Socket) => boolean, proxy: (socket: Socket, next: () => void) => boolean): void {
   const listeners = server.listeners('connection') as Array<(socket: Socket) => void>;
   server.removeAllListeners('connection');
+  // No Nagle on any listener type (EMQX's tcp_options.nodelay = true): set on the listening
+  // socket where the OS hands it on to accepted ones, else on each connection.
+  let perSocketNoDelay = true;
+  server.on('listening', () => (perSocketNoDelay = !noDelayOnAccepted(server as TcpServer)));
   server.on('connection', (socket: Socket) => {
     if (denied(socket)) return void socket.destroy();
+    if (perSocketNoDelay) socket.setNoDelay(true);
     const next = (): void => {
       for (const f of listeners) f.call(server, socket);
     };
@@ -371,7 +376,7 @@ export class Listeners {
     const accept = (socket: Socket): void => this.#admit(r, socket, () => serve(socket));
     let server: AnyServer;
     if (type === 'tcp') {
-      const tcp = createTcpServer({ noDelay: true }, accept);
+      const tcp = createTcpServer(accept);
       // Reads go straight to each connection's channel (direct-read.ts); not behind a PROXY
       // protocol header, which is read off the socket's stream first.
       if (!l.proxy_protocol) tcp.on('listening', () => acceptWithOnread(tcp, () => new MqttReads(), { pauseOnCreate: false }));
