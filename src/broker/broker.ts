@@ -18,7 +18,7 @@ import { DelayedPublisher } from './delayed.js';
 import { TopicRewriter } from './topic-rewrite.js';
 import { DELAYED_PREFIX } from './delayed-topic.js';
 import { Retainer } from './retainer.js';
-import { Session, type DetachHow, type SessionHandover, type SessionHost } from './session.js';
+import { Session, type DetachHow, type EvacuatedSession, type EvacuationStub, type SessionHandover, type SessionHost } from './session.js';
 import { SharedPicker } from './shared-strategy.js';
 import { SubscriptionIndex } from './subscription-index.js';
 import { parseShared } from '../mqtt/topic.js';
@@ -260,11 +260,13 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
         s.will = undefined;
         this.#publishWill(will);
       } else {
+        const delay = Math.min(will.delayMs, s.expiryMs);
+        s.willDueAt = Date.now() + delay;
         s.willTimer = setTimeout(() => {
           s.willTimer = undefined;
           s.will = undefined;
           this.#publishWill(will);
-        }, Math.min(will.delayMs, s.expiryMs));
+        }, delay);
         s.willTimer.unref();
       }
     }
@@ -357,6 +359,89 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     s.queue.clear();
     this.#end(s, 'takenover');
     return state;
+  }
+
+  // ---- moving sessions off a stopping node (router/evacuation.ts) ----
+
+  /** Sessions that outlive their connection and have none now: what a stopping node hands on. */
+  evacuable(): string[] {
+    const out: string[] = [];
+    for (const s of this.sessions.values()) if (!s.outlet && !s.ended && s.expiryMs > 0) out.push(s.clientId);
+    return out;
+  }
+
+  /** What another node needs to hold `clientId`'s session before its messages move: who, for how long, subscribed to what. */
+  evacuationStub(clientId: string): EvacuationStub | undefined {
+    const s = this.sessions.get(clientId);
+    if (!s || s.outlet || s.ended) return undefined;
+    const away = Date.now() - (s.disconnectedAt ?? Date.now());
+    return { client: s.client, createdAt: s.createdAt, expiryMs: s.expiryMs === Number.POSITIVE_INFINITY ? -1 : Math.max(1, s.expiryMs - away), subscriptions: [...s.subscriptions] };
+  }
+
+  /**
+   * Holds a session moving here from a stopping node, without its messages yet: its
+   * subscriptions are added (resolves once every member routes them here), so from now on this
+   * node gets what is published for it. False when a session for the id is here already.
+   */
+  async adoptStub(stub: EvacuationStub): Promise<boolean> {
+    const id = stub.client.clientId;
+    if (this.#stopping || this.sessions.has(id)) return false;
+    const expiryMs = stub.expiryMs < 0 ? Number.POSITIVE_INFINITY : stub.expiryMs;
+    const s = new Session(this, stub.client, expiryMs, 65535);
+    s.createdAt = stub.createdAt;
+    s.disconnectedAt = Date.now();
+    const ready: Array<Promise<void>> = [];
+    for (const [filter, opts] of stub.subscriptions) {
+      const r = this.addSubscription(s, filter, opts);
+      if (r.rc < 0x80) s.subscriptions.set(filter, opts);
+      if (r.ready) ready.push(r.ready);
+    }
+    this.sessions.set(id, s);
+    this.#cluster?.sessionOpened(id);
+    if (expiryMs !== Number.POSITIVE_INFINITY) {
+      s.expiryTimer = setTimeout(() => this.#end(s, 'session expired'), expiryMs);
+      s.expiryTimer.unref();
+    }
+    this.#peak('sessions.max', this.sessions.size);
+    await Promise.all(ready);
+    return true;
+  }
+
+  /**
+   * On the stopping node, once the other holds the stub: the session leaves with what it has
+   * queued and in flight, and its pending will with what is left of its delay.
+   */
+  evacuate(clientId: string): EvacuatedSession | undefined {
+    const s = this.sessions.get(clientId);
+    if (!s || s.outlet) return undefined;
+    const will = s.will && s.willTimer ? { will: s.will, willDelayMs: Math.max(0, (s.willDueAt ?? Date.now()) - Date.now()) } : {};
+    const state = this.handOver(clientId, false);
+    return state ? { state, ...will } : undefined;
+  }
+
+  /**
+   * The messages of a session whose stub this node holds: merged, older first. With no state
+   * (the session went elsewhere meanwhile), a stub nobody came back to is discarded.
+   */
+  adoptMessages(clientId: string, moved: EvacuatedSession | undefined): void {
+    const s = this.sessions.get(clientId);
+    if (!s) return;
+    if (!moved) {
+      if (!s.outlet) this.#end(s, 'discarded');
+      return;
+    }
+    s.mergeEvacuated(moved.state);
+    if (moved.will && !s.outlet) {
+      const will = moved.will;
+      s.will = will;
+      s.willDueAt = Date.now() + (moved.willDelayMs ?? 0);
+      s.willTimer = setTimeout(() => {
+        s.willTimer = undefined;
+        s.will = undefined;
+        this.#publishWill(will);
+      }, moved.willDelayMs ?? 0);
+      s.willTimer.unref();
+    }
   }
 
   /** Stops accepting connections; existing clients are told the server is shutting down. */

@@ -68,6 +68,22 @@ export interface SessionHandover {
   readonly dropped: number;
 }
 
+/** A session moving off a stopping node, first step: enough to hold it and route its messages. */
+export interface EvacuationStub {
+  readonly client: ClientInfo;
+  readonly createdAt: number;
+  /** ms left before it expires; -1: never. */
+  readonly expiryMs: number;
+  readonly subscriptions: ReadonlyArray<readonly [filter: string, opts: SubOptions]>;
+}
+
+/** Second step: its messages, and a will still waiting for its delay. */
+export interface EvacuatedSession {
+  readonly state: SessionHandover;
+  readonly will?: WillMessage;
+  readonly willDelayMs?: number;
+}
+
 /** A delivery without what only this node uses (the message's encoded-frame cache). */
 function portable(d: Delivery): Delivery {
   if (d.msg.frames === undefined) return d;
@@ -92,6 +108,8 @@ export class Session implements SessionPort {
   /** Timers while detached (the host owns what they do). */
   expiryTimer: NodeJS.Timeout | undefined;
   willTimer: NodeJS.Timeout | undefined;
+  /** When the will timer fires (a session moving off a stopping node takes what is left of it). */
+  willDueAt: number | undefined;
   /** Set while a new connection takes the session from its current one. */
   takeover: { readonly cleanStart: boolean } | undefined;
   /** Messages sent to the client (delivered_msgs in `clients list`). */
@@ -408,6 +426,40 @@ export class Session implements SessionPort {
     this.#resends = this.inflight.size;
     for (const d of h.queue) this.queue.push(d);
     for (const id of h.awaiting) this.awaiting.set(id, now);
+    const top = Math.max(0, ...this.inflight.keys());
+    this.#nextId = top >= 65535 ? 1 : top + 1;
+  }
+
+  /**
+   * What a session that left a stopping node had queued and in flight (evacuation.ts), taken
+   * on after this node already took its subscriptions: older than anything queued here since,
+   * so it goes first; delivered as new when the client is back meanwhile.
+   */
+  mergeEvacuated(h: SessionHandover): void {
+    this.delivered += h.delivered;
+    this.queue.dropped += h.dropped;
+    const now = Date.now();
+    for (const id of h.awaiting) this.awaiting.set(id, now);
+    if (this.outlet || this.inflight.size > 0) {
+      // The client is back (or another flow started): what was in flight there goes as new
+      // messages; a QoS 2 release keeps its identifier if that is free.
+      for (const { id, d, phase } of h.inflight) {
+        if (phase === 'publish') this.deliver(d);
+        else if (!this.inflight.has(id)) {
+          this.inflight.set(id, { d, phase, sentAt: now, seq: this.#inflightSeq++, resend: true });
+          this.#resends++;
+        }
+      }
+      for (const d of h.queue) this.deliver(d);
+      return;
+    }
+    // As a takeover would have handed them: sent again with their identifiers when the client is back.
+    for (const { id, d, phase } of h.inflight) this.inflight.set(id, { d, phase, sentAt: now, seq: this.#inflightSeq++, resend: true });
+    this.#resends = this.inflight.size;
+    const newer = [...this.queue];
+    this.queue.clear();
+    for (const d of h.queue) this.queue.push(d);
+    for (const d of newer) this.queue.push(d);
     const top = Math.max(0, ...this.inflight.keys());
     this.#nextId = top >= 65535 ? 1 : top + 1;
   }

@@ -16,6 +16,9 @@ import { ClusterExclusive, EXCLUSIVE_TABLE } from './exclusive-store.js';
 import { TopicMetricsList } from './topic-metrics-store.js';
 import { Router } from './router.js';
 
+/** How long a graceful stop spends handing sessions on (the node bounds each part's stop at 10 s). */
+const EVACUATION_DEADLINE_MS = 7000;
+
 export interface RouterPartHost {
   readonly config: Config;
   readonly logger: Logger;
@@ -112,7 +115,20 @@ export function routerPart(host: RouterPartHost): RouterPart {
       parts.db.mergeOnJoin(EXCLUSIVE_TABLE);
       host.broker.attachExclusive(exclusive);
     },
-    stop() {
+    async stop() {
+      // The listeners closed every connection before this part stops: the persistent sessions
+      // left move to the members that stay, while the links are still up.
+      if (router) {
+        const started = Date.now();
+        const r = await router.evacuate(EVACUATION_DEADLINE_MS).catch((err: unknown) => {
+          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'handing sessions to other members failed');
+          return undefined;
+        });
+        if (r && r.moved + r.left > 0) {
+          const line = r.left > 0 ? `${r.moved} sessions handed to the members that stay; ${r.left} end with this node` : `${r.moved} sessions handed to the members that stay`;
+          log.info({ moved: r.moved, left: r.left, ms: Date.now() - started }, line);
+        }
+      }
       offs.splice(0).forEach((off) => off());
       router?.stop();
       router = undefined;

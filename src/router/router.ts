@@ -11,6 +11,7 @@ import { SharedPicker, type SharedStrategy } from '../broker/shared-strategy.js'
 import type { Dist } from '../link/types.js';
 import type { Message } from '../mqtt/port.js';
 import { ClientTable } from './client-table.js';
+import { evacuate, serveEvacuation, type EvacuationHost } from './evacuation.js';
 import { Forwarder } from './forwarder.js';
 import { fromWire, toWire, type WireMessage } from './protocol.js';
 import { RouteSync } from './route-sync.js';
@@ -50,6 +51,17 @@ export class Router implements ClusterPort {
     this.#sync = new RouteSync(host);
     this.sessions = new SessionDirectory({ self: o.self, dist: o.dist, log: o.log, broker: o.broker, clients: this.clients, running: o.running, callTimeoutMs: 5000 });
     this.#fwd = new Forwarder({ epoch: this.epoch, dist: o.dist, log: o.log, graceMs: o.graceMs, deliver: (_from, msgs) => this.#arrived(msgs) });
+    serveEvacuation(this.#evacuationHost());
+  }
+
+  #evacuationHost(): EvacuationHost {
+    const o = this.#o;
+    return { self: o.self, dist: o.dist, broker: o.broker, log: o.log, running: o.running };
+  }
+
+  /** A graceful stop: this node's detached persistent sessions move to the members that stay (evacuation.ts). */
+  evacuate(deadlineMs: number): Promise<{ moved: number; left: number }> {
+    return evacuate(this.#evacuationHost(), deadlineMs);
   }
 
   // ---- membership and links (the node part calls these) ----

@@ -117,7 +117,11 @@ export class SessionDirectory {
   /** As the owner: records `node`'s claim and returns the node that had the id before. */
   #grant(clientId: string, node: string): string | undefined {
     const { self } = this.h;
-    const prev = this.#claims.get(clientId)?.node ?? (this.#opening.has(clientId) && node !== self ? self : undefined) ?? this.#holder(clientId, node);
+    // A claimant no longer running (stopped: its session moved on, or died with it) is not the
+    // one to ask: the registry says where the session is now.
+    const remembered = this.#claims.get(clientId)?.node;
+    const live = remembered !== undefined && this.h.running().includes(remembered) ? remembered : undefined;
+    const prev = live ?? (this.#opening.has(clientId) && node !== self ? self : undefined) ?? this.#holder(clientId, node);
     // A claim of this node's own is known from its opening connect until the session is
     // registered; only other nodes' claims need remembering (at 10,000 connects a second the
     // map would otherwise hold every client of the last minute).

@@ -1,0 +1,106 @@
+// A node that stops gracefully in a cluster hands its persistent sessions to the members that
+// stay (EMQX's open-source edition loses them with the node; its enterprise edition has "node
+// evacuation" for this). After the listeners have closed every connection (DISCONNECT 0x8B), each
+// session that outlives its connection moves to the member that will own its client id once
+// this node is gone (the same pick a claim makes), so a client that reconnects anywhere is
+// handed its session by the usual takeover, with what was queued for it while it was away.
+//
+// In two steps, so that nothing published meanwhile is lost:
+// 1. `router.adopt`: the member takes the session's subscriptions and answers once every member
+//    routes them to it. From then on what is published for the client reaches that member too.
+// 2. `router.adopt_msgs`: this node's session leaves (as in a takeover) with what it queued and
+//    has in flight, up to now; the member puts those before what it queued itself since step 1.
+// A message published between the two steps reaches both nodes and can arrive twice (QoS 1 is
+// at least once); none is lost. What does not move before the deadline ends with the node,
+// as before.
+import type { Log } from '../base/log.js';
+import type { Broker } from '../broker/broker.js';
+import type { EvacuatedSession, EvacuationStub } from '../broker/session.js';
+import { fnv1a } from '../broker/shared-strategy.js';
+import type { Dist } from '../link/types.js';
+
+export const EVACUATION_CHANNELS = {
+  /** Step 1: `{ stubs }` → one boolean per stub (false: a session for that id is there already). */
+  adopt: 'router.adopt',
+  /** Step 2: `{ moved: [clientId, EvacuatedSession | null][] }`. */
+  messages: 'router.adopt_msgs',
+} as const;
+
+/** Sessions moved per call: one call's worth of routes settles in one round of route changes. */
+const BATCH = 256;
+const CALL_TIMEOUT_MS = 5000;
+
+/** Where each session goes: the owner of its client id among the members that stay (as sessions.ts picks owners). */
+export function evacuationPlan(clientIds: readonly string[], staying: readonly string[]): Map<string, string[]> {
+  const members = [...staying].sort();
+  const plan = new Map<string, string[]>();
+  if (members.length === 0) return plan;
+  for (const id of clientIds) {
+    const to = members[fnv1a(id) % members.length]!;
+    let list = plan.get(to);
+    if (!list) plan.set(to, (list = []));
+    list.push(id);
+  }
+  return plan;
+}
+
+export interface EvacuationHost {
+  readonly self: string;
+  readonly dist: Dist;
+  readonly broker: Broker;
+  readonly log: Log;
+  /** Running members, this node included. */
+  running(): string[];
+}
+
+const isStubs = (p: unknown): p is { stubs: EvacuationStub[] } => Array.isArray((p as { stubs?: unknown } | undefined)?.stubs);
+const isMoved = (p: unknown): p is { moved: Array<[string, EvacuatedSession | null]> } => Array.isArray((p as { moved?: unknown } | undefined)?.moved);
+
+/** The receiving side of both steps. */
+export function serveEvacuation(h: EvacuationHost): void {
+  h.dist.handle(EVACUATION_CHANNELS.adopt, async (_from, p) => {
+    if (!isStubs(p)) throw new Error('malformed adopt');
+    return Promise.all(p.stubs.map((s) => h.broker.adoptStub(s)));
+  });
+  h.dist.handle(EVACUATION_CHANNELS.messages, (from, p) => {
+    if (!isMoved(p)) throw new Error('malformed adopt_msgs');
+    for (const [id, moved] of p.moved) h.broker.adoptMessages(id, moved ?? undefined);
+    h.log.info({ from, sessions: p.moved.filter(([, m]) => m !== null).length }, 'took over sessions from a stopping node');
+    return true;
+  });
+}
+
+/** Moves this node's detached persistent sessions to the members that stay; bounded by `deadlineMs`. */
+export async function evacuate(h: EvacuationHost, deadlineMs: number): Promise<{ moved: number; left: number }> {
+  const ids = h.broker.evacuable();
+  const staying = h.running().filter((n) => n !== h.self && h.dist.isUp(n));
+  if (ids.length === 0) return { moved: 0, left: 0 };
+  if (staying.length === 0) return { moved: 0, left: ids.length };
+  const end = Date.now() + deadlineMs;
+  let moved = 0;
+  await Promise.all(
+    [...evacuationPlan(ids, staying)].map(async ([to, list]) => {
+      for (let i = 0; i < list.length && Date.now() < end; i += BATCH) {
+        const stubs = list
+          .slice(i, i + BATCH)
+          .map((id) => h.broker.evacuationStub(id))
+          .filter((s): s is EvacuationStub => s !== undefined);
+        if (stubs.length === 0) continue;
+        try {
+          const taken = (await h.dist.call(to, EVACUATION_CHANNELS.adopt, { stubs }, Math.min(CALL_TIMEOUT_MS, Math.max(1, end - Date.now())))) as boolean[];
+          // In one turn: the sessions leave here as their messages are packed. One the member
+          // did not take (it has a session for that id) stays here; one gone from here since
+          // (its client came back elsewhere) goes as null, and the member drops its stub.
+          const out: Array<[string, EvacuatedSession | null]> = stubs.filter((_, k) => taken[k] === true).map((s) => [s.client.clientId, h.broker.evacuate(s.client.clientId) ?? null]);
+          if (out.length === 0) continue;
+          await h.dist.call(to, EVACUATION_CHANNELS.messages, { moved: out }, CALL_TIMEOUT_MS);
+          moved += out.filter(([, m]) => m !== null).length;
+        } catch (err) {
+          h.log.warn({ peer: to, sessions: stubs.length, err: err instanceof Error ? err.message : String(err) }, 'could not hand sessions to a member; they end with this node');
+          return;
+        }
+      }
+    }),
+  );
+  return { moved, left: h.broker.evacuable().length };
+}
