@@ -94,6 +94,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   /** `$exclusive/` subscriptions: this node's locks until the router attaches the cluster's. */
   #exclusive: ExclusiveLocks = new LocalExclusive((id) => this.sessions.has(id));
   #stopping = false;
+  /** Set when this node starts handing its sessions to others (a graceful stop). */
+  #leaving = false;
   #connections = 0;
   readonly #peaks = new Map<string, number>();
 
@@ -363,6 +365,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
 
   // ---- moving sessions off a stopping node (router/evacuation.ts) ----
 
+  /** This node is handing its sessions on: it takes none from others. */
+  stopAdopting(): void {
+    this.#leaving = true;
+  }
+
   /** Sessions that outlive their connection and have none now: what a stopping node hands on. */
   evacuable(): string[] {
     const out: string[] = [];
@@ -385,7 +392,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
    */
   async adoptStub(stub: EvacuationStub): Promise<boolean> {
     const id = stub.client.clientId;
-    if (this.#stopping || this.sessions.has(id)) return false;
+    if (this.#stopping || this.#leaving || this.sessions.has(id)) return false;
     const expiryMs = stub.expiryMs < 0 ? Number.POSITIVE_INFINITY : stub.expiryMs;
     const s = new Session(this, stub.client, expiryMs, 65535);
     s.createdAt = stub.createdAt;

@@ -30,6 +30,37 @@ export const EVACUATION_CHANNELS = {
 const BATCH = 256;
 const CALL_TIMEOUT_MS = 5000;
 
+/** Messages carried per call: well under a link frame's 64 MiB (a larger session goes alone, and fails if over it). */
+const MESSAGES_PER_CALL_BYTES = 16 * 1024 * 1024;
+
+/** Roughly what a session's messages weigh on the wire. */
+function weight(m: EvacuatedSession | null): number {
+  if (!m) return 64;
+  let n = 256;
+  for (const e of m.state.inflight) n += 128 + e.d.msg.payload.length;
+  for (const d of m.state.queue) n += 128 + d.msg.payload.length;
+  return n;
+}
+
+/** `items` cut into runs of at most `max` bytes each (at least one item a run). */
+export function bySize<T extends readonly [string, EvacuatedSession | null]>(items: readonly T[], max: number): T[][] {
+  const runs: T[][] = [];
+  let run: T[] = [];
+  let bytes = 0;
+  for (const it of items) {
+    const w = weight(it[1]);
+    if (run.length > 0 && bytes + w > max) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(it);
+    bytes += w;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
+}
+
 /** Where each session goes: the owner of its client id among the members that stay (as sessions.ts picks owners). */
 export function evacuationPlan(clientIds: readonly string[], staying: readonly string[]): Map<string, string[]> {
   const members = [...staying].sort();
@@ -72,6 +103,8 @@ export function serveEvacuation(h: EvacuationHost): void {
 
 /** Moves this node's detached persistent sessions to the members that stay; bounded by `deadlineMs`. */
 export async function evacuate(h: EvacuationHost, deadlineMs: number): Promise<{ moved: number; left: number }> {
+  // From now on this node takes no sessions from others stopping at the same time: they would end with it.
+  h.broker.stopAdopting();
   const ids = h.broker.evacuable();
   const staying = h.running().filter((n) => n !== h.self && h.dist.isUp(n));
   if (ids.length === 0) return { moved: 0, left: 0 };
@@ -92,9 +125,10 @@ export async function evacuate(h: EvacuationHost, deadlineMs: number): Promise<{
           // did not take (it has a session for that id) stays here; one gone from here since
           // (its client came back elsewhere) goes as null, and the member drops its stub.
           const out: Array<[string, EvacuatedSession | null]> = stubs.filter((_, k) => taken[k] === true).map((s) => [s.client.clientId, h.broker.evacuate(s.client.clientId) ?? null]);
-          if (out.length === 0) continue;
-          await h.dist.call(to, EVACUATION_CHANNELS.messages, { moved: out }, CALL_TIMEOUT_MS);
-          moved += out.filter(([, m]) => m !== null).length;
+          for (const part of bySize(out, MESSAGES_PER_CALL_BYTES)) {
+            await h.dist.call(to, EVACUATION_CHANNELS.messages, { moved: part }, CALL_TIMEOUT_MS);
+            moved += part.filter(([, m]) => m !== null).length;
+          }
         } catch (err) {
           h.log.warn({ peer: to, sessions: stubs.length, err: err instanceof Error ? err.message : String(err) }, 'could not hand sessions to a member; they end with this node');
           return;

@@ -312,6 +312,14 @@ test('a node stopped gracefully hands its persistent sessions to the members tha
   }
   const ctl = await client(t, n1, { clientId: 'ctl' });
   for (const id of ids) for (let k = 0; k < 3; k++) await ctl.publishAsync(`cmd/${id}`, `before ${k}`, { qos: 1 });
+  // One more stays connected, with a will delayed by 2 s: the stop closes it, the will waits.
+  const wills: Array<[string, number]> = [];
+  ctl.on('message', (topic, payload) => {
+    if (topic === 'wills/ev-w') wills.push([payload.toString(), Date.now()]);
+  });
+  await ctl.subscribeAsync('wills/ev-w', { qos: 1 });
+  const willer = await client(t, n2, { ...persistent('ev-w'), will: { topic: 'wills/ev-w', payload: Buffer.from('gone'), qos: 1, retain: false, properties: { willDelayInterval: 2 } } });
+  willer.on('error', () => undefined);
 
   // A publisher keeps going while n2 stops: each PUBACK says some node holds the message.
   let publishing = true;
@@ -323,12 +331,19 @@ test('a node stopped gracefully hands its persistent sessions to the members tha
     }
   })();
   await new Promise((r) => setTimeout(r, 200));
+  const stoppedAt = Date.now();
   assert.equal((await n2.stop()).code, 0);
   publishing = false;
   await during;
   assert.ok(acked > 0);
   for (const id of ids) await ctl.publishAsync(`cmd/${id}`, 'after', { qos: 1 });
-  assert.match(n2.logText(), /"moved":20,"left":0,.*"msg":"20 sessions handed to the members that stay"/);
+  assert.match(n2.logText(), /"moved":21,"left":0,.*"msg":"21 sessions handed to the members that stay"/);
+  // The will went with its session and out when its delay ended, once.
+  await waitFor('the moved will', async () => wills.length > 0, 10_000);
+  assert.equal(wills[0]![0], 'gone');
+  assert.ok(wills[0]![1] - stoppedAt >= 1500, `the will came ${wills[0]![1] - stoppedAt} ms after the stop began`);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(wills.length, 1);
 
   for (const [i, id] of ids.entries()) {
     const node = i % 2 === 0 ? n1 : n3;
