@@ -110,7 +110,7 @@ export class LoopWatch {
     h.reset();
     if (this.#checking && this.#flag.sample({ utilization, meanDelayMs })) {
       const detail = { event_loop_utilization: Math.round(utilization * 1000) / 1000, mean_delay_ms: Math.round(meanDelayMs) };
-      if (this.#flag.overloaded) this.host.log.warn(detail, 'the node is overloaded: its event loop has been saturated for 3 s (overload_protection.enable = true refuses new connections meanwhile)');
+      if (this.#flag.overloaded) this.host.log.warn(detail, 'the node is overloaded: its event loop has been saturated or running late for 3 s (with overload_protection.enable, new connections are closed meanwhile)');
       else this.host.log.info(detail, 'the node is no longer overloaded');
     }
     const limit = this.#vm.long_schedule;

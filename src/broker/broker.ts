@@ -96,6 +96,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   #stopping = false;
   /** Set when this node starts handing its sessions to others (a graceful stop). */
   #leaving = false;
+  /** Sessions taken from a stopping node whose messages have not come yet, by client id. */
+  readonly #stubs = new Map<string, Session>();
   #connections = 0;
   readonly #peaks = new Map<string, number>();
 
@@ -262,14 +264,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
         s.will = undefined;
         this.#publishWill(will);
       } else {
-        const delay = Math.min(will.delayMs, s.expiryMs);
-        s.willDueAt = Date.now() + delay;
-        s.willTimer = setTimeout(() => {
-          s.willTimer = undefined;
-          s.will = undefined;
-          this.#publishWill(will);
-        }, delay);
-        s.willTimer.unref();
+        this.#armWill(s, will, Math.min(will.delayMs, s.expiryMs));
       }
     }
     if (s.expiryMs === 0) {
@@ -278,6 +273,18 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
       s.expiryTimer = setTimeout(() => this.#end(s, 'session expired'), s.expiryMs);
       s.expiryTimer.unref();
     }
+  }
+
+  /** A detached session's will goes out after `delayMs`, unless its client is back first. */
+  #armWill(s: Session, will: WillMessage, delayMs: number): void {
+    s.will = will;
+    s.willDueAt = Date.now() + delayMs;
+    s.willTimer = setTimeout(() => {
+      s.willTimer = undefined;
+      s.will = undefined;
+      this.#publishWill(will);
+    }, delayMs);
+    s.willTimer.unref();
   }
 
   /**
@@ -304,6 +311,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     for (const e of s.inflight.values()) if (e.d.shared !== undefined && e.phase === 'publish') orphans.push(e.d);
     for (const d of s.queue) if (d.shared !== undefined) orphans.push(d);
     s.end();
+    if (this.#stubs.get(s.clientId) === s) this.#stubs.delete(s.clientId);
     if (this.sessions.get(s.clientId) === s) {
       this.sessions.delete(s.clientId);
       this.#cluster?.sessionEnded(s.clientId);
@@ -404,6 +412,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
       if (r.ready) ready.push(r.ready);
     }
     this.sessions.set(id, s);
+    this.#stubs.set(id, s);
     this.#cluster?.sessionOpened(id);
     if (expiryMs !== Number.POSITIVE_INFINITY) {
       s.expiryTimer = setTimeout(() => this.#end(s, 'session expired'), expiryMs);
@@ -431,24 +440,16 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
    * (the session went elsewhere meanwhile), a stub nobody came back to is discarded.
    */
   adoptMessages(clientId: string, moved: EvacuatedSession | undefined): void {
-    const s = this.sessions.get(clientId);
-    if (!s) return;
+    const s = this.#stubs.get(clientId);
+    this.#stubs.delete(clientId);
+    // Not the stub any more (its client came back with clean start, or it expired): nothing to merge into.
+    if (!s || this.sessions.get(clientId) !== s) return;
     if (!moved) {
       if (!s.outlet) this.#end(s, 'discarded');
       return;
     }
     s.mergeEvacuated(moved.state);
-    if (moved.will && !s.outlet) {
-      const will = moved.will;
-      s.will = will;
-      s.willDueAt = Date.now() + (moved.willDelayMs ?? 0);
-      s.willTimer = setTimeout(() => {
-        s.willTimer = undefined;
-        s.will = undefined;
-        this.#publishWill(will);
-      }, moved.willDelayMs ?? 0);
-      s.willTimer.unref();
-    }
+    if (moved.will && !s.outlet) this.#armWill(s, moved.will, moved.willDelayMs ?? 0);
   }
 
   /** Stops accepting connections; existing clients are told the server is shutting down. */

@@ -28,7 +28,8 @@ export const EVACUATION_CHANNELS = {
 
 /** Sessions moved per call: one call's worth of routes settles in one round of route changes. */
 const BATCH = 256;
-const CALL_TIMEOUT_MS = 5000;
+/** Above the 5 s a member's route confirmation may take when another member is silent (route-sync.ts). */
+const CALL_TIMEOUT_MS = 6000;
 
 /** Messages carried per call: well under a link frame's 64 MiB (a larger session goes alone, and fails if over it). */
 const MESSAGES_PER_CALL_BYTES = 16 * 1024 * 1024;

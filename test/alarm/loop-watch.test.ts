@@ -128,7 +128,7 @@ test('overload protection: an overloaded node closes new connections (counted, l
   const listeners = (await node.ctl(['listeners'])).stdout;
   assert.match(listeners, /shutdown_count {2}: \[\{overloaded,\d+\}\]/);
   assert.match((await node.ctl(['broker', 'metrics'])).stdout, /overload_protection\.new_conn {2}: [1-9]/);
-  assert.match(node.logText(), /the node is overloaded: its event loop has been saturated for 3 s/);
+  assert.match(node.logText(), /the node is overloaded: its event loop has been saturated or running late for 3 s/);
 
   // Running freely again: three calm samples clear the flag.
   await waitFor('olp status not overloaded', async () => (await status()) === "'lw2@127.0.0.1' is not overloaded \n", 15_000);
