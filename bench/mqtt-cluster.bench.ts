@@ -6,7 +6,8 @@
 // more with every process on one CPU, to tell the hop from the VM's cross-CPU wake-up. A subscribe storm:
 // 100,000 subscriptions on node 2, until a publish on node 1 reaches the last of them. And a
 // session takeover across nodes: a persistent client that moves from node 1 to node 2, CONNECT
-// until the CONNACK with its session present. Beside the latency rows, their floor: two bare
+// until the CONNACK with its session present; and a graceful stop of node 2 with 10,000
+// persistent sessions on it, until they are handed to the others. Beside the latency rows, their floor: two bare
 // Node.js relays (bench/mqtt/node-floor.mjs, the first copying every PUBLISH to the second)
 // against one, in the same run: what any hop between two Node.js processes costs on this machine.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -123,6 +124,36 @@ async function takeover(from: TestNode, to: TestNode, n: number): Promise<number
   return times.length === n ? median(times) : null;
 }
 
+/**
+ * `n` persistent sessions on `stopping` (one QoS 1 subscription each, then away), `queued`
+ * QoS 1 messages for each from `publishing`; then `emqx stop` on `stopping`: the seconds its log
+ * says the hand-over to the members that stay took, null unless every session moved.
+ */
+async function evacuation(publishing: TestNode, stopping: TestNode, n: number, queued: number): Promise<number | null> {
+  for (let i = 0; i < n; i += 200) {
+    await Promise.all(
+      Array.from({ length: Math.min(200, n - i) }, async (_, k) => {
+        const id = `ev${i + k}`;
+        const c = await connectAsync(`mqtt://127.0.0.1:${stopping.mqttPort}`, { clientId: id, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 0 });
+        await c.subscribeAsync(`ev/${id}`, { qos: 1 });
+        await c.endAsync();
+      }),
+    );
+  }
+  const pub = await connectAsync(`mqtt://127.0.0.1:${publishing.mqttPort}`, { clientId: 'ev-pub', reconnectPeriod: 0 });
+  const payload = Buffer.alloc(64);
+  for (let q = 0; q < queued; q++) await Promise.all(Array.from({ length: n }, (_, i) => pub.publishAsync(`ev/ev${i}`, payload, { qos: 1 })));
+  await pub.endAsync();
+  if ((await stopping.stop()).code !== 0) return null;
+  const line = stopping
+    .logText()
+    .split('\n')
+    .find((l) => l.includes('handed to the members that stay'));
+  const m = line ? (JSON.parse(line) as { moved?: number; left?: number; ms?: number }) : undefined;
+  // At least ours: the takeover row leaves its persistent client on node 2 as well.
+  return m?.moved !== undefined && m.moved >= n && m.left === 0 && typeof m.ms === 'number' ? m.ms / 1000 : null;
+}
+
 export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]> {
   const work = mkdtempSync(join(tmpdir(), 'mqtt-cluster-bench-'));
   const bin = join(work, 'loadgen');
@@ -231,6 +262,10 @@ export async function run({ quick }: { quick: boolean }): Promise<BenchSection[]
     const moves = quick ? 5 : 50;
     const t = await takeover(n1, n2, moves).catch(() => null);
     rows.push({ name: `session takeover across nodes: a persistent client moving between node 1 and node 2, CONNECT → CONNACK with its session (median of ${moves})`, unit: 'ms', ours: t, higherIsBetter: false });
+    // Last: it stops node 2.
+    const evacN = quick ? 1_000 : 10_000;
+    const e = await evacuation(n1, n2, evacN, 10).catch(() => null);
+    rows.push({ name: `graceful stop: node 2 hands ${evacN.toLocaleString('en')} persistent sessions (10 queued QoS 1 messages of 64 B each) to nodes 1 and 3`, unit: 's', ours: e, higherIsBetter: false });
     return [{ title: 'The cluster as one broker (three nodes)', rows }];
   } finally {
     for (const n of nodes) await n.cleanup();
