@@ -96,8 +96,8 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   #stopping = false;
   /** Set when this node starts handing its sessions to others (a graceful stop). */
   #leaving = false;
-  /** Sessions taken from a stopping node whose messages have not come yet, by client id. */
-  readonly #stubs = new Map<string, Session>();
+  /** Sessions taken from a stopping node whose messages have not come yet, by client id; settled when they have (or the stub ended). */
+  readonly #stubs = new Map<string, { readonly session: Session; readonly filled: Promise<void>; readonly settle: () => void }>();
   #connections = 0;
   readonly #peaks = new Map<string, number>();
 
@@ -311,7 +311,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     for (const e of s.inflight.values()) if (e.d.shared !== undefined && e.phase === 'publish') orphans.push(e.d);
     for (const d of s.queue) if (d.shared !== undefined) orphans.push(d);
     s.end();
-    if (this.#stubs.get(s.clientId) === s) this.#stubs.delete(s.clientId);
+    const stub = this.#stubs.get(s.clientId);
+    if (stub?.session === s) {
+      this.#stubs.delete(s.clientId);
+      stub.settle();
+    }
     if (this.sessions.get(s.clientId) === s) {
       this.sessions.delete(s.clientId);
       this.#cluster?.sessionEnded(s.clientId);
@@ -373,6 +377,15 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
 
   // ---- moving sessions off a stopping node (router/evacuation.ts) ----
 
+  /**
+   * Settled once the messages of a session taken from a stopping node are here; undefined when
+   * `clientId` is no such session. A takeover by another node waits for it, or the messages would
+   * arrive after the session left.
+   */
+  stubFilled(clientId: string): Promise<void> | undefined {
+    return this.#stubs.get(clientId)?.filled;
+  }
+
   /** This node is handing its sessions on: it takes none from others. */
   stopAdopting(): void {
     this.#leaving = true;
@@ -412,7 +425,9 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
       if (r.ready) ready.push(r.ready);
     }
     this.sessions.set(id, s);
-    this.#stubs.set(id, s);
+    let settle = (): void => undefined;
+    const filled = new Promise<void>((resolve) => (settle = resolve));
+    this.#stubs.set(id, { session: s, filled, settle });
     this.#cluster?.sessionOpened(id);
     if (expiryMs !== Number.POSITIVE_INFINITY) {
       s.expiryTimer = setTimeout(() => this.#end(s, 'session expired'), expiryMs);
@@ -440,8 +455,10 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
    * (the session went elsewhere meanwhile), a stub nobody came back to is discarded.
    */
   adoptMessages(clientId: string, moved: EvacuatedSession | undefined): void {
-    const s = this.#stubs.get(clientId);
+    const stub = this.#stubs.get(clientId);
     this.#stubs.delete(clientId);
+    stub?.settle();
+    const s = stub?.session;
     // Not the stub any more (its client came back with clean start, or it expired): nothing to merge into.
     if (!s || this.sessions.get(clientId) !== s) return;
     if (!moved) {

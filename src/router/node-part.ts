@@ -16,6 +16,20 @@ import { ClusterExclusive, EXCLUSIVE_TABLE } from './exclusive-store.js';
 import { TopicMetricsList } from './topic-metrics-store.js';
 import { Router } from './router.js';
 
+/** At most this long (and at most a tick time) a starting node waits for its members' routes. */
+const ROUTES_WAIT_MS = 5000;
+
+/** Polls `missing()` every 10 ms until it is empty or `ms` passed; returns what is still missing. */
+async function untilRoutes(missing: () => string[], ms: number): Promise<string[]> {
+  const end = Date.now() + ms;
+  let left = missing();
+  while (left.length > 0 && Date.now() < end) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    left = missing();
+  }
+  return left;
+}
+
 /** How long a graceful stop spends handing sessions on (the node bounds each part's stop at 10 s). */
 const EVACUATION_DEADLINE_MS = 7000;
 
@@ -43,7 +57,7 @@ export function routerPart(host: RouterPartHost): RouterPart {
 
   return {
     name: 'router',
-    start() {
+    async start() {
       const dist = host.dist();
       const parts = host.cluster();
       if (!parts) throw new Error('the router needs membership to be started first');
@@ -114,6 +128,12 @@ export function routerPart(host: RouterPartHost): RouterPart {
       // A node joining keeps the locks its clients hold unless the cluster's are newer.
       parts.db.mergeOnJoin(EXCLUSIVE_TABLE);
       host.broker.attachExclusive(exclusive);
+      // The listeners open after this part. A node restarting into its cluster waits (bounded)
+      // until every member has sent its routes and sessions: a client let in before would get a
+      // new session where it has one elsewhere, and its publishes would miss the subscribers
+      // there (EMQX likewise starts its listeners once its tables are in).
+      const missing = await untilRoutes(() => [...members].filter((n) => n !== self && !r.routesFrom(n)), Math.min(config.node.dist_net_ticktime, ROUTES_WAIT_MS));
+      if (missing.length > 0) log.warn({ members: missing, waited_ms: Math.min(config.node.dist_net_ticktime, ROUTES_WAIT_MS) }, 'MQTT listeners open without the routes and sessions of members that did not answer in time; they are taken when those members link up');
     },
     async stop() {
       // The listeners closed every connection before this part stops: the persistent sessions

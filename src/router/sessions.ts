@@ -28,6 +28,9 @@ export interface SessionsHost {
   readonly callTimeoutMs: number;
 }
 
+/** How long a takeover waits for the messages of a session still moving off a stopping node. */
+const STUB_WAIT_MS = 3000;
+
 /** How long an owner remembers a claim: enough to order connects that race, not more. */
 const CLAIM_MEMORY_MS = 60_000;
 
@@ -44,9 +47,12 @@ export class SessionDirectory {
       if (!r) throw new Error('malformed claim');
       return { prev: this.#grant(r.clientId, from) ?? null };
     });
-    h.dist.handle(ROUTER_CHANNELS.takeover, (_from, p) => {
+    h.dist.handle(ROUTER_CHANNELS.takeover, async (_from, p) => {
       const r = parseClientReq(p);
       if (!r) throw new Error('malformed takeover');
+      // A session this node took from a stopping one leaves only with its messages (evacuation.ts).
+      const filled = h.broker.stubFilled(r.clientId);
+      if (filled) await Promise.race([filled, new Promise((resolve) => setTimeout(resolve, STUB_WAIT_MS).unref())]);
       return this.#handOver(r.clientId, r.cleanStart) ?? null;
     });
     h.dist.handle(ROUTER_CHANNELS.kick, (_from, p) => {
