@@ -233,6 +233,10 @@ export class DistNode extends EventEmitter<DistEvents> implements Dist {
     for (const n of next) this.scheduleReconnect(n);
   }
 
+  failedDials(node: string): number {
+    return this.reconnects.get(node)?.attempt ?? 0;
+  }
+
   isUp(node: string): boolean {
     const l = this.links.get(node);
     return l !== undefined && !l.isClosed;

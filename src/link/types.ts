@@ -78,6 +78,8 @@ export interface Dist extends EventEmitter<DistEvents> {
   /** Nodes the link layer keeps links to, reconnecting with backoff and jitter. */
   setPeers(nodes: Iterable<string>): void;
   isUp(node: string): boolean;
+  /** Dials to `node` that failed since its link was last up (0 while it is, or before the first try ends). */
+  failedDials?(node: string): number;
   /** Nodes with a link up now. */
   nodes(): string[];
   linkInfo(node: string): LinkInfo | undefined;

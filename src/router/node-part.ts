@@ -132,7 +132,9 @@ export function routerPart(host: RouterPartHost): RouterPart {
       // until every member has sent its routes and sessions: a client let in before would get a
       // new session where it has one elsewhere, and its publishes would miss the subscribers
       // there (EMQX likewise starts its listeners once its tables are in).
-      const missing = await untilRoutes(() => [...members].filter((n) => n !== self && !r.routesFrom(n)), Math.min(config.node.dist_net_ticktime, ROUTES_WAIT_MS));
+      // A member whose dial failed (refused: it is down) is not waited for.
+      const unreachable = (n: string): boolean => !dist.isUp(n) && (dist.failedDials?.(n) ?? 0) > 0;
+      const missing = await untilRoutes(() => [...members].filter((n) => n !== self && !r.routesFrom(n) && !unreachable(n)), Math.min(config.node.dist_net_ticktime, ROUTES_WAIT_MS));
       if (missing.length > 0) log.warn({ members: missing, waited_ms: Math.min(config.node.dist_net_ticktime, ROUTES_WAIT_MS) }, 'MQTT listeners open without the routes and sessions of members that did not answer in time; they are taken when those members link up');
     },
     async stop() {
