@@ -310,8 +310,13 @@ test('a node stopped gracefully hands its persistent sessions to the members tha
     await c.subscribeAsync(`cmd/${id}`, { qos: 1 });
     await c.endAsync();
   }
+  // One more is the only member of a shared group.
+  const shared = await client(t, n2, persistent('ev-sh'));
+  await shared.subscribeAsync('$share/g/jobs', { qos: 1 });
+  await shared.endAsync();
   const ctl = await client(t, n1, { clientId: 'ctl' });
   for (const id of ids) for (let k = 0; k < 3; k++) await ctl.publishAsync(`cmd/${id}`, `before ${k}`, { qos: 1 });
+  for (let k = 0; k < 3; k++) await ctl.publishAsync('jobs', `job ${k}`, { qos: 1 });
   // One more stays connected, with a will delayed by 2 s: the stop closes it, the will waits.
   const wills: Array<[string, number]> = [];
   ctl.on('message', (topic, payload) => {
@@ -337,7 +342,21 @@ test('a node stopped gracefully hands its persistent sessions to the members tha
   await during;
   assert.ok(acked > 0);
   for (const id of ids) await ctl.publishAsync(`cmd/${id}`, 'after', { qos: 1 });
-  assert.match(n2.logText(), /"moved":21,"left":0,.*"msg":"21 sessions handed to the members that stay"/);
+  for (let k = 3; k < 6; k++) await ctl.publishAsync('jobs', `job ${k}`, { qos: 1 });
+  assert.match(n2.logText(), /"moved":22,"left":0,.*"msg":"22 sessions handed to the members that stay"/);
+  // The shared member's session moved with its group membership and its queue.
+  const sh = connect(`mqtt://127.0.0.1:${n3.mqttPort}`, { protocolVersion: 5, reconnectPeriod: 0, ...persistent('ev-sh') });
+  t.after(() => sh.endAsync(true).catch(() => undefined));
+  const jobs = messages(sh, 6, 10_000);
+  await new Promise((resolve, reject) => {
+    sh.once('connect', resolve);
+    sh.once('error', reject);
+  });
+  assert.deepEqual(
+    (await jobs).map(([, p]) => p),
+    ['job 0', 'job 1', 'job 2', 'job 3', 'job 4', 'job 5'],
+  );
+  await sh.endAsync();
   // The will went with its session and out when its delay ended, once.
   await waitFor('the moved will', async () => wills.length > 0, 10_000);
   assert.equal(wills[0]![0], 'gone');
