@@ -33,10 +33,11 @@ export function noDelayOnAccepted(server: Server): boolean {
 /**
  * Once `server` listens, each socket it accepts is built with the `onread` of `reads()` (bound
  * to it before 'connection' is emitted), with TCP_NODELAY (from the listener on Linux), and
- * paused when `pauseOnCreate`.
+ * paused when `pauseOnCreate`. A connection `refuse()` says no to is closed as accepted, before
+ * any socket object is made for it (what an overloaded node must not spend).
  * Returns false when the server's internals are not as expected (nothing changed).
  */
-export function acceptWithOnread(server: Server, reads: () => DirectReads, opts: { pauseOnCreate: boolean }): boolean {
+export function acceptWithOnread(server: Server, reads: () => DirectReads, opts: { pauseOnCreate: boolean; refuse?: () => boolean }): boolean {
   const internals = server as unknown as { _handle?: AcceptingHandle; _connections: number };
   const handle = internals._handle;
   const nodeAccept = handle?.onconnection;
@@ -45,6 +46,10 @@ export function acceptWithOnread(server: Server, reads: () => DirectReads, opts:
   handle.onconnection = function (this: AcceptingHandle, err: number, client: unknown) {
     if (err) {
       nodeAccept.call(this, err, client);
+      return;
+    }
+    if (opts.refuse?.()) {
+      (client as { close?: () => void }).close?.();
       return;
     }
     const r = reads();

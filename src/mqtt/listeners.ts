@@ -379,7 +379,7 @@ export class Listeners {
       const tcp = createTcpServer(accept);
       // Reads go straight to each connection's channel (direct-read.ts); not behind a PROXY
       // protocol header, which is read off the socket's stream first.
-      if (!l.proxy_protocol) tcp.on('listening', () => acceptWithOnread(tcp, () => new MqttReads(), { pauseOnCreate: false }));
+      if (!l.proxy_protocol) tcp.on('listening', () => acceptWithOnread(tcp, () => new MqttReads(), { pauseOnCreate: false, refuse: () => this.#overloaded(r) }));
       server = tcp;
     } else if (type === 'ssl') {
       const tls = createTlsServer(l.tls!, (socket) => {
@@ -503,14 +503,17 @@ export class Listeners {
   }
 
   /** Whether `access_rules` refuse the connection's address (logged once per interval per listener). */
+  /** EMQX's backoff_new_conn: a new connection closed before anything is spent on it (no handshake, no CONNECT). */
+  #overloaded(r: Running): boolean {
+    if (!this.env.overload?.refuseNew()) return false;
+    r.overloadRefused++;
+    this.env.counters['overload_protection.new_conn']++;
+    this.env.limited.warn(`${r.id}:overloaded`, { listener: r.id }, 'new connection closed: the node is overloaded (overload_protection)');
+    return true;
+  }
+
   #denied(r: Running, socket: Socket): boolean {
-    // EMQX's backoff_new_conn: refused before anything is spent on it (no handshake, no CONNECT).
-    if (this.env.overload?.refuseNew()) {
-      r.overloadRefused++;
-      this.env.counters['overload_protection.new_conn']++;
-      this.env.limited.warn(`${r.id}:overloaded`, { listener: r.id }, 'new connection closed: the node is overloaded (overload_protection)');
-      return true;
-    }
+    if (this.#overloaded(r)) return true;
     const rules = r.rules.compiled;
     if (rules === undefined || accessAllowed(rules, socket.remoteAddress)) return false;
     r.deniedCount++;
