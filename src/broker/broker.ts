@@ -287,6 +287,11 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     s.willTimer.unref();
   }
 
+  /** A will whose delay ran out while this node was down (session-file.ts): out now. */
+  publishLateWill(will: WillMessage): void {
+    this.#publishWill(will);
+  }
+
   /**
    * A will goes out as if published now: its timestamp, and its Message Expiry Interval counted
    * from now rather than from the CONNECT that carried it (MQTT 5.0 §3.1.3.2.4).

@@ -15,6 +15,7 @@ import { attachRetainedTable } from './retained-store.js';
 import { ClusterExclusive, EXCLUSIVE_TABLE } from './exclusive-store.js';
 import { TopicMetricsList } from './topic-metrics-store.js';
 import { Router } from './router.js';
+import { restoreSessions, saveSessions } from './session-file.js';
 
 /** At most this long (and at most a tick time) a starting node waits for its members' routes. */
 const ROUTES_WAIT_MS = 5000;
@@ -136,6 +137,13 @@ export function routerPart(host: RouterPartHost): RouterPart {
       const unreachable = (n: string): boolean => !dist.isUp(n) && (dist.failedDials?.(n) ?? 0) > 0;
       const missing = await untilRoutes(() => [...members].filter((n) => n !== self && !r.routesFrom(n) && !unreachable(n)), Math.min(config.node.dist_net_ticktime, ROUTES_WAIT_MS));
       if (missing.length > 0) log.warn({ members: missing, waited_ms: Math.min(config.node.dist_net_ticktime, ROUTES_WAIT_MS) }, 'MQTT listeners open without the routes and sessions of members that did not answer in time; they are taken when those members link up');
+      // The sessions the last graceful stop could not hand on, before any client is let in.
+      try {
+        const back = await restoreSessions(host.broker, config.node.data_dir, self, (id) => r.clients.nodesOf(id).some((n) => n !== self));
+        if (back) log.info({ ...back }, `${back.restored} sessions taken back from the last stop`);
+      } catch (err) {
+        log.warn({ err: err instanceof Error ? err.message : String(err) }, 'the sessions saved at the last stop could not be taken back');
+      }
     },
     async stop() {
       // The listeners closed every connection before this part stops: the persistent sessions
@@ -146,10 +154,17 @@ export function routerPart(host: RouterPartHost): RouterPart {
           log.warn({ err: err instanceof Error ? err.message : String(err) }, 'handing sessions to other members failed');
           return undefined;
         });
-        if (r && r.moved + r.left > 0) {
-          const line = r.left > 0 ? `${r.moved} sessions handed to the members that stay; ${r.left} end with this node` : `${r.moved} sessions handed to the members that stay`;
+        if (r && r.moved > 0) {
+          const line = r.left > 0 ? `${r.moved} sessions handed to the members that stay; ${r.left} stay here` : `${r.moved} sessions handed to the members that stay`;
           log.info({ moved: r.moved, left: r.left, ms: Date.now() - started }, line);
         }
+        // What could not move (alone, or the others are down) waits on disk for the next start.
+        const saving = Date.now();
+        const saved = await saveSessions(host.broker, config.node.data_dir, host.dist().self).catch((err: unknown) => {
+          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'the sessions left could not be saved; they end with this node');
+          return 0;
+        });
+        if (saved > 0) log.info({ saved, ms: Date.now() - saving }, `${saved} sessions saved for the next start`);
       }
       offs.splice(0).forEach((off) => off());
       router?.stop();
