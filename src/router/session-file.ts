@@ -9,6 +9,7 @@
 // with the time it was written: what is left of an expiry or a will delay is counted from there,
 // the time the node was down included, as MQTT counts it.
 import { readFile, rename, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import type { Broker } from '../broker/broker.js';
 import type { EvacuatedSession, EvacuationStub } from '../broker/session.js';
@@ -23,7 +24,7 @@ interface SessionFile {
   readonly sessions: ReadonlyArray<readonly [EvacuationStub, EvacuatedSession]>;
 }
 
-/** `<data_dir>/sessions.<node>.bin`: one node's, as several nodes may share a data directory's parent. */
+/** `<data_dir>/sessions.<node>.bin`: named after the node, as its database is (a data directory moved to another node name is not taken). */
 export const sessionFileName = (node: string): string => `sessions.${node}.bin`;
 
 /** Writes every session this node still holds without a connection, each then ended here. Returns how many. */
@@ -59,7 +60,7 @@ function readable(v: unknown, node: string): v is SessionFile {
  * (renamed `.unreadable`), never taken half.
  */
 export async function restoreSessions(broker: Broker, dir: string, node: string, heldElsewhere: (clientId: string) => boolean): Promise<Restored | undefined> {
-  const path = `${dir}/${sessionFileName(node)}`;
+  const path = join(dir, sessionFileName(node));
   let raw: Buffer;
   try {
     raw = await readFile(path);
@@ -78,31 +79,35 @@ export async function restoreSessions(broker: Broker, dir: string, node: string,
     throw new Error(`${path} is not a session file of ${node} (version ${VERSION}); kept as ${path}.unreadable`);
   }
   const away = Math.max(0, Date.now() - file.savedAt);
-  let restored = 0;
   let expired = 0;
   let elsewhere = 0;
+  const taking: Array<{ readonly id: string; readonly moved: EvacuatedSession; readonly taken: Promise<boolean> }> = [];
   for (const [stub, moved] of file.sessions) {
     const id = stub.client.clientId;
     if (heldElsewhere(id)) {
       elsewhere++;
       continue;
     }
-    const left = stub.expiryMs < 0 ? -1 : stub.expiryMs - away;
-    const willLeft = moved.will ? (moved.willDelayMs ?? 0) - away : undefined;
-    if (stub.expiryMs >= 0 && left <= 0) {
+    if (stub.expiryMs >= 0 && stub.expiryMs - away <= 0) {
       // Ended while the node was down: what would have gone out at its end goes out now.
       if (moved.will) broker.publishLateWill(moved.will);
       expired++;
       continue;
     }
-    if (!(await broker.adoptStub({ ...stub, expiryMs: left }))) {
+    // Each stub is in place when adoptStub returns; only the members' route confirmations are
+    // awaited, all at once.
+    taking.push({ id, moved, taken: broker.adoptStub({ ...stub, expiryMs: stub.expiryMs < 0 ? -1 : stub.expiryMs - away }) });
+  }
+  let restored = 0;
+  for (const { id, moved, taken } of taking) {
+    if (!(await taken)) {
       elsewhere++;
       continue;
     }
-    const due = willLeft !== undefined && willLeft <= 0;
-    if (due && moved.will) broker.publishLateWill(moved.will);
     const { will, willDelayMs, ...rest } = moved;
-    broker.adoptMessages(id, due || !will ? rest : { ...rest, will, willDelayMs: Math.max(0, willLeft ?? willDelayMs ?? 0) });
+    const willLeft = (willDelayMs ?? 0) - away;
+    if (will && willLeft <= 0) broker.publishLateWill(will);
+    broker.adoptMessages(id, will && willLeft > 0 ? { ...rest, will, willDelayMs: willLeft } : rest);
     restored++;
   }
   await unlink(path);
