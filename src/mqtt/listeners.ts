@@ -86,6 +86,8 @@ interface Running {
   deniedCount: number;
   /** Connections closed for a missing or malformed PROXY protocol header. */
   proxyRefused: number;
+  /** Connections still waiting for their PROXY protocol header. */
+  proxyPending: number;
   /** Connections closed at once because the node was overloaded (overload_protection). */
   overloadRefused: number;
   /** max_conn_rate's bucket; undefined: no limit. */
@@ -360,6 +362,7 @@ export class Listeners {
       shutdownCount: 0,
       deniedCount: 0,
       proxyRefused: 0,
+      proxyPending: 0,
       overloadRefused: 0,
       connRate: connRateOf(l),
       waiting: 0,
@@ -429,11 +432,29 @@ export class Listeners {
       (socket) => this.#denied(r, socket),
       (socket, next) => {
         if (!r.config.proxy_protocol) return false;
+        // Connections still waiting for their header count against max_connections: a flood of
+        // silent ones must not hold more sockets than the listener serves.
+        if (this.#full(r)) {
+          socket.destroy();
+          return true;
+        }
+        r.proxyPending++;
+        let pending = true;
+        const settled = (): void => {
+          if (pending) r.proxyPending--;
+          pending = false;
+        };
+        socket.once('close', settled);
         const refuse = (reason: string): void => {
+          settled();
           r.proxyRefused++;
           this.env.limited.warn(`${id}:proxy_protocol`, { listener: id, peer: socket.remoteAddress, reason }, 'connection refused: no valid PROXY protocol header (listener proxy_protocol = true)');
         };
-        readProxyHeader(socket, { timeoutMs: r.config.proxy_protocol_timeout, resume: type === 'tcp' || type === 'ws' }, next, refuse);
+        const proceed = (): void => {
+          settled();
+          next();
+        };
+        readProxyHeader(socket, { timeoutMs: r.config.proxy_protocol_timeout, resume: type === 'tcp' || type === 'ws' }, proceed, refuse);
         return true;
       },
     );
@@ -480,10 +501,16 @@ export class Listeners {
    * A new connection: refused at max_connections; over max_conn_rate it waits, unread, for its
    * turn (as EMQX's acceptor pauses), counted against max_connections while it waits.
    */
+  /** At max_connections (served, held back by max_conn_rate, or waiting for a PROXY header): counted and logged. */
+  #full(r: Running): boolean {
+    if (r.channels.size + r.waiting + r.proxyPending < r.config.max_connections) return false;
+    r.shutdownCount++;
+    this.env.limited.warn(`${r.id}:max_connections`, { listener: r.id, max_connections: r.config.max_connections }, 'connection refused: the listener is at max_connections');
+    return true;
+  }
+
   #admit(r: Running, socket: Socket, serve: () => void): void {
-    if (r.channels.size + r.waiting >= r.config.max_connections) {
-      r.shutdownCount++;
-      this.env.limited.warn(`${r.id}:max_connections`, { listener: r.id, max_connections: r.config.max_connections }, 'connection refused: the listener is at max_connections');
+    if (this.#full(r)) {
       socket.destroy();
       return;
     }
@@ -502,7 +529,6 @@ export class Listeners {
     }, wait);
   }
 
-  /** Whether `access_rules` refuse the connection's address (logged once per interval per listener). */
   /** EMQX's backoff_new_conn: a new connection closed before anything is spent on it (no handshake, no CONNECT). */
   #overloaded(r: Running): boolean {
     if (!this.env.overload?.refuseNew()) return false;
@@ -512,6 +538,7 @@ export class Listeners {
     return true;
   }
 
+  /** Whether `access_rules` refuse the connection's address (logged once per interval per listener). */
   #denied(r: Running, socket: Socket): boolean {
     if (this.#overloaded(r)) return true;
     const rules = r.rules.compiled;
