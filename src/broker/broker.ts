@@ -414,11 +414,13 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
   /**
    * Holds a session moving here from a stopping node, without its messages yet: its
    * subscriptions are added (resolves once every member routes them here), so from now on this
-   * node gets what is published for it. False when a session for the id is here already.
+   * node gets what is published for it. `exists`: a session for the id is here already (it
+   * stays); `leaving`: this node is stopping too.
    */
-  async adoptStub(stub: EvacuationStub): Promise<boolean> {
+  async adoptStub(stub: EvacuationStub): Promise<'taken' | 'exists' | 'leaving'> {
     const id = stub.client.clientId;
-    if (this.#stopping || this.#leaving || this.sessions.has(id)) return false;
+    if (this.#stopping || this.#leaving) return 'leaving';
+    if (this.sessions.has(id)) return 'exists';
     const expiryMs = stub.expiryMs < 0 ? Number.POSITIVE_INFINITY : stub.expiryMs;
     const s = new Session(this, stub.client, expiryMs, 65535);
     s.createdAt = stub.createdAt;
@@ -440,7 +442,7 @@ export class Broker extends EventEmitter<BrokerEvents> implements BrokerPort, Se
     }
     this.#peak('sessions.max', this.sessions.size);
     await Promise.all(ready);
-    return true;
+    return 'taken';
   }
 
   /**

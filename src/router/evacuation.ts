@@ -20,11 +20,14 @@ import { fnv1a } from '../broker/shared-strategy.js';
 import type { Dist } from '../link/types.js';
 
 export const EVACUATION_CHANNELS = {
-  /** Step 1: `{ stubs }` → one boolean per stub (false: a session for that id is there already). */
+  /** Step 1: `{ stubs }` → per stub `taken`, `exists` (a session for that id is there already) or `leaving` (that node is stopping too). */
   adopt: 'router.adopt',
   /** Step 2: `{ moved: [clientId, EvacuatedSession | null][] }`. */
   messages: 'router.adopt_msgs',
 } as const;
+
+/** How long a session that just arrived from another stopping node may wait for its messages. */
+const STUB_WAIT_MS = 3000;
 
 /** Sessions moved per call: one call's worth of routes settles in one round of route changes. */
 const BATCH = 256;
@@ -106,36 +109,52 @@ export function serveEvacuation(h: EvacuationHost): void {
 export async function evacuate(h: EvacuationHost, deadlineMs: number): Promise<{ moved: number; left: number }> {
   // From now on this node takes no sessions from others stopping at the same time: they would end with it.
   h.broker.stopAdopting();
-  const ids = h.broker.evacuable();
-  const staying = h.running().filter((n) => n !== h.self && h.dist.isUp(n));
-  if (ids.length === 0) return { moved: 0, left: 0 };
-  if (staying.length === 0) return { moved: 0, left: ids.length };
+  // Sessions this node took from another stopping node a moment ago move on only with their
+  // messages, which may still be on their way (3 s at most).
+  const filling = h.broker.evacuable().map((id) => h.broker.stubFilled(id)).filter((p): p is Promise<void> => p !== undefined);
+  if (filling.length > 0) await Promise.race([Promise.all(filling), new Promise((resolve) => setTimeout(resolve, STUB_WAIT_MS).unref())]);
+  let pending = h.broker.evacuable();
+  let staying = h.running().filter((n) => n !== h.self && h.dist.isUp(n));
   const end = Date.now() + deadlineMs;
   let moved = 0;
-  await Promise.all(
-    [...evacuationPlan(ids, staying)].map(async ([to, list]) => {
-      for (let i = 0; i < list.length && Date.now() < end; i += BATCH) {
-        const stubs = list
-          .slice(i, i + BATCH)
-          .map((id) => h.broker.evacuationStub(id))
-          .filter((s): s is EvacuationStub => s !== undefined);
-        if (stubs.length === 0) continue;
-        try {
-          const taken = (await h.dist.call(to, EVACUATION_CHANNELS.adopt, { stubs }, Math.min(CALL_TIMEOUT_MS, Math.max(1, end - Date.now())))) as boolean[];
-          // In one turn: the sessions leave here as their messages are packed. One the member
-          // did not take (it has a session for that id) stays here; one gone from here since
-          // (its client came back elsewhere) goes as null, and the member drops its stub.
-          const out: Array<[string, EvacuatedSession | null]> = stubs.filter((_, k) => taken[k] === true).map((s) => [s.client.clientId, h.broker.evacuate(s.client.clientId) ?? null]);
-          for (const part of bySize(out, MESSAGES_PER_CALL_BYTES)) {
-            await h.dist.call(to, EVACUATION_CHANNELS.messages, { moved: part }, CALL_TIMEOUT_MS);
-            moved += part.filter(([, m]) => m !== null).length;
+  // A member stopping at the same time refuses (`leaving`): its share goes to the others, until
+  // none is left.
+  while (pending.length > 0 && staying.length > 0 && Date.now() < end) {
+    const leaving = new Set<string>();
+    const again: string[] = [];
+    await Promise.all(
+      [...evacuationPlan(pending, staying)].map(async ([to, list]) => {
+        for (let i = 0; i < list.length && Date.now() < end; i += BATCH) {
+          const stubs = list
+            .slice(i, i + BATCH)
+            .map((id) => h.broker.evacuationStub(id))
+            .filter((s): s is EvacuationStub => s !== undefined);
+          if (stubs.length === 0) continue;
+          try {
+            const answers = (await h.dist.call(to, EVACUATION_CHANNELS.adopt, { stubs }, Math.min(CALL_TIMEOUT_MS, Math.max(1, end - Date.now())))) as string[];
+            if (answers.includes('leaving')) {
+              leaving.add(to);
+              again.push(...list.slice(i));
+              return;
+            }
+            // In one turn: the sessions leave here as their messages are packed. One the member
+            // did not take (it has a session for that id) stays here; one gone from here since
+            // (its client came back elsewhere) goes as null, and the member drops its stub.
+            const out: Array<[string, EvacuatedSession | null]> = stubs.filter((_, k) => answers[k] === 'taken').map((s) => [s.client.clientId, h.broker.evacuate(s.client.clientId) ?? null]);
+            for (const part of bySize(out, MESSAGES_PER_CALL_BYTES)) {
+              await h.dist.call(to, EVACUATION_CHANNELS.messages, { moved: part }, CALL_TIMEOUT_MS);
+              moved += part.filter(([, m]) => m !== null).length;
+            }
+          } catch (err) {
+            h.log.warn({ peer: to, sessions: stubs.length, err: err instanceof Error ? err.message : String(err) }, 'could not hand sessions to a member; they stay here');
+            leaving.add(to);
+            return;
           }
-        } catch (err) {
-          h.log.warn({ peer: to, sessions: stubs.length, err: err instanceof Error ? err.message : String(err) }, 'could not hand sessions to a member; they end with this node');
-          return;
         }
-      }
-    }),
-  );
+      }),
+    );
+    staying = staying.filter((n) => !leaving.has(n));
+    pending = again;
+  }
   return { moved, left: h.broker.evacuable().length };
 }

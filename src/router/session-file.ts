@@ -81,7 +81,7 @@ export async function restoreSessions(broker: Broker, dir: string, node: string,
   const away = Math.max(0, Date.now() - file.savedAt);
   let expired = 0;
   let elsewhere = 0;
-  const taking: Array<{ readonly id: string; readonly moved: EvacuatedSession; readonly taken: Promise<boolean> }> = [];
+  const taking: Array<{ readonly id: string; readonly moved: EvacuatedSession; readonly taken: Promise<string> }> = [];
   for (const [stub, moved] of file.sessions) {
     const id = stub.client.clientId;
     if (heldElsewhere(id)) {
@@ -100,7 +100,7 @@ export async function restoreSessions(broker: Broker, dir: string, node: string,
   }
   let restored = 0;
   for (const { id, moved, taken } of taking) {
-    if (!(await taken)) {
+    if ((await taken) !== 'taken') {
       elsewhere++;
       continue;
     }

@@ -485,3 +485,37 @@ test('a node restarting into its cluster lets clients in once it has the members
   assert.deepEqual(await got, [['rs/sub', 'first']]);
   assert.doesNotMatch(n2.logText(), /MQTT listeners open without the routes/);
 });
+
+test('two nodes stopped at once hand their persistent sessions to the one that keeps running, not to each other', { timeout: 120_000 }, async (t) => {
+  const names = ['t1@127.0.83.51', 't2@127.0.83.52', 't3@127.0.83.53'];
+  const [n1, n2, n3] = (await cluster(t, names)) as [TestNode, TestNode, TestNode];
+  const ids = Array.from({ length: 16 }, (_, i) => `co${i}`);
+  const persistent = (id: string): IClientOptions => ({ clientId: id, clean: false, properties: { sessionExpiryInterval: 300 } });
+  for (const [i, id] of ids.entries()) {
+    const c = await client(t, i % 2 === 0 ? n2 : n3, persistent(id));
+    await c.subscribeAsync(`co/${id}`, { qos: 1 });
+    await c.endAsync();
+  }
+  const ctl = await client(t, n1, { clientId: 'co-ctl' });
+  for (const id of ids) for (let k = 0; k < 2; k++) await ctl.publishAsync(`co/${id}`, `m${k}`, { qos: 1 });
+  const [r2, r3] = await Promise.all([n2.stop(), n3.stop()]);
+  assert.equal(r2.code, 0);
+  assert.equal(r3.code, 0);
+  for (const id of ids) {
+    const c = connect(`mqtt://127.0.0.1:${n1.mqttPort}`, { protocolVersion: 5, reconnectPeriod: 0, ...persistent(id) });
+    t.after(() => c.endAsync(true).catch(() => undefined));
+    const got = messages(c, 2, 10_000);
+    const ack = await new Promise<{ sessionPresent: boolean }>((resolve, reject) => {
+      c.once('connect', resolve);
+      c.once('error', reject);
+    });
+    assert.equal(ack.sessionPresent, true, id);
+    assert.deepEqual(
+      (await got).map(([, p]) => p),
+      ['m0', 'm1'],
+      id,
+    );
+    await c.endAsync();
+  }
+  for (const n of [n2, n3]) assert.doesNotMatch(n.logText(), /sessions saved for the next start/, `${n.name} kept none`);
+});
