@@ -17,6 +17,8 @@ import { TopicMetricsList } from './topic-metrics-store.js';
 import { Router } from './router.js';
 import { restoreSessions, saveSessions } from './session-file.js';
 
+const sessions = (n: number): string => `${n} session${n === 1 ? '' : 's'}`;
+
 /** At most this long (and at most a tick time) a starting node waits for its members' routes. */
 const ROUTES_WAIT_MS = 5000;
 
@@ -140,7 +142,7 @@ export function routerPart(host: RouterPartHost): RouterPart {
       // The sessions the last graceful stop could not hand on, before any client is let in.
       try {
         const back = await restoreSessions(host.broker, config.node.data_dir, self, (id) => r.clients.nodesOf(id).some((n) => n !== self));
-        if (back) log.info({ ...back }, `${back.restored} sessions taken back from the last stop`);
+        if (back) log.info({ ...back }, `${sessions(back.restored)} taken back from the last stop`);
       } catch (err) {
         log.warn({ err: err instanceof Error ? err.message : String(err) }, 'the sessions saved at the last stop could not be taken back');
       }
@@ -155,7 +157,7 @@ export function routerPart(host: RouterPartHost): RouterPart {
           return undefined;
         });
         if (r && r.moved > 0) {
-          const line = r.left > 0 ? `${r.moved} sessions handed to the members that stay; ${r.left} stay here` : `${r.moved} sessions handed to the members that stay`;
+          const line = r.left > 0 ? `${sessions(r.moved)} handed to the members that stay; ${r.left} stay here` : `${sessions(r.moved)} handed to the members that stay`;
           log.info({ moved: r.moved, left: r.left, ms: Date.now() - started }, line);
         }
         // What could not move (alone, or the others are down) waits on disk for the next start.
@@ -164,7 +166,7 @@ export function routerPart(host: RouterPartHost): RouterPart {
           log.warn({ err: err instanceof Error ? err.message : String(err) }, 'the sessions left could not be saved; they end with this node');
           return 0;
         });
-        if (saved > 0) log.info({ saved, ms: Date.now() - saving }, `${saved} sessions saved for the next start`);
+        if (saved > 0) log.info({ saved, ms: Date.now() - saving }, `${sessions(saved)} saved for the next start`);
       }
       offs.splice(0).forEach((off) => off());
       router?.stop();
