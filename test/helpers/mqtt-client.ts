@@ -20,11 +20,11 @@ import { createTestNode, type RunResult, type TestNode, type TestNodeSpec } from
 /** A short random suffix: client ids and topics of one test never meet another's. */
 export const uniq = (): string => randomBytes(4).toString('hex');
 
-/** Rejects after `ms` naming `what`; clears its timer either way. */
-export async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** Rejects after `ms` naming `what` (a string, or a function read when the time is up); clears its timer either way. */
+export async function within<T>(p: Promise<T>, ms: number, what: string | (() => string)): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${typeof what === 'string' ? what : what()}`)), ms);
   });
   try {
     return await Promise.race([p, timeout]);
@@ -178,6 +178,15 @@ export interface Client {
 
 const clients = new Set<MqttClient>();
 
+/** What a timed-out wait says about its client: connected or not, and why it was closed. */
+function stateOf(c: Client): string {
+  const m = c.mqtt;
+  const how = c.isClosed ? 'closed' : m.connected ? 'connected' : m.reconnecting ? 'reconnecting' : 'not connected';
+  const d = c.disconnect as { reasonCode?: number } | undefined;
+  const queued = (m as unknown as { queue?: unknown[] }).queue?.length ?? 0;
+  return `client ${m.options.clientId} ${how}${d ? `, DISCONNECT 0x${(d.reasonCode ?? 0).toString(16)} from the broker` : ''}${queued > 0 ? `, ${queued} packets queued unsent` : ''}`;
+}
+
 export type OpenOptions = IClientOptions & { readonly host?: string; readonly url?: string };
 
 /** A connected mqtt.js client (no reconnect). Rejects on a refused CONNACK or after 10 s. */
@@ -204,8 +213,8 @@ export async function open(port: number, opts: OpenOptions = {}): Promise<Client
     disconnect: undefined,
     closed,
     isClosed: false,
-    subscribe: (topic, o) => within(m.subscribeAsync(topic as string, o ?? { qos: 0 }), 5000, `SUBACK for ${JSON.stringify(topic)}`),
-    publish: (topic, payload, o) => within(m.publishAsync(topic, payload, o ?? {}), 5000, `the acknowledgement of a PUBLISH to ${topic}`),
+    subscribe: (topic, o) => within(m.subscribeAsync(topic as string, o ?? { qos: 0 }), 5000, () => `SUBACK for ${JSON.stringify(topic)} (${stateOf(c)})`),
+    publish: (topic, payload, o) => within(m.publishAsync(topic, payload, o ?? {}), 5000, () => `the acknowledgement of a PUBLISH to ${topic} (${stateOf(c)})`),
     end: (o) => within(m.endAsync(false, o ?? {}), 5000, 'client end'),
     destroy: async () => {
       (m.stream as Socket).destroy();

@@ -40,11 +40,17 @@ async function until(port: number, state: 'open' | 'closed'): Promise<void> {
   await poll(() => serving(port) === (state === 'open') || undefined, 10_000, `port ${port} to be ${state}`);
 }
 
+/** The client still gets what it subscribes to; if not, the error carries the node's last log lines. */
 async function alive(c: Client): Promise<void> {
   const topic = `reload/alive/${uniq()}`;
-  await c.subscribe(topic, { qos: 1 });
-  await c.publish(topic, 'still-here', { qos: 1 });
-  await c.inbox.get(topic, 'still-here');
+  try {
+    await c.subscribe(topic, { qos: 1 });
+    await c.publish(topic, 'still-here', { qos: 1 });
+    await c.inbox.get(topic, 'still-here');
+  } catch (err) {
+    const tail = node.logText().split('\n').slice(-25).join('\n');
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\nthe node's log, last lines:\n${tail}`, { cause: err });
+  }
 }
 
 function listenersOutput(): Promise<string> {
