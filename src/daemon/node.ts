@@ -279,8 +279,9 @@ export class EmqxNode {
             this.#watcher = await watchConfigDir(
               config.paths.etc_dir,
               () => this.#configFiles(),
-              async () => {
-                await this.reload('file change');
+              async (unchanged) => {
+                const r = await this.reload('file change', unchanged);
+                return !(r.ok && r.unsettled === true);
               },
               logger.child({ part: 'reload' }),
             );
@@ -363,7 +364,7 @@ export class EmqxNode {
    * it. A reload asked for (not seen by the watcher) re-baselines the watcher afterwards, so the
    * same change is not applied twice.
    */
-  reload(trigger: string): ReturnType<typeof reloadConfig> {
+  reload(trigger: string, unchanged?: () => Promise<boolean>): ReturnType<typeof reloadConfig> {
     const run = async (): ReturnType<typeof reloadConfig> => {
       this.logger.info({ trigger }, 'reload requested');
       if (this.#state !== 'running') return { ok: false, errors: [`node is ${this.#state}`] };
@@ -372,6 +373,7 @@ export class EmqxNode {
           logger: this.logger,
           running: () => this.#config,
           load: () => loadNodeConfig({ root: this.#config.paths.root, env: this.#opts.env }),
+          ...(unchanged ? { unchanged } : {}),
           parts: () => this.#started,
           commit: (c) => {
             this.#config = c;

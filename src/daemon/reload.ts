@@ -11,6 +11,8 @@ export interface ReloadHost {
   running(): Config;
   /** Reads and validates the files again; throws ConfigError. */
   load(): { config: Config; warnings: readonly string[] };
+  /** For a reload the watcher started: whether the files are still as the watcher read them. */
+  unchanged?(): Promise<boolean>;
   /** The running parts, in boot order. */
   parts(): readonly NodePart[];
   /** Makes `config` the running configuration (what `conf show` prints). */
@@ -19,22 +21,32 @@ export interface ReloadHost {
 
 export type ReloadReport =
   | { readonly ok: false; readonly errors: readonly string[] }
-  | { readonly ok: true; readonly applied: readonly string[]; readonly refused: readonly Refusal[] };
+  | { readonly ok: true; readonly applied: readonly string[]; readonly refused: readonly Refusal[]; readonly unsettled?: true };
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export async function reloadConfig(host: ReloadHost, trigger: string): Promise<ReloadReport> {
   const log = host.logger.child({ part: 'reload' });
-  let next: Config;
+  let loaded: ReturnType<ReloadHost['load']> | undefined;
+  let failure: unknown;
   try {
-    const loaded = host.load();
-    next = loaded.config;
-    for (const w of loaded.warnings) log.warn(w);
+    loaded = host.load();
   } catch (err) {
-    const errors = err instanceof ConfigError ? err.problems.map(formatProblem) : [message(err)];
+    failure = err;
+  }
+  // A file written to while it was read (truncated, not yet written) may have been read half
+  // done, right or wrong: nothing is applied, the watcher looks again once the files are quiet.
+  if (host.unchanged && !(await host.unchanged())) {
+    log.info({ trigger }, 'config files changed while being read; they are read again once quiet');
+    return { ok: true, applied: [], refused: [], unsettled: true };
+  }
+  if (!loaded) {
+    const errors = failure instanceof ConfigError ? failure.problems.map(formatProblem) : [message(failure)];
     log.error({ trigger, errors }, `config reload rejected; the node keeps its running configuration: ${errors.join('; ')}`);
     return { ok: false, errors };
   }
+  const next = loaded.config;
+  for (const w of loaded.warnings) log.warn(w);
   const running = host.running();
   const parts = host.parts();
   const plan = planReload(running, next, parts);

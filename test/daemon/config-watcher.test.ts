@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, symlink, unlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { configFileSet, hashFiles, watchConfigDir, type ConfigWatcher } from '../../src/daemon/config-watcher.js';
+import { configFileSet, hashFiles, quietWait, watchConfigDir, type ConfigWatcher } from '../../src/daemon/config-watcher.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -98,6 +98,56 @@ test('a burst of writes is one reload, after the last one', async (t) => {
   assert.equal(await seen, true);
   assert.equal(w.changes(), 1);
   assert.deepEqual(w.checks, [true]);
+});
+
+test('files are read once their timestamps too are older than the quiet time: an in-place write is not read half done', async (t) => {
+  const w = await setup(t, plain);
+  const conf = join(w.dir, 'emqx.conf');
+  const seen = w.nextCheck();
+  const wrote = Date.now();
+  await writeFile(conf, 'node.name = "emqx@127.0.0.9"\n');
+  // As if the file had been truncated again 80 ms later and that event had not reached the
+  // watcher yet (its process busy): the file's time is what says so.
+  await utimes(conf, new Date(), new Date(wrote + 80));
+  assert.equal(await seen, true);
+  const readAfter = Date.now() - wrote;
+  assert.ok(readAfter >= 175, `read ${readAfter} ms after the write: the file changed at +80 ms, so not before +180 ms`);
+  assert.equal(w.changes(), 1);
+});
+
+test('a reload that found the files written to while it read them is looked at again, the same content included', async (t) => {
+  const w = await setup(t, plain);
+  await w.watcher.close();
+  const conf = join(w.dir, 'emqx.conf');
+  const seen: Array<{ text: string; unchanged: boolean }> = [];
+  let settled!: () => void;
+  const twice = new Promise<void>((r) => (settled = r));
+  const again = await watchConfigDir(w.dir, () => w.files, async (unchanged) => {
+    // What a reload does: read, then ask whether the files stayed as the watcher read them. The
+    // first time, the file is rewritten (same content, as a tool rewriting it would) in between.
+    const text = await readFile(conf, 'utf8');
+    if (seen.length === 0) await writeFile(conf, text);
+    const still = await unchanged();
+    seen.push({ text, unchanged: still });
+    if (seen.length === 2) settled();
+    return still;
+  }, logger, { debounceMs: 100 });
+  t.after(() => again.close());
+  await writeFile(conf, 'node.name = "emqx@127.0.0.7"\n');
+  await Promise.race([twice, new Promise((_, reject) => setTimeout(() => reject(new Error(`looked at ${seen.length} times, not twice, in 5 s`)), 5000))]);
+  assert.deepEqual(seen, [
+    { text: 'node.name = "emqx@127.0.0.7"\n', unchanged: false },
+    { text: 'node.name = "emqx@127.0.0.7"\n', unchanged: true },
+  ]);
+});
+
+test('quietWait: how long until the newest file is quiet; a time far ahead is clock skew', () => {
+  assert.equal(quietWait(1000, 1000, 200), 200);
+  assert.equal(quietWait(1000, 1150, 200), 50);
+  assert.equal(quietWait(1000, 1200, 200), 0);
+  assert.equal(quietWait(0, 1_000_000, 200), 0);
+  assert.equal(quietWait(1100, 1000, 200), 300);
+  assert.equal(quietWait(1300, 1000, 200), 0);
 });
 
 test('same content rewritten, a touch, or an unrelated file: looked at, no reload', async (t) => {

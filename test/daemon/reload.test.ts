@@ -79,6 +79,22 @@ test('reload: a broken config is rejected whole, nothing applied or committed', 
   assert.equal(f.committed(), undefined);
 });
 
+test('reload started by the watcher: files written to while being read are not applied, read right or wrong', async () => {
+  const next = { ...running, cluster: { ...running.cluster, autoheal: false } } as Config;
+  for (const load of [() => next, (): Config => {
+    throw new ConfigError([{ file: '/r/etc/emqx.conf', line: 1, message: 'unexpected end of input' }]);
+  }]) {
+    const f = fakeHost(load);
+    const r = await reloadConfig({ ...f.host, unchanged: async () => false }, 'file change');
+    assert.deepEqual(r, { ok: true, applied: [], refused: [], unsettled: true });
+    assert.deepEqual(f.calls, []);
+    assert.equal(f.committed(), undefined);
+  }
+  const steady = fakeHost(() => next);
+  const r = await reloadConfig({ ...steady.host, unchanged: async () => true }, 'file change');
+  assert.deepEqual(r, { ok: true, applied: ['cluster.autoheal'], refused: [] });
+});
+
 test('reload: each part gets its slice; a failing part is refused and keeps its settings', async () => {
   const next = { ...running, node: { ...running.node, cookie: 'c2' }, cluster: { ...running.cluster, autoheal: false, discovery_strategy: 'static', static: { seeds: ['b@127.0.0.1'] } } } as Config;
   const ok = fakeHost(() => next);
