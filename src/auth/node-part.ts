@@ -67,8 +67,8 @@ export function authPart(host: AuthPartHost): AuthPart {
 
   const rewatch = async (): Promise<void> => {
     await watch?.close();
-    watch = watchAclFiles(service.watchedFiles(), (file) => {
-      const r = service.reloadAclFiles();
+    watch = watchAclFiles(service.watchedFiles(), (file, texts) => {
+      const r = service.reloadAclFiles(texts);
       if (r.ok) log.info({ file, files: r.files }, 'acl.conf changed: rules reloaded');
       else log.error({ file, err: r.error }, `acl.conf changed but is not valid; the rules in force stay: ${r.error}`);
     });

@@ -4,7 +4,7 @@
 // flapping detection, and the Access the MQTT listeners ask. Applying a config is all or nothing: an acl.conf that does not compile leaves
 // everything as it was and says where the file is wrong.
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Log } from '../base/log.js';
 import type { LogLimiter } from '../base/log-limit.js';
 import type { AuthenticatorConfig, AuthorizationConfig, AuthzSourceConfig, BuiltinAuthenticatorConfig, FlappingConfig, PasswordHashAlgorithm, ScramAuthenticatorConfig } from '../config/types.js';
@@ -26,6 +26,9 @@ import { filterPattern } from './authz/topic-match.js';
 import type { Rule } from './authz/rule.js';
 import { Banned } from './banned/banned.js';
 import { FlappingDetector } from './banned/flapping.js';
+
+/** acl.conf contents by absolute path (undefined: the file could not be read). */
+export type AclTexts = ReadonlyMap<string, string | undefined>;
 
 export interface AuthSettings {
   readonly authentication: readonly AuthenticatorConfig[];
@@ -122,11 +125,11 @@ export class AuthService {
   }
 
   /** Compiles the file sources of `a` (reading each file); throws AclError naming file, line, column. */
-  #compileSources(a: AuthorizationConfig, etcDir: string): { sources: AuthzSource[]; files: Map<string, readonly Rule[]> } {
+  #compileSources(a: AuthorizationConfig, etcDir: string, texts?: AclTexts): { sources: AuthzSource[]; files: Map<string, readonly Rule[]> } {
     const sources: AuthzSource[] = [];
     const files = new Map<string, readonly Rule[]>();
     try {
-      this.#addSources(a, etcDir, sources, files);
+      this.#addSources(a, etcDir, sources, files, texts);
     } catch (err) {
       // A later source failed: the remote ones made so far close again.
       closeRemote(sources);
@@ -135,7 +138,7 @@ export class AuthService {
     return { sources, files };
   }
 
-  #addSources(a: AuthorizationConfig, etcDir: string, sources: AuthzSource[], files: Map<string, readonly Rule[]>): void {
+  #addSources(a: AuthorizationConfig, etcDir: string, sources: AuthzSource[], files: Map<string, readonly Rule[]>, texts: AclTexts | undefined): void {
     for (const s of effectiveSources(a, etcDir)) {
       if ('unserved' in s) continue;
       if (s.type === 'file') {
@@ -146,7 +149,7 @@ export class AuthService {
         }
         let text: string;
         try {
-          text = readFileSync(path, 'utf8');
+          text = texts?.get(resolve(path)) ?? readFileSync(path, 'utf8');
         } catch (err) {
           throw new AclError([{ file: path, line: 0, column: 0, message: `cannot read the file: ${(err as NodeJS.ErrnoException).code ?? String(err)}` }]);
         }
@@ -198,9 +201,12 @@ export class AuthService {
     };
   }
 
-  /** Applies settings (at start and on reload); throws AclError and changes nothing when a file is bad. */
-  apply(settings: AuthSettings): void {
-    const { sources, files } = this.#compileSources(settings.authorization, settings.etcDir);
+  /**
+   * Applies settings (at start and on reload); throws AclError and changes nothing when a file is
+   * bad. `texts`: acl.conf contents already read (by path), used instead of reading those files.
+   */
+  apply(settings: AuthSettings, texts?: AclTexts): void {
+    const { sources, files } = this.#compileSources(settings.authorization, settings.etcDir, texts);
     // First, as it may throw (a CA file that cannot be read): then nothing has changed, and the
     // new remote sources close again.
     try {
@@ -215,10 +221,10 @@ export class AuthService {
     this.flapping.configure(settings.flapping_detect);
   }
 
-  /** Reads the acl.conf files again (the file changed, or `ctl acl reload`). */
-  reloadAclFiles(): { ok: true; files: Array<{ path: string; rules: number }> } | { ok: false; error: string } {
+  /** Reads the acl.conf files again (`ctl acl reload`), or takes `texts`, as the watcher read them. */
+  reloadAclFiles(texts?: AclTexts): { ok: true; files: Array<{ path: string; rules: number }> } | { ok: false; error: string } {
     try {
-      this.apply(this.#settings);
+      this.apply(this.#settings, texts);
     } catch (err) {
       if (err instanceof AclError) return { ok: false, error: err.message };
       throw err;

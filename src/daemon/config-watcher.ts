@@ -5,9 +5,10 @@
 // content hash decides, so a touch or an unrelated file never triggers a reload.
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import { quietWait, statFiles } from '../base/settled-files.js';
 
 export interface WatchLogger {
   debug(obj: object, msg?: string): void;
@@ -88,32 +89,6 @@ export async function hashFiles(files: readonly string[]): Promise<string> {
     h.update('\0');
   }
   return h.digest('hex');
-}
-
-/**
- * What the files' metadata says: `newest`, the latest modification time (ms since the epoch; 0
- * when none can be read), and `stamp`, which any write, truncation or replacement changes.
- */
-export async function statFiles(files: readonly string[]): Promise<{ newest: number; stamp: string }> {
-  const stats = await Promise.all(files.map((f) => stat(f).then((s) => s, () => undefined)));
-  let newest = 0;
-  const parts: string[] = [];
-  for (const s of stats) {
-    if (s) newest = Math.max(newest, s.mtimeMs);
-    parts.push(s ? `${s.ino}:${s.size}:${s.mtimeMs}` : '-');
-  }
-  return { newest, stamp: parts.join(',') };
-}
-
-/**
- * How long to wait before reading files last modified at `newest`, so that none is read less
- * than `quietMs` after it changed (0: read now). A time further in the future than `quietMs` is
- * taken as clock skew, not as a write in progress, so the wait is bounded by 2 × quietMs.
- */
-export function quietWait(newest: number, now: number, quietMs: number): number {
-  const age = now - newest;
-  if (age < -quietMs || age >= quietMs) return 0;
-  return quietMs - age;
 }
 
 /**

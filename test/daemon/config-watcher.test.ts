@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, readFile, rename, rm, symlink, unlink, utimes, writeFil
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { configFileSet, hashFiles, quietWait, watchConfigDir, type ConfigWatcher } from '../../src/daemon/config-watcher.js';
+import { configFileSet, hashFiles, watchConfigDir, type ConfigWatcher } from '../../src/daemon/config-watcher.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -139,15 +139,6 @@ test('a reload that found the files written to while it read them is looked at a
     { text: 'node.name = "emqx@127.0.0.7"\n', unchanged: false },
     { text: 'node.name = "emqx@127.0.0.7"\n', unchanged: true },
   ]);
-});
-
-test('quietWait: how long until the newest file is quiet; a time far ahead is clock skew', () => {
-  assert.equal(quietWait(1000, 1000, 200), 200);
-  assert.equal(quietWait(1000, 1150, 200), 50);
-  assert.equal(quietWait(1000, 1200, 200), 0);
-  assert.equal(quietWait(0, 1_000_000, 200), 0);
-  assert.equal(quietWait(1100, 1000, 200), 300);
-  assert.equal(quietWait(1300, 1000, 200), 0);
 });
 
 test('same content rewritten, a touch, or an unrelated file: looked at, no reload', async (t) => {

@@ -1,44 +1,54 @@
-// Watches the acl.conf files of the file sources and calls back when one's content changed.
-// The directory is watched (editors save by renaming a new file over the old one), events only
-// wake it, and a content comparison decides, so a touch does not recompile anything.
-import { readFile } from 'node:fs/promises';
+// Watches the acl.conf files of the file sources and calls back when one's content changed, with
+// the text of every watched file as read. The directories are watched (editors save by renaming
+// a new file over the old one), events only wake it, and a content comparison decides, so a
+// touch does not recompile anything. Files are read settled (base/settled-files.ts): a file caught
+// between its truncation and its write would otherwise compile to no rules at all, and leave
+// every check to `authorization.no_match` (allow, by default) until the next read.
 import { dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
+import { readSettled } from '../../base/settled-files.js';
 
 export interface AclWatch {
+  /** Settles once the files' current content is known and the directories are watched. */
+  readonly ready: Promise<void>;
   close(): Promise<void>;
 }
 
-export function watchAclFiles(files: readonly string[], onChange: (file: string) => void, debounceMs = 200): AclWatch {
-  if (files.length === 0) return { close: async () => undefined };
-  const wanted = new Set(files.map((f) => resolve(f)));
+/** `onChange(file, texts)`: `file` changed; `texts` holds every watched file's content (undefined: unreadable). */
+export function watchAclFiles(files: readonly string[], onChange: (file: string, texts: ReadonlyMap<string, string | undefined>) => void, debounceMs = 200): AclWatch {
+  if (files.length === 0) return { ready: Promise.resolve(), close: async () => undefined };
+  const wanted = [...new Set(files.map((f) => resolve(f)))];
   const last = new Map<string, string | undefined>();
-  const read = async (f: string): Promise<string | undefined> => readFile(f, 'utf8').catch(() => undefined);
-  void Promise.all([...wanted].map(async (f) => last.set(f, await read(f))));
-  const timers = new Map<string, NodeJS.Timeout>();
-  const watcher: FSWatcher = watch([...new Set([...wanted].map((f) => dirname(f)))], { ignoreInitial: true, depth: 0, followSymlinks: false });
-  const poke = (path: string): void => {
-    // A `..data` symlink swap (Kubernetes) shows up as another name: check every file then.
-    const targets = wanted.has(resolve(path)) ? [resolve(path)] : [...wanted];
-    for (const f of targets) {
-      clearTimeout(timers.get(f));
-      timers.set(
-        f,
-        setTimeout(() => {
-          void read(f).then((text) => {
-            if (text === last.get(f)) return;
-            last.set(f, text);
-            onChange(f);
-          });
-        }, debounceMs),
-      );
-    }
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  const baseline = readSettled(wanted, 0).then((r) => {
+    if ('texts' in r) for (const [f, t] of r.texts) last.set(f, t);
+  });
+  const look = async (): Promise<void> => {
+    await baseline;
+    const r = await readSettled(wanted, debounceMs);
+    if (closed) return;
+    if ('waitMs' in r) return poke(r.waitMs);
+    const changed = wanted.find((f) => r.texts.get(f) !== last.get(f));
+    if (changed === undefined) return;
+    for (const [f, t] of r.texts) last.set(f, t);
+    onChange(changed, r.texts);
   };
-  watcher.on('all', (_event, path) => poke(path));
+  const poke = (waitMs = debounceMs): void => {
+    if (closed) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void look().catch(() => undefined), waitMs);
+  };
+  // Any event in a watched directory (a `..data` symlink swap shows up under another name) looks at every file.
+  const watcher: FSWatcher = watch([...new Set(wanted.map((f) => dirname(f)))], { ignoreInitial: true, depth: 0, followSymlinks: false });
+  watcher.on('all', () => poke());
   watcher.on('error', () => undefined);
+  const watching = new Promise<void>((res) => watcher.once('ready', () => res()));
   return {
+    ready: Promise.all([baseline, watching]).then(() => undefined),
     async close() {
-      for (const t of timers.values()) clearTimeout(t);
+      closed = true;
+      clearTimeout(timer);
       await watcher.close();
     },
   };

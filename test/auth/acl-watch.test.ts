@@ -1,0 +1,55 @@
+// The acl.conf watcher: a change is handed on with the text it read, only once the file has been
+// quiet (a file caught between its truncation and its write would compile to no rules at all).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { watchAclFiles } from '../../src/auth/authz/acl-watch.js';
+
+async function setup(t: { after(fn: () => unknown): void }) {
+  const dir = await mkdtemp(join(tmpdir(), 'aclwatch-'));
+  const file = join(dir, 'acl.conf');
+  await writeFile(file, '{allow, all}.\n');
+  await utimes(file, new Date(), new Date(Date.now() - 5000));
+  const seen: Array<{ file: string; text: string | undefined; at: number }> = [];
+  const waiters: Array<() => void> = [];
+  const w = watchAclFiles([file], (f, texts) => {
+    seen.push({ file: f, text: texts.get(f), at: Date.now() });
+    waiters.splice(0).forEach((x) => x());
+  }, 100);
+  t.after(async () => {
+    await w.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  await w.ready;
+  const next = (): Promise<void> => new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no change seen within 5 s (seen ${seen.length})`)), 5000);
+    waiters.push(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+  return { file, seen, next };
+}
+
+test('an acl.conf change is handed on with the text read', async (t) => {
+  const w = await setup(t);
+  const seen = w.next();
+  await writeFile(w.file, '{deny, all}.\n');
+  await seen;
+  assert.deepEqual(w.seen.map((s) => [s.file, s.text]), [[w.file, '{deny, all}.\n']]);
+});
+
+test('a file whose time says it changed less than the quiet time ago is not read yet', async (t) => {
+  const w = await setup(t);
+  const seen = w.next();
+  const wrote = Date.now();
+  await writeFile(w.file, '{deny, all, subscribe, ["#"]}.\n');
+  // As if it had been truncated again 80 ms later, that event not here yet (the node busy).
+  await utimes(w.file, new Date(), new Date(wrote + 80));
+  await seen;
+  const after = w.seen[0]!.at - wrote;
+  assert.ok(after >= 175, `read ${after} ms after the write: the file changed at +80 ms, so not before +180 ms`);
+  assert.equal(w.seen[0]!.text, '{deny, all, subscribe, ["#"]}.\n');
+});

@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { quietWait, readSettled, statFiles } from '../../src/base/settled-files.js';
+
+test('quietWait: how long until the newest file is quiet; a time far ahead is clock skew', () => {
+  assert.equal(quietWait(1000, 1000, 200), 200);
+  assert.equal(quietWait(1000, 1150, 200), 50);
+  assert.equal(quietWait(1000, 1200, 200), 0);
+  assert.equal(quietWait(0, 1_000_000, 200), 0);
+  assert.equal(quietWait(1100, 1000, 200), 300);
+  assert.equal(quietWait(1300, 1000, 200), 0);
+});
+
+test('statFiles: a rewrite changes the stamp even with the same content; a missing file is part of it', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'settled-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const f = join(dir, 'a.conf');
+  await writeFile(f, 'x = 1\n');
+  await utimes(f, new Date(), new Date(Date.now() - 10_000));
+  const a = await statFiles([f, join(dir, 'missing.conf')]);
+  assert.match(a.stamp, /,-$/);
+  await writeFile(f, 'x = 1\n');
+  const b = await statFiles([f, join(dir, 'missing.conf')]);
+  assert.notEqual(b.stamp, a.stamp);
+  assert.ok(b.newest > a.newest);
+});
+
+test('readSettled: files modified less than the quiet time ago are not read yet; quiet ones are', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'settled-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const f = join(dir, 'acl.conf');
+  const g = join(dir, 'gone.conf');
+  await writeFile(f, '{allow, all}.\n');
+  const fresh = await readSettled([f, g], 200);
+  assert.ok('waitMs' in fresh && fresh.waitMs > 0 && fresh.waitMs <= 200, JSON.stringify(fresh));
+  await utimes(f, new Date(), new Date(Date.now() - 1000));
+  const quiet = await readSettled([f, g], 200);
+  assert.ok('texts' in quiet);
+  assert.deepEqual([...quiet.texts], [[f, '{allow, all}.\n'], [g, undefined]]);
+});
