@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, extname, isAbsolute, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { quietWait, statFiles } from '../base/settled-files.js';
+import { SettleGate, statFiles } from '../base/settled-files.js';
 
 export interface WatchLogger {
   debug(obj: object, msg?: string): void;
@@ -111,6 +111,7 @@ export async function watchConfigDir(
   const debounceMs = opts.debounceMs ?? 200;
   const root = resolve(dir);
   let last = await hashFiles(files());
+  const gate = new SettleGate(debounceMs);
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let checking: Promise<boolean> | undefined;
@@ -138,7 +139,7 @@ export async function watchConfigDir(
   const runCheck = async (settle: boolean): Promise<boolean> => {
     const list = files();
     const before = await statFiles(list);
-    const wait = settle ? quietWait(before.newest, Date.now(), debounceMs) : 0;
+    const wait = settle ? gate.waitBefore(before) : 0;
     if (wait > 0) {
       poke(wait);
       return false;

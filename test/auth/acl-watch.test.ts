@@ -11,7 +11,8 @@ async function setup(t: { after(fn: () => unknown): void }) {
   const dir = await mkdtemp(join(tmpdir(), 'aclwatch-'));
   const file = join(dir, 'acl.conf');
   await writeFile(file, '{allow, all}.\n');
-  await utimes(file, new Date(), new Date(Date.now() - 5000));
+  const old = new Date(Math.floor(Date.now() / 1000) * 1000 - 5000);
+  await utimes(file, old, old);
   const seen: Array<{ file: string; text: string | undefined; at: number }> = [];
   const waiters: Array<() => void> = [];
   const w = watchAclFiles([file], (f, texts) => {
@@ -30,7 +31,7 @@ async function setup(t: { after(fn: () => unknown): void }) {
       resolve();
     });
   });
-  return { file, seen, next };
+  return { file, seen, next, old };
 }
 
 test('an acl.conf change is handed on with the text read', async (t) => {
@@ -52,4 +53,17 @@ test('a file whose time says it changed less than the quiet time ago is not read
   const after = w.seen[0]!.at - wrote;
   assert.ok(after >= 175, `read ${after} ms after the write: the file changed at +80 ms, so not before +180 ms`);
   assert.equal(w.seen[0]!.text, '{deny, all, subscribe, ["#"]}.\n');
+});
+
+test('an emptied file is taken only once it stays empty for the quiet time (not in the middle of a truncation)', async (t) => {
+  const w = await setup(t);
+  const seen = w.next();
+  const emptied = Date.now();
+  // What a reader meets while the kernel truncates: no content, the time of the write before.
+  await writeFile(w.file, '');
+  await utimes(w.file, w.old, w.old);
+  await seen;
+  const after = w.seen[0]!.at - emptied;
+  assert.equal(w.seen[0]!.text, '');
+  assert.ok(after >= 195, `an empty file handed on ${after} ms after: the watcher looks at +100 ms, then once more 100 ms later`);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { quietWait, readSettled, statFiles } from '../../src/base/settled-files.js';
+import { quietWait, readSettled, SettleGate, statFiles } from '../../src/base/settled-files.js';
 
 test('quietWait: how long until the newest file is quiet; a time far ahead is clock skew', () => {
   assert.equal(quietWait(1000, 1000, 200), 200);
@@ -34,10 +34,23 @@ test('readSettled: files modified less than the quiet time ago are not read yet;
   const f = join(dir, 'acl.conf');
   const g = join(dir, 'gone.conf');
   await writeFile(f, '{allow, all}.\n');
-  const fresh = await readSettled([f, g], 200);
+  const fresh = await readSettled([f, g], new SettleGate(200));
   assert.ok('waitMs' in fresh && fresh.waitMs > 0 && fresh.waitMs <= 200, JSON.stringify(fresh));
   await utimes(f, new Date(), new Date(Date.now() - 1000));
-  const quiet = await readSettled([f, g], 200);
+  const quiet = await readSettled([f, g], new SettleGate(200));
   assert.ok('texts' in quiet);
   assert.deepEqual([...quiet.texts], [[f, '{allow, all}.\n'], [g, undefined]]);
+});
+
+test('SettleGate: waits until the files are quiet, and once more for a state with an empty file', () => {
+  const state = (size: number, mtimeMs: number) => ({ newest: mtimeMs, stamp: `7:${size}:${mtimeMs}`, each: new Map([['/e/acl.conf', { ino: 7, size, mtimeMs }]]) });
+  const gate = new SettleGate(200);
+  assert.equal(gate.waitBefore(state(3000, 10_000), 10_050), 150);
+  assert.equal(gate.waitBefore(state(3000, 10_000), 10_200), 0);
+  // Empty with the time of the write before: maybe a truncation under way. Taken once seen again.
+  assert.equal(gate.waitBefore(state(0, 10_000), 11_000), 200);
+  assert.equal(gate.waitBefore(state(0, 10_000), 11_200), 0);
+  // Another empty state is waited on again.
+  assert.equal(gate.waitBefore(state(0, 12_000), 13_000), 200);
+  assert.equal(gate.waitBefore(state(0, 12_000), 13_200), 0);
 });

@@ -6,7 +6,7 @@
 // every check to `authorization.no_match` (allow, by default) until the next read.
 import { dirname, resolve } from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
-import { readSettled } from '../../base/settled-files.js';
+import { readSettled, SettleGate } from '../../base/settled-files.js';
 
 export interface AclWatch {
   /** Settles once the files' current content is known and the directories are watched. */
@@ -21,12 +21,13 @@ export function watchAclFiles(files: readonly string[], onChange: (file: string,
   const last = new Map<string, string | undefined>();
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
-  const baseline = readSettled(wanted, 0).then((r) => {
+  const gate = new SettleGate(debounceMs);
+  const baseline = readSettled(wanted, new SettleGate(0)).then((r) => {
     if ('texts' in r) for (const [f, t] of r.texts) last.set(f, t);
   });
   const look = async (): Promise<void> => {
     await baseline;
-    const r = await readSettled(wanted, debounceMs);
+    const r = await readSettled(wanted, gate);
     if (closed) return;
     if ('waitMs' in r) return poke(r.waitMs);
     const changed = wanted.find((f) => r.texts.get(f) !== last.get(f));
