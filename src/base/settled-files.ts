@@ -10,33 +10,29 @@
 // The config watcher and the acl.conf watcher read through these.
 import { readFile, stat } from 'node:fs/promises';
 
-export interface FileStamp {
-  readonly ino: number;
-  readonly size: number;
-  readonly mtimeMs: number;
-}
-
-/** What the files' metadata says, each file's (undefined: missing or unreadable) and in sum. */
+/** What the files' metadata says. */
 export interface FilesState {
   /** The latest modification time (ms since the epoch; 0 when no file can be read). */
   readonly newest: number;
   /** Changed by any write, truncation or replacement of any of the files. */
   readonly stamp: string;
-  readonly each: ReadonlyMap<string, FileStamp | undefined>;
+  /** Whether one of the files that exist is empty. */
+  readonly empty: boolean;
 }
 
 export async function statFiles(files: readonly string[]): Promise<FilesState> {
   const stats = await Promise.all(files.map((f) => stat(f).then((s) => s, () => undefined)));
   let newest = 0;
+  let empty = false;
   const parts: string[] = [];
-  const each = new Map<string, FileStamp | undefined>();
-  files.forEach((f, i) => {
-    const s = stats[i];
-    if (s) newest = Math.max(newest, s.mtimeMs);
+  for (const s of stats) {
+    if (s) {
+      newest = Math.max(newest, s.mtimeMs);
+      empty ||= s.size === 0;
+    }
     parts.push(s ? `${s.ino}:${s.size}:${s.mtimeMs}` : '-');
-    each.set(f, s ? { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs } : undefined);
-  });
-  return { newest, stamp: parts.join(','), each };
+  }
+  return { newest, stamp: parts.join(','), empty };
 }
 
 /**
@@ -64,8 +60,7 @@ export class SettleGate {
   waitBefore(now: FilesState, at = Date.now()): number {
     const wait = quietWait(now.newest, at, this.quietMs);
     if (wait > 0) return wait;
-    const hasEmpty = [...now.each.values()].some((s) => s?.size === 0);
-    if (!hasEmpty || this.#empty === now.stamp) return 0;
+    if (!now.empty || this.#empty === now.stamp) return 0;
     this.#empty = now.stamp;
     return this.quietMs;
   }

@@ -130,12 +130,12 @@ export async function watchConfigDir(
   };
   addDirs();
 
-  // A file written in place is empty between its truncation and its write. So the quiet time is
-  // measured on the files' timestamps too, not only from the last event (an event can reach us
-  // late, the node busy), and what the reload read is applied only if no file changed meanwhile
+  // A file written in place is empty between its truncation and its write: a look after events
+  // goes through the settle gate (base/settled-files.ts: quiet by the files' times too, an empty
+  // file seen twice), and what the reload read is applied only if no file changed meanwhile
   // (`unchanged`). Seen before: 1 in 300 in-place writes under load applied an empty emqx.conf,
   // which stopped its listeners for 0.4 s.
-  /** With `settle` (a look after events): not before every file has been quiet for the debounce time. */
+  /** With `settle` (a look after events): through the settle gate. */
   const runCheck = async (settle: boolean): Promise<boolean> => {
     const list = files();
     const before = await statFiles(list);

@@ -22,6 +22,7 @@ test('statFiles: a rewrite changes the stamp even with the same content; a missi
   await utimes(f, new Date(), new Date(Date.now() - 10_000));
   const a = await statFiles([f, join(dir, 'missing.conf')]);
   assert.match(a.stamp, /,-$/);
+  assert.equal(a.empty, false);
   await writeFile(f, 'x = 1\n');
   const b = await statFiles([f, join(dir, 'missing.conf')]);
   assert.notEqual(b.stamp, a.stamp);
@@ -43,7 +44,7 @@ test('readSettled: files modified less than the quiet time ago are not read yet;
 });
 
 test('SettleGate: waits until the files are quiet, and once more for a state with an empty file', () => {
-  const state = (size: number, mtimeMs: number) => ({ newest: mtimeMs, stamp: `7:${size}:${mtimeMs}`, each: new Map([['/e/acl.conf', { ino: 7, size, mtimeMs }]]) });
+  const state = (size: number, mtimeMs: number) => ({ newest: mtimeMs, stamp: `7:${size}:${mtimeMs}`, empty: size === 0 });
   const gate = new SettleGate(200);
   assert.equal(gate.waitBefore(state(3000, 10_000), 10_050), 150);
   assert.equal(gate.waitBefore(state(3000, 10_000), 10_200), 0);
