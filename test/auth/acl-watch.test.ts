@@ -2,12 +2,12 @@
 // quiet (a file caught between its truncation and its write would compile to no rules at all).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { watchAclFiles } from '../../src/auth/authz/acl-watch.js';
 
-async function setup(t: { after(fn: () => unknown): void }) {
+async function setup(t: { after(fn: () => unknown): void }, debounceMs = 100) {
   const dir = await mkdtemp(join(tmpdir(), 'aclwatch-'));
   const file = join(dir, 'acl.conf');
   await writeFile(file, '{allow, all}.\n');
@@ -18,7 +18,7 @@ async function setup(t: { after(fn: () => unknown): void }) {
   const w = watchAclFiles([file], (f, texts) => {
     seen.push({ file: f, text: texts.get(f), at: Date.now() });
     waiters.splice(0).forEach((x) => x());
-  }, 100);
+  }, debounceMs);
   t.after(async () => {
     await w.close();
     await rm(dir, { recursive: true, force: true });
@@ -43,15 +43,18 @@ test('an acl.conf change is handed on with the text read', async (t) => {
 });
 
 test('a file whose time says it changed less than the quiet time ago is not read yet', async (t) => {
-  const w = await setup(t);
+  // Quiet time 300 ms, so what the file's time asks for stands out from the event's own delays.
+  const w = await setup(t, 300);
   const seen = w.next();
   const wrote = Date.now();
-  await writeFile(w.file, '{deny, all, subscribe, ["#"]}.\n');
-  // As if it had been truncated again 80 ms later, that event not here yet (the node busy).
-  await utimes(w.file, new Date(), new Date(wrote + 80));
+  // As if it had been truncated again 250 ms later, that event not here yet (the node busy);
+  // renamed into place with that time already set, so no look comes between the write and the time.
+  await writeFile(`${w.file}.tmp`, '{deny, all, subscribe, ["#"]}.\n');
+  await utimes(`${w.file}.tmp`, new Date(), new Date(wrote + 250));
+  await rename(`${w.file}.tmp`, w.file);
   await seen;
   const after = w.seen[0]!.at - wrote;
-  assert.ok(after >= 175, `read ${after} ms after the write: the file changed at +80 ms, so not before +180 ms`);
+  assert.ok(after >= 540, `read ${after} ms after the write: the file changed at +250 ms, so not before +550 ms`);
   assert.equal(w.seen[0]!.text, '{deny, all, subscribe, ["#"]}.\n');
 });
 
@@ -60,8 +63,9 @@ test('an emptied file is taken only once it stays empty for the quiet time (not 
   const seen = w.next();
   const emptied = Date.now();
   // What a reader meets while the kernel truncates: no content, the time of the write before.
-  await writeFile(w.file, '');
-  await utimes(w.file, w.old, w.old);
+  await writeFile(`${w.file}.tmp`, '');
+  await utimes(`${w.file}.tmp`, w.old, w.old);
+  await rename(`${w.file}.tmp`, w.file);
   await seen;
   const after = w.seen[0]!.at - emptied;
   assert.equal(w.seen[0]!.text, '');

@@ -105,10 +105,12 @@ test('files are read once their timestamps too are older than the quiet time: an
   const conf = join(w.dir, 'emqx.conf');
   const seen = w.nextCheck();
   const wrote = Date.now();
-  await writeFile(conf, 'node.name = "emqx@127.0.0.9"\n');
   // As if the file had been truncated again 80 ms later and that event had not reached the
-  // watcher yet (its process busy): the file's time is what says so.
-  await utimes(conf, new Date(), new Date(wrote + 80));
+  // watcher yet (its process busy): the file's time is what says so. Renamed into place with that
+  // time already set, so no look can come between the write and the time.
+  await writeFile(`${conf}.tmp`, 'node.name = "emqx@127.0.0.9"\n');
+  await utimes(`${conf}.tmp`, new Date(), new Date(wrote + 80));
+  await rename(`${conf}.tmp`, conf);
   assert.equal(await seen, true);
   const readAfter = Date.now() - wrote;
   assert.ok(readAfter >= 175, `read ${readAfter} ms after the write: the file changed at +80 ms, so not before +180 ms`);
